@@ -1,0 +1,83 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// The GPU machine has no Swift runtime and none of our C libraries: `LOOKOUT_STATIC_LIBS=1 swift build
+// -c release --static-swift-stdlib` links OpenBLAS, libjpeg, libpng and zlib statically so that the binary
+// needs only libc, libm and libstdc++ there (see docs/gpu-machine.md).
+let staticLibs = Context.environment["LOOKOUT_STATIC_LIBS"] == "1"
+
+func systemLibraries(_ names: [String]) -> [LinkerSetting] {
+    if staticLibs {
+        return [.unsafeFlags(names.flatMap { ["-Xlinker", "-l:lib\($0).a"] })]
+    }
+    return names.map { .linkedLibrary($0) }
+}
+
+let package = Package(
+    name: "Lookout",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "lookout", targets: ["lookout"]),
+        .library(name: "Lookout", targets: ["Lookout"]),
+        .library(name: "LookoutModel", targets: ["LookoutModel"]),
+        .library(name: "LookoutCPU", targets: ["LookoutCPU"]),
+        .library(name: "LookoutYOLO", targets: ["LookoutYOLO"]),
+        .library(name: "LookoutMedia", targets: ["LookoutMedia"]),
+        .library(name: "LookoutCUDA", targets: ["LookoutCUDA"]),
+        .library(name: "LookoutPipeline", targets: ["LookoutPipeline"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C declarations of the BLAS entry points we call; OpenBLAS is linked (module map, no vendored code).
+        .target(
+            name: "CLookoutBLAS",
+            linkerSettings: systemLibraries(["openblas"]) + (staticLibs ? [.linkedLibrary("gfortran"), .linkedLibrary("pthread")] : [])
+        ),
+        // libjpeg-turbo and libpng behind a small C door (their error handling needs setjmp).
+        .target(
+            name: "CLookoutImage",
+            linkerSettings: systemLibraries(["jpeg", "png16", "z"])
+        ),
+        // Our own declarations of the CUDA driver API and NVRTC; the libraries are dlopen'ed at run time.
+        .target(name: "CLookoutCUDA"),
+
+        // Shared small pieces: benchmark reports, latency statistics, half-precision helpers.
+        .target(name: "LookoutCore"),
+        // ONNX reading, the graph IR, shape inference, optimisation passes and the memory plan.
+        .target(name: "LookoutModel", dependencies: ["LookoutCore"]),
+        // Executes the optimised graph on the CPU in fp32 with OpenBLAS.
+        .target(name: "LookoutCPU", dependencies: ["LookoutModel", "LookoutCore", "CLookoutBLAS"]),
+        // Image decoding/encoding (libjpeg-turbo, libpng), EXIF orientation, drawing.
+        .target(name: "LookoutMedia", dependencies: ["LookoutCore", "CLookoutImage"]),
+        // Ultralytics-exact letterbox, NMS, box scaling and the val metrics.
+        .target(name: "LookoutYOLO", dependencies: ["LookoutCore", "LookoutMedia"]),
+        // The CUDA driver API and NVRTC, loaded at run time: contexts, streams, buffers, kernels, graphs.
+        .target(name: "LookoutCUDA", dependencies: ["LookoutCore", "CLookoutCUDA"]),
+        // Frame pools, transfer modes, stages and the batcher.
+        .target(name: "LookoutPipeline", dependencies: ["LookoutCore", "LookoutCUDA", "LookoutYOLO", "LookoutMedia"]),
+        // The façade: detectors on a device, benchmarks.
+        .target(
+            name: "Lookout",
+            dependencies: [
+                "LookoutCore", "LookoutModel", "LookoutCPU", "LookoutYOLO", "LookoutMedia", "LookoutCUDA",
+                "LookoutPipeline",
+            ]
+        ),
+        .executableTarget(
+            name: "lookout",
+            dependencies: ["Lookout", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+
+        .testTarget(name: "LookoutCoreTests", dependencies: ["LookoutCore"]),
+        .testTarget(name: "LookoutModelTests", dependencies: ["LookoutModel"]),
+        .testTarget(name: "LookoutCPUTests", dependencies: ["LookoutCPU", "LookoutModel"]),
+        .testTarget(name: "LookoutMediaTests", dependencies: ["LookoutMedia"]),
+        .testTarget(name: "LookoutYOLOTests", dependencies: ["LookoutYOLO", "LookoutMedia"]),
+        .testTarget(name: "LookoutCUDATests", dependencies: ["LookoutCUDA"]),
+        .testTarget(name: "LookoutPipelineTests", dependencies: ["LookoutPipeline"]),
+        .testTarget(name: "LookoutTests", dependencies: ["Lookout"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

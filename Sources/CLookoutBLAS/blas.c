@@ -1,0 +1,2 @@
+// Intentionally empty: SwiftPM needs one source file in a C target; the declarations live in the header.
+#include "CLookoutBLAS.h"

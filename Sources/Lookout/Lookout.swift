@@ -1,0 +1,2 @@
+/// Lookout: see DESIGN.md.
+public enum LookoutModule {}

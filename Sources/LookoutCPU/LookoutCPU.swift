@@ -1,0 +1,2 @@
+/// LookoutCPU: see DESIGN.md.
+public enum LookoutCPUModule {}

@@ -1,0 +1,2 @@
+/// LookoutCUDA: see DESIGN.md.
+public enum LookoutCUDAModule {}

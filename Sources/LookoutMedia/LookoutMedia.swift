@@ -1,0 +1,2 @@
+/// LookoutMedia: see DESIGN.md.
+public enum LookoutMediaModule {}

@@ -1,0 +1,2 @@
+/// LookoutModel: see DESIGN.md.
+public enum LookoutModelModule {}

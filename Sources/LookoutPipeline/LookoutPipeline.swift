@@ -1,0 +1,2 @@
+/// LookoutPipeline: see DESIGN.md.
+public enum LookoutPipelineModule {}

@@ -1,0 +1,2 @@
+/// LookoutYOLO: see DESIGN.md.
+public enum LookoutYOLOModule {}

@@ -1,0 +1,19 @@
+import ArgumentParser
+import Foundation
+
+@main
+struct LookoutCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lookout",
+        abstract: "YOLO object detection built around zero-copy GPU pipelines.",
+        subcommands: [BenchCommand.self]
+    )
+}
+
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Benchmarks that print a table and write JSON to bench/results/.",
+        subcommands: []
+    )
+}
