@@ -40,6 +40,9 @@ let package = Package(
             name: "CLookoutImage",
             linkerSettings: systemLibraries(["jpeg", "png16", "z"])
         ),
+        // CPU micro-kernels around BLAS, with run-time dispatch across x86 levels; always optimised (tests run
+        // in debug builds and would otherwise spend minutes in -O0 loops).
+        .target(name: "CLookoutKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
         // Our own declarations of the CUDA driver API and NVRTC; the libraries are dlopen'ed at run time.
         .target(name: "CLookoutCUDA"),
 
@@ -48,7 +51,7 @@ let package = Package(
         // ONNX reading, the graph IR, shape inference, optimisation passes and the memory plan.
         .target(name: "LookoutModel", dependencies: ["LookoutCore"]),
         // Executes the optimised graph on the CPU in fp32 with OpenBLAS.
-        .target(name: "LookoutCPU", dependencies: ["LookoutModel", "LookoutCore", "CLookoutBLAS"]),
+        .target(name: "LookoutCPU", dependencies: ["LookoutModel", "LookoutCore", "CLookoutBLAS", "CLookoutKernels"]),
         // Image decoding/encoding (libjpeg-turbo, libpng), EXIF orientation, drawing.
         .target(name: "LookoutMedia", dependencies: ["LookoutCore", "CLookoutImage"]),
         // Ultralytics-exact letterbox, NMS, box scaling and the val metrics.

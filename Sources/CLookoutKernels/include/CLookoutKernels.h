@@ -1,0 +1,55 @@
+// Lookout's CPU micro-kernels: the per-element work around BLAS (im2col, fused bias/activation/residual
+// epilogues, pooling, resampling, softmax, layout changes). Written with vector extensions and compiled for
+// several x86 levels with run-time dispatch (target_clones), so one binary uses AVX-512 where it exists.
+#ifndef CLOOKOUT_KERNELS_H
+#define CLOOKOUT_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum LKActivation { LKActivationNone = 0, LKActivationSiLU = 1, LKActivationSigmoid = 2 };
+
+/// y[r][c] = act(y[r][c] + bias[r]) (+ residual[r][c]) for rows [row0, row1); rows are `cols` long, `ldy`/`ldr` apart.
+void lk_bias_activation(float *y, size_t ldy, const float *bias, int activation, const float *residual, size_t ldr,
+                        size_t row0, size_t row1, size_t cols);
+
+/// Unfolds one image (channels [c0, c1) of a C×H×W plane set) into columns for a convolution GEMM:
+/// row ((c*kh + ky)*kw + kx) holds the input under kernel tap (ky, kx) for every output pixel.
+void lk_im2col(const float *x, int h, int w, int kh, int kw, int sh, int sw, int pt, int pl, int dh, int dw, int oh,
+               int ow, int c0, int c1, float *columns);
+
+/// y = op(x) elementwise over n values.
+void lk_sigmoid(const float *x, float *y, size_t n);
+
+enum LKBinary { LKBinaryAdd = 0, LKBinarySub = 1, LKBinaryMul = 2, LKBinaryDiv = 3, LKBinaryPow = 4, LKBinaryMin = 5, LKBinaryMax = 6 };
+
+/// y[i] = a[i*sa] op b[i*sb] for i < n; sa and sb are 0 (broadcast scalar) or 1.
+void lk_binary(int op, const float *a, size_t sa, const float *b, size_t sb, float *y, size_t n);
+
+/// 2-D max pooling of `planes` planes of h×w into oh×ow (padding never wins: it counts as -inf).
+void lk_maxpool(const float *x, float *y, size_t planes, int h, int w, int oh, int ow, int kh, int kw, int sh, int sw,
+                int pt, int pl, int dh, int dw);
+
+/// y[p][i][j] = x[p][rows[i]][cols[j]] for `planes` planes (nearest-neighbour resampling by index tables).
+void lk_gather2d(const float *x, size_t xPlaneStride, int w, float *y, size_t yPlaneStride, size_t planes,
+                 const int32_t *rows, int oh, const int32_t *cols, int ow);
+
+/// Softmax over `length` elements `stride` apart, for `columns` adjacent vectors in each of `outer` blocks of
+/// `length × stride` elements.
+void lk_softmax(const float *x, float *y, size_t outer, size_t length, size_t stride, size_t columns);
+
+/// y = x transposed: `rank` ≤ 8 dimensions of y's shape, with x's strides for each of y's dimensions.
+void lk_transpose(const float *x, float *y, int rank, const int64_t *shape, const int64_t *xStrides);
+
+/// Rounds every value to the nearest float16 and back (Cast to float16 executed in fp32).
+void lk_round_to_half(const float *x, float *y, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,257 @@
+#include "CLookoutKernels.h"
+
+#include <math.h>
+#include <string.h>
+
+typedef float v16f __attribute__((vector_size(64)));
+typedef int32_t v16i __attribute__((vector_size(64)));
+
+#define LK_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+
+// Unaligned vector load/store (macros: vector arguments would change the ABI between clones).
+typedef float v16f_unaligned __attribute__((vector_size(64), aligned(4)));
+#define load16(p) (*(const v16f_unaligned *)(p))
+#define store16(p, v) (*(v16f_unaligned *)(p) = (v))
+
+// exp(x) for 16 lanes: range reduction x = n·ln2 + r with ln2 split in two parts (Cody–Waite), a degree-6
+// polynomial on |r| ≤ ln2/2 (the classic Cephes expf coefficients), then scaling by 2^n through the exponent bits.
+// Relative error ≈ 1e-7. A macro, not a function: vector arguments would change the ABI between clones.
+#define LK_VEXP(out, xin)                                                                                       \
+    do {                                                                                                       \
+        v16f x_ = __builtin_elementwise_min(__builtin_elementwise_max((xin), (v16f){} - 87.3f), (v16f){} + 88.3f); \
+        v16f fx_ = __builtin_elementwise_floor(x_ * 1.44269504088896341f + 0.5f);                              \
+        v16f r_ = x_ - fx_ * 0.693359375f + fx_ * 2.12194440e-4f;                                              \
+        v16f p_ = (v16f){} + 1.9875691500E-4f;                                                                 \
+        p_ = p_ * r_ + 1.3981999507E-3f;                                                                       \
+        p_ = p_ * r_ + 8.3334519073E-3f;                                                                       \
+        p_ = p_ * r_ + 4.1665795894E-2f;                                                                       \
+        p_ = p_ * r_ + 1.6666665459E-1f;                                                                       \
+        p_ = p_ * r_ + 5.0000001201E-1f;                                                                       \
+        p_ = p_ * r_ * r_ + r_ + 1.0f;                                                                         \
+        v16i n_ = __builtin_convertvector(fx_, v16i);                                                          \
+        (out) = p_ * (v16f)((n_ + 127) << 23);                                                                 \
+    } while (0)
+
+static inline float lk_sigmoidf(float v) { return 1.0f / (1.0f + expf(-v)); }
+
+LK_CLONES
+void lk_bias_activation(float *y, size_t ldy, const float *bias, int activation, const float *residual, size_t ldr,
+                        size_t row0, size_t row1, size_t cols) {
+    for (size_t r = row0; r < row1; r++) {
+        float *row = y + r * ldy;
+        const float *res = residual ? residual + r * ldr : NULL;
+        const float b = bias ? bias[r] : 0.0f;
+        size_t i = 0;
+        for (; i + 16 <= cols; i += 16) {
+            v16f v = load16(row + i) + b;
+            if (activation == LKActivationSiLU) {
+                v16f e;
+                LK_VEXP(e, -v);
+                v = v / (1.0f + e);
+            } else if (activation == LKActivationSigmoid) {
+                v16f e;
+                LK_VEXP(e, -v);
+                v = 1.0f / (1.0f + e);
+            }
+            if (res) v += load16(res + i);
+            store16(row + i, v);
+        }
+        for (; i < cols; i++) {
+            float v = row[i] + b;
+            if (activation == LKActivationSiLU) v = v * lk_sigmoidf(v);
+            else if (activation == LKActivationSigmoid) v = lk_sigmoidf(v);
+            if (res) v += res[i];
+            row[i] = v;
+        }
+    }
+}
+
+LK_CLONES
+void lk_im2col(const float *x, int h, int w, int kh, int kw, int sh, int sw, int pt, int pl, int dh, int dw, int oh,
+               int ow, int c0, int c1, float *columns) {
+    const size_t plane = (size_t)oh * (size_t)ow;
+    for (int c = c0; c < c1; c++) {
+        const float *channel = x + (size_t)c * h * w;
+        for (int ky = 0; ky < kh; ky++) {
+            for (int kx = 0; kx < kw; kx++) {
+                float *row = columns + ((size_t)(c * kh + ky) * kw + kx) * plane;
+                const int xoff = kx * dw - pl;
+                // Output columns whose input column ox*sw + xoff lies inside [0, w).
+                int ox0 = xoff >= 0 ? 0 : (-xoff + sw - 1) / sw;
+                int ox1 = (w - 1 - xoff) >= 0 ? (w - 1 - xoff) / sw + 1 : 0;
+                if (ox1 > ow) ox1 = ow;
+                if (ox0 > ox1) ox0 = ox1;
+                for (int oy = 0; oy < oh; oy++) {
+                    float *dst = row + (size_t)oy * ow;
+                    const int iy = oy * sh - pt + ky * dh;
+                    if (iy < 0 || iy >= h) {
+                        memset(dst, 0, sizeof(float) * (size_t)ow);
+                        continue;
+                    }
+                    const float *src = channel + (size_t)iy * w;
+                    if (ox0 > 0) memset(dst, 0, sizeof(float) * (size_t)ox0);
+                    if (sw == 1) {
+                        memcpy(dst + ox0, src + ox0 + xoff, sizeof(float) * (size_t)(ox1 - ox0));
+                    } else {
+                        for (int ox = ox0; ox < ox1; ox++) dst[ox] = src[ox * sw + xoff];
+                    }
+                    if (ox1 < ow) memset(dst + ox1, 0, sizeof(float) * (size_t)(ow - ox1));
+                }
+            }
+        }
+    }
+}
+
+LK_CLONES
+void lk_sigmoid(const float *x, float *y, size_t n) {
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        v16f e;
+        LK_VEXP(e, -load16(x + i));
+        store16(y + i, 1.0f / (1.0f + e));
+    }
+    for (; i < n; i++) y[i] = lk_sigmoidf(x[i]);
+}
+
+static inline float lk_apply(int op, float a, float b) {
+    switch (op) {
+    case LKBinaryAdd: return a + b;
+    case LKBinarySub: return a - b;
+    case LKBinaryMul: return a * b;
+    case LKBinaryDiv: return a / b;
+    case LKBinaryPow: return powf(a, b);
+    case LKBinaryMin: return a < b ? a : b;
+    default: return a > b ? a : b;
+    }
+}
+
+LK_CLONES
+void lk_binary(int op, const float *a, size_t sa, const float *b, size_t sb, float *y, size_t n) {
+    if (sa == 1 && sb == 1) {
+        switch (op) {
+        case LKBinaryAdd: for (size_t i = 0; i < n; i++) y[i] = a[i] + b[i]; return;
+        case LKBinarySub: for (size_t i = 0; i < n; i++) y[i] = a[i] - b[i]; return;
+        case LKBinaryMul: for (size_t i = 0; i < n; i++) y[i] = a[i] * b[i]; return;
+        case LKBinaryDiv: for (size_t i = 0; i < n; i++) y[i] = a[i] / b[i]; return;
+        default: break;
+        }
+    } else if (sa == 1 && sb == 0) {
+        const float s = b[0];
+        switch (op) {
+        case LKBinaryAdd: for (size_t i = 0; i < n; i++) y[i] = a[i] + s; return;
+        case LKBinarySub: for (size_t i = 0; i < n; i++) y[i] = a[i] - s; return;
+        case LKBinaryMul: for (size_t i = 0; i < n; i++) y[i] = a[i] * s; return;
+        // A true division, not a multiply by the reciprocal: the results must match onnxruntime's bits.
+        case LKBinaryDiv: for (size_t i = 0; i < n; i++) y[i] = a[i] / s; return;
+        default: break;
+        }
+    }
+    for (size_t i = 0; i < n; i++) y[i] = lk_apply(op, a[i * sa], b[i * sb]);
+}
+
+LK_CLONES
+void lk_maxpool(const float *x, float *y, size_t planes, int h, int w, int oh, int ow, int kh, int kw, int sh, int sw,
+                int pt, int pl, int dh, int dw) {
+    for (size_t p = 0; p < planes; p++) {
+        const float *src = x + p * (size_t)h * w;
+        float *dst = y + p * (size_t)oh * ow;
+        for (int oy = 0; oy < oh; oy++) {
+            for (int ox = 0; ox < ow; ox++) {
+                float best = -INFINITY;
+                for (int ky = 0; ky < kh; ky++) {
+                    const int iy = oy * sh - pt + ky * dh;
+                    if (iy < 0 || iy >= h) continue;
+                    const float *line = src + (size_t)iy * w;
+                    for (int kx = 0; kx < kw; kx++) {
+                        const int ix = ox * sw - pl + kx * dw;
+                        if (ix < 0 || ix >= w) continue;
+                        const float v = line[ix];
+                        best = v > best ? v : best;
+                    }
+                }
+                dst[(size_t)oy * ow + ox] = best;
+            }
+        }
+    }
+}
+
+LK_CLONES
+void lk_gather2d(const float *x, size_t xPlaneStride, int w, float *y, size_t yPlaneStride, size_t planes,
+                 const int32_t *rows, int oh, const int32_t *cols, int ow) {
+    for (size_t p = 0; p < planes; p++) {
+        const float *src = x + p * xPlaneStride;
+        float *dst = y + p * yPlaneStride;
+        for (int i = 0; i < oh; i++) {
+            const float *line = src + (size_t)rows[i] * w;
+            float *out = dst + (size_t)i * ow;
+            for (int j = 0; j < ow; j++) out[j] = line[cols[j]];
+        }
+    }
+}
+
+LK_CLONES
+void lk_softmax(const float *x, float *y, size_t outer, size_t length, size_t stride, size_t columns) {
+    enum { Tile = 256 };
+    float maximum[Tile];
+    float sum[Tile];
+    for (size_t o = 0; o < outer; o++) {
+        const float *src = x + o * length * stride;
+        float *dst = y + o * length * stride;
+        for (size_t c0 = 0; c0 < columns; c0 += Tile) {
+            const size_t n = columns - c0 < Tile ? columns - c0 : Tile;
+            for (size_t i = 0; i < n; i++) {
+                maximum[i] = -INFINITY;
+                sum[i] = 0.0f;
+            }
+            for (size_t k = 0; k < length; k++) {
+                const float *row = src + k * stride + c0;
+                for (size_t i = 0; i < n; i++) maximum[i] = row[i] > maximum[i] ? row[i] : maximum[i];
+            }
+            for (size_t k = 0; k < length; k++) {
+                const float *row = src + k * stride + c0;
+                float *out = dst + k * stride + c0;
+                size_t i = 0;
+                for (; i + 16 <= n; i += 16) {
+                    v16f e;
+                    LK_VEXP(e, load16(row + i) - load16(maximum + i));
+                    store16(out + i, e);
+                    store16(sum + i, load16(sum + i) + e);
+                }
+                for (; i < n; i++) {
+                    const float e = expf(row[i] - maximum[i]);
+                    out[i] = e;
+                    sum[i] += e;
+                }
+            }
+            for (size_t k = 0; k < length; k++) {
+                float *out = dst + k * stride + c0;
+                for (size_t i = 0; i < n; i++) out[i] /= sum[i];
+            }
+        }
+    }
+}
+
+void lk_transpose(const float *x, float *y, int rank, const int64_t *shape, const int64_t *xStrides) {
+    int64_t index[8] = {0};
+    int64_t count = 1;
+    for (int d = 0; d < rank; d++) count *= shape[d];
+    if (count == 0) return;
+    const int last = rank - 1;
+    const int64_t inner = rank > 0 ? shape[last] : 1;
+    const int64_t innerStride = rank > 0 ? xStrides[last] : 1;
+    int64_t offset = 0;
+    for (int64_t i = 0; i < count; i += inner) {
+        for (int64_t k = 0; k < inner; k++) y[i + k] = x[offset + k * innerStride];
+        for (int d = last - 1; d >= 0; d--) {
+            index[d]++;
+            offset += xStrides[d];
+            if (index[d] < shape[d]) break;
+            offset -= xStrides[d] * shape[d];
+            index[d] = 0;
+        }
+    }
+}
+
+void lk_round_to_half(const float *x, float *y, size_t n) {
+    for (size_t i = 0; i < n; i++) y[i] = (float)(_Float16)x[i];
+}

@@ -1,0 +1,55 @@
+import LookoutModel
+
+extension CPUExecutor {
+    static func compile(_ step: PlanStep, plan: ExecutionPlan) throws(ModelError) -> any CPUKernel {
+        let graph = plan.graph
+        let node = graph.nodes[step.node]
+        let context = "operator '\(node.op.name)' (node '\(node.name)')"
+        for output in node.outputs where !graph[output].dataType.isFloatingPoint {
+            throw .unsupported("\(context) computes \(graph[output].dataType) values at run time; the CPU backend runs floating-point tensors only")
+        }
+        func operand(_ id: ValueID?) -> CPUOperand? {
+            guard let id else { return nil }
+            if let constant = graph.constants[id] { return .constant(constant) }
+            return .tensor(CPUTensor(layout: plan.layout(id), shape: graph.shape(id)))
+        }
+        func tensor(_ id: ValueID) -> CPUTensor { CPUTensor(layout: plan.layout(id), shape: graph.shape(id)) }
+        let inputs = node.inputs.map(operand)
+        let outputs = node.outputs.map(tensor)
+        let batch = plan.batch
+
+        switch node.op {
+        case .conv(let attributes), .convSiLU(let attributes, _):
+            if let kernel = ConvKernel(node: node, attributes: attributes, inputs: inputs, output: outputs[0], batch: batch) {
+                return kernel
+            }
+        case .maxPool(let attributes):
+            if let kernel = MaxPoolKernel(attributes: attributes, input: inputs[0], output: outputs[0], batch: batch) {
+                return kernel
+            }
+        case .resize(let attributes):
+            if let kernel = NearestResizeKernel(attributes: attributes, inputs: inputs, output: outputs[0], batch: batch) {
+                return kernel
+            }
+        case .unary(.sigmoid):
+            if case .tensor(let x)? = inputs[0] { return SigmoidKernel(input: x, output: outputs[0]) }
+        case .binary(let kind):
+            if let kernel = BinaryKernel(kind: kind, a: inputs[0], b: inputs.count > 1 ? inputs[1] : nil, output: outputs[0]) {
+                return kernel
+            }
+        case .concat(let axis):
+            return ConcatKernel(axis: axis, inputs: inputs, copied: step.copiedInputs, output: outputs[0])
+        case .softmax(let axis, let legacy):
+            if let kernel = SoftmaxKernel(axis: axis, legacy: legacy, input: inputs[0], output: outputs[0]) { return kernel }
+        case .transpose(let perm):
+            if let kernel = TransposeKernel(perm: perm, input: inputs[0], output: outputs[0]) { return kernel }
+        case .identity, .reshape, .flatten, .squeeze, .unsqueeze:
+            if case .tensor(let x)? = inputs[0] { return CopyKernel(input: x, output: outputs[0]) }
+        case .cast(let type) where type.isFloatingPoint:
+            if case .tensor(let x)? = inputs[0], type != .float16 { return CopyKernel(input: x, output: outputs[0]) }
+        default:
+            break
+        }
+        return ReferenceKernel(op: node.op, inputs: inputs, outputs: outputs, context: context)
+    }
+}

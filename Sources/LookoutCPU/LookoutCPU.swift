@@ -1,2 +1,0 @@
-/// LookoutCPU: see DESIGN.md.
-public enum LookoutCPUModule {}

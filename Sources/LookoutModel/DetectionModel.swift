@@ -1,0 +1,111 @@
+import Synchronization
+
+/// A YOLO detection model read from an ONNX export: its typed graph, Ultralytics metadata and input/output
+/// description, with execution plans made (and cached) per input shape.
+public final class DetectionModel: Sendable {
+    public let path: String
+    public let graph: Graph
+    public let metadata: YOLOMetadata
+    public let opset: Int
+    public let producer: String
+    public let inputName: String
+    /// Element type of the model input (float32 or float16; the CPU backend converts at the boundary).
+    public let inputType: DataType
+    public let outputName: String
+    public let outputType: DataType
+    /// Declared input shape, nil for symbolic dimensions.
+    public let declaredInputShape: [Int?]
+    /// Number of classes: rows of `output0` after the four box rows.
+    public let classCount: Int
+
+    private let plans = Mutex<[[Int]: ExecutionPlan]>([:])
+
+    /// Whether batch and spatial size may change (dynamic export).
+    public var isDynamic: Bool { metadata.dynamic || declaredInputShape.contains { $0 == nil } }
+
+    /// Reads and checks `path`: parse, operator support, Ultralytics metadata (`task` must be `detect`), and a
+    /// plan for the export's own input size so every error surfaces at load. Errors carry the path.
+    public convenience init(path: String) throws(ModelError) {
+        let onnx = try ONNXModel(contentsOfFile: path)
+        do {
+            try self.init(onnx: onnx, path: path)
+        } catch {
+            throw error.inFile(path)
+        }
+    }
+
+    public init(onnx: ONNXModel, path: String) throws(ModelError) {
+        self.path = path
+        let metadata = try YOLOMetadata(properties: onnx.metadata)
+        guard metadata.task == "detect" else {
+            throw ModelError(.unsupportedTask, "task '\(metadata.task)' is not supported; Lookout runs detection models (task 'detect')")
+        }
+        guard !metadata.end2end else {
+            throw ModelError(.unsupported, "end-to-end exports (NMS in the graph) are not supported; export with nms=False")
+        }
+        self.metadata = metadata
+        self.opset = onnx.opset
+        self.producer = "\(onnx.producerName) \(onnx.producerVersion)".trimmingCharacters(in: .whitespaces)
+        let graph = try Graph(onnx: onnx)
+        guard graph.inputs.count == 1 else {
+            throw ModelError(.invalidGraph, "the model has \(graph.inputs.count) inputs; a YOLO model has one image input")
+        }
+        let input = graph[graph.inputs[0]]
+        let declared = input.declaredShape ?? [nil, 3, nil, nil]
+        guard declared.count == 4, declared[1] == nil || declared[1] == 3 else {
+            throw ModelError(.invalidGraph, "input '\(input.name)' has shape \(declared.map { $0.map(String.init) ?? "?" }); expected [batch, 3, height, width]")
+        }
+        guard input.dataType == .float || input.dataType == .float16 else {
+            throw ModelError(.unsupported, "input '\(input.name)' is \(input.dataType); supported: float32, float16")
+        }
+        self.graph = graph
+        self.inputName = input.name
+        self.inputType = input.dataType
+        self.declaredInputShape = declared
+        let output = graph[graph.outputs[0]]
+        self.outputName = output.name
+
+        // Plan the export's own size once: checks every operator at run time and learns the class count.
+        let h = declared[2] ?? metadata.imageSize.height
+        let w = declared[3] ?? metadata.imageSize.width
+        let plan = try DetectionModel.makePlan(graph, shape: [declared[0] ?? 1, 3, h, w])
+        let outShape = plan.graph.shape(plan.graph.outputs[0])
+        guard outShape.count == 3, outShape[1] > 4 else {
+            throw ModelError(.invalidGraph, "output '\(output.name)' has shape \(outShape); a YOLO detection output is [batch, 4 + classes, anchors]")
+        }
+        self.outputType = plan.graph[plan.graph.outputs[0]].dataType
+        self.classCount = outShape[1] - 4
+        if !metadata.classNames.isEmpty && metadata.classNames.count != classCount {
+            throw ModelError(.invalidGraph, "metadata names \(metadata.classNames.count) classes but the output has \(classCount)")
+        }
+        plans.withLock { $0[[declared[0] ?? 1, 3, h, w]] = plan }
+    }
+
+    /// Class names from the metadata, or `class0`… when the export has none.
+    public var classNames: [String] {
+        metadata.classNames.isEmpty ? (0..<classCount).map { "class\($0)" } : metadata.classNames
+    }
+
+    /// The input size images are letterboxed to by default: the export size.
+    public var defaultImageSize: (height: Int, width: Int) {
+        (declaredInputShape[2] ?? metadata.imageSize.height, declaredInputShape[3] ?? metadata.imageSize.width)
+    }
+
+    /// The batch a static model was exported with (dynamic models accept any).
+    public var fixedBatch: Int? { declaredInputShape[0] }
+
+    /// The execution plan for an input of `shape` ([batch, 3, height, width]), made once and cached.
+    public func plan(forInputShape shape: [Int]) throws(ModelError) -> ExecutionPlan {
+        if let plan = plans.withLock({ $0[shape] }) { return plan }
+        let plan: ExecutionPlan
+        do { plan = try DetectionModel.makePlan(graph, shape: shape) } catch { throw error.inFile(path) }
+        plans.withLock { $0[shape] = plan }
+        return plan
+    }
+
+    static func makePlan(_ graph: Graph, shape: [Int]) throws(ModelError) -> ExecutionPlan {
+        var specialized = try graph.specialized(inputShapes: [shape])
+        specialized.fuseConvActivations()
+        return try MemoryPlanner.plan(specialized)
+    }
+}

@@ -1,0 +1,85 @@
+extension Graph {
+    /// The graph for concrete input shapes: every shape known, everything computable from constants folded
+    /// (the shape plumbing of dynamic exports, anchors, strides), unused nodes and constants removed.
+    ///
+    /// `inputShapes` gives one shape per graph input, in order.
+    public func specialized(inputShapes: [[Int]]) throws(ModelError) -> Graph {
+        guard inputShapes.count == inputs.count else {
+            throw ModelError(.invalidInput, "the model has \(inputs.count) inputs, \(inputShapes.count) shapes were given")
+        }
+        var g = self
+        for (id, shape) in zip(inputs, inputShapes) {
+            let name = values[id.index].name
+            if let declared = values[id.index].declaredShape {
+                guard declared.count == shape.count else {
+                    throw ModelError(.invalidInput, "input '\(name)' has rank \(declared.count), got shape \(shape)")
+                }
+                for (d, s) in zip(declared, shape) where d != nil && d != s {
+                    throw ModelError(
+                        .invalidInput,
+                        "input '\(name)' has fixed shape \(declared.map { $0.map(String.init) ?? "?" }), got \(shape)")
+                }
+            }
+            guard shape.allSatisfy({ $0 > 0 }) else { throw ModelError(.invalidInput, "input '\(name)': invalid shape \(shape)") }
+            _ = try TensorValue.elementCount(shape, context: "input '\(name)'")
+            g.values[id.index].shape = shape
+        }
+
+        var kept: [Node] = []
+        for node in nodes {
+            let context = "operator '\(node.op.name)' (node '\(node.name)')"
+            var infos: [ShapeInference.InputInfo?] = []
+            var allConstant = true
+            for input in node.inputs {
+                guard let input else { infos.append(nil); continue }
+                guard let shape = g.values[input.index].shape else {
+                    throw .invalid("\(context): the shape of '\(g.values[input.index].name)' is unknown")
+                }
+                let constant = g.constants[input]
+                if constant == nil { allConstant = false }
+                infos.append(.init(shape: shape, dataType: g.values[input.index].dataType, constant: constant))
+            }
+            // Shape needs only its input's shape, which is known even for run-time tensors.
+            if case .shape = node.op, let first = infos.first ?? nil, first.constant == nil {
+                infos[0]?.constant = TensorValue(dataType: first.dataType, shape: first.shape, ints: [])
+                allConstant = true
+            }
+            if allConstant {
+                let inputValues: [TensorValue?] = infos.map { $0?.constant }
+                let results = try Reference.evaluate(node.op, inputs: inputValues, outputCount: node.outputs.count, context: context)
+                guard results.count == node.outputs.count else { throw .invalid("\(context): produced \(results.count) outputs") }
+                for (output, result) in zip(node.outputs, results) {
+                    g.values[output.index].shape = result.shape
+                    g.values[output.index].dataType = result.dataType
+                    g.constants[output] = result
+                }
+                continue
+            }
+            let results = try ShapeInference.infer(node.op, inputs: infos, outputCount: node.outputs.count, context: context)
+            guard results.count == node.outputs.count else {
+                throw .invalid("\(context): has \(node.outputs.count) outputs, expected \(results.count)")
+            }
+            for (output, result) in zip(node.outputs, results) {
+                _ = try TensorValue.elementCount(result.shape, context: context)
+                g.values[output.index].shape = result.shape
+                g.values[output.index].dataType = result.dataType
+            }
+            kept.append(node)
+        }
+        g.nodes = kept
+        g.removeUnused()
+        return g
+    }
+
+    /// Drops nodes whose outputs nothing reads and constants no node reads (graph outputs stay).
+    mutating func removeUnused() {
+        var live = Set(outputs)
+        var keep = [Bool](repeating: false, count: nodes.count)
+        for (i, node) in nodes.enumerated().reversed() where node.outputs.contains(where: live.contains) {
+            keep[i] = true
+            for case let input? in node.inputs { live.insert(input) }
+        }
+        nodes = nodes.enumerated().filter { keep[$0.offset] }.map(\.element)
+        constants = constants.filter { live.contains($0.key) }
+    }
+}

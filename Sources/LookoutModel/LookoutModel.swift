@@ -1,2 +1,0 @@
-/// LookoutModel: see DESIGN.md.
-public enum LookoutModelModule {}
