@@ -29,7 +29,8 @@ public struct Annotator: Sendable {
     /// The label text Ultralytics shows: the class name and the confidence with two decimals.
     public static func label(name: String, confidence: Float) -> String {
         let hundredths = Int((Double(confidence) * 100).rounded())
-        let whole = hundredths / 100, fraction = hundredths % 100
+        let whole = hundredths / 100
+        let fraction = hundredths % 100
         return "\(name) \(whole).\(fraction < 10 ? "0" : "")\(fraction)"
     }
 
@@ -39,7 +40,10 @@ public struct Annotator: Sendable {
         for box in boxes {
             let color = ClassPalette.color(forClass: box.classIndex)
             // Truncate like Ultralytics' int() of the corners.
-            let x1 = Self.pixel(box.x1), y1 = Self.pixel(box.y1), x2 = Self.pixel(box.x2), y2 = Self.pixel(box.y2)
+            let x1 = Self.pixel(box.x1)
+            let y1 = Self.pixel(box.y1)
+            let x2 = Self.pixel(box.x2)
+            let y2 = Self.pixel(box.y2)
             let t = lineWidth
             fill(&image, x1, y1, x2, y1 + t - 1, color)
             fill(&image, x1, y2 - t + 1, x2, y2, color)
@@ -67,7 +71,8 @@ public struct Annotator: Sendable {
             let rows = BitmapFont.glyph(c)
             for (row, mask) in rows.enumerated() {
                 for col in 0..<BitmapFont.glyphWidth where mask & (1 << (BitmapFont.glyphWidth - 1 - col)) != 0 {
-                    let px = penX + col * scale, py = top + pad + row * scale
+                    let px = penX + col * scale
+                    let py = top + pad + row * scale
                     fill(&image, px, py, px + scale - 1, py + scale - 1, ink)
                 }
             }
@@ -79,8 +84,12 @@ public struct Annotator: Sendable {
     private func fill(
         _ image: inout BGRImage, _ x1: Int, _ y1: Int, _ x2: Int, _ y2: Int, _ color: (b: UInt8, g: UInt8, r: UInt8)
     ) {
-        let w = image.width, h = image.height
-        let ax = max(x1, 0), bx = min(x2, w - 1), ay = max(y1, 0), by = min(y2, h - 1)
+        let w = image.width
+        let h = image.height
+        let ax = max(x1, 0)
+        let bx = min(x2, w - 1)
+        let ay = max(y1, 0)
+        let by = min(y2, h - 1)
         guard ax <= bx, ay <= by else { return }
         image.withUnsafeMutableBytes { bytes in
             guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return }

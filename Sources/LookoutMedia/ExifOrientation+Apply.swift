@@ -24,14 +24,30 @@ extension ExifOrientation {
             let start: Int
             let step: Int
             switch self {
-            case .topLeft: start = y * sourceRow; step = 1
-            case .topRight: start = y * sourceRow + (width - 1); step = -1
-            case .bottomRight: start = (height - 1 - y) * sourceRow + (width - 1); step = -1
-            case .bottomLeft: start = (height - 1 - y) * sourceRow; step = 1
-            case .leftTop: start = y; step = sourceRow  // dst(x, y) = src(y, x)
-            case .rightTop: start = (height - 1) * sourceRow + y; step = -sourceRow  // src(y, h-1-x)
-            case .rightBottom: start = (height - 1) * sourceRow + (width - 1 - y); step = -sourceRow
-            case .leftBottom: start = width - 1 - y; step = sourceRow  // src(w-1-y, x)
+            case .topLeft:
+                start = y * sourceRow
+                step = 1
+            case .topRight:
+                start = y * sourceRow + (width - 1)
+                step = -1
+            case .bottomRight:
+                start = (height - 1 - y) * sourceRow + (width - 1)
+                step = -1
+            case .bottomLeft:
+                start = (height - 1 - y) * sourceRow
+                step = 1
+            case .leftTop:
+                start = y
+                step = sourceRow  // dst(x, y) = src(y, x)
+            case .rightTop:
+                start = (height - 1) * sourceRow + y
+                step = -sourceRow  // src(y, h-1-x)
+            case .rightBottom:
+                start = (height - 1) * sourceRow + (width - 1 - y)
+                step = -sourceRow
+            case .leftBottom:
+                start = width - 1 - y
+                step = sourceRow  // src(w-1-y, x)
             }
             var s = start * 3
             let step3 = step * 3

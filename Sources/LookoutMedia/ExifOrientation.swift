@@ -39,7 +39,8 @@ public enum ExifOrientation: Int, Sendable, CaseIterable {
         }
         func u16(_ at: Int) -> Int? {
             guard at >= 0, at + 2 <= bytes.count else { return nil }
-            let a = Int(bytes[at]), b = Int(bytes[at + 1])
+            let a = Int(bytes[at])
+            let b = Int(bytes[at + 1])
             return littleEndian ? a | b << 8 : a << 8 | b
         }
         func u32(_ at: Int) -> Int? {

@@ -1,13 +1,13 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 
-private let posixRead = Glibc.read
-private let posixWrite = Glibc.write
+    private let posixRead = Glibc.read
+    private let posixWrite = Glibc.write
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 
-private let posixRead = Darwin.read
-private let posixWrite = Darwin.write
+    private let posixRead = Darwin.read
+    private let posixWrite = Darwin.write
 #endif
 
 /// Whole-file reads into a reusable buffer and whole-file writes, with errors that name the file.

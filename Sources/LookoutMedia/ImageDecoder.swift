@@ -65,7 +65,8 @@ public struct ImageDecoder: Sendable {
         guard buffer.count >= info.byteCount else {
             throw MediaError(
                 .capacity, file: name,
-                message: "needs \(info.byteCount) bytes for \(info.width)x\(info.height) BGR, buffer has \(buffer.count)")
+                message:
+                    "needs \(info.byteCount) bytes for \(info.width)x\(info.height) BGR, buffer has \(buffer.count)")
         }
         try decodePixels(bytes, name: name, info: info, into: buffer)
         return info
@@ -84,7 +85,8 @@ public struct ImageDecoder: Sendable {
         -> Result<ImageInfo, MediaError>
     {
         guard !bytes.isEmpty else {
-            return .failure(MediaError(.empty, file: name, message: "empty file (0 bytes); expected a JPEG or PNG image"))
+            return .failure(
+                MediaError(.empty, file: name, message: "empty file (0 bytes); expected a JPEG or PNG image"))
         }
         guard let format = ImageFormat.detect(bytes) else {
             return .failure(
@@ -108,8 +110,11 @@ public struct ImageDecoder: Sendable {
             return .failure(error)
         }
         let kept = min(info.exif_size, exif.count)
-        let orientation = exif.withUnsafeBytes { ExifOrientation.parse(tiff: UnsafeRawBufferPointer(rebasing: $0[..<kept])) }
-        let width = Int(info.width), height = Int(info.height)
+        let orientation = exif.withUnsafeBytes {
+            ExifOrientation.parse(tiff: UnsafeRawBufferPointer(rebasing: $0[..<kept]))
+        }
+        let width = Int(info.width)
+        let height = Int(info.height)
         return .success(
             ImageInfo(
                 format: format, width: orientation.swapsAxes ? height : width,

@@ -15,7 +15,8 @@ public enum ImageEncoder {
         let status: Int32 = image.withUnsafeBytes { pixels in
             message.withUnsafeMutableBufferPointer { text in
                 let base = pixels.baseAddress?.assumingMemoryBound(to: UInt8.self)
-                let w = Int32(clamping: image.width), h = Int32(clamping: image.height)
+                let w = Int32(clamping: image.width)
+                let h = Int32(clamping: image.height)
                 switch format {
                 case .jpeg:
                     let q = Int32(clamping: min(max(quality, 1), 100))
@@ -27,7 +28,8 @@ public enum ImageEncoder {
         }
         defer { lk_free(out) }
         if let error = CodecStatus.error(status, format: format, name: "<memory>", message: message) {
-            throw MediaError(.writeFailed, file: error.file, message: "cannot encode \(format.displayName): \(error.message)")
+            throw MediaError(
+                .writeFailed, file: error.file, message: "cannot encode \(format.displayName): \(error.message)")
         }
         guard let out else { return [] }
         return [UInt8](UnsafeBufferPointer(start: out, count: size))

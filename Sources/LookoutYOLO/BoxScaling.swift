@@ -21,9 +21,12 @@ public enum BoxScaling {
     public static func toOriginal(
         _ detections: inout [Detection], ratioPad: RatioPad, originalWidth w0: Int, originalHeight h0: Int
     ) {
-        let padX = Float(ratioPad.padX), padY = Float(ratioPad.padY)
-        let gainX = Float(ratioPad.gainX), gainY = Float(ratioPad.gainY)
-        let maxX = Float(w0), maxY = Float(h0)
+        let padX = Float(ratioPad.padX)
+        let padY = Float(ratioPad.padY)
+        let gainX = Float(ratioPad.gainX)
+        let gainY = Float(ratioPad.gainY)
+        let maxX = Float(w0)
+        let maxY = Float(h0)
         for i in detections.indices {
             var d = detections[i]
             d.x1 = clip((d.x1 - padX) / gainX, maxX)

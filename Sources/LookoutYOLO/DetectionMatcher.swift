@@ -5,7 +5,8 @@ public enum DetectionMatcher {
     /// `torch.linspace(0.5, 0.95, 10)` in float32: the first half counts up from 0.5, the second half down from
     /// 0.95, by `(0.95 - 0.5) / 9` (PyTorch's CPU linspace kernel).
     public static let iouThresholds: [Float] = {
-        let start: Float = 0.5, end: Float = 0.95
+        let start: Float = 0.5
+        let end: Float = 0.95
         let step = (end - start) / Float(9)
         return (0..<10).map { i in i < 5 ? start + step * Float(i) : end - step * Float(9 - i) }
     }()
@@ -25,7 +26,8 @@ public enum DetectionMatcher {
     /// confidence): each one, in turn, takes the best still-unclaimed ground truth of its class per threshold.
     public static func truePositives(detections: [Detection], groundTruth: [GroundTruthBox]) -> [Bool] {
         let t = iouThresholds
-        let n = detections.count, m = groundTruth.count
+        let n = detections.count
+        let m = groundTruth.count
         var correct = [Bool](repeating: false, count: n * t.count)
         guard n > 0, m > 0 else { return correct }
         var claimed = [Bool](repeating: false, count: m * t.count)

@@ -19,10 +19,14 @@ public struct GroundTruthBox: Sendable, Hashable {
     /// divided by the input size (Format); then xyxy times the input size (DetectionValidator._prepare_batch).
     public init(label: LabelBox, geometry: ValGeometry) {
         let lb = geometry.letterbox
-        let halfW = label.width / 2, halfH = label.height / 2
-        var ax = label.centerX - halfW, ay = label.centerY - halfH
-        var bx = label.centerX + halfW, by = label.centerY + halfH
-        let loadedW = Float(geometry.loadedWidth), loadedH = Float(geometry.loadedHeight)
+        let halfW = label.width / 2
+        let halfH = label.height / 2
+        var ax = label.centerX - halfW
+        var ay = label.centerY - halfH
+        var bx = label.centerX + halfW
+        var by = label.centerY + halfH
+        let loadedW = Float(geometry.loadedWidth)
+        let loadedH = Float(geometry.loadedHeight)
         ax *= loadedW
         bx *= loadedW
         ay *= loadedH
@@ -32,15 +36,20 @@ public struct GroundTruthBox: Sendable, Hashable {
         bx *= r
         ay *= r
         by *= r
-        let padX = Float(lb.left), padY = Float(lb.top)
+        let padX = Float(lb.left)
+        let padY = Float(lb.top)
         ax += padX
         bx += padX
         ay += padY
         by += padY
-        let inW = Float(lb.outputWidth), inH = Float(lb.outputHeight)
-        let cx = ((ax + bx) / 2) / inW, w = (bx - ax) / inW
-        let cy = ((ay + by) / 2) / inH, h = (by - ay) / inH
-        let hw = w / 2, hh = h / 2
+        let inW = Float(lb.outputWidth)
+        let inH = Float(lb.outputHeight)
+        let cx = ((ax + bx) / 2) / inW
+        let w = (bx - ax) / inW
+        let cy = ((ay + by) / 2) / inH
+        let h = (by - ay) / inH
+        let hw = w / 2
+        let hh = h / 2
         self.init(
             x1: (cx - hw) * inW, y1: (cy - hh) * inH, x2: (cx + hw) * inW, y2: (cy + hh) * inH,
             classIndex: label.classIndex)

@@ -45,7 +45,8 @@ public struct LetterboxGeometry: Sendable, Hashable {
         }
         if center {
             // dw/2 is k or k + 0.5, so the -0.1/+0.1 never land on a tie: floor and ceil of the half.
-            let halfW = Double(dw) / 2, halfH = Double(dh) / 2
+            let halfW = Double(dw) / 2
+            let halfH = Double(dh) / 2
             top = Int((halfH - 0.1).rounded(.toNearestOrEven))
             bottom = Int((halfH + 0.1).rounded(.toNearestOrEven))
             left = Int((halfW - 0.1).rounded(.toNearestOrEven))

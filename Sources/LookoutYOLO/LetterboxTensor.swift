@@ -56,7 +56,8 @@ public struct LetterboxTensorWriter: Sendable {
         into tensor: UnsafeMutablePointer<T>, slot: Int
     ) {
         precondition(source.width == geometry.sourceWidth && source.height == geometry.sourceHeight, "wrong source")
-        let width = geometry.outputWidth, height = geometry.outputHeight
+        let width = geometry.outputWidth
+        let height = geometry.outputHeight
         let plane = width * height
         let red = tensor + slot * 3 * plane
         let green = red + plane
@@ -75,10 +76,14 @@ public struct LetterboxTensorWriter: Sendable {
             (green + bottomStart * width).update(repeating: pad, count: count)
             (blue + bottomStart * width).update(repeating: pad, count: count)
         }
-        let left = geometry.left, right = geometry.right, inner = geometry.resizedWidth
+        let left = geometry.left
+        let right = geometry.right
+        let inner = geometry.resizedWidth
         resizer.forEachRow(of: source, width: inner, height: geometry.resizedHeight) { y, row in
             let offset = (y + geometry.top) * width
-            let r = red + offset, g = green + offset, b = blue + offset
+            let r = red + offset
+            let g = green + offset
+            let b = blue + offset
             if left > 0 {
                 r.update(repeating: pad, count: left)
                 g.update(repeating: pad, count: left)

@@ -46,15 +46,22 @@ struct LinearResizePlan: Sendable {
         } else {
             mode = .linear
         }
-        var xo0 = [Int32](), xo1 = [Int32](), a0 = [Int32](), a1 = [Int32]()
-        var yr0 = [Int32](), yr1 = [Int32](), b0 = [Int32](), b1 = [Int32]()
+        var xo0 = [Int32]()
+        var xo1 = [Int32]()
+        var a0 = [Int32]()
+        var a1 = [Int32]()
+        var yr0 = [Int32]()
+        var yr1 = [Int32]()
+        var b0 = [Int32]()
+        var b1 = [Int32]()
         if mode == .linear {
             xo0.reserveCapacity(width)
             xo1.reserveCapacity(width)
             a0.reserveCapacity(width)
             a1.reserveCapacity(width)
             for (s, f) in Self.positions(count: width, source: sourceWidth) {
-                var sx = s, fx = f
+                var sx = s
+                var fx = f
                 if sx < 0 {
                     sx = 0
                     fx = 0

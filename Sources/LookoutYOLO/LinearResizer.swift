@@ -73,12 +73,15 @@ public struct LinearResizer: Sendable {
                     plan.xOffset1.withUnsafeBufferPointer { xo1 in
                         plan.alpha0.withUnsafeBufferPointer { a0 in
                             plan.alpha1.withUnsafeBufferPointer { a1 in
-                                guard let slots = filteredBuffer.baseAddress, let out = rowOut.baseAddress else { return }
+                                guard let slots = filteredBuffer.baseAddress, let out = rowOut.baseAddress else {
+                                    return
+                                }
                                 let tables = HorizontalTables(
                                     xOffset0: xo0.baseAddress!, xOffset1: xo1.baseAddress!, alpha0: a0.baseAddress!,
                                     alpha1: a1.baseAddress!, width: width)
                                 for y in 0..<plan.height {
-                                    let r0 = Int(plan.yRow0[y]), r1 = Int(plan.yRow1[y])
+                                    let r0 = Int(plan.yRow0[y])
+                                    let r1 = Int(plan.yRow1[y])
                                     // Find or fill the slots holding source rows r0 and r1; rows only move down,
                                     // so a slot holding neither can be overwritten.
                                     var s0 = cached.0 == r0 ? 0 : (cached.1 == r0 ? 1 : -1)
@@ -118,8 +121,10 @@ public struct LinearResizer: Sendable {
         func filter(_ src: UnsafePointer<UInt8>, into dst: UnsafeMutablePointer<Int32>) {
             var d = dst
             for x in 0..<width {
-                let p0 = src + Int(xOffset0[x]), p1 = src + Int(xOffset1[x])
-                let w0 = alpha0[x], w1 = alpha1[x]
+                let p0 = src + Int(xOffset0[x])
+                let p1 = src + Int(xOffset1[x])
+                let w0 = alpha0[x]
+                let w1 = alpha1[x]
                 d[0] = Int32(p0[0]) &* w0 &+ Int32(p1[0]) &* w1
                 d[1] = Int32(p0[1]) &* w0 &+ Int32(p1[1]) &* w1
                 d[2] = Int32(p0[2]) &* w0 &+ Int32(p1[2]) &* w1
@@ -136,7 +141,8 @@ public struct LinearResizer: Sendable {
     ) {
         var i = 0
         let lanes = 8
-        let vb0 = SIMD8<Int32>(repeating: b0), vb1 = SIMD8<Int32>(repeating: b1)
+        let vb0 = SIMD8<Int32>(repeating: b0)
+        let vb1 = SIMD8<Int32>(repeating: b1)
         let two = SIMD8<Int32>(repeating: 2)
         while i + lanes <= count {
             let x0 = UnsafeRawPointer(d0 + i).loadUnaligned(as: SIMD8<Int32>.self)

@@ -12,11 +12,7 @@ struct NMSCandidates: Sendable {
 
     private var order: [Int32] = []
     private var suppressed: [Bool] = []
-    private var area: [Float] = []
-    private var ox1: [Float] = []
-    private var oy1: [Float] = []
-    private var ox2: [Float] = []
-    private var oy2: [Float] = []
+    private var shifted: [Float] = []
 
     var count: Int { score.count }
 
@@ -74,7 +70,8 @@ struct NMSCandidates: Sendable {
         for i in 0..<count { order.append(Int32(i)) }
         score.withUnsafeBufferPointer { s in
             order.sort { a, b in
-                let sa = s[Int(a)], sb = s[Int(b)]
+                let sa = s[Int(a)]
+                let sb = s[Int(b)]
                 return sa > sb || (sa == sb && a < b)
             }
         }
@@ -87,57 +84,72 @@ struct NMSCandidates: Sendable {
         let n = count
         guard n > 0, limit > 0 else { return }
         sortOrderByScore()
-        ox1.removeAll(keepingCapacity: true)
-        oy1.removeAll(keepingCapacity: true)
-        ox2.removeAll(keepingCapacity: true)
-        oy2.removeAll(keepingCapacity: true)
-        area.removeAll(keepingCapacity: true)
-        suppressed.removeAll(keepingCapacity: true)
+        // Shifted boxes and their areas, five floats per candidate: x1, y1, x2, y2, area.
+        shifted.removeAll(keepingCapacity: true)
         for i in 0..<n {
             // float32: the offset changes the rounding of the IoU inputs exactly as in Ultralytics.
             let c = Float(classIndex[i]) * classOffset
-            let a = x1[i] + c, b = y1[i] + c, d = x2[i] + c, e = y2[i] + c
-            ox1.append(a)
-            oy1.append(b)
-            ox2.append(d)
-            oy2.append(e)
-            area.append((d - a) * (e - b))
+            let a = x1[i] + c
+            let b = y1[i] + c
+            let d = x2[i] + c
+            let e = y2[i] + c
+            shifted.append(a)
+            shifted.append(b)
+            shifted.append(d)
+            shifted.append(e)
+            shifted.append((d - a) * (e - b))
         }
+        suppressed.removeAll(keepingCapacity: true)
         suppressed.append(contentsOf: repeatElement(false, count: n))
-        ox1.withUnsafeBufferPointer { X1 in
-            oy1.withUnsafeBufferPointer { Y1 in
-                ox2.withUnsafeBufferPointer { X2 in
-                    oy2.withUnsafeBufferPointer { Y2 in
-                        area.withUnsafeBufferPointer { A in
-                            order.withUnsafeBufferPointer { O in
-                                suppressed.withUnsafeMutableBufferPointer { S in
-                                    for oi in 0..<n {
-                                        let i = Int(O[oi])
-                                        if S[i] { continue }
-                                        kept.append(Int32(i))
-                                        if kept.count == limit { return }
-                                        let ix1 = X1[i], iy1 = Y1[i], ix2 = X2[i], iy2 = Y2[i], iarea = A[i]
-                                        for oj in (oi + 1)..<n {
-                                            let j = Int(O[oj])
-                                            if S[j] { continue }
-                                            // std::max/std::min: (a < b) ? b : a and (b < a) ? b : a.
-                                            let xx1 = ix1 < X1[j] ? X1[j] : ix1
-                                            let yy1 = iy1 < Y1[j] ? Y1[j] : iy1
-                                            let xx2 = X2[j] < ix2 ? X2[j] : ix2
-                                            let yy2 = Y2[j] < iy2 ? Y2[j] : iy2
-                                            let dw = xx2 - xx1, dh = yy2 - yy1
-                                            let w: Float = 0 < dw ? dw : 0
-                                            let h: Float = 0 < dh ? dh : 0
-                                            let inter = w * h
-                                            let ovr = inter / ((iarea + A[j]) - inter)
-                                            if Double(ovr) > iouThreshold { S[j] = true }
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
+        var keep = kept
+        kept = []
+        shifted.withUnsafeBufferPointer { boxes in
+            order.withUnsafeBufferPointer { order in
+                suppressed.withUnsafeMutableBufferPointer { suppressed in
+                    Self.greedy(
+                        boxes: boxes, order: order, suppressed: suppressed, threshold: iouThreshold, limit: limit,
+                        kept: &keep)
                 }
+            }
+        }
+        kept = keep
+    }
+
+    private static func greedy(
+        boxes: UnsafeBufferPointer<Float>, order: UnsafeBufferPointer<Int32>,
+        suppressed: UnsafeMutableBufferPointer<Bool>,
+        threshold: Double, limit: Int, kept: inout [Int32]
+    ) {
+        let n = order.count
+        for oi in 0..<n {
+            let i = Int(order[oi])
+            if suppressed[i] { continue }
+            kept.append(Int32(i))
+            if kept.count == limit { return }
+            let ix1 = boxes[5 * i]
+            let iy1 = boxes[5 * i + 1]
+            let ix2 = boxes[5 * i + 2]
+            let iy2 = boxes[5 * i + 3]
+            let iarea = boxes[5 * i + 4]
+            for oj in (oi + 1)..<n {
+                let j = Int(order[oj])
+                if suppressed[j] { continue }
+                let jx1 = boxes[5 * j]
+                let jy1 = boxes[5 * j + 1]
+                let jx2 = boxes[5 * j + 2]
+                let jy2 = boxes[5 * j + 3]
+                // std::max/std::min: (a < b) ? b : a and (b < a) ? b : a.
+                let xx1 = ix1 < jx1 ? jx1 : ix1
+                let yy1 = iy1 < jy1 ? jy1 : iy1
+                let xx2 = jx2 < ix2 ? jx2 : ix2
+                let yy2 = jy2 < iy2 ? jy2 : iy2
+                let dw = xx2 - xx1
+                let dh = yy2 - yy1
+                let w: Float = 0 < dw ? dw : 0
+                let h: Float = 0 < dh ? dh : 0
+                let inter = w * h
+                let ovr = inter / ((iarea + boxes[5 * j + 4]) - inter)
+                if Double(ovr) > threshold { suppressed[j] = true }
             }
         }
     }

@@ -73,9 +73,13 @@ public struct NonMaxSuppression: Sendable {
                 }
             }
         }
-        let cx = output, cy = output + anchors, w = output + 2 * anchors, h = output + 3 * anchors
+        let cx = output
+        let cy = output + anchors
+        let w = output + 2 * anchors
+        let h = output + 3 * anchors
         for a in 0..<anchors where bestScore[a] > threshold {
-            let halfW = w[a] / 2, halfH = h[a] / 2
+            let halfW = w[a] / 2
+            let halfH = h[a] / 2
             let box = (cx[a] - halfW, cy[a] - halfH, cx[a] + halfW, cy[a] + halfH)
             if options.multiLabel {
                 // torch.where(cls > conf): row-major (anchor, class) order.

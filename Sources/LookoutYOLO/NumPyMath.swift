@@ -19,7 +19,8 @@ enum NumPyMath {
         if x > xp[n - 1] { return right ?? fp[n - 1] }
         if x == xp[n - 1] { return fp[n - 1] }
         // Binary search: the number of xp values <= x, minus one.
-        var lo = 0, hi = n
+        var lo = 0
+        var hi = n
         while lo < hi {
             let mid = (lo + hi) / 2
             if xp[mid] <= x { lo = mid + 1 } else { hi = mid }

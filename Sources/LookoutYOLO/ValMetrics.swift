@@ -40,7 +40,9 @@ public struct ValMetrics: Sendable {
         for c in targetClass { counts[c, default: 0] += 1 }
         let classes = counts.keys.sorted()
         let x = NumPyMath.unitLinspace(1000)
-        var pCurves: [[Double]] = [], rCurves: [[Double]] = [], aps: [[Double]] = []
+        var pCurves: [[Double]] = []
+        var rCurves: [[Double]] = []
+        var aps: [[Double]] = []
         for c in classes {
             let nl = Double(counts[c] ?? 0)
             let mine = order.filter { predictedClass[$0] == c }
@@ -53,8 +55,10 @@ public struct ValMetrics: Sendable {
             let negConf = mine.map { -Double(confidence[$0]) }
             var classAP: [Double] = []
             for k in 0..<t {
-                var tpc = 0.0, fpc = 0.0
-                var recall: [Double] = [], precision: [Double] = []
+                var tpc = 0.0
+                var fpc = 0.0
+                var recall: [Double] = []
+                var precision: [Double] = []
                 for i in mine {
                     if truePositive[i * t + k] { tpc += 1 } else { fpc += 1 }
                     recall.append(tpc / (nl + eps))

@@ -72,7 +72,8 @@ public enum YOLOLabels {
     public static func parse(_ text: String, file: String) throws(LabelError) -> [LabelBox] {
         var boxes: [LabelBox] = []
         var seen = Set<LabelBox>()
-        for (offset, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
+        for (offset, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated()
+        {
             // "\r\n" is one Character in Swift, so Windows line ends split as lines too.
             let fields = rawLine.split(whereSeparator: { $0 == " " || $0 == "\t" })
             if fields.isEmpty { continue }
@@ -108,7 +109,10 @@ public enum YOLOLabels {
             return LabelBox(classIndex: cls, centerX: v[1], centerY: v[2], width: v[3], height: v[4])
         }
         // segments2boxes: the polygon's extent, then xyxy -> xywh in float32.
-        var minX = v[1], maxX = v[1], minY = v[2], maxY = v[2]
+        var minX = v[1]
+        var maxX = v[1]
+        var minY = v[2]
+        var maxY = v[2]
         for i in stride(from: 1, to: v.count, by: 2) {
             minX = min(minX, v[i])
             maxX = max(maxX, v[i])

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import LookoutMedia
 
 /// Box outlines, label boxes and the bitmap font.

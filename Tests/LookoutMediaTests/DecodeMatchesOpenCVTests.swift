@@ -1,4 +1,5 @@
 import Testing
+
 @testable import LookoutMedia
 
 /// Decoded bytes must equal `cv2.imread(path, IMREAD_COLOR)` (CRC-32 of the BGR bytes, committed by

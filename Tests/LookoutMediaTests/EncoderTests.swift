@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import LookoutMedia
 
 /// JPEG and PNG output for `--save`.

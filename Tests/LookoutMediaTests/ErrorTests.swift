@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import LookoutMedia
 
 /// Broken, empty, foreign and missing files fail with a typed error whose one-line text names the file.
@@ -33,10 +34,12 @@ struct ErrorTests {
         }
     }
 
-    @Test("corrupt data carries the library's own text", arguments: [
-        ("corrupt.jpg", "corrupt JPEG (Invalid JPEG file structure: missing SOS marker)"),
-        ("corrupt_idat.png", "corrupt PNG (IDAT: invalid code lengths set)"),
-    ])
+    @Test(
+        "corrupt data carries the library's own text",
+        arguments: [
+            ("corrupt.jpg", "corrupt JPEG (Invalid JPEG file structure: missing SOS marker)"),
+            ("corrupt_idat.png", "corrupt PNG (IDAT: invalid code lengths set)"),
+        ])
     func corruptData(file: String, message: String) throws {
         let path = Fixtures.image(file)
         let error = try #require(throws: MediaError.self) { try ImageDecoder.decode(file: path) }

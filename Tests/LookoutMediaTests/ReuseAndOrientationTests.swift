@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import LookoutMedia
 
 /// Buffer reuse, caller-owned output memory, and the EXIF transforms against each other.
@@ -35,7 +36,8 @@ struct ReuseAndOrientationTests {
     func orientation(_ orientation: ExifOrientation) throws {
         let upright = try ImageDecoder.decode(file: Fixtures.image("exif_orientation_1_le.jpg"))
         let turned = try ImageDecoder.decode(file: Fixtures.image("exif_orientation_\(orientation.rawValue)_be.jpg"))
-        let w = upright.width, h = upright.height
+        let w = upright.width
+        let h = upright.height
         #expect(turned.width == (orientation.swapsAxes ? h : w))
         for y in 0..<turned.height {
             for x in 0..<turned.width {
@@ -60,7 +62,9 @@ struct ReuseAndOrientationTests {
     }
 
     @Test func exifParserIgnoresShortAndForeignData() {
-        let cases: [[UInt8]] = [[], [0x49, 0x49], Array("NOTATIFF".utf8), [0x4D, 0x4D, 0, 42, 0xFF, 0xFF, 0xFF, 0xFF]]
+        let cases: [[UInt8]] = [
+            [], [0x49, 0x49], Array("NOTATIFF".utf8), [0x4D, 0x4D, 0, 42, 0xFF, 0xFF, 0xFF, 0xFF],
+        ]
         for bytes in cases {
             #expect(bytes.withUnsafeBytes { ExifOrientation.parse(tiff: $0) } == .topLeft)
         }

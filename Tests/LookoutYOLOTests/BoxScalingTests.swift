@@ -1,4 +1,5 @@
 import Testing
+
 @testable import LookoutYOLO
 
 /// `BoxScaling` against the oracle's `scale_boxes` (vectors/scale_boxes_vectors.json) and the val ratio_pad path.
@@ -32,7 +33,8 @@ struct BoxScalingTests {
 
     @Test func valRatioPadMapsLetterboxedBoxesBack() {
         // 1280x1001 original: loaded 640x501 (ceil), letterboxed into 640x640 with 69 rows on top.
-        let g = ValGeometry(originalWidth: 1280, originalHeight: 1001, imageSize: 640, targetWidth: 640, targetHeight: 640)
+        let g = ValGeometry(
+            originalWidth: 1280, originalHeight: 1001, imageSize: 640, targetWidth: 640, targetHeight: 640)
         #expect(g.loadedWidth == 640 && g.loadedHeight == 501)
         #expect(g.letterbox.top == 69 && g.letterbox.bottom == 70 && g.letterbox.left == 0)
         let rp = g.ratioPad

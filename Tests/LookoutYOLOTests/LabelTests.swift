@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import LookoutYOLO
 
 /// YOLO label files: parsing, errors naming file and line, label paths, placement in letterboxed space.
@@ -17,7 +18,10 @@ struct LabelTests {
     @Test(
         "malformed lines name the file and line",
         arguments: [
-            ("0 0.5 0.5 0.2\n", "a.txt:1: expected 5 numbers (class cx cy w h) or a polygon (class x y x y x y ...), found 4"),
+            (
+                "0 0.5 0.5 0.2\n",
+                "a.txt:1: expected 5 numbers (class cx cy w h) or a polygon (class x y x y x y ...), found 4"
+            ),
             ("0 0.5 0.5 0.2 0.4\n1 0.5 x 0.2 0.4\n", "a.txt:2: 'x' is not a number"),
             ("0 0.5 1.5 0.2 0.4\n", "a.txt:1: coordinates must be normalised to 0...1"),
             ("-1 0.5 0.5 0.2 0.4\n", "a.txt:1: class '-1.0' must be a non-negative whole number"),
@@ -57,7 +61,8 @@ struct LabelTests {
 
     @Test func groundTruthLandsInLetterboxedPixels() {
         // 1280x720 val image: loaded 640x360, letterboxed with 140 rows on top.
-        let g = ValGeometry(originalWidth: 1280, originalHeight: 720, imageSize: 640, targetWidth: 640, targetHeight: 640)
+        let g = ValGeometry(
+            originalWidth: 1280, originalHeight: 720, imageSize: 640, targetWidth: 640, targetHeight: 640)
         let box = GroundTruthBox(
             label: LabelBox(classIndex: 1, centerX: 0.5, centerY: 0.5, width: 0.25, height: 0.5), geometry: g)
         #expect(box.classIndex == 1)

@@ -1,5 +1,6 @@
-import Testing
 import LookoutMedia
+import Testing
+
 @testable import LookoutYOLO
 
 /// Letterbox geometry (vectors/letterbox_vectors.json) and the model-input tensor (vectors/tensor_vectors.json).
@@ -38,13 +39,15 @@ struct LetterboxTests {
     }
 
     @Test func scaleUpOffKeepsSmallImages() {
-        let g = LetterboxGeometry(sourceWidth: 200, sourceHeight: 300, targetWidth: 640, targetHeight: 640, scaleUp: false)
+        let g = LetterboxGeometry(
+            sourceWidth: 200, sourceHeight: 300, targetWidth: 640, targetHeight: 640, scaleUp: false)
         #expect(g.resizedWidth == 200 && g.resizedHeight == 300 && !g.needsResize)
         #expect(g.left == 220 && g.right == 220 && g.top == 170 && g.bottom == 170)
     }
 
     @Test func uncenteredPutsAllPaddingBottomRight() {
-        let g = LetterboxGeometry(sourceWidth: 1280, sourceHeight: 720, targetWidth: 640, targetHeight: 640, center: false)
+        let g = LetterboxGeometry(
+            sourceWidth: 1280, sourceHeight: 720, targetWidth: 640, targetHeight: 640, center: false)
         #expect(g.top == 0 && g.left == 0 && g.bottom == 280 && g.right == 0)
     }
 

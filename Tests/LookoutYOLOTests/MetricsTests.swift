@@ -1,4 +1,5 @@
 import Testing
+
 @testable import LookoutYOLO
 
 /// `ValMetrics` against a NumPy re-implementation of Ultralytics' val metrics (scripts/fixtures/
@@ -28,7 +29,8 @@ struct MetricsTests {
         else { return nil }
         let parsed = images.map { im -> Image in
             let gt = (im["gt"] as? [[Double]] ?? []).map {
-                GroundTruthBox(x1: Float($0[0]), y1: Float($0[1]), x2: Float($0[2]), y2: Float($0[3]), classIndex: Int($0[4]))
+                GroundTruthBox(
+                    x1: Float($0[0]), y1: Float($0[1]), x2: Float($0[2]), y2: Float($0[3]), classIndex: Int($0[4]))
             }
             let det = (im["det"] as? [[Double]] ?? []).map {
                 Detection(
@@ -38,7 +40,8 @@ struct MetricsTests {
             return Image(groundTruth: gt, detections: det, truePositives: (im["tp"] as? [[Bool]] ?? []).flatMap { $0 })
         }
         return Case(
-            name: name, images: parsed, classes: e["classes"] as? [Int] ?? [], instances: e["instances"] as? [Int] ?? [],
+            name: name, images: parsed, classes: e["classes"] as? [Int] ?? [],
+            instances: e["instances"] as? [Int] ?? [],
             precision: e["precision"] as? [Double] ?? [], recall: e["recall"] as? [Double] ?? [],
             ap: e["ap"] as? [[Double]] ?? [], mp: e["mp"] as? Double ?? -1, mr: e["mr"] as? Double ?? -1,
             map50: e["map50"] as? Double ?? -1, map: e["map"] as? Double ?? -1)
@@ -109,7 +112,8 @@ struct MetricsTests {
 
     @Test func noGroundTruthGivesZeros() {
         var metrics = ValMetrics()
-        metrics.add(detections: [Detection(x1: 0, y1: 0, x2: 5, y2: 5, confidence: 0.5, classIndex: 0)], groundTruth: [])
+        metrics.add(
+            detections: [Detection(x1: 0, y1: 0, x2: 5, y2: 5, confidence: 0.5, classIndex: 0)], groundTruth: [])
         let s = metrics.summary()
         #expect(s.classes.isEmpty && s.map50 == 0 && s.precision == 0 && s.images == 1)
     }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import LookoutYOLO
 
 /// `NonMaxSuppression` against the NumPy oracle of Ultralytics' `non_max_suppression` + torchvision `nms`
@@ -44,7 +45,8 @@ struct NMSTests {
         if let g = c["generator"] as? [String: Any], let seed = g["seed"] as? Int, let scale = g["box_scale"] as? Int,
             let squarings = g["squarings"] as? Int
         {
-            input = generate(seed: seed, anchors: anchors, classes: classes, boxScale: Float(scale), squarings: squarings)
+            input = generate(
+                seed: seed, anchors: anchors, classes: classes, boxScale: Float(scale), squarings: squarings)
         } else {
             input = (c["input"] as? [Double] ?? []).map { Float($0) }
         }
@@ -64,7 +66,9 @@ struct NMSTests {
         // Put the image in batch slot 1 of 2 to check the base-pointer contract.
         let slot = c.input.count
         let batch = [Float](repeating: 0.99, count: slot) + c.input
-        batch.withUnsafeBufferPointer { nms.run(output: $0.baseAddress! + slot, anchors: c.anchors, classes: c.classes, into: &detections) }
+        batch.withUnsafeBufferPointer {
+            nms.run(output: $0.baseAddress! + slot, anchors: c.anchors, classes: c.classes, into: &detections)
+        }
         #expect(detections.count == c.expected.count)
         #expect(nms.lastAnchorIndices == c.anchorIndices)
         for (d, e) in zip(detections, c.expected) {
@@ -77,7 +81,8 @@ struct NMSTests {
     @Test func reuseGivesTheSameResult() {
         guard let c = Self.cases.first else { return }
         var nms = NonMaxSuppression(options: c.options)
-        var first: [Detection] = [], second: [Detection] = []
+        var first: [Detection] = []
+        var second: [Detection] = []
         c.input.withUnsafeBufferPointer { p in
             nms.run(output: p.baseAddress!, anchors: c.anchors, classes: c.classes, into: &first)
             nms.run(output: p.baseAddress!, anchors: c.anchors, classes: c.classes, into: &second)

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import LookoutMedia
+import Testing
+
 @testable import LookoutYOLO
 
 /// The whole predict path against real Ultralytics output: decode a val JPEG, letterbox it into the tensor
@@ -26,14 +27,20 @@ struct PredictPathTests {
             sourceWidth: image.width, sourceHeight: image.height, targetWidth: 640, targetHeight: 640)
         var tensor = [Float](repeating: 0, count: 3 * 640 * 640)
         var writer = LetterboxTensorWriter()
-        image.withPixels { px in tensor.withUnsafeMutableBufferPointer { writer.write(px, geometry: geometry, into: $0.baseAddress!) } }
+        image.withPixels { px in
+            tensor.withUnsafeMutableBufferPointer { writer.write(px, geometry: geometry, into: $0.baseAddress!) }
+        }
         #expect(tensor.withUnsafeBytes { Checksum.crc32($0) } == Self.tensorCRC[name])
 
         let data = try Data(contentsOf: URL(fileURLWithPath: Fixtures.root + "/vectors/e2e/\(name).output0.f32"))
-        let output = data.withUnsafeBytes { raw in (0..<(8 * 8400)).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) } }
+        let output = data.withUnsafeBytes { raw in
+            (0..<(8 * 8400)).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) }
+        }
         var nms = NonMaxSuppression(options: .predict)
         var detections: [Detection] = []
-        output.withUnsafeBufferPointer { nms.run(output: $0.baseAddress!, anchors: 8400, classes: 4, into: &detections) }
+        output.withUnsafeBufferPointer {
+            nms.run(output: $0.baseAddress!, anchors: 8400, classes: 4, into: &detections)
+        }
         BoxScaling.toOriginal(
             &detections, inputWidth: 640, inputHeight: 640, originalWidth: image.width, originalHeight: image.height)
 

@@ -1,5 +1,6 @@
-import Testing
 import LookoutMedia
+import Testing
+
 @testable import LookoutYOLO
 
 /// `LinearResizer` against `cv2.resize(INTER_LINEAR)` (vectors/resize_vectors.json, OpenCV 5.0).
@@ -44,7 +45,8 @@ struct ResizeTests {
             for i in 0..<33 { padded[y * 40 + i] = packed.pixels[y * 33 + i] }
         }
         var resizer = LinearResizer()
-        var a = BGRImage(), b = BGRImage()
+        var a = BGRImage()
+        var b = BGRImage()
         packed.withPixels { resizer.resize($0, width: 5, height: 4, into: &a) }
         padded.withUnsafeBufferPointer { buffer in
             let view = BGRPixels(base: buffer.baseAddress!, width: 11, height: 9, rowBytes: 40)
