@@ -10,6 +10,8 @@ public struct ImageDecoder: Sendable {
     private var fileBytes: [UInt8] = []
     private var scratch: [UInt8] = []
     private var exif = [UInt8](repeating: 0, count: 65536)
+    /// The C door's message buffer.
+    private var message = [CChar](repeating: 0, count: 256)
 
     public init() {}
 
@@ -24,7 +26,8 @@ public struct ImageDecoder: Sendable {
     /// Reads the header of a file: format, upright size, orientation.
     public mutating func info(file path: String) throws(MediaError) -> ImageInfo {
         try FileIO.read(path: path, into: &fileBytes)
-        let result = fileBytes.withUnsafeBytes { bytes in Self.header(bytes, name: path, exif: &exif) }
+        let result = fileBytes.withUnsafeBytes { bytes in Self.header(bytes, name: path, exif: &exif, message: &message)
+        }
         return try result.get()
     }
 
@@ -50,7 +53,7 @@ public struct ImageDecoder: Sendable {
     public mutating func decode(
         _ bytes: UnsafeRawBufferPointer, name: String = "<memory>", into image: inout BGRImage
     ) throws(MediaError) {
-        let info = try Self.header(bytes, name: name, exif: &exif).get()
+        let info = try Self.header(bytes, name: name, exif: &exif, message: &message).get()
         image.reshape(width: info.width, height: info.height)
         _ = try image.withUnsafeMutableBytes { (out) throws(MediaError) in
             try decodePixels(bytes, name: name, info: info, into: out)
@@ -61,7 +64,7 @@ public struct ImageDecoder: Sendable {
     public mutating func decode(
         _ bytes: UnsafeRawBufferPointer, name: String = "<memory>", into buffer: UnsafeMutableRawBufferPointer
     ) throws(MediaError) -> ImageInfo {
-        let info = try Self.header(bytes, name: name, exif: &exif).get()
+        let info = try Self.header(bytes, name: name, exif: &exif, message: &message).get()
         guard buffer.count >= info.byteCount else {
             throw MediaError(
                 .capacity, file: name,
@@ -81,7 +84,9 @@ public struct ImageDecoder: Sendable {
         return try result.get()
     }
 
-    private static func header(_ bytes: UnsafeRawBufferPointer, name: String, exif: inout [UInt8])
+    private static func header(
+        _ bytes: UnsafeRawBufferPointer, name: String, exif: inout [UInt8], message: inout [CChar]
+    )
         -> Result<ImageInfo, MediaError>
     {
         guard !bytes.isEmpty else {
@@ -93,7 +98,6 @@ public struct ImageDecoder: Sendable {
                 MediaError(.unknownFormat, file: name, message: "not an image (unknown format; JPEG and PNG are read)"))
         }
         var info = lk_image_info()
-        var message = [CChar](repeating: 0, count: 256)
         let status: Int32 = exif.withUnsafeMutableBytes { exifBytes in
             message.withUnsafeMutableBufferPointer { text in
                 let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)
@@ -125,7 +129,7 @@ public struct ImageDecoder: Sendable {
         _ bytes: UnsafeRawBufferPointer, name: String, info: ImageInfo, into out: UnsafeMutableRawBufferPointer
     ) throws(MediaError) {
         if info.orientation == .topLeft {
-            try Self.decodeStored(bytes, format: info.format, name: name, into: out)
+            try Self.decodeStored(bytes, format: info.format, name: name, into: out, message: &message)
             return
         }
         // Decode as stored, then turn upright into the output.
@@ -140,7 +144,7 @@ public struct ImageDecoder: Sendable {
         defer { self.scratch = scratch }
         let result: Result<Void, MediaError> = scratch.withUnsafeMutableBytes { stored in
             do throws(MediaError) {
-                try Self.decodeStored(bytes, format: info.format, name: name, into: stored)
+                try Self.decodeStored(bytes, format: info.format, name: name, into: stored, message: &message)
                 info.orientation.apply(
                     source: UnsafeRawBufferPointer(stored), width: storedWidth, height: storedHeight, destination: out)
                 return .success(())
@@ -152,10 +156,10 @@ public struct ImageDecoder: Sendable {
     }
 
     private static func decodeStored(
-        _ bytes: UnsafeRawBufferPointer, format: ImageFormat, name: String, into out: UnsafeMutableRawBufferPointer
+        _ bytes: UnsafeRawBufferPointer, format: ImageFormat, name: String, into out: UnsafeMutableRawBufferPointer,
+        message: inout [CChar]
     ) throws(MediaError) {
         var info = lk_image_info()
-        var message = [CChar](repeating: 0, count: 256)
         let status: Int32 = message.withUnsafeMutableBufferPointer { text in
             let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)
             let outBase = out.baseAddress?.assumingMemoryBound(to: UInt8.self)

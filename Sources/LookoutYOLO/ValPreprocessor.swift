@@ -66,6 +66,24 @@ public struct ValPreprocessor: Sendable {
         return geometry
     }
 
+    /// The same into slot `slot` of an NCHW float16 tensor.
+    @discardableResult
+    public mutating func write(
+        _ source: BGRPixels, imageSize: Int = 640, targetWidth: Int = 640, targetHeight: Int = 640,
+        into tensor: UnsafeMutablePointer<Float16>, slot: Int = 0
+    ) -> ValGeometry {
+        let geometry = ValGeometry(
+            originalWidth: source.width, originalHeight: source.height, imageSize: imageSize,
+            targetWidth: targetWidth, targetHeight: targetHeight)
+        if geometry.loadedWidth == source.width && geometry.loadedHeight == source.height {
+            writer.write(source, geometry: geometry.letterbox, into: tensor, slot: slot)
+        } else {
+            resizer.resize(source, width: geometry.loadedWidth, height: geometry.loadedHeight, into: &loaded)
+            loaded.withPixels { writer.write($0, geometry: geometry.letterbox, into: tensor, slot: slot) }
+        }
+        return geometry
+    }
+
     /// The letterboxed BGR picture val would feed (for checks and debugging).
     public mutating func letterbox(
         _ source: BGRPixels, imageSize: Int = 640, targetWidth: Int = 640, targetHeight: Int = 640,
