@@ -88,3 +88,32 @@ struct ErrorTests {
         #expect(error.file == "x.png")
     }
 }
+
+/// Damaged data of every kind must come back as an image or a `MediaError`, never a crash.
+struct DamageTests {
+    @Test(arguments: ["jpeg_sampling_420.jpg", "jpeg_progressive.jpg", "png_rgb8_interlaced.png", "png_palette4.png"])
+    func truncationsAndFlippedBytesNeverCrash(file: String) throws {
+        let original = try [UInt8](Data(contentsOf: URL(fileURLWithPath: Fixtures.image(file))))
+        var decoder = ImageDecoder()
+        var image = BGRImage()
+        var failures = 0
+        func attempt(_ bytes: [UInt8]) {
+            do {
+                try bytes.withUnsafeBytes { try decoder.decode($0, name: file, into: &image) }
+            } catch {
+                failures += 1
+                #expect(error is MediaError && !"\(error)".contains("\n"))
+            }
+        }
+        for cut in stride(from: 0, to: original.count, by: 5) { attempt(Array(original[..<cut])) }
+        var state: UInt64 = 0x1234_5678
+        for _ in 0..<300 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            var damaged = original
+            let at = Int(state >> 33) % damaged.count
+            damaged[at] ^= UInt8(truncatingIfNeeded: state >> 20) | 1
+            attempt(damaged)
+        }
+        #expect(failures > 0)
+    }
+}
