@@ -26,7 +26,8 @@ public struct ImageDecoder: Sendable {
     /// Reads the header of a file: format, upright size, orientation.
     public mutating func info(file path: String) throws(MediaError) -> ImageInfo {
         try FileIO.read(path: path, into: &fileBytes)
-        let result = fileBytes.withUnsafeBytes { bytes in Self.header(bytes, name: path, exif: &exif, message: &message)
+        let result = fileBytes.withUnsafeBytes { bytes in
+            Self.header(bytes, name: path, exif: &exif, message: &message)
         }
         return try result.get()
     }
