@@ -1,2 +1,0 @@
-/// LookoutMedia: see DESIGN.md.
-public enum LookoutMediaModule {}

@@ -1,0 +1,106 @@
+import LookoutMedia
+
+/// Writes a letterboxed image straight into a model input tensor, the way Ultralytics' predict builds it:
+/// resize (bit-exact INTER_LINEAR, skipped when the size is unchanged), pad with 114, BGR to RGB, HWC to CHW and
+/// `Float(x) / 255` (a true division, as PyTorch's CPU `div_` does; multiplying by 1/255 differs for 126 of the 256
+/// values). One pass: each resized row is spread into the three channel planes; no full-size intermediate.
+public struct LetterboxTensorWriter: Sendable {
+    private var resizer = LinearResizer()
+
+    /// `x / 255` for every byte value, in float32 (true division).
+    static let float32Table: [Float] = (0..<256).map { Float($0) / 255 }
+    /// The same values rounded to the nearest float16 (PyTorch: half(x).div_(255) computes in float, rounds once).
+    static let float16Table: [Float16] = float32Table.map { Float16($0) }
+    /// The padding gray.
+    public static let padValue: UInt8 = 114
+
+    public init() {}
+
+    /// Fills batch slot `slot` of an NCHW float32 tensor whose images are `geometry.outputHeight` x
+    /// `geometry.outputWidth`.
+    public mutating func write(
+        _ source: BGRPixels, geometry: LetterboxGeometry, into tensor: UnsafeMutablePointer<Float>, slot: Int = 0
+    ) {
+        Self.float32Table.withUnsafeBufferPointer { table in
+            // The table has 256 entries; its base address is never nil.
+            write(source, geometry: geometry, table: table.baseAddress!, into: tensor, slot: slot)
+        }
+    }
+
+    /// Fills batch slot `slot` of an NCHW float16 tensor (each value the float16 nearest to the float32 one).
+    public mutating func write(
+        _ source: BGRPixels, geometry: LetterboxGeometry, into tensor: UnsafeMutablePointer<Float16>, slot: Int = 0
+    ) {
+        Self.float16Table.withUnsafeBufferPointer { table in
+            write(source, geometry: geometry, table: table.baseAddress!, into: tensor, slot: slot)
+        }
+    }
+
+    /// Letterboxes into a BGR image (the picture Ultralytics would feed, before the tensor conversion).
+    public mutating func letterbox(_ source: BGRPixels, geometry: LetterboxGeometry, into output: inout BGRImage) {
+        precondition(source.width == geometry.sourceWidth && source.height == geometry.sourceHeight, "wrong source")
+        let width = geometry.outputWidth
+        output.reshape(width: width, height: geometry.outputHeight)
+        output.withUnsafeMutableBytes { out in
+            guard let base = out.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return }
+            base.update(repeating: Self.padValue, count: out.count)
+            resizer.forEachRow(of: source, width: geometry.resizedWidth, height: geometry.resizedHeight) { y, row in
+                (base + ((y + geometry.top) * width + geometry.left) * 3)
+                    .update(from: row, count: geometry.resizedWidth * 3)
+            }
+        }
+    }
+
+    private mutating func write<T>(
+        _ source: BGRPixels, geometry: LetterboxGeometry, table: UnsafePointer<T>,
+        into tensor: UnsafeMutablePointer<T>, slot: Int
+    ) {
+        precondition(source.width == geometry.sourceWidth && source.height == geometry.sourceHeight, "wrong source")
+        let width = geometry.outputWidth
+        let height = geometry.outputHeight
+        let plane = width * height
+        let red = tensor + slot * 3 * plane
+        let green = red + plane
+        let blue = green + plane
+        let pad = table[Int(Self.padValue)]
+        // Padding rows above and below, then the left/right margins of the image rows.
+        let bottomStart = geometry.top + geometry.resizedHeight
+        if geometry.top > 0 {
+            red.update(repeating: pad, count: geometry.top * width)
+            green.update(repeating: pad, count: geometry.top * width)
+            blue.update(repeating: pad, count: geometry.top * width)
+        }
+        if bottomStart < height {
+            let count = (height - bottomStart) * width
+            (red + bottomStart * width).update(repeating: pad, count: count)
+            (green + bottomStart * width).update(repeating: pad, count: count)
+            (blue + bottomStart * width).update(repeating: pad, count: count)
+        }
+        let left = geometry.left
+        let right = geometry.right
+        let inner = geometry.resizedWidth
+        resizer.forEachRow(of: source, width: inner, height: geometry.resizedHeight) { y, row in
+            let offset = (y + geometry.top) * width
+            let r = red + offset
+            let g = green + offset
+            let b = blue + offset
+            if left > 0 {
+                r.update(repeating: pad, count: left)
+                g.update(repeating: pad, count: left)
+                b.update(repeating: pad, count: left)
+            }
+            if right > 0 {
+                (r + left + inner).update(repeating: pad, count: right)
+                (g + left + inner).update(repeating: pad, count: right)
+                (b + left + inner).update(repeating: pad, count: right)
+            }
+            var s = row
+            for x in left..<(left + inner) {
+                b[x] = table[Int(s[0])]
+                g[x] = table[Int(s[1])]
+                r[x] = table[Int(s[2])]
+                s += 3
+            }
+        }
+    }
+}

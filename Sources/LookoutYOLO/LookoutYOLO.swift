@@ -1,2 +1,0 @@
-/// LookoutYOLO: see DESIGN.md.
-public enum LookoutYOLOModule {}
