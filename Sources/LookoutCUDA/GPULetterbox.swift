@@ -57,7 +57,7 @@ public struct TensorSlot: Sendable {
 /// (NVRTC, cached on disk), launched with one kernel per frame.
 public final class GPULetterbox: @unchecked Sendable {
     public let origin: KernelCompiler.Origin
-    let module: CUDAModule
+    public let module: CUDAModule
     /// Indexed by `GPULetterbox.index`: no string is built per launch (that would allocate).
     private let functions: [CUDAFunction]
 
@@ -85,7 +85,7 @@ public final class GPULetterbox: @unchecked Sendable {
     }
 
     /// The parameter block for one frame.
-    public static func parameters(frame: DeviceFrame, slot: TensorSlot, geometry: LetterboxGeometry) -> LookoutLetterboxParams {
+    public static func parameters(frame: DeviceFrame, slot: TensorSlot, geometry: GPULetterboxGeometry) -> LookoutLetterboxParams {
         let order = frame.format.decodedOrder
         let channels: (Int32, Int32, Int32) = slot.channels == .rgb ? (order.r, order.g, order.b) : (order.b, order.g, order.r)
         let uv = frame.uvPointer ?? frame.pointer.advanced(by: frame.pitch * frame.height)
@@ -105,7 +105,7 @@ public final class GPULetterbox: @unchecked Sendable {
 
     /// Queues the letterbox of `frame` into `slot` on `stream`.
     public func launch(frame: DeviceFrame, into slot: TensorSlot, on stream: CUDAStream) throws(CUDAError) {
-        let geometry = LetterboxGeometry(
+        let geometry = GPULetterboxGeometry(
             sourceWidth: frame.width, sourceHeight: frame.height, outputWidth: slot.width, outputHeight: slot.height)
         let function = functions[GPULetterbox.index(frame.format, slot.element, slot.layout)]
         let parameters = GPULetterbox.parameters(frame: frame, slot: slot, geometry: geometry)

@@ -70,7 +70,7 @@ public enum LetterboxEmulator {
     }
 
     /// The letterboxed uint8 image (HWC, B G R, padded with 114) of a packed BGR image.
-    public static func letterboxBGR(_ bgr: [UInt8], width: Int, height: Int, geometry g: LetterboxGeometry) -> [UInt8] {
+    public static func letterboxBGR(_ bgr: [UInt8], width: Int, height: Int, geometry g: GPULetterboxGeometry) -> [UInt8] {
         var out = [UInt8](repeating: 114, count: g.outputWidth * g.outputHeight * 3)
         func s(_ x: Int, _ y: Int, _ k: Int) -> Int { Int(bgr[(y * width + x) * 3 + k]) }
         let columns = (0..<g.resizedWidth).map { columnTap($0, scale: g.scaleX, sourceWidth: width) }

@@ -12,15 +12,15 @@ import Testing
         (7, 13, 640, 345, 147, 148, 0, 0), (1001, 1280, 640, 500, 70, 70, 0, 0),
     ])
     func matchesUltralytics(h: Int, w: Int, nw: Int, nh: Int, top: Int, bottom: Int, left: Int, right: Int) {
-        let g = LetterboxGeometry(sourceWidth: w, sourceHeight: h)
+        let g = GPULetterboxGeometry(sourceWidth: w, sourceHeight: h)
         #expect(g.resizedWidth == nw && g.resizedHeight == nh)
         #expect(g.top == top && g.bottom == bottom && g.left == left && g.right == right)
     }
 
     @Test func resizeModesFollowOpenCV() {
-        #expect(LetterboxGeometry(sourceWidth: 640, sourceHeight: 480).resizeMode == .copy)
-        #expect(LetterboxGeometry(sourceWidth: 1280, sourceHeight: 1280).resizeMode == .area2x)
-        #expect(LetterboxGeometry(sourceWidth: 1280, sourceHeight: 1001).resizeMode == .bilinear)
+        #expect(GPULetterboxGeometry(sourceWidth: 640, sourceHeight: 480).resizeMode == .copy)
+        #expect(GPULetterboxGeometry(sourceWidth: 1280, sourceHeight: 1280).resizeMode == .area2x)
+        #expect(GPULetterboxGeometry(sourceWidth: 1280, sourceHeight: 1001).resizeMode == .bilinear)
     }
 }
 
@@ -38,7 +38,7 @@ import Testing
         (1920, 1080, 149_414_570, 18_825_348_376), (641, 360, 149_300_037, 18_811_194_444),
     ])
     func kernelArithmeticEqualsOpenCV(width: Int, height: Int, sum: Int, weighted: Int) {
-        let g = LetterboxGeometry(sourceWidth: width, sourceHeight: height)
+        let g = GPULetterboxGeometry(sourceWidth: width, sourceHeight: height)
         let out = LetterboxEmulator.letterboxBGR(Self.image(width: width, height: height), width: width, height: height, geometry: g)
         var s = 0
         var ws = 0
@@ -52,12 +52,12 @@ import Testing
 
     @Test func columnTapsClampAtBothBorders() {
         // Upscaling 13 → 640: the first columns sit left of pixel 0's centre, the last right of pixel 12's.
-        let scale = LetterboxGeometry(sourceWidth: 13, sourceHeight: 7).scaleX
+        let scale = GPULetterboxGeometry(sourceWidth: 13, sourceHeight: 7).scaleX
         #expect(LetterboxEmulator.columnTap(0, scale: scale, sourceWidth: 13) == .init(index: 0, next: 1, w0: 2048, w1: 0))
         let last = LetterboxEmulator.columnTap(639, scale: scale, sourceWidth: 13)
         #expect(last.index == 12 && last.next == 12 && last.w0 == 2048 && last.w1 == 0)
         // Rows clamp the index but keep the fraction.
-        let row = LetterboxEmulator.rowTap(0, scale: LetterboxGeometry(sourceWidth: 13, sourceHeight: 7).scaleY, sourceHeight: 7)
+        let row = LetterboxEmulator.rowTap(0, scale: GPULetterboxGeometry(sourceWidth: 13, sourceHeight: 7).scaleY, sourceHeight: 7)
         #expect(row.index == 0 && row.next == 0 && row.w0 + row.w1 == 2048 && row.w1 > 0)
     }
 
@@ -100,12 +100,12 @@ import Testing
     @Test func parametersSwapChannelsForRGBOutput() {
         let frame = DeviceFrame(pointer: DevicePointer(address: 4096), format: .bgr, width: 1920, height: 1080)
         let slot = TensorSlot(tensor: DevicePointer(address: 1 << 20), batchIndex: 3)
-        let p = GPULetterbox.parameters(frame: frame, slot: slot, geometry: LetterboxGeometry(sourceWidth: 1920, sourceHeight: 1080))
+        let p = GPULetterbox.parameters(frame: frame, slot: slot, geometry: GPULetterboxGeometry(sourceWidth: 1920, sourceHeight: 1080))
         #expect((p.channel0, p.channel1, p.channel2) == (2, 1, 0))
         #expect(p.sourcePitch == 5760 && p.resizedHeight == 360 && p.padTop == 140 && p.batchIndex == 3)
         let rgb = GPULetterbox.parameters(
             frame: DeviceFrame(pointer: frame.pointer, format: .rgb, width: 8, height: 8), slot: slot,
-            geometry: LetterboxGeometry(sourceWidth: 8, sourceHeight: 8))
+            geometry: GPULetterboxGeometry(sourceWidth: 8, sourceHeight: 8))
         #expect((rgb.channel0, rgb.channel1, rgb.channel2) == (0, 1, 2))
     }
 

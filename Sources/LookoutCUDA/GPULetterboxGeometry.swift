@@ -1,6 +1,6 @@
-/// Ultralytics' letterbox geometry (`LetterBox.get_params`, fixed output, centred, scale-up allowed): the resized
+/// Ultralytics' letterbox geometry as the GPU kernel uses it (`LetterBox.get_params`, fixed output, centred, scale-up allowed): the resized
 /// size and the padding, with Python's half-to-even `round` (1280×1001 → 500 wide, not 501).
-public struct LetterboxGeometry: Sendable, Equatable, CustomStringConvertible {
+public struct GPULetterboxGeometry: Sendable, Equatable, CustomStringConvertible {
     public let sourceWidth: Int
     public let sourceHeight: Int
     public let outputWidth: Int
