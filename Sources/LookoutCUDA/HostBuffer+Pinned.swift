@@ -4,15 +4,19 @@ import CLookoutCUDA
 enum HostAllocFlags {
     static let portable: UInt32 = 0x1
     static let deviceMap: UInt32 = 0x2
+    static let writeCombined: UInt32 = 0x4
 }
 
 extension HostBuffer {
     /// Page-locked host memory: the copy engine reads it directly at full PCIe speed, asynchronously.
-    public static func pinned(byteCount: Int, context: CUDAContext) throws(CUDAError) -> HostBuffer {
+    /// `writeCombined` memory bypasses the CPU caches: fast to write in order and faster for the copy engine to
+    /// read (no snooping of dirty cache lines), very slow for the CPU to read back. For upload staging only.
+    public static func pinned(byteCount: Int, context: CUDAContext, writeCombined: Bool = false) throws(CUDAError) -> HostBuffer {
         precondition(byteCount > 0, "a host buffer holds at least one byte")
         try context.bind()
         var pointer: UnsafeMutableRawPointer? = nil
-        try context.api.check(context.api.cuMemHostAlloc(&pointer, byteCount, HostAllocFlags.portable), "cuMemHostAlloc")
+        let flags = HostAllocFlags.portable | (writeCombined ? HostAllocFlags.writeCombined : 0)
+        try context.api.check(context.api.cuMemHostAlloc(&pointer, byteCount, flags), "cuMemHostAlloc")
         CUDAAllocationCounter.increment()
         return HostBuffer(kind: .pinned, byteCount: byteCount, base: pointer!, context: context, devicePointer: nil)
     }

@@ -36,7 +36,9 @@ extension TransferBench {
         let staging = try FramePool<CUDAEvent>(
             count: depth,
             makeBuffer: { _ in
-                pinned ? try HostBuffer.pinned(byteCount: self.tensorBytes, context: self.context)
+                pinned
+                    ? try HostBuffer.pinned(
+                        byteCount: self.tensorBytes, context: self.context, writeCombined: self.options.writeCombined)
                     : HostBuffer.pageable(byteCount: self.tensorBytes)
             },
             makeFence: { _ in try CUDAEvent(context: self.context) })
@@ -104,7 +106,9 @@ extension TransferBench {
             mode: pinned ? .pinned : .pageable, recorder: recorder, elapsed: elapsed, cpu: cpuSeconds,
             hostAllocations: hostAllocations, cudaAllocations: cudaAllocations, bytesPerFrame: tensorBytes,
             notes: "CPU letterbox on \(workers.threadCount) threads, float32 NCHW \(tensorBytes) B; "
-                + (pinned ? "async copy overlapped, depth \(depth)" : "copy then stream sync"))
+                + (pinned
+                    ? "async copy overlapped, depth \(depth)\(options.writeCombined ? ", write-combined staging" : "")"
+                    : "copy then stream sync"))
     }
 
     /// `pinned-raw`, `mapped`, `managed`: the raw uint8 frame reaches the GPU, which letterboxes it.

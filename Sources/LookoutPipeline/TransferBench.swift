@@ -16,6 +16,8 @@ public struct TransferBenchOptions: Sendable {
     /// Threads of the CPU letterbox in the CPU modes (the caller's included).
     public var cpuThreads = 8
     public var tensorSize = 640
+    /// Pinned staging of the `pinned` mode allocated write-combined (the CPU only writes it, the copy engine reads).
+    public var writeCombined = true
     public init() {}
 }
 

@@ -21,6 +21,7 @@ struct BenchTransferCommand: ParsableCommand {
     @Option(help: "Frames in flight at most.") var depth = 2
     @Option(help: "Threads of the CPU letterbox (pageable, pinned).") var cpuThreads = 8
     @Option(help: "--device: cuda or cuda:N (this benchmark needs a GPU).") var device = "cuda"
+    @Flag(inversion: .prefixedNo, help: "Write-combined pinned staging in the pinned mode.") var writeCombined = true
     @Option(help: "A PyTorch baseline script to run after Lookout's modes; its rows join the report.")
     var baseline: String?
     @Option(help: "Python interpreter for the baseline.") var python = "python3"
@@ -28,6 +29,7 @@ struct BenchTransferCommand: ParsableCommand {
     var output = "bench/results/transfer.json"
 
     func run() throws {
+
         let request = try DeviceRequest(parsing: device)
         guard case .cuda(let ordinal) = request else {
             throw ValidationError("bench transfer measures a GPU: use --device cuda[:N]")
@@ -54,6 +56,7 @@ struct BenchTransferCommand: ParsableCommand {
         options.ring = ring
         options.depth = depth
         options.cpuThreads = cpuThreads
+        options.writeCombined = writeCombined
         options.modes = modeList
         let peak = try TransferBench(context: context, letterbox: letterbox, options: options).peakBandwidth()
         print(String(format: "H2D peak: pinned %.1f GB/s, pageable %.1f GB/s (64 MiB copies, best of 10)", peak.pinned, peak.pageable))
@@ -66,6 +69,7 @@ struct BenchTransferCommand: ParsableCommand {
                 let result = try bench.run(mode)
                 rows.append(Self.row(result, peak: peak.pinned))
                 print(Self.line(result, peak: peak.pinned))
+                fflush(nil)
             }
             if let baseline {
                 for row in try runBaseline(script: baseline, size: size) {
@@ -77,7 +81,7 @@ struct BenchTransferCommand: ParsableCommand {
         Self.printTable(rows)
         let settings: [(String, JSONValue)] = [
             ("frames", .int(frames)), ("warmup", .int(warmup)), ("ring", .int(ring)), ("depth", .int(depth)),
-            ("cpu_threads", .int(cpuThreads)), ("tensor", .string("1x3x640x640 float32 NCHW RGB")),
+            ("cpu_threads", .int(cpuThreads)), ("write_combined_staging", .bool(writeCombined)), ("tensor", .string("1x3x640x640 float32 NCHW RGB")),
             ("host", .string(BuildInfo.cpuDescription)), ("nvrtc", .string("\(nvrtc.version.major).\(nvrtc.version.minor)")),
             ("driver_path", .string(driver.path)),
         ]

@@ -15,12 +15,17 @@ struct SelftestCommand: ParsableCommand {
     var rawImages: String?
 
     func run() throws {
+
         guard gpu else {
             print(DeviceRequest.auto.resolve().description)
             print("nothing else to check without --gpu")
             return
         }
-        let test = GPUSelftest(rawImages: rawImages) { line in print(line) }
+        // Flushed per line: a crash must not eat the lines already printed.
+        let test = GPUSelftest(rawImages: rawImages) { line in
+            print(line)
+            fflush(nil)
+        }
         try test.run()
         print("\(test.passed) passed, \(test.failed) failed")
         if test.failed > 0 { throw ExitCode.failure }
