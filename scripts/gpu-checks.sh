@@ -20,4 +20,8 @@ set -o pipefail
 selftest=$?
 "$dir/lookout" bench transfer --resolution 1080p --baseline "$dir/transfer_pytorch.py" \
   --output "$out/transfer-h100.json" 2>&1 | tee "$out/bench.txt"
-echo "selftest exit $selftest, bench exit $?"
+bench=$?
+# The pinned mode once more with ordinary (cached) pinned staging, to show what write-combining changes.
+"$dir/lookout" bench transfer --resolution 1080p --modes pinned --no-write-combined \
+  --output "$out/transfer-h100-pinned-cached.json" 2>&1 | tail -3 | tee -a "$out/bench.txt"
+echo "selftest exit $selftest, bench exit $bench"
