@@ -33,7 +33,9 @@ let package = Package(
         // C declarations of the BLAS entry points we call; OpenBLAS is linked (module map, no vendored code).
         .target(
             name: "CLookoutBLAS",
-            linkerSettings: systemLibraries(["openblas"]) + (staticLibs ? [.linkedLibrary("gfortran"), .linkedLibrary("pthread")] : [])
+            // Static OpenBLAS needs libgfortran only for the LAPACK routines, which we never call, and Debian ships
+            // no libgfortran.a: link pthread alone.
+            linkerSettings: systemLibraries(["openblas"]) + (staticLibs ? [.linkedLibrary("pthread")] : [])
         ),
         // libjpeg-turbo and libpng behind a small C door (their error handling needs setjmp).
         .target(
@@ -45,6 +47,8 @@ let package = Package(
         .target(name: "CLookoutKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
         // Our own declarations of the CUDA driver API and NVRTC; the libraries are dlopen'ed at run time.
         .target(name: "CLookoutCUDA"),
+        // Counting replacements of malloc and friends (forwarding to glibc), for "allocations per frame".
+        .target(name: "CLookoutAllocCounter"),
 
         // Shared small pieces: benchmark reports, latency statistics, half-precision helpers.
         .target(name: "LookoutCore"),
@@ -59,7 +63,9 @@ let package = Package(
         // The CUDA driver API and NVRTC, loaded at run time: contexts, streams, buffers, kernels, graphs.
         .target(name: "LookoutCUDA", dependencies: ["LookoutCore", "CLookoutCUDA"]),
         // Frame pools, transfer modes, stages and the batcher.
-        .target(name: "LookoutPipeline", dependencies: ["LookoutCore", "LookoutCUDA", "LookoutYOLO", "LookoutMedia"]),
+        .target(
+            name: "LookoutPipeline",
+            dependencies: ["LookoutCore", "LookoutCUDA", "LookoutYOLO", "LookoutMedia", "CLookoutAllocCounter"]),
         // The façade: detectors on a device, benchmarks.
         .target(
             name: "Lookout",
@@ -72,7 +78,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "lookout",
-            dependencies: ["Lookout", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "Lookout", "LookoutCUDA", "LookoutPipeline", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
 
         .testTarget(name: "LookoutCoreTests", dependencies: ["LookoutCore"]),

@@ -1,0 +1,14 @@
+// Process-wide counters of heap allocations, for the "allocations per frame" column of the benchmarks.
+// Linking this target replaces malloc and friends for the whole process (the dlopen'ed CUDA libraries too):
+// each call bumps a relaxed atomic and forwards to glibc's own allocator.
+#ifndef CLOOKOUT_ALLOC_COUNTER_H
+#define CLOOKOUT_ALLOC_COUNTER_H
+#include <stdint.h>
+
+/// Allocations (malloc, calloc, realloc, posix_memalign, aligned_alloc, memalign, valloc) since start.
+uint64_t lookout_alloc_count(void);
+/// Calls of free with a non-null pointer since start.
+uint64_t lookout_free_count(void);
+/// 1 when this process's malloc is the counting one (the interposer is linked and glibc's is reachable).
+int lookout_alloc_counter_active(void);
+#endif

@@ -1,0 +1,49 @@
+import CLookoutCUDA
+
+/// A CUDA event: a point in a stream that the CPU can wait for or query, and another stream can wait on.
+public final class CUDAEvent: @unchecked Sendable {
+    public let context: CUDAContext
+    let handle: LookoutCUevent
+    var api: DriverAPI { context.api }
+
+    /// `timing: false` makes record and query cheaper; `blockingSync` makes `synchronize` sleep instead of spin.
+    public init(context: CUDAContext, timing: Bool = true, blockingSync: Bool = false) throws(CUDAError) {
+        self.context = context
+        try context.bind()
+        var flags: UInt32 = 0
+        if blockingSync { flags |= 0x1 }
+        if !timing { flags |= 0x2 }
+        var event: LookoutCUevent? = nil
+        try context.api.check(context.api.cuEventCreate(&event, flags), "cuEventCreate")
+        self.handle = event!
+    }
+
+    deinit {
+        _ = api.cuEventDestroy(handle)
+    }
+
+    /// Captures the work queued on `stream` so far.
+    public func record(on stream: CUDAStream) throws(CUDAError) {
+        try api.check(api.cuEventRecord(handle, stream.handle), "cuEventRecord")
+    }
+
+    /// Blocks until the recorded work has completed.
+    public func synchronize() throws(CUDAError) {
+        try api.check(api.cuEventSynchronize(handle), "cuEventSynchronize")
+    }
+
+    /// Whether the recorded work has completed (an event never recorded counts as complete).
+    public func isComplete() throws(CUDAError) -> Bool {
+        let status = api.cuEventQuery(handle)
+        if status == CUDAError.Code.notReady.rawValue { return false }
+        try api.check(status, "cuEventQuery")
+        return true
+    }
+
+    /// Milliseconds of GPU time from `start` to this event (both recorded and complete, both with timing).
+    public func milliseconds(since start: CUDAEvent) throws(CUDAError) -> Double {
+        var ms: Float = 0
+        try api.check(api.cuEventElapsedTime(&ms, start.handle, handle), "cuEventElapsedTime")
+        return Double(ms)
+    }
+}

@@ -1,0 +1,41 @@
+import CLookoutCUDA
+
+/// A CUDA stream: an ordered queue of copies and launches. Non-blocking by default, so it never serialises
+/// with the legacy default stream that other libraries in the process may use.
+public final class CUDAStream: @unchecked Sendable {
+    public let context: CUDAContext
+    let handle: LookoutCUstream
+    var api: DriverAPI { context.api }
+
+    public init(context: CUDAContext, nonBlocking: Bool = true) throws(CUDAError) {
+        self.context = context
+        try context.bind()
+        var stream: LookoutCUstream? = nil
+        try context.api.check(context.api.cuStreamCreate(&stream, nonBlocking ? 1 : 0), "cuStreamCreate")
+        self.handle = stream!
+    }
+
+    deinit {
+        _ = api.cuStreamDestroy(handle)
+    }
+
+    /// Blocks until all work queued so far has completed.
+    public func synchronize() throws(CUDAError) {
+        try context.bind()
+        try api.check(api.cuStreamSynchronize(handle), "cuStreamSynchronize")
+    }
+
+    /// Whether all queued work has completed, without blocking.
+    public func isIdle() throws(CUDAError) -> Bool {
+        try context.bind()
+        let status = api.cuStreamQuery(handle)
+        if status == CUDAError.Code.notReady.rawValue { return false }
+        try api.check(status, "cuStreamQuery")
+        return true
+    }
+
+    /// Makes later work on this stream wait for `event` (on the GPU; the CPU does not wait).
+    public func wait(for event: CUDAEvent) throws(CUDAError) {
+        try api.check(api.cuStreamWaitEvent(handle, event.handle, 0), "cuStreamWaitEvent")
+    }
+}

@@ -1,0 +1,118 @@
+import CLookoutCUDA
+
+/// A raw frame in device-reachable memory: device memory, or the device alias of mapped/managed host memory.
+public struct DeviceFrame: Sendable {
+    public var pointer: DevicePointer
+    public var format: PixelFormat
+    public var width: Int
+    public var height: Int
+    /// Bytes per row (of the Y plane for NV12).
+    public var pitch: Int
+    /// NV12: the interleaved UV plane and its pitch (default: right after the Y plane, same pitch).
+    public var uvPointer: DevicePointer?
+    public var uvPitch: Int?
+
+    public init(
+        pointer: DevicePointer, format: PixelFormat, width: Int, height: Int, pitch: Int? = nil,
+        uvPointer: DevicePointer? = nil, uvPitch: Int? = nil
+    ) {
+        self.pointer = pointer
+        self.format = format
+        self.width = width
+        self.height = height
+        self.pitch = pitch ?? width * format.bytesPerPixel
+        self.uvPointer = uvPointer
+        self.uvPitch = uvPitch
+    }
+}
+
+/// Where the letterboxed frame goes: a slot of a batch tensor.
+public struct TensorSlot: Sendable {
+    public var tensor: DevicePointer
+    public var batchIndex: Int
+    public var width: Int
+    public var height: Int
+    public var element: TensorElement
+    public var layout: TensorLayout
+    public var channels: ChannelOrder
+
+    public init(
+        tensor: DevicePointer, batchIndex: Int = 0, width: Int = 640, height: Int = 640, element: TensorElement = .float32,
+        layout: TensorLayout = .nchw, channels: ChannelOrder = .rgb
+    ) {
+        self.tensor = tensor
+        self.batchIndex = batchIndex
+        self.width = width
+        self.height = height
+        self.element = element
+        self.layout = layout
+        self.channels = channels
+    }
+
+    /// Bytes of one image in the tensor.
+    public var imageBytes: Int { width * height * 3 * element.byteCount }
+}
+
+/// The GPU letterbox: raw uint8 frames in, normalised tensors out, Ultralytics/OpenCV-exact. Compiled once
+/// (NVRTC, cached on disk), launched with one kernel per frame.
+public final class GPULetterbox: @unchecked Sendable {
+    public let origin: KernelCompiler.Origin
+    public let module: CUDAModule
+    /// Indexed by `GPULetterbox.index`: no string is built per launch (that would allocate).
+    private let functions: [CUDAFunction]
+
+    public init(compiler: KernelCompiler) throws {
+        let (module, origin) = try compiler.module(source: LetterboxKernelSource.source, name: "lookout_letterbox")
+        self.module = module
+        self.origin = origin
+        var functions: [CUDAFunction] = []
+        for format in PixelFormat.allCases {
+            for element in TensorElement.allCases {
+                for layout in TensorLayout.allCases {
+                    precondition(functions.count == GPULetterbox.index(format, element, layout))
+                    functions.append(
+                        try module.function(LetterboxKernelSource.entryPoint(format: format, element: element, layout: layout)))
+                }
+            }
+        }
+        self.functions = functions
+    }
+
+    static func index(_ format: PixelFormat, _ element: TensorElement, _ layout: TensorLayout) -> Int {
+        let e = element == .float32 ? 0 : 1
+        let l = layout == .nchw ? 0 : 1
+        return format.kernelCode * 4 + e * 2 + l
+    }
+
+    /// The parameter block for one frame.
+    public static func parameters(frame: DeviceFrame, slot: TensorSlot, geometry: GPULetterboxGeometry) -> LookoutLetterboxParams {
+        let order = frame.format.decodedOrder
+        let channels: (Int32, Int32, Int32) = slot.channels == .rgb ? (order.r, order.g, order.b) : (order.b, order.g, order.r)
+        let uv = frame.uvPointer ?? frame.pointer.advanced(by: frame.pitch * frame.height)
+        return LookoutLetterboxParams(
+            source: frame.pointer.address, sourceUV: uv.address, destination: slot.tensor.address,
+            scaleX: geometry.scaleX, scaleY: geometry.scaleY,
+            sourceWidth: Int32(frame.width), sourceHeight: Int32(frame.height), sourcePitch: Int32(frame.pitch),
+            sourceUVPitch: Int32(frame.uvPitch ?? frame.pitch),
+            resizedWidth: Int32(geometry.resizedWidth), resizedHeight: Int32(geometry.resizedHeight),
+            padLeft: Int32(geometry.left), padTop: Int32(geometry.top),
+            outputWidth: Int32(slot.width), outputHeight: Int32(slot.height), batchIndex: Int32(slot.batchIndex),
+            resizeMode: geometry.resizeMode.rawValue, channel0: channels.0, channel1: channels.1, channel2: channels.2,
+            padValue: 114)
+    }
+
+    public static let block = Dim3(32, 8)
+
+    /// Queues the letterbox of `frame` into `slot` on `stream`.
+    public func launch(frame: DeviceFrame, into slot: TensorSlot, on stream: CUDAStream) throws(CUDAError) {
+        let geometry = GPULetterboxGeometry(
+            sourceWidth: frame.width, sourceHeight: frame.height, outputWidth: slot.width, outputHeight: slot.height)
+        let function = functions[GPULetterbox.index(frame.format, slot.element, slot.layout)]
+        let parameters = GPULetterbox.parameters(frame: frame, slot: slot, geometry: geometry)
+        try function.launch(
+            grid: .covering(Dim3(slot.width, slot.height), with: GPULetterbox.block), block: GPULetterbox.block,
+            on: stream, parameters)
+    }
+}
+
+extension LookoutLetterboxParams: KernelArgument {}

@@ -1,0 +1,86 @@
+import Foundation
+
+/// Compiles CUDA C++ with NVRTC for one device and keeps the result on disk, keyed by the source, the options,
+/// the target architecture, the driver version and the NVRTC version: a second process (or a second call) loads
+/// the image instead of compiling.
+public final class KernelCompiler: @unchecked Sendable {
+    public let context: CUDAContext
+    public let nvrtc: NVRTC
+    /// The cache folder, or nil when caching is off.
+    public let cacheDirectory: URL?
+
+    /// `LOOKOUT_CACHE_DIR`, else `$XDG_CACHE_HOME/lookout`, else `~/.cache/lookout`; with `/nvrtc` appended.
+    public static func defaultCacheDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> URL {
+        if let dir = environment["LOOKOUT_CACHE_DIR"], !dir.isEmpty {
+            return URL(fileURLWithPath: dir).appendingPathComponent("nvrtc")
+        }
+        if let dir = environment["XDG_CACHE_HOME"], !dir.isEmpty {
+            return URL(fileURLWithPath: dir).appendingPathComponent("lookout/nvrtc")
+        }
+        let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSTemporaryDirectory()
+        return URL(fileURLWithPath: home).appendingPathComponent(".cache/lookout/nvrtc")
+    }
+
+    public init(context: CUDAContext, nvrtc: NVRTC, cacheDirectory: URL? = KernelCompiler.defaultCacheDirectory()) {
+        self.context = context
+        self.nvrtc = nvrtc
+        self.cacheDirectory = cacheDirectory
+    }
+
+    /// Where a module came from.
+    public enum Origin: String, Sendable { case cache, compiled }
+
+    /// The options every compilation gets besides the caller's: the target, and standard C++17.
+    func fullOptions(_ options: [String]) -> (options: [String], kind: NVRTC.Output.Kind) {
+        let (capMajor, capMinor) = context.device.computeCapability
+        let target = nvrtc.target(forCapability: capMajor, capMinor)
+        return ([target.option, "--std=c++17"] + options, target.kind)
+    }
+
+    /// The cache key: a 128-bit hash of everything that changes the image.
+    public static func cacheKey(source: String, options: [String], driverVersion: Int, nvrtcVersion: (Int, Int)) -> String {
+        var text = source
+        text += "\u{0}" + options.joined(separator: "\u{1}")
+        text += "\u{0}driver=\(driverVersion)\u{0}nvrtc=\(nvrtcVersion.0).\(nvrtcVersion.1)"
+        let bytes = Array(text.utf8)
+        return hex(fnv1a64(bytes, basis: 0xcbf2_9ce4_8422_2325)) + hex(fnv1a64(bytes, basis: 0x84222325_cbf29ce4))
+    }
+
+    static func fnv1a64(_ bytes: [UInt8], basis: UInt64) -> UInt64 {
+        var hash = basis
+        for byte in bytes {
+            hash ^= UInt64(byte)
+            hash &*= 0x0000_0100_0000_01b3
+        }
+        return hash
+    }
+
+    static func hex(_ value: UInt64) -> String {
+        let digits = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
+    }
+
+    /// Compiles (or loads from the cache) and loads the module into the context.
+    public func module(source: String, name: String, options: [String] = []) throws -> (module: CUDAModule, origin: Origin) {
+        let (all, kind) = fullOptions(options)
+        let key = KernelCompiler.cacheKey(
+            source: source, options: all, driverVersion: context.driver.version, nvrtcVersion: nvrtc.version)
+        let file = cacheDirectory?.appendingPathComponent("\(name)-\(key).\(kind.rawValue)")
+        if let file, let data = try? Data(contentsOf: file), !data.isEmpty {
+            // A damaged cache entry is recompiled rather than trusted.
+            if let module = try? CUDAModule(context: context, image: [UInt8](data), kind: kind) {
+                return (module, .cache)
+            }
+        }
+        let output = try nvrtc.compile(source: source, name: name, options: all, kind: kind)
+        let module = try CUDAModule(context: context, image: output.image, kind: output.kind)
+        if let file, let directory = cacheDirectory {
+            try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let temporary = directory.appendingPathComponent(".\(name)-\(key).\(getpid()).tmp")
+            if (try? Data(output.image).write(to: temporary)) != nil {
+                _ = rename(temporary.path, file.path)
+            }
+        }
+        return (module, .compiled)
+    }
+}

@@ -1,2 +1,0 @@
-/// LookoutCUDA: see DESIGN.md.
-public enum LookoutCUDAModule {}

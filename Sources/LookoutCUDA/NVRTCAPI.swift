@@ -1,0 +1,200 @@
+import CLookoutCUDA
+import Foundation
+
+/// The NVRTC entry points Lookout calls, resolved with `dlsym` from `libnvrtc`.
+struct NVRTCAPI: @unchecked Sendable {
+    let nvrtcGetErrorString: LookoutPFN_nvrtcGetErrorString
+    let nvrtcVersion: LookoutPFN_nvrtcVersion
+    let nvrtcGetNumSupportedArchs: LookoutPFN_nvrtcGetNumSupportedArchs?
+    let nvrtcGetSupportedArchs: LookoutPFN_nvrtcGetSupportedArchs?
+    let nvrtcCreateProgram: LookoutPFN_nvrtcCreateProgram
+    let nvrtcDestroyProgram: LookoutPFN_nvrtcDestroyProgram
+    let nvrtcCompileProgram: LookoutPFN_nvrtcCompileProgram
+    let nvrtcGetProgramLogSize: LookoutPFN_nvrtcGetProgramLogSize
+    let nvrtcGetProgramLog: LookoutPFN_nvrtcGetProgramLog
+    let nvrtcGetCUBINSize: LookoutPFN_nvrtcGetCUBINSize?
+    let nvrtcGetCUBIN: LookoutPFN_nvrtcGetCUBIN?
+    let nvrtcGetPTXSize: LookoutPFN_nvrtcGetPTXSize
+    let nvrtcGetPTX: LookoutPFN_nvrtcGetPTX
+
+    static func load(from library: DynamicLibrary) -> Result<NVRTCAPI, DriverSymbolsMissing> {
+        var missing: [String] = []
+        func required<T>(_ name: String, _ type: T.Type) -> T {
+            guard let pointer = library.symbol(name) else {
+                missing.append(name)
+                return unsafeBitCast(UnsafeMutableRawPointer(bitPattern: 0x1)!, to: type)
+            }
+            return unsafeBitCast(pointer, to: type)
+        }
+        func optional<T>(_ name: String, _ type: T.Type) -> T? {
+            library.symbol(name).map { unsafeBitCast($0, to: type) }
+        }
+        let api = NVRTCAPI(
+            nvrtcGetErrorString: required("nvrtcGetErrorString", LookoutPFN_nvrtcGetErrorString.self),
+            nvrtcVersion: required("nvrtcVersion", LookoutPFN_nvrtcVersion.self),
+            nvrtcGetNumSupportedArchs: optional("nvrtcGetNumSupportedArchs", LookoutPFN_nvrtcGetNumSupportedArchs.self),
+            nvrtcGetSupportedArchs: optional("nvrtcGetSupportedArchs", LookoutPFN_nvrtcGetSupportedArchs.self),
+            nvrtcCreateProgram: required("nvrtcCreateProgram", LookoutPFN_nvrtcCreateProgram.self),
+            nvrtcDestroyProgram: required("nvrtcDestroyProgram", LookoutPFN_nvrtcDestroyProgram.self),
+            nvrtcCompileProgram: required("nvrtcCompileProgram", LookoutPFN_nvrtcCompileProgram.self),
+            nvrtcGetProgramLogSize: required("nvrtcGetProgramLogSize", LookoutPFN_nvrtcGetProgramLogSize.self),
+            nvrtcGetProgramLog: required("nvrtcGetProgramLog", LookoutPFN_nvrtcGetProgramLog.self),
+            nvrtcGetCUBINSize: optional("nvrtcGetCUBINSize", LookoutPFN_nvrtcGetCUBINSize.self),
+            nvrtcGetCUBIN: optional("nvrtcGetCUBIN", LookoutPFN_nvrtcGetCUBIN.self),
+            nvrtcGetPTXSize: required("nvrtcGetPTXSize", LookoutPFN_nvrtcGetPTXSize.self),
+            nvrtcGetPTX: required("nvrtcGetPTX", LookoutPFN_nvrtcGetPTX.self))
+        if missing.isEmpty { return .success(api) }
+        return .failure(DriverSymbolsMissing(library: library.path, symbols: missing))
+    }
+}
+
+/// A failed NVRTC call, with NVRTC's text for the code and, for compilations, the compiler's log.
+public struct NVRTCError: Error, CustomStringConvertible, Sendable {
+    public let code: Int32
+    public let message: String
+    public let call: String
+    /// The compile log (errors with line numbers), empty for other calls.
+    public let log: String
+
+    public var description: String {
+        var text = "\(call): \(message) (\(code))"
+        if !log.isEmpty { text += "\n" + log }
+        return text
+    }
+}
+
+/// The loaded NVRTC library.
+public final class NVRTC: Sendable {
+    /// The variable that names where libnvrtc is (a folder, a file, or a colon-separated list); the generic
+    /// `LOOKOUT_CUDA_PATH` is searched too.
+    public static let pathVariable = "LOOKOUT_NVRTC_PATH"
+
+    public let path: String
+    /// (major, minor), e.g. (13, 0).
+    public let version: (major: Int, minor: Int)
+    /// Real architectures NVRTC can emit a cubin for, e.g. [75, 80, 86, 89, 90, 100, 120].
+    public let supportedArchitectures: [Int]
+    let library: DynamicLibrary
+    let api: NVRTCAPI
+
+    init(library: DynamicLibrary, path: String, api: NVRTCAPI) {
+        self.library = library
+        self.path = path
+        self.api = api
+        var major: Int32 = 0
+        var minor: Int32 = 0
+        _ = api.nvrtcVersion(&major, &minor)
+        self.version = (Int(major), Int(minor))
+        var archs: [Int] = []
+        if let count = api.nvrtcGetNumSupportedArchs, let list = api.nvrtcGetSupportedArchs {
+            var n: Int32 = 0
+            if count(&n) == 0, n > 0 {
+                var values = [Int32](repeating: 0, count: Int(n))
+                if list(&values) == 0 { archs = values.map(Int.init) }
+            }
+        }
+        self.supportedArchitectures = archs
+    }
+
+    /// Where libnvrtc is looked for: the override variables, the system linker path, the toolkit and the pip
+    /// wheels (`nvidia/cu13/lib`, `nvidia/cuda_nvrtc/lib`).
+    public static func search(environment: [String: String] = ProcessInfo.processInfo.environment) -> LibrarySearch {
+        var env = environment
+        // Both variables are honoured: the NVRTC-specific one first.
+        let specific = environment[pathVariable] ?? ""
+        let generic = environment[CUDA.pathVariable] ?? ""
+        env[pathVariable] = [specific, generic].filter { !$0.isEmpty }.joined(separator: ":")
+        return LibrarySearch(
+            library: "NVRTC (libnvrtc)", names: ["libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so"],
+            namePatterns: ["libnvrtc.so.1[0-9]*"], overrideVariable: pathVariable,
+            folderPatterns: LibrarySearch.standardFolders(environment: environment), environment: env)
+    }
+
+    /// Loads NVRTC; the error's description is one line listing what was searched.
+    public static func load(search: LibrarySearch = NVRTC.search()) -> Result<NVRTC, CUDAUnavailable> {
+        switch search.load() {
+        case .failure(let notFound):
+            return .failure(CUDAUnavailable(reason: .libraryNotFound(notFound)))
+        case .success(let library):
+            preloadBuiltins(besides: library.resolvedPath())
+            switch NVRTCAPI.load(from: library) {
+            case .failure(let missing): return .failure(CUDAUnavailable(reason: .symbolsMissing(missing)))
+            case .success(let api):
+                return .success(NVRTC(library: library, path: library.resolvedPath(), api: api))
+            }
+        }
+    }
+
+    /// libnvrtc opens `libnvrtc-builtins.so.<version>` by name at the first compilation, through the dynamic
+    /// linker's search only: from a folder outside it (a pip wheel, a toolkit not in ld.so.conf) that fails with
+    /// NVRTC_ERROR_BUILTIN_OPERATION_FAILURE. Loading the builtins from libnvrtc's own folder first makes the later
+    /// by-name open find the library already loaded.
+    static func preloadBuiltins(besides nvrtcPath: String) {
+        guard let slash = nvrtcPath.lastIndex(of: "/") else { return }
+        let folder = String(nvrtcPath[..<slash])
+        for builtins in LibrarySearch.glob("\(folder)/libnvrtc-builtins.so.*") where !builtins.contains(".alt.") {
+            _ = DynamicLibrary.open(builtins)
+        }
+    }
+
+    /// What `compile` produced: a cubin for the exact architecture, or PTX for the driver to finish.
+    public struct Output: Sendable {
+        public enum Kind: String, Sendable { case cubin, ptx }
+        public let kind: Kind
+        public let image: [UInt8]
+        public let log: String
+    }
+
+    /// The target for a device of compute capability `major.minor`: `sm_XY` when NVRTC can emit it, else the
+    /// newest `compute_XY` it knows that is not newer than the device (PTX, finished by the driver).
+    public func target(forCapability major: Int, _ minor: Int) -> (option: String, kind: Output.Kind) {
+        let wanted = major * 10 + minor
+        if supportedArchitectures.isEmpty || supportedArchitectures.contains(wanted) {
+            return ("--gpu-architecture=sm_\(wanted)", .cubin)
+        }
+        let best = supportedArchitectures.filter { $0 <= wanted }.max() ?? supportedArchitectures.min()!
+        return ("--gpu-architecture=compute_\(best)", .ptx)
+    }
+
+    /// Compiles CUDA C++ `source`; throws with the compiler log on failure.
+    public func compile(source: String, name: String, options: [String], kind: Output.Kind) throws(NVRTCError) -> Output {
+        var program: LookoutNVRTCProgram? = nil
+        try check(api.nvrtcCreateProgram(&program, source, name, 0, nil, nil), "nvrtcCreateProgram")
+        defer { _ = api.nvrtcDestroyProgram(&program) }
+        let cStrings = options.map { strdup($0) }
+        defer { cStrings.forEach { free($0) } }
+        let status = cStrings.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: UnsafePointer<CChar>?.self) { options in
+                api.nvrtcCompileProgram(program, Int32(options.count), options.baseAddress)
+            }
+        }
+        var logSize = 0
+        _ = api.nvrtcGetProgramLogSize(program, &logSize)
+        var logBytes = [CChar](repeating: 0, count: max(logSize, 1))
+        _ = api.nvrtcGetProgramLog(program, &logBytes)
+        let log = String(decoding: logBytes.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        if status != 0 {
+            throw NVRTCError(code: status, message: message(status), call: "nvrtcCompileProgram(\(name))", log: log)
+        }
+        var size = 0
+        var image: [UInt8]
+        if kind == .cubin, let getSize = api.nvrtcGetCUBINSize, let get = api.nvrtcGetCUBIN {
+            try check(getSize(program, &size), "nvrtcGetCUBINSize")
+            image = [UInt8](repeating: 0, count: size)
+            try check(image.withUnsafeMutableBytes { get(program, $0.baseAddress!.assumingMemoryBound(to: CChar.self)) }, "nvrtcGetCUBIN")
+            return Output(kind: .cubin, image: image, log: log)
+        }
+        try check(api.nvrtcGetPTXSize(program, &size), "nvrtcGetPTXSize")
+        image = [UInt8](repeating: 0, count: size)
+        try check(image.withUnsafeMutableBytes { api.nvrtcGetPTX(program, $0.baseAddress!.assumingMemoryBound(to: CChar.self)) }, "nvrtcGetPTX")
+        return Output(kind: .ptx, image: image, log: log)
+    }
+
+    func message(_ status: Int32) -> String {
+        api.nvrtcGetErrorString(status).map { String(cString: $0) } ?? "NVRTC error"
+    }
+
+    func check(_ status: Int32, _ call: String) throws(NVRTCError) {
+        if status != 0 { throw NVRTCError(code: status, message: message(status), call: call, log: "") }
+    }
+}

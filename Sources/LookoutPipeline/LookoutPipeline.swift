@@ -1,2 +1,0 @@
-/// LookoutPipeline: see DESIGN.md.
-public enum LookoutPipelineModule {}

@@ -1,0 +1,213 @@
+import Foundation
+import LookoutCUDA
+
+extension TransferBench {
+    /// A frame in flight: when it became ready, and whether it is one of the measured frames.
+    struct Pending {
+        var ready = 0.0
+        var measured = false
+        var valid = false
+    }
+
+    /// Source frames as a decoder would leave them: in ordinary memory, one buffer each.
+    func makeSourceRing() -> FramePool<ManualFence> {
+        let res = options.resolution
+        let pool = FramePool<ManualFence>(
+            count: options.ring, makeBuffer: { _ in HostBuffer.pageable(byteCount: res.width * res.height * 3) },
+            makeFence: { _ in ManualFence() })
+        for index in 0..<options.ring {
+            pool.buffers[index].withUnsafeMutableBytes {
+                SyntheticFrames.fill($0, width: res.width, height: res.height, pitch: res.width * 3, index: index)
+            }
+        }
+        return pool
+    }
+
+    /// `pageable` and `pinned`: CPU letterbox into float32 CHW, then a synchronous copy (pageable) or an
+    /// asynchronous one on the copy stream while the CPU starts the next frame (pinned).
+    func runCPUMode(pinned: Bool) throws -> TransferResult {
+        let res = options.resolution
+        let depth = options.depth
+        let sources = makeSourceRing()
+        let cpu = CPULetterbox(
+            sourceWidth: res.width, sourceHeight: res.height, outputWidth: options.tensorSize,
+            outputHeight: options.tensorSize, workers: workers)
+        let tensors = try DeviceBuffer(context: context, byteCount: tensorBytes * depth)
+        let staging = try FramePool<CUDAEvent>(
+            count: depth,
+            makeBuffer: { _ in
+                pinned
+                    ? try HostBuffer.pinned(
+                        byteCount: self.tensorBytes, context: self.context, writeCombined: self.options.writeCombined)
+                    : HostBuffer.pageable(byteCount: self.tensorBytes)
+            },
+            makeFence: { _ in try CUDAEvent(context: self.context) })
+        let copyStarts = try (0..<depth).map { _ in try CUDAEvent(context: context) }
+        var pending = [Pending](repeating: Pending(), count: depth)
+        var recorder = Recorder(capacity: options.frames)
+        let clock = try EventClock(context: context, stream: copyStream)
+
+        func finalize(_ slot: Int) throws {
+            guard pending[slot].valid else { return }
+            pending[slot].valid = false
+            guard pending[slot].measured else { return }
+            let fence = staging.fences[slot]
+            recorder.latencies.append(try clock.hostTime(of: fence) - pending[slot].ready)
+            recorder.copyRates.append(Double(tensorBytes) / (try fence.milliseconds(since: copyStarts[slot]) * 1e6))
+        }
+
+        var start = 0.0, cpuStart = 0.0, hostStart: UInt64? = nil, cudaStart = 0
+        for i in 0..<(options.warmup + options.frames) {
+            if i == options.warmup {
+                try copyStream.synchronize()
+                start = Measurement.now()
+                cpuStart = Measurement.processCPUSeconds()
+                hostStart = Measurement.hostAllocations()
+                cudaStart = Measurement.cudaAllocations()
+            }
+            guard let source = try sources.acquire() else { preconditionFailure("source ring exhausted") }
+            let ready = Measurement.now()
+            guard let lease = try staging.acquire() else { preconditionFailure("staging pool exhausted") }
+            let slot = lease.slot
+            try finalize(slot)
+            source.withUnsafeMutableBytes { src in
+                lease.withUnsafeMutableBytes { dst in
+                    cpu.run(
+                        source: UnsafeRawPointer(src.baseAddress!), pitch: res.width * 3,
+                        into: dst.baseAddress!.assumingMemoryBound(to: Float.self))
+                }
+            }
+            try copyStarts[slot].record(on: copyStream)
+            try lease.withBuffer { buffer throws(CUDAError) in
+                try copyStream.copy(buffer, to: tensors, destinationOffset: slot * tensorBytes, byteCount: tensorBytes)
+            }
+            try lease.fence.record(on: copyStream)
+            if pinned {
+                pending[slot] = Pending(ready: ready, measured: i >= options.warmup, valid: true)
+            } else {
+                // The seed's baseline: wait for the tensor before the next frame (what `.cuda()` does).
+                try copyStream.synchronize()
+                if i >= options.warmup {
+                    recorder.latencies.append(Measurement.now() - ready)
+                    recorder.copyRates.append(
+                        Double(tensorBytes) / (try lease.fence.milliseconds(since: copyStarts[slot]) * 1e6))
+                }
+            }
+            lease.submit()
+            _ = consume source
+        }
+        try copyStream.synchronize()
+        let elapsed = Measurement.now() - start
+        let cpuSeconds = Measurement.processCPUSeconds() - cpuStart
+        let hostAllocations = hostStart.flatMap { before in Measurement.hostAllocations().map { $0 - before } }
+        let cudaAllocations = Measurement.cudaAllocations() - cudaStart
+        for slot in 0..<depth { try finalize(slot) }
+        return finish(
+            mode: pinned ? .pinned : .pageable, recorder: recorder, elapsed: elapsed, cpu: cpuSeconds,
+            hostAllocations: hostAllocations, cudaAllocations: cudaAllocations, bytesPerFrame: tensorBytes,
+            notes: "CPU letterbox on \(workers.threadCount) threads, float32 NCHW \(tensorBytes) B; "
+                + (pinned
+                    ? "async copy overlapped, depth \(depth)\(options.writeCombined ? ", write-combined staging" : "")"
+                    : "copy then stream sync"))
+    }
+
+    /// `pinned-raw`, `mapped`, `managed`: the raw uint8 frame reaches the GPU, which letterboxes it.
+    func runRawMode(_ mode: TransferMode) throws -> TransferResult {
+        let res = options.resolution
+        let depth = options.depth
+        let kind: HostMemoryKind = mode == .pinnedRaw ? .pinned : (mode == .mapped ? .mapped : .managed)
+        let prefetch = mode == .managed && context.device.concurrentManagedAccess
+        let frames = try FramePool<CUDAEvent>(
+            count: options.ring,
+            makeBuffer: { _ in try HostBuffer(kind: kind, byteCount: self.frameBytes, context: self.context) },
+            makeFence: { _ in try CUDAEvent(context: self.context, timing: false) })
+        for index in 0..<options.ring {
+            frames.buffers[index].withUnsafeMutableBytes {
+                SyntheticFrames.fill($0, width: res.width, height: res.height, pitch: res.width * 3, index: index)
+            }
+        }
+        let raw = mode == .pinnedRaw ? try DeviceBuffer(context: context, byteCount: frameBytes * depth) : nil
+        let tensors = try DeviceBuffer(context: context, byteCount: tensorBytes * depth)
+        let copyStarts = try (0..<depth).map { _ in try CUDAEvent(context: context) }
+        let copyDone = try (0..<depth).map { _ in try CUDAEvent(context: context) }
+        let tensorReady = try (0..<depth).map { _ in try CUDAEvent(context: context) }
+        var pending = [Pending](repeating: Pending(), count: depth)
+        var recorder = Recorder(capacity: options.frames)
+        let clock = try EventClock(context: context, stream: computeStream)
+
+        func finalize(_ slot: Int) throws {
+            guard pending[slot].valid else { return }
+            pending[slot].valid = false
+            try tensorReady[slot].synchronize()
+            guard pending[slot].measured else { return }
+            recorder.latencies.append(try clock.hostTime(of: tensorReady[slot]) - pending[slot].ready)
+            if mode == .pinnedRaw {
+                recorder.copyRates.append(Double(frameBytes) / (try copyDone[slot].milliseconds(since: copyStarts[slot]) * 1e6))
+            }
+        }
+
+        var start = 0.0, cpuStart = 0.0, hostStart: UInt64? = nil, cudaStart = 0
+        for i in 0..<(options.warmup + options.frames) {
+            if i == options.warmup {
+                try context.synchronize()
+                start = Measurement.now()
+                cpuStart = Measurement.processCPUSeconds()
+                hostStart = Measurement.hostAllocations()
+                cudaStart = Measurement.cudaAllocations()
+            }
+            let slot = i % depth
+            try finalize(slot)  // at most `depth` frames in flight
+            guard let lease = try frames.acquire() else { preconditionFailure("frame pool exhausted") }
+            let ready = Measurement.now()
+            let tensorSlot = TensorSlot(tensor: tensors.pointer(), batchIndex: slot, width: options.tensorSize, height: options.tensorSize)
+            switch mode {
+            case .pinnedRaw:
+                let staging = raw!.pointer(offset: slot * frameBytes)
+                try copyStarts[slot].record(on: copyStream)
+                try lease.withBuffer { buffer throws(CUDAError) in
+                    try copyStream.copy(buffer, to: raw!, destinationOffset: slot * frameBytes, byteCount: frameBytes)
+                }
+                try copyDone[slot].record(on: copyStream)
+                try lease.fence.record(on: copyStream)  // the host frame is free once copied
+                try computeStream.wait(for: copyDone[slot])
+                try letterbox.launch(
+                    frame: DeviceFrame(pointer: staging, format: .bgr, width: res.width, height: res.height),
+                    into: tensorSlot, on: computeStream)
+                try tensorReady[slot].record(on: computeStream)
+            case .mapped, .managed:
+                let pointer = lease.withBuffer { $0.devicePointer! }
+                if prefetch { try lease.withBuffer { buffer throws(CUDAError) in try computeStream.prefetch(buffer, toDevice: true) } }
+                try letterbox.launch(
+                    frame: DeviceFrame(pointer: pointer, format: .bgr, width: res.width, height: res.height),
+                    into: tensorSlot, on: computeStream)
+                try tensorReady[slot].record(on: computeStream)
+                // The next decode into this buffer happens on the host: send its pages back first.
+                if prefetch { try lease.withBuffer { buffer throws(CUDAError) in try computeStream.prefetch(buffer, toDevice: false) } }
+                try lease.fence.record(on: computeStream)
+            case .pageable, .pinned:
+                preconditionFailure("CPU modes run in runCPUMode")
+            }
+            pending[slot] = Pending(ready: ready, measured: i >= options.warmup, valid: true)
+            lease.submit()
+        }
+        try context.synchronize()
+        let elapsed = Measurement.now() - start
+        let cpuSeconds = Measurement.processCPUSeconds() - cpuStart
+        let hostAllocations = hostStart.flatMap { before in Measurement.hostAllocations().map { $0 - before } }
+        let cudaAllocations = Measurement.cudaAllocations() - cudaStart
+        for slot in 0..<depth { try finalize(slot) }
+        let notes: String
+        switch mode {
+        case .pinnedRaw: notes = "raw BGR upload on the copy stream, GPU letterbox on the compute stream, depth \(depth)"
+        case .mapped: notes = "GPU letterbox reads the frame in mapped host memory (bytes: the whole frame, an upper bound)"
+        default:
+            notes = prefetch
+                ? "prefetch to GPU, GPU letterbox, prefetch back to host for the next decode (bytes: both directions)"
+                : "no concurrent managed access: pages migrate on demand"
+        }
+        return finish(
+            mode: mode, recorder: recorder, elapsed: elapsed, cpu: cpuSeconds, hostAllocations: hostAllocations,
+            cudaAllocations: cudaAllocations, bytesPerFrame: mode == .managed && prefetch ? 2 * frameBytes : frameBytes,
+            notes: notes)
+    }
+}

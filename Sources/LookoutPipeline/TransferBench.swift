@@ -1,0 +1,143 @@
+import Foundation
+import LookoutCUDA
+import LookoutCore
+
+/// Settings of `lookout bench transfer`.
+public struct TransferBenchOptions: Sendable {
+    public var resolution = Resolution(width: 1920, height: 1080)
+    public var modes: [TransferMode] = TransferMode.allCases
+    /// Frames measured per mode, after `warmup` frames.
+    public var frames = 600
+    public var warmup = 60
+    /// Distinct source frames cycled through (more than fit in the CPU's last-level cache).
+    public var ring = 8
+    /// Frames in flight on the GPU at most (the pipeline's depth).
+    public var depth = 2
+    /// Threads of the CPU letterbox in the CPU modes (the caller's included).
+    public var cpuThreads = 8
+    public var tensorSize = 640
+    /// Pinned staging of the `pinned` mode allocated write-combined (the CPU only writes it, the copy engine reads).
+    public var writeCombined = true
+    public init() {}
+}
+
+/// One measured mode.
+public struct TransferResult: Sendable {
+    public var mode: String
+    public var resolution: Resolution
+    public var frames: Int
+    public var fps: Double
+    public var p50: Double
+    public var p99: Double
+    public var bytesPerFrame: Int
+    public var cpuMsPerFrame: Double
+    public var hostAllocationsPerFrame: Double?
+    public var cudaAllocationsPerFrame: Double
+    /// Median H2D bandwidth while a copy runs (copy modes), GB/s.
+    public var copyGBps: Double?
+    public var notes: String
+}
+
+/// Runs the transfer modes on one GPU.
+public final class TransferBench: @unchecked Sendable {
+    public let context: CUDAContext
+    public let letterbox: GPULetterbox
+    public let options: TransferBenchOptions
+    let copyStream: CUDAStream
+    let computeStream: CUDAStream
+    let workers: RowParallel
+
+    public init(context: CUDAContext, letterbox: GPULetterbox, options: TransferBenchOptions) throws {
+        self.context = context
+        self.letterbox = letterbox
+        self.options = options
+        copyStream = try CUDAStream(context: context)
+        computeStream = try CUDAStream(context: context)
+        workers = RowParallel(threadCount: options.cpuThreads)
+    }
+
+    /// Peak host → device bandwidth in GB/s from pinned and from pageable memory (64 MiB copies, best of 10).
+    public func peakBandwidth() throws -> (pinned: Double, pageable: Double) {
+        let bytes = 64 << 20
+        let device = try DeviceBuffer(context: context, byteCount: bytes)
+        let pinned = try HostBuffer.pinned(byteCount: bytes, context: context)
+        let pageable = HostBuffer.pageable(byteCount: bytes)
+        pinned.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 1) }
+        pageable.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 1) }
+        let start = try CUDAEvent(context: context)
+        let end = try CUDAEvent(context: context)
+        var bestPinned = 0.0
+        for _ in 0..<10 {
+            try start.record(on: copyStream)
+            try copyStream.copy(pinned, to: device)
+            try end.record(on: copyStream)
+            try end.synchronize()
+            bestPinned = max(bestPinned, Double(bytes) / (try end.milliseconds(since: start) * 1e6))
+        }
+        var bestPageable = 0.0
+        for _ in 0..<10 {
+            let t0 = Measurement.now()
+            try copyStream.copy(pageable, to: device)
+            try copyStream.synchronize()
+            bestPageable = max(bestPageable, Double(bytes) / ((Measurement.now() - t0) * 1e9))
+        }
+        return (bestPinned, bestPageable)
+    }
+
+    /// Measures one mode.
+    public func run(_ mode: TransferMode) throws -> TransferResult {
+        switch mode {
+        case .pageable: return try runCPUMode(pinned: false)
+        case .pinned: return try runCPUMode(pinned: true)
+        case .pinnedRaw, .mapped, .managed: return try runRawMode(mode)
+        }
+    }
+
+    var frameBytes: Int { options.resolution.width * options.resolution.height * 3 }
+    var tensorBytes: Int { options.tensorSize * options.tensorSize * 3 * 4 }
+
+    /// Host time of GPU events: a reference event recorded on an idle GPU and synchronised gives the offset
+    /// between the GPU's event clock and the host's monotonic clock.
+    struct EventClock {
+        let reference: CUDAEvent
+        let hostTime: Double
+        init(context: CUDAContext, stream: CUDAStream) throws {
+            try stream.synchronize()
+            reference = try CUDAEvent(context: context)
+            try reference.record(on: stream)
+            try reference.synchronize()
+            hostTime = Measurement.now()
+        }
+        func hostTime(of event: CUDAEvent) throws -> Double {
+            hostTime + (try event.milliseconds(since: reference)) / 1000
+        }
+    }
+
+    /// Collects per-frame numbers during the measured frames (preallocated: nothing allocated per frame).
+    struct Recorder {
+        var latencies: [Double]
+        var copyRates: [Double]
+        init(capacity: Int) {
+            latencies = []
+            latencies.reserveCapacity(capacity)
+            copyRates = []
+            copyRates.reserveCapacity(capacity)
+        }
+    }
+
+    func finish(
+        mode: TransferMode, recorder: Recorder, elapsed: Double, cpu: Double, hostAllocations: UInt64?, cudaAllocations: Int,
+        bytesPerFrame: Int, notes: String
+    ) -> TransferResult {
+        let n = Double(options.frames)
+        let latency = LatencyStats(recorder.latencies.map { $0 * 1000 })
+        let rates = recorder.copyRates.sorted()
+        return TransferResult(
+            mode: mode.rawValue, resolution: options.resolution, frames: options.frames, fps: n / elapsed,
+            p50: latency.p50, p99: latency.p99, bytesPerFrame: bytesPerFrame, cpuMsPerFrame: cpu * 1000 / n,
+            hostAllocationsPerFrame: hostAllocations.map { Double($0) / n },
+            cudaAllocationsPerFrame: Double(cudaAllocations) / n,
+            copyGBps: rates.isEmpty ? nil : rates[rates.count / 2], notes: notes)
+    }
+}
+

@@ -1,0 +1,189 @@
+import ArgumentParser
+import Foundation
+import LookoutCUDA
+import LookoutCore
+import LookoutPipeline
+
+struct BenchTransferCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "transfer",
+        abstract: "CPU→GPU transfer modes on a ring of distinct frames: fps, latency, bytes, CPU time, allocations.")
+
+    @Option(name: .customLong("resolution"), help: "720p, 1080p, 4k or WxH; repeat for several.")
+    var resolutions: [String] = ["1080p"]
+
+    @Option(help: "Comma-separated modes: pageable, pinned, pinned-raw, mapped, managed, or all.")
+    var modes = "all"
+
+    @Option(help: "Measured frames per mode.") var frames = 600
+    @Option(help: "Warm-up frames per mode.") var warmup = 60
+    @Option(help: "Distinct source frames in the ring.") var ring = 8
+    @Option(help: "Frames in flight at most.") var depth = 2
+    @Option(help: "Threads of the CPU letterbox (pageable, pinned).") var cpuThreads = 8
+    @Option(help: "--device: cuda or cuda:N (this benchmark needs a GPU).") var device = "cuda"
+    @Flag(inversion: .prefixedNo, help: "Write-combined pinned staging in the pinned mode.") var writeCombined = true
+    @Option(help: "A PyTorch baseline script to run after Lookout's modes; its rows join the report.")
+    var baseline: String?
+    @Option(help: "Python interpreter for the baseline.") var python = "python3"
+    @Option(help: "Where to write the JSON report ('-' for stdout).")
+    var output = "bench/results/transfer.json"
+
+    func run() throws {
+
+        let request = try DeviceRequest(parsing: device)
+        guard case .cuda(let ordinal) = request else {
+            throw ValidationError("bench transfer measures a GPU: use --device cuda[:N]")
+        }
+        let driver: CUDADriver
+        switch request.resolve() {
+        case .failure(let error):
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ExitCode.failure
+        case .success(let resolved):
+            guard case .cuda(let loaded, _) = resolved else { throw ExitCode.failure }
+            driver = loaded
+        }
+        let modeList = try TransferMode.parseList(modes)
+        let sizes = try resolutions.map { text throws(ResolutionError) in try Resolution(parsing: text) }
+        let context = try CUDAContext(driver: driver, ordinal: ordinal)
+        let nvrtc = try NVRTC.load().get()
+        let letterbox = try GPULetterbox(compiler: KernelCompiler(context: context, nvrtc: nvrtc))
+        print("device: \(context.device), driver \(driver.versionString), nvrtc \(nvrtc.version.major).\(nvrtc.version.minor) (letterbox kernel from \(letterbox.origin.rawValue))")
+
+        var options = TransferBenchOptions()
+        options.frames = frames
+        options.warmup = warmup
+        options.ring = ring
+        options.depth = depth
+        options.cpuThreads = cpuThreads
+        options.writeCombined = writeCombined
+        options.modes = modeList
+        let peak = try TransferBench(context: context, letterbox: letterbox, options: options).peakBandwidth()
+        print(String(format: "H2D peak: pinned %.1f GB/s, pageable %.1f GB/s (64 MiB copies, best of 10)", peak.pinned, peak.pageable))
+
+        var rows: [[(String, JSONValue)]] = []
+        for size in sizes {
+            options.resolution = size
+            let bench = try TransferBench(context: context, letterbox: letterbox, options: options)
+            for mode in modeList {
+                let result = try bench.run(mode)
+                rows.append(Self.row(result, peak: peak.pinned))
+                print(Self.line(result, peak: peak.pinned))
+                fflush(nil)
+            }
+            if let baseline {
+                for row in try runBaseline(script: baseline, size: size) {
+                    rows.append(row)
+                    print(Self.line(row))
+                }
+            }
+        }
+        Self.printTable(rows)
+        let settings: [(String, JSONValue)] = [
+            ("frames", .int(frames)), ("warmup", .int(warmup)), ("ring", .int(ring)), ("depth", .int(depth)),
+            ("cpu_threads", .int(cpuThreads)), ("write_combined_staging", .bool(writeCombined)), ("tensor", .string("1x3x640x640 float32 NCHW RGB")),
+            ("host", .string(BuildInfo.cpuDescription)), ("nvrtc", .string("\(nvrtc.version.major).\(nvrtc.version.minor)")),
+            ("driver_path", .string(driver.path)),
+        ]
+        let report = BenchReport(
+            benchmark: "transfer", device: context.device.description, driver: driver.versionString, settings: settings,
+            rows: rows,
+            extra: [
+                ("h2d_peak_pinned_gbps", JSONValue.rounded(peak.pinned, digits: 2)),
+                ("h2d_peak_pageable_gbps", JSONValue.rounded(peak.pageable, digits: 2)),
+            ])
+        try report.write(to: output)
+        if output != "-" { print("wrote \(output)") }
+    }
+
+    static func row(_ r: TransferResult, peak: Double) -> [(String, JSONValue)] {
+        var row: [(String, JSONValue)] = [
+            ("mode", .string(r.mode)), ("resolution", .string(r.resolution.description)),
+            ("fps", JSONValue.rounded(r.fps, digits: 1)), ("p50_ms", JSONValue.rounded(r.p50, digits: 4)),
+            ("p99_ms", JSONValue.rounded(r.p99, digits: 4)), ("bytes_per_frame", .int(r.bytesPerFrame)),
+            ("cpu_ms_per_frame", JSONValue.rounded(r.cpuMsPerFrame, digits: 4)),
+            ("allocations_per_frame", r.hostAllocationsPerFrame.map { .double($0 + r.cudaAllocationsPerFrame) } ?? .null),
+            ("host_allocations_per_frame", r.hostAllocationsPerFrame.map { .double($0) } ?? .null),
+            ("cuda_allocations_per_frame", .double(r.cudaAllocationsPerFrame)),
+            ("frames", .int(r.frames)),
+        ]
+        if let rate = r.copyGBps {
+            row.append(("copy_gbps", JSONValue.rounded(rate, digits: 2)))
+            row.append(("copy_vs_pinned_peak", JSONValue.rounded(rate / peak, digits: 3)))
+        }
+        row.append(("notes", .string(r.notes)))
+        return row
+    }
+
+    static func line(_ r: TransferResult, peak: Double) -> String { line(row(r, peak: peak)) }
+
+    static func line(_ row: [(String, JSONValue)]) -> String {
+        let fields = Dictionary(row, uniquingKeysWith: { a, _ in a })
+        func text(_ key: String) -> String {
+            guard let value = fields[key] else { return "-" }
+            switch value {
+            case .string(let s): return s
+            default: return value.render(pretty: false)
+            }
+        }
+        return [
+            text("mode").padding(toLength: 18, withPad: " ", startingAt: 0), text("resolution").padding(toLength: 10, withPad: " ", startingAt: 0),
+            "fps " + text("fps"), "p50 " + text("p50_ms") + " ms", "p99 " + text("p99_ms") + " ms",
+            "bytes " + text("bytes_per_frame"), "cpu " + text("cpu_ms_per_frame") + " ms", "allocs/frame " + text("allocations_per_frame"),
+            "copy " + text("copy_gbps") + " GB/s",
+        ].joined(separator: "  ")
+    }
+
+    static func printTable(_ rows: [[(String, JSONValue)]]) {
+        print("\n| mode | resolution | fps | p50 ms | p99 ms | bytes/frame | CPU ms/frame | allocs/frame | copy GB/s |")
+        print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for row in rows {
+            let fields = Dictionary(row, uniquingKeysWith: { a, _ in a })
+            func text(_ key: String) -> String {
+                guard let value = fields[key] else { return "-" }
+                if case .string(let s) = value { return s }
+                return value.render(pretty: false)
+            }
+            print("| \(text("mode")) | \(text("resolution")) | \(text("fps")) | \(text("p50_ms")) | \(text("p99_ms")) | \(text("bytes_per_frame")) | \(text("cpu_ms_per_frame")) | \(text("allocations_per_frame")) | \(text("copy_gbps")) |")
+        }
+    }
+
+    /// Runs the baseline script; it prints one JSON object per line, each a row.
+    func runBaseline(script: String, size: Resolution) throws -> [[(String, JSONValue)]] {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [
+            python, script, "--resolution", size.description, "--frames", String(frames), "--warmup", String(warmup),
+            "--ring", String(ring),
+        ]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw ValidationError("baseline \(script) exited with \(process.terminationStatus)")
+        }
+        var rows: [[(String, JSONValue)]] = []
+        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where line.hasPrefix("{") {
+            guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { continue }
+            let order = [
+                "mode", "resolution", "fps", "p50_ms", "p99_ms", "bytes_per_frame", "cpu_ms_per_frame", "allocations_per_frame",
+                "copy_gbps", "frames", "notes",
+            ]
+            var row: [(String, JSONValue)] = []
+            for key in order + object.keys.filter({ !order.contains($0) }).sorted() {
+                guard let value = object[key] else { continue }
+                switch value {
+                case let s as String: row.append((key, .string(s)))
+                case let n as NSNumber:
+                    row.append((key, n.doubleValue == n.doubleValue.rounded() && !(String(describing: n).contains(".")) ? .int(n.intValue) : .double(n.doubleValue)))
+                case is NSNull: row.append((key, .null))
+                default: row.append((key, .string(String(describing: value))))
+                }
+            }
+            rows.append(row)
+        }
+        return rows
+    }
+}
