@@ -72,9 +72,7 @@ let package = Package(
             dependencies: [
                 "LookoutCore", "LookoutModel", "LookoutCPU", "LookoutYOLO", "LookoutMedia", "LookoutCUDA",
                 "LookoutPipeline",
-            ],
-            // The embedded default: the shapes YOLOv8n and one of its val images.
-            resources: [.copy("Resources/default-model.onnx"), .copy("Resources/sample.jpg")]
+            ]
         ),
         .executableTarget(
             name: "lookout",
