@@ -1,4 +1,5 @@
 import CLookoutKernels
+import LookoutCore
 import Dispatch
 import LookoutModel
 import Synchronization
@@ -89,4 +90,11 @@ public final class CPUExecutor: @unchecked Sendable {
             _ = buffer.update(from: input)
         }, read: { Array($0) })
     }
+}
+
+extension CPUExecutor {
+    /// The CPU and BLAS the executor runs on, for reports.
+    public static var deviceDescription: String { BuildInfo.cpuDescription }
+    /// OpenBLAS's build configuration.
+    public static var blasDescription: String { BLAS.configuration }
 }

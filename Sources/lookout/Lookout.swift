@@ -6,7 +6,7 @@ struct LookoutCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lookout",
         abstract: "YOLO object detection built around zero-copy GPU pipelines.",
-        subcommands: [BenchCommand.self, SelftestCommand.self]
+        subcommands: [DetectCommand.self, ValCommand.self, InspectCommand.self, BenchCommand.self, SelftestCommand.self]
     )
 }
 
@@ -14,6 +14,6 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print a table and write JSON to bench/results/.",
-        subcommands: [BenchTransferCommand.self]
+        subcommands: [BenchEngineCommand.self, BenchTransferCommand.self]
     )
 }

@@ -1,2 +1,0 @@
-/// Lookout: see DESIGN.md.
-public enum LookoutModule {}

@@ -1,0 +1,66 @@
+import ArgumentParser
+import Foundation
+import Lookout
+import LookoutCUDA
+import LookoutModel
+import LookoutYOLO
+
+struct ValCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "val",
+        abstract: "Validate a model on a YOLO-format dataset with Ultralytics' protocol (mAP50, mAP50-95).")
+
+    @Option(help: "ONNX model; the embedded default when omitted.") var model: String?
+    @Option(help: "Dataset folder with images/ and labels/.") var data: String
+    @Option(help: "Confidence threshold.") var conf: Double = 0.001
+    @Option(help: "NMS IoU threshold.") var iou: Double = 0.7
+    @Option(name: .customLong("max-det")) var maxDet: Int = 300
+    @Option(help: "Input size for dynamic models.") var imgsz: Int?
+    @Option(help: "auto, cpu, cuda or cuda:N.") var device: DeviceRequest = .auto
+
+    func run() throws {
+        let detector: Detector
+        do {
+            let path = try model ?? DefaultModel.modelPath()
+            detector = try Detector(model: try DetectionModel(path: path), device: device)
+        } catch {
+            throw Console.fail("\(error)")
+        }
+        if device == .auto { Console.note(detector.deviceLine) }
+        var validator = Validator()
+        validator.confidence = conf
+        validator.iou = iou
+        validator.maxDetections = maxDet
+        validator.imageSize = imgsz
+        let terminal = Console.stderrIsTerminal
+        let result: Validator.Result
+        do {
+            result = try validator.run(detector: detector, folder: data) { progress in
+                if terminal {
+                    FileHandle.standardError.write(Data("\rval \(progress.done)/\(progress.total)".utf8))
+                } else if progress.done == progress.total || progress.done % 20 == 0 {
+                    Console.note("val \(progress.done)/\(progress.total)")
+                }
+            }
+        } catch {
+            if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+            throw Console.fail(error.description)
+        }
+        if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+        for failure in result.failures { Console.error(failure) }
+        let summary = result.summary
+        let names = detector.model.classNames
+        func row(_ name: String, _ images: Int, _ instances: Int, _ p: Double, _ r: Double, _ m50: Double, _ m: Double) -> String {
+            String(format: "%12@ %10d %10d %10.3f %10.3f %10.3f %10.3f", name, images, instances, p, r, m50, m)
+        }
+        print(String(format: "%12@ %10@ %10@ %10@ %10@ %10@ %10@", "Class", "Images", "Instances", "P", "R", "mAP50", "mAP50-95"))
+        print(row("all", summary.images, summary.instances, summary.precision, summary.recall, summary.map50, summary.map50to95))
+        for c in summary.classes {
+            let name = c.classIndex < names.count ? names[c.classIndex] : "class\(c.classIndex)"
+            print(row(name, c.images, c.instances, c.precision, c.recall, c.ap50, c.ap50to95))
+        }
+        print(String(format: "%.1f s, %.1f ms per image", result.seconds, result.seconds * 1000 / Double(max(summary.images, 1))))
+        print("{\"map50\":\(summary.map50),\"map50_95\":\(summary.map50to95),\"images\":\(summary.images)}")
+        if !result.failures.isEmpty { throw ExitCode.failure }
+    }
+}
