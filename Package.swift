@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "LookoutYOLO", targets: ["LookoutYOLO"]),
         .library(name: "LookoutMedia", targets: ["LookoutMedia"]),
         .library(name: "LookoutCUDA", targets: ["LookoutCUDA"]),
+        .library(name: "LookoutCUDABackend", targets: ["LookoutCUDABackend"]),
         .library(name: "LookoutPipeline", targets: ["LookoutPipeline"]),
     ],
     dependencies: [
@@ -62,22 +63,29 @@ let package = Package(
         .target(name: "LookoutYOLO", dependencies: ["LookoutCore", "LookoutMedia"]),
         // The CUDA driver API and NVRTC, loaded at run time: contexts, streams, buffers, kernels, graphs.
         .target(name: "LookoutCUDA", dependencies: ["LookoutCore", "CLookoutCUDA"]),
+        // The CUDA backend: the GPU letterbox, the inference engine over an ExecutionPlan (NVRTC kernels, CUDA graphs)
+        // and GPU postprocessing (NMS).
+        .target(
+            name: "LookoutCUDABackend",
+            dependencies: ["LookoutCore", "LookoutCUDA", "CLookoutCUDA", "LookoutModel", "LookoutYOLO"]),
         // Frame pools, transfer modes, stages and the batcher.
         .target(
             name: "LookoutPipeline",
-            dependencies: ["LookoutCore", "LookoutCUDA", "LookoutYOLO", "LookoutMedia", "CLookoutAllocCounter"]),
+            dependencies: [
+                "LookoutCore", "LookoutCUDA", "LookoutCUDABackend", "LookoutYOLO", "LookoutMedia", "CLookoutAllocCounter",
+            ]),
         // The façade: detectors on a device, benchmarks.
         .target(
             name: "Lookout",
             dependencies: [
                 "LookoutCore", "LookoutModel", "LookoutCPU", "LookoutYOLO", "LookoutMedia", "LookoutCUDA",
-                "LookoutPipeline",
+                "LookoutCUDABackend", "LookoutPipeline",
             ]
         ),
         .executableTarget(
             name: "lookout",
             dependencies: [
-                "Lookout", "LookoutCUDA", "LookoutPipeline", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Lookout", "LookoutCUDA", "LookoutCUDABackend", "LookoutPipeline", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
@@ -87,7 +95,10 @@ let package = Package(
         .testTarget(name: "LookoutMediaTests", dependencies: ["LookoutMedia"]),
         .testTarget(name: "LookoutYOLOTests", dependencies: ["LookoutYOLO", "LookoutMedia"]),
         .testTarget(name: "LookoutCUDATests", dependencies: ["LookoutCUDA"]),
-        .testTarget(name: "LookoutPipelineTests", dependencies: ["LookoutPipeline"]),
+        .testTarget(
+            name: "LookoutCUDABackendTests",
+            dependencies: ["LookoutCUDABackend", "LookoutCUDA", "LookoutModel", "LookoutYOLO", "LookoutMedia", "LookoutCPU"]),
+        .testTarget(name: "LookoutPipelineTests", dependencies: ["LookoutPipeline", "LookoutMedia", "LookoutYOLO"]),
         .testTarget(name: "LookoutTests", dependencies: ["Lookout"]),
     ],
     swiftLanguageModes: [.v6]

@@ -7,8 +7,12 @@
 
 static _Atomic uint64_t allocations;
 static _Atomic uint64_t frees;
+// The calling thread's own count: lets a benchmark tell its thread's allocations (and those inside one driver call
+// made on it) from those of threads it does not own (the CUDA driver's helpers).
+static _Thread_local uint64_t thread_allocations;
 
 uint64_t lookout_alloc_count(void) { return atomic_load_explicit(&allocations, memory_order_relaxed); }
+uint64_t lookout_thread_alloc_count(void) { return thread_allocations; }
 uint64_t lookout_free_count(void) { return atomic_load_explicit(&frees, memory_order_relaxed); }
 
 #if defined(__linux__) && defined(__GLIBC__)
@@ -21,7 +25,10 @@ extern void __libc_free(void *pointer);
 extern void *__libc_memalign(size_t alignment, size_t size);
 extern void *__libc_valloc(size_t size);
 
-static inline void counted(void) { atomic_fetch_add_explicit(&allocations, 1, memory_order_relaxed); }
+static inline void counted(void) {
+    atomic_fetch_add_explicit(&allocations, 1, memory_order_relaxed);
+    thread_allocations++;
+}
 
 int lookout_alloc_counter_active(void) { return 1; }
 

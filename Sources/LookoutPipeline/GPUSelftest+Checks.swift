@@ -1,5 +1,8 @@
 import Foundation
 import LookoutCUDA
+import LookoutCUDABackend
+import LookoutMedia
+import LookoutYOLO
 
 extension GPUSelftest {
     func randomBytes(_ count: Int, seed: UInt64) -> [UInt8] {
@@ -52,7 +55,7 @@ extension GPUSelftest {
     /// A frame of `format`, GPU letterbox into a tensor, and the CPU reference for the same frame.
     func letterboxOnce(
         context: CUDAContext, stream: CUDAStream, letterbox: GPULetterbox, width: Int, height: Int, format: PixelFormat,
-        element: TensorElement, layout: TensorLayout, pitchPadding: Int = 0, bgr: [UInt8]? = nil, batchIndex: Int = 1
+        element: TensorElement, layout: TensorMemoryLayout, pitchPadding: Int = 0, bgr: [UInt8]? = nil, batchIndex: Int = 1
     ) throws -> (gpu: [Float], cpu: [Float]) {
         let pitch = width * format.bytesPerPixel + pitchPadding
         let rows = format == .nv12 ? height + (height + 1) / 2 : height
@@ -94,11 +97,15 @@ extension GPUSelftest {
                 ? Array(raw.bindMemory(to: Float.self))
                 : raw.bindMemory(to: UInt16.self).map { Float(Float16(bitPattern: $0)) }
         }
-        // The CPU side: decode to BGR, letterbox (OpenCV arithmetic), normalise, then the requested layout.
-        let decoded = LetterboxEmulator.decodeToBGR(frame, format: format, width: width, height: height, pitch: pitch)
-        let geometry = GPULetterboxGeometry(sourceWidth: width, sourceHeight: height)
-        let boxed = LetterboxEmulator.letterboxBGR(decoded, width: width, height: height, geometry: geometry)
-        var cpu = LetterboxEmulator.tensor(fromLetterboxedBGR: boxed, width: 640, height: 640)
+        // The CPU side: decode to BGR, then LookoutYOLO's letterbox (what detect and val use), then the layout.
+        let decoded = PixelFormatReference.decodeToBGR(frame, format: format, width: width, height: height, pitch: pitch)
+        let geometry = LetterboxGeometry(sourceWidth: width, sourceHeight: height, targetWidth: 640, targetHeight: 640)
+        var cpu = [Float](repeating: .nan, count: 3 * 640 * 640)
+        var writer = LetterboxTensorWriter()
+        decoded.withUnsafeBufferPointer { raw in
+            let pixels = BGRPixels(base: raw.baseAddress!, width: width, height: height, rowBytes: width * 3)
+            cpu.withUnsafeMutableBufferPointer { writer.write(pixels, geometry: geometry, into: $0.baseAddress!) }
+        }
         if element == .float16 { cpu = cpu.map { Float(Float16($0)) } }
         if layout == .nhwc {
             let plane = 640 * 640
@@ -134,7 +141,7 @@ extension GPUSelftest {
         }
         for format in PixelFormat.allCases {
             for element in TensorElement.allCases {
-                for layout in TensorLayout.allCases {
+                for layout in TensorMemoryLayout.allCases {
                     // NV12 needs even sizes (its chroma is 2x2-subsampled); the packed formats get an odd width.
                     let (width, height) = format == .nv12 ? (1278, 722) : (1279, 722)
                     check("GPU letterbox agrees within 1/255, \(format) \(element) \(layout), \(width)x\(height)") {

@@ -1,5 +1,6 @@
 import Foundation
 import LookoutCUDA
+import LookoutCUDABackend
 
 /// `lookout selftest --gpu`: the GPU behaviour that CI cannot test, as named checks that print PASS/FAIL.
 public final class GPUSelftest {

@@ -29,3 +29,9 @@ public enum Measurement {
     /// CUDA memory allocations (device, pinned, mapped, registered, managed) made through Lookout.
     public static func cudaAllocations() -> Int { CUDAAllocationCounter.count }
 }
+
+extension Measurement {
+    /// Heap allocations made by the calling thread so far (0 when the counting allocator is not linked).
+    @inline(__always)
+    public static func threadAllocations() -> UInt64 { lookout_thread_alloc_count() }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Work split by rows over a `RowParallel` team: `rows` is called once per worker with its band.
 public protocol RowJob: AnyObject {
@@ -15,6 +16,10 @@ public final class RowParallel: @unchecked Sendable {
     private var job: RowJob?
     private var total = 0
     private var stopping = false
+    private let workerAllocations = Atomic<UInt64>(0)
+
+    /// Heap allocations the worker threads made inside jobs so far (the caller's share is counted on its own thread).
+    public var allocations: UInt64 { workerAllocations.load(ordering: .relaxed) }
 
     /// `threadCount` threads in all, the caller's included.
     public init(threadCount: Int) {
@@ -42,7 +47,9 @@ public final class RowParallel: @unchecked Sendable {
         while true {
             start[index - 1].wait()
             if stopping { return }
+            let before = Measurement.threadAllocations()
             job?.rows(worker: index, range: band(index))
+            workerAllocations.add(Measurement.threadAllocations() - before, ordering: .relaxed)
             done.signal()
         }
     }

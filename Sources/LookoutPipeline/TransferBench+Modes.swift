@@ -1,5 +1,8 @@
 import Foundation
 import LookoutCUDA
+import LookoutCUDABackend
+import LookoutMedia
+import LookoutYOLO
 
 extension TransferBench {
     /// A frame in flight: when it became ready, and whether it is one of the measured frames.
@@ -29,7 +32,7 @@ extension TransferBench {
         let res = options.resolution
         let depth = options.depth
         let sources = makeSourceRing()
-        let cpu = CPULetterbox(
+        let cpu = ParallelLetterbox(
             sourceWidth: res.width, sourceHeight: res.height, outputWidth: options.tensorSize,
             outputHeight: options.tensorSize, workers: workers)
         let tensors = try DeviceBuffer(context: context, byteCount: tensorBytes * depth)
@@ -45,6 +48,7 @@ extension TransferBench {
         let copyStarts = try (0..<depth).map { _ in try CUDAEvent(context: context) }
         var pending = [Pending](repeating: Pending(), count: depth)
         var recorder = Recorder(capacity: options.frames)
+        var ledger = AllocationLedger()
         let clock = try EventClock(context: context, stream: copyStream)
 
         func finalize(_ slot: Int) throws {
@@ -52,60 +56,68 @@ extension TransferBench {
             pending[slot].valid = false
             guard pending[slot].measured else { return }
             let fence = staging.fences[slot]
-            recorder.latencies.append(try clock.hostTime(of: fence) - pending[slot].ready)
-            recorder.copyRates.append(Double(tensorBytes) / (try fence.milliseconds(since: copyStarts[slot]) * 1e6))
+            let done = try ledger.driver(.eventTiming) { () throws -> Double in try clock.hostTime(of: fence) }
+            recorder.latencies.append(done - pending[slot].ready)
+            let ms = try ledger.driver(.eventTiming) { () throws -> Double in try fence.milliseconds(since: copyStarts[slot]) }
+            recorder.copyRates.append(Double(tensorBytes) / (ms * 1e6))
         }
 
-        var start = 0.0, cpuStart = 0.0, hostStart: UInt64? = nil, cudaStart = 0
+        var start = 0.0, cpuStart = 0.0, cudaStart = 0
         for i in 0..<(options.warmup + options.frames) {
             if i == options.warmup {
                 try copyStream.synchronize()
                 start = Measurement.now()
                 cpuStart = Measurement.processCPUSeconds()
-                hostStart = Measurement.hostAllocations()
                 cudaStart = Measurement.cudaAllocations()
+                ledger.start(workers: workers)
             }
             guard let source = try sources.acquire() else { preconditionFailure("source ring exhausted") }
             let ready = Measurement.now()
-            guard let lease = try staging.acquire() else { preconditionFailure("staging pool exhausted") }
+            guard let lease = try ledger.driver(.acquire, { () throws -> FrameLease<CUDAEvent>? in try staging.acquire() })
+            else { preconditionFailure("staging pool exhausted") }
             let slot = lease.slot
             try finalize(slot)
             source.withUnsafeMutableBytes { src in
                 lease.withUnsafeMutableBytes { dst in
-                    cpu.run(
-                        source: UnsafeRawPointer(src.baseAddress!), pitch: res.width * 3,
-                        into: dst.baseAddress!.assumingMemoryBound(to: Float.self))
+                    let pixels = BGRPixels(
+                        base: UnsafePointer(src.baseAddress!.assumingMemoryBound(to: UInt8.self)), width: res.width,
+                        height: res.height, rowBytes: res.width * 3)
+                    cpu.run(source: pixels, into: dst.baseAddress!.assumingMemoryBound(to: Float.self))
                 }
             }
-            try copyStarts[slot].record(on: copyStream)
-            try lease.withBuffer { buffer throws(CUDAError) in
-                try copyStream.copy(buffer, to: tensors, destinationOffset: slot * tensorBytes, byteCount: tensorBytes)
+            try ledger.driver(.eventRecord) { () throws(CUDAError) in try copyStarts[slot].record(on: copyStream) }
+            try ledger.driver(.copy) { () throws(CUDAError) in
+                try lease.withBuffer { buffer throws(CUDAError) in
+                    try copyStream.copy(buffer, to: tensors, destinationOffset: slot * tensorBytes, byteCount: tensorBytes)
+                }
             }
-            try lease.fence.record(on: copyStream)
+            try ledger.driver(.eventRecord) { () throws(CUDAError) in try lease.fence.record(on: copyStream) }
             if pinned {
                 pending[slot] = Pending(ready: ready, measured: i >= options.warmup, valid: true)
             } else {
                 // The seed's baseline: wait for the tensor before the next frame (what `.cuda()` does).
-                try copyStream.synchronize()
+                try ledger.driver(.synchronize) { () throws(CUDAError) in try copyStream.synchronize() }
                 if i >= options.warmup {
                     recorder.latencies.append(Measurement.now() - ready)
-                    recorder.copyRates.append(
-                        Double(tensorBytes) / (try lease.fence.milliseconds(since: copyStarts[slot]) * 1e6))
+                    let ms = try ledger.driver(.eventTiming) { () throws -> Double in
+                        try lease.fence.milliseconds(since: copyStarts[slot])
+                    }
+                    recorder.copyRates.append(Double(tensorBytes) / (ms * 1e6))
                 }
             }
             lease.submit()
             _ = consume source
         }
-        try copyStream.synchronize()
+        try ledger.driver(.synchronize) { () throws(CUDAError) in try copyStream.synchronize() }
         let elapsed = Measurement.now() - start
         let cpuSeconds = Measurement.processCPUSeconds() - cpuStart
-        let hostAllocations = hostStart.flatMap { before in Measurement.hostAllocations().map { $0 - before } }
+        let allocations = ledger.finish(frames: options.frames, workers: workers)
         let cudaAllocations = Measurement.cudaAllocations() - cudaStart
         for slot in 0..<depth { try finalize(slot) }
         return finish(
             mode: pinned ? .pinned : .pageable, recorder: recorder, elapsed: elapsed, cpu: cpuSeconds,
-            hostAllocations: hostAllocations, cudaAllocations: cudaAllocations, bytesPerFrame: tensorBytes,
-            notes: "CPU letterbox on \(workers.threadCount) threads, float32 NCHW \(tensorBytes) B; "
+            allocations: allocations, cudaAllocations: cudaAllocations, bytesPerFrame: tensorBytes,
+            notes: "CPU letterbox (LookoutYOLO) on \(workers.threadCount) threads, float32 NCHW \(tensorBytes) B; "
                 + (pinned
                     ? "async copy overlapped, depth \(depth)\(options.writeCombined ? ", write-combined staging" : "")"
                     : "copy then stream sync"))
@@ -133,67 +145,91 @@ extension TransferBench {
         let tensorReady = try (0..<depth).map { _ in try CUDAEvent(context: context) }
         var pending = [Pending](repeating: Pending(), count: depth)
         var recorder = Recorder(capacity: options.frames)
+        var ledger = AllocationLedger()
         let clock = try EventClock(context: context, stream: computeStream)
+        let geometry = LetterboxGeometryCache(width: res.width, height: res.height, size: options.tensorSize)
 
         func finalize(_ slot: Int) throws {
             guard pending[slot].valid else { return }
             pending[slot].valid = false
-            try tensorReady[slot].synchronize()
+            try ledger.driver(.synchronize) { () throws(CUDAError) in try tensorReady[slot].synchronize() }
             guard pending[slot].measured else { return }
-            recorder.latencies.append(try clock.hostTime(of: tensorReady[slot]) - pending[slot].ready)
+            let done = try ledger.driver(.eventTiming) { () throws -> Double in try clock.hostTime(of: tensorReady[slot]) }
+            recorder.latencies.append(done - pending[slot].ready)
             if mode == .pinnedRaw {
-                recorder.copyRates.append(Double(frameBytes) / (try copyDone[slot].milliseconds(since: copyStarts[slot]) * 1e6))
+                let ms = try ledger.driver(.eventTiming) { () throws -> Double in
+                    try copyDone[slot].milliseconds(since: copyStarts[slot])
+                }
+                recorder.copyRates.append(Double(frameBytes) / (ms * 1e6))
             }
         }
 
-        var start = 0.0, cpuStart = 0.0, hostStart: UInt64? = nil, cudaStart = 0
+        var start = 0.0, cpuStart = 0.0, cudaStart = 0
         for i in 0..<(options.warmup + options.frames) {
             if i == options.warmup {
                 try context.synchronize()
                 start = Measurement.now()
                 cpuStart = Measurement.processCPUSeconds()
-                hostStart = Measurement.hostAllocations()
                 cudaStart = Measurement.cudaAllocations()
+                ledger.start(workers: nil)
             }
             let slot = i % depth
             try finalize(slot)  // at most `depth` frames in flight
-            guard let lease = try frames.acquire() else { preconditionFailure("frame pool exhausted") }
+            guard let lease = try ledger.driver(.acquire, { () throws -> FrameLease<CUDAEvent>? in try frames.acquire() })
+            else { preconditionFailure("frame pool exhausted") }
             let ready = Measurement.now()
-            let tensorSlot = TensorSlot(tensor: tensors.pointer(), batchIndex: slot, width: options.tensorSize, height: options.tensorSize)
+            let tensorSlot = TensorSlot(
+                tensor: tensors.pointer(), batchIndex: slot, width: options.tensorSize, height: options.tensorSize)
             switch mode {
             case .pinnedRaw:
                 let staging = raw!.pointer(offset: slot * frameBytes)
-                try copyStarts[slot].record(on: copyStream)
-                try lease.withBuffer { buffer throws(CUDAError) in
-                    try copyStream.copy(buffer, to: raw!, destinationOffset: slot * frameBytes, byteCount: frameBytes)
+                try ledger.driver(.eventRecord) { () throws(CUDAError) in try copyStarts[slot].record(on: copyStream) }
+                try ledger.driver(.copy) { () throws(CUDAError) in
+                    try lease.withBuffer { buffer throws(CUDAError) in
+                        try copyStream.copy(buffer, to: raw!, destinationOffset: slot * frameBytes, byteCount: frameBytes)
+                    }
                 }
-                try copyDone[slot].record(on: copyStream)
-                try lease.fence.record(on: copyStream)  // the host frame is free once copied
-                try computeStream.wait(for: copyDone[slot])
-                try letterbox.launch(
-                    frame: DeviceFrame(pointer: staging, format: .bgr, width: res.width, height: res.height),
-                    into: tensorSlot, on: computeStream)
-                try tensorReady[slot].record(on: computeStream)
+                try ledger.driver(.eventRecord) { () throws(CUDAError) in
+                    try copyDone[slot].record(on: copyStream)
+                    try lease.fence.record(on: copyStream)  // the host frame is free once copied
+                }
+                try ledger.driver(.streamWait) { () throws(CUDAError) in try computeStream.wait(for: copyDone[slot]) }
+                try ledger.driver(.launch) { () throws(CUDAError) in
+                    try letterbox.launch(
+                        frame: DeviceFrame(pointer: staging, format: .bgr, width: res.width, height: res.height),
+                        geometry: geometry.geometry, into: tensorSlot, on: computeStream)
+                }
+                try ledger.driver(.eventRecord) { () throws(CUDAError) in try tensorReady[slot].record(on: computeStream) }
             case .mapped, .managed:
                 let pointer = lease.withBuffer { $0.devicePointer! }
-                if prefetch { try lease.withBuffer { buffer throws(CUDAError) in try computeStream.prefetch(buffer, toDevice: true) } }
-                try letterbox.launch(
-                    frame: DeviceFrame(pointer: pointer, format: .bgr, width: res.width, height: res.height),
-                    into: tensorSlot, on: computeStream)
-                try tensorReady[slot].record(on: computeStream)
+                if prefetch {
+                    try ledger.driver(.prefetch) { () throws(CUDAError) in
+                        try lease.withBuffer { buffer throws(CUDAError) in try computeStream.prefetch(buffer, toDevice: true) }
+                    }
+                }
+                try ledger.driver(.launch) { () throws(CUDAError) in
+                    try letterbox.launch(
+                        frame: DeviceFrame(pointer: pointer, format: .bgr, width: res.width, height: res.height),
+                        geometry: geometry.geometry, into: tensorSlot, on: computeStream)
+                }
+                try ledger.driver(.eventRecord) { () throws(CUDAError) in try tensorReady[slot].record(on: computeStream) }
                 // The next decode into this buffer happens on the host: send its pages back first.
-                if prefetch { try lease.withBuffer { buffer throws(CUDAError) in try computeStream.prefetch(buffer, toDevice: false) } }
-                try lease.fence.record(on: computeStream)
+                if prefetch {
+                    try ledger.driver(.prefetch) { () throws(CUDAError) in
+                        try lease.withBuffer { buffer throws(CUDAError) in try computeStream.prefetch(buffer, toDevice: false) }
+                    }
+                }
+                try ledger.driver(.eventRecord) { () throws(CUDAError) in try lease.fence.record(on: computeStream) }
             case .pageable, .pinned:
                 preconditionFailure("CPU modes run in runCPUMode")
             }
             pending[slot] = Pending(ready: ready, measured: i >= options.warmup, valid: true)
             lease.submit()
         }
-        try context.synchronize()
+        try ledger.driver(.synchronize) { () throws(CUDAError) in try context.synchronize() }
         let elapsed = Measurement.now() - start
         let cpuSeconds = Measurement.processCPUSeconds() - cpuStart
-        let hostAllocations = hostStart.flatMap { before in Measurement.hostAllocations().map { $0 - before } }
+        let allocations = ledger.finish(frames: options.frames, workers: nil)
         let cudaAllocations = Measurement.cudaAllocations() - cudaStart
         for slot in 0..<depth { try finalize(slot) }
         let notes: String
@@ -206,8 +242,16 @@ extension TransferBench {
                 : "no concurrent managed access: pages migrate on demand"
         }
         return finish(
-            mode: mode, recorder: recorder, elapsed: elapsed, cpu: cpuSeconds, hostAllocations: hostAllocations,
+            mode: mode, recorder: recorder, elapsed: elapsed, cpu: cpuSeconds, allocations: allocations,
             cudaAllocations: cudaAllocations, bytesPerFrame: mode == .managed && prefetch ? 2 * frameBytes : frameBytes,
             notes: notes)
+    }
+}
+
+/// The predict letterbox geometry of one frame size, made once (it is a value; this only names it).
+struct LetterboxGeometryCache {
+    let geometry: LetterboxGeometry
+    init(width: Int, height: Int, size: Int) {
+        geometry = LetterboxGeometry(sourceWidth: width, sourceHeight: height, targetWidth: size, targetHeight: size)
     }
 }

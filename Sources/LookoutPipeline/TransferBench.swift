@@ -1,5 +1,6 @@
 import Foundation
 import LookoutCUDA
+import LookoutCUDABackend
 import LookoutCore
 
 /// Settings of `lookout bench transfer`.
@@ -31,11 +32,22 @@ public struct TransferResult: Sendable {
     public var p99: Double
     public var bytesPerFrame: Int
     public var cpuMsPerFrame: Double
-    public var hostAllocationsPerFrame: Double?
+    /// Host allocations over the measured frames, split into Lookout's, inside driver calls, and the driver's
+    /// own threads (nil when the counting allocator is not linked).
+    public var allocations: AllocationReport?
     public var cudaAllocationsPerFrame: Double
-    /// Median H2D bandwidth while a copy runs (copy modes), GB/s.
+    /// Median H2D bandwidth of a copy over its own duration (events around it on the copy stream), GB/s.
     public var copyGBps: Double?
+    /// 10th and 90th percentiles of the same.
+    public var copyGBpsRange: (Double, Double)?
+    /// Bytes moved per second of wall time (bytes per frame × frames per second), GB/s.
+    public var wallGBps: Double { Double(bytesPerFrame) * fps / 1e9 }
     public var notes: String
+
+    /// Lookout's own allocations per frame (host and CUDA), the number the acceptance counts.
+    public var ourAllocationsPerFrame: Double? {
+        allocations.map { $0.perFrame($0.ours) + cudaAllocationsPerFrame }
+    }
 }
 
 /// Runs the transfer modes on one GPU.
@@ -126,8 +138,8 @@ public final class TransferBench: @unchecked Sendable {
     }
 
     func finish(
-        mode: TransferMode, recorder: Recorder, elapsed: Double, cpu: Double, hostAllocations: UInt64?, cudaAllocations: Int,
-        bytesPerFrame: Int, notes: String
+        mode: TransferMode, recorder: Recorder, elapsed: Double, cpu: Double, allocations: AllocationReport?,
+        cudaAllocations: Int, bytesPerFrame: Int, notes: String
     ) -> TransferResult {
         let n = Double(options.frames)
         let latency = LatencyStats(recorder.latencies.map { $0 * 1000 })
@@ -135,9 +147,9 @@ public final class TransferBench: @unchecked Sendable {
         return TransferResult(
             mode: mode.rawValue, resolution: options.resolution, frames: options.frames, fps: n / elapsed,
             p50: latency.p50, p99: latency.p99, bytesPerFrame: bytesPerFrame, cpuMsPerFrame: cpu * 1000 / n,
-            hostAllocationsPerFrame: hostAllocations.map { Double($0) / n },
-            cudaAllocationsPerFrame: Double(cudaAllocations) / n,
-            copyGBps: rates.isEmpty ? nil : rates[rates.count / 2], notes: notes)
+            allocations: allocations, cudaAllocationsPerFrame: Double(cudaAllocations) / n,
+            copyGBps: rates.isEmpty ? nil : rates[rates.count / 2],
+            copyGBpsRange: rates.isEmpty ? nil : (rates[rates.count / 10], rates[rates.count * 9 / 10]), notes: notes)
     }
 }
 

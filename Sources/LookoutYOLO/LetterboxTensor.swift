@@ -27,6 +27,17 @@ public struct LetterboxTensorWriter: Sendable {
         }
     }
 
+    /// Fills only the output rows `rows` (of `0..<geometry.outputHeight`) of batch slot `slot`: the same values as
+    /// the whole-image `write`, so several writers (one per thread) can each fill a band of one tensor.
+    public mutating func write(
+        _ source: BGRPixels, geometry: LetterboxGeometry, into tensor: UnsafeMutablePointer<Float>, slot: Int = 0,
+        rows: Range<Int>
+    ) {
+        Self.float32Table.withUnsafeBufferPointer { table in
+            write(source, geometry: geometry, table: table.baseAddress!, into: tensor, slot: slot, rows: rows)
+        }
+    }
+
     /// Fills batch slot `slot` of an NCHW float16 tensor (each value the float16 nearest to the float32 one).
     public mutating func write(
         _ source: BGRPixels, geometry: LetterboxGeometry, into tensor: UnsafeMutablePointer<Float16>, slot: Int = 0
@@ -53,33 +64,35 @@ public struct LetterboxTensorWriter: Sendable {
 
     private mutating func write<T>(
         _ source: BGRPixels, geometry: LetterboxGeometry, table: UnsafePointer<T>,
-        into tensor: UnsafeMutablePointer<T>, slot: Int
+        into tensor: UnsafeMutablePointer<T>, slot: Int, rows: Range<Int>? = nil
     ) {
         precondition(source.width == geometry.sourceWidth && source.height == geometry.sourceHeight, "wrong source")
         let width = geometry.outputWidth
         let height = geometry.outputHeight
+        let band = (rows ?? 0..<height).clamped(to: 0..<height)
         let plane = width * height
         let red = tensor + slot * 3 * plane
         let green = red + plane
         let blue = green + plane
         let pad = table[Int(Self.padValue)]
-        // Padding rows above and below, then the left/right margins of the image rows.
+        // Padding rows above and below (within the band), then the left/right margins of the image rows.
         let bottomStart = geometry.top + geometry.resizedHeight
-        if geometry.top > 0 {
-            red.update(repeating: pad, count: geometry.top * width)
-            green.update(repeating: pad, count: geometry.top * width)
-            blue.update(repeating: pad, count: geometry.top * width)
+        // (A local function, not a loop over an array literal: that would allocate per call.)
+        func fill(_ padRows: Range<Int>) {
+            guard !padRows.isEmpty else { return }
+            let start = padRows.lowerBound * width
+            let count = padRows.count * width
+            (red + start).update(repeating: pad, count: count)
+            (green + start).update(repeating: pad, count: count)
+            (blue + start).update(repeating: pad, count: count)
         }
-        if bottomStart < height {
-            let count = (height - bottomStart) * width
-            (red + bottomStart * width).update(repeating: pad, count: count)
-            (green + bottomStart * width).update(repeating: pad, count: count)
-            (blue + bottomStart * width).update(repeating: pad, count: count)
-        }
+        fill(band.clamped(to: 0..<max(geometry.top, 0)))
+        fill(band.clamped(to: min(bottomStart, height)..<height))
         let left = geometry.left
         let right = geometry.right
         let inner = geometry.resizedWidth
-        resizer.forEachRow(of: source, width: inner, height: geometry.resizedHeight) { y, row in
+        let imageRows = (band.lowerBound - geometry.top)..<(band.upperBound - geometry.top)
+        resizer.forEachRow(of: source, width: inner, height: geometry.resizedHeight, rows: imageRows) { y, row in
             let offset = (y + geometry.top) * width
             let r = red + offset
             let g = green + offset

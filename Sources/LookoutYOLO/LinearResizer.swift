@@ -30,21 +30,30 @@ public struct LinearResizer: Sendable {
     public mutating func forEachRow(
         of source: BGRPixels, width: Int, height: Int, _ body: (Int, UnsafePointer<UInt8>) -> Void
     ) {
+        forEachRow(of: source, width: width, height: height, rows: 0..<height, body)
+    }
+
+    /// The same for output rows `rows` only (a band of the image, for splitting one resize over threads: give each
+    /// thread its own resizer). Rows outside `0..<height` are ignored.
+    public mutating func forEachRow(
+        of source: BGRPixels, width: Int, height: Int, rows: Range<Int>, _ body: (Int, UnsafePointer<UInt8>) -> Void
+    ) {
         preparePlan(source: source, width: width, height: height)
         guard let plan else { return }
+        let rows = rows.clamped(to: 0..<height)
         switch plan.mode {
         case .copy:
-            for y in 0..<height { body(y, source.row(y)) }
+            for y in rows { body(y, source.row(y)) }
         case .halve:
             rowBuffer.withUnsafeMutableBufferPointer { row in
                 guard let out = row.baseAddress else { return }
-                for y in 0..<height {
+                for y in rows {
                     Self.halveRow(source.row(2 * y), source.row(2 * y + 1), width: width, into: out)
                     body(y, UnsafePointer(out))
                 }
             }
         case .linear:
-            linearRows(source: source, plan: plan, body)
+            linearRows(source: source, plan: plan, rows: rows, body)
         }
     }
 
@@ -62,7 +71,7 @@ public struct LinearResizer: Sendable {
     }
 
     private mutating func linearRows(
-        source: BGRPixels, plan: LinearResizePlan, _ body: (Int, UnsafePointer<UInt8>) -> Void
+        source: BGRPixels, plan: LinearResizePlan, rows: Range<Int>, _ body: (Int, UnsafePointer<UInt8>) -> Void
     ) {
         let width = plan.width
         let n = width * 3
@@ -79,7 +88,7 @@ public struct LinearResizer: Sendable {
                                 let tables = HorizontalTables(
                                     xOffset0: xo0.baseAddress!, xOffset1: xo1.baseAddress!, alpha0: a0.baseAddress!,
                                     alpha1: a1.baseAddress!, width: width)
-                                for y in 0..<plan.height {
+                                for y in rows {
                                     let r0 = Int(plan.yRow0[y])
                                     let r1 = Int(plan.yRow1[y])
                                     // Find or fill the slots holding source rows r0 and r1; rows only move down,

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LookoutCUDA
 import LookoutCore
+import LookoutCUDABackend
 import LookoutPipeline
 
 struct BenchTransferCommand: ParsableCommand {
@@ -22,6 +23,7 @@ struct BenchTransferCommand: ParsableCommand {
     @Option(help: "Threads of the CPU letterbox (pageable, pinned).") var cpuThreads = 8
     @Option(help: "--device: cuda or cuda:N (this benchmark needs a GPU).") var device = "cuda"
     @Flag(inversion: .prefixedNo, help: "Write-combined pinned staging in the pinned mode.") var writeCombined = true
+    @Flag(inversion: .prefixedNo, help: "Time the pinned mode's copy alone under different CPU loads.") var copyProbe = true
     @Option(help: "A PyTorch baseline script to run after Lookout's modes; its rows join the report.")
     var baseline: String?
     @Option(help: "Python interpreter for the baseline.") var python = "python3"
@@ -62,6 +64,7 @@ struct BenchTransferCommand: ParsableCommand {
         print(String(format: "H2D peak: pinned %.1f GB/s, pageable %.1f GB/s (64 MiB copies, best of 10)", peak.pinned, peak.pageable))
 
         var rows: [[(String, JSONValue)]] = []
+        var probes: [JSONValue] = []
         for size in sizes {
             options.resolution = size
             let bench = try TransferBench(context: context, letterbox: letterbox, options: options)
@@ -70,6 +73,18 @@ struct BenchTransferCommand: ParsableCommand {
                 rows.append(Self.row(result, peak: peak.pinned))
                 print(Self.line(result, peak: peak.pinned))
                 fflush(nil)
+            }
+            if copyProbe && modeList.contains(.pinned) {
+                for p in try bench.copyProbe() {
+                    print(String(format: "copy probe %@: %@ staging, %.2f GB/s (p10 %.2f, p90 %.2f) = %.0f%% of peak",
+                                 p.condition, p.writeCombined ? "write-combined" : "cached", p.gbps, p.p10, p.p90, 100 * p.gbps / peak.pinned))
+                    probes.append(.object([
+                        ("resolution", .string(size.description)), ("cpu", .string(p.condition)),
+                        ("write_combined", .bool(p.writeCombined)), ("copy_gbps", JSONValue.rounded(p.gbps, digits: 2)),
+                        ("copy_gbps_p10", JSONValue.rounded(p.p10, digits: 2)), ("copy_gbps_p90", JSONValue.rounded(p.p90, digits: 2)),
+                        ("vs_pinned_peak", JSONValue.rounded(p.gbps / peak.pinned, digits: 3)),
+                    ]))
+                }
             }
             if let baseline {
                 for row in try runBaseline(script: baseline, size: size) {
@@ -91,6 +106,7 @@ struct BenchTransferCommand: ParsableCommand {
             extra: [
                 ("h2d_peak_pinned_gbps", JSONValue.rounded(peak.pinned, digits: 2)),
                 ("h2d_peak_pageable_gbps", JSONValue.rounded(peak.pageable, digits: 2)),
+                ("pinned_copy_probe", .array(probes)),
             ])
         try report.write(to: output)
         if output != "-" { print("wrote \(output)") }
@@ -102,15 +118,37 @@ struct BenchTransferCommand: ParsableCommand {
             ("fps", JSONValue.rounded(r.fps, digits: 1)), ("p50_ms", JSONValue.rounded(r.p50, digits: 4)),
             ("p99_ms", JSONValue.rounded(r.p99, digits: 4)), ("bytes_per_frame", .int(r.bytesPerFrame)),
             ("cpu_ms_per_frame", JSONValue.rounded(r.cpuMsPerFrame, digits: 4)),
-            ("allocations_per_frame", r.hostAllocationsPerFrame.map { .double($0 + r.cudaAllocationsPerFrame) } ?? .null),
-            ("host_allocations_per_frame", r.hostAllocationsPerFrame.map { .double($0) } ?? .null),
+            // Lookout's own allocations (host + CUDA) per measured frame: what "0 per frame" is about.
+            ("allocations_per_frame", r.ourAllocationsPerFrame.map { .double($0) } ?? .null),
             ("cuda_allocations_per_frame", .double(r.cudaAllocationsPerFrame)),
             ("frames", .int(r.frames)),
         ]
+        if let a = r.allocations {
+            row.append(
+                (
+                    "host_allocations",
+                    .object([
+                        ("ours", .int(Int(a.ours))),
+                        ("inside_driver_calls", .int(Int(a.inDriverCalls))),
+                        (
+                            "inside_driver_calls_by_call",
+                            .object(a.driverCalls.map { ($0.0, .object([("allocations", .int(Int($0.1))), ("calls", .int($0.2))])) })
+                        ),
+                        ("driver_threads", .int(Int(a.otherThreads))),
+                        ("process", .int(Int(a.process))),
+                        ("driver_per_frame", JSONValue.rounded(a.perFrame(a.inDriverCalls + a.otherThreads), digits: 4)),
+                    ])
+                ))
+        }
         if let rate = r.copyGBps {
             row.append(("copy_gbps", JSONValue.rounded(rate, digits: 2)))
             row.append(("copy_vs_pinned_peak", JSONValue.rounded(rate / peak, digits: 3)))
+            if let range = r.copyGBpsRange {
+                row.append(("copy_gbps_p10", JSONValue.rounded(range.0, digits: 2)))
+                row.append(("copy_gbps_p90", JSONValue.rounded(range.1, digits: 2)))
+            }
         }
+        row.append(("wall_gbps", JSONValue.rounded(r.wallGBps, digits: 2)))
         row.append(("notes", .string(r.notes)))
         return row
     }
@@ -130,13 +168,13 @@ struct BenchTransferCommand: ParsableCommand {
             text("mode").padding(toLength: 18, withPad: " ", startingAt: 0), text("resolution").padding(toLength: 10, withPad: " ", startingAt: 0),
             "fps " + text("fps"), "p50 " + text("p50_ms") + " ms", "p99 " + text("p99_ms") + " ms",
             "bytes " + text("bytes_per_frame"), "cpu " + text("cpu_ms_per_frame") + " ms", "allocs/frame " + text("allocations_per_frame"),
-            "copy " + text("copy_gbps") + " GB/s",
+            "copy " + text("copy_gbps") + " GB/s", "wall " + text("wall_gbps") + " GB/s",
         ].joined(separator: "  ")
     }
 
     static func printTable(_ rows: [[(String, JSONValue)]]) {
-        print("\n| mode | resolution | fps | p50 ms | p99 ms | bytes/frame | CPU ms/frame | allocs/frame | copy GB/s |")
-        print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        print("\n| mode | resolution | fps | p50 ms | p99 ms | bytes/frame | CPU ms/frame | our allocs/frame | copy GB/s (events) | wall GB/s |")
+        print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         for row in rows {
             let fields = Dictionary(row, uniquingKeysWith: { a, _ in a })
             func text(_ key: String) -> String {
@@ -144,7 +182,7 @@ struct BenchTransferCommand: ParsableCommand {
                 if case .string(let s) = value { return s }
                 return value.render(pretty: false)
             }
-            print("| \(text("mode")) | \(text("resolution")) | \(text("fps")) | \(text("p50_ms")) | \(text("p99_ms")) | \(text("bytes_per_frame")) | \(text("cpu_ms_per_frame")) | \(text("allocations_per_frame")) | \(text("copy_gbps")) |")
+            print("| \(text("mode")) | \(text("resolution")) | \(text("fps")) | \(text("p50_ms")) | \(text("p99_ms")) | \(text("bytes_per_frame")) | \(text("cpu_ms_per_frame")) | \(text("allocations_per_frame")) | \(text("copy_gbps")) | \(text("wall_gbps")) |")
         }
     }
 

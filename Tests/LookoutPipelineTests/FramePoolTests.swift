@@ -1,4 +1,6 @@
 import LookoutCUDA
+import LookoutMedia
+import LookoutYOLO
 import Testing
 
 @testable import LookoutPipeline
@@ -94,7 +96,7 @@ func fewestAllocations(_ body: () throws -> Void) throws -> UInt64 {
     return fewest
 }
 
-@Suite struct CPULetterboxTests {
+@Suite struct ParallelLetterboxTests {
     @Test func syntheticFramesMatchTheBaselineFormula() {
         // frame(1920, 1080, 3)[5, 7] in bench/baselines/transfer_pytorch.py is [129, 193, 1].
         #expect(SyntheticFrames.value(x: 7, y: 5, c: 0, index: 3) == 129)
@@ -103,19 +105,19 @@ func fewestAllocations(_ body: () throws -> Void) throws -> UInt64 {
     }
 
     @Test(arguments: [(1920, 1080), (13, 7), (1, 3000), (1280, 1280), (640, 480), (1280, 1001)])
-    func equalsTheKernelEmulation(width: Int, height: Int) {
+    func equalsTheSingleThreadedWriter(width: Int, height: Int) {
         let frame = HostBuffer.pageable(byteCount: width * height * 3)
         frame.withUnsafeMutableBytes { SyntheticFrames.fill($0, width: width, height: height, pitch: width * 3, index: 2) }
-        let cpu = CPULetterbox(sourceWidth: width, sourceHeight: height, workers: RowParallel(threadCount: 3))
+        let cpu = ParallelLetterbox(sourceWidth: width, sourceHeight: height, workers: RowParallel(threadCount: 3))
         var out = [Float](repeating: -1, count: 640 * 640 * 3)
+        var reference = [Float](repeating: -2, count: 640 * 640 * 3)
         frame.withUnsafeBytes { src in
-            out.withUnsafeMutableBufferPointer { cpu.run(source: src.baseAddress!, pitch: width * 3, into: $0.baseAddress!) }
+            let pixels = BGRPixels(
+                base: src.baseAddress!.assumingMemoryBound(to: UInt8.self), width: width, height: height, rowBytes: width * 3)
+            out.withUnsafeMutableBufferPointer { cpu.run(source: pixels, into: $0.baseAddress!) }
+            var writer = LetterboxTensorWriter()
+            reference.withUnsafeMutableBufferPointer { writer.write(pixels, geometry: cpu.geometry, into: $0.baseAddress!) }
         }
-        let bytes = frame.withUnsafeBytes { Array($0) }
-        let geometry = GPULetterboxGeometry(sourceWidth: width, sourceHeight: height)
-        let reference = LetterboxEmulator.tensor(
-            fromLetterboxedBGR: LetterboxEmulator.letterboxBGR(bytes, width: width, height: height, geometry: geometry),
-            width: 640, height: 640)
         #expect(out == reference)
     }
 
@@ -130,17 +132,40 @@ func fewestAllocations(_ body: () throws -> Void) throws -> UInt64 {
     @Test(arguments: threadCounts) func steadyStateAllocatesNothing(threads: Int) throws {
         let frame = HostBuffer.pageable(byteCount: 1920 * 1080 * 3)
         let output = HostBuffer.pageable(byteCount: 640 * 640 * 3 * 4)
-        let cpu = CPULetterbox(sourceWidth: 1920, sourceHeight: 1080, workers: RowParallel(threadCount: threads))
+        let workers = RowParallel(threadCount: threads)
+        let cpu = ParallelLetterbox(sourceWidth: 1920, sourceHeight: 1080, workers: workers)
         func once() {
             frame.withUnsafeBytes { src in
                 output.withUnsafeMutableBytes {
-                    cpu.run(source: src.baseAddress!, pitch: 1920 * 3, into: $0.baseAddress!.assumingMemoryBound(to: Float.self))
+                    let pixels = BGRPixels(
+                        base: src.baseAddress!.assumingMemoryBound(to: UInt8.self), width: 1920, height: 1080, rowBytes: 1920 * 3)
+                    cpu.run(source: pixels, into: $0.baseAddress!.assumingMemoryBound(to: Float.self))
                 }
             }
         }
         once()
+        let workersBefore = workers.allocations
         let fewest = try fewestAllocations { for _ in 0..<5 { once() } }
         #expect(fewest == 0)
+        #expect(workers.allocations == workersBefore)
+    }
+
+    @Test func theLedgerChargesDriverCallsSeparately() throws {
+        try #require(Measurement.hostAllocations() != nil)
+        var ledger = AllocationLedger()
+        ledger.start(workers: nil)
+        var kept: [[Int]] = []
+        kept.reserveCapacity(8)
+        // A "driver call" that allocates twice, and our own code allocating once.
+        ledger.driver(.prefetch) {
+            kept.append([1, 2, 3])
+            kept.append([4, 5, 6])
+        }
+        kept.append([7])
+        let report = try #require(ledger.finish(frames: 1, workers: nil))
+        #expect(report.driverCalls.count == 1 && report.driverCalls[0].1 == 2 && report.driverCalls[0].2 == 1)
+        #expect(report.ours >= 1)
+        #expect(kept.count == 3)
     }
 }
 

@@ -7,6 +7,8 @@
 
 /// Allocations (malloc, calloc, realloc, posix_memalign, aligned_alloc, memalign, valloc) since start.
 uint64_t lookout_alloc_count(void);
+/// Allocations made by the calling thread since it started (0 where the counter is inactive).
+uint64_t lookout_thread_alloc_count(void);
 /// Calls of free with a non-null pointer since start.
 uint64_t lookout_free_count(void);
 /// 1 when this process's malloc is the counting one (the interposer is linked and glibc's is reachable).

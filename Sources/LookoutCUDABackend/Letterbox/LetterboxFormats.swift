@@ -50,7 +50,7 @@ public enum TensorElement: String, CaseIterable, Sendable {
 }
 
 /// Memory layout of the output tensor.
-public enum TensorLayout: String, CaseIterable, Sendable {
+public enum TensorMemoryLayout: String, CaseIterable, Sendable {
     case nchw, nhwc
 }
 

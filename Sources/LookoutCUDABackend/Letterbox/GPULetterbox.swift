@@ -1,4 +1,6 @@
 import CLookoutCUDA
+import LookoutCUDA
+import LookoutYOLO
 
 /// A raw frame in device-reachable memory: device memory, or the device alias of mapped/managed host memory.
 public struct DeviceFrame: Sendable {
@@ -33,12 +35,12 @@ public struct TensorSlot: Sendable {
     public var width: Int
     public var height: Int
     public var element: TensorElement
-    public var layout: TensorLayout
+    public var layout: TensorMemoryLayout
     public var channels: ChannelOrder
 
     public init(
         tensor: DevicePointer, batchIndex: Int = 0, width: Int = 640, height: Int = 640, element: TensorElement = .float32,
-        layout: TensorLayout = .nchw, channels: ChannelOrder = .rgb
+        layout: TensorMemoryLayout = .nchw, channels: ChannelOrder = .rgb
     ) {
         self.tensor = tensor
         self.batchIndex = batchIndex
@@ -68,7 +70,7 @@ public final class GPULetterbox: @unchecked Sendable {
         var functions: [CUDAFunction] = []
         for format in PixelFormat.allCases {
             for element in TensorElement.allCases {
-                for layout in TensorLayout.allCases {
+                for layout in TensorMemoryLayout.allCases {
                     precondition(functions.count == GPULetterbox.index(format, element, layout))
                     functions.append(
                         try module.function(LetterboxKernelSource.entryPoint(format: format, element: element, layout: layout)))
@@ -78,40 +80,64 @@ public final class GPULetterbox: @unchecked Sendable {
         self.functions = functions
     }
 
-    static func index(_ format: PixelFormat, _ element: TensorElement, _ layout: TensorLayout) -> Int {
+    static func index(_ format: PixelFormat, _ element: TensorElement, _ layout: TensorMemoryLayout) -> Int {
         let e = element == .float32 ? 0 : 1
         let l = layout == .nchw ? 0 : 1
         return format.kernelCode * 4 + e * 2 + l
     }
 
-    /// The parameter block for one frame.
-    public static func parameters(frame: DeviceFrame, slot: TensorSlot, geometry: GPULetterboxGeometry) -> LookoutLetterboxParams {
+    /// The parameter block for one frame: `geometry` (LookoutYOLO's, Ultralytics' `LetterBox`) says where the
+    /// resized image lands in the `geometry.outputWidth` × `geometry.outputHeight` slot.
+    public static func parameters(frame: DeviceFrame, slot: TensorSlot, geometry: LetterboxGeometry) -> LookoutLetterboxParams {
+        precondition(frame.width == geometry.sourceWidth && frame.height == geometry.sourceHeight, "geometry of another frame size")
+        precondition(slot.width == geometry.outputWidth && slot.height == geometry.outputHeight, "slot and geometry sizes differ")
         let order = frame.format.decodedOrder
         let channels: (Int32, Int32, Int32) = slot.channels == .rgb ? (order.r, order.g, order.b) : (order.b, order.g, order.r)
         let uv = frame.uvPointer ?? frame.pointer.advanced(by: frame.pitch * frame.height)
         return LookoutLetterboxParams(
             source: frame.pointer.address, sourceUV: uv.address, destination: slot.tensor.address,
-            scaleX: geometry.scaleX, scaleY: geometry.scaleY,
+            scaleX: geometry.openCVScaleX, scaleY: geometry.openCVScaleY,
             sourceWidth: Int32(frame.width), sourceHeight: Int32(frame.height), sourcePitch: Int32(frame.pitch),
             sourceUVPitch: Int32(frame.uvPitch ?? frame.pitch),
             resizedWidth: Int32(geometry.resizedWidth), resizedHeight: Int32(geometry.resizedHeight),
             padLeft: Int32(geometry.left), padTop: Int32(geometry.top),
             outputWidth: Int32(slot.width), outputHeight: Int32(slot.height), batchIndex: Int32(slot.batchIndex),
-            resizeMode: geometry.resizeMode.rawValue, channel0: channels.0, channel1: channels.1, channel2: channels.2,
-            padValue: 114)
+            resizeMode: geometry.kernelResizeMode, channel0: channels.0, channel1: channels.1, channel2: channels.2,
+            padValue: Int32(LetterboxTensorWriter.padValue))
     }
 
     public static let block = Dim3(32, 8)
 
-    /// Queues the letterbox of `frame` into `slot` on `stream`.
+    /// Queues the letterbox of `frame` into `slot` on `stream`: Ultralytics' predict letterbox (centred, scale-up)
+    /// to the slot's size.
     public func launch(frame: DeviceFrame, into slot: TensorSlot, on stream: CUDAStream) throws(CUDAError) {
-        let geometry = GPULetterboxGeometry(
-            sourceWidth: frame.width, sourceHeight: frame.height, outputWidth: slot.width, outputHeight: slot.height)
+        let geometry = LetterboxGeometry(
+            sourceWidth: frame.width, sourceHeight: frame.height, targetWidth: slot.width, targetHeight: slot.height)
+        try launch(frame: frame, geometry: geometry, into: slot, on: stream)
+    }
+
+    /// Queues the letterbox of `frame` with an explicit geometry (rect/auto shapes, no scale-up, …) into `slot`,
+    /// whose size must be the geometry's output size.
+    public func launch(frame: DeviceFrame, geometry: LetterboxGeometry, into slot: TensorSlot, on stream: CUDAStream) throws(CUDAError) {
         let function = functions[GPULetterbox.index(frame.format, slot.element, slot.layout)]
         let parameters = GPULetterbox.parameters(frame: frame, slot: slot, geometry: geometry)
         try function.launch(
             grid: .covering(Dim3(slot.width, slot.height), with: GPULetterbox.block), block: GPULetterbox.block,
             on: stream, parameters)
+    }
+}
+
+extension LetterboxGeometry {
+    /// OpenCV's per-axis source step, `1 / ((double)dst / src)`, as the kernel's coordinate maths takes it.
+    public var openCVScaleX: Double { 1.0 / (Double(resizedWidth) / Double(sourceWidth)) }
+    public var openCVScaleY: Double { 1.0 / (Double(resizedHeight) / Double(sourceHeight)) }
+
+    /// The kernel's resize mode, OpenCV's choice (as `LinearResizePlan` makes it): 2 copy when the size is unchanged,
+    /// 1 its INTER_AREA path for an exact 2x reduction, 0 fixed-point bilinear.
+    public var kernelResizeMode: Int32 {
+        if !needsResize { return 2 }
+        if sourceWidth == 2 * resizedWidth && sourceHeight == 2 * resizedHeight { return 1 }
+        return 0
     }
 }
 

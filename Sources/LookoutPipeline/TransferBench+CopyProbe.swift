@@ -1,0 +1,99 @@
+import Foundation
+import LookoutCUDA
+import LookoutMedia
+
+/// Why the `pinned` mode's copies run slower than the pinned peak: the same 4.9 MB pinned → device copy timed
+/// with events while the CPU does different things. If the copy is slow only while the CPU moves memory, the
+/// cause is contention for host memory (or the IOMMU's page walks it slows), not Lookout's copy.
+public struct CopyProbeResult: Sendable {
+    /// What the CPU did during the copy.
+    public var condition: String
+    public var writeCombined: Bool
+    /// Median GB/s over the copy's own duration (events), and the 10th/90th percentiles.
+    public var gbps: Double
+    public var p10: Double
+    public var p90: Double
+}
+
+extension TransferBench {
+    /// Spins in registers (no memory traffic) for about `iterations` dependent multiply-adds per worker.
+    final class SpinJob: RowJob, @unchecked Sendable {
+        var sink = [Float](repeating: 0, count: 64)
+        func rows(worker: Int, range: Range<Int>) {
+            var x: Float = 1.0001
+            for _ in 0..<(range.count * 20_000) { x = x * 0.999_99 + 0.000_01 }
+            sink.withUnsafeMutableBufferPointer { $0[worker % 64] = x }
+        }
+    }
+
+    /// Streams writes over a large buffer (memory bandwidth, no compute).
+    final class StreamJob: RowJob, @unchecked Sendable {
+        let buffer: UnsafeMutableRawPointer
+        let bytes: Int
+        init(bytes: Int) {
+            self.bytes = bytes
+            buffer = .allocate(byteCount: bytes, alignment: 4096)
+            buffer.initializeMemory(as: UInt8.self, repeating: 1, count: bytes)
+        }
+        deinit { buffer.deallocate() }
+        func rows(worker: Int, range: Range<Int>) {
+            let chunk = bytes / 64
+            for r in range { (buffer + r * chunk).initializeMemory(as: UInt8.self, repeating: UInt8(r & 255), count: chunk) }
+        }
+    }
+
+    /// Copies one letterboxed tensor from pinned staging while the CPU idles, spins, streams memory or letterboxes
+    /// the next frame (what the `pinned` mode overlaps), for cached and write-combined staging.
+    public func copyProbe(copies: Int = 30) throws -> [CopyProbeResult] {
+        let res = options.resolution
+        let sources = makeSourceRing()
+        let cpu = ParallelLetterbox(
+            sourceWidth: res.width, sourceHeight: res.height, outputWidth: options.tensorSize,
+            outputHeight: options.tensorSize, workers: workers)
+        let device = try DeviceBuffer(context: context, byteCount: tensorBytes)
+        let start = try CUDAEvent(context: context)
+        let end = try CUDAEvent(context: context)
+        let spin = SpinJob()
+        let stream = StreamJob(bytes: 64 << 20)
+        var results: [CopyProbeResult] = []
+        for writeCombined in [false, true] {
+            let staging = try HostBuffer.pinned(byteCount: tensorBytes, context: context, writeCombined: writeCombined)
+            let other = try HostBuffer.pinned(byteCount: tensorBytes, context: context, writeCombined: writeCombined)
+            func letterbox(into buffer: borrowing HostBuffer, frame: Int) {
+                sources.buffers[frame % options.ring].withUnsafeBytes { src in
+                    buffer.withUnsafeMutableBytes { dst in
+                        let pixels = BGRPixels(
+                            base: src.baseAddress!.assumingMemoryBound(to: UInt8.self), width: res.width, height: res.height,
+                            rowBytes: res.width * 3)
+                        cpu.run(source: pixels, into: dst.baseAddress!.assumingMemoryBound(to: Float.self))
+                    }
+                }
+            }
+            letterbox(into: staging, frame: 0)
+            letterbox(into: other, frame: 1)
+            for condition in ["cpu idle", "buffer just written, cpu idle", "cpu spinning", "cpu streaming 64 MiB", "cpu letterboxing"] {
+                var rates: [Double] = []
+                for i in 0..<(copies + 3) {
+                    if condition == "buffer just written, cpu idle" { letterbox(into: staging, frame: i) }
+                    try start.record(on: copyStream)
+                    try copyStream.copy(staging, to: device)
+                    try end.record(on: copyStream)
+                    switch condition {
+                    case "cpu spinning": workers.run(count: 64, spin)
+                    case "cpu streaming 64 MiB": workers.run(count: 64, stream)
+                    case "cpu letterboxing": letterbox(into: other, frame: i)
+                    default: break
+                    }
+                    try end.synchronize()
+                    if i >= 3 { rates.append(Double(tensorBytes) / (try end.milliseconds(since: start) * 1e6)) }
+                }
+                rates.sort()
+                results.append(
+                    CopyProbeResult(
+                        condition: condition, writeCombined: writeCombined, gbps: rates[rates.count / 2],
+                        p10: rates[rates.count / 10], p90: rates[rates.count * 9 / 10]))
+            }
+        }
+        return results
+    }
+}
