@@ -1,6 +1,7 @@
 import Dispatch
 import LookoutCPU
 import LookoutCUDA
+import LookoutCUDABackend
 import LookoutMedia
 import LookoutModel
 import LookoutYOLO
@@ -54,7 +55,8 @@ public final class Detector: @unchecked Sendable {
     private var nms = NonMaxSuppression()
     private var detections: [Detection] = []
 
-    public init(model: DetectionModel, device: DeviceRequest = .auto) throws(LookoutError) {
+    /// `precision` applies to the CUDA backend (the CPU backend computes in fp32).
+    public init(model: DetectionModel, device: DeviceRequest = .auto, precision: GPUPrecision = .fp16) throws(LookoutError) {
         self.model = model
         switch device.resolve() {
         case .failure(let unavailable):
@@ -65,16 +67,22 @@ public final class Detector: @unchecked Sendable {
             let short = reason.components(separatedBy: ": looked for").first ?? reason
             deviceLine = "device: cpu, \(CPUExecutor.deviceDescription) (\(short))"
         case .success(.cuda(let driver, let ordinal)):
-            if case .cuda = device {
-                throw LookoutError(
-                    "--device \(device): \(driver.path) works, but the CUDA inference backend is not built yet; use --device cpu")
+            do {
+                let cuda = try CUDAInferenceEngine(driver: driver, ordinal: ordinal, model: model, precision: precision)
+                engine = cuda
+                deviceLine = "device: \(cuda.deviceName), driver \(driver.versionString), \(precision.rawValue)"
+            } catch {
+                // `--device cuda` reports why; `auto` falls back to the CPU and says so.
+                if case .cuda = device { throw LookoutError("--device \(device): the CUDA backend cannot run this model: \(error)") }
+                engine = CPUEngine(model: model)
+                deviceLine = "device: cpu, \(CPUExecutor.deviceDescription) (cuda:\(ordinal) found, but the CUDA backend failed: \(error))"
             }
-            engine = CPUEngine(model: model)
-            deviceLine = "device: cpu, \(CPUExecutor.deviceDescription) (cuda:\(ordinal) found, but the CUDA inference backend is not built yet)"
         }
     }
 
     public var backendName: String { engine.backendName }
+    /// The device the engine runs on, in words.
+    public var engineDevice: String { engine.deviceName }
 
     /// The letterbox an image of `width`×`height` gets: the export size for fixed models, the minimal
     /// stride-aligned rectangle within `imageSize` for dynamic ones (Ultralytics' `rect` predict).
@@ -110,6 +118,34 @@ public final class Detector: @unchecked Sendable {
                     swap(&nms, &self.nms)
                 }
                 let classes = model.classCount
+                func fill(_ buffer: UnsafeMutableBufferPointer<Float>) {
+                    image.withPixels { pixels in writer.write(pixels, geometry: geometry, into: buffer.baseAddress!, slot: 0) }
+                    if buffer.count > 3 * geometry.outputWidth * geometry.outputHeight {
+                        let used = 3 * geometry.outputWidth * geometry.outputHeight
+                        (buffer.baseAddress! + used).update(repeating: 0, count: buffer.count - used)
+                    }
+                }
+                // The CUDA backend: inference and NMS on the GPU, boxes scaled there, only they come back.
+                let target = BoxScalingTarget(
+                    ratioPad: BoxScaling.predictRatioPad(
+                        inputWidth: geometry.outputWidth, inputHeight: geometry.outputHeight, originalWidth: image.width,
+                        originalHeight: image.height),
+                    originalWidth: image.width, originalHeight: image.height)
+                let onDevice = try engine.detect(
+                    shape: shape,
+                    fill: { buffer in
+                        fill(buffer)
+                        marks.append(DispatchTime.now().uptimeNanoseconds)
+                    }, options: options.nms, target: target, into: &found)
+                if onDevice {
+                    let end = DispatchTime.now().uptimeNanoseconds
+                    self.detections = found
+                    let ms = { (a: UInt64, b: UInt64) in Double(b - a) / 1e6 }
+                    return ImageDetections(
+                        width: image.width, height: image.height, inputWidth: geometry.outputWidth,
+                        inputHeight: geometry.outputHeight, detections: found, preprocessMilliseconds: ms(start, marks[0]),
+                        inferenceMilliseconds: ms(marks[0], end), postprocessMilliseconds: 0)
+                }
                 try engine.run(shape: shape, fill: { buffer in
                     image.withPixels { pixels in writer.write(pixels, geometry: geometry, into: buffer.baseAddress!, slot: 0) }
                     if buffer.count > 3 * geometry.outputWidth * geometry.outputHeight {

@@ -1,7 +1,9 @@
 import LookoutCPU
+import LookoutCUDABackend
 import LookoutModel
+import LookoutYOLO
 
-/// Runs a model's plan for a given input shape. The CPU backend today; the CUDA backend implements the same.
+/// Runs a model's plan for a given input shape: the CPU backend and the CUDA backend.
 protocol InferenceEngine: AnyObject, Sendable {
     /// Short name for reports: `lookout-cpu`, `lookout-cuda`.
     var backendName: String { get }
@@ -13,6 +15,20 @@ protocol InferenceEngine: AnyObject, Sendable {
         shape: [Int], fill: (UnsafeMutableBufferPointer<Float>) throws -> Void,
         read: (UnsafeBufferPointer<Float>) throws -> R
     ) throws -> R
+
+    /// Runs the model and the NMS on the device for batch slot 0 (`fill` writes the NCHW float input), boxes scaled
+    /// to `target` when given. False when the backend has no device postprocessing (the caller runs the CPU NMS).
+    func detect(
+        shape: [Int], fill: (UnsafeMutableBufferPointer<Float>) throws -> Void, options: NMSOptions,
+        target: BoxScalingTarget?, into detections: inout [Detection]
+    ) throws -> Bool
+}
+
+extension InferenceEngine {
+    func detect(
+        shape: [Int], fill: (UnsafeMutableBufferPointer<Float>) throws -> Void, options: NMSOptions,
+        target: BoxScalingTarget?, into detections: inout [Detection]
+    ) throws -> Bool { false }
 }
 
 /// The CPU backend with one compiled executor per input shape.

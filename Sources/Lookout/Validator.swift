@@ -71,6 +71,20 @@ public struct Validator {
             let shape = [model.fixedBatch ?? 1, 3, targetHeight, targetWidth]
             var geometry: ValGeometry?
             do {
+                // The CUDA backend runs the NMS on the GPU (boxes stay in letterboxed pixels, as val matches them).
+                let onDevice = try detector.engine.detect(
+                    shape: shape,
+                    fill: { buffer in
+                        geometry = image.withPixels {
+                            preprocessor.write($0, imageSize: size, targetWidth: targetWidth, targetHeight: targetHeight,
+                                               into: buffer.baseAddress!, slot: 0)
+                        }
+                    }, options: nmsOptions, target: nil, into: &detections)
+                if onDevice {
+                    guard let geometry else { continue }
+                    metrics.add(detections: detections, groundTruth: labels.map { GroundTruthBox(label: $0, geometry: geometry) })
+                    continue
+                }
                 try detector.engine.run(shape: shape, fill: { buffer in
                     geometry = image.withPixels {
                         preprocessor.write($0, imageSize: size, targetWidth: targetWidth, targetHeight: targetHeight,

@@ -104,6 +104,14 @@ public struct CUDAFunction: @unchecked Sendable {
     let handle: LookoutCUfunction
     public let name: String
 
+    /// Allows launches with up to `bytes` of dynamic shared memory (above 48 KiB needs this opt-in;
+    /// `CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES`).
+    public func allowDynamicSharedMemory(_ bytes: Int) throws(CUDAError) {
+        let api = module.context.api
+        let status = api.cuFuncSetAttribute(handle, 8, Int32(bytes))
+        if status != 0 { throw api.error(status, call: "cuFuncSetAttribute(\(name), max dynamic shared memory \(bytes))") }
+    }
+
     /// Launches with `arguments` in the kernel's parameter order.
     public func launch<each A: KernelArgument>(
         grid: Dim3, block: Dim3, sharedBytes: Int = 0, on stream: CUDAStream, _ arguments: repeat each A

@@ -52,6 +52,7 @@ struct DriverAPI: @unchecked Sendable {
     let cuModuleLoadData: LookoutPFN_cuModuleLoadData
     let cuModuleUnload: LookoutPFN_cuModuleUnload
     let cuModuleGetFunction: LookoutPFN_cuModuleGetFunction
+    let cuFuncSetAttribute: LookoutPFN_cuFuncSetAttribute
     let cuLaunchKernel: LookoutPFN_cuLaunchKernel
     let cuStreamBeginCapture: LookoutPFN_cuStreamBeginCapture
     let cuStreamEndCapture: LookoutPFN_cuStreamEndCapture
@@ -143,6 +144,7 @@ struct DriverAPI: @unchecked Sendable {
             cuModuleLoadData: resolve("cuModuleLoadData", "cuModuleLoadData", as: LookoutPFN_cuModuleLoadData.self),
             cuModuleUnload: resolve("cuModuleUnload", "cuModuleUnload", as: LookoutPFN_cuModuleUnload.self),
             cuModuleGetFunction: resolve("cuModuleGetFunction", "cuModuleGetFunction", as: LookoutPFN_cuModuleGetFunction.self),
+            cuFuncSetAttribute: resolve("cuFuncSetAttribute", "cuFuncSetAttribute", as: LookoutPFN_cuFuncSetAttribute.self),
             cuLaunchKernel: resolve("cuLaunchKernel", "cuLaunchKernel", as: LookoutPFN_cuLaunchKernel.self),
             cuStreamBeginCapture: resolve("cuStreamBeginCapture", "cuStreamBeginCapture_v2", as: LookoutPFN_cuStreamBeginCapture.self),
             cuStreamEndCapture: resolve("cuStreamEndCapture", "cuStreamEndCapture", as: LookoutPFN_cuStreamEndCapture.self),

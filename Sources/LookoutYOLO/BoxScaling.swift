@@ -7,14 +7,20 @@ public enum BoxScaling {
         _ detections: inout [Detection], inputWidth w1: Int, inputHeight h1: Int, originalWidth w0: Int,
         originalHeight h0: Int
     ) {
+        let ratioPad = predictRatioPad(inputWidth: w1, inputHeight: h1, originalWidth: w0, originalHeight: h0)
+        toOriginal(&detections, ratioPad: ratioPad, originalWidth: w0, originalHeight: h0)
+    }
+
+    /// The gains and pads `scale_boxes` derives from the two shapes when it is given no `ratio_pad` (predict).
+    public static func predictRatioPad(inputWidth w1: Int, inputHeight h1: Int, originalWidth w0: Int, originalHeight h0: Int)
+        -> RatioPad
+    {
         let gain = min(Double(h1) / Double(h0), Double(w1) / Double(w0))
         let newH = max(Int((Double(h0) * gain).rounded(.toNearestOrEven)), 1)
         let newW = max(Int((Double(w0) * gain).rounded(.toNearestOrEven)), 1)
         let padX = (Double(w1 - newW) / 2 - 0.1).rounded(.toNearestOrEven)
         let padY = (Double(h1 - newH) / 2 - 0.1).rounded(.toNearestOrEven)
-        let ratioPad = RatioPad(
-            gainY: Double(newH) / Double(h0), gainX: Double(newW) / Double(w0), padX: padX, padY: padY)
-        toOriginal(&detections, ratioPad: ratioPad, originalWidth: w0, originalHeight: h0)
+        return RatioPad(gainY: Double(newH) / Double(h0), gainX: Double(newW) / Double(w0), padX: padX, padY: padY)
     }
 
     /// The val path: explicit `ratio_pad` (see `ValGeometry.ratioPad`).

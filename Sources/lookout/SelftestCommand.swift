@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Lookout
 import LookoutCUDA
 import LookoutPipeline
 
@@ -14,6 +15,12 @@ struct SelftestCommand: ParsableCommand {
     @Option(help: "A folder of NAME.WxH.bgr raw frames to letterbox on GPU and CPU and compare.")
     var rawImages: String?
 
+    @Option(help: "The shapes fixtures (models, val/ with images, labels and the Ultralytics references) for the engine checks.")
+    var engineFixtures = "Tests/Fixtures/shapes"
+
+    @Flag(help: "Only the engine checks (skip the memory layer's).") var engineOnly = false
+    @Flag(help: "Skip the engine checks.") var noEngine = false
+
     func run() throws {
 
         guard gpu else {
@@ -22,13 +29,26 @@ struct SelftestCommand: ParsableCommand {
             return
         }
         // Flushed per line: a crash must not eat the lines already printed.
-        let test = GPUSelftest(rawImages: rawImages) { line in
+        let printer: (String) -> Void = { line in
             print(line)
             fflush(nil)
         }
-        try test.run()
-        print("\(test.passed) passed, \(test.failed) failed")
-        if test.failed > 0 { throw ExitCode.failure }
+        var passed = 0
+        var failed = 0
+        if !engineOnly {
+            let test = GPUSelftest(rawImages: rawImages, log: printer)
+            try test.run()
+            passed += test.passed
+            failed += test.failed
+        }
+        if !noEngine {
+            let engine = EngineSelftest(fixtures: engineFixtures, log: printer)
+            try engine.run()
+            passed += engine.passed
+            failed += engine.failed
+        }
+        print("\(passed) passed, \(failed) failed")
+        if failed > 0 { throw ExitCode.failure }
     }
 }
 

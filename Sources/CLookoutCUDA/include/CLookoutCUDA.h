@@ -107,6 +107,7 @@ typedef LookoutCUresult (*LookoutPFN_cuModuleLoadData)(LookoutCUmodule *module, 
 typedef LookoutCUresult (*LookoutPFN_cuModuleUnload)(LookoutCUmodule module);
 typedef LookoutCUresult (*LookoutPFN_cuModuleGetFunction)(
     LookoutCUfunction *function, LookoutCUmodule module, const char *name);
+typedef LookoutCUresult (*LookoutPFN_cuFuncSetAttribute)(LookoutCUfunction function, int attribute, int value);
 typedef LookoutCUresult (*LookoutPFN_cuLaunchKernel)(
     LookoutCUfunction function, unsigned int gridX, unsigned int gridY, unsigned int gridZ, unsigned int blockX,
     unsigned int blockY, unsigned int blockZ, unsigned int sharedBytes, LookoutCUstream stream, void **parameters,
@@ -167,4 +168,5 @@ typedef struct LookoutLetterboxParams {
     int32_t padValue;       // 114
 } LookoutLetterboxParams;
 
+#include "CLookoutEngineParams.h"
 #endif

@@ -1,0 +1,136 @@
+import Dispatch
+import Foundation
+import LookoutCUDA
+import LookoutCUDABackend
+import LookoutCore
+import LookoutMedia
+import LookoutModel
+import LookoutYOLO
+
+/// `lookout bench engine --device cuda`: per batch size, the model's CUDA graph replayed with its input already on
+/// the device — latency (launch + wait, one batch at a time), throughput (batches back to back), GPU time — then
+/// the GPU NMS with the copy of its results to pinned memory, and the activation memory against the plan's peak.
+public struct CUDAEngineBenchmark {
+    public let detector: Detector
+    public var batches = [1, 8, 32, 64]
+    public var imageSize: Int?
+    public var iterations = 200
+    public var warmup = 20
+    /// Letterbox these images (cycled) into each batch; nil: a deterministic random input.
+    public var images: [BGRImage] = []
+
+    public init(detector: Detector) {
+        self.detector = detector
+    }
+
+    static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+
+    public func run(log: (String) -> Void = { _ in }) throws -> [[(String, JSONValue)]] {
+        guard let cuda = detector.engine as? CUDAInferenceEngine else {
+            throw LookoutError("bench engine with CUDA rows needs --device cuda")
+        }
+        let model = detector.model
+        let engine = cuda.engine
+        let stream = engine.stream
+        let size = imageSize ?? max(model.defaultImageSize.height, model.defaultImageSize.width)
+        var rows: [[(String, JSONValue)]] = []
+        for batch in batches {
+            if let fixed = model.fixedBatch, fixed != batch {
+                log("skipping batch \(batch): the model has a fixed batch of \(fixed)")
+                continue
+            }
+            let (h, w) = model.isDynamic ? (size, size) : model.defaultImageSize
+            let prepareStart = Self.now()
+            let instance = try engine.instance(shape: [batch, 3, h, w])
+            let prepareSeconds = Self.now() - prepareStart
+            // The input, once: letterboxed images (CPU letterbox, uploaded) or random values.
+            var writer = LetterboxTensorWriter()
+            try instance.upload { buffer in
+                if images.isEmpty {
+                    var state: UInt32 = 12345
+                    for i in 0..<buffer.count {
+                        state = state &* 1_664_525 &+ 1_013_904_223
+                        buffer[i] = Float(state >> 8) / Float(1 << 24)
+                    }
+                    return
+                }
+                for slot in 0..<batch {
+                    let image = images[slot % images.count]
+                    let geometry = LetterboxGeometry(sourceWidth: image.width, sourceHeight: image.height, targetWidth: w, targetHeight: h)
+                    image.withPixels { writer.write($0, geometry: geometry, into: buffer.baseAddress!, slot: slot) }
+                }
+            }
+            try stream.synchronize()
+            for _ in 0..<warmup { try instance.enqueue() }
+            try stream.synchronize()
+            // Latency: one batch at a time, launch to completion.
+            var samples: [Double] = []
+            samples.reserveCapacity(iterations)
+            for _ in 0..<iterations {
+                let t0 = Self.now()
+                try instance.enqueue()
+                try stream.synchronize()
+                samples.append((Self.now() - t0) * 1000)
+            }
+            // Throughput: batches back to back.
+            let t0 = Self.now()
+            for _ in 0..<iterations { try instance.enqueue() }
+            try stream.synchronize()
+            let throughput = Double(batch * iterations) / (Self.now() - t0)
+            // GPU time of one replay.
+            let start = try CUDAEvent(context: engine.context)
+            let end = try CUDAEvent(context: engine.context)
+            var gpu: [Double] = []
+            for _ in 0..<20 {
+                try start.record(on: stream)
+                try instance.enqueue()
+                try end.record(on: stream)
+                try end.synchronize()
+                gpu.append(try end.milliseconds(since: start))
+            }
+            // Postprocessing: NMS (predict settings) and the copy of the kept boxes to pinned memory.
+            let post = try cuda.gpuPostprocessor(batch: batch, maxDetections: 300)
+            var nmsGPU: [Double] = []
+            var nmsWall: [Double] = []
+            for _ in 0..<30 {
+                let w0 = Self.now()
+                try start.record(on: stream)
+                try post.enqueue(output: instance.output, batch: batch, options: .predict, on: stream)
+                try end.record(on: stream)
+                try end.synchronize()
+                nmsWall.append((Self.now() - w0) * 1000)
+                nmsGPU.append(try end.milliseconds(since: start))
+            }
+            var found: [Detection] = []
+            var kept = 0
+            for i in 0..<batch where post.detections(image: i, into: &found) { kept += found.count }
+            let stats = LatencyStats(samples)
+            let gpuStats = LatencyStats(gpu)
+            let nms = LatencyStats(nmsGPU)
+            let nmsWallStats = LatencyStats(nmsWall)
+            let row: [(String, JSONValue)] = [
+                ("backend", .string("lookout-cuda")), ("precision", .string(engine.options.precision.rawValue)),
+                ("batch", .int(batch)), ("throughput", JSONValue.rounded(throughput, digits: 1)),
+                ("p50_ms", JSONValue.rounded(stats.p50, digits: 4)), ("p99_ms", JSONValue.rounded(stats.p99, digits: 4)),
+                ("mean_ms", JSONValue.rounded(stats.mean, digits: 4)), ("gpu_ms", JSONValue.rounded(gpuStats.p50, digits: 4)),
+                ("nms_ms", JSONValue.rounded(nms.p50, digits: 4)),
+                ("nms_ms_per_image", JSONValue.rounded(nms.p50 / Double(batch), digits: 5)),
+                ("nms_wall_ms", JSONValue.rounded(nmsWallStats.p50, digits: 4)),
+                ("nms_wall_ms_per_image", JSONValue.rounded(nmsWallStats.p50 / Double(batch), digits: 5)),
+                ("detections", .int(kept)), ("activation_bytes", .int(instance.activationBytes)),
+                ("plan_peak_bytes", .int(instance.planPeakBytes)),
+                ("activation_vs_plan", JSONValue.rounded(Double(instance.activationBytes) / Double(instance.planPeakBytes), digits: 3)),
+                ("launches", .int(instance.launchNames.count)), ("prepare_s", JSONValue.rounded(prepareSeconds, digits: 2)),
+                ("input", .string(images.isEmpty ? "random" : "\(images.count) images letterboxed")),
+            ]
+            log(
+                String(
+                    format: "lookout-cuda batch %3d: %9.1f img/s, p50 %.3f ms, p99 %.3f ms, GPU %.3f ms, NMS+copy %.4f ms/img (wall %.4f), activations %.2f MiB = %.3fx plan",
+                    batch, throughput, stats.p50, stats.p99, gpuStats.p50, nms.p50 / Double(batch), nmsWallStats.p50 / Double(batch),
+                    Double(instance.activationBytes) / 1_048_576, Double(instance.activationBytes) / Double(instance.planPeakBytes)))
+            rows.append(row)
+        }
+        for line in engine.log { log(line) }
+        return rows
+    }
+}

@@ -1,0 +1,311 @@
+import Dispatch
+import Foundation
+import LookoutCPU
+import LookoutCUDA
+import LookoutCUDABackend
+import LookoutMedia
+import LookoutModel
+import LookoutPipeline
+import LookoutYOLO
+
+/// `lookout selftest --gpu` for the inference engine: every step of a plan against the CPU backend, the whole model
+/// within fp16 tolerance, graph replay against eager launches, GPU NMS against the CPU NMS, detections against the
+/// Ultralytics references, val mAP, errors reported rather than fatal, and no allocation in steady state.
+public final class EngineSelftest {
+    public private(set) var passed = 0
+    public private(set) var failed = 0
+    let log: (String) -> Void
+    /// Tests/Fixtures/shapes (or ../shared/fixtures/shapes): the models, val/images, val/labels and the references.
+    let fixtures: String
+    let staticModel: String
+    let dynamicModel: String
+
+    public init(fixtures: String, staticModel: String? = nil, log: @escaping (String) -> Void) {
+        self.fixtures = fixtures
+        self.staticModel = staticModel ?? fixtures + "/shapes-yolov8n.onnx"
+        self.dynamicModel = fixtures + "/shapes-yolov8n-dynamic.onnx"
+        self.log = log
+    }
+
+    func check(_ name: String, _ body: () throws -> String?) {
+        do {
+            if let problem = try body() {
+                failed += 1
+                log("FAIL \(name): \(problem)")
+            } else {
+                passed += 1
+                log("PASS \(name)")
+            }
+        } catch {
+            failed += 1
+            log("FAIL \(name): \(error)")
+        }
+    }
+
+    static func relativeError(_ a: [Float], _ b: [Float]) -> Double {
+        guard a.count == b.count else { return .infinity }
+        var num = 0.0
+        var den = 0.0
+        for (x, y) in zip(a, b) {
+            num += Double(x - y) * Double(x - y)
+            den += Double(y) * Double(y)
+        }
+        return num.isNaN ? .infinity : (num / max(den, 1e-30)).squareRoot()
+    }
+
+    static func input(count: Int, seed: UInt64) -> [Float] {
+        var state = seed | 1
+        return (0..<count).map { _ in
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Float(state >> 40) / Float(1 << 24)
+        }
+    }
+
+    func cudaDetector(_ path: String, precision: GPUPrecision = .fp16) throws -> Detector {
+        try Detector(model: try DetectionModel(path: path), device: .cuda(ordinal: 0), precision: precision)
+    }
+
+    public func run() throws {
+        let images = ImageSources.expand([fixtures + "/val/images"]).files.sorted()
+        guard !images.isEmpty else {
+            failed += 1
+            log("FAIL engine checks: no images under \(fixtures)/val/images")
+            return
+        }
+        let started = DispatchTime.now().uptimeNanoseconds
+        everyStep(precision: .fp16, shape: [2, 3, 256, 320], tolerance: 3e-2)
+        everyStep(precision: .fp32, shape: [1, 3, 96, 128], tolerance: 1e-4)
+        wholeModel(images: images)
+        postprocessing(images: images)
+        references(images: images)
+        validation()
+        errors()
+        steadyState()
+        log(String(format: "  (engine checks took %.1f s)", Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9))
+    }
+
+    /// Each step's output, through the GPU plan up to that step, against the CPU backend's.
+    func everyStep(precision: GPUPrecision, shape: [Int], tolerance: Double) {
+        check("every step of the plan equals the CPU backend (\(precision.rawValue), \(shape), relative error ≤ \(tolerance))") {
+            let detector = try cudaDetector(dynamicModel, precision: precision)
+            guard let cuda = detector.engine as? CUDAInferenceEngine else { return "not on CUDA" }
+            let plan = try detector.model.plan(forInputShape: shape)
+            let input = Self.input(count: shape.reduce(1, *), seed: 11)
+            var worst: [String: (Double, Int)] = [:]
+            var failures: [String] = []
+            for (i, step) in plan.steps.enumerated() {
+                let node = plan.graph.nodes[step.node]
+                let value = node.outputs[0]
+                var cpuPlan = plan
+                cpuPlan.steps = Array(plan.steps.prefix(i + 1))
+                cpuPlan.graph.outputs = [value]
+                var gpuPlan = plan
+                gpuPlan.graph.outputs = [value]
+                let cpu = try CPUExecutor(plan: cpuPlan).run(input: input)
+                let gpu = try cuda.engine.probe(plan: gpuPlan, lastStep: i, input: input)
+                let error = Self.relativeError(gpu, cpu)
+                let name = node.op.name
+                let previous = worst[name] ?? (0, 0)
+                worst[name] = (max(previous.0, error), previous.1 + 1)
+                if !(error <= tolerance) { failures.append("step \(i) \(name) '\(node.name)': \(error)") }
+            }
+            log("  " + worst.sorted { $0.key < $1.key }.map { String(format: "%@ ×%d worst %.2e", $0.key, $0.value.1, $0.value.0) }.joined(separator: ", "))
+            return failures.isEmpty ? nil : failures.prefix(8).joined(separator: "; ")
+        }
+    }
+
+    /// Letterboxed val images as the CPU path builds them (float NCHW).
+    func letterboxed(_ path: String, size: Int = 640) throws -> [Float] {
+        var decoder = ImageDecoder()
+        var image = BGRImage()
+        try decoder.decode(file: path, into: &image)
+        let geometry = LetterboxGeometry(sourceWidth: image.width, sourceHeight: image.height, targetWidth: size, targetHeight: size)
+        var tensor = [Float](repeating: 0, count: 3 * size * size)
+        var writer = LetterboxTensorWriter()
+        image.withPixels { pixels in tensor.withUnsafeMutableBufferPointer { writer.write(pixels, geometry: geometry, into: $0.baseAddress!) } }
+        return tensor
+    }
+
+    func wholeModel(images: [String]) {
+        check("whole model on val images within fp16 tolerance of the CPU backend; graph replay equals eager launches") {
+            let detector = try cudaDetector(staticModel)
+            guard let cuda = detector.engine as? CUDAInferenceEngine else { return "not on CUDA" }
+            let plan = try detector.model.plan(forInputShape: [1, 3, 640, 640])
+            let cpu = try CPUExecutor(plan: plan)
+            let instance = try cuda.engine.instance(shape: [1, 3, 640, 640])
+            var worstRelative = 0.0
+            var worstScore: Float = 0
+            var worstBox: Float = 0
+            for path in images.prefix(8) {
+                let input = try letterboxed(path)
+                let reference = cpu.run(input: input)
+                try instance.upload { _ = $0.update(from: input) }
+                try instance.runEager()
+                let eager = try instance.download { Array($0) }
+                try instance.upload { _ = $0.update(from: input) }
+                try instance.enqueue()
+                let replayed = try instance.download { Array($0) }
+                if eager != replayed { return "\(path): graph replay differs from eager launches" }
+                worstRelative = max(worstRelative, Self.relativeError(eager, reference))
+                let anchors = reference.count / (4 + detector.model.classCount)
+                for i in 0..<reference.count {
+                    let d = abs(eager[i] - reference[i])
+                    if i < 4 * anchors { worstBox = max(worstBox, d) } else { worstScore = max(worstScore, d) }
+                }
+            }
+            log(String(format: "  relative error %.2e, max |Δscore| %.4f, max |Δbox| %.3f px", worstRelative, worstScore, worstBox))
+            return worstRelative < 5e-3 && worstScore < 0.02 ? nil : "too far from the CPU backend"
+        }
+    }
+
+    func postprocessing(images: [String]) {
+        check("GPU NMS equals the CPU NMS exactly (predict and val settings, 16 val images)") {
+            let detector = try cudaDetector(staticModel)
+            guard let cuda = detector.engine as? CUDAInferenceEngine else { return "not on CUDA" }
+            let instance = try cuda.engine.instance(shape: [1, 3, 640, 640])
+            let classes = detector.model.classCount
+            var compared = 0
+            for path in images.prefix(16) {
+                let input = try letterboxed(path)
+                try instance.upload { _ = $0.update(from: input) }
+                try instance.enqueue()
+                let output = try instance.download { Array($0) }
+                for options in [NMSOptions.predict, NMSOptions.val] {
+                    var cpu = NonMaxSuppression(options: options)
+                    var expected: [Detection] = []
+                    output.withUnsafeBufferPointer { cpu.run(output: $0.baseAddress!, anchors: output.count / (4 + classes), classes: classes, into: &expected) }
+                    let post = try cuda.gpuPostprocessor(batch: 1, maxDetections: 300)
+                    try post.enqueue(output: instance.output, batch: 1, options: options, on: cuda.engine.stream)
+                    try cuda.engine.stream.synchronize()
+                    var found: [Detection] = []
+                    guard post.detections(image: 0, into: &found) else { return "\(path): GPU scratch overflow" }
+                    if found != expected {
+                        let first = (0..<min(found.count, expected.count)).first { found[$0] != expected[$0] } ?? min(found.count, expected.count)
+                        let detail = first < min(found.count, expected.count) ? ": GPU \(found[first]) vs CPU \(expected[first])" : ""
+                        return "\(path) (\(options.multiLabel ? "val" : "predict")): GPU \(found.count) boxes, CPU \(expected.count); first difference at \(first)\(detail)"
+                    }
+                    compared += found.count
+                }
+            }
+            log("  \(compared) boxes identical")
+            return nil
+        }
+    }
+
+    static func iou(_ a: [Float], _ b: [Float]) -> Float {
+        let w = max(min(a[2], b[2]) - max(a[0], b[0]), 0)
+        let h = max(min(a[3], b[3]) - max(a[1], b[1]), 0)
+        let inter = w * h
+        return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+    }
+
+    func references(images: [String]) {
+        check("detect --device cuda matches ultralytics_onnx_static_predictions.json (≥98% matched at IoU 0.95, |Δconf| ≤ 0.01; ≤2% extra)") {
+            let data = try Data(contentsOf: URL(fileURLWithPath: fixtures + "/val/ultralytics_onnx_static_predictions.json"))
+            guard let reference = try JSONSerialization.jsonObject(with: data) as? [String: [String: Any]] else { return "bad JSON" }
+            let detector = try cudaDetector(staticModel)
+            var decoder = ImageDecoder()
+            var image = BGRImage()
+            var total = 0
+            var matched = 0
+            var extra = 0
+            var milliseconds: [Double] = []
+            for path in images {
+                let name = (path as NSString).lastPathComponent
+                guard let entry = reference[name], let boxes = entry["xyxy"] as? [[Double]], let confs = entry["conf"] as? [Double],
+                    let classes = entry["cls"] as? [Int]
+                else { continue }
+                try decoder.decode(file: path, into: &image)
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                let result = try detector.detect(image)
+                milliseconds.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+                var used = [Bool](repeating: false, count: result.detections.count)
+                for (k, box) in boxes.enumerated() {
+                    total += 1
+                    let r = box.map { Float($0) }
+                    var best = -1
+                    var bestIoU: Float = 0
+                    for (j, d) in result.detections.enumerated() where !used[j] && d.classIndex == classes[k] {
+                        let v = Self.iou([d.x1, d.y1, d.x2, d.y2], r)
+                        if v >= 0.95 && abs(Double(d.confidence) - confs[k]) <= 0.01 && v > bestIoU { best = j; bestIoU = v }
+                    }
+                    if best >= 0 { used[best] = true; matched += 1 }
+                }
+                extra += used.filter { !$0 }.count
+            }
+            guard total > 0 else { return "no reference boxes" }
+            let rate = Double(matched) / Double(total)
+            let extraRate = Double(extra) / Double(total)
+            let stats = milliseconds.sorted()
+            log(String(format: "  %d of %d reference boxes matched (%.2f%%), %d extra (%.2f%%); detect p50 %.2f ms an image (CPU letterbox, upload, engine, GPU NMS)",
+                       matched, total, 100 * rate, extra, 100 * extraRate, stats[stats.count / 2]))
+            return rate >= 0.98 && extraRate <= 0.02 ? nil : "below the acceptance"
+        }
+    }
+
+    func validation() {
+        check("val --device cuda mAP50-95 within 0.005 of Ultralytics' ONNX figure") {
+            let data = try Data(contentsOf: URL(fileURLWithPath: fixtures + "/val/ultralytics_map.json"))
+            let object = try JSONSerialization.jsonObject(with: data) as? [String: [String: Any]]
+            guard let expected = object?["onnx_static"]?["map50_95"] as? Double else { return "no reference mAP" }
+            let detector = try cudaDetector(staticModel)
+            let result = try Validator().run(detector: detector, folder: fixtures + "/val")
+            let map = result.summary.map50to95
+            log(String(format: "  mAP50-95 %.4f (Ultralytics ONNX %.4f, Δ %+.4f), mAP50 %.4f, %.1f s", map, expected, map - expected, result.summary.map50, result.seconds))
+            return abs(map - expected) <= 0.005 ? nil : "off by \(map - expected)"
+        }
+    }
+
+    func errors() {
+        check("an unsupported operator is reported, not fatal") {
+            let detector = try cudaDetector(staticModel)
+            guard let cuda = detector.engine as? CUDAInferenceEngine else { return "not on CUDA" }
+            var plan = try detector.model.plan(forInputShape: [1, 3, 640, 640])
+            let index = plan.steps.last!.node
+            plan.graph.nodes[index].op = .gather(axis: 0)
+            do {
+                _ = try cuda.engine.probe(plan: plan, lastStep: plan.steps.count - 1, input: Self.input(count: 3 * 640 * 640, seed: 1))
+                return "a Gather compiled"
+            } catch let error as GPUBackendError {
+                log("  reported: \(error)")
+                return error.code == .unsupported ? nil : "wrong code"
+            }
+        }
+        check("out of device memory is reported, and the engine still runs afterwards") {
+            let detector = try cudaDetector(dynamicModel)
+            guard let cuda = detector.engine as? CUDAInferenceEngine else { return "not on CUDA" }
+            do {
+                _ = try cuda.engine.instance(shape: [30000, 3, 640, 640])
+                return "a 30000-image batch was allocated"
+            } catch {
+                log("  reported: \(error)")
+            }
+            let instance = try cuda.engine.instance(shape: [1, 3, 64, 64])
+            let out = try instance.run(fill: { _ = $0.update(from: Self.input(count: 3 * 64 * 64, seed: 2)) }, read: { Array($0) })
+            return out.allSatisfy(\.isFinite) ? nil : "non-finite output after the error"
+        }
+    }
+
+    func steadyState() {
+        check("steady state: graph replay + GPU NMS + result copy allocate nothing (100 batches of 8)") {
+            let detector = try cudaDetector(dynamicModel)
+            guard let cuda = detector.engine as? CUDAInferenceEngine else { return "not on CUDA" }
+            let instance = try cuda.engine.instance(shape: [8, 3, 640, 640])
+            let post = try cuda.gpuPostprocessor(batch: 8, maxDetections: 300)
+            let stream = cuda.engine.stream
+            func once() throws {
+                try instance.enqueue()
+                try post.enqueue(output: instance.output, batch: 8, options: .predict, on: stream)
+                try stream.synchronize()
+            }
+            for _ in 0..<5 { try once() }
+            guard let before = Measurement.hostAllocations() else { return "the counting allocator is not linked" }
+            let cudaBefore = Measurement.cudaAllocations()
+            for _ in 0..<100 { try once() }
+            let host = Measurement.hostAllocations()! - before
+            let device = Measurement.cudaAllocations() - cudaBefore
+            log("  100 batches: \(host) host allocations, \(device) CUDA allocations")
+            return host == 0 && device == 0 ? nil : "allocations in steady state"
+        }
+    }
+}

@@ -1,0 +1,219 @@
+import CLookoutCUDA
+import Dispatch
+import Foundation
+import LookoutCUDA
+import LookoutModel
+
+/// Settings of the CUDA engine.
+public struct CUDAEngineOptions: Sendable {
+    /// fp16 activations on the convolution path (default), or fp32 everywhere (direct kernels: slow, exact-ish).
+    public var precision: GPUPrecision = .fp16
+    /// Time every candidate kernel of each convolution when a shape is first prepared, and keep the fastest that
+    /// agrees with the reference kernel (cached on disk). Off: the default kernel per layer.
+    public var tune = true
+    /// Replay each shape as one CUDA graph (off: launch the kernels one by one).
+    public var graphs = true
+    /// Where tuning results are kept (nil: not kept).
+    public var tuningDirectory: URL?
+
+    public init() {}
+}
+
+/// A model on one GPU: kernels loaded once, weights uploaded once, and per input shape a compiled instance
+/// (arena, launches, CUDA graph). One user at a time (the engine's stream is its own).
+public final class CUDAEngine: @unchecked Sendable {
+    public let model: DetectionModel
+    public let context: CUDAContext
+    public let kernels: EngineKernels
+    public let options: CUDAEngineOptions
+    public let stream: CUDAStream
+    private var pool = ConstantPool()
+    private var constants: ConstantBuffer?
+    private var instances: [[Int]: CUDAModelInstance] = [:]
+    private var tuning: TuningCache
+
+    public init(model: DetectionModel, context: CUDAContext, kernels: EngineKernels, options: CUDAEngineOptions = CUDAEngineOptions()) throws {
+        self.model = model
+        self.context = context
+        self.kernels = kernels
+        self.options = options
+        self.stream = try CUDAStream(context: context)
+        self.tuning = TuningCache(directory: options.tuningDirectory, device: context.device.name)
+    }
+
+    /// Log lines of what preparing did (compile, tuning, memory), for reports.
+    public private(set) var log: [String] = []
+
+    /// The compiled instance for `shape` ([batch, 3, height, width]), made on first use: plan, GPU layout,
+    /// launches, weight upload, tuning, graph capture.
+    public func instance(shape: [Int]) throws -> CUDAModelInstance {
+        if let existing = instances[shape] { return existing }
+        try context.bind()
+        let plan = try model.plan(forInputShape: shape)
+        let memory = try GPUMemoryPlan(plan: plan, precision: options.precision)
+        let compiler = GPUOpCompiler(plan: plan, memory: memory)
+        var ops = try compiler.compile(constants: &pool)
+        if constants == nil || constants!.count < pool.bytes.count {
+            constants = try ConstantBuffer(context: context, bytes: pool.bytes, stream: stream)
+        }
+        let instance = try CUDAModelInstance(
+            engine: self, plan: plan, memory: memory, compiler: compiler, ops: ops, constants: constants!)
+        if options.tune {
+            ops = try tune(instance)
+            instance.ops = ops
+        }
+        if options.graphs { try instance.capture() }
+        let convs = ops.compactMap { if case .conv(let c) = $0 { return c.kernel.description }; return nil }
+        var counts: [String: Int] = [:]
+        for name in convs { counts[name, default: 0] += 1 }
+        log.append(
+            "shape \(shape): \(ops.count) launches, convolutions \(counts.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")); "
+                + "activations \(memory.peakBytes) B (CPU plan at \(options.precision == .fp16 ? "fp16" : "fp32"): \(memory.planPeakBytes) B)")
+        instances[shape] = instance
+        return instance
+    }
+
+    /// Chooses each convolution's kernel: the reference (direct) kernel's output is kept, every candidate is
+    /// timed and compared with it, the fastest that agrees wins.
+    func tune(_ instance: CUDAModelInstance) throws -> [GPUOp] {
+        var ops = instance.ops
+        // Realistic activations: a random input through the whole network once.
+        try instance.fillInputRandom(seed: 1234)
+        try instance.runEager()
+        try stream.synchronize()
+        let scratchCount = ops.map { if case .conv(let c) = $0 { return c.output.count }; return 0 }.max() ?? 1
+        let reference = try DeviceBuffer(context: context, byteCount: max(scratchCount, 1) * 4)
+        let candidate = try DeviceBuffer(context: context, byteCount: max(scratchCount, 1) * 4)
+        let result = try DeviceBuffer(context: context, byteCount: 8)
+        let host = try HostBuffer.pinned(byteCount: 8, context: context)
+        let start = try CUDAEvent(context: context)
+        let end = try CUDAEvent(context: context)
+        var tuned = 0
+        var cached = 0
+        var rejected: [String] = []
+        for index in ops.indices {
+            guard case .conv(var op) = ops[index], op.candidates.count > 1 else { continue }
+            if let known = tuning.kernel(for: op.signature), let kernel = op.candidates.first(where: { $0.key == known }) {
+                op.kernel = kernel
+                ops[index] = .conv(op)
+                cached += 1
+                continue
+            }
+            let arena = instance.arenaAddress
+            let constantBase = instance.constants.address
+            let gatherReference = instance.compiler.gather(op.output, at: op.outputAddress, into: reference.pointer().address)
+            let gatherCandidate = instance.compiler.gather(op.output, at: op.outputAddress, into: candidate.pointer().address)
+            try kernels.launch(op, kernel: .direct, arena: arena, constants: constantBase, on: stream)
+            try kernels.launch(.elementwise(gatherReference), arena: arena, constants: constantBase, on: stream)
+            var best: (ConvKernel, Double)?
+            for kernel in op.candidates where kernel != .direct {
+                try kernels.launch(op, kernel: kernel, arena: arena, constants: constantBase, on: stream)
+                try kernels.launch(.elementwise(gatherCandidate), arena: arena, constants: constantBase, on: stream)
+                try stream.fill(result, byte: 0)
+                try kernels.maxDifference.launch(
+                    grid: Dim3(EngineKernels.blocks(op.output.count, 256, limit: 1024)), block: Dim3(256), on: stream,
+                    candidate.pointer().address, reference.pointer().address, Int64(op.output.count), result.pointer().address)
+                try stream.copy(result, to: host)
+                try stream.synchronize()
+                let (difference, largest) = host.withUnsafeBytes { ($0.load(as: Float.self), $0.load(fromByteOffset: 4, as: Float.self)) }
+                guard difference <= 0.02 * max(largest, 1) else {
+                    rejected.append("\(op.signature): \(kernel) differs by \(difference) (largest \(largest))")
+                    continue
+                }
+                let repeats = 5
+                try kernels.launch(op, kernel: kernel, arena: arena, constants: constantBase, on: stream)
+                try start.record(on: stream)
+                for _ in 0..<repeats {
+                    try kernels.launch(op, kernel: kernel, arena: arena, constants: constantBase, on: stream)
+                }
+                try end.record(on: stream)
+                try end.synchronize()
+                let ms = try end.milliseconds(since: start) / Double(repeats)
+                if best == nil || ms < best!.1 { best = (kernel, ms) }
+            }
+            op.kernel = best?.0 ?? .direct
+            ops[index] = .conv(op)
+            tuning.record(op.kernel.key, for: op.signature)
+            tuned += 1
+            // Leave the layer's true output in place for the layers after it.
+            try kernels.launch(op, kernel: op.kernel, arena: arena, constants: constantBase, on: stream)
+        }
+        try stream.synchronize()
+        tuning.save()
+        log.append("tuning: \(tuned) convolutions timed, \(cached) from the cache\(rejected.isEmpty ? "" : "; rejected: " + rejected.joined(separator: "; "))")
+        return ops
+    }
+}
+
+/// The constant pool on the device.
+final class ConstantBuffer: @unchecked Sendable {
+    let buffer: DeviceBuffer
+    let count: Int
+    var address: UInt64 { buffer.pointer().address }
+
+    init(context: CUDAContext, bytes: [UInt8], stream: CUDAStream) throws {
+        count = bytes.count
+        buffer = try DeviceBuffer(context: context, byteCount: max(bytes.count, 256))
+        let host = try HostBuffer.pinned(byteCount: max(bytes.count, 1), context: context)
+        host.withUnsafeMutableBytes { $0.copyBytes(from: bytes) }
+        if !bytes.isEmpty { try stream.copy(host, to: buffer, byteCount: bytes.count) }
+        try stream.synchronize()
+    }
+}
+
+/// Kernel choices per convolution signature and device, kept as a small JSON file next to the NVRTC cache.
+struct TuningCache {
+    let file: URL?
+    private var entries: [String: String] = [:]
+    private var dirty = false
+
+    init(directory: URL?, device: String) {
+        let name = device.map { $0.isLetter || $0.isNumber ? $0 : "-" }
+        let key = KernelCompiler.cacheKey(source: EngineKernelSource.source, options: [], driverVersion: 0, nvrtcVersion: (0, 0))
+        file = directory?.appendingPathComponent("tuning-\(String(name))-\(key.prefix(12)).json")
+        if let file, let data = try? Data(contentsOf: file),
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: String]
+        {
+            entries = object
+        }
+    }
+
+    func kernel(for signature: String) -> String? { entries[signature] }
+
+    mutating func record(_ kernel: String, for signature: String) {
+        entries[signature] = kernel
+        dirty = true
+    }
+
+    mutating func save() {
+        guard dirty, let file else { return }
+        try? FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+        if let data = try? JSONSerialization.data(withJSONObject: entries, options: [.sortedKeys, .prettyPrinted]) {
+            try? data.write(to: file, options: .atomic)
+        }
+        dirty = false
+    }
+}
+
+extension CUDAEngine {
+    /// Runs `plan` (which may name any value as its output) with the default kernels, launches up to and
+    /// including those of step `lastStep`, and returns the output row-major fp32: the self-test compares every
+    /// step's result with the CPU backend this way. Not cached, not tuned.
+    public func probe(plan: ExecutionPlan, lastStep: Int, input: [Float]) throws -> [Float] {
+        try context.bind()
+        let memory = try GPUMemoryPlan(plan: plan, precision: options.precision)
+        let compiler = GPUOpCompiler(plan: plan, memory: memory)
+        var probePool = ConstantPool()
+        let (ops, ends) = try compiler.compileWithSteps(constants: &probePool)
+        let probeConstants = try ConstantBuffer(context: context, bytes: probePool.bytes, stream: stream)
+        let instance = try CUDAModelInstance(
+            engine: self, plan: plan, memory: memory, compiler: compiler, ops: Array(ops.prefix(ends[lastStep])),
+            constants: probeConstants)
+        try instance.upload { buffer in
+            precondition(buffer.count == input.count, "probe input has \(input.count) values, the plan \(buffer.count)")
+            _ = buffer.update(from: input)
+        }
+        try instance.runEager()
+        return try instance.download { Array($0) }
+    }
+}

@@ -1,0 +1,151 @@
+import CLookoutCUDA
+import LookoutCUDA
+import LookoutModel
+
+/// A model compiled for one input shape on one GPU: its activation arena (sized by the GPU memory plan), its
+/// launches with the tuned kernel per convolution, and the CUDA graph that replays them. The input lives in the
+/// arena, where the GPU letterbox (or the host upload path) writes it; the output is read where the plan put it.
+public final class CUDAModelInstance: @unchecked Sendable {
+    unowned let engine: CUDAEngine
+    public let plan: ExecutionPlan
+    let memory: GPUMemoryPlan
+    let compiler: GPUOpCompiler
+    var ops: [GPUOp]
+    let constants: ConstantBuffer
+    let arena: DeviceBuffer
+    private var graph: CUDAGraph?
+    /// Host-fill path: fp32 NCHW input and fp32 output staging on the device, and pinned host copies.
+    private var inputStaging: DeviceBuffer?
+    private var outputStaging: DeviceBuffer?
+    private var hostInput: HostBuffer?
+    private var hostOutput: HostBuffer?
+
+    init(
+        engine: CUDAEngine, plan: ExecutionPlan, memory: GPUMemoryPlan, compiler: GPUOpCompiler, ops: [GPUOp],
+        constants: ConstantBuffer
+    ) throws {
+        self.engine = engine
+        self.plan = plan
+        self.memory = memory
+        self.compiler = compiler
+        self.ops = ops
+        self.constants = constants
+        self.arena = try DeviceBuffer(context: engine.context, byteCount: memory.peakBytes)
+    }
+
+    public var shape: [Int] { plan.graph.shape(plan.graph.inputs[0]) }
+    public var batch: Int { shape[0] }
+    /// Bytes of the activation arena, and the CPU plan's peak at the same precision (what it is compared with).
+    public var activationBytes: Int { memory.peakBytes }
+    public var planPeakBytes: Int { memory.planPeakBytes }
+    var arenaAddress: UInt64 { arena.pointer().address }
+
+    /// The launches' kernels, for reports (one entry per launch).
+    public var launchNames: [String] { ops.map(\.name) }
+
+    /// Where the model input is: a batch of `shape` images for the GPU letterbox to write into.
+    public var input: InputTensor {
+        let id = plan.graph.inputs[0]
+        let view = memory.views[id]!
+        return InputTensor(
+            address: arenaAddress &+ UInt64(memory.byteOffset(id)), element: view.element,
+            channelsLast: view.isChannelsLast && view.strides[1] == 1, shape: view.shape, strides: view.strides)
+    }
+
+    /// Where the first output is (fp32; `[batch][4 + classes][anchors]` with these strides).
+    public var output: OutputTensor {
+        let id = plan.graph.outputs[0]
+        let view = memory.views[id]!
+        return OutputTensor(address: arenaAddress &+ UInt64(memory.byteOffset(id)), shape: view.shape, strides: view.strides)
+    }
+
+    func fillInputRandom(seed: UInt32) throws(CUDAError) {
+        let input = self.input
+        // The input is dense (its own buffer): shape's element count from its address on.
+        try engine.kernels.fillRandom(
+            input.address, count: input.shape.reduce(1, *), half: input.element == .f16, seed: seed, on: engine.stream)
+    }
+
+    /// Launches every op on `stream` (no graph).
+    public func runEager(on stream: CUDAStream? = nil) throws(CUDAError) {
+        let stream = stream ?? engine.stream
+        for op in ops { try engine.kernels.launch(op, arena: arenaAddress, constants: constants.address, on: stream) }
+    }
+
+    func capture() throws {
+        let stream = engine.stream
+        graph = try stream.capture { s in try self.runEager(on: s) }
+    }
+
+    /// Queues one inference on `stream`: the graph's replay (or the launches when graphs are off). The input must
+    /// already be in `input`; the output is in `output` when the stream reaches this point.
+    public func enqueue(on stream: CUDAStream? = nil) throws(CUDAError) {
+        if let graph { try graph.launch(on: stream ?? engine.stream) } else { try runEager(on: stream) }
+    }
+
+    private func prepareStaging() throws(CUDAError) {
+        guard inputStaging == nil else { return }
+        let context = engine.context
+        let inputCount = shape.reduce(1, *)
+        let outputCount = output.shape.reduce(1, *)
+        inputStaging = try DeviceBuffer(context: context, byteCount: inputCount * 4)
+        outputStaging = try DeviceBuffer(context: context, byteCount: outputCount * 4)
+        hostInput = try HostBuffer.pinned(byteCount: inputCount * 4, context: context)
+        hostOutput = try HostBuffer.pinned(byteCount: outputCount * 4, context: context)
+    }
+
+    /// Host input path: `fill` writes the NCHW fp32 input into pinned staging; it is uploaded and converted into
+    /// the arena's input on the engine's stream (asynchronously).
+    public func upload(fill: (UnsafeMutableBufferPointer<Float>) throws -> Void) throws {
+        try engine.context.bind()
+        try prepareStaging()
+        let inputCount = shape.reduce(1, *)
+        try hostInput!.withUnsafeMutableBytes { raw in
+            try fill(UnsafeMutableBufferPointer(start: raw.baseAddress!.assumingMemoryBound(to: Float.self), count: inputCount))
+        }
+        let stream = engine.stream
+        try stream.copy(hostInput!, to: inputStaging!)
+        let toInput = compiler.inputCopy(from: .absolute(inputStaging!.pointer().address))
+        try engine.kernels.launch(.elementwise(toInput), arena: arenaAddress, constants: constants.address, on: stream)
+    }
+
+    /// Copies the output (as it will be once the queued work is done) to the host as row-major fp32
+    /// `[batch][4 + classes][anchors]`, waits, and lends it to `read`.
+    public func download<R>(read: (UnsafeBufferPointer<Float>) throws -> R) throws -> R {
+        try engine.context.bind()
+        try prepareStaging()
+        let stream = engine.stream
+        let outputCount = output.shape.reduce(1, *)
+        let fromOutput = compiler.outputCopy(to: .absolute(outputStaging!.pointer().address))
+        try engine.kernels.launch(.elementwise(fromOutput), arena: arenaAddress, constants: constants.address, on: stream)
+        try stream.copy(outputStaging!, to: hostOutput!)
+        try stream.synchronize()
+        return try hostOutput!.withUnsafeBytes { raw in
+            try read(UnsafeBufferPointer(start: raw.baseAddress!.assumingMemoryBound(to: Float.self), count: outputCount))
+        }
+    }
+
+    /// The host path end to end: upload, run, download. Synchronous.
+    public func run<R>(fill: (UnsafeMutableBufferPointer<Float>) throws -> Void, read: (UnsafeBufferPointer<Float>) throws -> R) throws -> R {
+        try upload(fill: fill)
+        try enqueue()
+        return try download(read: read)
+    }
+}
+
+/// The model input in the arena.
+public struct InputTensor: Sendable {
+    public let address: UInt64
+    public let element: GPUElement
+    /// NHWC (what the GPU letterbox writes with `.nhwc`); else NCHW.
+    public let channelsLast: Bool
+    public let shape: [Int]
+    public let strides: [Int]
+}
+
+/// The model output in the arena (fp32).
+public struct OutputTensor: Sendable {
+    public let address: UInt64
+    public let shape: [Int]
+    public let strides: [Int]
+}

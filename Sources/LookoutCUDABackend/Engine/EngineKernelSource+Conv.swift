@@ -1,0 +1,249 @@
+/// The convolution kernels: an implicit-GEMM kernel on the tensor cores (fp16 in, fp32 accumulate) for
+/// channels-last fp16 inputs, a direct kernel for few input channels (the first layer), and a general direct
+/// kernel for any strides and types (also the reference the tuner checks the others against).
+extension EngineKernelSource {
+    static let conv = """
+        // Bias, SiLU, residual: the epilogue every convolution shares (the CPU backend's order).
+        __device__ __forceinline__ float convEpilogue(const LookoutConvParams& p, float v, int co, i64 residualIndex) {
+            if (p.bias) v = __fadd_rn(v, ((const float*)p.bias)[co]);
+            if (p.silu) v = silu(v);
+            if (p.hasResidual) v = __fadd_rn(v, loadf(p.residual, residualIndex, p.rHalf));
+            return v;
+        }
+
+        // Implicit GEMM, M = output pixels, N = output channels, K = kH * kW * inC. A (pixels x K) is gathered
+        // from the channels-last input 16 bytes (8 channels) at a time, B (N x K) is the repacked fp16 weights.
+        // STAGES-deep cp.async pipeline, ldmatrix, mma.m16n8k16; each warp computes WM x WN.
+        template <int BM, int BN, int WM, int WN, int STAGES>
+        __device__ __forceinline__ void convMMA(const LookoutConvParams& p) {
+            constexpr int BK = 32, LDS = BK + 8;  // smem rows padded by 16 bytes: ldmatrix without bank conflicts
+            constexpr int WARPS_M = BM / WM, WARPS_N = BN / WN, THREADS = WARPS_M * WARPS_N * 32;
+            constexpr int MT = WM / 16, NT = WN / 8;
+            constexpr int A_VECTORS = BM * (BK / 8), B_VECTORS = BN * (BK / 8);
+            constexpr int A_ITERS = (A_VECTORS + THREADS - 1) / THREADS;
+            extern __shared__ __align__(16) unsigned char smem[];
+            half_t* sA = (half_t*)smem;
+            half_t* sB = sA + STAGES * BM * LDS;
+            const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+            const int wm = warp % WARPS_M, wn = warp / WARPS_M;
+            const int m0 = blockIdx.x * BM, n0 = blockIdx.y * BN;
+            const int outHW = p.outH * p.outW;
+            const half_t* x = (const half_t*)p.x;
+            const half_t* w = (const half_t*)p.w16;
+
+            // Per loaded A row: the image's base, the window's corner, and the k position of this thread's vector.
+            const half_t* rowBase[A_ITERS];
+            int rowH[A_ITERS], rowW[A_ITERS], tapC[A_ITERS], tapH[A_ITERS], tapW[A_ITERS], kk[A_ITERS];
+            #pragma unroll
+            for (int i = 0; i < A_ITERS; i++) {
+                const int id = tid + i * THREADS;
+                const int row = id / (BK / 8), vec = id % (BK / 8);
+                const int m = m0 + row;
+                rowBase[i] = x;
+                rowH[i] = -(1 << 28);  // rows past M (or past this tile's vectors) never pass the bounds test
+                rowW[i] = 0;
+                if (id < A_VECTORS && m < p.M) {
+                    const int img = m / outHW, pix = m - img * outHW, oh = pix / p.outW, ow = pix - oh * p.outW;
+                    rowBase[i] = x + (i64)img * p.xsN;
+                    rowH[i] = oh * p.strideH - p.padT;
+                    rowW[i] = ow * p.strideW - p.padL;
+                }
+                kk[i] = vec * 8;
+                const int tap = kk[i] / p.inC;
+                tapC[i] = kk[i] - tap * p.inC;
+                tapH[i] = tap / p.kW;
+                tapW[i] = tap - tapH[i] * p.kW;
+            }
+
+            auto loadStage = [&](int stage, int k0) {
+                half_t* a = sA + stage * BM * LDS;
+                half_t* b = sB + stage * BN * LDS;
+                #pragma unroll
+                for (int i = 0; i < A_ITERS; i++) {
+                    const int id = tid + i * THREADS;
+                    if (id < A_VECTORS) {
+                        const int row = id / (BK / 8), vec = id % (BK / 8);
+                        const int ih = rowH[i] + tapH[i] * p.dilH, iw = rowW[i] + tapW[i] * p.dilW;
+                        const bool ok = kk[i] < p.K && ih >= 0 && ih < p.inH && iw >= 0 && iw < p.inW;
+                        const half_t* src = ok ? rowBase[i] + (i64)ih * p.xsH + (i64)iw * p.xsW + tapC[i] : x;
+                        copyAsync16(smemAddress(a + row * LDS + vec * 8), src, ok ? 16 : 0);
+                    }
+                    // Advance this vector's k position by one tile: the channel wraps into the next tap.
+                    kk[i] += BK;
+                    tapC[i] += BK;
+                    while (tapC[i] >= p.inC) {
+                        tapC[i] -= p.inC;
+                        if (++tapW[i] == p.kW) { tapW[i] = 0; ++tapH[i]; }
+                    }
+                }
+                for (int id = tid; id < B_VECTORS; id += THREADS) {
+                    const int row = id / (BK / 8), vec = id % (BK / 8);
+                    copyAsync16(smemAddress(b + row * LDS + vec * 8), w + (i64)(n0 + row) * p.kPad + k0 + vec * 8, 16);
+                }
+            };
+
+            float acc[MT][NT][4];
+            #pragma unroll
+            for (int i = 0; i < MT; i++)
+                #pragma unroll
+                for (int j = 0; j < NT; j++)
+                    #pragma unroll
+                    for (int r = 0; r < 4; r++) acc[i][j][r] = 0.0f;
+
+            const int tiles = p.kPad / BK;
+            #pragma unroll
+            for (int s = 0; s < STAGES - 1; s++) {
+                if (s < tiles) loadStage(s, s * BK);
+                copyAsyncCommit();
+            }
+            for (int t = 0; t < tiles; t++) {
+                copyAsyncWait<STAGES - 2>();
+                __syncthreads();
+                const int next = t + STAGES - 1;
+                if (next < tiles) loadStage(next % STAGES, next * BK);
+                copyAsyncCommit();
+                const half_t* a = sA + (t % STAGES) * BM * LDS;
+                const half_t* b = sB + (t % STAGES) * BN * LDS;
+                #pragma unroll
+                for (int ks = 0; ks < BK; ks += 16) {
+                    unsigned af[MT][4], bf[NT][2];
+                    #pragma unroll
+                    for (int i = 0; i < MT; i++) {
+                        const int row = wm * WM + i * 16 + (lane & 15);
+                        const int col = ks + (lane >> 4) * 8;
+                        loadMatrixX4(smemAddress(a + row * LDS + col), af[i][0], af[i][1], af[i][2], af[i][3]);
+                    }
+                    #pragma unroll
+                    for (int j = 0; j < NT; j += 2) {
+                        const int row = wn * WN + j * 8 + (lane & 7) + (lane >> 4) * 8;
+                        const int col = ks + ((lane >> 3) & 1) * 8;
+                        loadMatrixX4(smemAddress(b + row * LDS + col), bf[j][0], bf[j][1], bf[j + 1][0], bf[j + 1][1]);
+                    }
+                    #pragma unroll
+                    for (int i = 0; i < MT; i++)
+                        #pragma unroll
+                        for (int j = 0; j < NT; j++)
+                            mma16816(acc[i][j], af[i][0], af[i][1], af[i][2], af[i][3], bf[j][0], bf[j][1]);
+                }
+            }
+            copyAsyncWait<0>();
+
+            // Epilogue straight from the accumulators: thread holds rows (lane / 4) and (lane / 4 + 8) of each
+            // 16-row tile, columns 2 * (lane % 4) and the next of each 8-column tile.
+            #pragma unroll
+            for (int i = 0; i < MT; i++) {
+                #pragma unroll
+                for (int h = 0; h < 2; h++) {
+                    const int m = m0 + wm * WM + i * 16 + (lane >> 2) + h * 8;
+                    if (m >= p.M) continue;
+                    const int img = m / outHW, pix = m - img * outHW, oh = pix / p.outW, ow = pix - oh * p.outW;
+                    const i64 yRow = (i64)img * p.ysN + (i64)oh * p.ysH + (i64)ow * p.ysW;
+                    const i64 rRow = (i64)img * p.rsN + (i64)oh * p.rsH + (i64)ow * p.rsW;
+                    #pragma unroll
+                    for (int j = 0; j < NT; j++) {
+                        const int co = n0 + wn * WN + j * 8 + (lane & 3) * 2;
+                        if (co >= p.outC) continue;
+                        float v0 = convEpilogue(p, acc[i][j][h * 2], co, rRow + (i64)co * p.rsC);
+                        if (co + 1 < p.outC) {
+                            float v1 = convEpilogue(p, acc[i][j][h * 2 + 1], co + 1, rRow + (i64)(co + 1) * p.rsC);
+                            if (p.yHalf) *(unsigned*)((half_t*)p.y + yRow + co) = pack2(v0, v1);
+                            else *(float2*)((float*)p.y + yRow + co) = make_float2(v0, v1);
+                        } else {
+                            storef(p.y, yRow + co, p.yHalf, v0);
+                        }
+                    }
+                }
+            }
+        }
+
+        // Few input channels (the first layer: 3): one thread per output pixel, all output channels in registers,
+        // weights in shared memory. Needs channels-last output (channel stride 1).
+        template <int CO>
+        __device__ __forceinline__ void convSmall(const LookoutConvParams& p) {
+            __shared__ float sw[CO * 64];
+            __shared__ float sb[CO];
+            const int taps = p.inC * p.kH * p.kW;  // <= 64, checked on the host
+            for (int i = threadIdx.x; i < CO * 64; i += blockDim.x) {
+                const int co = i / 64, k = i % 64;
+                sw[i] = co < p.outC && k < taps ? ((const float*)p.w32)[co * taps + k] : 0.0f;
+            }
+            for (int i = threadIdx.x; i < CO; i += blockDim.x) sb[i] = p.bias && i < p.outC ? ((const float*)p.bias)[i] : 0.0f;
+            __syncthreads();
+            const int m = blockIdx.x * blockDim.x + threadIdx.x;
+            if (m >= p.M) return;
+            const int outHW = p.outH * p.outW;
+            const int img = m / outHW, pix = m - img * outHW, oh = pix / p.outW, ow = pix - oh * p.outW;
+            float acc[CO];
+            #pragma unroll
+            for (int co = 0; co < CO; co++) acc[co] = 0.0f;
+            for (int c = 0; c < p.inC; c++) {
+                for (int kh = 0; kh < p.kH; kh++) {
+                    const int ih = oh * p.strideH - p.padT + kh * p.dilH;
+                    if (ih < 0 || ih >= p.inH) continue;
+                    for (int kw = 0; kw < p.kW; kw++) {
+                        const int iw = ow * p.strideW - p.padL + kw * p.dilW;
+                        if (iw < 0 || iw >= p.inW) continue;
+                        const float v = loadf(p.x, (i64)img * p.xsN + (i64)c * p.xsC + (i64)ih * p.xsH + (i64)iw * p.xsW, p.xHalf);
+                        const int k = (c * p.kH + kh) * p.kW + kw;
+                        #pragma unroll
+                        for (int co = 0; co < CO; co++) acc[co] = fmaf(v, sw[co * 64 + k], acc[co]);
+                    }
+                }
+            }
+            const i64 yRow = (i64)img * p.ysN + (i64)oh * p.ysH + (i64)ow * p.ysW;
+            const i64 rRow = (i64)img * p.rsN + (i64)oh * p.rsH + (i64)ow * p.rsW;
+            #pragma unroll
+            for (int co = 0; co < CO; co += 2) {
+                if (co >= p.outC) break;
+                float v0 = acc[co] + sb[co];
+                if (p.silu) v0 = silu(v0);
+                if (p.hasResidual) v0 = __fadd_rn(v0, loadf(p.residual, rRow + co * p.rsC, p.rHalf));
+                if (co + 1 < p.outC) {
+                    float v1 = acc[co + 1] + sb[co + 1];
+                    if (p.silu) v1 = silu(v1);
+                    if (p.hasResidual) v1 = __fadd_rn(v1, loadf(p.residual, rRow + (co + 1) * p.rsC, p.rHalf));
+                    if (p.yHalf && p.ysC == 1 && ((yRow + co) & 1) == 0) {
+                        *(unsigned*)((half_t*)p.y + yRow + co) = pack2(v0, v1);
+                    } else {
+                        storef(p.y, yRow + co * p.ysC, p.yHalf, v0);
+                        storef(p.y, yRow + (co + 1) * p.ysC, p.yHalf, v1);
+                    }
+                } else {
+                    storef(p.y, yRow + co * p.ysC, p.yHalf, v0);
+                }
+            }
+        }
+
+        // Any convolution: one thread per output element, output channel fastest.
+        __device__ __forceinline__ void convDirect(const LookoutConvParams& p) {
+            const i64 total = (i64)p.M * p.outC;
+            const int cinG = p.inC / p.group, coutG = p.outC / p.group;
+            for (i64 t = (i64)blockIdx.x * blockDim.x + threadIdx.x; t < total; t += (i64)gridDim.x * blockDim.x) {
+                const int co = (int)(t % p.outC);
+                const i64 m = t / p.outC;
+                const int outHW = p.outH * p.outW;
+                const int img = (int)(m / outHW), pix = (int)(m - (i64)img * outHW), oh = pix / p.outW, ow = pix - oh * p.outW;
+                const int g = co / coutG;
+                float acc = 0.0f;
+                const float* wco = (const float*)p.w32 + (i64)co * cinG * p.kH * p.kW;
+                for (int ci = 0; ci < cinG; ci++) {
+                    const int c = g * cinG + ci;
+                    for (int kh = 0; kh < p.kH; kh++) {
+                        const int ih = oh * p.strideH - p.padT + kh * p.dilH;
+                        if (ih < 0 || ih >= p.inH) continue;
+                        for (int kw = 0; kw < p.kW; kw++) {
+                            const int iw = ow * p.strideW - p.padL + kw * p.dilW;
+                            if (iw < 0 || iw >= p.inW) continue;
+                            const float v = loadf(p.x, (i64)img * p.xsN + (i64)c * p.xsC + (i64)ih * p.xsH + (i64)iw * p.xsW, p.xHalf);
+                            acc = fmaf(v, wco[(ci * p.kH + kh) * p.kW + kw], acc);
+                        }
+                    }
+                }
+                const i64 r = (i64)img * p.rsN + (i64)co * p.rsC + (i64)oh * p.rsH + (i64)ow * p.rsW;
+                const float v = convEpilogue(p, acc, co, r);
+                storef(p.y, (i64)img * p.ysN + (i64)co * p.ysC + (i64)oh * p.ysH + (i64)ow * p.ysW, p.yHalf, v);
+            }
+        }
+
+        """
+}

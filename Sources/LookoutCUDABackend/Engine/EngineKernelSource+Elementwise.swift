@@ -1,0 +1,139 @@
+/// Kernels over strided tensors of up to six dimensions: copies and casts (Concat slots, Split, Slice, Transpose,
+/// the input conversion), unary and binary arithmetic with broadcasting, max pooling, nearest resize, softmax.
+extension EngineKernelSource {
+    /// `LookoutElementwiseParams.op` values.
+    enum Op: Int32 {
+        case copy = 0
+        case sigmoid = 1, relu = 2, exp = 3, log = 4, sqrt = 5, neg = 6, abs = 7, reciprocal = 8, tanh = 9
+        case add = 20, sub = 21, mul = 22, div = 23, pow = 24, min = 25, max = 26
+        case maxPool = 40
+        case resizeNearest = 41
+    }
+
+    static let elementwise = """
+        __device__ __forceinline__ float unaryOp(int op, float x) {
+            switch (op) {
+            case 1: return sigmoidf(x);
+            case 2: return x > 0.0f ? x : 0.0f;
+            case 3: return expf(x);
+            case 4: return logf(x);
+            case 5: return __fsqrt_rn(x);
+            case 6: return -x;
+            case 7: return fabsf(x);
+            case 8: return __fdiv_rn(1.0f, x);
+            case 9: return tanhf(x);
+            default: return x;
+            }
+        }
+        __device__ __forceinline__ float binaryOp(int op, float a, float b) {
+            switch (op) {
+            case 20: return __fadd_rn(a, b);
+            case 21: return __fsub_rn(a, b);
+            case 22: return __fmul_rn(a, b);
+            case 23: return __fdiv_rn(a, b);
+            case 24: return powf(a, b);
+            case 25: return fminf(a, b);
+            default: return fmaxf(a, b);
+            }
+        }
+
+        // Offsets of logical element t (innermost dimension fastest) in a, b and y.
+        __device__ __forceinline__ void offsets(const LookoutElementwiseParams& p, i64 t, i64& oa, i64& ob, i64& oy) {
+            oa = 0; ob = 0; oy = 0;
+            #pragma unroll
+            for (int d = 5; d >= 0; d--) {
+                const i64 n = p.shape[d];
+                const i64 i = t % n;
+                t /= n;
+                oa += i * p.aStride[d];
+                ob += i * p.bStride[d];
+                oy += i * p.yStride[d];
+            }
+        }
+
+        extern "C" __global__ void __launch_bounds__(256) lookout_elementwise(const LookoutElementwiseParams p) {
+            for (i64 t = (i64)blockIdx.x * blockDim.x + threadIdx.x; t < p.count; t += (i64)gridDim.x * blockDim.x) {
+                i64 oa, ob, oy;
+                offsets(p, t, oa, ob, oy);
+                float v = loadf(p.a, oa, p.aHalf);
+                if (p.op >= 20) v = binaryOp(p.op, v, loadf(p.b, ob, p.bHalf));
+                else if (p.op > 0) v = unaryOp(p.op, v);
+                storef(p.y, oy, p.yHalf, v);
+            }
+        }
+
+        // Max pooling and nearest resize: dimensions 2..5 are (n, h, w, c) of the output; a's strides are the
+        // input's for the same dimensions. Padding never wins a max (ONNX: pads are -inf).
+        extern "C" __global__ void __launch_bounds__(256) lookout_spatial(const LookoutElementwiseParams p) {
+            for (i64 t = (i64)blockIdx.x * blockDim.x + threadIdx.x; t < p.count; t += (i64)gridDim.x * blockDim.x) {
+                i64 r = t;
+                const int c = (int)(r % p.shape[5]); r /= p.shape[5];
+                const int ow = (int)(r % p.shape[4]); r /= p.shape[4];
+                const int oh = (int)(r % p.shape[3]); r /= p.shape[3];
+                const int n = (int)r;
+                const i64 base = (i64)n * p.aStride[2] + (i64)c * p.aStride[5];
+                float v;
+                if (p.op == 40) {
+                    v = __int_as_float(0xff800000);
+                    for (int kh = 0; kh < p.kH; kh++) {
+                        const int ih = oh * p.strideH - p.padT + kh * p.dilH;
+                        if (ih < 0 || ih >= p.inH) continue;
+                        for (int kw = 0; kw < p.kW; kw++) {
+                            const int iw = ow * p.strideW - p.padL + kw * p.dilW;
+                            if (iw < 0 || iw >= p.inW) continue;
+                            const float x = loadf(p.a, base + (i64)ih * p.aStride[3] + (i64)iw * p.aStride[4], p.aHalf);
+                            v = x > v || x != x ? x : v;  // NaN propagates, as fmaxf would not
+                        }
+                    }
+                } else {
+                    const int ih = ((const int*)p.b)[oh], iw = ((const int*)p.c)[ow];
+                    v = loadf(p.a, base + (i64)ih * p.aStride[3] + (i64)iw * p.aStride[4], p.aHalf);
+                }
+                storef(p.y, (i64)n * p.yStride[2] + (i64)oh * p.yStride[3] + (i64)ow * p.yStride[4] + (i64)c * p.yStride[5], p.yHalf, v);
+            }
+        }
+
+        // Softmax over `length` values `xsLength` apart, one thread per (outer, inner) pair; max-subtracted, as the CPU.
+        extern "C" __global__ void __launch_bounds__(256) lookout_softmax(const LookoutSoftmaxParams p) {
+            const i64 total = (i64)p.outer * p.inner;
+            for (i64 t = (i64)blockIdx.x * blockDim.x + threadIdx.x; t < total; t += (i64)gridDim.x * blockDim.x) {
+                const i64 o = t / p.inner, i = t - o * p.inner;
+                const i64 xb = o * p.xsOuter + i * p.xsInner, yb = o * p.ysOuter + i * p.ysInner;
+                float m = __int_as_float(0xff800000);
+                for (int k = 0; k < p.length; k++) m = fmaxf(m, loadf(p.x, xb + k * p.xsLength, p.xHalf));
+                float sum = 0.0f;
+                for (int k = 0; k < p.length; k++) sum = __fadd_rn(sum, expf(__fsub_rn(loadf(p.x, xb + k * p.xsLength, p.xHalf), m)));
+                for (int k = 0; k < p.length; k++) {
+                    const float e = expf(__fsub_rn(loadf(p.x, xb + k * p.xsLength, p.xHalf), m));
+                    storef(p.y, yb + k * p.ysLength, p.yHalf, __fdiv_rn(e, sum));
+                }
+            }
+        }
+
+        // max |a - b| and max |b| over `count` fp32 values, into result[0] and result[1] (float bits; non-negative
+        // floats order as unsigned integers). NaN anywhere gives +inf.
+        extern "C" __global__ void __launch_bounds__(256) lookout_max_difference(unsigned long long a, unsigned long long b, i64 count, unsigned long long result) {
+            float worst = 0.0f, largest = 0.0f;
+            for (i64 t = (i64)blockIdx.x * blockDim.x + threadIdx.x; t < count; t += (i64)gridDim.x * blockDim.x) {
+                const float x = ((const float*)a)[t], y = ((const float*)b)[t];
+                float d = fabsf(x - y);
+                if (d != d) d = __int_as_float(0x7f800000);
+                worst = fmaxf(worst, d);
+                largest = fmaxf(largest, fabsf(y));
+            }
+            atomicMax((unsigned*)result, __float_as_uint(worst));
+            atomicMax((unsigned*)result + 1, __float_as_uint(largest));
+        }
+
+        // Deterministic pseudo-random values in [-1, 1) (fp16 or fp32), for tuning inputs and poisoning.
+        extern "C" __global__ void __launch_bounds__(256) lookout_fill_random(unsigned long long y, i64 count, int half, unsigned seed) {
+            for (i64 t = (i64)blockIdx.x * blockDim.x + threadIdx.x; t < count; t += (i64)gridDim.x * blockDim.x) {
+                unsigned long long z = (unsigned long long)t * 0x9E3779B97F4A7C15ull + seed;
+                z ^= z >> 31; z *= 0xBF58476D1CE4E5B9ull; z ^= z >> 29;
+                const float v = (float)(z >> 40) * (1.0f / 8388608.0f) - 1.0f;
+                storef(y, t, half, v);
+            }
+        }
+
+        """
+}

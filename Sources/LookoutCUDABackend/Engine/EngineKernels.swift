@@ -1,0 +1,87 @@
+import CLookoutCUDA
+import LookoutCUDA
+
+extension LookoutConvParams: KernelArgument {}
+extension LookoutElementwiseParams: KernelArgument {}
+extension LookoutSoftmaxParams: KernelArgument {}
+extension LookoutNMSParams: KernelArgument {}
+
+/// The engine's kernels loaded on one device (compiled by NVRTC once, then from the disk cache), and how each op
+/// is launched.
+public final class EngineKernels: @unchecked Sendable {
+    public let module: CUDAModule
+    public let origin: KernelCompiler.Origin
+    /// Seconds spent compiling or loading the module.
+    public let loadSeconds: Double
+    let mma: [EngineKernelSource.ConvTile: CUDAFunction]
+    let small: [Int: CUDAFunction]
+    let direct: CUDAFunction
+    let elementwise: CUDAFunction
+    let spatial: CUDAFunction
+    let softmax: CUDAFunction
+    let fillRandom: CUDAFunction
+    let maxDifference: CUDAFunction
+
+    public init(compiler: KernelCompiler) throws {
+        let start = ContinuousClock.now
+        (module, origin) = try compiler.module(source: EngineKernelSource.source, name: "lookout_engine")
+        loadSeconds = Double((ContinuousClock.now - start).components.attoseconds) / 1e18
+            + Double((ContinuousClock.now - start).components.seconds)
+        var mma: [EngineKernelSource.ConvTile: CUDAFunction] = [:]
+        for tile in EngineKernelSource.convTiles {
+            let function = try module.function(tile.entryPoint)
+            if tile.sharedBytes > 48 * 1024 { try function.allowDynamicSharedMemory(tile.sharedBytes) }
+            mma[tile] = function
+        }
+        self.mma = mma
+        var small: [Int: CUDAFunction] = [:]
+        for width in EngineKernelSource.smallConvWidths { small[width] = try module.function("lookout_conv_small_\(width)") }
+        self.small = small
+        direct = try module.function("lookout_conv_direct")
+        elementwise = try module.function("lookout_elementwise")
+        spatial = try module.function("lookout_spatial")
+        softmax = try module.function("lookout_softmax")
+        fillRandom = try module.function("lookout_fill_random")
+        maxDifference = try module.function("lookout_max_difference")
+    }
+
+    static func blocks(_ count: Int, _ perBlock: Int, limit: Int = 8192) -> Int {
+        max(1, min((count + perBlock - 1) / perBlock, limit))
+    }
+
+    func launch(_ op: GPUOp, arena: UInt64, constants: UInt64, on stream: CUDAStream) throws(CUDAError) {
+        switch op {
+        case .conv(let c):
+            try launch(c, kernel: c.kernel, arena: arena, constants: constants, on: stream)
+        case .elementwise(let e):
+            let p = e.resolved(arena: arena, constants: constants)
+            let function = e.kernel == .spatial ? spatial : elementwise
+            try function.launch(grid: Dim3(Self.blocks(Int(p.count), 256)), block: Dim3(256), on: stream, p)
+        case .softmax(let s):
+            let p = s.resolved(arena: arena, constants: constants)
+            try softmax.launch(grid: Dim3(Self.blocks(Int(p.outer) * Int(p.inner), 256)), block: Dim3(256), on: stream, p)
+        }
+    }
+
+    func launch(_ op: ConvOp, kernel: ConvKernel, arena: UInt64, constants: UInt64, on stream: CUDAStream) throws(CUDAError) {
+        let p = op.resolved(arena: arena, constants: constants)
+        let m = Int(p.M)
+        let cout = Int(p.outC)
+        switch kernel {
+        case .mma(let tile):
+            try mma[tile]!.launch(
+                grid: Dim3((m + tile.bm - 1) / tile.bm, (cout + tile.bn - 1) / tile.bn), block: Dim3(tile.threads),
+                sharedBytes: tile.sharedBytes, on: stream, p)
+        case .small(let width):
+            try small[width]!.launch(grid: Dim3((m + 127) / 128), block: Dim3(128), on: stream, p)
+        case .direct:
+            try direct.launch(grid: Dim3(Self.blocks(m * cout, 256, limit: 1 << 20)), block: Dim3(256), on: stream, p)
+        }
+    }
+
+    /// Fills `count` elements at `address` with pseudo-random values in [-1, 1).
+    func fillRandom(_ address: UInt64, count: Int, half: Bool, seed: UInt32, on stream: CUDAStream) throws(CUDAError) {
+        try fillRandom.launch(
+            grid: Dim3(Self.blocks(count, 256)), block: Dim3(256), on: stream, address, Int64(count), Int32(half ? 1 : 0), seed)
+    }
+}

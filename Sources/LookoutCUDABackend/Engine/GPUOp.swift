@@ -1,0 +1,141 @@
+import CLookoutCUDA
+
+/// A device address known only relative to a region until the engine allocates: the activation arena, the
+/// constant pool (weights, biases, tables), or nothing.
+enum GPUAddress: Equatable {
+    case none
+    case arena(Int)
+    case constant(Int)
+    /// A device address outside both (a staging buffer).
+    case absolute(UInt64)
+
+    func resolve(arena: UInt64, constants: UInt64) -> UInt64 {
+        switch self {
+        case .none: 0
+        case .absolute(let address): address
+        case .arena(let bytes): arena &+ UInt64(bytes)
+        case .constant(let bytes): constants &+ UInt64(bytes)
+        }
+    }
+}
+
+/// Which convolution kernel runs a convolution.
+enum ConvKernel: Hashable, CustomStringConvertible {
+    case mma(EngineKernelSource.ConvTile)
+    case small(Int)
+    case direct
+
+    var description: String {
+        switch self {
+        case .mma(let tile): "mma \(tile.bm)x\(tile.bn)"
+        case .small(let width): "small\(width)"
+        case .direct: "direct"
+        }
+    }
+
+    /// A stable name for the tuning cache.
+    var key: String {
+        switch self {
+        case .mma(let tile): tile.entryPoint
+        case .small(let width): "lookout_conv_small_\(width)"
+        case .direct: "lookout_conv_direct"
+        }
+    }
+}
+
+struct ConvOp {
+    var params: LookoutConvParams
+    var x: GPUAddress, w16: GPUAddress, w32: GPUAddress, bias: GPUAddress, residual: GPUAddress, y: GPUAddress
+    var kernel: ConvKernel
+    /// Every kernel that can run this convolution, for the tuner (the direct kernel last: it is the reference).
+    var candidates: [ConvKernel]
+    /// The output as a view, for checking candidates against the reference.
+    var output: GPUView
+    var outputAddress: GPUAddress
+    /// Identifies the layer's shape and strides (the tuning cache key).
+    var signature: String
+
+    func resolved(arena: UInt64, constants: UInt64) -> LookoutConvParams {
+        var p = params
+        p.x = x.resolve(arena: arena, constants: constants)
+        p.w16 = w16.resolve(arena: arena, constants: constants)
+        p.w32 = w32.resolve(arena: arena, constants: constants)
+        p.bias = bias.resolve(arena: arena, constants: constants)
+        p.residual = residual.resolve(arena: arena, constants: constants)
+        p.y = y.resolve(arena: arena, constants: constants)
+        return p
+    }
+}
+
+struct ElementwiseOp {
+    enum Kernel { case elementwise, spatial }
+    var params: LookoutElementwiseParams
+    var a: GPUAddress, b: GPUAddress, c: GPUAddress, y: GPUAddress
+    var kernel: Kernel
+
+    func resolved(arena: UInt64, constants: UInt64) -> LookoutElementwiseParams {
+        var p = params
+        p.a = a.resolve(arena: arena, constants: constants)
+        p.b = b.resolve(arena: arena, constants: constants)
+        p.c = c.resolve(arena: arena, constants: constants)
+        p.y = y.resolve(arena: arena, constants: constants)
+        return p
+    }
+}
+
+struct SoftmaxOp {
+    var params: LookoutSoftmaxParams
+    var x: GPUAddress, y: GPUAddress
+
+    func resolved(arena: UInt64, constants: UInt64) -> LookoutSoftmaxParams {
+        var p = params
+        p.x = x.resolve(arena: arena, constants: constants)
+        p.y = y.resolve(arena: arena, constants: constants)
+        return p
+    }
+}
+
+/// One launch of the engine.
+enum GPUOp {
+    case conv(ConvOp)
+    case elementwise(ElementwiseOp)
+    case softmax(SoftmaxOp)
+
+    var name: String {
+        switch self {
+        case .conv(let op): "conv \(op.kernel)"
+        case .elementwise(let op): op.kernel == .spatial ? "spatial" : "elementwise"
+        case .softmax: "softmax"
+        }
+    }
+}
+
+/// Weights, biases, broadcast constants and index tables, packed into one device allocation (256-byte aligned
+/// entries), uploaded once per engine and shared by every batch size. Entries are deduplicated by key.
+struct ConstantPool {
+    private(set) var bytes: [UInt8] = []
+    private var offsets: [String: Int] = [:]
+
+    mutating func add(key: String, _ fill: () -> [UInt8]) -> GPUAddress {
+        if let offset = offsets[key] { return .constant(offset) }
+        let data = fill()
+        let offset = (bytes.count + 255) / 256 * 256
+        bytes.append(contentsOf: repeatElement(0, count: offset - bytes.count))
+        bytes.append(contentsOf: data)
+        offsets[key] = offset
+        return .constant(offset)
+    }
+
+    mutating func floats(key: String, _ values: [Float]) -> GPUAddress {
+        add(key: key + ":f32") { values.withUnsafeBytes { Array($0) } }
+    }
+
+    /// fp16 values, made only when the key is new (repacked weights are computed once per engine).
+    mutating func halves(key: String, _ values: () -> [Float]) -> GPUAddress {
+        add(key: key + ":f16") { values().map { Float16($0).bitPattern }.withUnsafeBytes { Array($0) } }
+    }
+
+    mutating func ints(key: String, _ values: [Int32]) -> GPUAddress {
+        add(key: key + ":i32") { values.withUnsafeBytes { Array($0) } }
+    }
+}

@@ -1,0 +1,90 @@
+import CLookoutCUDA
+import LookoutCUDA
+import Testing
+
+@testable import LookoutCUDABackend
+
+@Suite struct EngineKernelSourceTests {
+    /// Lays out `fields` with C rules (arrays as `name[n]`); returns (offsets by name, size).
+    static func cLayout(_ fields: [(String, String)]) -> (offsets: [String: Int], size: Int) {
+        var offset = 0
+        var offsets: [String: Int] = [:]
+        var alignment = 1
+        for (type, declarator) in fields {
+            let size = type == "int" || type == "float" ? 4 : 8
+            var name = declarator
+            var count = 1
+            if let open = declarator.firstIndex(of: "[") {
+                name = String(declarator[..<open])
+                count = Int(declarator[declarator.index(after: open)...].dropLast()) ?? 1
+            }
+            offset = (offset + size - 1) / size * size
+            offsets[name] = offset
+            offset += size * count
+            alignment = max(alignment, size)
+        }
+        return (offsets, (offset + alignment - 1) / alignment * alignment)
+    }
+
+    @Test func convParamsMatchTheHeader() {
+        let (offsets, size) = Self.cLayout(EngineKernelSource.convFields)
+        #expect(size == MemoryLayout<LookoutConvParams>.size)
+        #expect(offsets["y"] == MemoryLayout<LookoutConvParams>.offset(of: \.y))
+        #expect(offsets["ysW"] == MemoryLayout<LookoutConvParams>.offset(of: \.ysW))
+        #expect(offsets["batch"] == MemoryLayout<LookoutConvParams>.offset(of: \.batch))
+        #expect(offsets["hasResidual"] == MemoryLayout<LookoutConvParams>.offset(of: \.hasResidual))
+        #expect(offsets["kPad"] == MemoryLayout<LookoutConvParams>.offset(of: \.kPad))
+    }
+
+    @Test func elementwiseAndSoftmaxParamsMatchTheHeader() {
+        let (e, eSize) = Self.cLayout(EngineKernelSource.elementwiseFields)
+        #expect(eSize == MemoryLayout<LookoutElementwiseParams>.size)
+        #expect(e["yStride"] == MemoryLayout<LookoutElementwiseParams>.offset(of: \.yStride))
+        #expect(e["count"] == MemoryLayout<LookoutElementwiseParams>.offset(of: \.count))
+        #expect(e["inW"] == MemoryLayout<LookoutElementwiseParams>.offset(of: \.inW))
+        let (s, sSize) = Self.cLayout(EngineKernelSource.softmaxFields)
+        #expect(sSize == MemoryLayout<LookoutSoftmaxParams>.size)
+        #expect(s["outer"] == MemoryLayout<LookoutSoftmaxParams>.offset(of: \.outer))
+        #expect(s["yHalf"] == MemoryLayout<LookoutSoftmaxParams>.offset(of: \.yHalf))
+    }
+
+    @Test func nmsParamsMatchTheHeader() {
+        let (n, size) = Self.cLayout(NMSKernelSource.fields)
+        #expect(size == MemoryLayout<LookoutNMSParams>.size)
+        #expect(n["iouThreshold"] == MemoryLayout<LookoutNMSParams>.offset(of: \.iouThreshold))
+        #expect(n["confidence"] == MemoryLayout<LookoutNMSParams>.offset(of: \.confidence))
+        #expect(n["capacity"] == MemoryLayout<LookoutNMSParams>.offset(of: \.capacity))
+    }
+
+    @Test func tilesAreConsistent() {
+        for tile in EngineKernelSource.convTiles {
+            #expect(tile.bm % tile.wm == 0 && tile.bn % tile.wn == 0 && tile.wm % 16 == 0 && tile.wn % 16 == 0)
+            #expect(tile.bn <= EngineKernelSource.channelPad)
+            #expect(tile.sharedBytes <= 227 * 1024)
+        }
+    }
+
+    static var nvrtc: NVRTC? {
+        if case .success(let nvrtc) = NVRTC.load() { return nvrtc }
+        return nil
+    }
+
+    // Runs where NVRTC is installed (LOOKOUT_NVRTC_PATH on a developer's machine, the GPU machine); CI has none.
+    @Test(.enabled(if: EngineKernelSourceTests.nvrtc != nil, "NVRTC is not installed"))
+    func engineCompilesForHopper() throws {
+        let nvrtc = try #require(Self.nvrtc)
+        let output = try nvrtc.compile(
+            source: EngineKernelSource.source, name: "engine.cu", options: ["--gpu-architecture=sm_90", "--std=c++17"],
+            kind: .cubin)
+        #expect(output.image.count > 10_000)
+    }
+
+    @Test(.enabled(if: EngineKernelSourceTests.nvrtc != nil, "NVRTC is not installed"))
+    func nmsCompilesForHopper() throws {
+        let nvrtc = try #require(Self.nvrtc)
+        let output = try nvrtc.compile(
+            source: NMSKernelSource.source, name: "nms.cu", options: ["--gpu-architecture=sm_90", "--std=c++17"],
+            kind: .cubin)
+        #expect(output.image.count > 1000)
+    }
+}

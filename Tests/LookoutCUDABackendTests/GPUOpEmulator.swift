@@ -1,0 +1,164 @@
+import CLookoutCUDA
+import Foundation
+import LookoutModel
+
+@testable import LookoutCUDABackend
+
+/// Runs the engine's launches on the CPU, element by element, from the same parameter blocks the kernels get:
+/// the tests check the GPU plan (views, strides, placement, parameter blocks, weight repacking) against the CPU
+/// backend without a GPU. Device addresses are fake bases that map to host byte arrays.
+final class GPUOpEmulator {
+    struct Region {
+        var base: UInt64
+        var bytes: [UInt8]
+    }
+    var regions: [Region] = []
+
+    func add(base: UInt64, bytes: [UInt8]) { regions.append(Region(base: base, bytes: bytes)) }
+
+    func locate(_ address: UInt64) -> (Int, Int) {
+        for (i, r) in regions.enumerated() where address >= r.base && address < r.base + UInt64(max(r.bytes.count, 1)) {
+            return (i, Int(address - r.base))
+        }
+        preconditionFailure("address \(address) outside every region")
+    }
+
+    func load(_ base: UInt64, _ index: Int, half: Bool) -> Float {
+        let (r, offset) = locate(base)
+        let at = offset + index * (half ? 2 : 4)
+        return regions[r].bytes.withUnsafeBytes { raw in
+            half ? Float(Float16(bitPattern: raw.load(fromByteOffset: at, as: UInt16.self))) : raw.load(fromByteOffset: at, as: Float.self)
+        }
+    }
+
+    func store(_ base: UInt64, _ index: Int, half: Bool, _ value: Float) {
+        let (r, offset) = locate(base)
+        let at = offset + index * (half ? 2 : 4)
+        regions[r].bytes.withUnsafeMutableBytes { raw in
+            if half { raw.storeBytes(of: Float16(value).bitPattern, toByteOffset: at, as: UInt16.self) } else {
+                raw.storeBytes(of: value, toByteOffset: at, as: Float.self)
+            }
+        }
+    }
+
+    func loadInt(_ base: UInt64, _ index: Int) -> Int {
+        let (r, offset) = locate(base)
+        return regions[r].bytes.withUnsafeBytes { Int($0.load(fromByteOffset: offset + 4 * index, as: Int32.self)) }
+    }
+
+    static func silu(_ x: Float) -> Float { x / (1 + exp(-x)) }
+
+    func run(_ op: GPUOp, arena: UInt64, constants: UInt64) {
+        switch op {
+        case .conv(let c): conv(c, c.resolved(arena: arena, constants: constants))
+        case .elementwise(let e): elementwise(e.resolved(arena: arena, constants: constants), spatial: e.kernel == .spatial)
+        case .softmax(let s): softmax(s.resolved(arena: arena, constants: constants))
+        }
+    }
+
+    func conv(_ op: ConvOp, _ p: LookoutConvParams) {
+        let outHW = Int(p.outH * p.outW)
+        let cinG = Int(p.inC / p.group), coutG = Int(p.outC / p.group)
+        for m in 0..<Int(p.M) {
+            let img = m / outHW, pix = m % outHW, oh = pix / Int(p.outW), ow = pix % Int(p.outW)
+            for co in 0..<Int(p.outC) {
+                var acc: Float = 0
+                let g = co / coutG
+                for ci in 0..<cinG {
+                    let c = g * cinG + ci
+                    for kh in 0..<Int(p.kH) {
+                        let ih = oh * Int(p.strideH) - Int(p.padT) + kh * Int(p.dilH)
+                        if ih < 0 || ih >= Int(p.inH) { continue }
+                        for kw in 0..<Int(p.kW) {
+                            let iw = ow * Int(p.strideW) - Int(p.padL) + kw * Int(p.dilW)
+                            if iw < 0 || iw >= Int(p.inW) { continue }
+                            let x = load(
+                                p.x, img * Int(p.xsN) + c * Int(p.xsC) + ih * Int(p.xsH) + iw * Int(p.xsW), half: p.xHalf != 0)
+                            let w: Float
+                            if case .mma = op.kernel {
+                                // The repacked fp16 weights, in the tensor-core kernel's k order.
+                                w = load(p.w16, co * Int(p.kPad) + (kh * Int(p.kW) + kw) * Int(p.inC) + c, half: true)
+                            } else {
+                                w = load(p.w32, ((co * cinG + ci) * Int(p.kH) + kh) * Int(p.kW) + kw, half: false)
+                            }
+                            acc += x * w
+                        }
+                    }
+                }
+                var v = acc
+                if p.bias != 0 { v += load(p.bias, co, half: false) }
+                if p.silu != 0 { v = Self.silu(v) }
+                if p.hasResidual != 0 {
+                    v += load(p.residual, img * Int(p.rsN) + co * Int(p.rsC) + oh * Int(p.rsH) + ow * Int(p.rsW), half: p.rHalf != 0)
+                }
+                store(p.y, img * Int(p.ysN) + co * Int(p.ysC) + oh * Int(p.ysH) + ow * Int(p.ysW), half: p.yHalf != 0, v)
+            }
+        }
+    }
+
+    func elementwise(_ p: LookoutElementwiseParams, spatial: Bool) {
+        let shape = tupleArray(p.shape), a = tupleArray(p.aStride), b = tupleArray(p.bStride), y = tupleArray(p.yStride)
+        for t in 0..<Int(p.count) {
+            var r = t
+            var index = [Int](repeating: 0, count: 6)
+            for d in stride(from: 5, through: 0, by: -1) {
+                index[d] = r % shape[d]
+                r /= shape[d]
+            }
+            if spatial {
+                let (n, oh, ow, c) = (index[2], index[3], index[4], index[5])
+                let base = n * a[2] + c * a[5]
+                var v: Float
+                if p.op == EngineKernelSource.Op.maxPool.rawValue {
+                    v = -.infinity
+                    for kh in 0..<Int(p.kH) {
+                        let ih = oh * Int(p.strideH) - Int(p.padT) + kh * Int(p.dilH)
+                        if ih < 0 || ih >= Int(p.inH) { continue }
+                        for kw in 0..<Int(p.kW) {
+                            let iw = ow * Int(p.strideW) - Int(p.padL) + kw * Int(p.dilW)
+                            if iw < 0 || iw >= Int(p.inW) { continue }
+                            v = max(v, load(p.a, base + ih * a[3] + iw * a[4], half: p.aHalf != 0))
+                        }
+                    }
+                } else {
+                    let ih = loadInt(p.b, oh), iw = loadInt(p.c, ow)
+                    v = load(p.a, base + ih * a[3] + iw * a[4], half: p.aHalf != 0)
+                }
+                store(p.y, n * y[2] + oh * y[3] + ow * y[4] + c * y[5], half: p.yHalf != 0, v)
+                continue
+            }
+            let oa = zip(index, a).reduce(0) { $0 + $1.0 * $1.1 }
+            let ob = zip(index, b).reduce(0) { $0 + $1.0 * $1.1 }
+            let oy = zip(index, y).reduce(0) { $0 + $1.0 * $1.1 }
+            var v = load(p.a, oa, half: p.aHalf != 0)
+            let other = p.op >= 20 ? load(p.b, ob, half: p.bHalf != 0) : 0
+            switch p.op {
+            case 0: break
+            case 1: v = 1 / (1 + exp(-v))
+            case 2: v = max(v, 0)
+            case 20: v += other
+            case 21: v -= other
+            case 22: v *= other
+            case 23: v /= other
+            case 24: v = pow(v, other)
+            case 25: v = min(v, other)
+            case 26: v = max(v, other)
+            default: preconditionFailure("op \(p.op) not emulated")
+            }
+            store(p.y, oy, half: p.yHalf != 0, v)
+        }
+    }
+
+    func softmax(_ p: LookoutSoftmaxParams) {
+        for o in 0..<Int(p.outer) {
+            for i in 0..<Int(p.inner) {
+                let xb = o * Int(p.xsOuter) + i * Int(p.xsInner), yb = o * Int(p.ysOuter) + i * Int(p.ysInner)
+                let values = (0..<Int(p.length)).map { load(p.x, xb + $0 * Int(p.xsLength), half: p.xHalf != 0) }
+                let m = values.max() ?? 0
+                let e = values.map { exp($0 - m) }
+                let sum = e.reduce(0, +)
+                for k in 0..<Int(p.length) { store(p.y, yb + k * Int(p.ysLength), half: p.yHalf != 0, e[k] / sum) }
+            }
+        }
+    }
+}
