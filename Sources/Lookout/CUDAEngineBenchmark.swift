@@ -18,6 +18,8 @@ public struct CUDAEngineBenchmark {
     public var warmup = 20
     /// Letterbox these images (cycled) into each batch; nil: a deterministic random input.
     public var images: [BGRImage] = []
+    /// Print a per-launch profile at this batch size.
+    public var profileBatch = 32
 
     public init(detector: Detector) {
         self.detector = detector
@@ -129,6 +131,17 @@ public struct CUDAEngineBenchmark {
                     batch, throughput, stats.p50, stats.p99, gpuStats.p50, nms.p50 / Double(batch), nmsWallStats.p50 / Double(batch),
                     Double(instance.activationBytes) / 1_048_576, Double(instance.activationBytes) / Double(instance.planPeakBytes)))
             rows.append(row)
+            if batch == profileBatch {
+                let profile = try instance.profile()
+                let total = profile.reduce(0) { $0 + $1.milliseconds }
+                var byKind: [String: Double] = [:]
+                for p in profile { byKind[p.name, default: 0] += p.milliseconds }
+                log(String(format: "profile at batch %d: %.3f ms in %d launches (eager, events); by kernel: ", batch, total, profile.count)
+                    + byKind.sorted { $0.value > $1.value }.map { String(format: "%@ %.3f", $0.key, $0.value) }.joined(separator: ", "))
+                for p in profile.sorted(by: { $0.milliseconds > $1.milliseconds }).prefix(25) {
+                    log(String(format: "  %8.4f ms  %@  %@", p.milliseconds, p.name, p.detail))
+                }
+            }
         }
         for line in engine.log { log(line) }
         return rows

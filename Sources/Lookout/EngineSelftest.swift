@@ -274,12 +274,17 @@ public final class EngineSelftest {
         check("out of device memory is reported, and the engine still runs afterwards") {
             let detector = try cudaDetector(dynamicModel)
             guard let cuda = detector.engine as? CUDAInferenceEngine else { return "not on CUDA" }
+            // Take nearly all free memory, then ask for a batch of 64.
+            let (free, _) = try cuda.engine.context.memoryInfo()
+            let hog = try DeviceBuffer(context: cuda.engine.context, byteCount: max(free - (48 << 20), 1 << 20))
             do {
-                _ = try cuda.engine.instance(shape: [30000, 3, 640, 640])
-                return "a 30000-image batch was allocated"
+                _ = try cuda.engine.instance(shape: [64, 3, 640, 640])
+                _ = consume hog
+                return "a batch of 64 fitted in 48 MiB"
             } catch {
                 log("  reported: \(error)")
             }
+            _ = consume hog
             let instance = try cuda.engine.instance(shape: [1, 3, 64, 64])
             let out = try instance.run(fill: { _ = $0.update(from: Self.input(count: 3 * 64 * 64, seed: 2)) }, read: { Array($0) })
             return out.allSatisfy(\.isFinite) ? nil : "non-finite output after the error"

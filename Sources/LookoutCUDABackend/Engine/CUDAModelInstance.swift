@@ -149,3 +149,31 @@ public struct OutputTensor: Sendable {
     public let shape: [Int]
     public let strides: [Int]
 }
+
+extension CUDAModelInstance {
+    /// Each launch timed with events (median of `repeats` eager runs): (launch name, what it computes, ms).
+    public func profile(repeats: Int = 5) throws -> [(name: String, detail: String, milliseconds: Double)] {
+        let stream = engine.stream
+        let events = try (0...ops.count).map { _ in try CUDAEvent(context: engine.context) }
+        var times = [[Double]](repeating: [], count: ops.count)
+        for _ in 0..<repeats {
+            try events[0].record(on: stream)
+            for (i, op) in ops.enumerated() {
+                try engine.kernels.launch(op, arena: arenaAddress, constants: constants.address, on: stream)
+                try events[i + 1].record(on: stream)
+            }
+            try stream.synchronize()
+            for i in ops.indices { times[i].append(try events[i + 1].milliseconds(since: events[i])) }
+        }
+        return ops.enumerated().map { i, op in
+            let detail: String
+            switch op {
+            case .conv(let c): detail = c.signature
+            case .elementwise(let e): detail = "count \(e.params.count) op \(e.params.op)"
+            case .softmax(let s): detail = "\(s.params.outer)x\(s.params.length)x\(s.params.inner)"
+            }
+            let sorted = times[i].sorted()
+            return (op.name, detail, sorted[sorted.count / 2])
+        }
+    }
+}

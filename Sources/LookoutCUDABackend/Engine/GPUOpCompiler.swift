@@ -357,6 +357,9 @@ struct GPUOpCompiler {
         }
         let (y, ya) = output(node.outputs[0])
         let (n, cin, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        guard n * y.shape[2] * y.shape[3] < Int(Int32.max) else {
+            throw GPUBackendError(.tooLarge, "\(node.name): \(n * y.shape[2] * y.shape[3]) output pixels exceed the kernels' 32-bit pixel index; use a smaller batch")
+        }
         let (cout, oh, ow) = (y.shape[1], y.shape[2], y.shape[3])
         let (kh, kw) = (w.shape[2], w.shape[3])
         let group = attributes.group

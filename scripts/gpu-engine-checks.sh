@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# One command on the GPU machine for the CUDA backend: probe, self-test (memory layer + engine), val and detect on
+# the GPU against the Ultralytics references, bench engine with the PyTorch baselines, bench transfer.
+# Usage (repo root there): bash DIR/gpu-engine-checks.sh DIR OUT [steps]
+#   DIR holds lookout (or lookout.xz, or /tmp/lookout.xz.part1 + DIR/lookout.xz.part2), the wheels, the .pt and
+#   the scripts; steps is a comma list of probe,selftest,val,detect,engine,transfer (default: all).
+set -u
+dir=$1
+out=$2
+steps=${3:-probe,selftest,val,detect,engine,transfer}
+export LOOKOUT_CACHE_DIR=/tmp/lookout-cache PYTHONUNBUFFERED=1 LOOKOUT_COMMIT=${LOOKOUT_COMMIT:-cuda2}
+has() { [[ ",$steps," == *",$1,"* ]]; }
+bin=/tmp/lookout
+if [ ! -x $bin ]; then
+  if [ -f "$dir/lookout" ]; then cp "$dir/lookout" $bin
+  elif [ -f "$dir/lookout.xz" ]; then xz -dc "$dir/lookout.xz" > $bin
+  else cat /tmp/lookout.xz.part1 "$dir/lookout.xz.part2" | xz -dc > $bin; fi
+  chmod +x $bin
+fi
+if [ -d "$dir/wheels" ] && [ ! -d /tmp/site ]; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site "$dir"/wheels/*.whl
+  mkdir -p "$HOME/.config/Ultralytics"
+  cp "$(python3 -c 'import matplotlib,os;print(os.path.join(os.path.dirname(matplotlib.__file__),"mpl-data/fonts/ttf/DejaVuSans.ttf"))')" "$HOME/.config/Ultralytics/Arial.ttf"
+fi
+export PYTHONPATH=/tmp/site:$dir/wheels/stub YOLO_OFFLINE=1
+fixtures=Tests/Fixtures/shapes
+if has probe; then
+  {
+    nvidia-smi; ldd --version | head -1; nproc
+    ldconfig -p | grep -E "libcuda\.so|libnvrtc|libcudnn"
+    find / -xdev \( -name "libcudnn.so*" -o -name "libcudnn_cnn*.so*" \) 2>/dev/null | head
+    python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda, 'cudnn', torch.backends.cudnn.version())"
+    python3 -c "import ultralytics; print('ultralytics', ultralytics.__version__)"
+    ldd $bin; ls -la $bin
+  } > "$out/probe.txt" 2>&1
+fi
+set -o pipefail
+if has selftest; then
+  python3 "$dir/val_to_raw.py" $fixtures/val/images /tmp/valraw > /dev/null
+  $bin selftest --gpu --raw-images /tmp/valraw --engine-fixtures $fixtures 2>&1 | tee "$out/selftest.txt"
+fi
+if has val; then
+  $bin val --device cuda --model $fixtures/shapes-yolov8n.onnx --data $fixtures/val 2>&1 | tee "$out/val-cuda.txt"
+fi
+if has detect; then
+  $bin detect --device cuda --model $fixtures/shapes-yolov8n.onnx --json "$out/detect-cuda.jsonl" $fixtures/val/images > "$out/detect-cuda.txt" 2>&1
+  python3 "$dir/compare_predictions.py" "$out/detect-cuda.jsonl" $fixtures/val/ultralytics_onnx_static_predictions.json 2>&1 | tee "$out/compare.txt"
+fi
+if has engine; then
+  $bin bench engine --device cuda --model $fixtures/shapes-yolov8n-dynamic.onnx --iterations 200 --warmup 20 \
+    --images $fixtures/val/images --baseline "$dir/engine_pytorch.py" --baseline-model "$dir/shapes-yolov8n.pt" \
+    --json "$out/engine-h100.json" 2>&1 | tee "$out/engine.txt"
+fi
+if has transfer; then
+  $bin bench transfer --resolution 1080p --baseline "$dir/transfer_pytorch.py" --output "$out/transfer-h100.json" 2>&1 | tee "$out/transfer.txt"
+fi
+echo "done: $steps"
