@@ -50,6 +50,8 @@ let package = Package(
         .target(name: "CLookoutCUDA"),
         // Counting replacements of malloc and friends (forwarding to glibc), for "allocations per frame".
         .target(name: "CLookoutAllocCounter"),
+        // Cache-line write-back for host buffers the copy engine reads.
+        .target(name: "CLookoutHostMemory"),
 
         // Shared small pieces: benchmark reports, latency statistics, half-precision helpers.
         .target(name: "LookoutCore"),
@@ -73,6 +75,7 @@ let package = Package(
             name: "LookoutPipeline",
             dependencies: [
                 "LookoutCore", "LookoutCUDA", "LookoutCUDABackend", "LookoutYOLO", "LookoutMedia", "CLookoutAllocCounter",
+                "CLookoutHostMemory",
             ]),
         // The façade: detectors on a device, benchmarks.
         .target(

@@ -6,8 +6,12 @@
 #   the scripts; steps is a comma list of probe,selftest,val,detect,engine,transfer (default: all).
 set -u
 dir=$1
-out=$2
-steps=${3:-probe,selftest,val,detect,engine,transfer}
+final=$2
+steps=${3:-probe,selftest,engine,val,detect,transfer}
+# Results gather in $out and come back as one archive (the device tool returns at most 8 files); each step has
+# its own time limit so that the archive is always written.
+out=/tmp/out
+mkdir -p $out
 export LOOKOUT_CACHE_DIR=/tmp/lookout-cache PYTHONUNBUFFERED=1 LOOKOUT_COMMIT=${LOOKOUT_COMMIT:-cuda2}
 has() { [[ ",$steps," == *",$1,"* ]]; }
 bin=/tmp/lookout
@@ -37,21 +41,23 @@ fi
 set -o pipefail
 if has selftest; then
   python3 "$dir/val_to_raw.py" $fixtures/val/images /tmp/valraw > /dev/null
-  $bin selftest --gpu --raw-images /tmp/valraw --engine-fixtures $fixtures 2>&1 | tee "$out/selftest.txt"
-fi
-if has val; then
-  $bin val --device cuda --model $fixtures/shapes-yolov8n.onnx --data $fixtures/val 2>&1 | tee "$out/val-cuda.txt"
-fi
-if has detect; then
-  $bin detect --device cuda --model $fixtures/shapes-yolov8n.onnx --json "$out/detect-cuda.jsonl" $fixtures/val/images > "$out/detect-cuda.txt" 2>&1
-  python3 "$dir/compare_predictions.py" "$out/detect-cuda.jsonl" $fixtures/val/ultralytics_onnx_static_predictions.json 2>&1 | tee "$out/compare.txt"
+  timeout 160 $bin selftest --gpu --raw-images /tmp/valraw --engine-fixtures $fixtures 2>&1 | tee "$out/selftest.txt"
 fi
 if has engine; then
-  $bin bench engine --device cuda --model $fixtures/shapes-yolov8n-dynamic.onnx --iterations 200 --warmup 20 \
+  timeout 300 $bin bench engine --device cuda --model $fixtures/shapes-yolov8n-dynamic.onnx --iterations 200 --warmup 20 \
     --images $fixtures/val/images --baseline "$dir/engine_pytorch.py" --baseline-model "$dir/shapes-yolov8n.pt" \
     --json "$out/engine-h100.json" 2>&1 | tee "$out/engine.txt"
 fi
-if has transfer; then
-  $bin bench transfer --resolution 1080p --baseline "$dir/transfer_pytorch.py" --output "$out/transfer-h100.json" 2>&1 | tee "$out/transfer.txt"
+if has val; then
+  timeout 45 $bin val --device cuda --model $fixtures/shapes-yolov8n.onnx --data $fixtures/val 2>&1 | tee "$out/val-cuda.txt"
 fi
+if has detect; then
+  timeout 45 $bin detect --device cuda --model $fixtures/shapes-yolov8n.onnx --json "$out/detect-cuda.jsonl" $fixtures/val/images > "$out/detect-cuda.txt" 2>&1
+  python3 "$dir/compare_predictions.py" "$out/detect-cuda.jsonl" $fixtures/val/ultralytics_onnx_static_predictions.json 2>&1 | tee "$out/compare.txt"
+fi
+if has transfer; then
+  timeout 150 $bin bench transfer --resolution 1080p --baseline "$dir/transfer_pytorch.py" --output "$out/transfer-h100.json" 2>&1 | tee "$out/transfer.txt"
+fi
+tar czf "$final/results.tgz" -C $out .
+cp $out/selftest.txt $out/engine.txt "$final/" 2>/dev/null
 echo "done: $steps"

@@ -18,8 +18,8 @@ public struct CUDAEngineBenchmark {
     public var warmup = 20
     /// Letterbox these images (cycled) into each batch; nil: a deterministic random input.
     public var images: [BGRImage] = []
-    /// Print a per-launch profile at this batch size.
-    public var profileBatch = 32
+    /// Print a per-launch profile at these batch sizes.
+    public var profileBatches: Set<Int> = [1, 32]
 
     public init(detector: Detector) {
         self.detector = detector
@@ -45,6 +45,7 @@ public struct CUDAEngineBenchmark {
             let prepareStart = Self.now()
             let instance = try engine.instance(shape: [batch, 3, h, w])
             let prepareSeconds = Self.now() - prepareStart
+            for line in engine.log.suffix(2) { log("  " + line) }
             // The input, once: letterboxed images (CPU letterbox, uploaded) or random values.
             var writer = LetterboxTensorWriter()
             try instance.upload { buffer in
@@ -131,7 +132,7 @@ public struct CUDAEngineBenchmark {
                     batch, throughput, stats.p50, stats.p99, gpuStats.p50, nms.p50 / Double(batch), nmsWallStats.p50 / Double(batch),
                     Double(instance.activationBytes) / 1_048_576, Double(instance.activationBytes) / Double(instance.planPeakBytes)))
             rows.append(row)
-            if batch == profileBatch {
+            if profileBatches.contains(batch) {
                 let profile = try instance.profile()
                 let total = profile.reduce(0) { $0 + $1.milliseconds }
                 var byKind: [String: Double] = [:]
@@ -143,7 +144,6 @@ public struct CUDAEngineBenchmark {
                 }
             }
         }
-        for line in engine.log { log(line) }
         return rows
     }
 }

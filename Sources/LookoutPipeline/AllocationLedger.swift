@@ -7,7 +7,7 @@
 public struct AllocationLedger: Sendable {
     /// The driver calls a transfer benchmark makes per frame.
     public enum Call: Int, CaseIterable, Sendable {
-        case copy, launch, eventRecord, streamWait, synchronize, eventTiming, prefetch, acquire
+        case copy, launch, eventRecord, streamWait, synchronize, eventTiming, prefetch, acquire, graphLaunch
 
         public var name: String {
             switch self {
@@ -19,13 +19,14 @@ public struct AllocationLedger: Sendable {
             case .eventTiming: "cuEventElapsedTime/cuEventQuery"
             case .prefetch: "cuMemPrefetchAsync"
             case .acquire: "FramePool.acquire (cuEventQuery of the fences)"
+            case .graphLaunch: "cuGraphLaunch"
             }
         }
     }
 
     /// Allocations inside each kind of driver call (indexed by `Call.rawValue`); a tuple, so no heap storage.
-    private var inDriver: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
-    private var calls: (Int, Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0, 0)
+    private var inDriver: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0, 0)
+    private var calls: (Int, Int, Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0, 0, 0)
     private var threadStart: UInt64 = 0
     private var processStart: UInt64 = 0
     private var workersStart: UInt64 = 0

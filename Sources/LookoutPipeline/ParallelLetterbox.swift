@@ -1,3 +1,4 @@
+import CLookoutHostMemory
 import LookoutMedia
 import LookoutYOLO
 
@@ -12,6 +13,8 @@ public final class ParallelLetterbox: RowJob, @unchecked Sendable {
     private let writers: UnsafeMutablePointer<LetterboxTensorWriter>
     /// The frame being letterboxed, for the workers (set only around `workers.run`).
     private var current: (pixels: BGRPixels, output: UnsafeMutablePointer<Float>)?
+    /// Write back and evict each band's cache lines after writing it (for buffers a DMA reads next).
+    public var flushAfterWriting = false
 
     /// Ultralytics' predict letterbox (centred, scale-up) of `sourceWidth` × `sourceHeight` frames.
     public init(sourceWidth: Int, sourceHeight: Int, outputWidth: Int = 640, outputHeight: Int = 640, workers: RowParallel) {
@@ -38,5 +41,12 @@ public final class ParallelLetterbox: RowJob, @unchecked Sendable {
     public func rows(worker: Int, range: Range<Int>) {
         guard let current else { return }
         writers[worker].write(current.pixels, geometry: geometry, into: current.output, slot: 0, rows: range)
+        if flushAfterWriting {
+            let width = geometry.outputWidth
+            let plane = width * geometry.outputHeight
+            for c in 0..<3 {
+                lookout_flush_cache_lines(current.output + c * plane + range.lowerBound * width, range.count * width * 4)
+            }
+        }
     }
 }

@@ -1,3 +1,4 @@
+import CLookoutHostMemory
 import Foundation
 import LookoutCUDA
 import LookoutMedia
@@ -71,10 +72,23 @@ extension TransferBench {
             }
             letterbox(into: staging, frame: 0)
             letterbox(into: other, frame: 1)
-            for condition in ["cpu idle", "buffer just written, cpu idle", "cpu spinning", "cpu streaming 64 MiB", "cpu letterboxing"] {
+            let conditions = [
+                "cpu idle", "buffer just written, cpu idle", "buffer just written and its cache lines written back, cpu idle",
+                "buffer written one frame earlier, cpu idle", "cpu spinning", "cpu streaming 64 MiB", "cpu letterboxing",
+            ]
+            for condition in conditions {
                 var rates: [Double] = []
                 for i in 0..<(copies + 3) {
-                    if condition == "buffer just written, cpu idle" { letterbox(into: staging, frame: i) }
+                    switch condition {
+                    case "buffer just written, cpu idle": letterbox(into: staging, frame: i)
+                    case "buffer just written and its cache lines written back, cpu idle":
+                        letterbox(into: staging, frame: i)
+                        staging.withUnsafeBytes { lookout_flush_cache_lines($0.baseAddress!, $0.count) }
+                    case "buffer written one frame earlier, cpu idle":
+                        letterbox(into: staging, frame: i)
+                        letterbox(into: other, frame: i + 1)
+                    default: break
+                    }
                     try start.record(on: copyStream)
                     try copyStream.copy(staging, to: device)
                     try end.record(on: copyStream)
@@ -93,6 +107,31 @@ extension TransferBench {
                         condition: condition, writeCombined: writeCombined, gbps: rates[rates.count / 2],
                         p10: rates[rates.count / 10], p90: rates[rates.count * 9 / 10]))
             }
+        }
+        return results
+    }
+
+    /// Copy rate by size from pinned memory with the CPU idle (median of 10): a copy costs a fixed setup time plus
+    /// bytes over the link's rate, so a 6 MB frame cannot reach the rate of the 64 MiB copies that give the peak.
+    public func copySizeSweep() throws -> [(bytes: Int, gbps: Double)] {
+        let largest = 64 << 20
+        let host = try HostBuffer.pinned(byteCount: largest, context: context)
+        host.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 7) }
+        let device = try DeviceBuffer(context: context, byteCount: largest)
+        let start = try CUDAEvent(context: context)
+        let end = try CUDAEvent(context: context)
+        var results: [(Int, Double)] = []
+        for bytes in [1 << 20, 2 << 20, 4 << 20, tensorBytes, frameBytes, 8 << 20, 16 << 20, 32 << 20, 64 << 20] {
+            var rates: [Double] = []
+            for _ in 0..<12 {
+                try start.record(on: copyStream)
+                try copyStream.copy(host, to: device, byteCount: bytes)
+                try end.record(on: copyStream)
+                try end.synchronize()
+                rates.append(Double(bytes) / (try end.milliseconds(since: start) * 1e6))
+            }
+            rates.sort()
+            results.append((bytes, rates[rates.count / 2]))
         }
         return results
     }

@@ -1,3 +1,4 @@
+import CLookoutHostMemory
 import Foundation
 import LookoutCUDA
 import LookoutCUDABackend
@@ -30,11 +31,13 @@ extension TransferBench {
     /// asynchronous one on the copy stream while the CPU starts the next frame (pinned).
     func runCPUMode(pinned: Bool) throws -> TransferResult {
         let res = options.resolution
-        let depth = options.depth
+        let deferred = pinned && options.pinnedDeferredCopy
+        let depth = options.depth + (deferred ? 1 : 0)
         let sources = makeSourceRing()
         let cpu = ParallelLetterbox(
             sourceWidth: res.width, sourceHeight: res.height, outputWidth: options.tensorSize,
             outputHeight: options.tensorSize, workers: workers)
+        cpu.flushAfterWriting = pinned && options.pinnedFlush
         let tensors = try DeviceBuffer(context: context, byteCount: tensorBytes * depth)
         let staging = try FramePool<CUDAEvent>(
             count: depth,
@@ -47,6 +50,7 @@ extension TransferBench {
             makeFence: { _ in try CUDAEvent(context: self.context) })
         let copyStarts = try (0..<depth).map { _ in try CUDAEvent(context: context) }
         var pending = [Pending](repeating: Pending(), count: depth)
+        var readyTimes = [Double](repeating: 0, count: depth)
         var recorder = Recorder(capacity: options.frames)
         var ledger = AllocationLedger()
         let clock = try EventClock(context: context, stream: copyStream)
@@ -62,6 +66,34 @@ extension TransferBench {
             recorder.copyRates.append(Double(tensorBytes) / (ms * 1e6))
         }
 
+        /// Queues the copy of a letterboxed tensor and hands its staging buffer back to the pool.
+        func upload(_ lease: consuming FrameLease<CUDAEvent>, measured: Bool) throws {
+            let slot = lease.slot
+            try ledger.driver(.eventRecord) { () throws(CUDAError) in try copyStarts[slot].record(on: copyStream) }
+            try ledger.driver(.copy) { () throws(CUDAError) in
+                try lease.withBuffer { buffer throws(CUDAError) in
+                    try copyStream.copy(buffer, to: tensors, destinationOffset: slot * tensorBytes, byteCount: tensorBytes)
+                }
+            }
+            try ledger.driver(.eventRecord) { () throws(CUDAError) in try lease.fence.record(on: copyStream) }
+            if pinned {
+                pending[slot] = Pending(ready: readyTimes[slot], measured: measured, valid: true)
+            } else {
+                // The seed's baseline: wait for the tensor before the next frame (what `.cuda()` does).
+                try ledger.driver(.synchronize) { () throws(CUDAError) in try copyStream.synchronize() }
+                if measured {
+                    recorder.latencies.append(Measurement.now() - readyTimes[slot])
+                    let ms = try ledger.driver(.eventTiming) { () throws -> Double in
+                        try lease.fence.milliseconds(since: copyStarts[slot])
+                    }
+                    recorder.copyRates.append(Double(tensorBytes) / (ms * 1e6))
+                }
+            }
+            lease.submit()
+        }
+
+        var held: FrameLease<CUDAEvent>? = nil
+        var heldMeasured = false
         var start = 0.0, cpuStart = 0.0, cudaStart = 0
         for i in 0..<(options.warmup + options.frames) {
             if i == options.warmup {
@@ -77,6 +109,7 @@ extension TransferBench {
             else { preconditionFailure("staging pool exhausted") }
             let slot = lease.slot
             try finalize(slot)
+            readyTimes[slot] = ready
             source.withUnsafeMutableBytes { src in
                 lease.withUnsafeMutableBytes { dst in
                     let pixels = BGRPixels(
@@ -85,41 +118,32 @@ extension TransferBench {
                     cpu.run(source: pixels, into: dst.baseAddress!.assumingMemoryBound(to: Float.self))
                 }
             }
-            try ledger.driver(.eventRecord) { () throws(CUDAError) in try copyStarts[slot].record(on: copyStream) }
-            try ledger.driver(.copy) { () throws(CUDAError) in
-                try lease.withBuffer { buffer throws(CUDAError) in
-                    try copyStream.copy(buffer, to: tensors, destinationOffset: slot * tensorBytes, byteCount: tensorBytes)
-                }
-            }
-            try ledger.driver(.eventRecord) { () throws(CUDAError) in try lease.fence.record(on: copyStream) }
-            if pinned {
-                pending[slot] = Pending(ready: ready, measured: i >= options.warmup, valid: true)
+            if deferred {
+                // Upload the previous frame's tensor now that this frame has been letterboxed.
+                if let previous = held.take() { try upload(previous, measured: heldMeasured) }
+                held = consume lease
+                heldMeasured = i >= options.warmup
             } else {
-                // The seed's baseline: wait for the tensor before the next frame (what `.cuda()` does).
-                try ledger.driver(.synchronize) { () throws(CUDAError) in try copyStream.synchronize() }
-                if i >= options.warmup {
-                    recorder.latencies.append(Measurement.now() - ready)
-                    let ms = try ledger.driver(.eventTiming) { () throws -> Double in
-                        try lease.fence.milliseconds(since: copyStarts[slot])
-                    }
-                    recorder.copyRates.append(Double(tensorBytes) / (ms * 1e6))
-                }
+                try upload(lease, measured: i >= options.warmup)
             }
-            lease.submit()
             _ = consume source
         }
+        if let previous = held.take() { try upload(previous, measured: heldMeasured) }
         try ledger.driver(.synchronize) { () throws(CUDAError) in try copyStream.synchronize() }
         let elapsed = Measurement.now() - start
         let cpuSeconds = Measurement.processCPUSeconds() - cpuStart
         let allocations = ledger.finish(frames: options.frames, workers: workers)
         let cudaAllocations = Measurement.cudaAllocations() - cudaStart
         for slot in 0..<depth { try finalize(slot) }
+        var variant = ""
+        if cpu.flushAfterWriting { variant += ", cache lines written back after the letterbox (\(lookout_cache_flush_kind() == 2 ? "CLFLUSHOPT" : "CLFLUSH"))" }
+        if deferred { variant += ", copy deferred by one frame (\(depth) staging buffers)" }
         return finish(
             mode: pinned ? .pinned : .pageable, recorder: recorder, elapsed: elapsed, cpu: cpuSeconds,
             allocations: allocations, cudaAllocations: cudaAllocations, bytesPerFrame: tensorBytes,
             notes: "CPU letterbox (LookoutYOLO) on \(workers.threadCount) threads, float32 NCHW \(tensorBytes) B; "
                 + (pinned
-                    ? "async copy overlapped, depth \(depth)\(options.writeCombined ? ", write-combined staging" : "")"
+                    ? "async copy overlapped, depth \(options.depth)\(options.writeCombined ? ", write-combined staging" : "")\(variant)"
                     : "copy then stream sync"))
     }
 

@@ -23,7 +23,10 @@ struct BenchTransferCommand: ParsableCommand {
     @Option(help: "Threads of the CPU letterbox (pageable, pinned).") var cpuThreads = 8
     @Option(help: "--device: cuda or cuda:N (this benchmark needs a GPU).") var device = "cuda"
     @Flag(inversion: .prefixedNo, help: "Write-combined pinned staging in the pinned mode.") var writeCombined = true
-    @Flag(inversion: .prefixedNo, help: "Time the pinned mode's copy alone under different CPU loads.") var copyProbe = true
+    @Flag(inversion: .prefixedNo, help: "Time the pinned mode's copy alone under different CPU loads, and copies by size.")
+    var copyProbe = true
+    @Flag(inversion: .prefixedNo, help: "Also run the pinned mode with cache write-back and with deferred copies.")
+    var pinnedVariants = true
     @Option(help: "A PyTorch baseline script to run after Lookout's modes; its rows join the report.")
     var baseline: String?
     @Option(help: "Python interpreter for the baseline.") var python = "python3"
@@ -65,14 +68,46 @@ struct BenchTransferCommand: ParsableCommand {
 
         var rows: [[(String, JSONValue)]] = []
         var probes: [JSONValue] = []
+        var sweep: [JSONValue] = []
         for size in sizes {
             options.resolution = size
             let bench = try TransferBench(context: context, letterbox: letterbox, options: options)
+            // The copy engine's rate at each size with the CPU idle: a frame's copy is compared with the rate a copy of
+            // its own size reaches, as well as with the 64 MiB peak.
+            var sameSize: [Int: Double] = [:]
+            if copyProbe {
+                for (bytes, gbps) in try bench.copySizeSweep() {
+                    print(String(format: "copy size %9d B: %.2f GB/s (%.0f%% of the 64 MiB peak)", bytes, gbps, 100 * gbps / peak.pinned))
+                    sweep.append(.object([("bytes", .int(bytes)), ("copy_gbps", JSONValue.rounded(gbps, digits: 2))]))
+                    sameSize[bytes] = gbps
+                }
+            }
+            func addRatio(_ row: inout [(String, JSONValue)], _ result: TransferResult) {
+                if let rate = result.copyGBps, let reference = sameSize[result.bytesPerFrame] {
+                    row.insert(("copy_vs_same_size_idle", JSONValue.rounded(rate / reference, digits: 3)), at: row.count - 1)
+                }
+            }
             for mode in modeList {
                 let result = try bench.run(mode)
-                rows.append(Self.row(result, peak: peak.pinned))
+                var row = Self.row(result, peak: peak.pinned)
+                addRatio(&row, result)
+                rows.append(row)
                 print(Self.line(result, peak: peak.pinned))
                 fflush(nil)
+                guard mode == .pinned && pinnedVariants else { continue }
+                // The pinned mode with its copy reading memory the CPU no longer holds dirty in its caches.
+                for (name, flush, deferred) in [("pinned+flush", true, false), ("pinned+deferred", false, true)] {
+                    var variant = options
+                    variant.pinnedFlush = flush
+                    variant.pinnedDeferredCopy = deferred
+                    var result = try TransferBench(context: context, letterbox: letterbox, options: variant).run(.pinned)
+                    result.mode = name
+                    var row = Self.row(result, peak: peak.pinned)
+                    addRatio(&row, result)
+                    rows.append(row)
+                    print(Self.line(result, peak: peak.pinned))
+                    fflush(nil)
+                }
             }
             if copyProbe && modeList.contains(.pinned) {
                 for p in try bench.copyProbe() {
@@ -107,6 +142,7 @@ struct BenchTransferCommand: ParsableCommand {
                 ("h2d_peak_pinned_gbps", JSONValue.rounded(peak.pinned, digits: 2)),
                 ("h2d_peak_pageable_gbps", JSONValue.rounded(peak.pageable, digits: 2)),
                 ("pinned_copy_probe", .array(probes)),
+                ("copy_size_sweep_cpu_idle", .array(sweep)),
             ])
         try report.write(to: output)
         if output != "-" { print("wrote \(output)") }

@@ -57,6 +57,8 @@ final class GPUOpEmulator {
     }
 
     func conv(_ op: ConvOp, _ p: LookoutConvParams) {
+        var usesHalfWeights = op.kernel.isSplit
+        if case .mma = op.kernel { usesHalfWeights = true }
         let outHW = Int(p.outH * p.outW)
         let cinG = Int(p.inC / p.group), coutG = Int(p.outC / p.group)
         for m in 0..<Int(p.M) {
@@ -75,7 +77,7 @@ final class GPUOpEmulator {
                             let x = load(
                                 p.x, img * Int(p.xsN) + c * Int(p.xsC) + ih * Int(p.xsH) + iw * Int(p.xsW), half: p.xHalf != 0)
                             let w: Float
-                            if case .mma = op.kernel {
+                            if usesHalfWeights {
                                 // The repacked fp16 weights, in the tensor-core kernel's k order.
                                 w = load(p.w16, co * Int(p.kPad) + (kh * Int(p.kW) + kw) * Int(p.inC) + c, half: true)
                             } else {

@@ -27,6 +27,9 @@ typedef struct LookoutConvParams {
     int32_t silu;        // 1: SiLU after the bias
     int32_t xHalf, yHalf, rHalf;  // 1: fp16, 0: fp32
     int32_t hasResidual;
+    uint64_t workspace;  // split-K: fp32 [M][outC] partial sums (zero between launches), or 0
+    int32_t splits;      // split-K: k ranges, one per grid z
+    int32_t reserved;
 } LookoutConvParams;
 
 /// Elementwise work over a tensor of up to 6 dimensions (copies, casts, transposes, unary and binary ops, pooling

@@ -73,14 +73,15 @@ public final class CUDAEngine: @unchecked Sendable {
         return instance
     }
 
-    /// Chooses each convolution's kernel: the reference (direct) kernel's output is kept, every candidate is
-    /// timed and compared with it, the fastest that agrees wins.
+    /// Chooses each convolution's kernel. The network runs once, in order, on a random input, so every layer sees
+    /// real activations (a layer's input buffer is later reused by other tensors, some of them fp32: running a
+    /// layer out of order would read those bits as fp16, NaNs included). At each convolution the reference
+    /// (direct) kernel's output is kept, every candidate is run, compared with it and timed, the fastest that
+    /// agrees wins; then the layer's output is left in place for the layers after it.
     func tune(_ instance: CUDAModelInstance) throws -> [GPUOp] {
         var ops = instance.ops
-        // Realistic activations: a random input through the whole network once.
+        let memory = instance.launchMemory
         try instance.fillInputRandom(seed: 1234)
-        try instance.runEager()
-        try stream.synchronize()
         let scratchCount = ops.map { if case .conv(let c) = $0 { return c.output.count }; return 0 }.max() ?? 1
         let reference = try DeviceBuffer(context: context, byteCount: max(scratchCount, 1) * 4)
         let candidate = try DeviceBuffer(context: context, byteCount: max(scratchCount, 1) * 4)
@@ -92,23 +93,25 @@ public final class CUDAEngine: @unchecked Sendable {
         var cached = 0
         var rejected: [String] = []
         for index in ops.indices {
-            guard case .conv(var op) = ops[index], op.candidates.count > 1 else { continue }
+            guard case .conv(var op) = ops[index], op.candidates.count > 1 else {
+                try kernels.launch(ops[index], memory: memory, on: stream)
+                continue
+            }
             if let known = tuning.kernel(for: op.signature), let kernel = op.candidates.first(where: { $0.key == known }) {
                 op.kernel = kernel
                 ops[index] = .conv(op)
+                try kernels.launch(op, kernel: kernel, memory: memory, on: stream)
                 cached += 1
                 continue
             }
-            let arena = instance.arenaAddress
-            let constantBase = instance.constants.address
             let gatherReference = instance.compiler.gather(op.output, at: op.outputAddress, into: reference.pointer().address)
             let gatherCandidate = instance.compiler.gather(op.output, at: op.outputAddress, into: candidate.pointer().address)
-            try kernels.launch(op, kernel: .direct, arena: arena, constants: constantBase, on: stream)
-            try kernels.launch(.elementwise(gatherReference), arena: arena, constants: constantBase, on: stream)
+            try kernels.launch(op, kernel: .direct, memory: memory, on: stream)
+            try kernels.launch(.elementwise(gatherReference), memory: memory, on: stream)
             var best: (ConvKernel, Double)?
             for kernel in op.candidates where kernel != .direct {
-                try kernels.launch(op, kernel: kernel, arena: arena, constants: constantBase, on: stream)
-                try kernels.launch(.elementwise(gatherCandidate), arena: arena, constants: constantBase, on: stream)
+                try kernels.launch(op, kernel: kernel, memory: memory, on: stream)
+                try kernels.launch(.elementwise(gatherCandidate), memory: memory, on: stream)
                 try stream.fill(result, byte: 0)
                 try kernels.maxDifference.launch(
                     grid: Dim3(EngineKernels.blocks(op.output.count, 256, limit: 1024)), block: Dim3(256), on: stream,
@@ -121,11 +124,8 @@ public final class CUDAEngine: @unchecked Sendable {
                     continue
                 }
                 let repeats = 5
-                try kernels.launch(op, kernel: kernel, arena: arena, constants: constantBase, on: stream)
                 try start.record(on: stream)
-                for _ in 0..<repeats {
-                    try kernels.launch(op, kernel: kernel, arena: arena, constants: constantBase, on: stream)
-                }
+                for _ in 0..<repeats { try kernels.launch(op, kernel: kernel, memory: memory, on: stream) }
                 try end.record(on: stream)
                 try end.synchronize()
                 let ms = try end.milliseconds(since: start) / Double(repeats)
@@ -135,12 +135,13 @@ public final class CUDAEngine: @unchecked Sendable {
             ops[index] = .conv(op)
             tuning.record(op.kernel.key, for: op.signature)
             tuned += 1
-            // Leave the layer's true output in place for the layers after it.
-            try kernels.launch(op, kernel: op.kernel, arena: arena, constants: constantBase, on: stream)
+            try kernels.launch(op, kernel: op.kernel, memory: memory, on: stream)
         }
         try stream.synchronize()
         tuning.save()
-        log.append("tuning: \(tuned) convolutions timed, \(cached) from the cache\(rejected.isEmpty ? "" : "; rejected: " + rejected.joined(separator: "; "))")
+        log.append(
+            "tuning: \(tuned) convolutions timed, \(cached) from the cache"
+                + (rejected.isEmpty ? "" : "; \(rejected.count) candidates rejected: " + rejected.prefix(5).joined(separator: "; ")))
         return ops
     }
 }

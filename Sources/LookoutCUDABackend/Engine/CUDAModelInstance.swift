@@ -13,6 +13,8 @@ public final class CUDAModelInstance: @unchecked Sendable {
     var ops: [GPUOp]
     let constants: ConstantBuffer
     let arena: DeviceBuffer
+    /// Split-K partial sums (fp32, zero between uses), sized for the largest convolution that may split.
+    let workspace: DeviceScratch?
     private var graph: CUDAGraph?
     /// Host-fill path: fp32 NCHW input and fp32 output staging on the device, and pinned host copies.
     private var inputStaging: DeviceBuffer?
@@ -31,7 +33,25 @@ public final class CUDAModelInstance: @unchecked Sendable {
         self.ops = ops
         self.constants = constants
         self.arena = try DeviceBuffer(context: engine.context, byteCount: memory.peakBytes)
+        let splitBytes = ops.map { op -> Int in
+            guard case .conv(let c) = op, c.candidates.contains(where: \.isSplit) || c.kernel.isSplit else { return 0 }
+            return Int(c.params.M) * Int(c.params.outC) * 4
+        }.max() ?? 0
+        if splitBytes > 0 {
+            let workspace = try DeviceScratch(context: engine.context, byteCount: splitBytes)
+            try engine.stream.fill(workspace.buffer, byte: 0)
+            self.workspace = workspace
+        } else {
+            self.workspace = nil
+        }
     }
+
+    var launchMemory: LaunchMemory {
+        LaunchMemory(arena: arenaAddress, constants: constants.address, workspace: workspace?.address ?? 0)
+    }
+
+    /// Bytes of the split-K workspace (not activations: partial sums of one layer at a time).
+    public var workspaceBytes: Int { workspace?.byteCount ?? 0 }
 
     public var shape: [Int] { plan.graph.shape(plan.graph.inputs[0]) }
     public var batch: Int { shape[0] }
@@ -69,7 +89,7 @@ public final class CUDAModelInstance: @unchecked Sendable {
     /// Launches every op on `stream` (no graph).
     public func runEager(on stream: CUDAStream? = nil) throws(CUDAError) {
         let stream = stream ?? engine.stream
-        for op in ops { try engine.kernels.launch(op, arena: arenaAddress, constants: constants.address, on: stream) }
+        for op in ops { try engine.kernels.launch(op, memory: launchMemory, on: stream) }
     }
 
     func capture() throws {
@@ -106,7 +126,7 @@ public final class CUDAModelInstance: @unchecked Sendable {
         let stream = engine.stream
         try stream.copy(hostInput!, to: inputStaging!)
         let toInput = compiler.inputCopy(from: .absolute(inputStaging!.pointer().address))
-        try engine.kernels.launch(.elementwise(toInput), arena: arenaAddress, constants: constants.address, on: stream)
+        try engine.kernels.launch(.elementwise(toInput), memory: launchMemory, on: stream)
     }
 
     /// Copies the output (as it will be once the queued work is done) to the host as row-major fp32
@@ -117,7 +137,7 @@ public final class CUDAModelInstance: @unchecked Sendable {
         let stream = engine.stream
         let outputCount = output.shape.reduce(1, *)
         let fromOutput = compiler.outputCopy(to: .absolute(outputStaging!.pointer().address))
-        try engine.kernels.launch(.elementwise(fromOutput), arena: arenaAddress, constants: constants.address, on: stream)
+        try engine.kernels.launch(.elementwise(fromOutput), memory: launchMemory, on: stream)
         try stream.copy(outputStaging!, to: hostOutput!)
         try stream.synchronize()
         return try hostOutput!.withUnsafeBytes { raw in
@@ -154,12 +174,13 @@ extension CUDAModelInstance {
     /// Each launch timed with events (median of `repeats` eager runs): (launch name, what it computes, ms).
     public func profile(repeats: Int = 5) throws -> [(name: String, detail: String, milliseconds: Double)] {
         let stream = engine.stream
+        let memory = launchMemory
         let events = try (0...ops.count).map { _ in try CUDAEvent(context: engine.context) }
         var times = [[Double]](repeating: [], count: ops.count)
         for _ in 0..<repeats {
             try events[0].record(on: stream)
             for (i, op) in ops.enumerated() {
-                try engine.kernels.launch(op, arena: arenaAddress, constants: constants.address, on: stream)
+                try engine.kernels.launch(op, memory: memory, on: stream)
                 try events[i + 1].record(on: stream)
             }
             try stream.synchronize()
@@ -175,5 +196,18 @@ extension CUDAModelInstance {
             let sorted = times[i].sorted()
             return (op.name, detail, sorted[sorted.count / 2])
         }
+    }
+}
+
+/// A device allocation owned by a class (for optional or shared ownership).
+final class DeviceScratch: @unchecked Sendable {
+    let buffer: DeviceBuffer
+    let address: UInt64
+    let byteCount: Int
+
+    init(context: CUDAContext, byteCount: Int) throws(CUDAError) {
+        buffer = try DeviceBuffer(context: context, byteCount: byteCount)
+        address = buffer.pointer().address
+        self.byteCount = byteCount
     }
 }

@@ -3,18 +3,26 @@
 /// kernel for any strides and types (also the reference the tuner checks the others against).
 extension EngineKernelSource {
     static let conv = """
-        // Bias, SiLU, residual: the epilogue every convolution shares (the CPU backend's order).
-        __device__ __forceinline__ float convEpilogue(const LookoutConvParams& p, float v, int co, i64 residualIndex) {
+        // Bias, SiLU, residual: the epilogue every convolution shares (the CPU backend's order). FAST uses the
+        // hardware exp2 and an approximate division for SiLU (the fp16 output's rounding is far larger); the direct
+        // kernel, the tuner's reference, keeps IEEE arithmetic.
+        template <bool FAST>
+        __device__ __forceinline__ float convEpilogueT(const LookoutConvParams& p, float v, int co, i64 residualIndex) {
             if (p.bias) v = __fadd_rn(v, ((const float*)p.bias)[co]);
-            if (p.silu) v = silu(v);
+            if (p.silu) v = FAST ? __fdividef(v, 1.0f + __expf(-v)) : silu(v);
             if (p.hasResidual) v = __fadd_rn(v, loadf(p.residual, residualIndex, p.rHalf));
             return v;
+        }
+        __device__ __forceinline__ float convEpilogue(const LookoutConvParams& p, float v, int co, i64 residualIndex) {
+            return convEpilogueT<false>(p, v, co, residualIndex);
         }
 
         // Implicit GEMM, M = output pixels, N = output channels, K = kH * kW * inC. A (pixels x K) is gathered
         // from the channels-last input 16 bytes (8 channels) at a time, B (N x K) is the repacked fp16 weights.
         // STAGES-deep cp.async pipeline, ldmatrix, mma.m16n8k16; each warp computes WM x WN.
-        template <int BM, int BN, int WM, int WN, int STAGES>
+        // With SPLIT, grid z splits the k tiles and the partial sums go to p.workspace (atomicAdd); the split-K
+        // epilogue kernel then applies bias, SiLU and the residual and zeroes the workspace again.
+        template <int BM, int BN, int WM, int WN, int STAGES, bool SPLIT>
         __device__ __forceinline__ void convMMA(const LookoutConvParams& p) {
             constexpr int BK = 32, LDS = BK + 8;  // smem rows padded by 16 bytes: ldmatrix without bank conflicts
             constexpr int WARPS_M = BM / WM, WARPS_N = BN / WN, THREADS = WARPS_M * WARPS_N * 32;
@@ -30,6 +38,13 @@ extension EngineKernelSource {
             const int outHW = p.outH * p.outW;
             const half_t* x = (const half_t*)p.x;
             const half_t* w = (const half_t*)p.w16;
+            const int allTiles = p.kPad / BK;
+            int kBegin = 0, kEnd = allTiles;
+            if (SPLIT) {
+                const int per = (allTiles + p.splits - 1) / p.splits;
+                kBegin = min(allTiles, (int)blockIdx.z * per);
+                kEnd = min(allTiles, kBegin + per);
+            }
 
             // Per loaded A row: the image's base, the window's corner, and the k position of this thread's vector.
             const half_t* rowBase[A_ITERS];
@@ -48,7 +63,7 @@ extension EngineKernelSource {
                     rowH[i] = oh * p.strideH - p.padT;
                     rowW[i] = ow * p.strideW - p.padL;
                 }
-                kk[i] = vec * 8;
+                kk[i] = kBegin * BK + vec * 8;
                 const int tap = kk[i] / p.inC;
                 tapC[i] = kk[i] - tap * p.inC;
                 tapH[i] = tap / p.kW;
@@ -90,17 +105,17 @@ extension EngineKernelSource {
                     #pragma unroll
                     for (int r = 0; r < 4; r++) acc[i][j][r] = 0.0f;
 
-            const int tiles = p.kPad / BK;
+            const int tiles = kEnd - kBegin;
             #pragma unroll
             for (int s = 0; s < STAGES - 1; s++) {
-                if (s < tiles) loadStage(s, s * BK);
+                if (s < tiles) loadStage(s, (kBegin + s) * BK);
                 copyAsyncCommit();
             }
             for (int t = 0; t < tiles; t++) {
                 copyAsyncWait<STAGES - 2>();
                 __syncthreads();
                 const int next = t + STAGES - 1;
-                if (next < tiles) loadStage(next % STAGES, next * BK);
+                if (next < tiles) loadStage(next % STAGES, (kBegin + next) * BK);
                 copyAsyncCommit();
                 const half_t* a = sA + (t % STAGES) * BM * LDS;
                 const half_t* b = sB + (t % STAGES) * BN * LDS;
@@ -130,6 +145,23 @@ extension EngineKernelSource {
 
             // Epilogue straight from the accumulators: thread holds rows (lane / 4) and (lane / 4 + 8) of each
             // 16-row tile, columns 2 * (lane % 4) and the next of each 8-column tile.
+            if (SPLIT) {
+                float* ws = (float*)p.workspace;
+                #pragma unroll
+                for (int i = 0; i < MT; i++)
+                    #pragma unroll
+                    for (int h = 0; h < 2; h++) {
+                        const int m = m0 + wm * WM + i * 16 + (lane >> 2) + h * 8;
+                        if (m >= p.M) continue;
+                        #pragma unroll
+                        for (int j = 0; j < NT; j++) {
+                            const int co = n0 + wn * WN + j * 8 + (lane & 3) * 2;
+                            if (co < p.outC) atomicAdd(ws + (i64)m * p.outC + co, acc[i][j][h * 2]);
+                            if (co + 1 < p.outC) atomicAdd(ws + (i64)m * p.outC + co + 1, acc[i][j][h * 2 + 1]);
+                        }
+                    }
+                return;
+            }
             #pragma unroll
             for (int i = 0; i < MT; i++) {
                 #pragma unroll
@@ -143,9 +175,9 @@ extension EngineKernelSource {
                     for (int j = 0; j < NT; j++) {
                         const int co = n0 + wn * WN + j * 8 + (lane & 3) * 2;
                         if (co >= p.outC) continue;
-                        float v0 = convEpilogue(p, acc[i][j][h * 2], co, rRow + (i64)co * p.rsC);
+                        float v0 = convEpilogueT<true>(p, acc[i][j][h * 2], co, rRow + (i64)co * p.rsC);
                         if (co + 1 < p.outC) {
-                            float v1 = convEpilogue(p, acc[i][j][h * 2 + 1], co + 1, rRow + (i64)(co + 1) * p.rsC);
+                            float v1 = convEpilogueT<true>(p, acc[i][j][h * 2 + 1], co + 1, rRow + (i64)(co + 1) * p.rsC);
                             if (p.yHalf) *(unsigned*)((half_t*)p.y + yRow + co) = pack2(v0, v1);
                             else *(float2*)((float*)p.y + yRow + co) = make_float2(v0, v1);
                         } else {
@@ -153,6 +185,22 @@ extension EngineKernelSource {
                         }
                     }
                 }
+            }
+        }
+
+        // The split-K epilogue: partial sums -> bias, SiLU, residual -> output; the workspace is zeroed for the next use.
+        extern "C" __global__ void __launch_bounds__(256) lookout_conv_splitk_epilogue(const LookoutConvParams p) {
+            const i64 total = (i64)p.M * p.outC;
+            float* ws = (float*)p.workspace;
+            const int outHW = p.outH * p.outW;
+            for (i64 t = (i64)blockIdx.x * blockDim.x + threadIdx.x; t < total; t += (i64)gridDim.x * blockDim.x) {
+                const int co = (int)(t % p.outC);
+                const int m = (int)(t / p.outC);
+                const int img = m / outHW, pix = m - img * outHW, oh = pix / p.outW, ow = pix - oh * p.outW;
+                const float sum = ws[t];
+                ws[t] = 0.0f;
+                const i64 r = (i64)img * p.rsN + (i64)co * p.rsC + (i64)oh * p.rsH + (i64)ow * p.rsW;
+                storef(p.y, (i64)img * p.ysN + (i64)co * p.ysC + (i64)oh * p.ysH + (i64)ow * p.ysW, p.yHalf, convEpilogueT<true>(p, sum, co, r));
             }
         }
 
@@ -196,11 +244,11 @@ extension EngineKernelSource {
             for (int co = 0; co < CO; co += 2) {
                 if (co >= p.outC) break;
                 float v0 = acc[co] + sb[co];
-                if (p.silu) v0 = silu(v0);
+                if (p.silu) v0 = __fdividef(v0, 1.0f + __expf(-v0));
                 if (p.hasResidual) v0 = __fadd_rn(v0, loadf(p.residual, rRow + co * p.rsC, p.rHalf));
                 if (co + 1 < p.outC) {
                     float v1 = acc[co + 1] + sb[co + 1];
-                    if (p.silu) v1 = silu(v1);
+                    if (p.silu) v1 = __fdividef(v1, 1.0f + __expf(-v1));
                     if (p.hasResidual) v1 = __fadd_rn(v1, loadf(p.residual, rRow + (co + 1) * p.rsC, p.rHalf));
                     if (p.yHalf && p.ysC == 1 && ((yRow + co) & 1) == 0) {
                         *(unsigned*)((half_t*)p.y + yRow + co) = pack2(v0, v1);

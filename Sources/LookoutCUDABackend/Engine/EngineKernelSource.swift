@@ -26,6 +26,11 @@ public enum EngineKernelSource {
         ConvTile(bm: 32, bn: 32, wm: 16, wn: 16, stages: 4),
     ]
 
+    /// Tiles that also come split over K (for layers with few output tiles and long K: the deep, small layers).
+    public static let splitTiles: [ConvTile] = convTiles.filter { $0.bm <= 64 && $0.bn <= 64 }
+    /// The split counts the tuner tries.
+    public static let splitCounts = [2, 3, 4, 6, 8]
+
     /// Output channels of the few-input-channel kernel's variants.
     public static let smallConvWidths = [16, 32, 64]
     /// The k tile of the tensor-core kernel: weights are padded to a multiple of it.
@@ -45,6 +50,7 @@ public enum EngineKernelSource {
         ("int", "padT"), ("int", "padL"), ("int", "dilH"), ("int", "dilW"),
         ("int", "K"), ("int", "kPad"), ("int", "M"), ("int", "silu"),
         ("int", "xHalf"), ("int", "yHalf"), ("int", "rHalf"), ("int", "hasResidual"),
+        ("unsigned long long", "workspace"), ("int", "splits"), ("int", "reserved"),
     ]
     static let elementwiseFields: [(String, String)] = [
         ("unsigned long long", "a"), ("unsigned long long", "b"), ("unsigned long long", "c"), ("unsigned long long", "y"),
@@ -74,7 +80,15 @@ public enum EngineKernelSource {
         for tile in convTiles {
             text += """
                 extern "C" __global__ void __launch_bounds__(\(tile.threads)) \(tile.entryPoint)(const LookoutConvParams p) {
-                    convMMA<\(tile.bm), \(tile.bn), \(tile.wm), \(tile.wn), \(tile.stages)>(p);
+                    convMMA<\(tile.bm), \(tile.bn), \(tile.wm), \(tile.wn), \(tile.stages), false>(p);
+                }
+
+                """
+        }
+        for tile in splitTiles {
+            text += """
+                extern "C" __global__ void __launch_bounds__(\(tile.threads)) \(tile.entryPoint)_splitk(const LookoutConvParams p) {
+                    convMMA<\(tile.bm), \(tile.bn), \(tile.wm), \(tile.wn), \(tile.stages), true>(p);
                 }
 
                 """

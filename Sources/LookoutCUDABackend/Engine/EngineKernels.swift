@@ -14,6 +14,8 @@ public final class EngineKernels: @unchecked Sendable {
     /// Seconds spent compiling or loading the module.
     public let loadSeconds: Double
     let mma: [EngineKernelSource.ConvTile: CUDAFunction]
+    let mmaSplit: [EngineKernelSource.ConvTile: CUDAFunction]
+    let splitEpilogue: CUDAFunction
     let small: [Int: CUDAFunction]
     let direct: CUDAFunction
     let elementwise: CUDAFunction
@@ -34,6 +36,14 @@ public final class EngineKernels: @unchecked Sendable {
             mma[tile] = function
         }
         self.mma = mma
+        var mmaSplit: [EngineKernelSource.ConvTile: CUDAFunction] = [:]
+        for tile in EngineKernelSource.splitTiles {
+            let function = try module.function(tile.entryPoint + "_splitk")
+            if tile.sharedBytes > 48 * 1024 { try function.allowDynamicSharedMemory(tile.sharedBytes) }
+            mmaSplit[tile] = function
+        }
+        self.mmaSplit = mmaSplit
+        splitEpilogue = try module.function("lookout_conv_splitk_epilogue")
         var small: [Int: CUDAFunction] = [:]
         for width in EngineKernelSource.smallConvWidths { small[width] = try module.function("lookout_conv_small_\(width)") }
         self.small = small
@@ -49,10 +59,12 @@ public final class EngineKernels: @unchecked Sendable {
         max(1, min((count + perBlock - 1) / perBlock, limit))
     }
 
-    func launch(_ op: GPUOp, arena: UInt64, constants: UInt64, on stream: CUDAStream) throws(CUDAError) {
+    func launch(_ op: GPUOp, memory: LaunchMemory, on stream: CUDAStream) throws(CUDAError) {
+        let arena = memory.arena
+        let constants = memory.constants
         switch op {
         case .conv(let c):
-            try launch(c, kernel: c.kernel, arena: arena, constants: constants, on: stream)
+            try launch(c, kernel: c.kernel, memory: memory, on: stream)
         case .elementwise(let e):
             let p = e.resolved(arena: arena, constants: constants)
             let function = e.kernel == .spatial ? spatial : elementwise
@@ -63,8 +75,8 @@ public final class EngineKernels: @unchecked Sendable {
         }
     }
 
-    func launch(_ op: ConvOp, kernel: ConvKernel, arena: UInt64, constants: UInt64, on stream: CUDAStream) throws(CUDAError) {
-        let p = op.resolved(arena: arena, constants: constants)
+    func launch(_ op: ConvOp, kernel: ConvKernel, memory: LaunchMemory, on stream: CUDAStream) throws(CUDAError) {
+        var p = op.resolved(arena: memory.arena, constants: memory.constants)
         let m = Int(p.M)
         let cout = Int(p.outC)
         switch kernel {
@@ -72,6 +84,14 @@ public final class EngineKernels: @unchecked Sendable {
             try mma[tile]!.launch(
                 grid: Dim3((m + tile.bm - 1) / tile.bm, (cout + tile.bn - 1) / tile.bn), block: Dim3(tile.threads),
                 sharedBytes: tile.sharedBytes, on: stream, p)
+        case .mmaSplit(let tile, let splits):
+            precondition(memory.workspace != 0, "split-K without a workspace")
+            p.workspace = memory.workspace
+            p.splits = Int32(splits)
+            try mmaSplit[tile]!.launch(
+                grid: Dim3((m + tile.bm - 1) / tile.bm, (cout + tile.bn - 1) / tile.bn, splits), block: Dim3(tile.threads),
+                sharedBytes: tile.sharedBytes, on: stream, p)
+            try splitEpilogue.launch(grid: Dim3(Self.blocks(m * cout, 256, limit: 4096)), block: Dim3(256), on: stream, p)
         case .small(let width):
             try small[width]!.launch(grid: Dim3((m + 127) / 128), block: Dim3(128), on: stream, p)
         case .direct:

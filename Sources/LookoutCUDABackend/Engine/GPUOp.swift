@@ -22,12 +22,15 @@ enum GPUAddress: Equatable {
 /// Which convolution kernel runs a convolution.
 enum ConvKernel: Hashable, CustomStringConvertible {
     case mma(EngineKernelSource.ConvTile)
+    /// The tensor-core kernel with K split over grid z, then the split-K epilogue.
+    case mmaSplit(EngineKernelSource.ConvTile, Int)
     case small(Int)
     case direct
 
     var description: String {
         switch self {
         case .mma(let tile): "mma \(tile.bm)x\(tile.bn)"
+        case .mmaSplit(let tile, let splits): "mma \(tile.bm)x\(tile.bn) split-k \(splits)"
         case .small(let width): "small\(width)"
         case .direct: "direct"
         }
@@ -37,10 +40,20 @@ enum ConvKernel: Hashable, CustomStringConvertible {
     var key: String {
         switch self {
         case .mma(let tile): tile.entryPoint
+        case .mmaSplit(let tile, let splits): "\(tile.entryPoint)_splitk\(splits)"
         case .small(let width): "lookout_conv_small_\(width)"
         case .direct: "lookout_conv_direct"
         }
     }
+
+    var isSplit: Bool { if case .mmaSplit = self { return true }; return false }
+}
+
+/// The device memory launches refer to: the arena, the constant pool, the split-K workspace.
+struct LaunchMemory {
+    var arena: UInt64
+    var constants: UInt64
+    var workspace: UInt64 = 0
 }
 
 struct ConvOp {

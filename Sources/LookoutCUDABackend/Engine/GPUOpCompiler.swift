@@ -401,6 +401,16 @@ struct GPUOpCompiler {
             var widest = 16
             while widest < cout && widest < EngineKernelSource.channelPad { widest *= 2 }
             candidates += EngineKernelSource.convTiles.filter { $0.bn <= widest }.map { .mma($0) }
+            // Split K where a layer has few output tiles but a long K (deep layers at small batches).
+            let m = n * oh * ow
+            let kTiles = kPad / EngineKernelSource.kTile
+            for tile in EngineKernelSource.splitTiles where tile.bn <= widest {
+                let outputTiles = ((m + tile.bm - 1) / tile.bm) * ((cout + tile.bn - 1) / tile.bn)
+                guard outputTiles < 2 * 132 else { continue }
+                for splits in EngineKernelSource.splitCounts where kTiles >= 4 * splits && outputTiles * splits <= 8 * 132 {
+                    candidates.append(.mmaSplit(tile, splits))
+                }
+            }
         }
         if group == 1 && cin * kh * kw <= 64 && cout <= 64 {
             candidates.append(.small(EngineKernelSource.smallConvWidths.first { $0 >= cout }!))
