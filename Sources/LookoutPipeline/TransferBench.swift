@@ -20,8 +20,8 @@ public struct TransferBenchOptions: Sendable {
     /// Pinned staging of the `pinned` mode allocated write-combined (the CPU only writes it, the copy engine reads).
     public var writeCombined = true
     /// `pinned`: write back the letterboxed tensor's cache lines before its copy (the copy engine then reads
-    /// memory instead of snooping dirty lines out of the CPU caches).
-    public var pinnedFlush = false
+    /// memory instead of snooping dirty lines out of the CPU caches: 51 GB/s instead of 24-29 on the H100 machine).
+    public var pinnedFlush = true
     /// `pinned`: copy each tensor one frame later (after the next frame's letterbox), when its lines have left
     /// the CPU caches; one more staging buffer, one frame more latency.
     public var pinnedDeferredCopy = false

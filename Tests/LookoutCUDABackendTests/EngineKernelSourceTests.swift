@@ -11,7 +11,7 @@ import Testing
         var offsets: [String: Int] = [:]
         var alignment = 1
         for (type, declarator) in fields {
-            let size = type == "int" || type == "float" ? 4 : 8
+            let size = type == "int" || type == "float" || type == "unsigned" ? 4 : 8
             var name = declarator
             var count = 1
             if let open = declarator.firstIndex(of: "[") {
@@ -42,6 +42,7 @@ import Testing
         #expect(e["yStride"] == MemoryLayout<LookoutElementwiseParams>.offset(of: \.yStride))
         #expect(e["count"] == MemoryLayout<LookoutElementwiseParams>.offset(of: \.count))
         #expect(e["inW"] == MemoryLayout<LookoutElementwiseParams>.offset(of: \.inW))
+        #expect(e["divShift"] == MemoryLayout<LookoutElementwiseParams>.offset(of: \.divShift))
         let (s, sSize) = Self.cLayout(EngineKernelSource.softmaxFields)
         #expect(sSize == MemoryLayout<LookoutSoftmaxParams>.size)
         #expect(s["outer"] == MemoryLayout<LookoutSoftmaxParams>.offset(of: \.outer))

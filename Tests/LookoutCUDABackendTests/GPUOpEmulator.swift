@@ -107,6 +107,29 @@ final class GPUOpEmulator {
                 index[d] = r % shape[d]
                 r /= shape[d]
             }
+            if spatial && p.op >= 140 {
+                // 8 channels a thread: c counts groups, a[5] and y[5] are 8.
+                let (n, oh, ow, c8) = (index[2], index[3], index[4], index[5])
+                for e in 0..<8 {
+                    let base = n * a[2] + c8 * a[5] + e
+                    var v: Float = -.infinity
+                    if p.op == 140 {
+                        for kh in 0..<Int(p.kH) {
+                            let ih = oh * Int(p.strideH) - Int(p.padT) + kh * Int(p.dilH)
+                            if ih < 0 || ih >= Int(p.inH) { continue }
+                            for kw in 0..<Int(p.kW) {
+                                let iw = ow * Int(p.strideW) - Int(p.padL) + kw * Int(p.dilW)
+                                if iw < 0 || iw >= Int(p.inW) { continue }
+                                v = max(v, load(p.a, base + ih * a[3] + iw * a[4], half: true))
+                            }
+                        }
+                    } else {
+                        v = load(p.a, base + loadInt(p.b, oh) * a[3] + loadInt(p.c, ow) * a[4], half: true)
+                    }
+                    store(p.y, n * y[2] + oh * y[3] + ow * y[4] + c8 * y[5] + e, half: true, v)
+                }
+                continue
+            }
             if spatial {
                 let (n, oh, ow, c) = (index[2], index[3], index[4], index[5])
                 let base = n * a[2] + c * a[5]
@@ -132,6 +155,10 @@ final class GPUOpEmulator {
             let oa = zip(index, a).reduce(0) { $0 + $1.0 * $1.1 }
             let ob = zip(index, b).reduce(0) { $0 + $1.0 * $1.1 }
             let oy = zip(index, y).reduce(0) { $0 + $1.0 * $1.1 }
+            if p.op == 100 {
+                for e in 0..<(p.aHalf != 0 ? 8 : 4) { store(p.y, oy + e, half: p.yHalf != 0, load(p.a, oa + e, half: p.aHalf != 0)) }
+                continue
+            }
             var v = load(p.a, oa, half: p.aHalf != 0)
             let other = p.op >= 20 ? load(p.b, ob, half: p.bHalf != 0) : 0
             switch p.op {

@@ -119,6 +119,29 @@ enum BackendFixtures {
         #expect(mma == convs.count - 2, "\(mma) of \(convs.count) convolutions on tensor cores")  // first layer, DFL
     }
 
+    @Test func fastDivisionEqualsDivision() {
+        var state: UInt64 = 99
+        for divisor in Array(1...300) + [640, 1000, 6400, 8400, 33600, 102_400, 1 << 20, 1_000_003, (1 << 30) + 7] {
+            let magic = FastDivision.magic(UInt32(divisor))
+            for k in 0..<400 {
+                state = state &* 6_364_136_223_846_793_005 &+ 1
+                let n = k < 4 ? UInt32([0, 1, divisor - 1, Int(Int32.max) - 1][k]) : UInt32(truncatingIfNeeded: state >> 33)
+                #expect(FastDivision.divide(n, magic) == n / UInt32(divisor), "\(n) / \(divisor)")
+            }
+        }
+    }
+
+    @Test func elementwiseDimensionsMergeAndCopiesVectorise() throws {
+        let model = try DetectionModel(path: BackendFixtures.staticModel)
+        let plan = try model.plan(forInputShape: [1, 3, 640, 640])
+        let memory = try GPUMemoryPlan(plan: plan, precision: .fp16)
+        var pool = ConstantPool()
+        let ops = try GPUOpCompiler(plan: plan, memory: memory).compile(constants: &pool)
+        let spatial = ops.compactMap { if case .elementwise(let e) = $0, e.kernel == .spatial { return e.params.op }; return nil }
+        // The three SPPF pools and the two upsamples run 8 channels a thread.
+        #expect(spatial.sorted() == [140, 140, 140, 141, 141])
+    }
+
     @Test func reshapeStridesFollowPyTorch() {
         // Channels-last [N, C, H, W] merged to [N, C, H*W]: channel stride 1, pixels C apart.
         #expect(GPUMemoryPlan.viewStrides([2, 4, 3, 5], [60, 1, 20, 4], [2, 4, 15]) == [60, 1, 4])

@@ -48,7 +48,9 @@ typedef struct LookoutElementwiseParams {
     int32_t aHalf, bHalf, yHalf;
     // Pooling: kernel, stride, pad, dilation (h, w), and the input's spatial size.
     int32_t kH, kW, strideH, strideW, padT, padL, dilH, dilW, inH, inW;
-    int32_t reserved0, reserved1;
+    // Division by shape[d] as a multiply-high and a shift (index < 2^31): q = (umulhi(n, divMul) + n) >> divShift.
+    uint32_t divMul[6];
+    uint32_t divShift[6];
 } LookoutElementwiseParams;
 
 /// Softmax along one axis: the tensor seen as [outer][length][inner].

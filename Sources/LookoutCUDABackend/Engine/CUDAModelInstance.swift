@@ -33,9 +33,14 @@ public final class CUDAModelInstance: @unchecked Sendable {
         self.ops = ops
         self.constants = constants
         self.arena = try DeviceBuffer(context: engine.context, byteCount: memory.peakBytes)
+        // One fp32 slice of M x outC per split.
         let splitBytes = ops.map { op -> Int in
-            guard case .conv(let c) = op, c.candidates.contains(where: \.isSplit) || c.kernel.isSplit else { return 0 }
-            return Int(c.params.M) * Int(c.params.outC) * 4
+            guard case .conv(let c) = op else { return 0 }
+            let splits = (c.candidates + [c.kernel]).map { kernel -> Int in
+                if case .mmaSplit(_, let s) = kernel { return s }
+                return 0
+            }.max() ?? 0
+            return splits * Int(c.params.M) * Int(c.params.outC) * 4
         }.max() ?? 0
         if splitBytes > 0 {
             let workspace = try DeviceScratch(context: engine.context, byteCount: splitBytes)
@@ -50,7 +55,7 @@ public final class CUDAModelInstance: @unchecked Sendable {
         LaunchMemory(arena: arenaAddress, constants: constants.address, workspace: workspace?.address ?? 0)
     }
 
-    /// Bytes of the split-K workspace (not activations: partial sums of one layer at a time).
+    /// Bytes of the split-K workspace (not activations: the partial sums of one layer at a time).
     public var workspaceBytes: Int { workspace?.byteCount ?? 0 }
 
     public var shape: [Int] { plan.graph.shape(plan.graph.inputs[0]) }

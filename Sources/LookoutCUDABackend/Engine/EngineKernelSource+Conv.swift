@@ -20,11 +20,12 @@ extension EngineKernelSource {
         // Implicit GEMM, M = output pixels, N = output channels, K = kH * kW * inC. A (pixels x K) is gathered
         // from the channels-last input 16 bytes (8 channels) at a time, B (N x K) is the repacked fp16 weights.
         // STAGES-deep cp.async pipeline, ldmatrix, mma.m16n8k16; each warp computes WM x WN.
-        // With SPLIT, grid z splits the k tiles and the partial sums go to p.workspace (atomicAdd); the split-K
-        // epilogue kernel then applies bias, SiLU and the residual and zeroes the workspace again.
-        template <int BM, int BN, int WM, int WN, int STAGES, bool SPLIT>
+        // With SPLIT, grid z splits the k tiles and each split stores its partial sums in its own slice of
+        // p.workspace ([split][M][outC]); the split-K epilogue adds the slices in order (deterministic, unlike
+        // atomics) and applies bias, SiLU and the residual.
+        template <int BM, int BN, int BK, int WM, int WN, int STAGES, bool SPLIT>
         __device__ __forceinline__ void convMMA(const LookoutConvParams& p) {
-            constexpr int BK = 32, LDS = BK + 8;  // smem rows padded by 16 bytes: ldmatrix without bank conflicts
+            constexpr int LDS = BK + 8;  // smem rows padded by 16 bytes: ldmatrix without bank conflicts
             constexpr int WARPS_M = BM / WM, WARPS_N = BN / WN, THREADS = WARPS_M * WARPS_N * 32;
             constexpr int MT = WM / 16, NT = WN / 8;
             constexpr int A_VECTORS = BM * (BK / 8), B_VECTORS = BN * (BK / 8);
@@ -38,7 +39,7 @@ extension EngineKernelSource {
             const int outHW = p.outH * p.outW;
             const half_t* x = (const half_t*)p.x;
             const half_t* w = (const half_t*)p.w16;
-            const int allTiles = p.kPad / BK;
+            const int allTiles = (p.K + BK - 1) / BK;  // weights rows are kPad (a multiple of 64) long
             int kBegin = 0, kEnd = allTiles;
             if (SPLIT) {
                 const int per = (allTiles + p.splits - 1) / p.splits;
@@ -146,7 +147,7 @@ extension EngineKernelSource {
             // Epilogue straight from the accumulators: thread holds rows (lane / 4) and (lane / 4 + 8) of each
             // 16-row tile, columns 2 * (lane % 4) and the next of each 8-column tile.
             if (SPLIT) {
-                float* ws = (float*)p.workspace;
+                float* ws = (float*)p.workspace + (i64)blockIdx.z * p.M * p.outC;
                 #pragma unroll
                 for (int i = 0; i < MT; i++)
                     #pragma unroll
@@ -156,8 +157,8 @@ extension EngineKernelSource {
                         #pragma unroll
                         for (int j = 0; j < NT; j++) {
                             const int co = n0 + wn * WN + j * 8 + (lane & 3) * 2;
-                            if (co < p.outC) atomicAdd(ws + (i64)m * p.outC + co, acc[i][j][h * 2]);
-                            if (co + 1 < p.outC) atomicAdd(ws + (i64)m * p.outC + co + 1, acc[i][j][h * 2 + 1]);
+                            if (co < p.outC) ws[(i64)m * p.outC + co] = acc[i][j][h * 2];
+                            if (co + 1 < p.outC) ws[(i64)m * p.outC + co + 1] = acc[i][j][h * 2 + 1];
                         }
                     }
                 return;
@@ -188,17 +189,17 @@ extension EngineKernelSource {
             }
         }
 
-        // The split-K epilogue: partial sums -> bias, SiLU, residual -> output; the workspace is zeroed for the next use.
+        // The split-K epilogue: the splits' partial sums, added in split order -> bias, SiLU, residual -> output.
         extern "C" __global__ void __launch_bounds__(256) lookout_conv_splitk_epilogue(const LookoutConvParams p) {
             const i64 total = (i64)p.M * p.outC;
-            float* ws = (float*)p.workspace;
+            const float* ws = (const float*)p.workspace;
             const int outHW = p.outH * p.outW;
             for (i64 t = (i64)blockIdx.x * blockDim.x + threadIdx.x; t < total; t += (i64)gridDim.x * blockDim.x) {
                 const int co = (int)(t % p.outC);
                 const int m = (int)(t / p.outC);
                 const int img = m / outHW, pix = m - img * outHW, oh = pix / p.outW, ow = pix - oh * p.outW;
-                const float sum = ws[t];
-                ws[t] = 0.0f;
+                float sum = ws[t];
+                for (int s = 1; s < p.splits; s++) sum += ws[(i64)s * total + t];
                 const i64 r = (i64)img * p.rsN + (i64)co * p.rsC + (i64)oh * p.rsH + (i64)ow * p.rsW;
                 storef(p.y, (i64)img * p.ysN + (i64)co * p.ysC + (i64)oh * p.ysH + (i64)ow * p.ysW, p.yHalf, convEpilogueT<true>(p, sum, co, r));
             }
@@ -240,25 +241,29 @@ extension EngineKernelSource {
             }
             const i64 yRow = (i64)img * p.ysN + (i64)oh * p.ysH + (i64)ow * p.ysW;
             const i64 rRow = (i64)img * p.rsN + (i64)oh * p.rsH + (i64)ow * p.rsW;
+            float v[CO];
             #pragma unroll
-            for (int co = 0; co < CO; co += 2) {
-                if (co >= p.outC) break;
-                float v0 = acc[co] + sb[co];
-                if (p.silu) v0 = __fdividef(v0, 1.0f + __expf(-v0));
-                if (p.hasResidual) v0 = __fadd_rn(v0, loadf(p.residual, rRow + co * p.rsC, p.rHalf));
-                if (co + 1 < p.outC) {
-                    float v1 = acc[co + 1] + sb[co + 1];
-                    if (p.silu) v1 = __fdividef(v1, 1.0f + __expf(-v1));
-                    if (p.hasResidual) v1 = __fadd_rn(v1, loadf(p.residual, rRow + (co + 1) * p.rsC, p.rHalf));
-                    if (p.yHalf && p.ysC == 1 && ((yRow + co) & 1) == 0) {
-                        *(unsigned*)((half_t*)p.y + yRow + co) = pack2(v0, v1);
-                    } else {
-                        storef(p.y, yRow + co * p.ysC, p.yHalf, v0);
-                        storef(p.y, yRow + (co + 1) * p.ysC, p.yHalf, v1);
-                    }
-                } else {
-                    storef(p.y, yRow + co * p.ysC, p.yHalf, v0);
+            for (int co = 0; co < CO; co++) {
+                float x = acc[co] + sb[co];
+                if (p.silu) x = __fdividef(x, 1.0f + __expf(-x));
+                if (p.hasResidual && co < p.outC) x = __fadd_rn(x, loadf(p.residual, rRow + co * p.rsC, p.rHalf));
+                v[co] = x;
+            }
+            // Channels-last fp16 with whole 16-byte groups: 8 channels a store (the layer's bytes in few stores).
+            if (p.yHalf && p.ysC == 1 && (p.outC & 7) == 0 && ((p.y + (unsigned long long)yRow * 2) & 15) == 0) {
+                #pragma unroll
+                for (int co = 0; co < CO; co += 8) {
+                    if (co >= p.outC) break;
+                    uint4 q;
+                    q.x = pack2(v[co], v[co + 1]); q.y = pack2(v[co + 2], v[co + 3]);
+                    q.z = pack2(v[co + 4], v[co + 5]); q.w = pack2(v[co + 6], v[co + 7]);
+                    *(uint4*)((half_t*)p.y + yRow + co) = q;
                 }
+                return;
+            }
+            #pragma unroll
+            for (int co = 0; co < CO; co++) {
+                if (co < p.outC) storef(p.y, yRow + co * p.ysC, p.yHalf, v[co]);
             }
         }
 

@@ -4,6 +4,10 @@ extension EngineKernelSource {
     /// `LookoutElementwiseParams.op` values.
     enum Op: Int32 {
         case copy = 0
+        /// A copy of whole 16-byte groups (the innermost dimension counts groups; strides stay in elements).
+        case copy16 = 100
+        /// Max pooling and nearest resize of 8 fp16 channels a thread.
+        case maxPool8 = 140, resizeNearest8 = 141
         case sigmoid = 1, relu = 2, exp = 3, log = 4, sqrt = 5, neg = 6, abs = 7, reciprocal = 8, tanh = 9
         case add = 20, sub = 21, mul = 22, div = 23, pow = 24, min = 25, max = 26
         case maxPool = 40
@@ -37,14 +41,15 @@ extension EngineKernelSource {
             }
         }
 
-        // Offsets of logical element t (innermost dimension fastest) in a, b and y.
-        __device__ __forceinline__ void offsets(const LookoutElementwiseParams& p, i64 t, i64& oa, i64& ob, i64& oy) {
+        // Offsets of logical element t (innermost dimension fastest) in a, b and y; 32-bit index arithmetic with
+        // the host's multiply-high division (the engine keeps element counts below 2^31).
+        __device__ __forceinline__ void offsets(const LookoutElementwiseParams& p, unsigned t, i64& oa, i64& ob, i64& oy) {
             oa = 0; ob = 0; oy = 0;
             #pragma unroll
             for (int d = 5; d >= 0; d--) {
-                const i64 n = p.shape[d];
-                const i64 i = t % n;
-                t /= n;
+                const unsigned q = (__umulhi(t, p.divMul[d]) + t) >> p.divShift[d];
+                const i64 i = (i64)(t - q * (unsigned)p.shape[d]);
+                t = q;
                 oa += i * p.aStride[d];
                 ob += i * p.bStride[d];
                 oy += i * p.yStride[d];
@@ -52,9 +57,15 @@ extension EngineKernelSource {
         }
 
         extern "C" __global__ void __launch_bounds__(256) lookout_elementwise(const LookoutElementwiseParams p) {
-            for (i64 t = (i64)blockIdx.x * blockDim.x + threadIdx.x; t < p.count; t += (i64)gridDim.x * blockDim.x) {
+            const unsigned count = (unsigned)p.count;
+            for (unsigned t = blockIdx.x * blockDim.x + threadIdx.x; t < count; t += gridDim.x * blockDim.x) {
                 i64 oa, ob, oy;
                 offsets(p, t, oa, ob, oy);
+                if (p.op == 100) {
+                    const int bytes = p.aHalf ? 2 : 4;
+                    *(uint4*)((char*)p.y + oy * bytes) = *(const uint4*)((const char*)p.a + oa * bytes);
+                    continue;
+                }
                 float v = loadf(p.a, oa, p.aHalf);
                 if (p.op >= 20) v = binaryOp(p.op, v, loadf(p.b, ob, p.bHalf));
                 else if (p.op > 0) v = unaryOp(p.op, v);
@@ -62,15 +73,49 @@ extension EngineKernelSource {
             }
         }
 
+        // 8 fp16 channels (16 bytes) of max pooling or nearest resize a thread.
+        __device__ __forceinline__ void spatial8(const LookoutElementwiseParams& p, int n, int oh, int ow, int c8) {
+            const i64 base = (i64)n * p.aStride[2] + (i64)c8 * p.aStride[5];
+            uint4 result;
+            if (p.op == 140) {
+                float m[8];
+                #pragma unroll
+                for (int e = 0; e < 8; e++) m[e] = __int_as_float(0xff800000);
+                for (int kh = 0; kh < p.kH; kh++) {
+                    const int ih = oh * p.strideH - p.padT + kh * p.dilH;
+                    if (ih < 0 || ih >= p.inH) continue;
+                    for (int kw = 0; kw < p.kW; kw++) {
+                        const int iw = ow * p.strideW - p.padL + kw * p.dilW;
+                        if (iw < 0 || iw >= p.inW) continue;
+                        const uint4 q = *(const uint4*)((const half_t*)p.a + base + (i64)ih * p.aStride[3] + (i64)iw * p.aStride[4]);
+                        const unsigned w[4] = {q.x, q.y, q.z, q.w};
+                        #pragma unroll
+                        for (int e = 0; e < 8; e++) {
+                            const float x = h2f((half_t)(w[e >> 1] >> ((e & 1) * 16)));
+                            m[e] = x > m[e] || x != x ? x : m[e];
+                        }
+                    }
+                }
+                result.x = pack2(m[0], m[1]); result.y = pack2(m[2], m[3]);
+                result.z = pack2(m[4], m[5]); result.w = pack2(m[6], m[7]);
+            } else {
+                const int ih = ((const int*)p.b)[oh], iw = ((const int*)p.c)[ow];
+                result = *(const uint4*)((const half_t*)p.a + base + (i64)ih * p.aStride[3] + (i64)iw * p.aStride[4]);
+            }
+            *(uint4*)((half_t*)p.y + (i64)n * p.yStride[2] + (i64)oh * p.yStride[3] + (i64)ow * p.yStride[4] + (i64)c8 * p.yStride[5]) = result;
+        }
+
         // Max pooling and nearest resize: dimensions 2..5 are (n, h, w, c) of the output; a's strides are the
         // input's for the same dimensions. Padding never wins a max (ONNX: pads are -inf).
         extern "C" __global__ void __launch_bounds__(256) lookout_spatial(const LookoutElementwiseParams p) {
-            for (i64 t = (i64)blockIdx.x * blockDim.x + threadIdx.x; t < p.count; t += (i64)gridDim.x * blockDim.x) {
-                i64 r = t;
-                const int c = (int)(r % p.shape[5]); r /= p.shape[5];
-                const int ow = (int)(r % p.shape[4]); r /= p.shape[4];
-                const int oh = (int)(r % p.shape[3]); r /= p.shape[3];
+            const unsigned count = (unsigned)p.count;
+            for (unsigned t = blockIdx.x * blockDim.x + threadIdx.x; t < count; t += gridDim.x * blockDim.x) {
+                unsigned r = t, q;
+                q = (__umulhi(r, p.divMul[5]) + r) >> p.divShift[5]; const int c = (int)(r - q * (unsigned)p.shape[5]); r = q;
+                q = (__umulhi(r, p.divMul[4]) + r) >> p.divShift[4]; const int ow = (int)(r - q * (unsigned)p.shape[4]); r = q;
+                q = (__umulhi(r, p.divMul[3]) + r) >> p.divShift[3]; const int oh = (int)(r - q * (unsigned)p.shape[3]); r = q;
                 const int n = (int)r;
+                if (p.op >= 140) { spatial8(p, n, oh, ow, c); continue; }
                 const i64 base = (i64)n * p.aStride[2] + (i64)c * p.aStride[5];
                 float v;
                 if (p.op == 40) {

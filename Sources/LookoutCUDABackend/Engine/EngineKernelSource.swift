@@ -7,16 +7,17 @@ public enum EngineKernelSource {
     /// A tile shape of the tensor-core convolution.
     public struct ConvTile: Hashable, Sendable, CustomStringConvertible {
         public let bm: Int, bn: Int, wm: Int, wn: Int, stages: Int
+        /// K per pipeline stage (32 or 64).
+        public var bk: Int = 32
         public var threads: Int { (bm / wm) * (bn / wn) * 32 }
-        public var sharedBytes: Int { stages * (bm + bn) * 40 * 2 }
-        public var entryPoint: String { "lookout_conv_mma_\(bm)x\(bn)_\(wm)x\(wn)_s\(stages)" }
-        public var description: String { "\(bm)x\(bn) (warp \(wm)x\(wn), \(stages) stages)" }
+        public var sharedBytes: Int { stages * (bm + bn) * (bk + 8) * 2 }
+        public var entryPoint: String { "lookout_conv_mma_\(bm)x\(bn)x\(bk)_\(wm)x\(wn)_s\(stages)" }
+        public var description: String { "\(bm)x\(bn)x\(bk) (warp \(wm)x\(wn), \(stages) stages)" }
     }
 
     /// The tiles the tuner chooses from, per layer.
     public static let convTiles: [ConvTile] = [
-        ConvTile(bm: 128, bn: 128, wm: 64, wn: 32, stages: 3),
-        ConvTile(bm: 128, bn: 64, wm: 64, wn: 32, stages: 3),
+        // k 32 per stage (the winners of the first H100 tuning; 128x128 and 128x64 never won and were dropped).
         ConvTile(bm: 64, bn: 128, wm: 32, wn: 64, stages: 3),
         ConvTile(bm: 64, bn: 64, wm: 32, wn: 32, stages: 4),
         ConvTile(bm: 128, bn: 32, wm: 32, wn: 32, stages: 3),
@@ -24,17 +25,25 @@ public enum EngineKernelSource {
         ConvTile(bm: 128, bn: 16, wm: 32, wn: 16, stages: 4),
         ConvTile(bm: 32, bn: 64, wm: 16, wn: 32, stages: 4),
         ConvTile(bm: 32, bn: 32, wm: 16, wn: 16, stages: 4),
+        // k 64 per stage: two more k16 steps per barrier, fewer pipeline waits for long K.
+        ConvTile(bm: 128, bn: 64, wm: 64, wn: 32, stages: 3, bk: 64),
+        ConvTile(bm: 64, bn: 128, wm: 32, wn: 64, stages: 3, bk: 64),
+        ConvTile(bm: 64, bn: 64, wm: 32, wn: 32, stages: 3, bk: 64),
+        ConvTile(bm: 128, bn: 32, wm: 32, wn: 32, stages: 3, bk: 64),
+        ConvTile(bm: 64, bn: 32, wm: 32, wn: 16, stages: 4, bk: 64),
+        ConvTile(bm: 128, bn: 16, wm: 32, wn: 16, stages: 4, bk: 64),
+        ConvTile(bm: 32, bn: 64, wm: 16, wn: 32, stages: 4, bk: 64),
     ]
 
     /// Tiles that also come split over K (for layers with few output tiles and long K: the deep, small layers).
-    public static let splitTiles: [ConvTile] = convTiles.filter { $0.bm <= 64 && $0.bn <= 64 }
+    public static let splitTiles: [ConvTile] = convTiles.filter { $0.bm <= 64 && $0.bn <= 64 && ($0.bk == 32 || $0.bm >= 32 && $0.bn >= 64) }
     /// The split counts the tuner tries.
     public static let splitCounts = [2, 3, 4, 6, 8]
 
     /// Output channels of the few-input-channel kernel's variants.
     public static let smallConvWidths = [16, 32, 64]
-    /// The k tile of the tensor-core kernel: weights are padded to a multiple of it.
-    public static let kTile = 32
+    /// Repacked weight rows are padded to a multiple of this (the largest k tile).
+    public static let kTile = 64
     /// Output channels are padded to a multiple of this (the widest tile) in the repacked weights and biases.
     public static let channelPad = 128
 
@@ -57,7 +66,8 @@ public enum EngineKernelSource {
         ("long long", "shape[6]"), ("long long", "aStride[6]"), ("long long", "bStride[6]"), ("long long", "yStride[6]"),
         ("long long", "count"), ("int", "op"), ("int", "aHalf"), ("int", "bHalf"), ("int", "yHalf"),
         ("int", "kH"), ("int", "kW"), ("int", "strideH"), ("int", "strideW"), ("int", "padT"), ("int", "padL"),
-        ("int", "dilH"), ("int", "dilW"), ("int", "inH"), ("int", "inW"), ("int", "reserved0"), ("int", "reserved1"),
+        ("int", "dilH"), ("int", "dilW"), ("int", "inH"), ("int", "inW"), ("unsigned", "divMul[6]"),
+        ("unsigned", "divShift[6]"),
     ]
     static let softmaxFields: [(String, String)] = [
         ("unsigned long long", "x"), ("unsigned long long", "y"),
@@ -80,7 +90,7 @@ public enum EngineKernelSource {
         for tile in convTiles {
             text += """
                 extern "C" __global__ void __launch_bounds__(\(tile.threads)) \(tile.entryPoint)(const LookoutConvParams p) {
-                    convMMA<\(tile.bm), \(tile.bn), \(tile.wm), \(tile.wn), \(tile.stages), false>(p);
+                    convMMA<\(tile.bm), \(tile.bn), \(tile.bk), \(tile.wm), \(tile.wn), \(tile.stages), false>(p);
                 }
 
                 """
@@ -88,7 +98,7 @@ public enum EngineKernelSource {
         for tile in splitTiles {
             text += """
                 extern "C" __global__ void __launch_bounds__(\(tile.threads)) \(tile.entryPoint)_splitk(const LookoutConvParams p) {
-                    convMMA<\(tile.bm), \(tile.bn), \(tile.wm), \(tile.wn), \(tile.stages), true>(p);
+                    convMMA<\(tile.bm), \(tile.bn), \(tile.bk), \(tile.wm), \(tile.wn), \(tile.stages), true>(p);
                 }
 
                 """

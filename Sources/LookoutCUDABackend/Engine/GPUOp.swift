@@ -9,6 +9,15 @@ enum GPUAddress: Equatable {
     /// A device address outside both (a staging buffer).
     case absolute(UInt64)
 
+    /// Bytes from the start of its region (whose base is 256-byte aligned): nil for none and absolute addresses.
+    var byteOffset: Int? {
+        switch self {
+        case .arena(let b), .constant(let b): b
+        case .absolute(let a): Int(a % 256)
+        case .none: nil
+        }
+    }
+
     func resolve(arena: UInt64, constants: UInt64) -> UInt64 {
         switch self {
         case .none: 0

@@ -71,7 +71,7 @@ struct GPUOpCompiler {
             guard case .tensor(let x, let xa)? = inputs[0], x.shape.count == 4 else { throw unsupported("needs a 4-D tensor input") }
             let (y, ya) = output(node.outputs[0])
             let pads = attributes.resolvedPads(inputH: x.shape[2], inputW: x.shape[3])
-            var p = Self.spatial(x: x, y: y, op: .maxPool)
+            var p = Self.spatial(x: x, y: y, op: .maxPool, xAddress: xa, yAddress: ya)
             (p.kH, p.kW) = (Int32(attributes.kernel.h), Int32(attributes.kernel.w))
             (p.strideH, p.strideW) = (Int32(attributes.strides.h), Int32(attributes.strides.w))
             (p.padT, p.padL) = (Int32(pads.top), Int32(pads.left))
@@ -98,7 +98,7 @@ struct GPUOpCompiler {
             let cols = (0..<ow).map {
                 Int32(Reference.nearestIndex($0, scale: resolved.scales[3], inputSize: w, outputSize: ow, attributes: attributes))
             }
-            let p = Self.spatial(x: x, y: y, op: .resizeNearest)
+            let p = Self.spatial(x: x, y: y, op: .resizeNearest, xAddress: xa, yAddress: ya)
             let rowTable = constants.ints(key: "resize-rows \(node.name) \(rows.count)", rows)
             let colTable = constants.ints(key: "resize-cols \(node.name) \(cols.count)", cols)
             ops.append(.elementwise(ElementwiseOp(params: p, a: xa, b: rowTable, c: colTable, y: ya, kernel: .spatial)))
@@ -264,18 +264,48 @@ struct GPUOpCompiler {
         return address
     }
 
-    /// Max pooling / nearest resize parameters: dimensions 2..5 are (n, h, w, c).
-    static func spatial(x: GPUView, y: GPUView, op: EngineKernelSource.Op) -> LookoutElementwiseParams {
+    /// Max pooling / nearest resize parameters: dimensions 2..5 are (n, h, w, c). Channels-last fp16 with whole
+    /// 16-byte channel groups go 8 channels a thread.
+    static func spatial(x: GPUView, y: GPUView, op: EngineKernelSource.Op, xAddress: GPUAddress = .none, yAddress: GPUAddress = .none)
+        -> LookoutElementwiseParams
+    {
         var p = LookoutElementwiseParams()
-        p.op = op.rawValue
-        setTuple(&p.shape, [1, 1, y.shape[0], y.shape[2], y.shape[3], y.shape[1]])
-        setTuple(&p.aStride, [0, 0, x.strides[0], x.strides[2], x.strides[3], x.strides[1]])
-        setTuple(&p.yStride, [0, 0, y.strides[0], y.strides[2], y.strides[3], y.strides[1]])
-        p.count = Int64(y.count)
+        var channels = y.shape[1]
+        var xc = x.strides[1]
+        var yc = y.strides[1]
+        var code = op
+        let aligned = { (a: GPUAddress) -> Bool in a.byteOffset.map { $0 % 16 == 0 } ?? false }
+        if x.element == .f16 && y.element == .f16 && xc == 1 && yc == 1 && channels % 8 == 0
+            && [x.strides[0], x.strides[2], x.strides[3], y.strides[0], y.strides[2], y.strides[3]].allSatisfy({ $0 % 8 == 0 })
+            && aligned(xAddress) && aligned(yAddress)
+        {
+            channels /= 8
+            xc = 8
+            yc = 8
+            code = op == .maxPool ? .maxPool8 : .resizeNearest8
+        }
+        p.op = code.rawValue
+        setTuple(&p.shape, [1, 1, y.shape[0], y.shape[2], y.shape[3], channels])
+        setTuple(&p.aStride, [0, 0, x.strides[0], x.strides[2], x.strides[3], xc])
+        setTuple(&p.yStride, [0, 0, y.strides[0], y.strides[2], y.strides[3], yc])
+        p.count = Int64(y.shape[0] * y.shape[2] * y.shape[3] * channels)
         p.aHalf = x.element == .f16 ? 1 : 0
         p.yHalf = y.element == .f16 ? 1 : 0
         (p.inH, p.inW) = (Int32(x.shape[2]), Int32(x.shape[3]))
+        setDivisors(&p)
         return p
+    }
+
+    /// Fills the multiply-high divisors of every dimension (the kernels' 32-bit index decomposition).
+    static func setDivisors(_ p: inout LookoutElementwiseParams) {
+        let shape = tupleArray(p.shape)
+        var multipliers = [UInt32](repeating: 0, count: 6)
+        var shifts = [UInt32](repeating: 0, count: 6)
+        for d in 0..<6 {
+            (multipliers[d], shifts[d]) = FastDivision.magic(UInt32(max(shape[d], 1)))
+        }
+        p.divMul = (multipliers[0], multipliers[1], multipliers[2], multipliers[3], multipliers[4], multipliers[5])
+        p.divShift = (shifts[0], shifts[1], shifts[2], shifts[3], shifts[4], shifts[5])
     }
 
     func copy(
@@ -316,20 +346,54 @@ struct GPUOpCompiler {
         let (aa, aStrides, aElement) = resolve(a)
         let bResolved = b.map(resolve)
         guard a.shape.count <= rank, (b?.shape.count ?? 0) <= rank else { throw unsupported("broadcasts to a higher rank") }
-        // Iteration order: non-trivial dimensions by descending output stride.
-        let dims = (0..<rank).filter { y.shape[$0] != 1 }.sorted { y.strides[$0] > y.strides[$1] }
-        guard dims.count <= 6 else { throw unsupported("has more than 6 non-trivial dimensions") }
-        func pad(_ values: [Int], _ filler: Int) -> [Int] { Array(repeating: filler, count: 6 - values.count) + values }
+        guard y.count < Int(Int32.max) else { throw unsupported("has more than 2^31 elements") }
+        // Iteration order: non-trivial dimensions by descending output stride, then neighbours that step over each
+        // other in every operand merged (fewer divisions per element).
+        let order = (0..<rank).filter { y.shape[$0] != 1 }.sorted { y.strides[$0] > y.strides[$1] }
+        var shape = order.map { y.shape[$0] }
+        var ys = order.map { y.strides[$0] }
+        var asr = order.map { aStrides[$0] }
+        var bsr = order.map { bResolved?.1[$0] ?? 0 }
+        var d = shape.count - 1
+        while d > 0 {
+            let inner = shape[d]
+            if ys[d - 1] == ys[d] * inner && asr[d - 1] == asr[d] * inner && bsr[d - 1] == bsr[d] * inner {
+                shape[d - 1] *= inner
+                (ys[d - 1], asr[d - 1], bsr[d - 1]) = (ys[d], asr[d], bsr[d])
+                shape.remove(at: d)
+                ys.remove(at: d)
+                asr.remove(at: d)
+                bsr.remove(at: d)
+            }
+            d -= 1
+        }
+        guard shape.count <= 6 else { throw unsupported("has more than 6 non-trivial dimensions") }
         var p = LookoutElementwiseParams()
         p.op = op.rawValue
-        setTuple(&p.shape, pad(dims.map { y.shape[$0] }, 1))
-        setTuple(&p.yStride, pad(dims.map { y.strides[$0] }, 0))
-        setTuple(&p.aStride, pad(dims.map { aStrides[$0] }, 0))
-        setTuple(&p.bStride, pad(dims.map { bResolved?.1[$0] ?? 0 }, 0))
         p.count = Int64(y.count)
+        // A plain copy between equal types with a unit-stride innermost run of whole 16-byte groups: 16 bytes a thread.
+        let elementBytes = aElement.bytes
+        let group = 16 / elementBytes
+        let aligned = { (a: GPUAddress) -> Bool in a.byteOffset.map { $0 % 16 == 0 } ?? false }
+        if op == .copy && aElement == y.element, let last = shape.indices.last, ys[last] == 1, asr[last] == 1,
+            shape[last] % group == 0, ys.dropLast().allSatisfy({ $0 % group == 0 }), asr.dropLast().allSatisfy({ $0 % group == 0 }),
+            aligned(aa), aligned(ya)
+        {
+            shape[last] /= group
+            ys[last] = group
+            asr[last] = group
+            p.op = EngineKernelSource.Op.copy16.rawValue
+            p.count = Int64(y.count / group)
+        }
+        func pad(_ values: [Int], _ filler: Int) -> [Int] { Array(repeating: filler, count: 6 - values.count) + values }
+        setTuple(&p.shape, pad(shape, 1))
+        setTuple(&p.yStride, pad(ys, 0))
+        setTuple(&p.aStride, pad(asr, 0))
+        setTuple(&p.bStride, pad(bsr, 0))
         p.aHalf = aElement == .f16 ? 1 : 0
         p.bHalf = bResolved?.2 == .f16 ? 1 : 0
         p.yHalf = y.element == .f16 ? 1 : 0
+        Self.setDivisors(&p)
         return ElementwiseOp(params: p, a: aa, b: bResolved?.0 ?? .none, c: .none, y: ya, kernel: .elementwise)
     }
 
@@ -403,8 +467,8 @@ struct GPUOpCompiler {
             candidates += EngineKernelSource.convTiles.filter { $0.bn <= widest }.map { .mma($0) }
             // Split K where a layer has few output tiles but a long K (deep layers at small batches).
             let m = n * oh * ow
-            let kTiles = kPad / EngineKernelSource.kTile
             for tile in EngineKernelSource.splitTiles where tile.bn <= widest {
+                let kTiles = (k + tile.bk - 1) / tile.bk
                 let outputTiles = ((m + tile.bm - 1) / tile.bm) * ((cout + tile.bn - 1) / tile.bn)
                 guard outputTiles < 2 * 132 else { continue }
                 for splits in EngineKernelSource.splitCounts where kTiles >= 4 * splits && outputTiles * splits <= 8 * 132 {
@@ -488,5 +552,21 @@ extension GPUOpCompiler {
         return try! copy(.tensor(view, address), to: Self.contiguous(view.shape), at: .absolute(scratch), constants: &pool) {
             GPUBackendError(.unsupported, $0)
         }
+    }
+}
+
+/// Division of 32-bit indices below 2^31 by a fixed divisor as `(umulhi(n, multiplier) + n) >> shift`.
+enum FastDivision {
+    static func magic(_ divisor: UInt32) -> (multiplier: UInt32, shift: UInt32) {
+        precondition(divisor > 0)
+        var shift: UInt32 = 0
+        while (UInt64(1) << shift) < UInt64(divisor) { shift += 1 }
+        let multiplier = (UInt64(1) << 32) * ((UInt64(1) << shift) - UInt64(divisor)) / UInt64(divisor) + 1
+        return (UInt32(truncatingIfNeeded: multiplier), shift)
+    }
+
+    static func divide(_ n: UInt32, _ magic: (multiplier: UInt32, shift: UInt32)) -> UInt32 {
+        let high = UInt32((UInt64(n) * UInt64(magic.multiplier)) >> 32)
+        return UInt32((UInt64(high) + UInt64(n)) >> UInt64(magic.shift))
     }
 }
