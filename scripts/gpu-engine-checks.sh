@@ -58,6 +58,14 @@ fi
 if has transfer; then
   timeout 150 $bin bench transfer --resolution 1080p --baseline "$dir/transfer_pytorch.py" --output "$out/transfer-h100.json" 2>&1 | tee "$out/transfer.txt"
 fi
+if has ncu; then
+  # Nsight Compute on one instance of the largest tensor-core convolution at batch 32 (tuning cached by then).
+  timeout 150 ncu --target-processes all -k regex:lookout_conv_mma --launch-skip 30 --launch-count 3 \
+    --section SpeedOfLight --section Occupancy --section WarpStateStats --section MemoryWorkloadAnalysis \
+    $bin bench engine --device cuda --model $fixtures/shapes-yolov8n-dynamic.onnx --batch 32 --iterations 3 --warmup 1 \
+    > "$out/ncu-conv.txt" 2>&1
+  tail -80 "$out/ncu-conv.txt"
+fi
 tar czf "$final/results.tgz" -C $out .
 cp $out/selftest.txt $out/engine.txt "$final/" 2>/dev/null
 echo "done: $steps"

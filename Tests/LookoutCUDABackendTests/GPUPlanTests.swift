@@ -108,6 +108,8 @@ enum BackendFixtures {
         let (a, b) = (memory.views[split.outputs[0]]!, memory.views[split.outputs[1]]!)
         #expect(a.strides[1] == 1 && b.strides == a.strides && b.offset - a.offset == a.shape[1])
         #expect(a.strides[3] >= 2 * a.shape[1])  // the concat output's channel count, not the slice's
+        // The six head outputs are written straight into the anchor-wise concats (no copies).
+        #expect(memory.elidedCopies.count == 6)
         // Within 1.2x of the CPU plan's fp16 peak.
         #expect(Double(memory.peakBytes) <= 1.2 * Double(memory.planPeakBytes), "\(memory.peakBytes) vs \(memory.planPeakBytes)")
         // Every convolution of the backbone can use the tensor cores except the 3-channel first layer.

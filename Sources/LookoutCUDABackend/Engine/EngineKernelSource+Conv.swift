@@ -47,14 +47,27 @@ extension EngineKernelSource {
                 kEnd = min(allTiles, kBegin + per);
             }
 
-            // Per loaded A row: the image's base, the window's corner, and the k position of this thread's vector.
+            // Per loaded A vector (a row of the tile, 8 channels of one tap): the image's base, the window's corner,
+            // the vector's k position, and its current source address. Within a tap the source only moves BK
+            // channels a stage; the tap (and the bounds test) is worked out again only when the channels wrap.
+            constexpr int B_ITERS = (B_VECTORS + THREADS - 1) / THREADS;
+            const unsigned aShared = smemAddress(sA), bShared = smemAddress(sB);
             const half_t* rowBase[A_ITERS];
+            const half_t* source[A_ITERS];
             int rowH[A_ITERS], rowW[A_ITERS], tapC[A_ITERS], tapH[A_ITERS], tapW[A_ITERS], kk[A_ITERS];
+            unsigned aOffset[A_ITERS];
+            bool inside[A_ITERS];
+            auto locate = [&](int i) {
+                const int ih = rowH[i] + tapH[i] * p.dilH, iw = rowW[i] + tapW[i] * p.dilW;
+                inside[i] = kk[i] < p.K && ih >= 0 && ih < p.inH && iw >= 0 && iw < p.inW;
+                source[i] = inside[i] ? rowBase[i] + (i64)ih * p.xsH + (i64)iw * p.xsW + tapC[i] : x;
+            };
             #pragma unroll
             for (int i = 0; i < A_ITERS; i++) {
                 const int id = tid + i * THREADS;
                 const int row = id / (BK / 8), vec = id % (BK / 8);
                 const int m = m0 + row;
+                aOffset[i] = (unsigned)(row * LDS + vec * 8) * 2;
                 rowBase[i] = x;
                 rowH[i] = -(1 << 28);  // rows past M (or past this tile's vectors) never pass the bounds test
                 rowW[i] = 0;
@@ -69,32 +82,41 @@ extension EngineKernelSource {
                 tapC[i] = kk[i] - tap * p.inC;
                 tapH[i] = tap / p.kW;
                 tapW[i] = tap - tapH[i] * p.kW;
+                locate(i);
+            }
+            const half_t* bSource[B_ITERS];
+            unsigned bOffset[B_ITERS];
+            #pragma unroll
+            for (int j = 0; j < B_ITERS; j++) {
+                const int id = tid + j * THREADS;
+                const int row = id / (BK / 8), vec = id % (BK / 8);
+                bOffset[j] = (unsigned)(row * LDS + vec * 8) * 2;
+                bSource[j] = w + (i64)(n0 + row) * p.kPad + kBegin * BK + vec * 8;
             }
 
-            auto loadStage = [&](int stage, int k0) {
-                half_t* a = sA + stage * BM * LDS;
-                half_t* b = sB + stage * BN * LDS;
+            auto loadStage = [&](int stage) {
+                const unsigned a = aShared + (unsigned)(stage * BM * LDS * 2);
+                const unsigned b = bShared + (unsigned)(stage * BN * LDS * 2);
                 #pragma unroll
                 for (int i = 0; i < A_ITERS; i++) {
-                    const int id = tid + i * THREADS;
-                    if (id < A_VECTORS) {
-                        const int row = id / (BK / 8), vec = id % (BK / 8);
-                        const int ih = rowH[i] + tapH[i] * p.dilH, iw = rowW[i] + tapW[i] * p.dilW;
-                        const bool ok = kk[i] < p.K && ih >= 0 && ih < p.inH && iw >= 0 && iw < p.inW;
-                        const half_t* src = ok ? rowBase[i] + (i64)ih * p.xsH + (i64)iw * p.xsW + tapC[i] : x;
-                        copyAsync16(smemAddress(a + row * LDS + vec * 8), src, ok ? 16 : 0);
-                    }
-                    // Advance this vector's k position by one tile: the channel wraps into the next tap.
+                    if (tid + i * THREADS < A_VECTORS) copyAsync16(a + aOffset[i], source[i], inside[i] ? 16 : 0);
                     kk[i] += BK;
                     tapC[i] += BK;
-                    while (tapC[i] >= p.inC) {
-                        tapC[i] -= p.inC;
-                        if (++tapW[i] == p.kW) { tapW[i] = 0; ++tapH[i]; }
+                    if (tapC[i] < p.inC) {
+                        source[i] += BK;
+                        inside[i] = inside[i] && kk[i] < p.K;
+                    } else {
+                        do {
+                            tapC[i] -= p.inC;
+                            if (++tapW[i] == p.kW) { tapW[i] = 0; ++tapH[i]; }
+                        } while (tapC[i] >= p.inC);
+                        locate(i);
                     }
                 }
-                for (int id = tid; id < B_VECTORS; id += THREADS) {
-                    const int row = id / (BK / 8), vec = id % (BK / 8);
-                    copyAsync16(smemAddress(b + row * LDS + vec * 8), w + (i64)(n0 + row) * p.kPad + k0 + vec * 8, 16);
+                #pragma unroll
+                for (int j = 0; j < B_ITERS; j++) {
+                    if (tid + j * THREADS < B_VECTORS) copyAsync16(b + bOffset[j], bSource[j], 16);
+                    bSource[j] += BK;
                 }
             };
 
@@ -109,14 +131,14 @@ extension EngineKernelSource {
             const int tiles = kEnd - kBegin;
             #pragma unroll
             for (int s = 0; s < STAGES - 1; s++) {
-                if (s < tiles) loadStage(s, (kBegin + s) * BK);
+                if (s < tiles) loadStage(s);
                 copyAsyncCommit();
             }
             for (int t = 0; t < tiles; t++) {
                 copyAsyncWait<STAGES - 2>();
                 __syncthreads();
                 const int next = t + STAGES - 1;
-                if (next < tiles) loadStage(next % STAGES, (kBegin + next) * BK);
+                if (next < tiles) loadStage(next % STAGES);
                 copyAsyncCommit();
                 const half_t* a = sA + (t % STAGES) * BM * LDS;
                 const half_t* b = sB + (t % STAGES) * BN * LDS;
@@ -179,10 +201,17 @@ extension EngineKernelSource {
                         float v0 = convEpilogueT<true>(p, acc[i][j][h * 2], co, rRow + (i64)co * p.rsC);
                         if (co + 1 < p.outC) {
                             float v1 = convEpilogueT<true>(p, acc[i][j][h * 2 + 1], co + 1, rRow + (i64)(co + 1) * p.rsC);
-                            if (p.yHalf) *(unsigned*)((half_t*)p.y + yRow + co) = pack2(v0, v1);
-                            else *(float2*)((float*)p.y + yRow + co) = make_float2(v0, v1);
+                            if (p.ysC != 1) {
+                                // An output with strided channels (a row-major tensor the layer writes in place).
+                                storef(p.y, yRow + (i64)co * p.ysC, p.yHalf, v0);
+                                storef(p.y, yRow + (i64)(co + 1) * p.ysC, p.yHalf, v1);
+                            } else if (p.yHalf) {
+                                *(unsigned*)((half_t*)p.y + yRow + co) = pack2(v0, v1);
+                            } else {
+                                *(float2*)((float*)p.y + yRow + co) = make_float2(v0, v1);
+                            }
                         } else {
-                            storef(p.y, yRow + co, p.yHalf, v0);
+                            storef(p.y, yRow + (i64)co * p.ysC, p.yHalf, v0);
                         }
                     }
                 }
@@ -209,11 +238,12 @@ extension EngineKernelSource {
         // weights in shared memory. Needs channels-last output (channel stride 1).
         template <int CO>
         __device__ __forceinline__ void convSmall(const LookoutConvParams& p) {
-            __shared__ float sw[CO * 64];
+            // Weights k-major ([tap][output channel]): each tap's CO weights come in CO / 4 16-byte shared loads.
+            __shared__ __align__(16) float sw[64 * CO];
             __shared__ float sb[CO];
             const int taps = p.inC * p.kH * p.kW;  // <= 64, checked on the host
             for (int i = threadIdx.x; i < CO * 64; i += blockDim.x) {
-                const int co = i / 64, k = i % 64;
+                const int k = i / CO, co = i % CO;
                 sw[i] = co < p.outC && k < taps ? ((const float*)p.w32)[co * taps + k] : 0.0f;
             }
             for (int i = threadIdx.x; i < CO; i += blockDim.x) sb[i] = p.bias && i < p.outC ? ((const float*)p.bias)[i] : 0.0f;
@@ -225,17 +255,25 @@ extension EngineKernelSource {
             float acc[CO];
             #pragma unroll
             for (int co = 0; co < CO; co++) acc[co] = 0.0f;
-            for (int c = 0; c < p.inC; c++) {
-                for (int kh = 0; kh < p.kH; kh++) {
-                    const int ih = oh * p.strideH - p.padT + kh * p.dilH;
-                    if (ih < 0 || ih >= p.inH) continue;
-                    for (int kw = 0; kw < p.kW; kw++) {
-                        const int iw = ow * p.strideW - p.padL + kw * p.dilW;
-                        if (iw < 0 || iw >= p.inW) continue;
-                        const float v = loadf(p.x, (i64)img * p.xsN + (i64)c * p.xsC + (i64)ih * p.xsH + (i64)iw * p.xsW, p.xHalf);
-                        const int k = (c * p.kH + kh) * p.kW + kw;
+            const i64 imageBase = (i64)img * p.xsN;
+            for (int kh = 0; kh < p.kH; kh++) {
+                const int ih = oh * p.strideH - p.padT + kh * p.dilH;
+                if (ih < 0 || ih >= p.inH) continue;
+                for (int kw = 0; kw < p.kW; kw++) {
+                    const int iw = ow * p.strideW - p.padL + kw * p.dilW;
+                    if (iw < 0 || iw >= p.inW) continue;
+                    const i64 pixel = imageBase + (i64)ih * p.xsH + (i64)iw * p.xsW;
+                    for (int c = 0; c < p.inC; c++) {
+                        const float v = loadf(p.x, pixel + (i64)c * p.xsC, p.xHalf);
+                        const float4* wk = (const float4*)(sw + ((c * p.kH + kh) * p.kW + kw) * CO);
                         #pragma unroll
-                        for (int co = 0; co < CO; co++) acc[co] = fmaf(v, sw[co * 64 + k], acc[co]);
+                        for (int q = 0; q < CO / 4; q++) {
+                            const float4 w4 = wk[q];
+                            acc[4 * q] = fmaf(v, w4.x, acc[4 * q]);
+                            acc[4 * q + 1] = fmaf(v, w4.y, acc[4 * q + 1]);
+                            acc[4 * q + 2] = fmaf(v, w4.z, acc[4 * q + 2]);
+                            acc[4 * q + 3] = fmaf(v, w4.w, acc[4 * q + 3]);
+                        }
                     }
                 }
             }

@@ -60,7 +60,13 @@ struct GPUMemoryPlan {
     enum Relation: Equatable {
         case reshape
         case slice(axis: Int, start: Int)
+        /// A slice of the parent (`length` along `axis` from `start`) seen with the child's shape.
+        case reshapedSlice(axis: Int, start: Int, length: Int)
     }
+
+    /// Concat inputs the plan copies but the GPU writes in place: (node, input index). Their producer (a
+    /// convolution, which takes any output strides) writes straight into the concat's slot.
+    let elidedCopies: Set<[Int]>
 
     init(plan: ExecutionPlan, precision: GPUPrecision) throws(GPUBackendError) {
         let graph = plan.graph
@@ -117,6 +123,45 @@ struct GPUMemoryPlan {
                 parent[r] = (output, try sliceRelation(child: r, parent: output, axis: a))
             }
         }
+
+        // 1b. Copies into a row-major concat (the detect head's per-level outputs, joined along the anchors) from
+        // a convolution's output (or a reshape of it): the convolution writes its slot directly, with strides.
+        var elided = Set<[Int]>()
+        let producers = graph.producers()
+        var consumerCount: [ValueID: Int] = [:]
+        for node in graph.nodes { for case let v? in node.inputs { consumerCount[v, default: 0] += 1 } }
+        for step in plan.steps where !step.copiedInputs.isEmpty {
+            let node = graph.nodes[step.node]
+            guard case .concat(let axis) = node.op, let output = node.outputs.first, parent[output] == nil else { continue }
+            let outShape = graph.shape(output)
+            guard outShape.count != 4 else { continue }  // row-major outputs only (4-D ones may be channels-last)
+            let a = axis < 0 ? axis + outShape.count : axis
+            var start = 0
+            for (k, input) in node.inputs.enumerated() {
+                guard let input else { continue }
+                defer { start += graph.shape(input)[a] }
+                guard step.copiedInputs.contains(k), plan.layouts[input] != nil else { continue }
+                // input = reshape(...(X)) with X produced by a convolution, used only along this chain.
+                var chain = [input]
+                while let entry = parent[chain.last!], entry.1 == .reshape { chain.append(entry.0) }
+                let x = chain.last!
+                guard parent[x] == nil, let producer = producers[x], stepNodes.contains(producer),
+                    graph.shape(x).count == 4, !graph.outputs.contains(x), chain.allSatisfy({ consumerCount[$0, default: 0] <= 1 })
+                else { continue }
+                switch graph.nodes[producer].op {
+                case .conv, .convSiLU: break
+                default: continue
+                }
+                let slotShape = graph.shape(input)
+                var sliced = outShape
+                sliced[a] = slotShape[a]
+                let rowMajor = ShapeRules.contiguousStrides(outShape)
+                guard sliced == slotShape, GPUMemoryPlan.viewStrides(slotShape, rowMajor, graph.shape(x)) != nil else { continue }
+                parent[x] = (output, .reshapedSlice(axis: a, start: start, length: slotShape[a]))
+                elided.insert([step.node, k])
+            }
+        }
+        self.elidedCopies = elided
 
         // 2. Buffers (one per root) and their members.
         let values = plan.layouts.keys.sorted()
@@ -182,6 +227,14 @@ struct GPUMemoryPlan {
                 result.strides = strides
             case .slice(let axis, let start):
                 result.offset = pv.offset + start * pv.strides[axis]
+            case .reshapedSlice(let axis, let start, let length):
+                var slotShape = pv.shape
+                slotShape[axis] = length
+                guard let strides = GPUMemoryPlan.viewStrides(slotShape, pv.strides, shape) else {
+                    throw GPUBackendError(.invalidPlan, "'\(graph[v].name)' cannot be written into its concat slot in place")
+                }
+                result.offset = pv.offset + start * pv.strides[axis]
+                result.strides = strides
             }
             views[v] = result
             return result
@@ -189,7 +242,6 @@ struct GPUMemoryPlan {
         for v in values { _ = try view(v) }
 
         // 5. Live ranges in node order (inputs from the start, outputs to the end), then placement.
-        let producers = graph.producers()
         for v in values {
             let b = views[v]!.buffer
             let def = graph.inputs.contains(v) ? -1 : (producers[v] ?? -1)

@@ -38,8 +38,8 @@ enum ConvKernel: Hashable, CustomStringConvertible {
 
     var description: String {
         switch self {
-        case .mma(let tile): "mma \(tile.bm)x\(tile.bn)"
-        case .mmaSplit(let tile, let splits): "mma \(tile.bm)x\(tile.bn) split-k \(splits)"
+        case .mma(let tile): "mma \(tile.bm)x\(tile.bn)x\(tile.bk)"
+        case .mmaSplit(let tile, let splits): "mma \(tile.bm)x\(tile.bn)x\(tile.bk) split-k \(splits)"
         case .small(let width): "small\(width)"
         case .direct: "direct"
         }

@@ -110,7 +110,7 @@ struct GPUOpCompiler {
             for (k, input) in inputs.enumerated() {
                 guard let input else { continue }
                 defer { start += input.shape[a] }
-                guard step.copiedInputs.contains(k) else { continue }
+                guard step.copiedInputs.contains(k), !memory.elidedCopies.contains([step.node, k]) else { continue }
                 var slot = y
                 slot.shape = input.shape
                 let slotAddress: GPUAddress = {
@@ -443,8 +443,10 @@ struct GPUOpCompiler {
         let yBytes = { () -> Int in if case .arena(let b) = ya { return b }; return 0 }()
         let tensorCores =
             group == 1 && x.element == .f16 && x.strides[1] == 1 && cin % 8 == 0 && x.strides[0] % 8 == 0
-            && x.strides[2] % 8 == 0 && x.strides[3] % 8 == 0 && xBytes % 16 == 0 && y.strides[1] == 1
-            && y.strides[0] % 2 == 0 && y.strides[2] % 2 == 0 && y.strides[3] % 2 == 0 && yBytes % (2 * y.element.bytes) == 0
+            && x.strides[2] % 8 == 0 && x.strides[3] % 8 == 0 && xBytes % 16 == 0
+            // Channels-last outputs are stored two channels at a time (aligned pairs); others element by element.
+            && (y.strides[1] != 1
+                || (y.strides[0] % 2 == 0 && y.strides[2] % 2 == 0 && y.strides[3] % 2 == 0 && yBytes % (2 * y.element.bytes) == 0))
         var candidates: [ConvKernel] = []
         var w16: GPUAddress = .none
         if tensorCores {
