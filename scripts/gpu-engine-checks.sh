@@ -2,8 +2,9 @@
 # One command on the GPU machine for the CUDA backend: probe, self-test (memory layer + engine), val and detect on
 # the GPU against the Ultralytics references, bench engine with the PyTorch baselines, bench transfer.
 # Usage (repo root there): bash DIR/gpu-engine-checks.sh DIR OUT [steps]
-#   DIR holds lookout (or lookout.xz, or /tmp/lookout.xz.part1 + DIR/lookout.xz.part2), the wheels, the .pt and
-#   the scripts; steps is a comma list of probe,selftest,val,detect,engine,transfer (default: all).
+#   DIR holds lookout (or lookout.xz, or parts: /tmp/lookout.xz.part1 [+ /tmp/lookout.xz.part2] + DIR/lookout.xz.part2|3
+#   when the binary must travel over several calls), the wheels (or /tmp/wheels), the .pt, COMMIT and the scripts;
+#   steps is a comma list of probe,selftest,engine,val,detect,transfer,ncu (default: all but ncu).
 set -u
 dir=$1
 final=$2
@@ -12,21 +13,26 @@ steps=${3:-probe,selftest,engine,val,detect,transfer}
 # its own time limit so that the archive is always written.
 out=/tmp/out
 mkdir -p $out
-export LOOKOUT_CACHE_DIR=/tmp/lookout-cache PYTHONUNBUFFERED=1 LOOKOUT_COMMIT=${LOOKOUT_COMMIT:-cuda2}
+# The commit the binary was built from: DIR/COMMIT, written when the binary is packed (else unknown).
+commit=$(cat "$dir/COMMIT" 2>/dev/null || echo unknown)
+export LOOKOUT_CACHE_DIR=/tmp/lookout-cache PYTHONUNBUFFERED=1 LOOKOUT_COMMIT=${LOOKOUT_COMMIT:-$commit}
 has() { [[ ",$steps," == *",$1,"* ]]; }
 bin=/tmp/lookout
 if [ ! -x $bin ]; then
   if [ -f "$dir/lookout" ]; then cp "$dir/lookout" $bin
   elif [ -f "$dir/lookout.xz" ]; then xz -dc "$dir/lookout.xz" > $bin
+  elif [ -f "$dir/lookout.xz.part3" ]; then cat /tmp/lookout.xz.part1 /tmp/lookout.xz.part2 "$dir/lookout.xz.part3" | xz -dc > $bin
   else cat /tmp/lookout.xz.part1 "$dir/lookout.xz.part2" | xz -dc > $bin; fi
   chmod +x $bin
 fi
-if [ -d "$dir/wheels" ] && [ ! -d /tmp/site ]; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site "$dir"/wheels/*.whl
+wheels=$dir/wheels
+[ -d "$wheels" ] || wheels=/tmp/wheels
+if [ -d "$wheels" ] && [ ! -d /tmp/site ]; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site "$wheels"/*.whl
   mkdir -p "$HOME/.config/Ultralytics"
   cp "$(python3 -c 'import matplotlib,os;print(os.path.join(os.path.dirname(matplotlib.__file__),"mpl-data/fonts/ttf/DejaVuSans.ttf"))')" "$HOME/.config/Ultralytics/Arial.ttf"
 fi
-export PYTHONPATH=/tmp/site:$dir/wheels/stub YOLO_OFFLINE=1
+export PYTHONPATH=/tmp/site:$wheels/stub YOLO_OFFLINE=1
 fixtures=Tests/Fixtures/shapes
 if has probe; then
   {
