@@ -45,18 +45,19 @@ import Testing
         }
     }
 
-    /// Byte offsets outside initializer payloads: names, node lists, attributes, shapes, metadata.
+    /// Byte offsets outside weight payloads: names, node lists, attributes, shapes, metadata, and the payloads of
+    /// small initializers (Reshape targets, split sizes, Resize scales, Slice bounds), where a flip changes sizes.
     static func structuralOffsets(_ path: String) throws -> [Int] {
         let model = try ONNXModel(contentsOfFile: path)
         var inPayload = [Bool](repeating: false, count: try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int)
         for tensor in model.graph.initializers {
-            if case .raw(let range) = tensor.payload { for i in range { inPayload[i] = true } }
+            if case .raw(let range) = tensor.payload, range.count > 64 { for i in range { inPayload[i] = true } }
         }
         return inPayload.indices.filter { !inPayload[$0] }
     }
 
     /// Loads `bytes` as the file `path` (written, loaded, removed) or from memory; records what happened.
-    static func load(_ bytes: [UInt8], path: String, fromMemory: Bool, tally: inout Tally) {
+    static func load(_ bytes: [UInt8], path: String, fromMemory: Bool, replan: Bool, tally: inout Tally) {
         let start = Date()
         defer {
             tally.iterations += 1
@@ -79,7 +80,7 @@ import Testing
                 model = try DetectionModel(path: path)
             }
             // A model that still loads must also plan another input size when it is dynamic.
-            if model.isDynamic { _ = try model.plan(forInputShape: [2, 3, 64, 96]) }
+            if replan && model.isDynamic { _ = try model.plan(forInputShape: [2, 3, 64, 96]) }
             tally.loaded += 1
         } catch {
             let text = error.description
@@ -109,7 +110,7 @@ import Testing
                     bytes[offset] ^= UInt8(1 + random.below(255))
                 }
             }
-            load(bytes, path: path, fromMemory: i % 4 == 1, tally: &tally)
+            load(bytes, path: path, fromMemory: i % 4 == 1, replan: i % 4 == 2, tally: &tally)
         }
         return tally
     }
@@ -142,7 +143,11 @@ import Testing
     @Test(.timeLimit(.minutes(3)))
     func corruptMatrixModelsFailWithOneLine() async throws {
         // Float16 weights decode slowly in a debug build: fewer iterations there.
-        let files = [("u84-static.onnx", 3500), ("u83-dynamic-raw.onnx", 3000), ("u83-op11-dynamic.onnx", 3000), ("u84-gpu-half.onnx", 500)]
+        // Raw exports (no value_info, whose bytes the loader skips) get most of the flips.
+        let files = [
+            ("u84-static-raw.onnx", 3000), ("u83-dynamic-raw.onnx", 3000), ("u80-op12.onnx", 1500), ("u84-static.onnx", 2000),
+            ("u84-gpu-half.onnx", 500),
+        ]
         let targets = try files.enumerated().map { k, file in
             Target(path: try Fixtures.generated("onnx/" + file.0), iterations: file.1, seed: 1000 + UInt64(k))
         }

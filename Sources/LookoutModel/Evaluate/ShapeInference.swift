@@ -16,7 +16,7 @@ public enum ShapeInference {
 
     static func conv(_ x: [Int], _ w: [Int], _ b: [Int]?, _ a: ConvAttributes, _ context: String) throws(ModelError) -> [Int] {
         guard x.count == 4 else { throw .unsupported("\(context): only 2-D convolution (4-D input) is supported, input is \(x)") }
-        guard w.count == 4 else { throw .invalid("\(context): weight shape \(w) is not 4-D") }
+        guard w.count == 4, w[2] > 0, w[3] > 0 else { throw .invalid("\(context): weight shape \(w) is not a 4-D kernel") }
         guard a.group > 0, x[1] % a.group == 0, w[0] % a.group == 0, w[1] * a.group == x[1] else {
             throw .invalid("\(context): input \(x) and weight \(w) disagree for group \(a.group)")
         }
