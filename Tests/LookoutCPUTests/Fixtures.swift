@@ -44,8 +44,10 @@ enum Fixtures {
                     Float(Float16(bitPattern: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self))))
                 }
             default:
-                return (0..<(raw.count / 4)).map {
-                    Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self)))
+                // Little-endian host: the bytes are the floats.
+                return [Float](unsafeUninitializedCapacity: raw.count / 4) { out, n in
+                    n = raw.count / 4
+                    UnsafeMutableRawBufferPointer(out).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[0..<(n * 4)]))
                 }
             }
         }
@@ -87,21 +89,26 @@ struct OutputError: CustomStringConvertible {
     init(_ output: [Float], _ reference: [Float], shape: [Int]) {
         precondition(output.count == reference.count && shape.count == 3)
         let (batch, rows, anchors) = (shape[0], shape[1], shape[2])
-        for b in 0..<batch {
-            for a in 0..<anchors {
-                var best: Float = 0
-                for r in 4..<rows { best = max(best, reference[(b * rows + r) * anchors + a]) }
-                let kept = best > 0.25
-                for r in 0..<rows {
-                    let i = (b * rows + r) * anchors + a
-                    let d = abs(output[i] - reference[i])
-                    let diff = d.isNaN ? Float.infinity : d
-                    if r < 4 {
-                        box = max(box, diff)
-                        if kept { boxKept = max(boxKept, diff) }
-                    } else {
-                        score = max(score, diff)
-                        if kept { scoreKept = max(scoreKept, diff) }
+        // Pointers, not subscripts: half a million values per image in a debug build.
+        output.withUnsafeBufferPointer { y in
+            reference.withUnsafeBufferPointer { r in
+                for b in 0..<batch {
+                    for a in 0..<anchors {
+                        var best: Float = 0
+                        for row in 4..<rows { best = max(best, r[(b * rows + row) * anchors + a]) }
+                        let kept = best > 0.25
+                        for row in 0..<rows {
+                            let i = (b * rows + row) * anchors + a
+                            let d = abs(y[i] - r[i])
+                            let diff = d.isNaN ? Float.infinity : d
+                            if row < 4 {
+                                box = max(box, diff)
+                                if kept { boxKept = max(boxKept, diff) }
+                            } else {
+                                score = max(score, diff)
+                                if kept { scoreKept = max(scoreKept, diff) }
+                            }
+                        }
                     }
                 }
             }
