@@ -24,7 +24,9 @@ import Testing
 
     @Test(arguments: cases)
     func batchOfThreeEqualsThreeSingleRuns(c: Case) throws {
-        if c.model.hasPrefix(Matrix.folder) { _ = try Fixtures.generated("onnx/" + (c.model as NSString).lastPathComponent) }
+        if c.model.hasPrefix(Matrix.folder) {
+            _ = try Fixtures.generated("onnx/" + (c.model as NSString).lastPathComponent)
+        }
         let model = try DetectionModel(path: c.model)
         let single = try CPUExecutor(plan: try model.plan(forInputShape: [1, 3, c.size.h, c.size.w]))
         let batched = try CPUExecutor(plan: try model.plan(forInputShape: [3, 3, c.size.h, c.size.w]))

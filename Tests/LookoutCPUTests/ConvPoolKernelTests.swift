@@ -18,7 +18,8 @@ import Testing
         var batch = 1
 
         var attributes: ConvAttributes {
-            ConvAttributes(kernel: kernel, strides: stride, dilations: dilation, pads: pads, autoPad: autoPad, group: group)
+            ConvAttributes(
+                kernel: kernel, strides: stride, dilations: dilation, pads: pads, autoPad: autoPad, group: group)
         }
 
         var testDescription: String {
@@ -123,7 +124,8 @@ import Testing
         g.output(g.node(.conv(c.attributes), x, w, b))
         var options = KernelHarness.Options()
         options.optimized = ["Conv"]
-        try KernelHarness.check(g, inputShape: [c.batch, c.cin, c.size.h, c.size.w], options: options, c.testDescription)
+        try KernelHarness.check(
+            g, inputShape: [c.batch, c.cin, c.size.h, c.size.w], options: options, c.testDescription)
     }
 
     enum Residual: String, CaseIterable, Sendable { case none, before, after }
@@ -173,7 +175,8 @@ import Testing
         var options = KernelHarness.Options()
         options.fuse = true
         options.optimized = ["ConvSiLU", "ConvSiLUAdd"]
-        let outcome = try KernelHarness.check(g, inputShape: [batch, 3, 8, 8], options: options, "bottleneck n\(batch)")
+        let outcome = try KernelHarness.check(
+            g, inputShape: [batch, 3, 8, 8], options: options, "bottleneck n\(batch)")
         #expect(outcome.plan.graph.nodes.map(\.op.name) == ["ConvSiLU", "ConvSiLU", "ConvSiLUAdd"])
     }
 
@@ -188,7 +191,8 @@ import Testing
         var batch = 1
 
         var attributes: PoolAttributes {
-            PoolAttributes(kernel: kernel, strides: stride, dilations: dilation, pads: pads, autoPad: autoPad, ceilMode: ceil)
+            PoolAttributes(
+                kernel: kernel, strides: stride, dilations: dilation, pads: pads, autoPad: autoPad, ceilMode: ceil)
         }
 
         var testDescription: String {
@@ -204,7 +208,9 @@ import Testing
                 for (k, s) in [(2, 2), (3, 2), (3, 1), (5, 1), (5, 3)] {
                     for pad in [0, 1, k / 2] where pad < k {
                         var c = PoolCase()
-                        (c.kernel, c.stride, c.pads, c.ceil, c.batch) = ((k, k), (s, s), (pad, pad, pad, pad), ceil, batch)
+                        (c.kernel, c.stride, c.pads, c.ceil, c.batch) = (
+                            (k, k), (s, s), (pad, pad, pad, pad), ceil, batch
+                        )
                         cases.append(c)
                     }
                 }

@@ -9,7 +9,9 @@ import Testing
     static let kinds: [Operator.BinaryKind] = [.add, .sub, .mul, .div, .pow]
 
     /// Shapes of the other operand for a run-time `[N, 4, 3, 5]` tensor (`N` written as 0).
-    static let otherShapes: [[Int]] = [[], [1], [5], [3, 1], [3, 5], [4, 1, 1], [1, 4, 1, 1], [1, 4, 3, 5], [0, 4, 3, 5], [0, 1, 3, 5], [1, 1, 1, 5]]
+    static let otherShapes: [[Int]] = [
+        [], [1], [5], [3, 1], [3, 5], [4, 1, 1], [1, 4, 1, 1], [1, 4, 3, 5], [0, 4, 3, 5], [0, 1, 3, 5], [1, 1, 1, 5],
+    ]
 
     @Test(arguments: kinds, [1, 3])
     func binaryWithConstantMatchesReference(kind: Operator.BinaryKind, batch: Int) throws {
@@ -45,7 +47,8 @@ import Testing
             g.output(g.node(.binary(kind), swapped ? slice : s, swapped ? s : slice))
             var options = KernelHarness.Options()
             options.optimized = batch == 1 ? ["Sigmoid", Operator.binary(kind).name] : ["Sigmoid"]
-            try KernelHarness.check(g, inputShape: [batch, 4, 3, 5], options: options, "\(kind) runtime slice swapped \(swapped) n\(batch)")
+            try KernelHarness.check(
+                g, inputShape: [batch, 4, 3, 5], options: options, "\(kind) runtime slice swapped \(swapped) n\(batch)")
         }
         var g = TestGraph(seed: 6)
         let x = g.input()
@@ -54,7 +57,8 @@ import Testing
         g.output(g.node(.binary(kind), b, a))
         var options = KernelHarness.Options()
         options.optimized = ["Conv", Operator.binary(kind).name]
-        try KernelHarness.check(g, inputShape: [batch, 4, 6, 5], options: options, "\(kind) of two convolutions n\(batch)")
+        try KernelHarness.check(
+            g, inputShape: [batch, 4, 6, 5], options: options, "\(kind) of two convolutions n\(batch)")
     }
 
     @Test(arguments: [1, 3])
@@ -81,7 +85,8 @@ import Testing
         var options = KernelHarness.Options()
         options.optimized = ["Sigmoid", "Conv"]
         options.inputRange = -4...4
-        let outcome = try KernelHarness.check(g, inputShape: [batch, 3, 5, 6], options: options, "sigmoid on split views n\(batch)")
+        let outcome = try KernelHarness.check(
+            g, inputShape: [batch, 3, 5, 6], options: options, "sigmoid on split views n\(batch)")
         #expect(!outcome.executedOperators.contains("Split"), "\(outcome.executedOperators)")
     }
 }

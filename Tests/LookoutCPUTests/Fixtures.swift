@@ -16,13 +16,15 @@ enum Fixtures {
     static let dynamicModel = path("shapes/shapes-yolov8n-dynamic.onnx")
     static let fp16Model = path("shapes/shapes-yolov8n-fp16.onnx")
 
-    static let generateHint = "run `bash scripts/test` once: it unpacks Tests/Fixtures/onnx-matrix.tar.xz and computes the onnxruntime references into Tests/Fixtures/generated/"
+    static let generateHint =
+        "run `bash scripts/test` once: it unpacks Tests/Fixtures/onnx-matrix.tar.xz and computes the onnxruntime references into Tests/Fixtures/generated/"
 
     /// A file under Tests/Fixtures/generated; the test fails (never skips) when it is missing.
     static func generated(_ relative: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
         let path = root + "/generated/" + relative
         try #require(
-            FileManager.default.fileExists(atPath: path), "missing \(path): \(generateHint)", sourceLocation: sourceLocation)
+            FileManager.default.fileExists(atPath: path), "missing \(path): \(generateHint)",
+            sourceLocation: sourceLocation)
         return path
     }
 
@@ -41,13 +43,17 @@ enum Fixtures {
             switch dtype {
             case "float16":
                 return (0..<(raw.count / 2)).map {
-                    Float(Float16(bitPattern: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self))))
+                    Float(
+                        Float16(
+                            bitPattern: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self))
+                        ))
                 }
             default:
                 // Little-endian host: the bytes are the floats.
                 return [Float](unsafeUninitializedCapacity: raw.count / 4) { out, n in
                     n = raw.count / 4
-                    UnsafeMutableRawBufferPointer(out).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[0..<(n * 4)]))
+                    UnsafeMutableRawBufferPointer(out).copyMemory(
+                        from: UnsafeRawBufferPointer(rebasing: raw[0..<(n * 4)]))
                 }
             }
         }

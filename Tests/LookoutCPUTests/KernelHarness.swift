@@ -70,7 +70,8 @@ struct TestGraph {
     @discardableResult
     mutating func nodes(_ op: Operator, _ inputs: [ValueID?], outputs: Int) -> [ValueID] {
         let ids = (0..<outputs).map { k in
-            graph.addValue(Value(name: "\(op.name.lowercased())\(graph.nodes.count)_\(k)", dataType: .float, shape: nil))
+            graph.addValue(
+                Value(name: "\(op.name.lowercased())\(graph.nodes.count)_\(k)", dataType: .float, shape: nil))
         }
         graph.nodes.append(Node(name: "/\(op.name)_\(graph.nodes.count)", op: op, inputs: inputs, outputs: ids))
         return ids
@@ -82,11 +83,13 @@ struct TestGraph {
 
     // Common operators.
     mutating func conv(
-        _ x: ValueID, cin: Int, cout: Int, k: Int = 1, stride: Int = 1, pad: Int? = nil, group: Int = 1, silu: Bool = false
+        _ x: ValueID, cin: Int, cout: Int, k: Int = 1, stride: Int = 1, pad: Int? = nil, group: Int = 1,
+        silu: Bool = false
     ) -> ValueID {
         let p = pad ?? k / 2
         let attributes = ConvAttributes(
-            kernel: (k, k), strides: (stride, stride), dilations: (1, 1), pads: (p, p, p, p), autoPad: "NOTSET", group: group)
+            kernel: (k, k), strides: (stride, stride), dilations: (1, 1), pads: (p, p, p, p), autoPad: "NOTSET",
+            group: group)
         let c = node(.conv(attributes), x, weights([cout, cin / group, k, k], -0.5, 0.5), weights([cout], -0.2, 0.2))
         guard silu else { return c }
         return node(.binary(.mul), c, node(.unary(.sigmoid), c))
@@ -131,7 +134,8 @@ enum KernelHarness {
         values[unfused.inputs[0]] = TensorValue(dataType: .float, shape: inputShape, floats: x)
         for node in unfused.nodes {
             let inputs = node.inputs.map { $0.flatMap { values[$0] } }
-            let outputs = try Reference.evaluate(node.op, inputs: inputs, outputCount: node.outputs.count, context: node.name)
+            let outputs = try Reference.evaluate(
+                node.op, inputs: inputs, outputCount: node.outputs.count, context: node.name)
             for (id, value) in zip(node.outputs, outputs) { values[id] = value }
         }
 
@@ -141,8 +145,10 @@ enum KernelHarness {
             let node = plan.graph.nodes[step.node]
             guard options.optimized.contains(node.op.name) else { continue }
             let kernel = try CPUExecutor.compile(step, plan: plan)
-            #expect(!(kernel is ReferenceKernel), "\(label): \(node.op.name) '\(node.name)' fell back to the reference kernel",
-                    sourceLocation: sourceLocation)
+            #expect(
+                !(kernel is ReferenceKernel),
+                "\(label): \(node.op.name) '\(node.name)' fell back to the reference kernel",
+                sourceLocation: sourceLocation)
         }
         try compare(plan, input: x, expected: values, label: label, options: options, sourceLocation: sourceLocation)
 
@@ -168,9 +174,12 @@ enum KernelHarness {
         sourceLocation: SourceLocation
     ) throws {
         let output = plan.graph.outputs[0]
-        let expected = try #require(values[output], "\(label): no reference value", sourceLocation: sourceLocation).floats
+        let expected = try #require(values[output], "\(label): no reference value", sourceLocation: sourceLocation)
+            .floats
         let y = try CPUExecutor(plan: plan).run(input: input)
-        try #require(y.count == expected.count, "\(label): \(y.count) values, expected \(expected.count)", sourceLocation: sourceLocation)
+        try #require(
+            y.count == expected.count, "\(label): \(y.count) values, expected \(expected.count)",
+            sourceLocation: sourceLocation)
         var bad: [String] = []
         var count = 0
         for i in 0..<y.count {
@@ -183,7 +192,9 @@ enum KernelHarness {
                 if bad.count < 4 { bad.append("[\(i)] \(a) vs \(b)") }
             }
         }
-        #expect(count == 0, "\(label): \(count) of \(y.count) values differ from the reference: \(bad.joined(separator: ", "))",
-                sourceLocation: sourceLocation)
+        #expect(
+            count == 0,
+            "\(label): \(count) of \(y.count) values differ from the reference: \(bad.joined(separator: ", "))",
+            sourceLocation: sourceLocation)
     }
 }

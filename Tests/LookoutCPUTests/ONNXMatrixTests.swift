@@ -43,9 +43,12 @@ import Testing
             let output = try #require((c["outputs"] as? [[String: Any]])?.first)
             let inputShape = try #require(input["shape"] as? [Int])
             let outputShape = try #require(output["shape"] as? [Int])
-            let x = try Fixtures.floats(try Fixtures.generated("onnx/" + (input["file"] as? String ?? "?")), dtype: input["dtype"] as? String ?? "")
+            let x = try Fixtures.floats(
+                try Fixtures.generated("onnx/" + (input["file"] as? String ?? "?")),
+                dtype: input["dtype"] as? String ?? "")
             let expected = try Fixtures.floats(
-                try Fixtures.generated("onnx/" + (output["file"] as? String ?? "?")), dtype: output["dtype"] as? String ?? "")
+                try Fixtures.generated("onnx/" + (output["file"] as? String ?? "?")),
+                dtype: output["dtype"] as? String ?? "")
             let plan = try model.plan(forInputShape: inputShape)
             #expect(plan.graph.shape(plan.graph.outputs[0]) == outputShape)
             let executor = try CPUExecutor(
@@ -57,6 +60,8 @@ import Testing
             #expect(error.score <= tolerance.score, "case \(k) \(inputShape): \(error)")
             worst.merge(error)
         }
-        print("matrix \(name)\(fp16Weights ? " (fp16 weights\(fp16IO ? ", fp16 IO" : ""))" : ""): max |engine - onnxruntime| \(worst)")
+        print(
+            "matrix \(name)\(fp16Weights ? " (fp16 weights\(fp16IO ? ", fp16 IO" : ""))" : ""): max |engine - onnxruntime| \(worst)"
+        )
     }
 }

@@ -21,9 +21,11 @@ import Testing
 
     static let sets: [ModelSet] = [
         ModelSet(model: Fixtures.staticModel, references: "shapes-yolov8n", halfIO: false, box: 0.01, score: 1e-4),
-        ModelSet(model: Fixtures.dynamicModel, references: "shapes-yolov8n-dynamic", halfIO: false, box: 0.01, score: 1e-4),
+        ModelSet(
+            model: Fixtures.dynamicModel, references: "shapes-yolov8n-dynamic", halfIO: false, box: 0.01, score: 1e-4),
         // The fp16 model computed in fp32 on unrounded input is exactly what onnxruntime computes on its fp32 upcast.
-        ModelSet(model: Fixtures.fp16Model, references: "shapes-yolov8n-fp16-as-fp32", halfIO: false, box: 0.01, score: 1e-4),
+        ModelSet(
+            model: Fixtures.fp16Model, references: "shapes-yolov8n-fp16-as-fp32", halfIO: false, box: 0.01, score: 1e-4),
     ]
 
     /// BGR HWC bytes to the RGB CHW float tensor Ultralytics feeds: `Float(x) / 255` (a true division).
@@ -51,7 +53,8 @@ import Testing
 
     /// Calls `body` with each reference image in turn (one in memory at a time: 5 MB of input each).
     static func forEachReference(_ folder: String, every: Int = 1, _ body: (Reference) throws -> Void) throws -> Int {
-        let manifest = try #require(try Fixtures.json(try Fixtures.generated("ort/\(folder)/manifest.json")) as? [String: Any])
+        let manifest = try #require(
+            try Fixtures.json(try Fixtures.generated("ort/\(folder)/manifest.json")) as? [String: Any])
         let images = try #require(manifest["images"] as? [[String: Any]])
         #expect(images.count == 120, "\(folder): \(images.count) images in the references")
         var count = 0
@@ -63,9 +66,10 @@ import Testing
             let lb = try Fixtures.bytes(try Fixtures.generated("ort/\(folder)/\(stem).lb.bin"))
             try #require(lb.count == h * w * 3)
             let output = try Fixtures.floats(try Fixtures.generated("ort/\(folder)/\(stem).out.bin"))
-            try body(Reference(
-                name: source, inputShape: [1, 3, h, w], shape: try #require(entry["output_shape"] as? [Int]),
-                input: tensor(letterboxed: lb, height: h, width: w), output: output))
+            try body(
+                Reference(
+                    name: source, inputShape: [1, 3, h, w], shape: try #require(entry["output_shape"] as? [Int]),
+                    input: tensor(letterboxed: lb, height: h, width: w), output: output))
             count += 1
         }
         return count
@@ -80,8 +84,10 @@ import Testing
         let start = Date()
         let count = try Self.forEachReference(set.references) { reference in
             let shape = reference.inputShape
-            let executor = try executors[shape] ?? CPUExecutor(
-                plan: try model.plan(forInputShape: shape), halfInput: set.halfIO, halfOutput: set.halfIO)
+            let executor =
+                try executors[shape]
+                ?? CPUExecutor(
+                    plan: try model.plan(forInputShape: shape), halfInput: set.halfIO, halfOutput: set.halfIO)
             executors[shape] = executor
             let y = executor.run(input: reference.input)
             try #require(y.count == reference.output.count, "\(reference.name): output size")
@@ -92,8 +98,12 @@ import Testing
             worst.merge(error)
         }
         #expect(count == 120)
-        print(String(format: "ort val set %@: %d images, %d input shapes, %.1f s: max |engine - onnxruntime| %@ (worst box image %@)",
-                     set.references, count, executors.count, Date().timeIntervalSince(start), worst.description, worstImage.0))
+        print(
+            String(
+                format:
+                    "ort val set %@: %d images, %d input shapes, %.1f s: max |engine - onnxruntime| %@ (worst box image %@)",
+                set.references, count, executors.count, Date().timeIntervalSince(start), worst.description, worstImage.0
+            ))
     }
 
     /// The float16 model as the detector runs it (float16-rounded input and output) against onnxruntime's float16
@@ -102,7 +112,8 @@ import Testing
     @Test func fp16ModelWithHalfIOStaysWithinFloat16Noise() throws {
         let model = try DetectionModel(path: Fixtures.fp16Model)
         #expect(model.inputType == .float16)
-        let executor = try CPUExecutor(plan: try model.plan(forInputShape: [1, 3, 640, 640]), halfInput: true, halfOutput: true)
+        let executor = try CPUExecutor(
+            plan: try model.plan(forInputShape: [1, 3, 640, 640]), halfInput: true, halfOutput: true)
         var worst = OutputError()
         let count = try Self.forEachReference("shapes-yolov8n-fp16", every: 10) { reference in
             let y = executor.run(input: reference.input)

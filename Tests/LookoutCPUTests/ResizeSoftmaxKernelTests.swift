@@ -6,7 +6,9 @@ import Testing
 /// Resize (nearest in every coordinate and rounding mode, linear), Softmax (opset 13 and the legacy 2-D rule) and
 /// Transpose kernels against the reference evaluator, batch 1 and 3.
 @Suite struct ResizeSoftmaxKernelTests {
-    static let coordinateModes = ["half_pixel", "asymmetric", "align_corners", "pytorch_half_pixel", "half_pixel_symmetric"]
+    static let coordinateModes = [
+        "half_pixel", "asymmetric", "align_corners", "pytorch_half_pixel", "half_pixel_symmetric",
+    ]
     static let nearestModes = ["round_prefer_floor", "round_prefer_ceil", "floor", "ceil"]
 
     enum Target: Sendable, CustomStringConvertible {
@@ -25,12 +27,15 @@ import Testing
     }
 
     static let targets: [Target] = [
-        .scales(2, 2), .scales(3, 1.5), .scales(0.5, 0.5), .scales(0.6, 1.7), .scales(1, 1), .sizes(5, 13), .sizes(1, 3),
+        .scales(2, 2), .scales(3, 1.5), .scales(0.5, 0.5), .scales(0.6, 1.7), .scales(1, 1), .sizes(5, 13),
+        .sizes(1, 3),
         .axesScales(2, 3),
     ]
 
     /// Resize of an input of `shape`.
-    static func resizeGraph(_ attributes: ResizeAttributes, _ target: Target, shape: [Int], emptyROI: Bool = false) -> TestGraph {
+    static func resizeGraph(_ attributes: ResizeAttributes, _ target: Target, shape: [Int], emptyROI: Bool = false)
+        -> TestGraph
+    {
         var g = TestGraph(opset: 19)
         let x = g.input()
         let roi: ValueID? = emptyROI ? g.floats([0], []) : nil
@@ -49,13 +54,15 @@ import Testing
 
     @Test(arguments: coordinateModes, nearestModes)
     func nearestResizeMatchesReference(coordinates: String, rounding: String) throws {
-        let attributes = ResizeAttributes(mode: .nearest, coordinateTransformation: coordinates, nearestMode: rounding, axes: nil)
+        let attributes = ResizeAttributes(
+            mode: .nearest, coordinateTransformation: coordinates, nearestMode: rounding, axes: nil)
         for target in Self.targets {
             for batch in [1, 3] {
                 var options = KernelHarness.Options()
                 options.optimized = ["Resize"]
                 try KernelHarness.check(
-                    Self.resizeGraph(attributes, target, shape: [batch, 2, 6, 7]), inputShape: [batch, 2, 6, 7], options: options,
+                    Self.resizeGraph(attributes, target, shape: [batch, 2, 6, 7]), inputShape: [batch, 2, 6, 7],
+                    options: options,
                     "nearest \(coordinates) \(rounding) \(target) n\(batch)")
             }
         }
@@ -64,18 +71,21 @@ import Testing
     /// YOLO's upsample as opset 11/12 exports write it: an empty `roi` initializer before the scales.
     @Test(arguments: [1, 3])
     func nearestResizeWithEmptyROI(batch: Int) throws {
-        let attributes = ResizeAttributes(mode: .nearest, coordinateTransformation: "asymmetric", nearestMode: "floor", axes: nil)
+        let attributes = ResizeAttributes(
+            mode: .nearest, coordinateTransformation: "asymmetric", nearestMode: "floor", axes: nil)
         var options = KernelHarness.Options()
         options.optimized = ["Resize"]
         try KernelHarness.check(
-            Self.resizeGraph(attributes, .scales(2, 2), shape: [batch, 4, 5, 3], emptyROI: true), inputShape: [batch, 4, 5, 3],
+            Self.resizeGraph(attributes, .scales(2, 2), shape: [batch, 4, 5, 3], emptyROI: true),
+            inputShape: [batch, 4, 5, 3],
             options: options,
             "nearest with empty roi n\(batch)")
     }
 
     @Test(arguments: coordinateModes)
     func linearResizeMatchesReference(coordinates: String) throws {
-        let attributes = ResizeAttributes(mode: .linear, coordinateTransformation: coordinates, nearestMode: "floor", axes: nil)
+        let attributes = ResizeAttributes(
+            mode: .linear, coordinateTransformation: coordinates, nearestMode: "floor", axes: nil)
         for target in Self.targets {
             for batch in [1, 3] {
                 try KernelHarness.check(
@@ -124,7 +134,13 @@ import Testing
 
     static func permutations(_ n: Int) -> [[Int]] {
         guard n > 1 else { return [[0]] }
-        return permutations(n - 1).flatMap { p in (0...p.count).map { i in var q = p; q.insert(n - 1, at: i); return q } }
+        return permutations(n - 1).flatMap { p in
+            (0...p.count).map { i in
+                var q = p
+                q.insert(n - 1, at: i)
+                return q
+            }
+        }
     }
 
     @Test(arguments: [1, 3])
@@ -138,7 +154,9 @@ import Testing
             g.output(g.node(.transpose(perm: perm), g.node(.unary(.sigmoid), x)))
             var options = KernelHarness.Options()
             options.optimized = ["Transpose", "Sigmoid"]
-            try KernelHarness.check(g, inputShape: [batch, 2, 3, 5], options: options, "transpose \(perm.map { "\($0)" } ?? "default") n\(batch)")
+            try KernelHarness.check(
+                g, inputShape: [batch, 2, 3, 5], options: options,
+                "transpose \(perm.map { "\($0)" } ?? "default") n\(batch)")
         }
         for perm in Self.permutations(3) {
             var g = TestGraph()

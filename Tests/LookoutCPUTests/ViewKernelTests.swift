@@ -46,7 +46,8 @@ import Testing
         let s = g.node(.unary(.sigmoid), x)
         let c = g.weights([batch, 2, 4, 5])
         g.output(g.node(.concat(axis: 1), x, s, c))
-        var outcome = try KernelHarness.check(g, inputShape: [batch, 3, 4, 5], "concat [input, sigmoid, constant] n\(batch)")
+        var outcome = try KernelHarness.check(
+            g, inputShape: [batch, 3, 4, 5], "concat [input, sigmoid, constant] n\(batch)")
         #expect(Self.concatStep(outcome)?.copiedInputs == [0, 2])
 
         // The same tensor twice.
@@ -63,7 +64,8 @@ import Testing
         let v = g.node(.binary(.mul), y, g.floats([1], [3]))
         g.output(g.node(.concat(axis: 1), u, v))
         g.output(u)
-        outcome = try KernelHarness.check(g, inputShape: [batch, 2, 3, 4], "concat with an input that is an output n\(batch)")
+        outcome = try KernelHarness.check(
+            g, inputShape: [batch, 2, 3, 4], "concat with an input that is an output n\(batch)")
         #expect(Self.concatStep(outcome)?.copiedInputs == [0])
 
         // One tensor feeding two concats: only one of them can own it.
@@ -119,7 +121,8 @@ import Testing
             let parts = g.nodes(.split(axis: 1, sizes: [1, 2, 3]), [s], outputs: 3)
             let order = reversed ? parts.reversed() : parts
             g.output(g.node(.binary(.add), g.nodes(.concat(axis: 1), order, outputs: 1)[0], g.floats([1], [1])))
-            let outcome = try KernelHarness.check(g, inputShape: [batch, 6, 3, 2], "split then concat reversed \(reversed) n\(batch)")
+            let outcome = try KernelHarness.check(
+                g, inputShape: [batch, 6, 3, 2], "split then concat reversed \(reversed) n\(batch)")
             #expect((Self.concatStep(outcome) != nil) == reversed, "\(outcome.executedOperators)")
         }
     }
@@ -142,7 +145,9 @@ import Testing
         var steps: [Int64]?
         /// Whether the plan makes it a view.
         var view: Bool
-        var testDescription: String { "starts \(starts) ends \(ends) axes \(axes.map { "\($0)" } ?? "-") steps \(steps.map { "\($0)" } ?? "-")" }
+        var testDescription: String {
+            "starts \(starts) ends \(ends) axes \(axes.map { "\($0)" } ?? "-") steps \(steps.map { "\($0)" } ?? "-")"
+        }
     }
 
     static let sliceCases: [SliceCase] = [
@@ -200,7 +205,8 @@ import Testing
         g.output(g.conv(outer, cin: 9, cout: 3, k: 1, pad: 0))
         var options = KernelHarness.Options()
         options.optimized = ["Conv"]
-        let outcome = try KernelHarness.check(g, inputShape: [batch, 3, 5, 4], options: options, "nested concats n\(batch)")
+        let outcome = try KernelHarness.check(
+            g, inputShape: [batch, 3, 5, 4], options: options, "nested concats n\(batch)")
         #expect(Self.executedCount(outcome, "Concat") == 0, "\(outcome.executedOperators)")
     }
 }

@@ -29,9 +29,13 @@ import Testing
             constant(TensorValue(dataType: .int64, shape: [values.count], ints: values))
         }
 
-        mutating func scalar(_ value: Int64) -> ValueID { constant(TensorValue(dataType: .int64, shape: [], ints: [value])) }
+        mutating func scalar(_ value: Int64) -> ValueID {
+            constant(TensorValue(dataType: .int64, shape: [], ints: [value]))
+        }
 
-        mutating func float(_ value: Float) -> ValueID { constant(TensorValue(dataType: .float, shape: [], floats: [value])) }
+        mutating func float(_ value: Float) -> ValueID {
+            constant(TensorValue(dataType: .float, shape: [], floats: [value]))
+        }
 
         mutating func node(_ op: Operator, _ inputs: ValueID?...) -> ValueID {
             let out = graph.addValue(Value(name: "v\(graph.values.count)", dataType: .float, shape: nil))
@@ -61,7 +65,9 @@ import Testing
     }
 
     @Test func hugeFloatRangeIsRejected() {
-        for (start, limit, delta) in [(Float(0), Float(1e30), Float(1)), (0, 1, 1e-30), (-1e38, 1e38, 1), (0, .infinity, 1), (0, 1, .nan)] {
+        for (start, limit, delta) in [
+            (Float(0), Float(1e30), Float(1)), (0, 1, 1e-30), (-1e38, 1e38, 1), (0, .infinity, 1), (0, 1, .nan),
+        ] {
             var b = Builder()
             let r = b.node(.range, b.float(start), b.float(limit), b.float(delta))
             b.finish(b.node(.binary(.add), b.x, r))
@@ -70,7 +76,10 @@ import Testing
     }
 
     @Test func hugeIntegerRangeIsRejected() {
-        for (start, limit, delta) in [(Int64(0), Int64.max, Int64(1)), (0, .max, 2), (0, .min, -2), (.min, .max, 1), (.max, .min, .min), (0, 1 << 40, 1)] {
+        for (start, limit, delta) in [
+            (Int64(0), Int64.max, Int64(1)), (0, .max, 2), (0, .min, -2), (.min, .max, 1), (.max, .min, .min),
+            (0, 1 << 40, 1),
+        ] {
             var b = Builder()
             let r = b.node(.range, b.scalar(start), b.scalar(limit), b.scalar(delta))
             b.finish(b.node(.reshape(allowZero: false), b.x, r))
@@ -93,13 +102,17 @@ import Testing
             Self.expectRejected(e, "Expand to \(shape)")
         }
         var t = Builder()
-        let tiled = t.node(.tile, t.constant(TensorValue(dataType: .float, shape: [2], floats: [1, 2])), t.ints([1 << 29]))
+        let tiled = t.node(
+            .tile, t.constant(TensorValue(dataType: .float, shape: [2], floats: [1, 2])), t.ints([1 << 29]))
         t.finish(t.node(.binary(.add), t.x, tiled))
         Self.expectRejected(t, "Tile × 2^29")
     }
 
     @Test func overflowingReshapeTargetsAreRejected() {
-        for target: [Int64] in [[1 << 31, 1 << 31, 1 << 31], [1 << 31, 1 << 31, -1], [Int64(Int32.max), Int64(Int32.max), Int64(Int32.max), 0]] {
+        for target: [Int64] in [
+            [1 << 31, 1 << 31, 1 << 31], [1 << 31, 1 << 31, -1],
+            [Int64(Int32.max), Int64(Int32.max), Int64(Int32.max), 0],
+        ] {
             var b = Builder()
             b.finish(b.node(.reshape(allowZero: false), b.x, b.ints(target)))
             Self.expectRejected(b, "Reshape to \(target)")
@@ -107,8 +120,10 @@ import Testing
     }
 
     @Test func extremeSliceStepsDoNotTrap() {
-        for (starts, ends, steps) in [([Int64(0)], [Int64(3)], [Int64.max]), ([2], [0], [Int64.min]), ([Int64.max], [Int64.min], [-1]),
-                                      ([Int64.min], [Int64.max], [Int64.max])] {
+        for (starts, ends, steps) in [
+            ([Int64(0)], [Int64(3)], [Int64.max]), ([2], [0], [Int64.min]), ([Int64.max], [Int64.min], [-1]),
+            ([Int64.min], [Int64.max], [Int64.max]),
+        ] {
             var b = Builder()
             b.finish(b.node(.slice, b.x, b.ints(starts), b.ints(ends), b.ints([1]), b.ints(steps)))
             // Either a valid slice or a ModelError: no trap.
@@ -117,12 +132,17 @@ import Testing
     }
 
     @Test func extremeSplitSizesAreRejected() {
-        for sizes: [Int64] in [[Int64.min, Int64.min, 3], [Int64.max, Int64.max, 3], [-1, 4, 0], [1 << 62, 1 << 62, 1 << 62]] {
+        for sizes: [Int64] in [
+            [Int64.min, Int64.min, 3], [Int64.max, Int64.max, 3], [-1, 4, 0], [1 << 62, 1 << 62, 1 << 62],
+        ] {
             var b = Builder()
             let out = b.graph.addValue(Value(name: "s", dataType: .float, shape: nil))
             let out2 = b.graph.addValue(Value(name: "t", dataType: .float, shape: nil))
             let out3 = b.graph.addValue(Value(name: "u", dataType: .float, shape: nil))
-            b.graph.nodes.append(Node(name: "/Split", op: .split(axis: 1, sizes: nil), inputs: [b.x, b.ints(sizes)], outputs: [out, out2, out3]))
+            b.graph.nodes.append(
+                Node(
+                    name: "/Split", op: .split(axis: 1, sizes: nil), inputs: [b.x, b.ints(sizes)],
+                    outputs: [out, out2, out3]))
             b.finish(out)
             Self.expectRejected(b, "Split \(sizes)")
         }
@@ -157,7 +177,12 @@ import Testing
         let huge: Int64 = 1 << 39
         let cases: [ONNXNode] = [
             node("MaxPool", ["kernel_shape": .ints([huge, huge]), "dilations": .ints([huge, huge])]),
-            node("MaxPool", ["kernel_shape": .ints([3, 3]), "strides": .ints([huge, 1]), "pads": .ints([huge, huge, huge, huge])]),
+            node(
+                "MaxPool",
+                [
+                    "kernel_shape": .ints([3, 3]), "strides": .ints([huge, 1]),
+                    "pads": .ints([huge, huge, huge, huge]),
+                ]),
             node("Conv", ["dilations": .ints([huge, huge]), "kernel_shape": .ints([3, 3])]),
         ]
         for onnx in cases {
@@ -165,7 +190,8 @@ import Testing
                 let op = try Operator.parse(onnx, opset: 17)
                 // If parsing accepts it, shape inference must refuse it without trapping.
                 var b = Builder()
-                let w = b.constant(TensorValue(dataType: .float, shape: [1, 3, 3, 3], floats: [Float](repeating: 0, count: 27)))
+                let w = b.constant(
+                    TensorValue(dataType: .float, shape: [1, 3, 3, 3], floats: [Float](repeating: 0, count: 27)))
                 b.finish(b.node(op, b.x, w))
                 Self.expectRejected(b, "\(onnx.opType) \(onnx.attributes)")
             } catch {
@@ -175,7 +201,9 @@ import Testing
         // A zero-size weight lets a kernel dimension be huge without any bytes behind it.
         var b = Builder()
         let w = b.constant(TensorValue(dataType: .float, shape: [1, 3, 1 << 31, 0], floats: []))
-        let attributes = ConvAttributes(kernel: (0, 0), strides: (1, 1), dilations: (1 << 39, 1 << 39), pads: (0, 0, 0, 0), autoPad: "NOTSET", group: 1)
+        let attributes = ConvAttributes(
+            kernel: (0, 0), strides: (1, 1), dilations: (1 << 39, 1 << 39), pads: (0, 0, 0, 0), autoPad: "NOTSET",
+            group: 1)
         b.finish(b.node(.conv(attributes), b.x, w))
         Self.expectRejected(b, "Conv with a [1, 3, 2^31, 0] weight")
     }

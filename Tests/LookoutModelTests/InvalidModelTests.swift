@@ -8,9 +8,12 @@ import Testing
 @Suite struct InvalidModelTests {
     /// What each file's message must contain, besides the file path, and the error code.
     static let expectations: [String: (code: ModelError.Code, phrases: [String])] = [
-        "invalid-missing-initializer.onnx": (.missingTensor, ["'model.0.conv.weight'", "'/model.0/conv/Conv'", "Conv"]),
+        "invalid-missing-initializer.onnx": (
+            .missingTensor, ["'model.0.conv.weight'", "'/model.0/conv/Conv'", "Conv"]
+        ),
         "invalid-unsupported-op.onnx": (
-            .unsupported, ["'GridSample'", "'/model.0/act/Sigmoid'", "not supported", "supported: ", "Conv", "Sigmoid", "Resize"]
+            .unsupported,
+            ["'GridSample'", "'/model.0/act/Sigmoid'", "not supported", "supported: ", "Conv", "Sigmoid", "Resize"]
         ),
         "invalid-task-segment.onnx": (.unsupportedTask, ["'segment'", "detect"]),
         "invalid-truncated.onnx": (.malformed, ["not a valid ONNX model", "truncated"]),
@@ -40,7 +43,8 @@ import Testing
 
     /// A missing or unreadable path and an empty file are user errors too, with the same one-line shape.
     @Test func unreadablePathsAreOneLineErrors() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lookout-invalid-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "lookout-invalid-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let empty = directory.appendingPathComponent("empty.onnx").path

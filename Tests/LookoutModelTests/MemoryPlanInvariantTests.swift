@@ -26,7 +26,8 @@ import Testing
     /// Exports whose plans are also executed symbolically (one of each graph form; the others get the structural
     /// checks only, to keep the debug test time down).
     static let simulated: Set<String> = [
-        "u80-dynamic", "u80-op12", "u83-op11", "u83-op11-dynamic", "u84-static", "u84-dynamic-raw", "u84-gpu-half-dynamic",
+        "u80-dynamic", "u80-op12", "u83-op11", "u83-op11-dynamic", "u84-static", "u84-dynamic-raw",
+        "u84-gpu-half-dynamic",
     ]
 
     /// Every matrix export at its manifest shapes, dynamic ones also at batch 3.
@@ -34,10 +35,14 @@ import Testing
         guard Matrix.manifest != nil else { return [Case(model: Matrix.missing, shape: [], simulate: true)] }
         return Matrix.models.flatMap { entry -> [Case] in
             let file = Matrix.folder + "/" + (entry["file"] as? String ?? "?")
-            var shapes = (entry["cases"] as? [[String: Any]] ?? []).compactMap { ($0["input"] as? [String: Any])?["shape"] as? [Int] }
+            var shapes = (entry["cases"] as? [[String: Any]] ?? []).compactMap {
+                ($0["input"] as? [String: Any])?["shape"] as? [Int]
+            }
             if entry["dynamic"] as? Bool == true { shapes.append([3, 3, 64, 96]) }
             let simulate = simulated.contains(entry["name"] as? String ?? "")
-            return Array(Set(shapes)).sorted { $0.lexicographicallyPrecedes($1) }.map { Case(model: file, shape: $0, simulate: simulate) }
+            return Array(Set(shapes)).sorted { $0.lexicographicallyPrecedes($1) }.map {
+                Case(model: file, shape: $0, simulate: simulate)
+            }
         }
     }
 
@@ -75,12 +80,17 @@ import Testing
             return axis == 1 || axis == 1 - plan.graph.shape(node.outputs[0]).count
         }
         let viewConcats = channelConcats.filter { !executed.contains($0.offset) }
-        print(String(format: "plan %@: %d steps, %d view nodes, arena %.2f MiB fp32 (unplanned %.2f MiB), channel concats %d/%d views, other concats %d executed",
-                     c.testDescription, plan.steps.count, plan.viewNodes, Double(plan.arenaElements) * 4 / 1_048_576,
-                     Double(plan.unplannedElements) * 4 / 1_048_576, viewConcats.count, channelConcats.count,
-                     concats.count - channelConcats.count))
+        print(
+            String(
+                format:
+                    "plan %@: %d steps, %d view nodes, arena %.2f MiB fp32 (unplanned %.2f MiB), channel concats %d/%d views, other concats %d executed",
+                c.testDescription, plan.steps.count, plan.viewNodes, Double(plan.arenaElements) * 4 / 1_048_576,
+                Double(plan.unplannedElements) * 4 / 1_048_576, viewConcats.count, channelConcats.count,
+                concats.count - channelConcats.count))
         // YOLOv8's feature concats (C2f, SPPF, neck, head) all become views: no copy at run time.
-        #expect(viewConcats.count == channelConcats.count, "executed: \(channelConcats.filter { executed.contains($0.offset) }.map(\.element.name))")
+        #expect(
+            viewConcats.count == channelConcats.count,
+            "executed: \(channelConcats.filter { executed.contains($0.offset) }.map(\.element.name))")
         #expect(channelConcats.count >= 13)
         // Split (C2f) and the reshapes are views too.
         let executedOps = plan.steps.map { plan.graph.nodes[$0.node].op.name }

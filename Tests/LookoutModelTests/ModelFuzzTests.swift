@@ -49,7 +49,8 @@ import Testing
     /// small initializers (Reshape targets, split sizes, Resize scales, Slice bounds), where a flip changes sizes.
     static func structuralOffsets(_ path: String) throws -> [Int] {
         let model = try ONNXModel(contentsOfFile: path)
-        var inPayload = [Bool](repeating: false, count: try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int)
+        var inPayload = [Bool](
+            repeating: false, count: try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int)
         for tensor in model.graph.initializers {
             if case .raw(let range) = tensor.payload, range.count > 64 { for i in range { inPayload[i] = true } }
         }
@@ -106,7 +107,8 @@ import Testing
                 bytes.removeSubrange(random.below(limit)..<original.count)
             } else {
                 for _ in 0...random.below(3) {
-                    let offset = random.below(10) < 9 ? structural[random.below(structural.count)] : random.below(original.count)
+                    let offset =
+                        random.below(10) < 9 ? structural[random.below(structural.count)] : random.below(original.count)
                     bytes[offset] ^= UInt8(1 + random.below(255))
                 }
             }
@@ -116,28 +118,34 @@ import Testing
     }
 
     static func run(_ targets: [Target]) async throws -> Tally {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lookout-fuzz-\(UUID().uuidString)").path
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "lookout-fuzz-\(UUID().uuidString)"
+        ).path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 4))
         var total = Tally()
         for target in targets {
-            total.merge(try await withThrowingTaskGroup(of: Tally.self) { group in
-                for worker in 0..<workers {
-                    group.addTask { try fuzz(target, worker: worker, workers: workers, directory: directory) }
-                }
-                var tally = Tally()
-                for try await part in group { tally.merge(part) }
-                return tally
-            })
+            total.merge(
+                try await withThrowingTaskGroup(of: Tally.self) { group in
+                    for worker in 0..<workers {
+                        group.addTask { try fuzz(target, worker: worker, workers: workers, directory: directory) }
+                    }
+                    var tally = Tally()
+                    for try await part in group { tally.merge(part) }
+                    return tally
+                })
         }
         return total
     }
 
     static func report(_ label: String, _ tally: Tally, seconds: Double) {
         let failures = tally.failures.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-        print(String(format: "fuzz %@: %d iterations in %.1f s (slowest %.3f s): %d loaded, rejected: %@", label, tally.iterations,
-                     seconds, tally.slowest, tally.loaded, failures))
+        print(
+            String(
+                format: "fuzz %@: %d iterations in %.1f s (slowest %.3f s): %d loaded, rejected: %@", label,
+                tally.iterations,
+                seconds, tally.slowest, tally.loaded, failures))
     }
 
     @Test(.timeLimit(.minutes(3)))
@@ -145,7 +153,8 @@ import Testing
         // Float16 weights decode slowly in a debug build: fewer iterations there.
         // Raw exports (no value_info, whose bytes the loader skips) get most of the flips.
         let files = [
-            ("u84-static-raw.onnx", 3000), ("u83-dynamic-raw.onnx", 3000), ("u80-op12.onnx", 1500), ("u84-static.onnx", 2000),
+            ("u84-static-raw.onnx", 3000), ("u83-dynamic-raw.onnx", 3000), ("u80-op12.onnx", 1500),
+            ("u84-static.onnx", 2000),
             ("u84-gpu-half.onnx", 500),
         ]
         let targets = try files.enumerated().map { k, file in

@@ -46,8 +46,12 @@ struct PlanChecker {
                 problems.append("\(graph[v].name) has no layout")
                 continue
             }
-            if l.count != graph[v].elementCount { problems.append("\(graph[v].name): layout of \(l.count) elements for \(graph[v].elementCount)") }
-            if l.blocks > 1 && l.blockStride < l.blockSize { problems.append("\(graph[v].name): overlapping blocks \(l)") }
+            if l.count != graph[v].elementCount {
+                problems.append("\(graph[v].name): layout of \(l.count) elements for \(graph[v].elementCount)")
+            }
+            if l.blocks > 1 && l.blockStride < l.blockSize {
+                problems.append("\(graph[v].name): overlapping blocks \(l)")
+            }
             for run in runs(v) where run.lowerBound < 0 || run.upperBound > plan.arenaElements {
                 problems.append("\(graph[v].name): run \(run) outside the arena of \(plan.arenaElements)")
             }
@@ -108,7 +112,9 @@ struct PlanChecker {
             for v in runtime[(i + 1)...] where groups[u] != groups[v] && live[u]!.overlaps(live[v]!) {
                 for a in ru {
                     for b in runs(v) where a.overlaps(b) {
-                        problems.append("\(graph[u].name) \(live[u]!) and \(graph[v].name) \(live[v]!) share elements \(a.clamped(to: b))")
+                        problems.append(
+                            "\(graph[u].name) \(live[u]!) and \(graph[v].name) \(live[v]!) share elements \(a.clamped(to: b))"
+                        )
                     }
                 }
             }
@@ -126,7 +132,9 @@ struct PlanChecker {
         for v in runtime {
             let g = groups[v]!
             pieces[g, default: []].append(contentsOf: runs(v))
-            span[g] = span[g].map { min($0.lowerBound, live[v]!.lowerBound)...max($0.upperBound, live[v]!.upperBound) } ?? live[v]!
+            span[g] =
+                span[g].map { min($0.lowerBound, live[v]!.lowerBound)...max($0.upperBound, live[v]!.upperBound) }
+                ?? live[v]!
         }
         // Elements each group covers: the length of the union of its runs.
         var extent: [Int: Int] = [:]
@@ -155,7 +163,8 @@ struct PlanChecker {
         var result: [Int]
         if let c = graph.constants[v] {
             result = (0..<c.count).map { -(((v.index + 1) << 32) | $0) }
-        } else if let p = producer[v], let mapped = mappedTags(v, node: graph.nodes[p], executed: executed.contains(p)) {
+        } else if let p = producer[v], let mapped = mappedTags(v, node: graph.nodes[p], executed: executed.contains(p))
+        {
             result = mapped
         } else {
             result = (0..<count).map { ((v.index + 1) << 32) | $0 }
@@ -187,7 +196,9 @@ struct PlanChecker {
             let outer = shape[..<a].reduce(1, *)
             var result: [Int] = []
             result.reserveCapacity(count)
-            let parts = node.inputs.compactMap { $0 }.map { (tags($0), graph.shape($0)[a] * shape[(a + 1)...].reduce(1, *)) }
+            let parts = node.inputs.compactMap { $0 }.map {
+                (tags($0), graph.shape($0)[a] * shape[(a + 1)...].reduce(1, *))
+            }
             for o in 0..<outer {
                 for (partTags, run) in parts { result.append(contentsOf: partTags[(o * run)..<((o + 1) * run)]) }
             }
@@ -210,8 +221,12 @@ struct PlanChecker {
         case .slice:
             let input = node.inputs[0]!
             let inShape = graph.shape(input)
-            func constant(_ i: Int) -> [Int64]? { i < node.inputs.count ? node.inputs[i].flatMap { graph.constants[$0]?.ints } : nil }
-            guard let params = try? ShapeRules.slice(inShape, starts: constant(1)!, ends: constant(2)!, axes: constant(3), steps: constant(4), "")
+            func constant(_ i: Int) -> [Int64]? {
+                i < node.inputs.count ? node.inputs[i].flatMap { graph.constants[$0]?.ints } : nil
+            }
+            guard
+                let params = try? ShapeRules.slice(
+                    inShape, starts: constant(1)!, ends: constant(2)!, axes: constant(3), steps: constant(4), "")
             else { return nil }
             let inStrides = Self.strides(inShape)
             let base = zip(params, inStrides).reduce(0) { $0 + $1.0.start * $1.1 }
@@ -260,7 +275,9 @@ struct PlanChecker {
                 if first < 0 { first = i }
             }
             if wrong > 0 {
-                problems.append("\(what): \(wrong) of \(t.count) elements of \(graph[v].name) are wrong (first: \(first) at arena \(address(v, first)))")
+                problems.append(
+                    "\(what): \(wrong) of \(t.count) elements of \(graph[v].name) are wrong (first: \(first) at arena \(address(v, first)))"
+                )
             }
         }
         for input in graph.inputs { write(input) }

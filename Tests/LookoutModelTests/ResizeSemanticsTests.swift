@@ -53,7 +53,8 @@ import Testing
     @Test(arguments: ["half_pixel", "asymmetric", "align_corners", "pytorch_half_pixel", "half_pixel_symmetric"])
     func nearestIndicesFollowTheSpecification(mode: String) {
         for rounding in ["round_prefer_floor", "round_prefer_ceil", "floor", "ceil"] {
-            let attributes = ResizeAttributes(mode: .nearest, coordinateTransformation: mode, nearestMode: rounding, axes: nil)
+            let attributes = ResizeAttributes(
+                mode: .nearest, coordinateTransformation: mode, nearestMode: rounding, axes: nil)
             for input in 1...9 {
                 for scale in [Ratio(1, 2), Ratio(3, 4), Ratio(1), Ratio(3, 2), Ratio(2), Ratio(3), Ratio(4)] {
                     let output = (Ratio(input) * scale).floor
@@ -62,12 +63,14 @@ import Testing
                         let exact = Self.original(o, scale: scale, input: input, output: output, mode: mode)
                         let expected = min(max(Self.nearest(exact, mode: rounding), 0), input - 1)
                         let got = Reference.nearestIndex(
-                            o, scale: Float(scale.n) / Float(scale.d), inputSize: input, outputSize: output, attributes: attributes)
+                            o, scale: Float(scale.n) / Float(scale.d), inputSize: input, outputSize: output,
+                            attributes: attributes)
                         // Exactly on a rounding boundary, float32 arithmetic (the reference's, and onnxruntime's) may
                         // land a hair to either side: allow the neighbour there, nowhere else.
                         let boundary = (exact * Ratio(2)).d == 1
-                        #expect(got == expected || (boundary && abs(got - expected) == 1),
-                                "\(mode) \(rounding) in \(input) scale \(scale.n)/\(scale.d) out \(o)")
+                        #expect(
+                            got == expected || (boundary && abs(got - expected) == 1),
+                            "\(mode) \(rounding) in \(input) scale \(scale.n)/\(scale.d) out \(o)")
                     }
                 }
             }
@@ -75,21 +78,27 @@ import Testing
     }
 
     /// onnxruntime 1.32's output for Resize(nearest, half_pixel_symmetric, scales 1.5) of [0, 1, …, 8].
-    @Test(arguments: [("floor", [0, 0, 1, 1, 2, 3, 4, 4, 5, 6, 6, 7, 8]), ("ceil", [0, 1, 2, 2, 3, 4, 4, 5, 6, 6, 7, 8, 8])])
+    @Test(arguments: [
+        ("floor", [0, 0, 1, 1, 2, 3, 4, 4, 5, 6, 6, 7, 8]), ("ceil", [0, 1, 2, 2, 3, 4, 4, 5, 6, 6, 7, 8, 8]),
+    ])
     func onnxruntimeAgreesOnTheBoundary(rounding: String, expected: [Float]) throws {
         let x = TensorValue(dataType: .float, shape: [1, 1, 1, 9], floats: (0..<9).map(Float.init))
-        let attributes = ResizeAttributes(mode: .nearest, coordinateTransformation: "half_pixel_symmetric", nearestMode: rounding, axes: nil)
+        let attributes = ResizeAttributes(
+            mode: .nearest, coordinateTransformation: "half_pixel_symmetric", nearestMode: rounding, axes: nil)
         let scales = TensorValue(dataType: .float, shape: [4], floats: [1, 1, 1, 1.5])
-        let y = try Reference.evaluate(.resize(attributes), inputs: [x, nil, scales], outputCount: 1, context: "test")[0]
+        let y = try Reference.evaluate(.resize(attributes), inputs: [x, nil, scales], outputCount: 1, context: "test")[
+            0]
         #expect(y.floats == expected)
     }
 
     /// YOLOv8's upsample: nearest, asymmetric, floor, ×2 — every output pixel copies input pixel ⌊i/2⌋.
     @Test func yoloUpsampleRepeatsEachPixelTwice() throws {
         let x = TensorValue(dataType: .float, shape: [1, 1, 2, 3], floats: [1, 2, 3, 4, 5, 6])
-        let attributes = ResizeAttributes(mode: .nearest, coordinateTransformation: "asymmetric", nearestMode: "floor", axes: nil)
+        let attributes = ResizeAttributes(
+            mode: .nearest, coordinateTransformation: "asymmetric", nearestMode: "floor", axes: nil)
         let scales = TensorValue(dataType: .float, shape: [4], floats: [1, 1, 2, 2])
-        let y = try Reference.evaluate(.resize(attributes), inputs: [x, nil, scales], outputCount: 1, context: "test")[0]
+        let y = try Reference.evaluate(.resize(attributes), inputs: [x, nil, scales], outputCount: 1, context: "test")[
+            0]
         #expect(y.shape == [1, 1, 4, 6])
         #expect(y.floats == [1, 1, 2, 2, 3, 3, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 4, 4, 5, 5, 6, 6])
     }
@@ -97,9 +106,11 @@ import Testing
     /// Linear resize, align_corners, 2 → 3: the middle sample is the mean of its neighbours.
     @Test func linearAlignCornersInterpolates() throws {
         let x = TensorValue(dataType: .float, shape: [1, 1, 2, 2], floats: [0, 10, 20, 30])
-        let attributes = ResizeAttributes(mode: .linear, coordinateTransformation: "align_corners", nearestMode: "floor", axes: nil)
+        let attributes = ResizeAttributes(
+            mode: .linear, coordinateTransformation: "align_corners", nearestMode: "floor", axes: nil)
         let sizes = TensorValue(dataType: .int64, shape: [4], ints: [1, 1, 3, 3])
-        let y = try Reference.evaluate(.resize(attributes), inputs: [x, nil, nil, sizes], outputCount: 1, context: "test")[0]
+        let y = try Reference.evaluate(
+            .resize(attributes), inputs: [x, nil, nil, sizes], outputCount: 1, context: "test")[0]
         #expect(y.floats == [0, 5, 10, 10, 15, 20, 20, 25, 30])
     }
 }

@@ -9,7 +9,8 @@ import Testing
 @Suite struct SpecializationTests {
     /// Operators that only compute shapes, anchors and strides in Ultralytics exports.
     static let plumbing: Set<String> = [
-        "Shape", "Gather", "Range", "Expand", "ConstantOfShape", "Cast", "Unsqueeze", "Squeeze", "Constant", "Equal", "Where",
+        "Shape", "Gather", "Range", "Expand", "ConstantOfShape", "Cast", "Unsqueeze", "Squeeze", "Constant", "Equal",
+        "Where",
     ]
 
     /// A fused graph's structure: each node's operator, attributes that matter, and output shape.
@@ -30,7 +31,9 @@ import Testing
     static func unfolded(_ graph: Graph) -> [String] {
         graph.nodes.filter { node in
             guard plumbing.contains(node.op.name) else { return false }
-            if case .cast = node.op, node.inputs.first == graph.inputs.first || node.outputs.first == graph.outputs.first {
+            if case .cast = node.op,
+                node.inputs.first == graph.inputs.first || node.outputs.first == graph.outputs.first
+            {
                 return false
             }
             return true
@@ -48,16 +51,21 @@ import Testing
         let dynamic = try DetectionModel(path: Fixtures.dynamicModel)
         let fixed = try DetectionModel(path: Fixtures.staticModel)
         let raw = Set(dynamic.graph.nodes.map(\.op.name))
-        #expect(raw.isSuperset(of: ["Shape", "Gather", "Range", "Expand", "ConstantOfShape", "Cast", "Unsqueeze"]), "\(raw.sorted())")
+        #expect(
+            raw.isSuperset(of: ["Shape", "Gather", "Range", "Expand", "ConstantOfShape", "Cast", "Unsqueeze"]),
+            "\(raw.sorted())")
 
         let graph = try Self.fused(dynamic, shape)
         let left = Self.unfolded(graph)
         #expect(left.isEmpty, "not folded: \(left)")
         // Only floating-point tensors are computed at run time.
         for node in graph.nodes {
-            for output in node.outputs { #expect(graph[output].dataType == .float, "\(node.name) computes \(graph[output].dataType)") }
+            for output in node.outputs {
+                #expect(graph[output].dataType == .float, "\(node.name) computes \(graph[output].dataType)")
+            }
         }
-        let anchors = (shape[2] / 8) * (shape[3] / 8) + (shape[2] / 16) * (shape[3] / 16) + (shape[2] / 32) * (shape[3] / 32)
+        let anchors =
+            (shape[2] / 8) * (shape[3] / 8) + (shape[2] / 16) * (shape[3] / 16) + (shape[2] / 32) * (shape[3] / 32)
         #expect(graph.shape(graph.outputs[0]) == [shape[0], 8, anchors])
 
         // Same structure as the static export at 640 (shapes scaled to this input).
@@ -68,7 +76,8 @@ import Testing
         if shape == [1, 3, 640, 640] {
             #expect(Self.structure(graph) == Self.structure(reference))
         }
-        #expect(graph.operatorCounts().map { "\($0.0) \($0.1)" } == reference.operatorCounts().map { "\($0.0) \($0.1)" })
+        #expect(
+            graph.operatorCounts().map { "\($0.0) \($0.1)" } == reference.operatorCounts().map { "\($0.0) \($0.1)" })
     }
 
     /// The constants the dynamic graph computes (anchor points and strides) equal the static export's initializers.
@@ -99,7 +108,10 @@ import Testing
     func matrixDynamicExportsFold(name: String) throws {
         let entry = try Matrix.model(name)
         let model = try DetectionModel(path: Matrix.folder + "/" + (entry["file"] as? String ?? "?"))
-        let candidates = [name.replacingOccurrences(of: "-dynamic", with: "-static"), name.replacingOccurrences(of: "-dynamic", with: "")]
+        let candidates = [
+            name.replacingOccurrences(of: "-dynamic", with: "-static"),
+            name.replacingOccurrences(of: "-dynamic", with: ""),
+        ]
         let found = candidates.first(where: { n in Matrix.models.contains { $0["name"] as? String == n } })
         let twinName: String = try #require(found, "no static twin for \(name)")
         let twinEntry = try Matrix.model(twinName)
@@ -125,6 +137,13 @@ import Testing
         let graph = try Self.fused(model, [1, 3, 128, 128])
         let left = Self.unfolded(graph)
         #expect(left.isEmpty, "\(left)")
-        #expect(!graph.nodes.contains { if case .binary = $0.op { graph.constants[$0.inputs[0]!] != nil && graph.constants[$0.inputs[1]!] != nil } else { false } })
+        #expect(
+            !graph.nodes.contains {
+                if case .binary = $0.op {
+                    graph.constants[$0.inputs[0]!] != nil && graph.constants[$0.inputs[1]!] != nil
+                } else {
+                    false
+                }
+            })
     }
 }

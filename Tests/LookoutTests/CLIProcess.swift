@@ -17,10 +17,13 @@ enum CLI {
     }
 
     /// Runs `lookout arguments…` with a time limit; stdout and stderr go through files (no pipe can fill up).
-    static func run(_ arguments: [String], timeout: TimeInterval = 240, sourceLocation: SourceLocation = #_sourceLocation) throws -> Result {
+    static func run(
+        _ arguments: [String], timeout: TimeInterval = 240, sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> Result {
         try #require(
             FileManager.default.isExecutableFile(atPath: executable),
-            "\(executable) is missing: build it with `swift build --build-tests` (scripts/test does)", sourceLocation: sourceLocation)
+            "\(executable) is missing: build it with `swift build --build-tests` (scripts/test does)",
+            sourceLocation: sourceLocation)
         let folder = try Fixtures.temporaryDirectory("cli-output")
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let out = folder + "/stdout"
@@ -43,7 +46,8 @@ enum CLI {
         if process.isRunning {
             process.terminate()
             process.waitUntilExit()
-            Issue.record("lookout \(arguments.joined(separator: " ")) ran past \(timeout) s", sourceLocation: sourceLocation)
+            Issue.record(
+                "lookout \(arguments.joined(separator: " ")) ran past \(timeout) s", sourceLocation: sourceLocation)
         }
         process.waitUntilExit()
         return Result(
@@ -53,7 +57,9 @@ enum CLI {
     }
 
     /// What a crash or a Swift runtime failure prints: never acceptable for a user error.
-    static let crashMarkers = ["Fatal error", "Program crashed", "Stack dump", "Thread 0", "Backtrace", "Illegal instruction", "Segmentation"]
+    static let crashMarkers = [
+        "Fatal error", "Program crashed", "Stack dump", "Thread 0", "Backtrace", "Illegal instruction", "Segmentation",
+    ]
 
     /// A user error: non-zero exit, exactly one line on stderr (containing `phrases`), no crash output.
     static func expectOneLineError(
@@ -65,7 +71,9 @@ enum CLI {
             #expect(!result.stderr.contains(marker), "stderr: \(result.stderr)", sourceLocation: sourceLocation)
         }
         for phrase in phrases {
-            #expect(result.stderr.contains(phrase), "'\(phrase)' missing from stderr: \(result.stderr)", sourceLocation: sourceLocation)
+            #expect(
+                result.stderr.contains(phrase), "'\(phrase)' missing from stderr: \(result.stderr)",
+                sourceLocation: sourceLocation)
         }
         #expect(result.exited, "killed by signal \(result.status)", sourceLocation: sourceLocation)
     }

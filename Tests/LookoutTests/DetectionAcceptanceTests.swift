@@ -26,13 +26,16 @@ import Testing
     }
 
     static let criteria: [Criterion] = [
-        Criterion(model: Fixtures.staticModel, predictions: "ultralytics_onnx_static_predictions.json", iou: 0.99,
-                  confidence: 0.001, matched: 0.99, extra: 0.01),
-        Criterion(model: Fixtures.dynamicModel, predictions: "ultralytics_onnx_dynamic_predictions.json", iou: 0.99,
-                  confidence: 0.001, matched: 0.99, extra: 0.01),
+        Criterion(
+            model: Fixtures.staticModel, predictions: "ultralytics_onnx_static_predictions.json", iou: 0.99,
+            confidence: 0.001, matched: 0.99, extra: 0.01),
+        Criterion(
+            model: Fixtures.dynamicModel, predictions: "ultralytics_onnx_dynamic_predictions.json", iou: 0.99,
+            confidence: 0.001, matched: 0.99, extra: 0.01),
         // float16 weights move boxes by up to ~0.4 px and scores by ~0.01 (docs/onnx-exports.md).
-        Criterion(model: Fixtures.fp16Model, predictions: "ultralytics_onnx_static_predictions.json", iou: 0.95,
-                  confidence: 0.01, matched: 0.97, extra: nil),
+        Criterion(
+            model: Fixtures.fp16Model, predictions: "ultralytics_onnx_static_predictions.json", iou: 0.95,
+            confidence: 0.01, matched: 0.97, extra: nil),
     ]
 
     static func iou(_ a: [Float], _ b: [Float]) -> Float {
@@ -45,7 +48,9 @@ import Testing
 
     /// Greedy matching: each reference box, most confident first, takes the unclaimed detection of its class with
     /// the highest IoU that passes both thresholds. Returns (matched references, unmatched detections).
-    static func match(_ references: [Reference], _ detections: [Detection], iou threshold: Float, confidence tolerance: Float)
+    static func match(
+        _ references: [Reference], _ detections: [Detection], iou threshold: Float, confidence tolerance: Float
+    )
         -> (matched: Int, extra: Int)
     {
         var claimed = [Bool](repeating: false, count: detections.count)
@@ -71,7 +76,8 @@ import Testing
 
     @Test(arguments: criteria)
     func detectionsMatchUltralytics(criterion: Criterion) throws {
-        let all = try #require(try Fixtures.json(Fixtures.path("shapes/val/" + criterion.predictions)) as? [String: Any])
+        let all = try #require(
+            try Fixtures.json(Fixtures.path("shapes/val/" + criterion.predictions)) as? [String: Any])
         let detector = try Detector(model: try DetectionModel(path: criterion.model), device: .cpu)
         var decoder = ImageDecoder()
         var image = BGRImage()
@@ -102,9 +108,13 @@ import Testing
         }
         let matchedShare = Double(matched) / Double(max(references, 1))
         let extraShare = Double(extra) / Double(max(references, 1))
-        print(String(format: "acceptance %@: %d reference boxes, %d detected, matched %.2f%% (IoU >= %.2f, |dconf| <= %.3f), extra %.2f%%, %.1f s",
-                     criterion.testDescription, references, detected, matchedShare * 100, criterion.iou, criterion.confidence,
-                     extraShare * 100, Date().timeIntervalSince(start)))
+        print(
+            String(
+                format:
+                    "acceptance %@: %d reference boxes, %d detected, matched %.2f%% (IoU >= %.2f, |dconf| <= %.3f), extra %.2f%%, %.1f s",
+                criterion.testDescription, references, detected, matchedShare * 100, criterion.iou,
+                criterion.confidence,
+                extraShare * 100, Date().timeIntervalSince(start)))
         #expect(references > 600)
         #expect(matchedShare >= criterion.matched)
         if let limit = criterion.extra { #expect(extraShare <= limit) }

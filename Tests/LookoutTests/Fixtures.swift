@@ -21,13 +21,15 @@ enum Fixtures {
     static let valFolder = path("shapes/val")
     static let valImages = path("shapes/val/images")
 
-    static let generateHint = "run `bash scripts/test` once: it unpacks Tests/Fixtures/onnx-matrix.tar.xz and computes the onnxruntime references into Tests/Fixtures/generated/"
+    static let generateHint =
+        "run `bash scripts/test` once: it unpacks Tests/Fixtures/onnx-matrix.tar.xz and computes the onnxruntime references into Tests/Fixtures/generated/"
 
     /// A file under Tests/Fixtures/generated; the test fails (never skips) when it is missing.
     static func generated(_ relative: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
         let path = root + "/generated/" + relative
         try #require(
-            FileManager.default.fileExists(atPath: path), "missing \(path): \(generateHint)", sourceLocation: sourceLocation)
+            FileManager.default.fileExists(atPath: path), "missing \(path): \(generateHint)",
+            sourceLocation: sourceLocation)
         return path
     }
 

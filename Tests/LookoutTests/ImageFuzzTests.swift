@@ -62,11 +62,15 @@ import Testing
                 }
                 try result.get()
                 outcome.decoded += 1
-                if image.byteCount != image.width * image.height * 3 { outcome.problems.append("inconsistent image \(image.width)x\(image.height)") }
+                if image.byteCount != image.width * image.height * 3 {
+                    outcome.problems.append("inconsistent image \(image.width)x\(image.height)")
+                }
             } catch {
                 outcome.failures[error.code.description, default: 0] += 1
                 let text = error.description
-                if text.contains("\n") || !text.hasPrefix(name + ": ") { outcome.problems.append("not one line naming the source: \(text.prefix(200))") }
+                if text.contains("\n") || !text.hasPrefix(name + ": ") {
+                    outcome.problems.append("not one line naming the source: \(text.prefix(200))")
+                }
             }
             outcome.slowest = max(outcome.slowest, Date().timeIntervalSince(start))
         }
@@ -77,9 +81,12 @@ import Testing
     func corruptImagesFailWithOneLine(target: Target) throws {
         let start = Date()
         let outcome = try Self.fuzz(target)
-        let failures = outcome.failures.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-        print(String(format: "fuzz %@: %.1f s (slowest %.3f s): %d decoded, rejected: %@", target.testDescription,
-                     Date().timeIntervalSince(start), outcome.slowest, outcome.decoded, failures))
+        let failures = outcome.failures.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(
+            separator: ", ")
+        print(
+            String(
+                format: "fuzz %@: %.1f s (slowest %.3f s): %d decoded, rejected: %@", target.testDescription,
+                Date().timeIntervalSince(start), outcome.slowest, outcome.decoded, failures))
         #expect(outcome.problems.isEmpty, "\(outcome.problems.prefix(5))")
         #expect(outcome.slowest < 5)
         #expect(outcome.failures.values.reduce(0, +) > target.iterations / 10)
@@ -101,7 +108,9 @@ import Testing
         return bytes
     }
 
-    @Test(arguments: [(UInt32(1 << 31), UInt32(8)), (0xFFFF_FFFF, 0xFFFF_FFFF), (100_000, 100_000), (1 << 21, 1), (0, 5)])
+    @Test(arguments: [
+        (UInt32(1 << 31), UInt32(8)), (0xFFFF_FFFF, 0xFFFF_FFFF), (100_000, 100_000), (1 << 21, 1), (0, 5),
+    ])
     func absurdPNGSizesAreRefused(size: (UInt32, UInt32)) throws {
         let bytes = try Self.png(width: size.0, height: size.1)
         var decoder = ImageDecoder()

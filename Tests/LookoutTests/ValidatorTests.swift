@@ -8,7 +8,8 @@ import Testing
 /// `ultralytics_map.json` (Ultralytics 8.4.190 `val()` on the same file with onnxruntime).
 @Suite struct ValidatorTests {
     @Test func staticModelReachesUltralyticsMap() throws {
-        let reference = try #require(try Fixtures.json(Fixtures.path("shapes/val/ultralytics_map.json")) as? [String: Any])
+        let reference = try #require(
+            try Fixtures.json(Fixtures.path("shapes/val/ultralytics_map.json")) as? [String: Any])
         let onnx = try #require(reference["onnx_static"] as? [String: Any])
         let expected = try #require(onnx["map50_95"] as? Double)
         let expected50 = try #require(onnx["map50"] as? Double)
@@ -19,8 +20,12 @@ import Testing
             #expect(progress.total == 120)
         }
         let summary = result.summary
-        print(String(format: "val static: mAP50 %.5f (Ultralytics %.5f), mAP50-95 %.5f (Ultralytics %.5f), %d images, %d instances, %.1f s",
-                     summary.map50, expected50, summary.map50to95, expected, summary.images, summary.instances, result.seconds))
+        print(
+            String(
+                format:
+                    "val static: mAP50 %.5f (Ultralytics %.5f), mAP50-95 %.5f (Ultralytics %.5f), %d images, %d instances, %.1f s",
+                summary.map50, expected50, summary.map50to95, expected, summary.images, summary.instances,
+                result.seconds))
         #expect(result.failures.isEmpty, "\(result.failures)")
         #expect(steps == 120)
         #expect(summary.images == 120)
