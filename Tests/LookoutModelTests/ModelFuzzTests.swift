@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import Testing
 
 @testable import LookoutModel
@@ -117,25 +116,16 @@ import Testing
         return tally
     }
 
-    static func run(_ targets: [Target]) async throws -> Tally {
+    /// Runs the targets one after the other on this thread: the test runner already runs other suites beside this
+    /// one, and child tasks would only queue behind them on the cooperative pool.
+    static func run(_ targets: [Target]) throws -> Tally {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "lookout-fuzz-\(UUID().uuidString)"
         ).path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 4))
         var total = Tally()
-        for target in targets {
-            total.merge(
-                try await withThrowingTaskGroup(of: Tally.self) { group in
-                    for worker in 0..<workers {
-                        group.addTask { try fuzz(target, worker: worker, workers: workers, directory: directory) }
-                    }
-                    var tally = Tally()
-                    for try await part in group { tally.merge(part) }
-                    return tally
-                })
-        }
+        for target in targets { total.merge(try fuzz(target, worker: 0, workers: 1, directory: directory)) }
         return total
     }
 
@@ -148,8 +138,9 @@ import Testing
                 seconds, tally.slowest, tally.loaded, failures))
     }
 
-    @Test(.timeLimit(.minutes(3)))
-    func corruptMatrixModelsFailWithOneLine() async throws {
+    // The limit only catches a hang: the run takes ~35 s of CPU in a debug build, more on a busy machine.
+    @Test(.timeLimit(.minutes(10)))
+    func corruptMatrixModelsFailWithOneLine() throws {
         // Float16 weights decode slowly in a debug build: fewer iterations there.
         // Raw exports (no value_info, whose bytes the loader skips) get most of the flips.
         let files = [
@@ -161,7 +152,7 @@ import Testing
             Target(path: try Fixtures.generated("onnx/" + file.0), iterations: file.1, seed: 1000 + UInt64(k))
         }
         let start = Date()
-        let tally = try await Self.run(targets)
+        let tally = try Self.run(targets)
         Self.report("matrix models", tally, seconds: Date().timeIntervalSince(start))
         #expect(tally.iterations == 10_000)
         #expect(tally.problems.isEmpty, "\(tally.problems.count) problems, e.g. \(tally.problems.prefix(5))")
@@ -170,10 +161,10 @@ import Testing
         #expect(tally.loaded > 100 && tally.failures.values.reduce(0, +) > 1000)
     }
 
-    @Test(.timeLimit(.minutes(3)))
-    func corruptRealModelFailsWithOneLine() async throws {
+    @Test(.timeLimit(.minutes(10)))
+    func corruptRealModelFailsWithOneLine() throws {
         let start = Date()
-        let tally = try await Self.run([Target(path: Fixtures.dynamicModel, iterations: 240, seed: 77)])
+        let tally = try Self.run([Target(path: Fixtures.dynamicModel, iterations: 240, seed: 77)])
         Self.report("shapes-yolov8n-dynamic", tally, seconds: Date().timeIntervalSince(start))
         #expect(tally.iterations == 240)
         #expect(tally.problems.isEmpty, "\(tally.problems.prefix(5))")
