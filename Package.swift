@@ -13,6 +13,10 @@ func systemLibraries(_ names: [String]) -> [LinkerSetting] {
     return names.map { .linkedLibrary($0) }
 }
 
+// Per-pixel Swift loops (letterbox, resize, NMS, drawing) are optimised in debug builds too: the test suite runs
+// them on hundreds of images, and at -Onone they are ~50x slower.
+let hotLoops: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
+
 let package = Package(
     name: "Lookout",
     platforms: [.macOS(.v15)],
@@ -57,9 +61,9 @@ let package = Package(
         // Executes the optimised graph on the CPU in fp32 with OpenBLAS.
         .target(name: "LookoutCPU", dependencies: ["LookoutModel", "LookoutCore", "CLookoutBLAS", "CLookoutKernels"]),
         // Image decoding/encoding (libjpeg-turbo, libpng), EXIF orientation, drawing.
-        .target(name: "LookoutMedia", dependencies: ["LookoutCore", "CLookoutImage"]),
+        .target(name: "LookoutMedia", dependencies: ["LookoutCore", "CLookoutImage"], swiftSettings: hotLoops),
         // Ultralytics-exact letterbox, NMS, box scaling and the val metrics.
-        .target(name: "LookoutYOLO", dependencies: ["LookoutCore", "LookoutMedia"]),
+        .target(name: "LookoutYOLO", dependencies: ["LookoutCore", "LookoutMedia"], swiftSettings: hotLoops),
         // The CUDA driver API and NVRTC, loaded at run time: contexts, streams, buffers, kernels, graphs.
         .target(name: "LookoutCUDA", dependencies: ["LookoutCore", "CLookoutCUDA"]),
         // Frame pools, transfer modes, stages and the batcher.
