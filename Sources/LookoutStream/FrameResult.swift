@@ -16,4 +16,18 @@ public struct FrameResult: Sendable {
     public var latencyMilliseconds: Double
     /// Frames in the batch this frame ran in.
     public var batchSize: Int
+
+    public init(
+        stream: Int, frame: Int, pts: Double?, width: Int, height: Int, detections: [Detection], latencyMilliseconds: Double,
+        batchSize: Int
+    ) {
+        self.stream = stream
+        self.frame = frame
+        self.pts = pts
+        self.width = width
+        self.height = height
+        self.detections = detections
+        self.latencyMilliseconds = latencyMilliseconds
+        self.batchSize = batchSize
+    }
 }

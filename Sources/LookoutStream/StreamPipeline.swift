@@ -41,6 +41,10 @@ public final class StreamPipeline: @unchecked Sendable {
         var started = false
         var startedAt: UInt64 = 0
         var cpuAtStart = 0.0
+        /// Counts at the start of the measured window (`resetMeasurements`), subtracted in summaries.
+        var delivered: [Int] = []
+        var dropped: [Int] = []
+        var batches = BatchTotals()
         var summary: PipelineSummary?
         var waiters: [CheckedContinuation<PipelineSummary, Never>] = []
         var fatal: String?
@@ -310,9 +314,25 @@ public final class StreamPipeline: @unchecked Sendable {
 
     // MARK: Observing
 
-    /// Per-stream and total figures so far (the final ones once finished).
+    /// Starts the measured window now (after a warm-up): summaries then count frames, drops, latency, batches and
+    /// CPU time from here.
+    public func resetMeasurements() {
+        let delivered = feeds.map { $0.stats.delivered.load(ordering: .relaxed) }
+        let dropped = feeds.map { $0.stats.dropped.load(ordering: .relaxed) }
+        for feed in feeds { feed.stats.latency.withLock { $0.all.reset() } }
+        let batches = batchTotals.withLock { $0 }
+        run.withLock {
+            $0.startedAt = DispatchTime.now().uptimeNanoseconds
+            $0.cpuAtStart = ProcessUsage.cpuSeconds
+            $0.delivered = delivered
+            $0.dropped = dropped
+            $0.batches = batches
+        }
+    }
+
+    /// Per-stream and total figures so far (the final ones once finished), over the measured window.
     public func summary() -> PipelineSummary {
-        let (startedAt, cpuAtStart) = run.withLock { ($0.startedAt, $0.cpuAtStart) }
+        let (startedAt, cpuAtStart, base) = run.withLock { ($0.startedAt, $0.cpuAtStart, $0) }
         let seconds = max(1e-9, Double(DispatchTime.now().uptimeNanoseconds &- startedAt) / 1e9)
         var total = LatencyHistogram()
         var streams: [StreamSummary] = []
@@ -320,18 +340,21 @@ public final class StreamPipeline: @unchecked Sendable {
             let s = feed.stats
             let histogram = s.latency.withLock { $0.all }
             total.merge(histogram)
-            let delivered = s.delivered.load(ordering: .relaxed)
+            let delivered = s.delivered.load(ordering: .relaxed) - (base.delivered.isEmpty ? 0 : base.delivered[feed.index])
+            let dropped = s.dropped.load(ordering: .relaxed) - (base.dropped.isEmpty ? 0 : base.dropped[feed.index])
             streams.append(
                 StreamSummary(
                     stream: feed.index, source: feed.source.description, decoded: s.decoded.load(ordering: .relaxed),
-                    delivered: delivered, dropped: s.dropped.load(ordering: .relaxed),
+                    delivered: delivered, dropped: dropped,
                     reconnects: s.reconnects.load(ordering: .relaxed), gaps: s.gaps.load(ordering: .relaxed),
                     gapSeconds: Double(s.gapMilliseconds.load(ordering: .relaxed)) / 1000,
                     decodeErrors: s.decodeErrors.load(ordering: .relaxed), error: feed.error.withLock { $0 },
                     p50Milliseconds: histogram.percentile(50), p99Milliseconds: histogram.percentile(99),
                     fps: Double(delivered) / seconds))
         }
-        let totals = batchTotals.withLock { $0 }
+        var totals = batchTotals.withLock { $0 }
+        totals.batches -= base.batches.batches
+        totals.frames -= base.batches.frames
         let frames = streams.reduce(0) { $0 + $1.delivered }
         return PipelineSummary(
             streams: streams, seconds: seconds, frames: frames, dropped: streams.reduce(0) { $0 + $1.dropped },

@@ -15,14 +15,15 @@ struct SyntheticSource: Sendable {
         let limit = [frames, feed.source.maxFrames].compactMap { $0 }.min()
         while !feed.isStopping {
             if let limit, produced >= limit { return }
-            let index = feed.takeFrameIndex()
-            produced += 1
-            let pts = Double(index) / (fps ?? 30)
             if let fps {
-                let due = start &+ UInt64(Double(index) / fps * 1e9)
+                let due = start &+ UInt64(Double(produced) / fps * 1e9)
                 let wait = Double(Int64(bitPattern: due &- DispatchTime.now().uptimeNanoseconds)) / 1e9
                 if wait > 0 && !feed.sleep(wait) { return }
             }
+            // A frame exists (and counts as decoded) from here on: it is published or counted as dropped.
+            let index = feed.takeFrameIndex()
+            produced += 1
+            let pts = Double(index) / (fps ?? 30)
             do {
                 guard let slot = try feed.acquire(width: width, height: height) else { continue }
                 slot.withUnsafeMutableBytes { buffer in

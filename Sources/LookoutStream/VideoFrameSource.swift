@@ -99,7 +99,6 @@ struct VideoFrameSource: Sendable {
                     needsOffset = false
                     let pts = frame.pts.map { $0 + ptsOffset }
                     lastPTS = pts ?? lastPTS
-                    let index = feed.takeFrameIndex()
                     if source.paced, let pts {
                         if let start = paceStart {
                             let due = start.wall &+ UInt64(max(0, pts - start.pts) * 1e9)
@@ -109,6 +108,8 @@ struct VideoFrameSource: Sendable {
                             paceStart = (DispatchTime.now().uptimeNanoseconds, pts)
                         }
                     }
+                    // The frame counts as decoded from here: it is published or counted as dropped.
+                    let index = feed.takeFrameIndex()
                     guard let slot = try feed.acquire(width: frame.width, height: frame.height) else { continue }
                     do {
                         try slot.withUnsafeMutableBytes { buffer in

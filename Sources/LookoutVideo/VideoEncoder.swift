@@ -17,6 +17,9 @@ public final class VideoEncoder {
     private var packet: UnsafeMutablePointer<AVPacket>?
     private var scaler: OpaquePointer?
     private var lastPTS: Int64 = -1
+    /// Milliseconds per frame at the nominal rate: the duration of packets the encoder leaves without one (the mp4
+    /// edit list would otherwise hide the last frame).
+    private var frameMilliseconds: Int64 = 33
     private var finished = false
 
     /// Encoders tried in order.
@@ -55,6 +58,7 @@ public final class VideoEncoder {
             codecContext.pointee.pix_fmt = AV_PIX_FMT_YUV420P
             codecContext.pointee.time_base = AVRational(num: 1, den: 1000)
             let fps = frameRate > 0 && frameRate.isFinite ? frameRate : 30
+            frameMilliseconds = max(1, Int64((1000 / fps).rounded()))
             codecContext.pointee.framerate = AVRational(num: Int32((fps * 1000).rounded()), den: 1000)
             codecContext.pointee.gop_size = Int32(max(1, fps.rounded()))
             codecContext.pointee.max_b_frames = 0
@@ -149,6 +153,7 @@ public final class VideoEncoder {
             let status = avcodec_receive_packet(codec, packet)
             if status == FFmpeg.eagain || status == FFmpeg.eof { return }
             guard status >= 0 else { throw VideoDecoder.failure(.write, path, "cannot encode", "avcodec_receive_packet", status, nil) }
+            if packet.pointee.duration <= 0 { packet.pointee.duration = frameMilliseconds }
             av_packet_rescale_ts(packet, codec.pointee.time_base, stream.pointee.time_base)
             packet.pointee.stream_index = stream.pointee.index
             let written = av_interleaved_write_frame(format, packet)

@@ -1,0 +1,63 @@
+import Foundation
+import LookoutStream
+import Testing
+
+@Suite(.serialized) struct RTSPReconnectTests {
+    @Test(.enabled(if: RTSPTestServer.available || RTSPTestServer.required, "needs perl RTSP::Server and ffmpeg (scripts/install-deps)"))
+    func aLiveStreamResumesWithin2SecondsOfTheServersReturnWithTheGapCounted() async throws {
+        let rtsp = try RTSPTestServer(clip: Fixtures.video640)
+        defer { rtsp.close() }
+        try rtsp.startServer()
+        try rtsp.startPublisher()
+
+        var options = Fixtures.options(imageSize: 160, batch: 2)
+        options.rtspTransport = .udp
+        options.reconnect.initialDelay = 0.1
+        options.reconnect.maxDelay = 0.4
+        options.reconnect.stallTimeout = 1
+        options.reconnect.openTimeout = 2
+        let pipeline = try StreamPipeline(sources: [StreamSource(kind: .live(rtsp.url))], detector: Fixtures.detector, options: options)
+        let recorder = Recorder(pipeline)
+        pipeline.start()
+        defer { pipeline.stop() }
+
+        // Reading: the reader may connect before the publisher's ANNOUNCE and retry; frames flow within seconds.
+        #expect(await recorder.wait(seconds: 20) { recorder.results.count >= 10 }, "no frames from \(rtsp.url)")
+        let before = recorder.results.count
+
+        rtsp.kill()
+        let lost = await recorder.wait(seconds: 6) {
+            recorder.events.contains { entry in
+                switch entry.event.kind {
+                case .stalled, .disconnected: return true
+                default: return false
+                }
+            }
+        }
+        #expect(lost, "the outage was not noticed")
+        try await Task.sleep(nanoseconds: 1_000_000_000)
+
+        try rtsp.startServer()
+        try rtsp.startPublisher()
+        let back = Date()
+        let resumed = await recorder.wait(seconds: 10) {
+            recorder.events.contains { if case .reconnected = $0.event.kind { return true } else { return false } }
+        }
+        #expect(resumed, "\(recorder.events.map(\.event.description))")
+        let reconnectedAt = try #require(recorder.events.first { if case .reconnected = $0.event.kind { return true } else { return false } }?.at)
+        #expect(reconnectedAt.timeIntervalSince(back) < 2, "resumed \(reconnectedAt.timeIntervalSince(back)) s after the server came back")
+        #expect(await recorder.wait(seconds: 10) { recorder.results.count > before + 5 })
+
+        pipeline.stop()
+        let summary = await pipeline.finished()
+        let stream = summary.streams[0]
+        #expect(stream.reconnects >= 1)
+        #expect(stream.gaps >= 1)
+        #expect(stream.gapSeconds >= 1)
+        #expect(stream.error == nil)
+        let frames = recorder.results.map(\.frame)
+        #expect(zip(frames, frames.dropFirst()).allSatisfy { $0 < $1 })
+        let pts = recorder.results.compactMap(\.pts)
+        #expect(zip(pts, pts.dropFirst()).allSatisfy { $0 < $1 }, "time stamps continue across the gap")
+    }
+}
