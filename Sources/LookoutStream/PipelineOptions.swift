@@ -16,6 +16,9 @@ public struct PipelineOptions: Sendable {
     public var mode: TransferMode?
     /// Frame-pool buffers per stream; nil sizes the pool from the batch, the depth and the stream count.
     public var framesPerStream: Int?
+    /// Frames a live (or paced) stream keeps waiting for a batch before a newer one replaces the oldest; nil: enough
+    /// to fill a batch across the streams (at least 2).
+    public var liveQueueFrames: Int?
     /// Reconnection of live streams.
     public var reconnect = ReconnectPolicy()
     /// RTSP's RTP transport; nil lets FFmpeg choose.

@@ -14,6 +14,8 @@ final class StreamFeed: @unchecked Sendable {
     let batcher: DynamicBatcher
     let stats = StreamStats()
     let framesPerStream: Int
+    /// A live source keeps at most this many frames waiting for a batch; a newer frame replaces the oldest.
+    let liveQueueLimit: Int
     let startedAt: UInt64
     private let allocate: @Sendable (Int) throws -> HostBuffer
     private let keyFor: @Sendable (Int, Int) -> BatchKey
@@ -27,13 +29,14 @@ final class StreamFeed: @unchecked Sendable {
     let error = Mutex<String?>(nil)
 
     init(
-        index: Int, source: StreamSource, batcher: DynamicBatcher, framesPerStream: Int, startedAt: UInt64,
+        index: Int, source: StreamSource, batcher: DynamicBatcher, framesPerStream: Int, liveQueueLimit: Int, startedAt: UInt64,
         allocate: @escaping @Sendable (Int) throws -> HostBuffer, keyFor: @escaping @Sendable (Int, Int) -> BatchKey
     ) {
         self.index = index
         self.source = source
         self.batcher = batcher
         self.framesPerStream = max(2, framesPerStream)
+        self.liveQueueLimit = max(1, min(liveQueueLimit, self.framesPerStream - 1))
         self.startedAt = startedAt
         self.allocate = allocate
         self.keyFor = keyFor
@@ -88,9 +91,10 @@ final class StreamFeed: @unchecked Sendable {
 
     var framesDecoded: Int { nextIndex }
 
-    /// A pool buffer for a `width`×`height` frame. Files wait for one (back-pressure); live sources reuse the
-    /// buffer of their oldest queued frame when the pool is empty (dropping that frame), or get nil when every
-    /// buffer is in a batch (the new frame is dropped). Drops are counted.
+    /// A pool buffer for a `width`×`height` frame. Files wait for one (back-pressure). A live source that already
+    /// has `liveQueueLimit` frames waiting, or finds the pool empty, reuses the buffer of its oldest waiting frame
+    /// (dropping that frame: latency stays bounded), or gets nil when every buffer is in a batch (the new frame is
+    /// dropped). Drops are counted.
     func acquire(width: Int, height: Int) throws -> PooledFrame? {
         let rowBytes = width * 3
         let bytes = rowBytes * height
@@ -104,7 +108,7 @@ final class StreamFeed: @unchecked Sendable {
         }
         let pool = pool!
         if source.dropsWhenBehind {
-            if let lease = try pool.acquire() {
+            if batcher.queued(index) < liveQueueLimit, let lease = try pool.acquire() {
                 return wrap(lease, pool: pool, width: width, height: height)
             }
             stats.dropped.add(1, ordering: .relaxed)

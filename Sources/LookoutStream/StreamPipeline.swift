@@ -78,12 +78,15 @@ public final class StreamPipeline: @unchecked Sendable {
             streams: sources.count, maxBatch: maxBatch, maxDelayMilliseconds: options.maxDelayMilliseconds, depth: options.depth)
         self.batcher = batcher
         let perStream = options.framesPerStream ?? StreamPipeline.defaultPoolSize(streams: sources.count, batch: maxBatch, depth: options.depth)
+        // Enough waiting frames per live stream to fill a batch across the streams, and no more (latency).
+        let liveLimit = options.liveQueueFrames ?? max(2, (maxBatch + sources.count - 1) / sources.count)
         var feeds: [StreamFeed] = []
         let start = createdAt
         for (index, source) in sources.enumerated() {
             feeds.append(
                 StreamFeed(
-                    index: index, source: source, batcher: batcher, framesPerStream: perStream, startedAt: start,
+                    index: index, source: source, batcher: batcher, framesPerStream: perStream, liveQueueLimit: liveLimit,
+                    startedAt: start,
                     allocate: { [stage] bytes in try stage.makeFrameBuffer(byteCount: bytes) },
                     keyFor: { [stage] w, h in stage.batchKey(width: w, height: h) }))
         }

@@ -24,6 +24,8 @@ struct BenchPipelineCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-delay-ms"), help: "…or when its oldest frame has waited this long.") var maxDelayMs = 10.0
     @Option(help: "Batches in flight.") var depth = 2
     @Option(help: "Input size for dynamic models.") var imgsz: Int?
+    @Option(name: .customLong("frames-per-stream"), help: "Frame-pool buffers per stream (fewer: lower latency of unpaced files).")
+    var framesPerStream: Int?
     @Flag(help: "Pace each stream at the file's frame rate (cameras) instead of as fast as possible.") var paced = false
     @Option(help: "Measured seconds per stream count.") var seconds = 10.0
     @Option(help: "Seconds before measuring (engine plans, decoder start-up).") var warmup = 2.0
@@ -45,6 +47,7 @@ struct BenchPipelineCommand: AsyncParsableCommand {
         options.maxDelayMilliseconds = maxDelayMs
         options.depth = depth
         options.detect.imageSize = imgsz
+        options.framesPerStream = framesPerStream
         if let mode {
             do { options.mode = try TransferMode.parseList(mode).first } catch { throw Console.fail(error.description) }
         }
@@ -63,9 +66,10 @@ struct BenchPipelineCommand: AsyncParsableCommand {
                 Console.error("\(row.lost) frames lost, \(row.outOfOrder) out of order at \(count) streams")
             }
             print(
-                String(
-                    format: "%-10@ %-10@ %8d %8.1f %8.2f %8.2f %8d %8d %6.2f %4.0f%%", "lookout", row.mode, row.streams, row.fps, row.p50,
-                    row.p99, row.dropped, row.frames, row.batchFill, row.cpuUtilisation * 100))
+                "lookout    " + row.mode.padding(toLength: 11, withPad: " ", startingAt: 0)
+                    + String(
+                        format: "%8d %8.1f %8.2f %8.2f %8d %8d %6.2f %4.0f%%", row.streams, row.fps, row.p50, row.p99, row.dropped,
+                        row.frames, row.batchFill, row.cpuUtilisation * 100))
             rows.append(row.json)
             if let baseline {
                 for extra in try runBaseline(script: baseline, streams: count) {
@@ -77,7 +81,8 @@ struct BenchPipelineCommand: AsyncParsableCommand {
         let settings: [(String, JSONValue)] = [
             ("source", .string(source)), ("model", .string(detector.model.path)), ("batch", .int(batch)),
             ("max_delay_ms", .double(maxDelayMs)), ("depth", .int(depth)), ("paced", .bool(paced)), ("seconds", .double(seconds)),
-            ("warmup", .double(warmup)), ("imgsz", imgsz.map { .int($0) } ?? .null), ("ffmpeg", .string(FFmpeg.versions)),
+            ("warmup", .double(warmup)), ("imgsz", imgsz.map { .int($0) } ?? .null),
+            ("frames_per_stream", framesPerStream.map { .int($0) } ?? .null), ("ffmpeg", .string(FFmpeg.versions)),
             ("host", .string(BuildInfo.cpuDescription)),
         ]
         let report = BenchReport(

@@ -40,6 +40,8 @@ struct StreamCommand: AsyncParsableCommand {
     @Flag(help: "Pace files at their frame rate, like a camera (then they drop when behind).") var paced = false
     @Option(name: .customLong("max-frames"), help: "Stop each stream after N frames.") var maxFrames: Int?
     @Option(name: .customLong("frames-per-stream"), help: "Frame-pool buffers per stream.") var framesPerStream: Int?
+    @Option(name: .customLong("live-queue"), help: "Frames a live stream keeps waiting before dropping its oldest.")
+    var liveQueue: Int?
     @Option(name: .customLong("rtsp-transport"), help: "tcp or udp (default: FFmpeg's choice).") var rtspTransport: String?
     @Option(name: .customLong("stall-timeout"), help: "Seconds without a frame before a live stream reconnects.")
     var stallTimeout = 5.0
@@ -79,6 +81,7 @@ struct StreamCommand: AsyncParsableCommand {
         options.maxDelayMilliseconds = maxDelayMs
         options.depth = depth
         options.framesPerStream = framesPerStream
+        options.liveQueueFrames = liveQueue
         options.decoderThreads = decoderThreads
         options.rtspTransport = rtspTransport.flatMap(RTSPTransport.init(rawValue:))
         options.reconnect.stallTimeout = stallTimeout
@@ -117,7 +120,7 @@ struct StreamCommand: AsyncParsableCommand {
             let sink = video!
             pipeline.onFrame { result, pixels in sink.write(result, pixels: pixels) }
         }
-        pipeline.onEvent { event in terminal.note(event.isError ? "error: \(event)" : event.description) }
+        pipeline.onEvent { event in terminal.note(event.description) }
 
         var server: Task<Void, Never>?
         if let metrics, let metricsPort {

@@ -90,3 +90,40 @@ final class RTSPTestServer: @unchecked Sendable {
 
     deinit { kill() }
 }
+
+/// ffmpeg as a one-client HTTP server (`-listen 1`) streaming the clip as MPEG-TS in real time: a live HTTP source.
+final class HTTPTestServer: @unchecked Sendable {
+    let port: Int
+    let clip: String
+    private var process: Process?
+
+    init(clip: String) throws {
+        self.clip = clip
+        port = try LoopbackListener.freePort()
+    }
+
+    var url: String { "http://127.0.0.1:\(port)/live.ts" }
+
+    func start() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [
+            "ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re", "-stream_loop", "-1", "-i", clip, "-an",
+            "-c", "copy", "-f", "mpegts", "-listen", "1", url,
+        ]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        self.process = process
+    }
+
+    func kill() {
+        if let process, process.isRunning {
+            Glibc.kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        process = nil
+    }
+
+    deinit { kill() }
+}

@@ -2,7 +2,7 @@ import Foundation
 import LookoutStream
 import Testing
 
-@Suite(.serialized) struct RTSPReconnectTests {
+@Suite(.serialized) struct LiveStreamTests {
     @Test(.enabled(if: RTSPTestServer.available || RTSPTestServer.required, "needs perl RTSP::Server and ffmpeg (scripts/install-deps)"))
     func aLiveStreamResumesWithin2SecondsOfTheServersReturnWithTheGapCounted() async throws {
         let rtsp = try RTSPTestServer(clip: Fixtures.video640)
@@ -59,5 +59,37 @@ import Testing
         #expect(zip(frames, frames.dropFirst()).allSatisfy { $0 < $1 })
         let pts = recorder.results.compactMap(\.pts)
         #expect(zip(pts, pts.dropFirst()).allSatisfy { $0 < $1 }, "time stamps continue across the gap")
+    }
+
+    @Test(.enabled(if: RTSPTestServer.available || RTSPTestServer.required, "needs the ffmpeg CLI (scripts/install-deps)"))
+    func anHTTPStreamReconnectsAfterItsServerDies() async throws {
+        let http = try HTTPTestServer(clip: Fixtures.video640)
+        defer { http.kill() }
+        try http.start()
+        var options = Fixtures.options(imageSize: 160, batch: 2)
+        options.reconnect.initialDelay = 0.1
+        options.reconnect.maxDelay = 0.4
+        options.reconnect.stallTimeout = 1
+        options.reconnect.openTimeout = 2
+        let pipeline = try StreamPipeline(sources: [StreamSource(kind: .live(http.url))], detector: Fixtures.detector, options: options)
+        let recorder = Recorder(pipeline)
+        pipeline.start()
+        defer { pipeline.stop() }
+        #expect(await recorder.wait(seconds: 20) { recorder.results.count >= 5 }, "no frames from \(http.url)")
+        http.kill()
+        try await Task.sleep(nanoseconds: 800_000_000)
+        try http.start()
+        let back = Date()
+        let resumed = await recorder.wait(seconds: 10) {
+            recorder.events.contains { if case .reconnected = $0.event.kind { return true } else { return false } }
+        }
+        #expect(resumed, "\(recorder.events.map(\.event.description))")
+        if let at = recorder.events.first(where: { if case .reconnected = $0.event.kind { return true } else { return false } })?.at {
+            #expect(at.timeIntervalSince(back) < 2)
+        }
+        pipeline.stop()
+        let summary = await pipeline.finished()
+        #expect(summary.streams[0].reconnects >= 1)
+        #expect(summary.streams[0].error == nil)
     }
 }
