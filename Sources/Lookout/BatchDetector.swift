@@ -52,7 +52,9 @@ public final class BatchDetector: @unchecked Sendable {
     ) throws(LookoutError) -> BatchDetections {
         precondition(!sizes.isEmpty, "a batch holds at least one frame")
         let model = detector.model
-        let geometries = sizes.map { detector.geometry(width: $0.width, height: $0.height, imageSize: options.imageSize) }
+        let geometries = sizes.map {
+            detector.geometry(width: $0.width, height: $0.height, imageSize: options.imageSize)
+        }
         let inputWidth = geometries[0].outputWidth
         let inputHeight = geometries[0].outputHeight
         precondition(
@@ -60,7 +62,8 @@ public final class BatchDetector: @unchecked Sendable {
             "frames of one batch must share a letterbox size")
         let batch = model.isDynamic ? sizes.count : (model.fixedBatch ?? 1)
         guard sizes.count <= batch else {
-            throw LookoutError("\(model.path): a batch of \(sizes.count) frames, but the model was exported with batch \(batch)")
+            throw LookoutError(
+                "\(model.path): a batch of \(sizes.count) frames, but the model was exported with batch \(batch)")
         }
         let classes = model.classCount
         do {
@@ -97,7 +100,9 @@ public final class BatchDetector: @unchecked Sendable {
                         let perSlot = output.count / batch
                         let anchors = perSlot / (4 + classes)
                         for i in sizes.indices {
-                            nms.run(output: output.baseAddress! + i * perSlot, anchors: anchors, classes: classes, into: &frames[i])
+                            nms.run(
+                                output: output.baseAddress! + i * perSlot, anchors: anchors, classes: classes,
+                                into: &frames[i])
                         }
                     })
                 for i in sizes.indices {

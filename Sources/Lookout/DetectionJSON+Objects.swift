@@ -7,7 +7,8 @@ extension DetectionJSON {
         var out = "["
         for (i, d) in detections.enumerated() {
             if i > 0 { out += "," }
-            out += "{\"box\":[\(number(d.x1)),\(number(d.y1)),\(number(d.x2)),\(number(d.y2))],\"confidence\":\(number(d.confidence)),\"class\":\(d.classIndex),\"name\":"
+            out +=
+                "{\"box\":[\(number(d.x1)),\(number(d.y1)),\(number(d.x2)),\(number(d.y2))],\"confidence\":\(number(d.confidence)),\"class\":\(d.classIndex),\"name\":"
             appendString(d.classIndex < names.count ? names[d.classIndex] : "class\(d.classIndex)", to: &out)
             out += "}"
         }

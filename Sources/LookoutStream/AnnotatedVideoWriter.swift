@@ -18,7 +18,9 @@ public final class AnnotatedVideoWriter: @unchecked Sendable {
     private var canvas = BGRImage()
     private let onError: @Sendable (String) -> Void
 
-    public init(directory: String, sources: [StreamSource], names: [String], onError: @escaping @Sendable (String) -> Void) throws {
+    public init(
+        directory: String, sources: [StreamSource], names: [String], onError: @escaping @Sendable (String) -> Void
+    ) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         self.directory = directory
         self.sources = sources
@@ -52,7 +54,8 @@ public final class AnnotatedVideoWriter: @unchecked Sendable {
                 canvas.reshape(width: pixels.width, height: pixels.height)
                 canvas.withUnsafeMutableBytes { out in
                     for y in 0..<pixels.height {
-                        (out.baseAddress! + y * pixels.width * 3).copyMemory(from: pixels.row(y), byteCount: pixels.width * 3)
+                        (out.baseAddress! + y * pixels.width * 3).copyMemory(
+                            from: pixels.row(y), byteCount: pixels.width * 3)
                     }
                 }
                 Annotator().draw(result.detections, names: names, on: &canvas)

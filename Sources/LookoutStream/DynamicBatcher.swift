@@ -165,7 +165,8 @@ final class DynamicBatcher: @unchecked Sendable {
                 progress = false
                 for step in queues.indices {
                     let stream = (rotation + step) % queues.count
-                    guard frames.count < available, count(stream) > 0, queues[stream][heads[stream]].inputKey == key else { continue }
+                    guard frames.count < available, count(stream) > 0, queues[stream][heads[stream]].inputKey == key
+                    else { continue }
                     frames.append(popFirst(stream))
                     progress = true
                 }

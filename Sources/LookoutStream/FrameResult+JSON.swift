@@ -5,7 +5,8 @@ extension FrameResult {
     /// detection objects of `lookout detect`; `pts` is seconds, or null when the source has none.
     public func jsonLine(names: [String]) -> String {
         let time = pts.map { $0.isFinite ? String(($0 * 1e6).rounded() / 1e6) : "null" } ?? "null"
-        return "{\"stream\":\(stream),\"frame\":\(frame),\"pts\":\(time),\"width\":\(width),\"height\":\(height),\"detections\":"
+        return
+            "{\"stream\":\(stream),\"frame\":\(frame),\"pts\":\(time),\"width\":\(width),\"height\":\(height),\"detections\":"
             + DetectionJSON.objects(detections, names: names) + "}"
     }
 }

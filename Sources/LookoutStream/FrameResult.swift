@@ -18,7 +18,8 @@ public struct FrameResult: Sendable {
     public var batchSize: Int
 
     public init(
-        stream: Int, frame: Int, pts: Double?, width: Int, height: Int, detections: [Detection], latencyMilliseconds: Double,
+        stream: Int, frame: Int, pts: Double?, width: Int, height: Int, detections: [Detection],
+        latencyMilliseconds: Double,
         batchSize: Int
     ) {
         self.stream = stream

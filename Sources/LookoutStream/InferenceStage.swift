@@ -67,6 +67,7 @@ enum InferenceStages {
             return CPUInferenceStage(detector: batch)
         }
         throw StreamError(
-            "the \(detector.backendName) backend has no streaming stage yet (transfer mode \(options.mode?.rawValue ?? "pinned-raw")); use --device cpu")
+            "the \(detector.backendName) backend has no streaming stage yet (transfer mode \(options.mode?.rawValue ?? "pinned-raw")); use --device cpu"
+        )
     }
 }

@@ -13,7 +13,8 @@ struct LatencyHistogram: Sendable {
 
     mutating func record(_ milliseconds: Double) {
         let value = max(milliseconds, 0)
-        let bucket = value <= Self.minimum ? 0 : min(Self.bucketCount - 1, Int(log(value / Self.minimum) / Self.logGrowth) + 1)
+        let bucket =
+            value <= Self.minimum ? 0 : min(Self.bucketCount - 1, Int(log(value / Self.minimum) / Self.logGrowth) + 1)
         counts[bucket] += 1
         count += 1
         sum += value
@@ -49,5 +50,5 @@ struct LatencyHistogram: Sendable {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif

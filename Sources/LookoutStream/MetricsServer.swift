@@ -13,7 +13,8 @@ public enum MetricsServer {
         router.get("metrics") { _, _ -> Response in
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
-            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: metrics.text())))
+            return Response(
+                status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: metrics.text())))
         }
         var logger = Logger(label: "lookout.metrics")
         // Cancelling the server (the end of a run) logs a CancellationError at error level.

@@ -41,7 +41,8 @@ public struct PipelineBenchmark: Sendable {
                 ("system", .string("lookout")), ("mode", .string(mode)), ("streams", .int(streams)),
                 ("fps", JSONValue.rounded(fps, digits: 1)), ("p50_ms", JSONValue.rounded(p50, digits: 2)),
                 ("p99_ms", JSONValue.rounded(p99, digits: 2)), ("dropped", .int(dropped)), ("frames", .int(frames)),
-                ("batch_fill", JSONValue.rounded(batchFill, digits: 2)), ("cpu_utilisation", JSONValue.rounded(cpuUtilisation, digits: 2)),
+                ("batch_fill", JSONValue.rounded(batchFill, digits: 2)),
+                ("cpu_utilisation", JSONValue.rounded(cpuUtilisation, digits: 2)),
                 ("gpu_utilisation", .null), ("lost", .int(lost)), ("out_of_order", .int(outOfOrder)),
                 ("seconds", JSONValue.rounded(seconds, digits: 2)),
             ]
@@ -77,11 +78,13 @@ public struct PipelineBenchmark: Sendable {
         // Over the whole run (warm-up included): every decoded frame was delivered or, paced, dropped.
         let wholeRunLost = pipeline.feeds.reduce(0) { total, feed in
             let s = feed.stats
-            return total + s.decoded.load(ordering: .relaxed) - s.dropped.load(ordering: .relaxed) - s.delivered.load(ordering: .relaxed)
+            return total + s.decoded.load(ordering: .relaxed) - s.dropped.load(ordering: .relaxed)
+                - s.delivered.load(ordering: .relaxed)
         }
         return Row(
             mode: pipeline.modeName, streams: streams, fps: measured.fps, p50: measured.p50Milliseconds,
-            p99: measured.p99Milliseconds, dropped: measured.dropped, frames: measured.frames, batchFill: measured.batchFill,
+            p99: measured.p99Milliseconds, dropped: measured.dropped, frames: measured.frames,
+            batchFill: measured.batchFill,
             cpuUtilisation: measured.cpuUtilisation, lost: wholeRunLost, outOfOrder: order.withLock { $0.violations },
             seconds: measured.seconds)
     }

@@ -35,10 +35,14 @@ public final class PipelineMetrics: @unchecked Sendable {
         let registry = PrometheusCollectorRegistry()
         self.registry = registry
         var factory = PrometheusMetricsFactory(registry: registry)
-        factory.defaultDurationHistogramBuckets = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000].map { .milliseconds($0) }
+        factory.defaultDurationHistogramBuckets = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000].map {
+            .milliseconds($0)
+        }
         factory.defaultValueHistogramBuckets = [1, 2, 4, 8, 16, 32, 64, 128]
         let streamLabels = sources.enumerated().map { [("stream", String($0.offset)), ("source", $0.element)] }
-        endToEnd = streamLabels.map { CoreMetrics.Timer(label: "lookout_end_to_end_latency", dimensions: $0, factory: factory) }
+        endToEnd = streamLabels.map {
+            CoreMetrics.Timer(label: "lookout_end_to_end_latency", dimensions: $0, factory: factory)
+        }
         func stage(_ name: String) -> CoreMetrics.Timer {
             CoreMetrics.Timer(label: "lookout_stage_latency", dimensions: [("stage", name)], factory: factory)
         }
@@ -47,14 +51,28 @@ public final class PipelineMetrics: @unchecked Sendable {
         inference = stage("inference")
         postprocess = stage("postprocess")
         batchSize = CoreMetrics.Recorder(label: "lookout_batch_size", dimensions: [], aggregate: true, factory: factory)
-        frames = streamLabels.map { CoreMetrics.Counter(label: "lookout_frames_total", dimensions: $0, factory: factory) }
-        dropped = streamLabels.map { CoreMetrics.Counter(label: "lookout_frames_dropped_total", dimensions: $0, factory: factory) }
-        reconnects = streamLabels.map { CoreMetrics.Counter(label: "lookout_reconnects_total", dimensions: $0, factory: factory) }
-        decodeErrors = streamLabels.map { CoreMetrics.Counter(label: "lookout_decode_errors_total", dimensions: $0, factory: factory) }
-        failures = streamLabels.map { CoreMetrics.Counter(label: "lookout_stream_errors_total", dimensions: $0, factory: factory) }
+        frames = streamLabels.map {
+            CoreMetrics.Counter(label: "lookout_frames_total", dimensions: $0, factory: factory)
+        }
+        dropped = streamLabels.map {
+            CoreMetrics.Counter(label: "lookout_frames_dropped_total", dimensions: $0, factory: factory)
+        }
+        reconnects = streamLabels.map {
+            CoreMetrics.Counter(label: "lookout_reconnects_total", dimensions: $0, factory: factory)
+        }
+        decodeErrors = streamLabels.map {
+            CoreMetrics.Counter(label: "lookout_decode_errors_total", dimensions: $0, factory: factory)
+        }
+        failures = streamLabels.map {
+            CoreMetrics.Counter(label: "lookout_stream_errors_total", dimensions: $0, factory: factory)
+        }
         fps = streamLabels.map { CoreMetrics.Gauge(label: "lookout_fps", dimensions: $0, factory: factory) }
-        queueDepth = streamLabels.map { CoreMetrics.Gauge(label: "lookout_queue_depth", dimensions: $0, factory: factory) }
-        poolInUse = streamLabels.map { CoreMetrics.Gauge(label: "lookout_pool_buffers_in_use", dimensions: $0, factory: factory) }
+        queueDepth = streamLabels.map {
+            CoreMetrics.Gauge(label: "lookout_queue_depth", dimensions: $0, factory: factory)
+        }
+        poolInUse = streamLabels.map {
+            CoreMetrics.Gauge(label: "lookout_pool_buffers_in_use", dimensions: $0, factory: factory)
+        }
         inFlight = CoreMetrics.Gauge(label: "lookout_batches_in_flight", dimensions: [], factory: factory)
         resident = CoreMetrics.Gauge(label: "lookout_resident_memory_bytes", dimensions: [], factory: factory)
     }

@@ -13,7 +13,9 @@ public final class PipelineMonitor: @unchecked Sendable {
     private let wake = NSCondition()
     private var previous: PipelineSample?
 
-    public init(pipeline: StreamPipeline, metrics: PipelineMetrics?, interval: Double = 1, status: (@Sendable (String) -> Void)?) {
+    public init(
+        pipeline: StreamPipeline, metrics: PipelineMetrics?, interval: Double = 1, status: (@Sendable (String) -> Void)?
+    ) {
         self.pipeline = pipeline
         self.metrics = metrics
         self.interval = interval

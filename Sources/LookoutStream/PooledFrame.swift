@@ -50,7 +50,10 @@ final class PooledFrame: @unchecked Sendable {
     /// The frame's pixels, lent for the duration of `body`.
     func withPixels<R>(_ body: (BGRPixels) throws -> R) rethrows -> R {
         precondition(!released, "reading a released frame")
-        return try body(BGRPixels(base: UnsafePointer(base.assumingMemoryBound(to: UInt8.self)), width: width, height: height, rowBytes: rowBytes))
+        return try body(
+            BGRPixels(
+                base: UnsafePointer(base.assumingMemoryBound(to: UInt8.self)), width: width, height: height,
+                rowBytes: rowBytes))
     }
 
     /// Returns the buffer to its pool (once; later calls do nothing).

@@ -35,7 +35,8 @@ public struct StreamEvent: Sendable, CustomStringConvertible {
             what = "opened \(w)x\(h) \(codec)" + (fps.map { " at \(Self.format($0)) fps" } ?? "")
         case .disconnected(let reason): what = "disconnected (\(reason))"
         case .stalled(let seconds): what = "stalled: no frame for \(Self.format(seconds)) s"
-        case .reconnecting(let attempt, let delay): what = "reconnecting (attempt \(attempt), after \(Self.format(delay)) s)"
+        case .reconnecting(let attempt, let delay):
+            what = "reconnecting (attempt \(attempt), after \(Self.format(delay)) s)"
         case .reconnected(let downtime): what = "reconnected after \(Self.format(downtime)) s without frames"
         case .decodeErrors(let total, let last): what = "corrupt data skipped (\(total) so far; \(last))"
         case .failed(let message): what = "error: \(message)"

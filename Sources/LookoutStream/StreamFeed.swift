@@ -29,7 +29,8 @@ final class StreamFeed: @unchecked Sendable {
     let error = Mutex<String?>(nil)
 
     init(
-        index: Int, source: StreamSource, batcher: DynamicBatcher, framesPerStream: Int, liveQueueLimit: Int, startedAt: UInt64,
+        index: Int, source: StreamSource, batcher: DynamicBatcher, framesPerStream: Int, liveQueueLimit: Int,
+        startedAt: UInt64,
         allocate: @escaping @Sendable (Int) throws -> HostBuffer, keyFor: @escaping @Sendable (Int, Int) -> BatchKey
     ) {
         self.index = index
@@ -128,7 +129,9 @@ final class StreamFeed: @unchecked Sendable {
         return wrap(lease, pool: pool, width: width, height: height)
     }
 
-    private func wrap(_ lease: consuming FrameLease<FrameFence>, pool: FramePool<FrameFence>, width: Int, height: Int) -> PooledFrame {
+    private func wrap(_ lease: consuming FrameLease<FrameFence>, pool: FramePool<FrameFence>, width: Int, height: Int)
+        -> PooledFrame
+    {
         let base = lease.withUnsafeMutableBytes { $0.baseAddress! }
         let fence = lease.fence
         fence.arm()

@@ -75,9 +75,12 @@ public final class StreamPipeline: @unchecked Sendable {
         self.stage = stage
         self.metrics = metrics
         let batcher = DynamicBatcher(
-            streams: sources.count, maxBatch: maxBatch, maxDelayMilliseconds: options.maxDelayMilliseconds, depth: options.depth)
+            streams: sources.count, maxBatch: maxBatch, maxDelayMilliseconds: options.maxDelayMilliseconds,
+            depth: options.depth)
         self.batcher = batcher
-        let perStream = options.framesPerStream ?? StreamPipeline.defaultPoolSize(streams: sources.count, batch: maxBatch, depth: options.depth)
+        let perStream =
+            options.framesPerStream
+            ?? StreamPipeline.defaultPoolSize(streams: sources.count, batch: maxBatch, depth: options.depth)
         // Enough waiting frames per live stream to fill a batch across the streams, and no more (latency).
         let liveLimit = options.liveQueueFrames ?? max(2, (maxBatch + sources.count - 1) / sources.count)
         var feeds: [StreamFeed] = []
@@ -85,7 +88,8 @@ public final class StreamPipeline: @unchecked Sendable {
         for (index, source) in sources.enumerated() {
             feeds.append(
                 StreamFeed(
-                    index: index, source: source, batcher: batcher, framesPerStream: perStream, liveQueueLimit: liveLimit,
+                    index: index, source: source, batcher: batcher, framesPerStream: perStream,
+                    liveQueueLimit: liveLimit,
                     startedAt: start,
                     allocate: { [stage] bytes in try stage.makeFrameBuffer(byteCount: bytes) },
                     keyFor: { [stage] w, h in stage.batchKey(width: w, height: h) }))
@@ -167,7 +171,8 @@ public final class StreamPipeline: @unchecked Sendable {
             startThread(name: "lookout-source-\(feed.index)") {
                 switch source.kind {
                 case .file(let path), .live(let path):
-                    VideoFrameSource(url: path, decoderThreads: threads, reconnect: reconnect, rtspTransport: transport).run(feed)
+                    VideoFrameSource(url: path, decoderThreads: threads, reconnect: reconnect, rtspTransport: transport)
+                        .run(feed)
                 case .images(let folder):
                     ImageFolderSource(folder: folder).run(feed)
                 case .synthetic(let w, let h, let fps, let frames):
@@ -343,7 +348,8 @@ public final class StreamPipeline: @unchecked Sendable {
             let s = feed.stats
             let histogram = s.latency.withLock { $0.all }
             total.merge(histogram)
-            let delivered = s.delivered.load(ordering: .relaxed) - (base.delivered.isEmpty ? 0 : base.delivered[feed.index])
+            let delivered =
+                s.delivered.load(ordering: .relaxed) - (base.delivered.isEmpty ? 0 : base.delivered[feed.index])
             let dropped = s.dropped.load(ordering: .relaxed) - (base.dropped.isEmpty ? 0 : base.dropped[feed.index])
             streams.append(
                 StreamSummary(

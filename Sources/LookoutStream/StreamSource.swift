@@ -29,7 +29,9 @@ public struct StreamSource: Sendable, Hashable, CustomStringConvertible {
         self.maxFrames = maxFrames
     }
 
-    public static let liveSchemes: Set<String> = ["rtsp", "rtsps", "rtmp", "rtmps", "http", "https", "udp", "rtp", "srt", "tcp", "mmsh"]
+    public static let liveSchemes: Set<String> = [
+        "rtsp", "rtsps", "rtmp", "rtmps", "http", "https", "udp", "rtp", "srt", "tcp", "mmsh",
+    ]
 
     /// A file, folder, URL or `synthetic:…` spec.
     public init(parsing text: String) throws(StreamError) {
@@ -44,7 +46,9 @@ public struct StreamSource: Sendable, Hashable, CustomStringConvertible {
                 return
             }
             guard StreamSource.liveSchemes.contains(scheme) else {
-                throw StreamError("\(text): unsupported URL scheme '\(scheme)'; use \(StreamSource.liveSchemes.sorted().joined(separator: ", ")) or a file")
+                throw StreamError(
+                    "\(text): unsupported URL scheme '\(scheme)'; use \(StreamSource.liveSchemes.sorted().joined(separator: ", ")) or a file"
+                )
             }
             self.init(kind: .live(text))
             return
@@ -60,7 +64,8 @@ public struct StreamSource: Sendable, Hashable, CustomStringConvertible {
         let usage = "\(text): use synthetic:WIDTHxHEIGHT[@FPS][:FRAMES], e.g. synthetic:1920x1080@30:300"
         var rest = text.dropFirst("synthetic".count)
         if rest.first == ":" { rest = rest.dropFirst() }
-        var width = 1920, height = 1080
+        var width = 1920
+        var height = 1080
         var fps: Double? = nil
         var frames: Int? = nil
         let parts = rest.split(separator: ":", omittingEmptySubsequences: false)
@@ -68,7 +73,8 @@ public struct StreamSource: Sendable, Hashable, CustomStringConvertible {
         if let size = parts.first, !size.isEmpty {
             let sizeAndRate = size.split(separator: "@")
             let dims = sizeAndRate[0].lowercased().split(separator: "x")
-            guard dims.count == 2, let w = Int(dims[0]), let h = Int(dims[1]), w > 0, h > 0, w <= 16384, h <= 16384 else {
+            guard dims.count == 2, let w = Int(dims[0]), let h = Int(dims[1]), w > 0, h > 0, w <= 16384, h <= 16384
+            else {
                 throw StreamError(usage)
             }
             width = w

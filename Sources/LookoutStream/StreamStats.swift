@@ -69,7 +69,8 @@ public struct PipelineSummary: Sendable {
     public var text: String {
         var lines: [String] = []
         for s in streams {
-            var line = "stream \(s.stream) \(s.source): \(s.delivered) frames, \(Self.f(s.fps)) fps, latency p50 \(Self.f(s.p50Milliseconds)) ms p99 \(Self.f(s.p99Milliseconds)) ms"
+            var line =
+                "stream \(s.stream) \(s.source): \(s.delivered) frames, \(Self.f(s.fps)) fps, latency p50 \(Self.f(s.p50Milliseconds)) ms p99 \(Self.f(s.p99Milliseconds)) ms"
             if s.dropped > 0 { line += ", \(s.dropped) dropped" }
             if s.reconnects > 0 { line += ", \(s.reconnects) reconnects (\(s.gaps) gaps, \(Self.f(s.gapSeconds)) s)" }
             if s.decodeErrors > 0 { line += ", \(s.decodeErrors) decode errors" }

@@ -41,7 +41,9 @@ struct VideoFrameSource: Sendable {
                 attempt += 1
                 if attempt == 1 { feed.report(.disconnected(reason: error.message)) }
                 if let limit = reconnect.maxAttempts, attempt >= limit {
-                    feed.report(.failed(message: "\(error.message); gave up after \(attempt) attempt\(attempt == 1 ? "" : "s")"))
+                    feed.report(
+                        .failed(message: "\(error.message); gave up after \(attempt) attempt\(attempt == 1 ? "" : "s")")
+                    )
                     break
                 }
                 let delay = reconnect.delay(attempt: attempt)

@@ -30,7 +30,9 @@ public final class VideoDecoder {
     static let noPTS = Int64(bitPattern: 0x8000_0000_0000_0000)
 
     /// Opens `url` (a path, or any URL FFmpeg reads: rtsp://, http://, udp://, …) and its best video stream.
-    public init(url: String, options: VideoInputOptions = VideoInputOptions(), interrupt: VideoInterrupt = VideoInterrupt())
+    public init(
+        url: String, options: VideoInputOptions = VideoInputOptions(), interrupt: VideoInterrupt = VideoInterrupt()
+    )
         throws(VideoError)
     {
         _ = FFmpeg.quietLogs
@@ -59,7 +61,9 @@ public final class VideoDecoder {
         var info = VideoStreamInfo(width: 0, height: 0, codec: "", container: "")
     }
 
-    private static func open(url: String, options: VideoInputOptions, interrupt: VideoInterrupt) throws(VideoError) -> Opened {
+    private static func open(url: String, options: VideoInputOptions, interrupt: VideoInterrupt) throws(VideoError)
+        -> Opened
+    {
         var opened = Opened()
         var complete = false
         defer {
@@ -99,12 +103,15 @@ public final class VideoDecoder {
         opened.format = format
         status = avformat_find_stream_info(format, nil)
         guard status >= 0 else {
-            throw VideoDecoder.failure(.open, url, "cannot read stream information", "avformat_find_stream_info", status, interrupt)
+            throw VideoDecoder.failure(
+                .open, url, "cannot read stream information", "avformat_find_stream_info", status, interrupt)
         }
         var decoder: UnsafePointer<AVCodec>? = nil
         let index = av_find_best_stream(format, AVMEDIA_TYPE_VIDEO, -1, -1, &decoder, 0)
         guard index >= 0, let decoder else {
-            let why = index == AVERROR_DECODER_NOT_FOUND_CODE ? "its video codec has no decoder in this FFmpeg build" : "it has no video stream"
+            let why =
+                index == averrorDecoderNotFound
+                ? "its video codec has no decoder in this FFmpeg build" : "it has no video stream"
             throw VideoError(.noVideo, source: url, message: "cannot decode: \(why)", averror: index)
         }
         opened.streamIndex = index
@@ -113,14 +120,21 @@ public final class VideoDecoder {
         }
         opened.codec = codec
         status = avcodec_parameters_to_context(codec, stream.pointee.codecpar)
-        guard status >= 0 else { throw VideoDecoder.failure(.open, url, "cannot configure the decoder", "avcodec_parameters_to_context", status, nil) }
+        guard status >= 0 else {
+            throw VideoDecoder.failure(
+                .open, url, "cannot configure the decoder", "avcodec_parameters_to_context", status, nil)
+        }
         codec.pointee.thread_count = Int32(max(0, options.decoderThreads))
         codec.pointee.pkt_timebase = stream.pointee.time_base
         status = avcodec_open2(codec, decoder, nil)
-        guard status >= 0 else { throw VideoDecoder.failure(.open, url, "cannot open the decoder", "avcodec_open2", status, nil) }
+        guard status >= 0 else {
+            throw VideoDecoder.failure(.open, url, "cannot open the decoder", "avcodec_open2", status, nil)
+        }
         opened.frame = av_frame_alloc()
         opened.packet = av_packet_alloc()
-        guard opened.frame != nil, opened.packet != nil else { throw VideoError(.open, source: url, message: "cannot open (out of memory)") }
+        guard opened.frame != nil, opened.packet != nil else {
+            throw VideoError(.open, source: url, message: "cannot open (out of memory)")
+        }
 
         let tb = stream.pointee.time_base
         opened.timeBase = tb.den != 0 ? Double(tb.num) / Double(tb.den) : 0
@@ -128,7 +142,8 @@ public final class VideoDecoder {
         func rate(_ r: AVRational) -> Double? { r.num > 0 && r.den > 0 ? Double(r.num) / Double(r.den) : nil }
         let parameters = stream.pointee.codecpar.pointee
         let duration: Double? =
-            stream.pointee.duration > 0 ? Double(stream.pointee.duration) * opened.timeBase
+            stream.pointee.duration > 0
+            ? Double(stream.pointee.duration) * opened.timeBase
             : (format.pointee.duration > 0 ? Double(format.pointee.duration) / Double(AV_TIME_BASE) : nil)
         opened.info = VideoStreamInfo(
             width: Int(parameters.width), height: Int(parameters.height),
@@ -171,10 +186,14 @@ public final class VideoDecoder {
             if received == FFmpeg.eof {
                 ended = true
                 // An edit list may hide a frame or two of an intact mp4; more missing means the data ran out.
-                if let declared = info.frameCount, decodedCount + max(2, declared / 100) < declared, info.container.hasPrefix("mov") {
+                if let declared = info.frameCount, decodedCount + max(2, declared / 100) < declared,
+                    info.container.hasPrefix("mov")
+                {
                     throw VideoError(
                         .truncated, source: source,
-                        message: "truncated or damaged: decoded \(decodedCount) of the \(declared) frames the container declares")
+                        message:
+                            "truncated or damaged: decoded \(decodedCount) of the \(declared) frames the container declares"
+                    )
                 }
                 return nil
             }
@@ -210,7 +229,8 @@ public final class VideoDecoder {
         if consecutiveErrors > maxConsecutiveErrors {
             throw VideoError(
                 .decode, source: source,
-                message: "cannot decode: \(consecutiveErrors) corrupt packets in a row (\(lastDecodeError ?? ""))", averror: code)
+                message: "cannot decode: \(consecutiveErrors) corrupt packets in a row (\(lastDecodeError ?? ""))",
+                averror: code)
         }
     }
 
@@ -219,9 +239,12 @@ public final class VideoDecoder {
     public func convert(into base: UnsafeMutableRawPointer, rowBytes: Int) throws(VideoError) {
         guard let frame else { return }
         // Bicubic, as OpenCV's VideoCapture converts (Ultralytics' loop decodes with it).
-        let status = lk_scale_to_bgr(&scaler, frame, base.assumingMemoryBound(to: UInt8.self), Int32(rowBytes), SWS_BICUBIC)
+        let status = lk_scale_to_bgr(
+            &scaler, frame, base.assumingMemoryBound(to: UInt8.self), Int32(rowBytes), SWS_BICUBIC)
         if status < 0 {
-            throw VideoError(.decode, source: source, message: VideoError.text("cannot convert the frame (sws_scale", status) + ")", averror: status)
+            throw VideoError(
+                .decode, source: source, message: VideoError.text("cannot convert the frame (sws_scale", status) + ")",
+                averror: status)
         }
     }
 
@@ -229,22 +252,27 @@ public final class VideoDecoder {
     public func rewind() throws(VideoError) {
         guard let format, let codec else { return }
         let status = av_seek_frame(format, streamIndex, startTime ?? 0, AVSEEK_FLAG_BACKWARD)
-        guard status >= 0 else { throw VideoDecoder.failure(.read, source, "cannot seek to the start", "av_seek_frame", status, interrupt) }
+        guard status >= 0 else {
+            throw VideoDecoder.failure(.read, source, "cannot seek to the start", "av_seek_frame", status, interrupt)
+        }
         avcodec_flush_buffers(codec)
         draining = false
         ended = false
     }
 
     static func failure(
-        _ code: VideoError.Code, _ source: String, _ what: String, _ call: String, _ status: Int32, _ interrupt: VideoInterrupt?
+        _ code: VideoError.Code, _ source: String, _ what: String, _ call: String, _ status: Int32,
+        _ interrupt: VideoInterrupt?
     ) -> VideoError {
         switch interrupt?.fired {
         case 1: return VideoError(.stopped, source: source, message: "\(what): stopped", averror: status)
         case 2: return VideoError(.stalled, source: source, message: "\(what): timed out (no data)", averror: status)
-        default: return VideoError(code, source: source, message: "\(what) (\(VideoError.text(call, status)))", averror: status)
+        default:
+            return VideoError(
+                code, source: source, message: "\(what) (\(VideoError.text(call, status)))", averror: status)
         }
     }
 }
 
 /// AVERROR_DECODER_NOT_FOUND (FFERRTAG(0xF8,'D','E','C')), which Swift does not import.
-let AVERROR_DECODER_NOT_FOUND_CODE: Int32 = -Int32(bitPattern: 0xF8 | (0x44 << 8) | (0x45 << 16) | (0x43 << 24))
+let averrorDecoderNotFound: Int32 = -Int32(bitPattern: 0xF8 | (0x44 << 8) | (0x45 << 16) | (0x43 << 24))

@@ -45,10 +45,12 @@ public final class VideoEncoder {
         }
         do throws(VideoError) {
             guard let (encoder, name) = chosen else {
-                throw VideoError(.write, source: path, message: "cannot encode: this FFmpeg has neither libx264 nor mpeg4")
+                throw VideoError(
+                    .write, source: path, message: "cannot encode: this FFmpeg has neither libx264 nor mpeg4")
             }
             encoderName = name
-            guard let stream = avformat_new_stream(context, nil), let codecContext = avcodec_alloc_context3(encoder) else {
+            guard let stream = avformat_new_stream(context, nil), let codecContext = avcodec_alloc_context3(encoder)
+            else {
                 throw VideoError(.write, source: path, message: "cannot create (out of memory)")
             }
             self.stream = stream
@@ -76,16 +78,27 @@ public final class VideoEncoder {
                 codecContext.pointee.global_quality = 4 * FF_QP2LAMBDA
             }
             status = avcodec_open2(codecContext, encoder, &options)
-            guard status >= 0 else { throw VideoDecoder.failure(.write, path, "cannot open the \(name) encoder", "avcodec_open2", status, nil) }
+            guard status >= 0 else {
+                throw VideoDecoder.failure(
+                    .write, path, "cannot open the \(name) encoder", "avcodec_open2", status, nil)
+            }
             status = avcodec_parameters_from_context(stream.pointee.codecpar, codecContext)
-            guard status >= 0 else { throw VideoDecoder.failure(.write, path, "cannot configure the stream", "avcodec_parameters_from_context", status, nil) }
+            guard status >= 0 else {
+                throw VideoDecoder.failure(
+                    .write, path, "cannot configure the stream", "avcodec_parameters_from_context", status, nil)
+            }
             stream.pointee.time_base = codecContext.pointee.time_base
             if context.pointee.oformat.pointee.flags & AVFMT_NOFILE == 0 {
                 status = avio_open(&context.pointee.pb, path, AVIO_FLAG_WRITE)
-                guard status >= 0 else { throw VideoDecoder.failure(.write, path, "cannot create", "avio_open", status, nil) }
+                guard status >= 0 else {
+                    throw VideoDecoder.failure(.write, path, "cannot create", "avio_open", status, nil)
+                }
             }
             status = avformat_write_header(context, nil)
-            guard status >= 0 else { throw VideoDecoder.failure(.write, path, "cannot write the header", "avformat_write_header", status, nil) }
+            guard status >= 0 else {
+                throw VideoDecoder.failure(
+                    .write, path, "cannot write the header", "avformat_write_header", status, nil)
+            }
             guard let frame = av_frame_alloc(), let packet = av_packet_alloc() else {
                 throw VideoError(.write, source: path, message: "cannot create (out of memory)")
             }
@@ -95,7 +108,9 @@ public final class VideoEncoder {
             frame.pointee.height = Int32(height)
             frame.pointee.format = AV_PIX_FMT_YUV420P.rawValue
             status = av_frame_get_buffer(frame, 0)
-            guard status >= 0 else { throw VideoDecoder.failure(.write, path, "cannot allocate a frame", "av_frame_get_buffer", status, nil) }
+            guard status >= 0 else {
+                throw VideoDecoder.failure(.write, path, "cannot allocate a frame", "av_frame_get_buffer", status, nil)
+            }
         } catch {
             release()
             throw error
@@ -126,14 +141,19 @@ public final class VideoEncoder {
     public func append(bgr base: UnsafeRawPointer, rowBytes: Int, seconds: Double) throws(VideoError) {
         guard let frame, let codec, !finished else { return }
         var status = av_frame_make_writable(frame)
-        guard status >= 0 else { throw VideoDecoder.failure(.write, path, "cannot encode", "av_frame_make_writable", status, nil) }
-        status = lk_scale_from_bgr(&scaler, base.assumingMemoryBound(to: UInt8.self), Int32(rowBytes), Int32(width), Int32(height), frame)
+        guard status >= 0 else {
+            throw VideoDecoder.failure(.write, path, "cannot encode", "av_frame_make_writable", status, nil)
+        }
+        status = lk_scale_from_bgr(
+            &scaler, base.assumingMemoryBound(to: UInt8.self), Int32(rowBytes), Int32(width), Int32(height), frame)
         guard status >= 0 else { throw VideoDecoder.failure(.write, path, "cannot convert", "sws_scale", status, nil) }
         let pts = max(Int64((seconds * 1000).rounded()), lastPTS + 1)
         lastPTS = pts
         frame.pointee.pts = pts
         status = avcodec_send_frame(codec, frame)
-        guard status >= 0 else { throw VideoDecoder.failure(.write, path, "cannot encode", "avcodec_send_frame", status, nil) }
+        guard status >= 0 else {
+            throw VideoDecoder.failure(.write, path, "cannot encode", "avcodec_send_frame", status, nil)
+        }
         try drainPackets()
     }
 
@@ -144,7 +164,9 @@ public final class VideoEncoder {
         _ = avcodec_send_frame(codec, nil)
         try drainPackets()
         let status = av_write_trailer(format)
-        guard status >= 0 else { throw VideoDecoder.failure(.write, path, "cannot finish", "av_write_trailer", status, nil) }
+        guard status >= 0 else {
+            throw VideoDecoder.failure(.write, path, "cannot finish", "av_write_trailer", status, nil)
+        }
     }
 
     private func drainPackets() throws(VideoError) {
@@ -152,12 +174,16 @@ public final class VideoEncoder {
         while true {
             let status = avcodec_receive_packet(codec, packet)
             if status == FFmpeg.eagain || status == FFmpeg.eof { return }
-            guard status >= 0 else { throw VideoDecoder.failure(.write, path, "cannot encode", "avcodec_receive_packet", status, nil) }
+            guard status >= 0 else {
+                throw VideoDecoder.failure(.write, path, "cannot encode", "avcodec_receive_packet", status, nil)
+            }
             if packet.pointee.duration <= 0 { packet.pointee.duration = frameMilliseconds }
             av_packet_rescale_ts(packet, codec.pointee.time_base, stream.pointee.time_base)
             packet.pointee.stream_index = stream.pointee.index
             let written = av_interleaved_write_frame(format, packet)
-            guard written >= 0 else { throw VideoDecoder.failure(.write, path, "cannot write", "av_interleaved_write_frame", written, nil) }
+            guard written >= 0 else {
+                throw VideoDecoder.failure(.write, path, "cannot write", "av_interleaved_write_frame", written, nil)
+            }
         }
     }
 }

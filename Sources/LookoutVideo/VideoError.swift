@@ -74,7 +74,9 @@ public enum FFmpeg {
     /// FFmpeg logs to stderr by default; Lookout reports errors itself, per stream. `LOOKOUT_FFMPEG_LOG=debug`
     /// (or info, warning, error) turns FFmpeg's own log back on.
     static let quietLogs: Void = {
-        let levels: [String: Int32] = ["debug": AV_LOG_DEBUG, "info": AV_LOG_INFO, "warning": AV_LOG_WARNING, "error": AV_LOG_ERROR]
+        let levels: [String: Int32] = [
+            "debug": AV_LOG_DEBUG, "info": AV_LOG_INFO, "warning": AV_LOG_WARNING, "error": AV_LOG_ERROR,
+        ]
         let requested = ProcessInfo.processInfo.environment["LOOKOUT_FFMPEG_LOG"] ?? ""
         av_log_set_level(levels[requested] ?? AV_LOG_QUIET)
         avformat_network_init()

@@ -21,10 +21,13 @@ struct BenchPipelineCommand: AsyncParsableCommand {
     @Option(help: "ONNX model; the embedded default when omitted.") var model: String?
     @Option(help: "auto, cpu, cuda or cuda:N.") var device: DeviceRequest = .cpu
     @Option(help: "A batch closes at this many frames…") var batch = 8
-    @Option(name: .customLong("max-delay-ms"), help: "…or when its oldest frame has waited this long.") var maxDelayMs = 10.0
+    @Option(name: .customLong("max-delay-ms"), help: "…or when its oldest frame has waited this long.") var maxDelayMs =
+        10.0
     @Option(help: "Batches in flight.") var depth = 2
     @Option(help: "Input size for dynamic models.") var imgsz: Int?
-    @Option(name: .customLong("frames-per-stream"), help: "Frame-pool buffers per stream (fewer: lower latency of unpaced files).")
+    @Option(
+        name: .customLong("frames-per-stream"),
+        help: "Frame-pool buffers per stream (fewer: lower latency of unpaced files).")
     var framesPerStream: Int?
     @Flag(help: "Pace each stream at the file's frame rate (cameras) instead of as fast as possible.") var paced = false
     @Option(help: "Measured seconds per stream count.") var seconds = 10.0
@@ -37,10 +40,13 @@ struct BenchPipelineCommand: AsyncParsableCommand {
 
     func run() async throws {
         let counts = streams.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !counts.isEmpty, counts.allSatisfy({ $0 > 0 }) else { throw ValidationError("--streams: positive counts, e.g. 1,8,32") }
+        guard !counts.isEmpty, counts.allSatisfy({ $0 > 0 }) else {
+            throw ValidationError("--streams: positive counts, e.g. 1,8,32")
+        }
         let detector: Detector
         do {
-            detector = try Detector(model: try DetectionModel(path: try model ?? DefaultModel.modelPath()), device: device)
+            detector = try Detector(
+                model: try DetectionModel(path: try model ?? DefaultModel.modelPath()), device: device)
         } catch { throw Console.fail("\(error)") }
         var options = PipelineOptions()
         options.maxBatch = batch
@@ -68,7 +74,8 @@ struct BenchPipelineCommand: AsyncParsableCommand {
             print(
                 "lookout    " + row.mode.padding(toLength: 11, withPad: " ", startingAt: 0)
                     + String(
-                        format: "%8d %8.1f %8.2f %8.2f %8d %8d %6.2f %4.0f%%", row.streams, row.fps, row.p50, row.p99, row.dropped,
+                        format: "%8d %8.1f %8.2f %8.2f %8d %8d %6.2f %4.0f%%", row.streams, row.fps, row.p50, row.p99,
+                        row.dropped,
                         row.frames, row.batchFill, row.cpuUtilisation * 100))
             rows.append(row.json)
             if let baseline {
@@ -80,15 +87,19 @@ struct BenchPipelineCommand: AsyncParsableCommand {
         }
         let settings: [(String, JSONValue)] = [
             ("source", .string(source)), ("model", .string(detector.model.path)), ("batch", .int(batch)),
-            ("max_delay_ms", .double(maxDelayMs)), ("depth", .int(depth)), ("paced", .bool(paced)), ("seconds", .double(seconds)),
+            ("max_delay_ms", .double(maxDelayMs)), ("depth", .int(depth)), ("paced", .bool(paced)),
+            ("seconds", .double(seconds)),
             ("warmup", .double(warmup)), ("imgsz", imgsz.map { .int($0) } ?? .null),
             ("frames_per_stream", framesPerStream.map { .int($0) } ?? .null), ("ffmpeg", .string(FFmpeg.versions)),
             ("host", .string(BuildInfo.cpuDescription)),
         ]
         let report = BenchReport(
-            benchmark: "pipeline", device: detector.deviceLine, driver: BuildInfo.kernel, settings: settings, rows: rows)
+            benchmark: "pipeline", device: detector.deviceLine, driver: BuildInfo.kernel, settings: settings, rows: rows
+        )
         if let json {
-            do { try report.write(to: json) } catch { throw Console.fail("\(json): cannot write (\(error.localizedDescription))") }
+            do { try report.write(to: json) } catch {
+                throw Console.fail("\(json): cannot write (\(error.localizedDescription))")
+            }
         }
     }
 
@@ -96,7 +107,9 @@ struct BenchPipelineCommand: AsyncParsableCommand {
     func runBaseline(script: String, streams: Int) throws -> [[(String, JSONValue)]] {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        var arguments = [python, script, "--source", source, "--streams", String(streams), "--seconds", String(seconds)]
+        var arguments = [
+            python, script, "--source", source, "--streams", String(streams), "--seconds", String(seconds),
+        ]
         if let baselineModel { arguments += ["--model", baselineModel] }
         process.arguments = arguments
         let pipe = Pipe()
@@ -110,7 +123,9 @@ struct BenchPipelineCommand: AsyncParsableCommand {
         var rows: [[(String, JSONValue)]] = []
         let order = ["system", "mode", "streams", "fps", "p50_ms", "p99_ms", "dropped", "frames"]
         for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where line.hasPrefix("{") {
-            guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { continue }
+            guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+                continue
+            }
             var row: [(String, JSONValue)] = []
             for key in order + object.keys.filter({ !order.contains($0) }).sorted() {
                 guard let value = object[key] else { continue }
@@ -118,7 +133,8 @@ struct BenchPipelineCommand: AsyncParsableCommand {
                 case let s as String: row.append((key, .string(s)))
                 case let n as NSNumber:
                     let text = String(describing: n)
-                    row.append((key, text.contains(".") || text.contains("e") ? .double(n.doubleValue) : .int(n.intValue)))
+                    row.append(
+                        (key, text.contains(".") || text.contains("e") ? .double(n.doubleValue) : .int(n.intValue)))
                 case is NSNull: row.append((key, .null))
                 default: row.append((key, .string(String(describing: value))))
                 }

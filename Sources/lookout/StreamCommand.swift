@@ -23,14 +23,16 @@ struct StreamCommand: AsyncParsableCommand {
     @Option(help: "ONNX model; the embedded default when omitted.") var model: String?
     @Option(help: "auto, cpu, cuda or cuda:N.") var device: DeviceRequest = .auto
     @Option(help: "A batch closes at this many frames…") var batch = 8
-    @Option(name: .customLong("max-delay-ms"), help: "…or when its oldest frame has waited this long.") var maxDelayMs = 10.0
+    @Option(name: .customLong("max-delay-ms"), help: "…or when its oldest frame has waited this long.") var maxDelayMs =
+        10.0
     @Option(help: "Transfer mode of the GPU path: pageable, pinned, pinned-raw, mapped, managed (CPU runs have none).")
     var mode: String?
     @Option(help: "Batches in flight (overlap depth).") var depth = 2
     @Option(help: "Write one JSON line per frame to PATH, or - for standard output.") var json: String?
     @Option(name: .customLong("save-video"), help: "Write each stream, annotated, as DIR/stream-N-NAME.mp4.")
     var saveVideo: String?
-    @Option(name: .customLong("metrics-port"), help: "Serve Prometheus metrics on http://HOST:N/metrics.") var metricsPort: Int?
+    @Option(name: .customLong("metrics-port"), help: "Serve Prometheus metrics on http://HOST:N/metrics.")
+    var metricsPort: Int?
     @Option(name: .customLong("metrics-host"), help: "Address the metrics server binds.") var metricsHost = "127.0.0.1"
     @Option(help: "NMS confidence threshold.") var conf = 0.25
     @Option(help: "NMS IoU threshold.") var iou = 0.7
@@ -42,12 +44,15 @@ struct StreamCommand: AsyncParsableCommand {
     @Option(name: .customLong("frames-per-stream"), help: "Frame-pool buffers per stream.") var framesPerStream: Int?
     @Option(name: .customLong("live-queue"), help: "Frames a live stream keeps waiting before dropping its oldest.")
     var liveQueue: Int?
-    @Option(name: .customLong("rtsp-transport"), help: "tcp or udp (default: FFmpeg's choice).") var rtspTransport: String?
+    @Option(name: .customLong("rtsp-transport"), help: "tcp or udp (default: FFmpeg's choice).") var rtspTransport:
+        String?
     @Option(name: .customLong("stall-timeout"), help: "Seconds without a frame before a live stream reconnects.")
     var stallTimeout = 5.0
     @Option(name: .customLong("reconnect-max-delay"), help: "Longest back-off between reconnect attempts, seconds.")
     var reconnectMaxDelay = 1.0
-    @Option(name: .customLong("reconnect-attempts"), help: "Failed attempts in a row before a live stream gives up (default: never).")
+    @Option(
+        name: .customLong("reconnect-attempts"),
+        help: "Failed attempts in a row before a live stream gives up (default: never).")
     var reconnectAttempts: Int?
     @Option(name: .customLong("decoder-threads"), help: "FFmpeg decoder threads per stream.") var decoderThreads: Int?
 
@@ -94,19 +99,24 @@ struct StreamCommand: AsyncParsableCommand {
 
         let detector: Detector
         do {
-            detector = try Detector(model: try DetectionModel(path: try model ?? DefaultModel.modelPath()), device: device)
+            detector = try Detector(
+                model: try DetectionModel(path: try model ?? DefaultModel.modelPath()), device: device)
         } catch { throw Console.fail("\(error)") }
         if device == .auto { terminal.note(detector.deviceLine) }
 
         let metrics = metricsPort != nil ? PipelineMetrics(sources: parsed.map(\.description)) : nil
         let pipeline: StreamPipeline
-        do { pipeline = try StreamPipeline(sources: parsed, detector: detector, options: options, metrics: metrics) } catch {
+        do {
+            pipeline = try StreamPipeline(sources: parsed, detector: detector, options: options, metrics: metrics)
+        } catch {
             throw Console.fail(error.description)
         }
         let names = detector.model.classNames
         var writer: LineWriter?
         if let json {
-            do { writer = try LineWriter(path: json) } catch { throw Console.fail("\(json): cannot write (\(error.localizedDescription))") }
+            do { writer = try LineWriter(path: json) } catch {
+                throw Console.fail("\(json): cannot write (\(error.localizedDescription))")
+            }
         }
         if let writer {
             let lines = LockedLineWriter(writer)
@@ -115,7 +125,9 @@ struct StreamCommand: AsyncParsableCommand {
         var video: AnnotatedVideoWriter?
         if let saveVideo {
             do {
-                video = try AnnotatedVideoWriter(directory: saveVideo, sources: parsed, names: names) { terminal.note("error: \($0)") }
+                video = try AnnotatedVideoWriter(directory: saveVideo, sources: parsed, names: names) {
+                    terminal.note("error: \($0)")
+                }
             } catch { throw Console.fail("\(saveVideo): cannot create the directory (\(error.localizedDescription))") }
             let sink = video!
             pipeline.onFrame { result, pixels in sink.write(result, pixels: pixels) }

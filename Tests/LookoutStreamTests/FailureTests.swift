@@ -10,7 +10,8 @@ import Testing
         let truncated = dir + "/truncated.mp4"
         try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: truncated))
         let garbage = dir + "/garbage.mp4"
-        try Data((0..<40_000).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 13) }).write(to: URL(fileURLWithPath: garbage))
+        try Data((0..<40_000).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 13) }).write(
+            to: URL(fileURLWithPath: garbage))
         // A damaged middle: the container is intact, a run of packets is noise.
         var damaged = bytes
         let start = bytes.count / 2
@@ -46,12 +47,13 @@ import Testing
         // The damaged file is reported (corrupt packets, or fewer frames than its container declares), and every
         // frame the decoder could still produce is delivered.
         let damagedEvents = recorder.events.filter { $0.event.stream == 4 }.map(\.event.kind)
-        #expect(damagedEvents.contains { kind in
-            switch kind {
-            case .decodeErrors, .failed: return true
-            default: return false
-            }
-        }, "\(damagedEvents)")
+        #expect(
+            damagedEvents.contains { kind in
+                switch kind {
+                case .decodeErrors, .failed: return true
+                default: return false
+                }
+            }, "\(damagedEvents)")
         #expect(summary.streams[4].delivered == summary.streams[4].decoded)
         for s in summary.streams { #expect(s.delivered + s.dropped == s.decoded) }
     }

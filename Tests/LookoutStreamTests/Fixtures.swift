@@ -16,7 +16,9 @@ enum Fixtures {
         return "Tests/Fixtures"
     }()
 
-    static var repository: String { (root as NSString).deletingLastPathComponent.replacingOccurrences(of: "/Tests", with: "") }
+    static var repository: String {
+        (root as NSString).deletingLastPathComponent.replacingOccurrences(of: "/Tests", with: "")
+    }
 
     static func path(_ relative: String) -> String { root + "/" + relative }
 
@@ -65,7 +67,9 @@ enum Fixtures {
     }
 
     /// Recall at IoU ≥ `threshold`: each ground-truth box matched greedily to the unused detection of highest IoU.
-    static func recall(_ results: [FrameResult], truth: [Int: [[Double]]], threshold: Double = 0.5) -> (found: Int, total: Int) {
+    static func recall(_ results: [FrameResult], truth: [Int: [[Double]]], threshold: Double = 0.5) -> (
+        found: Int, total: Int
+    ) {
         var found = 0
         var total = 0
         for result in results {
@@ -91,8 +95,10 @@ enum Fixtures {
     }
 
     static func iou(_ a: [Double], _ d: Detection) -> Double {
-        let x1 = max(a[0], Double(d.x1)), y1 = max(a[1], Double(d.y1))
-        let x2 = min(a[2], Double(d.x2)), y2 = min(a[3], Double(d.y2))
+        let x1 = max(a[0], Double(d.x1))
+        let y1 = max(a[1], Double(d.y1))
+        let x2 = min(a[2], Double(d.x2))
+        let y2 = min(a[3], Double(d.y2))
         let inter = max(0, x2 - x1) * max(0, y2 - y1)
         let union = (a[2] - a[0]) * (a[3] - a[1]) + Double(d.width * d.height) - inter
         return union > 0 ? inter / union : 0

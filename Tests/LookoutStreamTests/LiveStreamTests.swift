@@ -3,7 +3,10 @@ import LookoutStream
 import Testing
 
 @Suite(.serialized) struct LiveStreamTests {
-    @Test(.enabled(if: RTSPTestServer.available || RTSPTestServer.required, "needs perl RTSP::Server and ffmpeg (scripts/install-deps)"))
+    @Test(
+        .enabled(
+            if: RTSPTestServer.available || RTSPTestServer.required,
+            "needs perl RTSP::Server and ffmpeg (scripts/install-deps)"))
     func aLiveStreamResumesWithin2SecondsOfTheServersReturnWithTheGapCounted() async throws {
         let rtsp = try RTSPTestServer(clip: Fixtures.video640)
         defer { rtsp.close() }
@@ -16,7 +19,8 @@ import Testing
         options.reconnect.maxDelay = 0.4
         options.reconnect.stallTimeout = 1
         options.reconnect.openTimeout = 2
-        let pipeline = try StreamPipeline(sources: [StreamSource(kind: .live(rtsp.url))], detector: Fixtures.detector, options: options)
+        let pipeline = try StreamPipeline(
+            sources: [StreamSource(kind: .live(rtsp.url))], detector: Fixtures.detector, options: options)
         let recorder = Recorder(pipeline)
         pipeline.start()
         defer { pipeline.stop() }
@@ -44,8 +48,11 @@ import Testing
             recorder.events.contains { if case .reconnected = $0.event.kind { return true } else { return false } }
         }
         #expect(resumed, "\(recorder.events.map(\.event.description))")
-        let reconnectedAt = try #require(recorder.events.first { if case .reconnected = $0.event.kind { return true } else { return false } }?.at)
-        #expect(reconnectedAt.timeIntervalSince(back) < 2, "resumed \(reconnectedAt.timeIntervalSince(back)) s after the server came back")
+        let reconnectedAt = try #require(
+            recorder.events.first { if case .reconnected = $0.event.kind { return true } else { return false } }?.at)
+        #expect(
+            reconnectedAt.timeIntervalSince(back) < 2,
+            "resumed \(reconnectedAt.timeIntervalSince(back)) s after the server came back")
         #expect(await recorder.wait(seconds: 10) { recorder.results.count > before + 5 })
 
         pipeline.stop()
@@ -61,7 +68,9 @@ import Testing
         #expect(zip(pts, pts.dropFirst()).allSatisfy { $0 < $1 }, "time stamps continue across the gap")
     }
 
-    @Test(.enabled(if: RTSPTestServer.available || RTSPTestServer.required, "needs the ffmpeg CLI (scripts/install-deps)"))
+    @Test(
+        .enabled(if: RTSPTestServer.available || RTSPTestServer.required, "needs the ffmpeg CLI (scripts/install-deps)")
+    )
     func anHTTPStreamReconnectsAfterItsServerDies() async throws {
         let http = try HTTPTestServer(clip: Fixtures.video640)
         defer { http.kill() }
@@ -71,7 +80,8 @@ import Testing
         options.reconnect.maxDelay = 0.4
         options.reconnect.stallTimeout = 1
         options.reconnect.openTimeout = 2
-        let pipeline = try StreamPipeline(sources: [StreamSource(kind: .live(http.url))], detector: Fixtures.detector, options: options)
+        let pipeline = try StreamPipeline(
+            sources: [StreamSource(kind: .live(http.url))], detector: Fixtures.detector, options: options)
         let recorder = Recorder(pipeline)
         pipeline.start()
         defer { pipeline.stop() }
@@ -84,7 +94,9 @@ import Testing
             recorder.events.contains { if case .reconnected = $0.event.kind { return true } else { return false } }
         }
         #expect(resumed, "\(recorder.events.map(\.event.description))")
-        if let at = recorder.events.first(where: { if case .reconnected = $0.event.kind { return true } else { return false } })?.at {
+        if let at = recorder.events.first(where: {
+            if case .reconnected = $0.event.kind { return true } else { return false }
+        })?.at {
             #expect(at.timeIntervalSince(back) < 2)
         }
         pipeline.stop()

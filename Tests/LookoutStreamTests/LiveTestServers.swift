@@ -67,7 +67,8 @@ final class RTSPTestServer: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [
             "ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re", "-stream_loop", "-1", "-i", clip, "-an",
-            "-vf", "scale=320:192", "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "5", "-bf", "0",
+            "-vf", "scale=320:192", "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "5", "-bf",
+            "0",
             "-f", "rtsp", "rtsp://127.0.0.1:\(sourcePort)/live",
         ]
         process.standardOutput = FileHandle.nullDevice

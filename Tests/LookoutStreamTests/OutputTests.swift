@@ -6,7 +6,7 @@ import Synchronization
 import Testing
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 @Suite struct OutputTests {
@@ -18,7 +18,9 @@ import FoundationNetworking
         let sources = [StreamSource(kind: .file(Fixtures.video640), maxFrames: 10)]
         let pipeline = try StreamPipeline(sources: sources, detector: Fixtures.detector, options: options)
         let errors = Mutex<[String]>([])
-        let writer = try AnnotatedVideoWriter(directory: dir, sources: sources, names: Fixtures.detector.model.classNames) { message in
+        let writer = try AnnotatedVideoWriter(
+            directory: dir, sources: sources, names: Fixtures.detector.model.classNames
+        ) { message in
             errors.withLock { $0.append(message) }
         }
         pipeline.onFrame { result, pixels in writer.write(result, pixels: pixels) }
@@ -36,7 +38,8 @@ import FoundationNetworking
     @Test func metricsServeStageHistogramsInPrometheusText() async throws {
         let sources = [StreamSource(kind: .file(Fixtures.video640), maxFrames: 8)]
         let metrics = PipelineMetrics(sources: sources.map(\.description))
-        let pipeline = try StreamPipeline(sources: sources, detector: Fixtures.detector, options: Fixtures.options(), metrics: metrics)
+        let pipeline = try StreamPipeline(
+            sources: sources, detector: Fixtures.detector, options: Fixtures.options(), metrics: metrics)
         let monitor = PipelineMonitor(pipeline: pipeline, metrics: metrics, interval: 0.1, status: nil)
         pipeline.start()
         monitor.start()
@@ -46,7 +49,9 @@ import FoundationNetworking
 
         let port = Mutex<Int?>(nil)
         let server = Task {
-            try await MetricsServer.run(metrics: metrics, host: "127.0.0.1", port: 0) { bound in port.withLock { $0 = bound } }
+            try await MetricsServer.run(metrics: metrics, host: "127.0.0.1", port: 0) { bound in
+                port.withLock { $0 = bound }
+            }
         }
         defer { server.cancel() }
         let deadline = Date(timeIntervalSinceNow: 10)
@@ -56,8 +61,10 @@ import FoundationNetworking
         #expect((response as? HTTPURLResponse)?.statusCode == 200)
         let text = String(decoding: data, as: UTF8.self)
         for name in [
-            "lookout_stage_latency_bucket", "stage=\"inference\"", "stage=\"queue\"", "lookout_end_to_end_latency_bucket",
-            "lookout_frames_total", "lookout_frames_dropped_total", "lookout_queue_depth", "lookout_pool_buffers_in_use",
+            "lookout_stage_latency_bucket", "stage=\"inference\"", "stage=\"queue\"",
+            "lookout_end_to_end_latency_bucket",
+            "lookout_frames_total", "lookout_frames_dropped_total", "lookout_queue_depth",
+            "lookout_pool_buffers_in_use",
             "lookout_batch_size", "lookout_resident_memory_bytes", "lookout_fps",
         ] {
             #expect(text.contains(name), "\(name) missing")

@@ -26,7 +26,8 @@ import Testing
 
     @Test func fourFileStreamsLoseNoFrameAndKeepOrder() async throws {
         let sources = (0..<4).map { _ in StreamSource(kind: .file(Fixtures.video640)) }
-        let pipeline = try StreamPipeline(sources: sources, detector: Fixtures.detector, options: Fixtures.options(batch: 4))
+        let pipeline = try StreamPipeline(
+            sources: sources, detector: Fixtures.detector, options: Fixtures.options(batch: 4))
         let recorder = Recorder(pipeline)
         // The AsyncSequence form, per stream, beside the callback form.
         let perStream = (0..<4).map { pipeline.results(for: $0) }
@@ -123,7 +124,8 @@ import Testing
 
     @Test func stopDrainsTheFramesAlreadyDecoded() async throws {
         let source = StreamSource(kind: .synthetic(width: 96, height: 64, fps: 60, frames: nil))
-        let pipeline = try StreamPipeline(sources: [source, source], detector: Fixtures.detector, options: Fixtures.options(imageSize: 96))
+        let pipeline = try StreamPipeline(
+            sources: [source, source], detector: Fixtures.detector, options: Fixtures.options(imageSize: 96))
         let recorder = Recorder(pipeline)
         pipeline.start()
         _ = await recorder.wait(seconds: 20) { recorder.results.count >= 10 }
@@ -151,7 +153,8 @@ import Testing
         var options = PipelineOptions()
         options.mode = .pinnedRaw
         let error = #expect(throws: StreamError.self) {
-            _ = try StreamPipeline(sources: [StreamSource(kind: .file(Fixtures.video640))], detector: Fixtures.detector, options: options)
+            _ = try StreamPipeline(
+                sources: [StreamSource(kind: .file(Fixtures.video640))], detector: Fixtures.detector, options: options)
         }
         #expect(error?.description.contains("--mode pinned-raw") == true)
         #expect(error?.description.contains("\n") == false)
@@ -160,7 +163,8 @@ import Testing
     @Test func jsonLinesCarryTheDetectObjects() {
         let result = FrameResult(
             stream: 2, frame: 7, pts: 0.466667, width: 640, height: 384,
-            detections: [Detection(x1: 1, y1: 2, x2: 30.5, y2: 40, confidence: 0.875, classIndex: 3)], latencyMilliseconds: 5,
+            detections: [Detection(x1: 1, y1: 2, x2: 30.5, y2: 40, confidence: 0.875, classIndex: 3)],
+            latencyMilliseconds: 5,
             batchSize: 1)
         #expect(
             result.jsonLine(names: ["circle", "square", "triangle", "star"])
@@ -170,7 +174,9 @@ import Testing
 
     @Test func sourcesParseFromTheCommandLine() throws {
         #expect(try StreamSource(parsing: "rtsp://cam/1").isLive)
-        #expect(try StreamSource(parsing: "synthetic:640x360@25:100").kind == .synthetic(width: 640, height: 360, fps: 25, frames: 100))
+        #expect(
+            try StreamSource(parsing: "synthetic:640x360@25:100").kind
+                == .synthetic(width: 640, height: 360, fps: 25, frames: 100))
         #expect(try StreamSource(parsing: Fixtures.video640).kind == .file(Fixtures.video640))
         #expect(throws: StreamError.self) { try StreamSource(parsing: "gopher://x") }
         #expect(throws: StreamError.self) { try StreamSource(parsing: "/nonexistent.mp4") }

@@ -10,7 +10,9 @@ import Testing
         var buffer = [UInt8](repeating: 0, count: decoder.info.width * decoder.info.height * 3)
         while let frame = try decoder.next() {
             if convertEvery > 0 && frame.index % convertEvery == 0 {
-                try buffer.withUnsafeMutableBytes { bytes in try decoder.convert(into: bytes.baseAddress!, rowBytes: frame.width * 3) }
+                try buffer.withUnsafeMutableBytes { bytes in
+                    try decoder.convert(into: bytes.baseAddress!, rowBytes: frame.width * 3)
+                }
             }
             frames.append(frame)
         }
@@ -52,7 +54,9 @@ import Testing
         try padded.withUnsafeMutableBytes { try decoder.convert(into: $0.baseAddress!, rowBytes: rowBytes) }
         try tight.withUnsafeMutableBytes { try decoder.convert(into: $0.baseAddress!, rowBytes: frame.width * 3) }
         for y in [0, frame.height / 2, frame.height - 1] {
-            #expect(Array(padded[(y * rowBytes)..<(y * rowBytes + frame.width * 3)]) == Array(tight[(y * frame.width * 3)..<((y + 1) * frame.width * 3)]))
+            #expect(
+                Array(padded[(y * rowBytes)..<(y * rowBytes + frame.width * 3)])
+                    == Array(tight[(y * frame.width * 3)..<((y + 1) * frame.width * 3)]))
             #expect(padded[y * rowBytes + frame.width * 3..<(y + 1) * rowBytes].allSatisfy { $0 == 0xAB })
         }
         #expect(Set(tight.prefix(3000)).count > 20)
@@ -66,7 +70,9 @@ import Testing
         var pixels = [UInt8](repeating: 0, count: 160 * 96 * 3)
         for i in 0..<12 {
             for j in pixels.indices { pixels[j] = UInt8(truncatingIfNeeded: j / 7 + i * 20) }
-            try pixels.withUnsafeBytes { try encoder.append(bgr: $0.baseAddress!, rowBytes: 160 * 3, seconds: Double(i) / 15) }
+            try pixels.withUnsafeBytes {
+                try encoder.append(bgr: $0.baseAddress!, rowBytes: 160 * 3, seconds: Double(i) / 15)
+            }
         }
         try encoder.finish()
         #expect(VideoEncoder.preferredEncoders.contains(encoder.encoderName))
@@ -91,14 +97,16 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/garbage.mp4"
         var generator = SystemRandomNumberGenerator()
-        try Data((0..<50_000).map { _ in UInt8.random(in: 0...255, using: &generator) }).write(to: URL(fileURLWithPath: path))
+        try Data((0..<50_000).map { _ in UInt8.random(in: 0...255, using: &generator) }).write(
+            to: URL(fileURLWithPath: path))
         let error = #expect(throws: VideoError.self) { _ = try VideoDecoder(url: path) }
         #expect(error?.code == .open || error?.code == .noVideo)
     }
 
     @Test func aMissingFileSaysSo() {
         let error = #expect(throws: VideoError.self) { _ = try VideoDecoder(url: "/nonexistent/cam.mp4") }
-        #expect(error?.description == "/nonexistent/cam.mp4: cannot open (avformat_open_input: No such file or directory)")
+        #expect(
+            error?.description == "/nonexistent/cam.mp4: cannot open (avformat_open_input: No such file or directory)")
     }
 
     @Test func stopInterruptsABlockedOpen() async throws {
