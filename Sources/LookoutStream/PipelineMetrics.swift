@@ -6,13 +6,14 @@ import Prometheus
 /// bootstrap, so several pipelines and tests can coexist); `text()` is the Prometheus exposition format that
 /// `--metrics-port` serves.
 ///
-/// Per stage latency histograms (queue wait, preprocess, inference, postprocess, end to end per stream), frames,
+/// Per stage latency histograms (decode, queue wait, preprocess, inference, postprocess, end to end per stream), frames,
 /// drops, reconnects and decode errors per stream, fps, queue depths, pool occupancy, batches in flight, batch
 /// size, and the process's resident memory. (Device memory joins them with the GPU path.)
 public final class PipelineMetrics: @unchecked Sendable {
     // Handles are created in init and are thread-safe themselves; `previous` is only touched by `update`.
     public let registry: PrometheusCollectorRegistry
     private let endToEnd: [CoreMetrics.Timer]
+    private let decode: CoreMetrics.Timer
     private let queueWait: CoreMetrics.Timer
     private let preprocess: CoreMetrics.Timer
     private let inference: CoreMetrics.Timer
@@ -46,6 +47,7 @@ public final class PipelineMetrics: @unchecked Sendable {
         func stage(_ name: String) -> CoreMetrics.Timer {
             CoreMetrics.Timer(label: "lookout_stage_latency", dimensions: [("stage", name)], factory: factory)
         }
+        decode = stage("decode")
         queueWait = stage("queue")
         preprocess = stage("preprocess")
         inference = stage("inference")
@@ -82,6 +84,10 @@ public final class PipelineMetrics: @unchecked Sendable {
 
     func recordLatency(stream: Int, milliseconds: Double) {
         endToEnd[stream].recordNanoseconds(Int64(milliseconds * 1e6))
+    }
+
+    func recordDecode(nanoseconds: UInt64) {
+        decode.recordNanoseconds(Int64(nanoseconds))
     }
 
     func recordQueueWait(_ milliseconds: [Double]) {

@@ -27,6 +27,8 @@ final class StreamFeed: @unchecked Sendable {
     private let wake = NSCondition()
     private let interrupt = Mutex<VideoInterrupt?>(nil)
     let error = Mutex<String?>(nil)
+    /// Set by the pipeline before the source starts.
+    var metrics: PipelineMetrics?
 
     init(
         index: Int, source: StreamSource, batcher: DynamicBatcher, framesPerStream: Int, liveQueueLimit: Int,
@@ -149,6 +151,11 @@ final class StreamFeed: @unchecked Sendable {
         frame.inputKey = keyFor(frame.width, frame.height)
         frame.decodedAt = DispatchTime.now().uptimeNanoseconds
         batcher.enqueue(frame)
+    }
+
+    /// Time the decoder spent on one frame (demux, decode, conversion into the pool buffer), for the metrics.
+    func recordDecode(nanoseconds: UInt64) {
+        metrics?.recordDecode(nanoseconds: nanoseconds)
     }
 
     /// Buffers of the current pool that are free, for metrics.

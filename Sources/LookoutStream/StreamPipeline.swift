@@ -95,7 +95,10 @@ public final class StreamPipeline: @unchecked Sendable {
                     keyFor: { [stage] w, h in stage.batchKey(width: w, height: h) }))
         }
         self.feeds = feeds
-        for feed in feeds { feed.setEventHandler { [weak self] event in self?.emit(event) } }
+        for feed in feeds {
+            feed.setEventHandler { [weak self] event in self?.emit(event) }
+            feed.metrics = metrics
+        }
     }
 
     /// Buffers per stream: enough for each stream's share of the batches in flight plus two being decoded.

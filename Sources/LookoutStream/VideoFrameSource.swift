@@ -64,6 +64,7 @@ struct VideoFrameSource: Sendable {
             reading: while !feed.isStopping {
                 if live { interrupt.setDeadline(secondsFromNow: reconnect.stallTimeout) }
                 do {
+                    let decodeStart = DispatchTime.now().uptimeNanoseconds
                     guard let frame = try decoder.next() else {
                         if source.loop && !live {
                             try decoder.rewind()
@@ -113,6 +114,7 @@ struct VideoFrameSource: Sendable {
                     // The frame counts as decoded from here: it is published or counted as dropped.
                     let index = feed.takeFrameIndex()
                     guard let slot = try feed.acquire(width: frame.width, height: frame.height) else { continue }
+                    let convertStart = DispatchTime.now().uptimeNanoseconds
                     do {
                         try slot.withUnsafeMutableBytes { buffer in
                             try decoder.convert(into: buffer.baseAddress!, rowBytes: slot.rowBytes)
@@ -121,6 +123,10 @@ struct VideoFrameSource: Sendable {
                         slot.release()
                         throw error
                     }
+                    // Demux + decode + conversion, without the waits for pacing or a pool buffer (a live stream's
+                    // demux time includes waiting for its data).
+                    feed.recordDecode(
+                        nanoseconds: (now &- decodeStart) &+ (DispatchTime.now().uptimeNanoseconds &- convertStart))
                     feed.publish(slot, index: index, pts: pts)
                     published += 1
                     if let limit = source.maxFrames, published >= limit { return }

@@ -16,8 +16,9 @@ enum Fixtures {
         return "Tests/Fixtures"
     }()
 
+    /// The repository: two levels above Tests/Fixtures.
     static var repository: String {
-        (root as NSString).deletingLastPathComponent.replacingOccurrences(of: "/Tests", with: "")
+        ((root as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent
     }
 
     static func path(_ relative: String) -> String { root + "/" + relative }

@@ -61,7 +61,7 @@ import Testing
         #expect((response as? HTTPURLResponse)?.statusCode == 200)
         let text = String(decoding: data, as: UTF8.self)
         for name in [
-            "lookout_stage_latency_bucket", "stage=\"inference\"", "stage=\"queue\"",
+            "lookout_stage_latency_bucket", "stage=\"inference\"", "stage=\"queue\"", "stage=\"decode\"",
             "lookout_end_to_end_latency_bucket",
             "lookout_frames_total", "lookout_frames_dropped_total", "lookout_queue_depth",
             "lookout_pool_buffers_in_use",
