@@ -104,4 +104,44 @@ import Testing
         #expect(summary.streams[0].reconnects >= 1)
         #expect(summary.streams[0].error == nil)
     }
+
+    @Test(.enabled(if: GStreamerRTSPServer.available, "needs the GStreamer RTSP server (scripts/rtsp-test-server-gst.py)"))
+    func anRTSPStreamOverTCPResumesAfterTheServerRestarts() async throws {
+        // 10 s of media, served from its start to each new session.
+        let rtsp = try GStreamerRTSPServer(clip: Fixtures.video1080p)
+        defer { rtsp.kill() }
+        try rtsp.start()
+        var options = Fixtures.options(imageSize: 160, batch: 2)
+        options.rtspTransport = .tcp
+        options.reconnect.initialDelay = 0.1
+        options.reconnect.maxDelay = 0.4
+        options.reconnect.stallTimeout = 1
+        options.reconnect.openTimeout = 2
+        let pipeline = try StreamPipeline(
+            sources: [StreamSource(kind: .live(rtsp.url))], detector: Fixtures.detector, options: options)
+        let recorder = Recorder(pipeline)
+        pipeline.start()
+        defer { pipeline.stop() }
+        #expect(await recorder.wait(seconds: 20) { recorder.results.count >= 5 }, "no frames from \(rtsp.url)")
+        rtsp.kill()
+        try await Task.sleep(nanoseconds: 800_000_000)
+        try rtsp.start()
+        let back = Date()
+        let resumed = await recorder.wait(seconds: 10) {
+            recorder.events.contains { entry in
+                if case .reconnected = entry.event.kind { return entry.at > back }
+                return false
+            }
+        }
+        #expect(resumed, "\(recorder.events.map(\.event.description))")
+        let reconnectedAt = recorder.events.first { entry in
+            if case .reconnected = entry.event.kind { return entry.at > back }
+            return false
+        }?.at
+        if let reconnectedAt { #expect(reconnectedAt.timeIntervalSince(back) < 2) }
+        pipeline.stop()
+        let summary = await pipeline.finished()
+        #expect(summary.streams[0].reconnects >= 1)
+        #expect(summary.streams[0].error == nil)
+    }
 }

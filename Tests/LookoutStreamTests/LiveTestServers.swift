@@ -128,3 +128,60 @@ final class HTTPTestServer: @unchecked Sendable {
 
     deinit { kill() }
 }
+
+/// The GStreamer RTSP server (scripts/rtsp-test-server-gst.py), which also serves RTP over TCP. Optional: not
+/// installed by scripts/install-deps (a hundred packages); the TCP test runs where it is present.
+final class GStreamerRTSPServer: @unchecked Sendable {
+    let port: Int
+    let clip: String
+    private var process: Process?
+
+    static var available: Bool {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = [
+            "-c", "import gi; gi.require_version('GstRtspServer', '1.0'); from gi.repository import GstRtspServer",
+        ]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        do { try process.run() } catch { return false }
+        process.waitUntilExit()
+        return process.terminationStatus == 0
+    }
+
+    init(clip: String) throws {
+        self.clip = clip
+        port = try LoopbackListener.freePort()
+    }
+
+    var url: String { "rtsp://127.0.0.1:\(port)/live" }
+
+    func start() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = [Fixtures.repository + "/scripts/rtsp-test-server-gst.py", String(port), clip]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        self.process = process
+        var output = ""
+        let deadline = Date(timeIntervalSinceNow: 15)
+        while !output.contains("listening") && Date() < deadline && process.isRunning {
+            output += String(decoding: pipe.fileHandleForReading.availableData, as: UTF8.self)
+        }
+        guard output.contains("listening") else {
+            throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "GStreamer RTSP server did not start"])
+        }
+    }
+
+    func kill() {
+        if let process, process.isRunning {
+            Glibc.kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        process = nil
+    }
+
+    deinit { kill() }
+}
