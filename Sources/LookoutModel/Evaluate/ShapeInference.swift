@@ -120,17 +120,8 @@ public enum ShapeInference {
             return [(p.map { x.shape[$0] }, x.dataType)]
         case .concat(let axis):
             let parts = inputs.compactMap { $0 }
-            guard let first = parts.first else { throw .invalid("\(context): no inputs") }
-            let a = try ShapeRules.normalizeAxis(axis, rank: first.shape.count, context)
-            var shape = first.shape
-            shape[a] = 0
-            for part in parts {
-                guard part.shape.count == first.shape.count,
-                    part.shape.enumerated().allSatisfy({ $0.offset == a || $0.element == first.shape[$0.offset] })
-                else { throw .invalid("\(context): shapes \(parts.map(\.shape)) cannot be concatenated on axis \(axis)") }
-                shape[a] += part.shape[a]
-            }
-            return [(shape, first.dataType)]
+            let (shape, _) = try ShapeRules.concat(parts.map(\.shape), axis: axis, context)
+            return [(shape, parts[0].dataType)]
         case .split(let axis, let sizes):
             let x = try input(0)
             let a = try ShapeRules.normalizeAxis(axis, rank: x.shape.count, context)

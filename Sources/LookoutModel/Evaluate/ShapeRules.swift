@@ -44,6 +44,20 @@ package enum ShapeRules {
         return strides
     }
 
+    /// The output shape of a Concat and the normalised axis; every other dimension must agree.
+    package static func concat(_ shapes: [[Int]], axis: Int, _ context: @autoclosure () -> String) throws(ModelError) -> (shape: [Int], axis: Int) {
+        guard let first = shapes.first else { throw .invalid("\(context()): no inputs") }
+        let a = try normalizeAxis(axis, rank: first.count, context())
+        var shape = first
+        shape[a] = 0
+        for part in shapes {
+            guard part.count == first.count, part.enumerated().allSatisfy({ $0.offset == a || $0.element == first[$0.offset] })
+            else { throw .invalid("\(context()): shapes \(shapes) cannot be concatenated on axis \(axis)") }
+            shape[a] += part[a]
+        }
+        return (shape, a)
+    }
+
     package static func reshape(_ input: [Int], target: [Int64], allowZero: Bool, _ context: @autoclosure () -> String) throws(ModelError) -> [Int] {
         let count = input.reduce(1, *)
         var result: [Int] = []
