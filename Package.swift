@@ -13,6 +13,20 @@ func systemLibraries(_ names: [String]) -> [LinkerSetting] {
     return names.map { .linkedLibrary($0) }
 }
 
+// Per-pixel Swift loops (letterbox, resize, NMS, drawing) are optimised in debug builds too: the test suite runs
+// them on hundreds of images, and at -Onone they are ~50x slower.
+let hotLoops: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
+
+// FFmpeg for the streaming targets: the system's shared libraries, or with LOOKOUT_STATIC_LIBS=1 the static build
+// that scripts/build-ffmpeg-static.sh installs into .ffmpeg-static/ (the GPU machine has no FFmpeg).
+let ffmpegStaticPrefix = Context.packageDirectory + "/.ffmpeg-static"
+let ffmpegCSettings: [CSetting] = staticLibs ? [.unsafeFlags(["-I", ffmpegStaticPrefix + "/include"])] : []
+let ffmpegLinkerSettings: [LinkerSetting] =
+    staticLibs
+    ? [.unsafeFlags(["-L", ffmpegStaticPrefix + "/lib"])]
+        + systemLibraries(["avformat", "avcodec", "swscale", "avutil", "z"]) + [.linkedLibrary("pthread"), .linkedLibrary("m")]
+    : systemLibraries(["avformat", "avcodec", "swscale", "avutil"])
+
 let package = Package(
     name: "Lookout",
     platforms: [.macOS(.v15)],
@@ -26,9 +40,16 @@ let package = Package(
         .library(name: "LookoutCUDA", targets: ["LookoutCUDA"]),
         .library(name: "LookoutCUDABackend", targets: ["LookoutCUDABackend"]),
         .library(name: "LookoutPipeline", targets: ["LookoutPipeline"]),
+        // Streaming (issue 5).
+        .library(name: "LookoutVideo", targets: ["LookoutVideo"]),
+        .library(name: "LookoutStream", targets: ["LookoutStream"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // Streaming (issue 5): metrics, their Prometheus text form, and the HTTP server of `--metrics-port`.
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
     ],
     targets: [
         // C declarations of the BLAS entry points we call; OpenBLAS is linked (module map, no vendored code).
@@ -60,9 +81,9 @@ let package = Package(
         // Executes the optimised graph on the CPU in fp32 with OpenBLAS.
         .target(name: "LookoutCPU", dependencies: ["LookoutModel", "LookoutCore", "CLookoutBLAS", "CLookoutKernels"]),
         // Image decoding/encoding (libjpeg-turbo, libpng), EXIF orientation, drawing.
-        .target(name: "LookoutMedia", dependencies: ["LookoutCore", "CLookoutImage"]),
+        .target(name: "LookoutMedia", dependencies: ["LookoutCore", "CLookoutImage"], swiftSettings: hotLoops),
         // Ultralytics-exact letterbox, NMS, box scaling and the val metrics.
-        .target(name: "LookoutYOLO", dependencies: ["LookoutCore", "LookoutMedia"]),
+        .target(name: "LookoutYOLO", dependencies: ["LookoutCore", "LookoutMedia"], swiftSettings: hotLoops),
         // The CUDA driver API and NVRTC, loaded at run time: contexts, streams, buffers, kernels, graphs.
         .target(name: "LookoutCUDA", dependencies: ["LookoutCore", "CLookoutCUDA"]),
         // The CUDA backend: the GPU letterbox, the inference engine over an ExecutionPlan (NVRTC kernels, CUDA graphs)
@@ -89,6 +110,23 @@ let package = Package(
             name: "lookout",
             dependencies: [
                 "Lookout", "LookoutCUDA", "LookoutCUDABackend", "LookoutPipeline", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "LookoutStream", "LookoutVideo",
+            ]
+        ),
+
+        // Streaming (issue 5). FFmpeg's libavformat/libavcodec/libswscale (Debian's 5.1, or the static build of
+        // scripts/build-ffmpeg-static.sh under .ffmpeg-static/ when LOOKOUT_STATIC_LIBS=1) behind a small C door.
+        .target(name: "CLookoutFFmpeg", cSettings: ffmpegCSettings, linkerSettings: ffmpegLinkerSettings),
+        // Video decoding into caller-owned BGR buffers and annotated-video encoding.
+        .target(name: "LookoutVideo", dependencies: ["LookoutCore", "LookoutMedia", "CLookoutFFmpeg"]),
+        // Sources, frame pools per stream, the dynamic batcher, stages, results, metrics, `bench pipeline`.
+        .target(
+            name: "LookoutStream",
+            dependencies: [
+                "Lookout", "LookoutCore", "LookoutMedia", "LookoutYOLO", "LookoutPipeline", "LookoutCUDA", "LookoutVideo",
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
 
@@ -103,6 +141,7 @@ let package = Package(
             dependencies: ["LookoutCUDABackend", "LookoutCUDA", "LookoutModel", "LookoutYOLO", "LookoutMedia", "LookoutCPU"]),
         .testTarget(name: "LookoutPipelineTests", dependencies: ["LookoutPipeline", "LookoutMedia", "LookoutYOLO"]),
         .testTarget(name: "LookoutTests", dependencies: ["Lookout"]),
+        .testTarget(name: "LookoutStreamTests", dependencies: ["LookoutStream", "LookoutVideo", "Lookout"]),
     ],
     swiftLanguageModes: [.v6]
 )

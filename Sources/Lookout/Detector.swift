@@ -97,6 +97,74 @@ public final class Detector: @unchecked Sendable {
         return LetterboxGeometry(sourceWidth: width, sourceHeight: height, targetWidth: w, targetHeight: h)
     }
 
+    /// Runs detection on several images as one batch (dynamic models; fixed-batch models run one image per call
+    /// when exported with batch 1). As in Ultralytics, images of one size share the minimal rectangle; mixed sizes
+    /// get the full square.
+    public func detect(batch images: [BGRImage], options: DetectOptions = DetectOptions()) throws(LookoutError) -> [ImageDetections] {
+        guard !images.isEmpty else { return [] }
+        if images.count == 1 || !model.isDynamic {
+            var results: [ImageDetections] = []
+            for image in images { results.append(try detect(image, options: options)) }
+            return results
+        }
+        let sameSize = Set(images.map { [$0.width, $0.height] }).count == 1
+        let size = options.imageSize ?? max(model.defaultImageSize.height, model.defaultImageSize.width)
+        let geometries = images.map {
+            LetterboxGeometry(
+                sourceWidth: $0.width, sourceHeight: $0.height, targetWidth: size, targetHeight: size, auto: sameSize,
+                stride: model.metadata.stride)
+        }
+        let (h, w) = (geometries[0].outputHeight, geometries[0].outputWidth)
+        let shape = [images.count, 3, h, w]
+        do {
+            return try lock.withLock { () throws -> [ImageDetections] in
+                let start = DispatchTime.now().uptimeNanoseconds
+                var marks: [UInt64] = []
+                var writer = LetterboxTensorWriter()
+                swap(&writer, &self.writer)
+                var nms = NonMaxSuppression(options: options.nms)
+                swap(&nms, &self.nms)
+                nms.options = options.nms
+                defer {
+                    swap(&writer, &self.writer)
+                    swap(&nms, &self.nms)
+                }
+                let classes = model.classCount
+                var perImage: [[Detection]] = []
+                try engine.run(shape: shape, fill: { buffer in
+                    for (slot, image) in images.enumerated() {
+                        image.withPixels { writer.write($0, geometry: geometries[slot], into: buffer.baseAddress!, slot: slot) }
+                    }
+                    marks.append(DispatchTime.now().uptimeNanoseconds)
+                }, read: { output in
+                    marks.append(DispatchTime.now().uptimeNanoseconds)
+                    let perSlot = output.count / images.count
+                    for slot in images.indices {
+                        var found: [Detection] = []
+                        nms.run(output: output.baseAddress! + slot * perSlot, anchors: perSlot / (4 + classes), classes: classes, into: &found)
+                        perImage.append(found)
+                    }
+                })
+                let end = DispatchTime.now().uptimeNanoseconds
+                let ms = { (a: UInt64, b: UInt64) in Double(b - a) / 1e6 / Double(images.count) }
+                return images.enumerated().map { slot, image in
+                    var found = perImage[slot]
+                    BoxScaling.toOriginal(&found, inputWidth: w, inputHeight: h, originalWidth: image.width, originalHeight: image.height)
+                    return ImageDetections(
+                        width: image.width, height: image.height, inputWidth: w, inputHeight: h, detections: found,
+                        preprocessMilliseconds: ms(start, marks[0]), inferenceMilliseconds: ms(marks[0], marks[1]),
+                        postprocessMilliseconds: ms(marks[1], end))
+                }
+            }
+        } catch let error as ModelError {
+            throw LookoutError(error.description)
+        } catch let error as LookoutError {
+            throw error
+        } catch {
+            throw LookoutError("\(model.path): \(error)")
+        }
+    }
+
     /// Runs detection on one BGR image.
     public func detect(_ image: BGRImage, options: DetectOptions = DetectOptions()) throws(LookoutError) -> ImageDetections {
         do {

@@ -120,6 +120,17 @@ public struct ImageDecoder: Sendable {
         }
         let width = Int(info.width)
         let height = Int(info.height)
+        // The header's size decides the allocation: refuse what cv2.imread refuses (CV_IO_MAX_IMAGE_WIDTH/HEIGHT
+        // 2^20, CV_IO_MAX_IMAGE_PIXELS 2^30) instead of asking for gigabytes on a corrupt header.
+        guard width > 0, height > 0 else {
+            return .failure(MediaError(.corrupt, file: name, message: "invalid image size \(width)x\(height) in the header"))
+        }
+        guard width <= 1 << 20, height <= 1 << 20, width * height <= 1 << 30 else {
+            return .failure(
+                MediaError(
+                    .unsupported, file: name,
+                    message: "image size \(width)x\(height) exceeds OpenCV's limits (2^20 per side, 2^30 pixels)"))
+        }
         return .success(
             ImageInfo(
                 format: format, width: orientation.swapsAxes ? height : width,

@@ -35,8 +35,25 @@ public struct ModelError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        guard let file else { return message }
-        return "\(file): \(message)"
+        let line = file.map { "\($0): \(message)" } ?? message
+        // Names come from the file: a corrupt one may hold newlines or other control characters. Escape them so the
+        // message stays one line.
+        guard line.unicodeScalars.contains(where: ModelError.isControl) else { return line }
+        var escaped = ""
+        for scalar in line.unicodeScalars {
+            switch scalar {
+            case "\n": escaped += "\\n"
+            case "\r": escaped += "\\r"
+            case "\t": escaped += "\\t"
+            case _ where ModelError.isControl(scalar): escaped += "\\u{\(String(scalar.value, radix: 16))}"
+            default: escaped.unicodeScalars.append(scalar)
+            }
+        }
+        return escaped
+    }
+
+    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7f..<0xa0).contains(scalar.value) || scalar == "\u{2028}" || scalar == "\u{2029}"
     }
 
     public func inFile(_ file: String) -> ModelError {

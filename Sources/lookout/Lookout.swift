@@ -6,7 +6,10 @@ struct LookoutCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lookout",
         abstract: "YOLO object detection built around zero-copy GPU pipelines.",
-        subcommands: [DetectCommand.self, ValCommand.self, InspectCommand.self, BenchCommand.self, SelftestCommand.self]
+        subcommands: [
+            DetectCommand.self, ValCommand.self, InspectCommand.self, BenchCommand.self, SelftestCommand.self,
+            StreamCommand.self,
+        ]
     )
 }
 
@@ -14,6 +17,9 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print a table and write JSON to bench/results/.",
-        subcommands: [BenchEngineCommand.self, BenchTransferCommand.self]
+        subcommands: [
+            BenchEngineCommand.self, BenchTransferCommand.self,
+            BenchPipelineCommand.self,
+        ]
     )
 }

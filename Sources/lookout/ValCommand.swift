@@ -50,10 +50,14 @@ struct ValCommand: ParsableCommand {
         for failure in result.failures { Console.error(failure) }
         let summary = result.summary
         let names = detector.model.classNames
-        func row(_ name: String, _ images: Int, _ instances: Int, _ p: Double, _ r: Double, _ m50: Double, _ m: Double) -> String {
-            String(format: "%12@ %10d %10d %10.3f %10.3f %10.3f %10.3f", name, images, instances, p, r, m50, m)
+        func pad(_ text: String, _ width: Int) -> String {
+            String(repeating: " ", count: max(0, width - text.count)) + text
         }
-        print(String(format: "%12@ %10@ %10@ %10@ %10@ %10@ %10@", "Class", "Images", "Instances", "P", "R", "mAP50", "mAP50-95"))
+        func row(_ name: String, _ images: Int, _ instances: Int, _ p: Double, _ r: Double, _ m50: Double, _ m: Double) -> String {
+            pad(name, 12) + String(format: " %10d %10d %10.3f %10.3f %10.3f %10.3f", images, instances, p, r, m50, m)
+        }
+        print(["Class", "Images", "Instances", "P", "R", "mAP50", "mAP50-95"].enumerated()
+            .map { pad($0.element, $0.offset == 0 ? 12 : 10) }.joined(separator: " "))
         print(row("all", summary.images, summary.instances, summary.precision, summary.recall, summary.map50, summary.map50to95))
         for c in summary.classes {
             let name = c.classIndex < names.count ? names[c.classIndex] : "class\(c.classIndex)"

@@ -36,7 +36,7 @@ extension Reference {
             let fb = b.floats
             let values = (0..<count).map { floatOp(fa[ia[$0]], fb[ib[$0]]) }
             if type.isFloatingPoint { return TensorValue(dataType: type, shape: shape, floats: values) }
-            return TensorValue(dataType: type, shape: shape, ints: values.map { Int64($0) })
+            return TensorValue(dataType: type, shape: shape, ints: TensorValue(dataType: .float, shape: shape, floats: values).ints)
         }
         let xa = a.ints
         let xb = b.ints
@@ -52,7 +52,7 @@ extension Reference {
         case .mul: return try elementwise(a, b, context, { $0 * $1 }, { $0 &* $1 })
         case .div:
             // Integer division truncates toward zero (onnxruntime's behaviour); division by zero yields 0.
-            return try elementwise(a, b, context, { $0 / $1 }, { $1 == 0 ? 0 : $0 / $1 })
+            return try elementwise(a, b, context, { $0 / $1 }, { $1 == 0 ? 0 : $0.dividedReportingOverflow(by: $1).partialValue })
         case .pow:
             return try elementwise(a, b, context, { Foundation.pow($0, $1) }) { base, exponent in
                 guard exponent >= 0 else { return 0 }
@@ -66,10 +66,11 @@ extension Reference {
                 return (r != 0 && (r < 0) != (y < 0)) ? r + y : r
             }, { x, y in
                 guard y != 0 else { return 0 }
-                let r = x % y
+                let r = x.remainderReportingOverflow(dividingBy: y).partialValue
                 return (r != 0 && (r < 0) != (y < 0)) ? r + y : r
             })
-        case .fmod: return try elementwise(a, b, context, { fmodf($0, $1) }, { $1 == 0 ? 0 : $0 % $1 })
+        case .fmod:
+            return try elementwise(a, b, context, { fmodf($0, $1) }, { $1 == 0 ? 0 : $0.remainderReportingOverflow(dividingBy: $1).partialValue })
         case .equal: return try elementwise(a, b, context, resultType: .bool, { flag($0 == $1) }, { flag64($0 == $1) })
         case .less: return try elementwise(a, b, context, resultType: .bool, { flag($0 < $1) }, { flag64($0 < $1) })
         case .greater: return try elementwise(a, b, context, resultType: .bool, { flag($0 > $1) }, { flag64($0 > $1) })

@@ -64,16 +64,8 @@ extension Reference {
             return [gatherElements(x, shape: shape, sources: offsets(shape: shape, strides: p.map { strides[$0] }))]
         case .concat(let axis):
             let parts = inputs.compactMap { $0 }
-            guard let first = parts.first else { throw .invalid("\(context): no inputs") }
-            let a = try ShapeRules.normalizeAxis(axis, rank: first.shape.count, context)
-            var shape = first.shape
-            shape[a] = 0
-            for part in parts {
-                guard part.shape.count == first.shape.count,
-                    part.shape.enumerated().allSatisfy({ $0.offset == a || $0.element == first.shape[$0.offset] })
-                else { throw .invalid("\(context): shapes \(parts.map(\.shape)) cannot be concatenated on axis \(axis)") }
-                shape[a] += part.shape[a]
-            }
+            let (shape, a) = try ShapeRules.concat(parts.map(\.shape), axis: axis, context)
+            let first = parts[0]
             let outer = shape[..<a].reduce(1, *)
             let inner = shape[(a + 1)...].reduce(1, *)
             if first.isFloat {

@@ -126,8 +126,10 @@ public enum Reference {
             let l = limit.floats.first ?? 0
             let d = delta.floats.first ?? 0
             guard d != 0, d.isFinite, s.isFinite, l.isFinite else { throw .invalid("\(context): invalid range delta") }
-            let n = Swift.max(Int(((l - s) / d).rounded(.up)), 0)
-            guard n <= TensorValue.maxElements else { throw ModelError(.tooLarge, "\(context): range too long") }
+            // Counted in Double: a corrupt limit or delta must give an error, not a trapping conversion.
+            let steps = Swift.max(((Double(l) - Double(s)) / Double(d)).rounded(.up), 0)
+            guard steps <= Double(TensorValue.maxElements) else { throw ModelError(.tooLarge, "\(context): range too long") }
+            let n = Int(steps)
             return TensorValue(dataType: start.dataType, shape: [n], floats: (0..<n).map { s + Float($0) * d })
         }
         let s = start.ints.first ?? 0
@@ -136,7 +138,8 @@ public enum Reference {
         guard d != 0 else { throw .invalid("\(context): range delta is 0") }
         let (span, overflow) = l.subtractingReportingOverflow(s)
         guard !overflow else { throw .invalid("\(context): range overflows") }
-        let n = Swift.max((span + d + (d > 0 ? -1 : 1)) / d, 0)
+        // ceil(span / d) for a span in the direction of d, else 0; (span ∓ 1) never overflows there.
+        let n: Int64 = d > 0 ? (span > 0 ? (span - 1) / d + 1 : 0) : (span < 0 ? (span + 1) / d + 1 : 0)
         guard n <= Int64(TensorValue.maxElements) else { throw ModelError(.tooLarge, "\(context): range too long") }
         return TensorValue(dataType: start.dataType, shape: [Int(n)], ints: (0..<n).map { s + $0 * d })
     }

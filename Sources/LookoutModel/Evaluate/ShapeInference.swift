@@ -16,7 +16,7 @@ public enum ShapeInference {
 
     static func conv(_ x: [Int], _ w: [Int], _ b: [Int]?, _ a: ConvAttributes, _ context: String) throws(ModelError) -> [Int] {
         guard x.count == 4 else { throw .unsupported("\(context): only 2-D convolution (4-D input) is supported, input is \(x)") }
-        guard w.count == 4 else { throw .invalid("\(context): weight shape \(w) is not 4-D") }
+        guard w.count == 4, w[2] > 0, w[3] > 0 else { throw .invalid("\(context): weight shape \(w) is not a 4-D kernel") }
         guard a.group > 0, x[1] % a.group == 0, w[0] % a.group == 0, w[1] * a.group == x[1] else {
             throw .invalid("\(context): input \(x) and weight \(w) disagree for group \(a.group)")
         }
@@ -120,17 +120,8 @@ public enum ShapeInference {
             return [(p.map { x.shape[$0] }, x.dataType)]
         case .concat(let axis):
             let parts = inputs.compactMap { $0 }
-            guard let first = parts.first else { throw .invalid("\(context): no inputs") }
-            let a = try ShapeRules.normalizeAxis(axis, rank: first.shape.count, context)
-            var shape = first.shape
-            shape[a] = 0
-            for part in parts {
-                guard part.shape.count == first.shape.count,
-                    part.shape.enumerated().allSatisfy({ $0.offset == a || $0.element == first.shape[$0.offset] })
-                else { throw .invalid("\(context): shapes \(parts.map(\.shape)) cannot be concatenated on axis \(axis)") }
-                shape[a] += part.shape[a]
-            }
-            return [(shape, first.dataType)]
+            let (shape, _) = try ShapeRules.concat(parts.map(\.shape), axis: axis, context)
+            return [(shape, parts[0].dataType)]
         case .split(let axis, let sizes):
             let x = try input(0)
             let a = try ShapeRules.normalizeAxis(axis, rank: x.shape.count, context)

@@ -44,6 +44,20 @@ package enum ShapeRules {
         return strides
     }
 
+    /// The output shape of a Concat and the normalised axis; every other dimension must agree.
+    package static func concat(_ shapes: [[Int]], axis: Int, _ context: @autoclosure () -> String) throws(ModelError) -> (shape: [Int], axis: Int) {
+        guard let first = shapes.first else { throw .invalid("\(context()): no inputs") }
+        let a = try normalizeAxis(axis, rank: first.count, context())
+        var shape = first
+        shape[a] = 0
+        for part in shapes {
+            guard part.count == first.count, part.enumerated().allSatisfy({ $0.offset == a || $0.element == first[$0.offset] })
+            else { throw .invalid("\(context()): shapes \(shapes) cannot be concatenated on axis \(axis)") }
+            shape[a] += part[a]
+        }
+        return (shape, a)
+    }
+
     package static func reshape(_ input: [Int], target: [Int64], allowZero: Bool, _ context: @autoclosure () -> String) throws(ModelError) -> [Int] {
         let count = input.reduce(1, *)
         var result: [Int] = []
@@ -61,7 +75,7 @@ package enum ShapeRules {
                 result.append(Int(t))
             }
         }
-        let known = result.reduce(1, *)
+        let known = try TensorValue.elementCount(result, context: context())
         if let inferred {
             guard known > 0, count % known == 0 else {
                 throw .invalid("\(context()): cannot reshape \(input) to \(target)")
@@ -102,20 +116,22 @@ package enum ShapeRules {
             if step > 0 {
                 start = min(max(start, 0), d)
                 end = min(max(end, 0), d)
-                count = end > start ? (end - start + step - 1) / step : 0
+                count = end > start ? (end - start - 1) / step + 1 : 0
             } else {
                 start = min(max(start, 0), d - 1)
                 end = min(max(end, -1), d - 1)
-                count = start > end ? (start - end + (-step) - 1) / (-step) : 0
+                count = start > end ? Int64((start - end - 1).magnitude / step.magnitude) + 1 : 0
             }
-            result[axis] = SliceAxis(start: Int(start), step: Int(clamping: step), count: Int(count))
+            // With two or more elements |step| < d; with one the step is irrelevant (and may be huge): make it 1.
+            result[axis] = SliceAxis(start: Int(start), step: count > 1 ? Int(step) : 1, count: Int(count))
         }
         return result
     }
 
     package static func splitSizes(_ dim: Int, sizes: [Int]?, outputs: Int, _ context: @autoclosure () -> String) throws(ModelError) -> [Int] {
         if let sizes {
-            guard sizes.count == outputs, sizes.reduce(0, +) == dim, sizes.allSatisfy({ $0 >= 0 }) else {
+            // Bounded before summing: corrupt sizes must not overflow the sum.
+            guard sizes.count == outputs, sizes.allSatisfy({ $0 >= 0 && $0 <= dim }), sizes.reduce(0, +) == dim else {
                 throw .invalid("\(context()): split sizes \(sizes) do not add up to \(dim) over \(outputs) outputs")
             }
             return sizes

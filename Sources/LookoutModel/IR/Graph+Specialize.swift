@@ -45,6 +45,7 @@ extension Graph {
                 allConstant = true
             }
             if allConstant {
+                try Graph.checkFoldedSize(node.op, infos, outputCount: node.outputs.count, context: context)
                 let inputValues: [TensorValue?] = infos.map { $0?.constant }
                 let results = try Reference.evaluate(node.op, inputs: inputValues, outputCount: node.outputs.count, context: context)
                 guard results.count == node.outputs.count else { throw .invalid("\(context): produced \(results.count) outputs") }
@@ -69,6 +70,39 @@ extension Graph {
         g.nodes = kept
         g.removeUnused()
         return g
+    }
+
+    /// The most elements a constant computed at load time may have. Folding computes shape plumbing, anchors and
+    /// strides (about 3 million elements for an 8192×8192 input); a corrupt file can ask for billions, so the size is
+    /// checked before anything is allocated.
+    public static let maxFoldedElements = 1 << 26
+
+    static func checkFoldedSize(
+        _ op: Operator, _ infos: [ShapeInference.InputInfo?], outputCount: Int, context: String
+    ) throws(ModelError) {
+        let shapes: [[Int]]
+        switch op {
+        case .shape, .constant:
+            return
+        case .constantOfShape:
+            shapes = [(infos.first??.constant?.ints ?? []).map { Int(clamping: $0) }]
+        case .range:
+            let v = infos.map { $0?.constant?.floats.first.map(Double.init) ?? 0 }
+            guard v.count == 3 else { return }
+            let n = ((v[1] - v[0]) / v[2]).rounded(.up)
+            guard !(n > Double(maxFoldedElements)) else {
+                throw ModelError(.tooLarge, "\(context): Range(\(v[0]), \(v[1]), \(v[2])) would have \(n) elements")
+            }
+            return
+        default:
+            shapes = try ShapeInference.infer(op, inputs: infos, outputCount: outputCount, context: context).map(\.shape)
+        }
+        for shape in shapes {
+            let count = try TensorValue.elementCount(shape, context: context)
+            guard count <= maxFoldedElements else {
+                throw ModelError(.tooLarge, "\(context): computing it at load time would make a constant of shape \(shape)")
+            }
+        }
     }
 
     /// Drops nodes whose outputs nothing reads and constants no node reads (graph outputs stay).

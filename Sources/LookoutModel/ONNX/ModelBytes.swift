@@ -37,10 +37,16 @@ public final class ModelBytes: @unchecked Sendable {
     /// Copies `bytes` into memory owned by this object.
     public init(copying bytes: some Collection<UInt8>) {
         let storage = UnsafeMutableRawPointer.allocate(byteCount: max(bytes.count, 1), alignment: 16)
-        var i = 0
-        for byte in bytes {
-            storage.storeBytes(of: byte, toByteOffset: i, as: UInt8.self)
-            i += 1
+        // One memcpy for arrays and Data; byte by byte only for collections without contiguous storage.
+        let copied: Void? = bytes.withContiguousStorageIfAvailable { buffer in
+            if let base = buffer.baseAddress { storage.copyMemory(from: base, byteCount: buffer.count) }
+        }
+        if copied == nil {
+            var i = 0
+            for byte in bytes {
+                storage.storeBytes(of: byte, toByteOffset: i, as: UInt8.self)
+                i += 1
+            }
         }
         self.base = UnsafeRawPointer(storage)
         self.count = bytes.count

@@ -54,6 +54,10 @@ extension ONNXNode {
         }
     }
 
+    /// The largest kernel, stride, dilation or pad accepted: far above any real model, small enough that output-size
+    /// arithmetic (dilation × kernel, out × stride) cannot overflow.
+    var maxSpatial: Int { 1 << 20 }
+
     /// Two spatial values from a list attribute (kernel, strides, dilations).
     func pair(_ key: String, default value: Int) throws(ModelError) -> (Int, Int) {
         guard let list = try ints(key) else { return (value, value) }
@@ -61,6 +65,7 @@ extension ONNXNode {
             throw .unsupported("\(label): only 2-D is supported, '\(key)' has \(list.count) values")
         }
         guard list[0] > 0, list[1] > 0 else { throw .invalid("\(label): '\(key)' must be positive") }
+        guard list[0] <= maxSpatial, list[1] <= maxSpatial else { throw .invalid("\(label): '\(key)' \(list) is out of range") }
         return (list[0], list[1])
     }
 
@@ -68,6 +73,7 @@ extension ONNXNode {
         guard let list = try ints("pads") else { return (0, 0, 0, 0) }
         guard list.count == 4 else { throw .unsupported("\(label): only 2-D is supported, 'pads' has \(list.count) values") }
         guard list.allSatisfy({ $0 >= 0 }) else { throw .invalid("\(label): negative pads") }
+        guard list.allSatisfy({ $0 <= maxSpatial }) else { throw .invalid("\(label): pads \(list) are out of range") }
         return (list[0], list[1], list[2], list[3])
     }
 }

@@ -19,9 +19,12 @@ struct ProtobufReader {
     let bytes: UnsafeRawBufferPointer
     private(set) var position: Int
     let end: Int
+    /// Whether this reader reads the whole buffer (the file), not one message inside it.
+    let isTopLevel: Bool
 
     init(_ bytes: UnsafeRawBufferPointer, range: Range<Int>? = nil) {
         self.bytes = bytes
+        self.isTopLevel = range == nil
         let r = range ?? 0..<bytes.count
         self.position = r.lowerBound
         self.end = r.upperBound
@@ -71,7 +74,9 @@ struct ProtobufReader {
         case .lengthDelimited:
             let length = try readVarint()
             guard length <= UInt64(end - position) else {
-                throw .malformed("field \(number) claims \(length) bytes but only \(end - position) remain")
+                // At the top level the only way to run out of bytes is a file that ends early.
+                let cause = isTopLevel ? "the file is truncated: " : ""
+                throw .malformed("\(cause)field \(number) claims \(length) bytes but only \(end - position) remain")
             }
             let start = position
             position += Int(length)

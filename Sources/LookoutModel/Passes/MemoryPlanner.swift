@@ -75,7 +75,8 @@ public enum MemoryPlanner {
                     let params = try? ShapeRules.slice(
                         shape, starts: starts, ends: ends, axes: constantInput(3), steps: constantInput(4), "")
                 else { continue }
-                let changed = params.enumerated().filter { $0.element.count != shape[$0.offset] }
+                // A full-length slice with a step other than 1 (a reversal) changes its axis too.
+                let changed = params.enumerated().filter { $0.element.count != shape[$0.offset] || $0.element.step != 1 }
                 guard changed.count <= 1 else { continue }
                 guard let axis = changed.first?.offset else {
                     parents[node.outputs[0]] = Alias(parent: input, offset: 0)

@@ -1,0 +1,74 @@
+#include "CLookoutFFmpeg.h"
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+int lk_averror_eagain(void) { return AVERROR(EAGAIN); }
+int lk_averror_eof(void) { return AVERROR_EOF; }
+int lk_averror_exit(void) { return AVERROR_EXIT; }
+
+void lk_interrupt_reset(lk_interrupt *state) {
+    atomic_store(&state->stop, 0);
+    atomic_store(&state->deadline_us, 0);
+    atomic_store(&state->fired, 0);
+}
+
+void lk_interrupt_stop(lk_interrupt *state) { atomic_store(&state->stop, 1); }
+
+void lk_interrupt_set_deadline(lk_interrupt *state, int64_t deadline_us) {
+    atomic_store(&state->deadline_us, deadline_us);
+    int expected = 2;
+    atomic_compare_exchange_strong(&state->fired, &expected, 0);
+}
+
+int lk_interrupt_is_stopped(lk_interrupt *state) { return atomic_load(&state->stop); }
+
+int lk_interrupt_fired(lk_interrupt *state) { return atomic_load(&state->fired); }
+
+static int lk_interrupt_check(void *opaque) {
+    lk_interrupt *state = opaque;
+    if (atomic_load(&state->stop)) {
+        atomic_store(&state->fired, 1);
+        return 1;
+    }
+    int64_t deadline = atomic_load(&state->deadline_us);
+    if (deadline > 0 && av_gettime_relative() > deadline) {
+        atomic_store(&state->fired, 2);
+        return 1;
+    }
+    return 0;
+}
+
+void lk_interrupt_install(AVFormatContext *context, lk_interrupt *state) {
+    context->interrupt_callback.callback = lk_interrupt_check;
+    context->interrupt_callback.opaque = state;
+}
+
+int lk_scale_to_bgr(struct SwsContext **context, const AVFrame *frame, uint8_t *dst, int dst_stride, int flags) {
+    *context = sws_getCachedContext(*context, frame->width, frame->height, frame->format, frame->width,
+                                    frame->height, AV_PIX_FMT_BGR24, flags, NULL, NULL, NULL);
+    if (!*context) return AVERROR(EINVAL);
+    uint8_t *planes[4] = {dst, NULL, NULL, NULL};
+    int strides[4] = {dst_stride, 0, 0, 0};
+    return sws_scale(*context, (const uint8_t *const *)frame->data, frame->linesize, 0, frame->height, planes,
+                     strides);
+}
+
+int lk_scale_from_bgr(struct SwsContext **context, const uint8_t *src, int src_stride, int width, int height,
+                      AVFrame *frame) {
+    *context = sws_getCachedContext(*context, width, height, AV_PIX_FMT_BGR24, frame->width, frame->height,
+                                    frame->format, SWS_BICUBIC, NULL, NULL, NULL);
+    if (!*context) return AVERROR(EINVAL);
+    const uint8_t *planes[4] = {src, NULL, NULL, NULL};
+    int strides[4] = {src_stride, 0, 0, 0};
+    return sws_scale(*context, planes, strides, 0, height, frame->data, frame->linesize);
+}
+
+void lk_error_text(int code, char *buffer, int size) {
+    if (size <= 0) return;
+    if (av_strerror(code, buffer, (size_t)size) < 0) snprintf(buffer, (size_t)size, "error %d", code);
+    buffer[size - 1] = 0;
+}
+
+unsigned lk_avformat_version(void) { return avformat_version(); }
+unsigned lk_avcodec_version(void) { return avcodec_version(); }

@@ -1,0 +1,146 @@
+import ArgumentParser
+import Foundation
+import Lookout
+import LookoutCUDA
+import LookoutCore
+import LookoutModel
+import LookoutPipeline
+import LookoutStream
+import LookoutVideo
+
+struct BenchPipelineCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pipeline",
+        abstract: "N concurrent streams of one video file end to end: fps, latency p50/p99, drops, CPU use.",
+        discussion: "The file is looped; unpaced streams lose no frame (back-pressure), paced ones drop when behind.")
+
+    @Option(help: "Concurrent streams; a comma-separated list runs each count in turn.") var streams = "1"
+    @Option(help: "The video file every stream plays.") var source: String
+    @Option(help: "Transfer mode of the GPU path (pageable, pinned, pinned-raw, mapped, managed); CPU runs have none.")
+    var mode: String?
+    @Option(help: "ONNX model; the embedded default when omitted.") var model: String?
+    @Option(help: "auto, cpu, cuda or cuda:N.") var device: DeviceRequest = .cpu
+    @Option(help: "A batch closes at this many frames…") var batch = 8
+    @Option(name: .customLong("max-delay-ms"), help: "…or when its oldest frame has waited this long.") var maxDelayMs =
+        10.0
+    @Option(help: "Batches in flight.") var depth = 2
+    @Option(help: "Input size for dynamic models.") var imgsz: Int?
+    @Option(
+        name: .customLong("frames-per-stream"),
+        help: "Frame-pool buffers per stream (fewer: lower latency of unpaced files).")
+    var framesPerStream: Int?
+    @Flag(help: "Pace each stream at the file's frame rate (cameras) instead of as fast as possible.") var paced = false
+    @Option(help: "Measured seconds per stream count.") var seconds = 10.0
+    @Option(help: "Seconds before measuring (engine plans, decoder start-up).") var warmup = 2.0
+    @Option(help: "An Ultralytics baseline script (bench/baselines/pipeline_ultralytics.py); its rows join the report.")
+    var baseline: String?
+    @Option(help: "Python interpreter for the baseline.") var python = "python3"
+    @Option(name: .customLong("baseline-model"), help: "The .pt model the baseline loads.") var baselineModel: String?
+    @Option(help: "Write the bench JSON here (- for stdout).") var json: String?
+
+    func run() async throws {
+        let counts = streams.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !counts.isEmpty, counts.allSatisfy({ $0 > 0 }) else {
+            throw ValidationError("--streams: positive counts, e.g. 1,8,32")
+        }
+        let detector: Detector
+        do {
+            detector = try Detector(
+                model: try DetectionModel(path: try model ?? DefaultModel.modelPath()), device: device)
+        } catch { throw Console.fail("\(error)") }
+        var options = PipelineOptions()
+        options.maxBatch = batch
+        options.maxDelayMilliseconds = maxDelayMs
+        options.depth = depth
+        options.detect.imageSize = imgsz
+        options.framesPerStream = framesPerStream
+        if let mode {
+            do { options.mode = try TransferMode.parseList(mode).first } catch { throw Console.fail(error.description) }
+        }
+        var rows: [[(String, JSONValue)]] = []
+        print("system     mode        streams      fps   p50 ms   p99 ms  dropped   frames  batch  cpu")
+        for count in counts {
+            var bench = PipelineBenchmark(source: source)
+            bench.streams = count
+            bench.paced = paced
+            bench.seconds = seconds
+            bench.warmup = warmup
+            bench.options = options
+            let row: PipelineBenchmark.Row
+            do { row = try await bench.run(detector: detector) } catch { throw Console.fail(error.description) }
+            if row.lost > 0 || row.outOfOrder > 0 {
+                Console.error("\(row.lost) frames lost, \(row.outOfOrder) out of order at \(count) streams")
+            }
+            print(
+                "lookout    " + row.mode.padding(toLength: 11, withPad: " ", startingAt: 0)
+                    + String(
+                        format: "%8d %8.1f %8.2f %8.2f %8d %8d %6.2f %4.0f%%", row.streams, row.fps, row.p50, row.p99,
+                        row.dropped,
+                        row.frames, row.batchFill, row.cpuUtilisation * 100))
+            rows.append(row.json)
+            if let baseline {
+                for extra in try runBaseline(script: baseline, streams: count) {
+                    rows.append(extra)
+                    print("ultralytics " + extra.map { "\($0.0)=\($0.1.render(pretty: false))" }.joined(separator: " "))
+                }
+            }
+        }
+        let settings: [(String, JSONValue)] = [
+            ("source", .string(source)), ("model", .string(detector.model.path)), ("batch", .int(batch)),
+            ("max_delay_ms", .double(maxDelayMs)), ("depth", .int(depth)), ("paced", .bool(paced)),
+            ("seconds", .double(seconds)),
+            ("warmup", .double(warmup)), ("imgsz", imgsz.map { .int($0) } ?? .null),
+            ("frames_per_stream", framesPerStream.map { .int($0) } ?? .null), ("ffmpeg", .string(FFmpeg.versions)),
+            ("host", .string(BuildInfo.cpuDescription)),
+        ]
+        let report = BenchReport(
+            benchmark: "pipeline", device: detector.deviceLine, driver: BuildInfo.kernel, settings: settings, rows: rows
+        )
+        if let json {
+            do { try report.write(to: json) } catch {
+                throw Console.fail("\(json): cannot write (\(error.localizedDescription))")
+            }
+        }
+    }
+
+    /// Runs the Ultralytics baseline; it prints one JSON object per line, each a row.
+    func runBaseline(script: String, streams: Int) throws -> [[(String, JSONValue)]] {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        var arguments = [
+            python, script, "--source", source, "--streams", String(streams), "--seconds", String(seconds),
+        ]
+        if let baselineModel { arguments += ["--model", baselineModel] }
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw Console.fail("baseline \(script) exited with \(process.terminationStatus)")
+        }
+        var rows: [[(String, JSONValue)]] = []
+        let order = ["system", "mode", "streams", "fps", "p50_ms", "p99_ms", "dropped", "frames"]
+        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where line.hasPrefix("{") {
+            guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+                continue
+            }
+            var row: [(String, JSONValue)] = []
+            for key in order + object.keys.filter({ !order.contains($0) }).sorted() {
+                guard let value = object[key] else { continue }
+                switch value {
+                case let s as String: row.append((key, .string(s)))
+                case let n as NSNumber:
+                    let text = String(describing: n)
+                    row.append(
+                        (key, text.contains(".") || text.contains("e") ? .double(n.doubleValue) : .int(n.intValue)))
+                case is NSNull: row.append((key, .null))
+                default: row.append((key, .string(String(describing: value))))
+                }
+            }
+            rows.append(row)
+        }
+        return rows
+    }
+}
