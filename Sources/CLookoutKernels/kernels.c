@@ -66,36 +66,65 @@ void lk_bias_activation(float *y, size_t ldy, const float *bias, int activation,
     }
 }
 
+// dst[i] = src[i * stride] for i < n; strides 1 and 2 (every 3×3 convolution in YOLO) take vector paths.
+static inline void lk_copy_strided(float *dst, const float *src, int stride, int n) {
+    int i = 0;
+    if (stride == 1) {
+        for (; i + 16 <= n; i += 16) store16(dst + i, load16(src + i));
+    } else if (stride == 2) {
+        // i + 17 ≤ n: the second load ends at src[2i + 31], which must not pass the last element read, src[2n - 2].
+        for (; i + 17 <= n; i += 16) {
+            const v16f a = load16(src + 2 * i), b = load16(src + 2 * i + 16);
+            store16(dst + i, __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30));
+        }
+    }
+    for (; i < n; i++) dst[i] = src[(size_t)i * stride];
+}
+
+static inline void lk_zero(float *dst, int n) {
+    int i = 0;
+    for (; i + 16 <= n; i += 16) store16(dst + i, (v16f){});
+    for (; i < n; i++) dst[i] = 0.0f;
+}
+
 LK_CLONES
-void lk_im2col(const float *x, int h, int w, int kh, int kw, int sh, int sw, int pt, int pl, int dh, int dw, int oh,
-               int ow, int c0, int c1, float *columns) {
-    const size_t plane = (size_t)oh * (size_t)ow;
-    for (int c = c0; c < c1; c++) {
+void lk_im2col(const float *x, int channels, int h, int w, int kh, int kw, int sh, int sw, int pt, int pl, int dh,
+               int dw, int oh, int ow, size_t p0, size_t p1, float *columns) {
+    const size_t n = p1 - p0;
+    (void)oh;
+    for (int c = 0; c < channels; c++) {
         const float *channel = x + (size_t)c * h * w;
         for (int ky = 0; ky < kh; ky++) {
             for (int kx = 0; kx < kw; kx++) {
-                float *row = columns + ((size_t)(c * kh + ky) * kw + kx) * plane;
+                float *row = columns + ((size_t)(c * kh + ky) * kw + kx) * n;
                 const int xoff = kx * dw - pl;
                 // Output columns whose input column ox*sw + xoff lies inside [0, w).
                 int ox0 = xoff >= 0 ? 0 : (-xoff + sw - 1) / sw;
                 int ox1 = (w - 1 - xoff) >= 0 ? (w - 1 - xoff) / sw + 1 : 0;
                 if (ox1 > ow) ox1 = ow;
                 if (ox0 > ox1) ox0 = ox1;
-                for (int oy = 0; oy < oh; oy++) {
-                    float *dst = row + (size_t)oy * ow;
+                size_t p = p0;
+                while (p < p1) {
+                    const int oy = (int)(p / (size_t)ow);
+                    const int a = (int)(p - (size_t)oy * ow);
+                    const int b = (size_t)(ow - a) < p1 - p ? ow : a + (int)(p1 - p);
+                    // dst[ox] is output pixel (oy, ox) of this tile row.
+                    float *dst = row + (p - p0) - a;
                     const int iy = oy * sh - pt + ky * dh;
                     if (iy < 0 || iy >= h) {
-                        memset(dst, 0, sizeof(float) * (size_t)ow);
-                        continue;
-                    }
-                    const float *src = channel + (size_t)iy * w;
-                    if (ox0 > 0) memset(dst, 0, sizeof(float) * (size_t)ox0);
-                    if (sw == 1) {
-                        memcpy(dst + ox0, src + ox0 + xoff, sizeof(float) * (size_t)(ox1 - ox0));
+                        lk_zero(dst + a, b - a);
                     } else {
-                        for (int ox = ox0; ox < ox1; ox++) dst[ox] = src[ox * sw + xoff];
+                        const int l = a > ox0 ? a : ox0;
+                        const int r = b < ox1 ? b : ox1;
+                        if (l >= r) {
+                            lk_zero(dst + a, b - a);
+                        } else {
+                            if (l > a) lk_zero(dst + a, l - a);
+                            lk_copy_strided(dst + l, channel + (size_t)iy * w + (size_t)l * sw + xoff, sw, r - l);
+                            if (b > r) lk_zero(dst + r, b - r);
+                        }
                     }
-                    if (ox1 < ow) memset(dst + ox1, 0, sizeof(float) * (size_t)(ow - ox1));
+                    p += (size_t)(b - a);
                 }
             }
         }

@@ -2,9 +2,10 @@ import CLookoutBLAS
 
 /// OpenBLAS, configured once per process.
 enum BLAS {
-    /// Sets OpenBLAS's thread count to the core count the first time it is used.
+    /// Sets OpenBLAS to one thread the first time it is used: the backend runs its own workers, each calling
+    /// single-threaded GEMMs on cache-sized tiles, which beats OpenBLAS splitting whole layers itself.
     static let configured: Bool = {
-        openblas_set_num_threads(Int32(CPUParallel.cores))
+        openblas_set_num_threads(1)
         return true
     }()
 

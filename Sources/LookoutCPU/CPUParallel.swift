@@ -1,6 +1,8 @@
 import Dispatch
+import Synchronization
 
-/// Splits index ranges across the CPU's cores for the per-element kernels (BLAS threads itself).
+/// Splits work across the CPU's cores. OpenBLAS runs single-threaded inside our tasks (see `BLAS`), so every
+/// parallel loop in the backend goes through here.
 enum CPUParallel {
     static let cores = max(1, ProcessInfo.activeProcessorCountCached)
 
@@ -22,6 +24,33 @@ enum CPUParallel {
             }
         }
     }
+
+    /// Runs `body(worker, task)` for every task in `0..<count` on up to `workers` threads that take the next task
+    /// as they finish one, so a core slowed by another process does less of the work. `worker` is in
+    /// `0..<workers` and no two calls with the same worker run at once (per-worker scratch is safe).
+    static func forEachTask(_ count: Int, workers: Int, counter: TaskCounter, _ body: (Int, Int) -> Void) {
+        let threads = min(workers, count)
+        if threads <= 1 {
+            for task in 0..<count { body(0, task) }
+            return
+        }
+        counter.next.store(0, ordering: .relaxed)
+        withoutActuallyEscaping(body) { body in
+            let task = UncheckedSendable(body)
+            DispatchQueue.concurrentPerform(iterations: threads) { worker in
+                while true {
+                    let t = counter.next.wrappingAdd(1, ordering: .relaxed).oldValue
+                    if t >= count { break }
+                    task.value(worker, t)
+                }
+            }
+        }
+    }
+}
+
+/// The shared "next task" index of one `forEachTask` loop; owned by a kernel, reset on each run.
+final class TaskCounter: Sendable {
+    let next = Atomic<Int>(0)
 }
 
 import Foundation

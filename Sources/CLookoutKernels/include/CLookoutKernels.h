@@ -17,10 +17,11 @@ enum LKActivation { LKActivationNone = 0, LKActivationSiLU = 1, LKActivationSigm
 void lk_bias_activation(float *y, size_t ldy, const float *bias, int activation, const float *residual, size_t ldr,
                         size_t row0, size_t row1, size_t cols);
 
-/// Unfolds one image (channels [c0, c1) of a C×H×W plane set) into columns for a convolution GEMM:
-/// row ((c*kh + ky)*kw + kx) holds the input under kernel tap (ky, kx) for every output pixel.
-void lk_im2col(const float *x, int h, int w, int kh, int kw, int sh, int sw, int pt, int pl, int dh, int dw, int oh,
-               int ow, int c0, int c1, float *columns);
+/// Unfolds output pixels [p0, p1) of one image (a C×H×W plane set) into columns for a convolution GEMM:
+/// row ((c*kh + ky)*kw + kx), `p1 - p0` long, holds the input under kernel tap (ky, kx) for each of those pixels
+/// (pixel p is output row p / ow, column p % ow).
+void lk_im2col(const float *x, int channels, int h, int w, int kh, int kw, int sh, int sw, int pt, int pl, int dh,
+               int dw, int oh, int ow, size_t p0, size_t p1, float *columns);
 
 /// y = op(x) elementwise over n values.
 void lk_sigmoid(const float *x, float *y, size_t n);
