@@ -49,6 +49,16 @@ void lk_transpose(const float *x, float *y, int rank, const int64_t *shape, cons
 /// Rounds every value to the nearest float16 and back (Cast to float16 executed in fp32).
 void lk_round_to_half(const float *x, float *y, size_t n);
 
+/// A fork-join pool: `lk_pool_run` calls fn(context, worker, task) for every task in [0, tasks) on the caller
+/// (worker 0) and the pool's threads (workers 1..threads-1), each taking the next task as it finishes one, and
+/// returns when all are done. Workers spin `spin_microseconds` after a loop before sleeping. A call made while
+/// another thread's loop runs executes inline on its caller (worker 0). Never call it from inside a task.
+typedef struct lk_pool lk_pool;
+typedef void (*lk_task_fn)(void *context, int worker, int task);
+lk_pool *lk_pool_create(int threads, int spin_microseconds);
+int lk_pool_threads(const lk_pool *pool);
+void lk_pool_run(lk_pool *pool, int tasks, lk_task_fn fn, void *context);
+
 #ifdef __cplusplus
 }
 #endif

@@ -23,7 +23,6 @@ struct ConvKernel: CPUKernel {
     /// Output pixels per tile, and tiles per image.
     let tile: Int, tiles: Int
     let workers: Int
-    let counter = TaskCounter()
 
     init?(node: Node, attributes: ConvAttributes, inputs: [CPUOperand?], output: CPUTensor, batch: Int) {
         guard case .tensor(let x)? = inputs[0], case .constant(let w)? = inputs[1], x.shape.count == 4,
@@ -59,7 +58,7 @@ struct ConvKernel: CPUKernel {
         let pads = attributes.resolvedPads(inputH: height, inputW: width)
         (padTop, padLeft) = (pads.top, pads.left)
         pointwise = kernelH == 1 && kernelW == 1 && strideH == 1 && strideW == 1 && pads == (0, 0, 0, 0)
-        workers = CPUParallel.cores
+        workers = CPUParallel.workers
         (tile, tiles) = ConvKernel.tiling(
             k: (channels / group) * kernelH * kernelW, m: outChannels / group, pixels: outHeight * outWidth,
             images: batch * group, workers: workers)
@@ -97,7 +96,7 @@ struct ConvKernel: CPUKernel {
         let tasks = batch * group * tiles
         weights.withUnsafeBufferPointer { w in
             bias.withOptionalPointer { biasPointer in
-                CPUParallel.forEachTask(tasks, workers: workers, counter: counter) { worker, task in
+                CPUParallel.forEachTask(tasks) { worker, task in
                     let t = task % tiles
                     let g = (task / tiles) % group
                     let n = task / (tiles * group)
