@@ -2,6 +2,10 @@
 // threads lazily (measured ~100–150 µs per call on the 2-core EPYC VM), which is as long as many whole layers;
 // here the workers spin briefly after each loop, so back-to-back layers start on every core at once, and only
 // sleep (on a condition variable) when no loop came for a while.
+#ifdef __linux__
+#define _GNU_SOURCE
+#include <sched.h>
+#endif
 #include "CLookoutKernels.h"
 
 #include <pthread.h>
@@ -9,6 +13,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #define LK_PAUSE() __builtin_ia32_pause()
@@ -102,6 +107,18 @@ static void *lk_worker_main(void *argument) {
         }
         atomic_fetch_sub_explicit(&pool->active, 1, memory_order_release);
     }
+}
+
+int lk_available_cores(void) {
+#ifdef __linux__
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) {
+        const int n = CPU_COUNT(&set);
+        if (n > 0) return n;
+    }
+#endif
+    const long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
 }
 
 lk_pool *lk_pool_create(int threads, int spin_microseconds) {

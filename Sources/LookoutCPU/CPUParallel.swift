@@ -5,7 +5,12 @@ import Foundation
 /// and the pool's threads spin briefly between loops, so a layer starts on every core at once. OpenBLAS runs
 /// single-threaded inside our tasks (see `BLAS`), so every parallel loop in the backend goes through here.
 enum CPUParallel {
-    static let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    /// Threads the backend uses: `LOOKOUT_CPU_THREADS` when set, else the cores in the process's affinity mask
+    /// (Foundation's `activeProcessorCount` ignores `taskset` and cpusets on Linux).
+    static let cores: Int = {
+        if let text = ProcessInfo.processInfo.environment["LOOKOUT_CPU_THREADS"], let n = Int(text), n > 0 { return n }
+        return max(1, Int(lk_available_cores()))
+    }()
 
     /// Microseconds a worker keeps spinning after a loop before it sleeps: longer than the gap between two
     /// layers, far shorter than the gap between two frames.

@@ -49,6 +49,20 @@ void lk_transpose(const float *x, float *y, int rank, const int64_t *shape, cons
 /// Rounds every value to the nearest float16 and back (Cast to float16 executed in fp32).
 void lk_round_to_half(const float *x, float *y, size_t n);
 
+/// Winograd F(2×2, 3×3) input transform for tiles [tile0, tile1) of one image (tile t is tile row t / tiles_w,
+/// column t % tiles_w; tile (ty, tx) reads input rows 2ty - pt … +3 and columns 2tx - pl … +3, zero outside):
+/// v[ξ·plane + c·ld + t - tile0] for the 16 positions ξ. Rows are written in whole 16-lane groups: `ld` must be
+/// at least tile1 - tile0 + 15 (and `plane` at least channels·ld; make it no multiple of 4 KiB, or the 16 output
+/// streams fight over the same L1 sets).
+void lk_winograd_input(const float *x, int channels, int h, int w, int pt, int pl, int tiles_w, size_t tile0,
+                       size_t tile1, float *v, size_t ld, size_t plane);
+
+/// Winograd F(2×2, 3×3) output transform of m (layout as lk_winograd_input's v, same `ld` rule) into the 2×2
+/// output tiles of y (channels × oh × ow), with bias, activation and then the residual (same layout as y, or
+/// NULL) applied; pixels past oh × ow are dropped.
+void lk_winograd_output(const float *m, size_t ld, size_t plane, int channels, int tiles_w, size_t tile0,
+                        size_t tile1, int oh, int ow, float *y, const float *bias, int activation, const float *residual);
+
 /// A fork-join pool: `lk_pool_run` calls fn(context, worker, task) for every task in [0, tasks) on the caller
 /// (worker 0) and the pool's threads (workers 1..threads-1), each taking the next task as it finishes one, and
 /// returns when all are done. Workers spin `spin_microseconds` after a loop before sleeping. A call made while
@@ -56,6 +70,8 @@ void lk_round_to_half(const float *x, float *y, size_t n);
 typedef struct lk_pool lk_pool;
 typedef void (*lk_task_fn)(void *context, int worker, int task);
 lk_pool *lk_pool_create(int threads, int spin_microseconds);
+/// Cores this process may run on (its CPU affinity mask, so `taskset` and cgroup cpusets count), at least 1.
+int lk_available_cores(void);
 int lk_pool_threads(const lk_pool *pool);
 void lk_pool_run(lk_pool *pool, int tasks, lk_task_fn fn, void *context);
 
