@@ -178,9 +178,46 @@ void lk_binary(int op, const float *a, size_t sa, const float *b, size_t sb, flo
     for (size_t i = 0; i < n; i++) y[i] = lk_apply(op, a[i * sa], b[i * sb]);
 }
 
+// Stride-1, undilated pooling is separable: the max over kh rows (vectors along the row), then over kw columns of
+// that row, read from a copy padded with -inf. kh + kw comparisons per output instead of kh · kw.
+enum { LK_POOL_ROW = 4096 };
+
+static inline __attribute__((always_inline)) int lk_maxpool_separable(const float *x, float *y, size_t planes, int h, int w, int oh, int ow, int kh, int kw,
+                                int pt, int pl) {
+    if (ow + kw > LK_POOL_ROW || pl < 0 || pt < 0) return 0;
+    float padded[LK_POOL_ROW + 16];
+    for (size_t p = 0; p < planes; p++) {
+        const float *src = x + p * (size_t)h * w;
+        float *dst = y + p * (size_t)oh * ow;
+        for (int oy = 0; oy < oh; oy++) {
+            // padded[j] is input column j - pl (for j < ow + kw - 1), -inf outside the image or when no row is valid.
+            const int span = ow + kw - 1;
+            for (int j = 0; j < span; j++) padded[j] = -INFINITY;
+            int y0 = oy - pt, y1 = oy - pt + kh;
+            if (y0 < 0) y0 = 0;
+            if (y1 > h) y1 = h;
+            int c0 = pl, c1 = pl + w;  // where the image's columns land in `padded`
+            if (c1 > span) c1 = span;
+            for (int iy = y0; iy < y1; iy++) {
+                const float *line = src + (size_t)iy * w - pl;
+                for (int j = c0; j < c1; j++) padded[j] = line[j] > padded[j] ? line[j] : padded[j];
+            }
+            float *out = dst + (size_t)oy * ow;
+            for (int ox = 0; ox < ow; ox++) out[ox] = padded[ox];
+            for (int kx = 1; kx < kw; kx++) {
+                const float *shifted = padded + kx;
+                for (int ox = 0; ox < ow; ox++) out[ox] = shifted[ox] > out[ox] ? shifted[ox] : out[ox];
+            }
+        }
+    }
+    return 1;
+}
+
 LK_CLONES
 void lk_maxpool(const float *x, float *y, size_t planes, int h, int w, int oh, int ow, int kh, int kw, int sh, int sw,
                 int pt, int pl, int dh, int dw) {
+    if (sh == 1 && sw == 1 && dh == 1 && dw == 1 && lk_maxpool_separable(x, y, planes, h, w, oh, ow, kh, kw, pt, pl))
+        return;
     for (size_t p = 0; p < planes; p++) {
         const float *src = x + p * (size_t)h * w;
         float *dst = y + p * (size_t)oh * ow;
@@ -214,6 +251,29 @@ void lk_gather2d(const float *x, size_t xPlaneStride, int w, float *y, size_t yP
             const float *line = src + (size_t)rows[i] * w;
             float *out = dst + (size_t)i * ow;
             for (int j = 0; j < ow; j++) out[j] = line[cols[j]];
+        }
+    }
+}
+
+LK_CLONES
+void lk_upsample2x(const float *x, size_t xPlaneStride, int h, int w, float *y, size_t yPlaneStride, size_t planes) {
+    const int ow = 2 * w;
+    for (size_t p = 0; p < planes; p++) {
+        const float *src = x + p * xPlaneStride;
+        float *dst = y + p * yPlaneStride;
+        for (int i = 0; i < h; i++) {
+            const float *line = src + (size_t)i * w;
+            float *out = dst + (size_t)(2 * i) * ow;
+            int j = 0;
+            for (; j + 16 <= w; j += 16) {
+                const v16f v = load16(line + j);
+                const v16f lo = __builtin_shufflevector(v, v, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+                const v16f hi = __builtin_shufflevector(v, v, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
+                store16(out + 2 * j, lo);
+                store16(out + 2 * j + 16, hi);
+            }
+            for (; j < w; j++) out[2 * j] = out[2 * j + 1] = line[j];
+            memcpy(out + ow, out, sizeof(float) * (size_t)ow);
         }
     }
 }

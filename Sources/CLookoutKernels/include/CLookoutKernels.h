@@ -39,6 +39,9 @@ void lk_maxpool(const float *x, float *y, size_t planes, int h, int w, int oh, i
 void lk_gather2d(const float *x, size_t xPlaneStride, int w, float *y, size_t yPlaneStride, size_t planes,
                  const int32_t *rows, int oh, const int32_t *cols, int ow);
 
+/// Nearest-neighbour 2× upsampling of `planes` h×w planes into 2h×2w (y[2i + a][2j + b] = x[i][j]).
+void lk_upsample2x(const float *x, size_t xPlaneStride, int h, int w, float *y, size_t yPlaneStride, size_t planes);
+
 /// Softmax over `length` elements `stride` apart, for `columns` adjacent vectors in each of `outer` blocks of
 /// `length × stride` elements.
 void lk_softmax(const float *x, float *y, size_t outer, size_t length, size_t stride, size_t columns);

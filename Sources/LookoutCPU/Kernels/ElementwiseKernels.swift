@@ -141,6 +141,14 @@ struct ConcatKernel: CPUKernel {
                         output.write(to: context.arena, start: o * total + slot, count: run, from: values.baseAddress! + o * run)
                     }
                 }
+            case .tensor(let t) where t.layout.isContiguous:
+                // Straight from the input's place into the output's runs, the outer slices spread over the cores.
+                let source = context.arena + t.layout.offset
+                CPUParallel.forEachRange(outer, minimumChunk: max(1, 16384 / max(run, 1))) { range in
+                    for o in range {
+                        output.write(to: context.arena, start: o * total + slot, count: run, from: source + o * run)
+                    }
+                }
             case .tensor(let t):
                 for o in 0..<outer {
                     t.read(from: context.arena, start: o * run, count: run, into: context.scratch)

@@ -57,11 +57,25 @@ struct TransposeKernel: CPUKernel {
     }
 
     func execute(_ context: CPUContext) {
+        // Split along the outermost output axis longer than 1: each slice is a transpose of one rank less.
+        let axis = shape.firstIndex { $0 > 1 } ?? 0
+        let slices = shape.isEmpty ? 1 : Int(shape[axis])
+        let sliceCount = shape.isEmpty ? 1 : Int(shape[(axis + 1)...].reduce(1, *))
+        let x = context.arena + input.layout.offset
+        let y = context.arena + output.layout.offset
         shape.withUnsafeBufferPointer { s in
             strides.withUnsafeBufferPointer { st in
-                lk_transpose(
-                    context.arena + input.layout.offset, context.arena + output.layout.offset, Int32(shape.count),
-                    s.baseAddress, st.baseAddress)
+                if slices <= 1 || sliceCount * slices < 32768 {
+                    lk_transpose(x, y, Int32(shape.count), s.baseAddress, st.baseAddress)
+                    return
+                }
+                let rank = Int32(shape.count - axis - 1)
+                let step = Int(strides[axis])
+                CPUParallel.forEachRange(slices) { range in
+                    for i in range {
+                        lk_transpose(x + i * step, y + i * sliceCount, rank, s.baseAddress! + axis + 1, st.baseAddress! + axis + 1)
+                    }
+                }
             }
         }
     }

@@ -43,6 +43,7 @@ struct NearestResizeKernel: CPUKernel {
     let rows: [Int32]
     let cols: [Int32]
     let batch: Int
+    let doubles: Bool
 
     init?(attributes: ResizeAttributes, inputs: [CPUOperand?], output: CPUTensor, batch: Int) {
         guard attributes.mode == .nearest, case .tensor(let x)? = inputs[0], x.shape.count == 4,
@@ -66,17 +67,27 @@ struct NearestResizeKernel: CPUKernel {
         self.input = x
         self.output = output
         self.batch = batch
+        // YOLO's upsampling: every source pixel repeated 2×2 (checked on the tables, whatever the coordinate mode).
+        doubles = oh == 2 * h && ow == 2 * w && rows.enumerated().allSatisfy { $0.element == Int32($0.offset / 2) }
+            && cols.enumerated().allSatisfy { $0.element == Int32($0.offset / 2) }
     }
 
     func execute(_ context: CPUContext) {
         let (c, h, w) = (input.shape[1], input.shape[2], input.shape[3])
         let (oh, ow) = (output.shape[2], output.shape[3])
+        let doubles = self.doubles
         rows.withUnsafeBufferPointer { r in
             cols.withUnsafeBufferPointer { q in
                 for n in 0..<batch {
                     let x = input.image(n, batch: batch, in: context.arena)
                     let y = output.image(n, batch: batch, in: context.arena)
                     CPUParallel.forEachRange(c, minimumChunk: max(1, 16384 / max(oh * ow, 1))) { range in
+                        if doubles {
+                            lk_upsample2x(
+                                x + range.lowerBound * h * w, h * w, Int32(h), Int32(w), y + range.lowerBound * oh * ow,
+                                oh * ow, range.count)
+                            return
+                        }
                         lk_gather2d(
                             x + range.lowerBound * h * w, h * w, Int32(w), y + range.lowerBound * oh * ow, oh * ow, range.count,
                             r.baseAddress, Int32(oh), q.baseAddress, Int32(ow))
