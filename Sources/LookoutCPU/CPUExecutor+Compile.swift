@@ -21,7 +21,8 @@ extension CPUExecutor {
         switch node.op {
         case .conv(let attributes), .convSiLU(let attributes, _):
             if let kernel = ConvKernel(node: node, attributes: attributes, inputs: inputs, output: outputs[0], batch: batch) {
-                return WinogradConvKernel.applies(to: kernel) ? WinogradConvKernel(conv: kernel) : kernel
+                if let variant = WinogradConvKernel.variant(for: kernel) { return WinogradConvKernel(conv: kernel, variant: variant) }
+                return kernel
             }
         case .maxPool(let attributes):
             if let kernel = MaxPoolKernel(attributes: attributes, input: inputs[0], output: outputs[0], batch: batch) {

@@ -5,7 +5,7 @@ import Testing
 @testable import LookoutModel
 
 /// One convolution the CPU backend may run by another path: im2col tiles on OpenBLAS's small or packed GEMM,
-/// 1×1 in place, or Winograd F(2×2, 3×3).
+/// 1×1 in place, or Winograd F(2×2, 3×3) / F(4×4, 3×3).
 struct ConvCase: CustomStringConvertible, Sendable {
     var batch = 1
     var channels: Int
@@ -35,8 +35,9 @@ struct ConvCase: CustomStringConvertible, Sendable {
         ConvCase(channels: 3, outChannels: 16, height: 64, width: 48, stride: 2),  // first layer: k 27, small GEMM
         ConvCase(channels: 16, outChannels: 32, height: 40, width: 40, stride: 2),
         ConvCase(channels: 64, outChannels: 128, height: 20, width: 20, stride: 2),  // packed GEMM
-        ConvCase(channels: 32, outChannels: 32, height: 40, width: 40),  // Winograd
-        ConvCase(channels: 16, outChannels: 16, height: 15, width: 13, residual: true),  // Winograd, odd sizes
+        ConvCase(channels: 32, outChannels: 32, height: 40, width: 40),  // Winograd F(4×4)
+        ConvCase(batch: 2, channels: 16, outChannels: 24, height: 37, width: 45, residual: true),  // F(4×4), partial tiles
+        ConvCase(channels: 16, outChannels: 16, height: 15, width: 13, residual: true),  // F(2×2), odd sizes
         ConvCase(batch: 3, channels: 24, outChannels: 40, height: 9, width: 35, residual: true),
         ConvCase(batch: 2, channels: 128, outChannels: 64, height: 20, width: 20, silu: false),
         ConvCase(channels: 8, outChannels: 8, height: 30, width: 30),  // too narrow for Winograd: im2col
@@ -98,7 +99,9 @@ struct ConvCase: CustomStringConvertible, Sendable {
         #expect(actual.count == expected.count)
         var worst: Float = 0
         for (a, e) in zip(actual, expected) { worst = max(worst, abs(a - e) / max(1, abs(e))) }
-        #expect(worst < 2e-5, "\(c): max relative difference \(worst)")
+        // im2col and F(2×2) land near 1e-6; F(4×4)'s transforms (entries up to 8, weights with 1/24) near 2e-5.
+        // Layout or indexing mistakes show up as differences of order 1.
+        #expect(worst < 1e-4, "\(c): max relative difference \(worst)")
     }
 
     /// Every batch item is computed exactly as a single image would be (no cross-talk between tiles of items).

@@ -66,6 +66,14 @@ void lk_winograd_input(const float *x, int channels, int h, int w, int pt, int p
 void lk_winograd_output(const float *m, size_t ld, size_t plane, int channels, int tiles_w, size_t tile0,
                         size_t tile1, int oh, int ow, float *y, const float *bias, int activation, const float *residual);
 
+/// Winograd F(4×4, 3×3), as the two functions above with 6×6 patches at stride 4 and 36 positions ξ (tile (ty, tx)
+/// reads input rows 4ty - pt … +5 and columns 4tx - pl … +5).
+void lk_winograd4_input(const float *x, int channels, int h, int w, int pt, int pl, int tiles_w, size_t tile0,
+                        size_t tile1, float *v, size_t ld, size_t plane);
+void lk_winograd4_output(const float *m, size_t ld, size_t plane, int channels, int tiles_w, size_t tile0,
+                         size_t tile1, int oh, int ow, float *y, const float *bias, int activation,
+                         const float *residual);
+
 /// A fork-join pool: `lk_pool_run` calls fn(context, worker, task) for every task in [0, tasks) on the caller
 /// (worker 0) and the pool's threads (workers 1..threads-1), each taking the next task as it finishes one, and
 /// returns when all are done. Workers spin `spin_microseconds` after a loop before sleeping. A call made while
