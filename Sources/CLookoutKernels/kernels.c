@@ -66,6 +66,9 @@ void lk_bias_activation(float *y, size_t ldy, const float *bias, int activation,
     }
 }
 
+#define EVENS(a, b) __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30)
+#define ODDS(a, b) __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31)
+
 // dst[i] = src[i * stride] for i < n; strides 1 and 2 (every 3×3 convolution in YOLO) take vector paths.
 static inline void lk_copy_strided(float *dst, const float *src, int stride, int n) {
     int i = 0;
@@ -92,42 +95,72 @@ void lk_im2col(const float *x, int channels, int h, int w, int kh, int kw, int s
                int dw, int oh, int ow, size_t p0, size_t p1, float *columns) {
     const size_t n = p1 - p0;
     (void)oh;
-    for (int c = 0; c < channels; c++) {
-        const float *channel = x + (size_t)c * h * w;
-        for (int ky = 0; ky < kh; ky++) {
-            for (int kx = 0; kx < kw; kx++) {
-                float *row = columns + ((size_t)(c * kh + ky) * kw + kx) * n;
-                const int xoff = kx * dw - pl;
-                // Output columns whose input column ox*sw + xoff lies inside [0, w).
-                int ox0 = xoff >= 0 ? 0 : (-xoff + sw - 1) / sw;
-                int ox1 = (w - 1 - xoff) >= 0 ? (w - 1 - xoff) / sw + 1 : 0;
-                if (ox1 > ow) ox1 = ow;
-                if (ox0 > ox1) ox0 = ox1;
-                size_t p = p0;
-                while (p < p1) {
-                    const int oy = (int)(p / (size_t)ow);
-                    const int a = (int)(p - (size_t)oy * ow);
-                    const int b = (size_t)(ow - a) < p1 - p ? ow : a + (int)(p1 - p);
-                    // dst[ox] is output pixel (oy, ox) of this tile row.
-                    float *dst = row + (p - p0) - a;
-                    const int iy = oy * sh - pt + ky * dh;
-                    if (iy < 0 || iy >= h) {
-                        lk_zero(dst + a, b - a);
-                    } else {
-                        const int l = a > ox0 ? a : ox0;
-                        const int r = b < ox1 ? b : ox1;
-                        if (l >= r) {
-                            lk_zero(dst + a, b - a);
-                        } else {
-                            if (l > a) lk_zero(dst + a, l - a);
-                            lk_copy_strided(dst + l, channel + (size_t)iy * w + (size_t)l * sw + xoff, sw, r - l);
-                            if (b > r) lk_zero(dst + r, b - r);
-                        }
+    // Output columns [ox0[kx], ox1[kx]) read inside the image row for tap kx.
+    int ox0[kw > 0 ? kw : 1], ox1[kw > 0 ? kw : 1];
+    for (int kx = 0; kx < kw; kx++) {
+        const int xoff = kx * dw - pl;
+        int lo = xoff >= 0 ? 0 : (-xoff + sw - 1) / sw;
+        int hi = (w - 1 - xoff) >= 0 ? (w - 1 - xoff) / sw + 1 : 0;
+        if (hi > ow) hi = ow;
+        if (lo > hi) lo = hi;
+        ox0[kx] = lo;
+        ox1[kx] = hi;
+    }
+    // The common stride-2 3×3 (pad 1) case reads each input row once for its three taps: kx = 1 takes the even
+    // columns, kx = 2 the odd ones, kx = 0 the odd ones shifted right by one output column.
+    const int fused = sw == 2 && kw == 3 && dw == 1 && pl == 1;
+    // One output row segment at a time, all K rows inside it: the segment's bounds are worked out once.
+    size_t p = p0;
+    while (p < p1) {
+        const int oy = (int)(p / (size_t)ow);
+        const int a = (int)(p - (size_t)oy * ow);
+        const int b = (size_t)(ow - a) < p1 - p ? ow : a + (int)(p1 - p);
+        const size_t offset = (p - p0) - (size_t)a;  // columns row + offset + ox is output pixel (oy, ox)
+        for (int c = 0; c < channels; c++) {
+            const float *channel = x + (size_t)c * h * w;
+            for (int ky = 0; ky < kh; ky++) {
+                float *rows = columns + (size_t)(c * kh + ky) * kw * n + offset;
+                const int iy = oy * sh - pt + ky * dh;
+                if (iy < 0 || iy >= h) {
+                    for (int kx = 0; kx < kw; kx++) lk_zero(rows + (size_t)kx * n + a, b - a);
+                    continue;
+                }
+                const float *src = channel + (size_t)iy * w;
+                if (fused && ox0[1] == 0 && ox0[2] == 0 && ox0[0] == 1) {
+                    float *r0 = rows, *r1 = rows + n, *r2 = rows + 2 * n;
+                    r0[a] = a >= 1 && a < ox1[0] ? src[2 * a - 1] : 0.0f;
+                    // Whole vectors while the loads stay inside the row and r0's store (one column to the right)
+                    // inside the segment. Afterwards r1, r2 hold [a, ox) and r0 holds [a, ox].
+                    int ox = a;
+                    for (; ox + 17 <= b && 2 * ox + 32 <= w; ox += 16) {
+                        const v16f lo = load16(src + 2 * ox), hi = load16(src + 2 * ox + 16);
+                        const v16f odd = ODDS(lo, hi);
+                        store16(r1 + ox, EVENS(lo, hi));
+                        store16(r2 + ox, odd);
+                        store16(r0 + ox + 1, odd);
                     }
-                    p += (size_t)(b - a);
+                    for (int q = ox; q < b; q++) {
+                        r1[q] = q < ox1[1] ? src[2 * q] : 0.0f;
+                        r2[q] = q < ox1[2] ? src[2 * q + 1] : 0.0f;
+                    }
+                    for (int q = ox + 1; q < b; q++) r0[q] = q < ox1[0] ? src[2 * q - 1] : 0.0f;
+                    continue;
+                }
+                for (int kx = 0; kx < kw; kx++) {
+                    float *dst = rows + (size_t)kx * n;
+                    const int l = a > ox0[kx] ? a : ox0[kx];
+                    const int r = b < ox1[kx] ? b : ox1[kx];
+                    if (l >= r) {
+                        lk_zero(dst + a, b - a);
+                        continue;
+                    }
+                    if (l > a) lk_zero(dst + a, l - a);
+                    lk_copy_strided(dst + l, src + (size_t)l * sw + kx * dw - pl, sw, r - l);
+                    if (b > r) lk_zero(dst + r, b - r);
                 }
             }
         }
+        p += (size_t)(b - a);
     }
 }
 

@@ -34,6 +34,8 @@ struct ConvCase: CustomStringConvertible, Sendable {
     static let convolutions: [ConvCase] = [
         ConvCase(channels: 3, outChannels: 16, height: 64, width: 48, stride: 2),  // first layer: k 27, small GEMM
         ConvCase(channels: 16, outChannels: 32, height: 40, width: 40, stride: 2),
+        ConvCase(batch: 2, channels: 8, outChannels: 16, height: 41, width: 71, stride: 2),  // odd: partial vectors
+        ConvCase(channels: 4, outChannels: 8, height: 12, width: 12, kernel: 5, stride: 2, pad: 2),  // generic im2col
         ConvCase(channels: 64, outChannels: 128, height: 20, width: 20, stride: 2),  // packed GEMM
         ConvCase(channels: 32, outChannels: 32, height: 40, width: 40),  // Winograd F(4×4)
         ConvCase(batch: 2, channels: 16, outChannels: 24, height: 37, width: 45, residual: true),  // F(4×4), partial tiles
