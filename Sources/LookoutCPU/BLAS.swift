@@ -16,7 +16,8 @@ enum BLAS {
         c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
         cblas_sgemm(
-            Int32(LookoutCblasRowMajor.rawValue), Int32(LookoutCblasNoTrans.rawValue), Int32(LookoutCblasNoTrans.rawValue),
+            Int32(LookoutCblasRowMajor.rawValue), Int32(LookoutCblasNoTrans.rawValue),
+            Int32(LookoutCblasNoTrans.rawValue),
             Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), 0, c, Int32(ldc))
     }
 

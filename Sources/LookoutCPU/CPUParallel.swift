@@ -32,9 +32,11 @@ enum CPUParallel {
         withoutActuallyEscaping(body) { body in
             var closure = body
             withUnsafeMutablePointer(to: &closure) { pointer in
-                lk_pool_run(handle, Int32(count), { context, worker, task in
-                    context!.assumingMemoryBound(to: ((Int, Int) -> Void).self).pointee(Int(worker), Int(task))
-                }, pointer)
+                lk_pool_run(
+                    handle, Int32(count),
+                    { context, worker, task in
+                        context!.assumingMemoryBound(to: ((Int, Int) -> Void).self).pointee(Int(worker), Int(task))
+                    }, pointer)
             }
         }
     }

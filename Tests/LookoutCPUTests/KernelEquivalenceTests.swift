@@ -87,11 +87,17 @@ struct ConvCase: CustomStringConvertible, Sendable {
             graph.values.append(Value(name: "rw", dataType: .float, shape: [c.outChannels, c.channels, 1, 1]))
             graph.values.append(Value(name: "r", dataType: .float, shape: outShape))
             graph.constants[ValueID(4)] = rWeights
-            graph.nodes.append(Node(name: "residual", op: .conv(rAttributes), inputs: [ValueID(0), ValueID(4)], outputs: [ValueID(5)]))
-            graph.nodes.append(Node(name: "conv", op: op, inputs: [ValueID(0), ValueID(1), ValueID(2), ValueID(5)], outputs: [ValueID(3)]))
-            residualValue = try Reference.evaluate(.conv(rAttributes), inputs: [input, rWeights], outputCount: 1, context: "r")[0]
+            graph.nodes.append(
+                Node(name: "residual", op: .conv(rAttributes), inputs: [ValueID(0), ValueID(4)], outputs: [ValueID(5)]))
+            graph.nodes.append(
+                Node(
+                    name: "conv", op: op, inputs: [ValueID(0), ValueID(1), ValueID(2), ValueID(5)],
+                    outputs: [ValueID(3)]))
+            residualValue = try Reference.evaluate(
+                .conv(rAttributes), inputs: [input, rWeights], outputCount: 1, context: "r")[0]
         } else {
-            graph.nodes.append(Node(name: "conv", op: op, inputs: [ValueID(0), ValueID(1), ValueID(2)], outputs: [ValueID(3)]))
+            graph.nodes.append(
+                Node(name: "conv", op: op, inputs: [ValueID(0), ValueID(1), ValueID(2)], outputs: [ValueID(3)]))
         }
         let expected = try Reference.evaluate(
             op, inputs: [input, weights, bias, residualValue], outputCount: 1, context: "conv")[0].floats
@@ -129,8 +135,9 @@ struct ConvCase: CustomStringConvertible, Sendable {
     func outputMatchesOnnxruntime() throws {
         for stem in ["shapes-yolov8n", "shapes-yolov8n-dynamic"] {
             let folder = Self.fixture("generated/ort/\(stem)")
-            let manifest = try JSONSerialization.jsonObject(
-                with: Data(contentsOf: URL(fileURLWithPath: folder + "/manifest.json"))) as? [String: Any]
+            let manifest =
+                try JSONSerialization.jsonObject(
+                    with: Data(contentsOf: URL(fileURLWithPath: folder + "/manifest.json"))) as? [String: Any]
             let images = try #require(manifest?["images"] as? [[String: Any]])
             let model = try DetectionModel(path: Self.fixture("shapes/\(stem).onnx"))
             var executors: [[Int]: CPUExecutor] = [:]
@@ -148,7 +155,9 @@ struct ConvCase: CustomStringConvertible, Sendable {
                     for c in 0..<3 { x[c * h * w + p] = Float(pixels[p * 3 + 2 - c]) / 255 }
                 }
                 let shape = [1, 3, h, w]
-                if executors[shape] == nil { executors[shape] = try CPUExecutor(plan: try model.plan(forInputShape: shape)) }
+                if executors[shape] == nil {
+                    executors[shape] = try CPUExecutor(plan: try model.plan(forInputShape: shape))
+                }
                 let actual = try #require(executors[shape]).run(input: x)
                 let anchors = actual.count / 8
                 for row in 0..<8 {

@@ -38,7 +38,9 @@ struct ConvKernel: CPUKernel {
         if case .convSiLU(_, let hasResidual) = node.op {
             silu = true
             if hasResidual {
-                guard inputs.count > 3, case .tensor(let r)? = inputs[3], r.supportsImages(batch: batch) else { return nil }
+                guard inputs.count > 3, case .tensor(let r)? = inputs[3], r.supportsImages(batch: batch) else {
+                    return nil
+                }
                 residual = r
             }
         }
@@ -66,7 +68,9 @@ struct ConvKernel: CPUKernel {
 
     /// Bytes of im2col columns plus output a tile should span (kept within L2 with OpenBLAS's packed copies).
     static let tileBudget: Int = {
-        if let text = ProcessInfo.processInfo.environment["LOOKOUT_CPU_TILE_KB"], let kb = Int(text), kb > 0 { return kb * 1024 }
+        if let text = ProcessInfo.processInfo.environment["LOOKOUT_CPU_TILE_KB"], let kb = Int(text), kb > 0 {
+            return kb * 1024
+        }
         return 512 * 1024
     }()
 
@@ -130,18 +134,26 @@ struct ConvKernel: CPUKernel {
                     } else {
                         let columns = context.scratch + worker * k * tile
                         lk_im2col(
-                            x, Int32(cinPerGroup), Int32(height), Int32(width), Int32(kernelH), Int32(kernelW), Int32(strideH),
-                            Int32(strideW), Int32(padTop), Int32(padLeft), Int32(dilationH), Int32(dilationW), Int32(outHeight),
+                            x, Int32(cinPerGroup), Int32(height), Int32(width), Int32(kernelH), Int32(kernelW),
+                            Int32(strideH),
+                            Int32(strideW), Int32(padTop), Int32(padLeft), Int32(dilationH), Int32(dilationW),
+                            Int32(outHeight),
                             Int32(outWidth), p0, p1, columns)
                         (b, ldb) = (UnsafePointer(columns), p1 - p0)
                     }
                     BLAS.sgemm(
-                        m: coutPerGroup, n: p1 - p0, k: k, a: w.baseAddress! + g * coutPerGroup * k, lda: k, b: b, ldb: ldb,
+                        m: coutPerGroup, n: p1 - p0, k: k, a: w.baseAddress! + g * coutPerGroup * k, lda: k, b: b,
+                        ldb: ldb,
                         c: y + p0, ldc: pixels)
-                    if biasPointer == nil && residual == nil && activation == Int32(LKActivationNone.rawValue) { return }
-                    let r = residual.map { $0.image(n, batch: batch, in: context.arena) + g * coutPerGroup * pixels + p0 }
+                    if biasPointer == nil && residual == nil && activation == Int32(LKActivationNone.rawValue) {
+                        return
+                    }
+                    let r = residual.map {
+                        $0.image(n, batch: batch, in: context.arena) + g * coutPerGroup * pixels + p0
+                    }
                     lk_bias_activation(
-                        y + p0, pixels, biasPointer.map { $0 + g * coutPerGroup }, activation, r, pixels, 0, coutPerGroup,
+                        y + p0, pixels, biasPointer.map { $0 + g * coutPerGroup }, activation, r, pixels, 0,
+                        coutPerGroup,
                         p1 - p0)
                 }
             }

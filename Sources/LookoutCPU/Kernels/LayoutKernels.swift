@@ -73,7 +73,9 @@ struct TransposeKernel: CPUKernel {
                 let step = Int(strides[axis])
                 CPUParallel.forEachRange(slices) { range in
                     for i in range {
-                        lk_transpose(x + i * step, y + i * sliceCount, rank, s.baseAddress! + axis + 1, st.baseAddress! + axis + 1)
+                        lk_transpose(
+                            x + i * step, y + i * sliceCount, rank, s.baseAddress! + axis + 1,
+                            st.baseAddress! + axis + 1)
                     }
                 }
             }
@@ -98,12 +100,16 @@ struct ReferenceKernel: CPUKernel {
             }
         }
         // Shapes and operators were validated when the plan was made; a failure here is a broken invariant.
-        guard let results = try? Reference.evaluate(op, inputs: values, outputCount: outputs.count, context: self.context) else {
+        guard
+            let results = try? Reference.evaluate(op, inputs: values, outputCount: outputs.count, context: self.context)
+        else {
             preconditionFailure("\(self.context): reference evaluation failed on validated shapes")
         }
         for (output, result) in zip(outputs, results) {
             let floats = result.floats
-            floats.withUnsafeBufferPointer { output.write(to: context.arena, start: 0, count: output.count, from: $0.baseAddress!) }
+            floats.withUnsafeBufferPointer {
+                output.write(to: context.arena, start: 0, count: output.count, from: $0.baseAddress!)
+            }
         }
     }
 }

@@ -22,8 +22,10 @@ struct WinogradConvKernel: CPUKernel {
             switch self {
             case .f2: [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]]
             case .f4:
-                [[1.0 / 4, 0, 0], [-1.0 / 6, -1.0 / 6, -1.0 / 6], [-1.0 / 6, 1.0 / 6, -1.0 / 6],
-                 [1.0 / 24, 1.0 / 12, 1.0 / 6], [1.0 / 24, -1.0 / 12, 1.0 / 6], [0, 0, 1]]
+                [
+                    [1.0 / 4, 0, 0], [-1.0 / 6, -1.0 / 6, -1.0 / 6], [-1.0 / 6, 1.0 / 6, -1.0 / 6],
+                    [1.0 / 24, 1.0 / 12, 1.0 / 6], [1.0 / 24, -1.0 / 12, 1.0 / 6], [0, 0, 1],
+                ]
             }
         }
     }
@@ -60,7 +62,9 @@ struct WinogradConvKernel: CPUKernel {
 
     /// Bytes the per-block transformed input and products should span.
     static let blockBudget: Int = {
-        if let text = ProcessInfo.processInfo.environment["LOOKOUT_CPU_WINO_KB"], let kb = Int(text), kb > 0 { return kb * 1024 }
+        if let text = ProcessInfo.processInfo.environment["LOOKOUT_CPU_WINO_KB"], let kb = Int(text), kb > 0 {
+            return kb * 1024
+        }
         return 512 * 1024
     }()
 
@@ -152,7 +156,8 @@ struct WinogradConvKernel: CPUKernel {
                     }
                     for xi in 0..<positions {
                         BLAS.sgemm(
-                            m: m, n: width, k: c, a: u.baseAddress! + xi * m * c, lda: c, b: v + xi * inputPlane, ldb: ld,
+                            m: m, n: width, k: c, a: u.baseAddress! + xi * m * c, lda: c, b: v + xi * inputPlane,
+                            ldb: ld,
                             c: products + xi * outputPlane, ldc: ld)
                     }
                     let r = conv.residual.map { UnsafePointer($0.image(n, batch: batch, in: context.arena)) }
@@ -160,10 +165,12 @@ struct WinogradConvKernel: CPUKernel {
                     switch variant {
                     case .f2:
                         lk_winograd_output(
-                            products, ld, outputPlane, Int32(m), Int32(tilesW), t0, t1, oh, ow, y, bias, conv.activation, r)
+                            products, ld, outputPlane, Int32(m), Int32(tilesW), t0, t1, oh, ow, y, bias,
+                            conv.activation, r)
                     case .f4:
                         lk_winograd4_output(
-                            products, ld, outputPlane, Int32(m), Int32(tilesW), t0, t1, oh, ow, y, bias, conv.activation, r)
+                            products, ld, outputPlane, Int32(m), Int32(tilesW), t0, t1, oh, ow, y, bias,
+                            conv.activation, r)
                     }
                 }
             }
