@@ -74,26 +74,31 @@ struct WinogradConvKernel: CPUKernel {
         let (m, c) = (conv.outChannels, conv.channels)
         let size = variant.rawValue + 2
         let positions = variant.positions
-        let g = variant.g
+        let g = variant.g.flatMap { $0 }  // size × 3, row-major
         var u = [Float](repeating: 0, count: positions * m * c)
         // G g Gᵀ in Double, rounded once.
-        conv.weights.withUnsafeBufferPointer { w in
-            var left = [Double](repeating: 0, count: size * 3)  // G · g
-            for o in 0..<m {
-                for i in 0..<c {
-                    let base = (o * c + i) * 9
-                    for r in 0..<size {
-                        for col in 0..<3 {
-                            var sum = 0.0
-                            for k in 0..<3 { sum += g[r][k] * Double(w[base + k * 3 + col]) }
-                            left[r * 3 + col] = sum
-                        }
-                    }
-                    for r in 0..<size {
-                        for col in 0..<size {
-                            var sum = 0.0
-                            for k in 0..<3 { sum += left[r * 3 + k] * g[col][k] }
-                            u[((r * size + col) * m + o) * c + i] = Float(sum)
+        u.withUnsafeMutableBufferPointer { u in
+            g.withUnsafeBufferPointer { g in
+                conv.weights.withUnsafeBufferPointer { w in
+                    var left = [Double](repeating: 0, count: size * 3)  // G · g
+                    for o in 0..<m {
+                        for i in 0..<c {
+                            let base = (o * c + i) * 9
+                            for r in 0..<size {
+                                for col in 0..<3 {
+                                    left[r * 3 + col] =
+                                        g[r * 3] * Double(w[base + col]) + g[r * 3 + 1] * Double(w[base + 3 + col])
+                                        + g[r * 3 + 2] * Double(w[base + 6 + col])
+                                }
+                            }
+                            for r in 0..<size {
+                                for col in 0..<size {
+                                    let value =
+                                        left[r * 3] * g[col * 3] + left[r * 3 + 1] * g[col * 3 + 1] + left[r * 3 + 2]
+                                        * g[col * 3 + 2]
+                                    u[((r * size + col) * m + o) * c + i] = Float(value)
+                                }
+                            }
                         }
                     }
                 }
