@@ -135,16 +135,13 @@ struct ConvKernel: CPUKernel {
                         let columns = context.scratch + worker * k * tile
                         lk_im2col(
                             x, Int32(cinPerGroup), Int32(height), Int32(width), Int32(kernelH), Int32(kernelW),
-                            Int32(strideH),
-                            Int32(strideW), Int32(padTop), Int32(padLeft), Int32(dilationH), Int32(dilationW),
-                            Int32(outHeight),
-                            Int32(outWidth), p0, p1, columns)
+                            Int32(strideH), Int32(strideW), Int32(padTop), Int32(padLeft), Int32(dilationH),
+                            Int32(dilationW), Int32(outHeight), Int32(outWidth), p0, p1, columns)
                         (b, ldb) = (UnsafePointer(columns), p1 - p0)
                     }
                     BLAS.sgemm(
                         m: coutPerGroup, n: p1 - p0, k: k, a: w.baseAddress! + g * coutPerGroup * k, lda: k, b: b,
-                        ldb: ldb,
-                        c: y + p0, ldc: pixels)
+                        ldb: ldb, c: y + p0, ldc: pixels)
                     if biasPointer == nil && residual == nil && activation == Int32(LKActivationNone.rawValue) {
                         return
                     }
@@ -153,8 +150,7 @@ struct ConvKernel: CPUKernel {
                     }
                     lk_bias_activation(
                         y + p0, pixels, biasPointer.map { $0 + g * coutPerGroup }, activation, r, pixels, 0,
-                        coutPerGroup,
-                        p1 - p0)
+                        coutPerGroup, p1 - p0)
                 }
             }
         }
