@@ -66,39 +66,101 @@ void lk_bias_activation(float *y, size_t ldy, const float *bias, int activation,
     }
 }
 
+#define EVENS(a, b) __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30)
+#define ODDS(a, b) __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31)
+
+// dst[i] = src[i * stride] for i < n; strides 1 and 2 (every 3×3 convolution in YOLO) take vector paths.
+static inline void lk_copy_strided(float *dst, const float *src, int stride, int n) {
+    int i = 0;
+    if (stride == 1) {
+        for (; i + 16 <= n; i += 16) store16(dst + i, load16(src + i));
+    } else if (stride == 2) {
+        // i + 17 ≤ n: the second load ends at src[2i + 31], which must not pass the last element read, src[2n - 2].
+        for (; i + 17 <= n; i += 16) {
+            const v16f a = load16(src + 2 * i), b = load16(src + 2 * i + 16);
+            store16(dst + i, __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30));
+        }
+    }
+    for (; i < n; i++) dst[i] = src[(size_t)i * stride];
+}
+
+static inline void lk_zero(float *dst, int n) {
+    int i = 0;
+    for (; i + 16 <= n; i += 16) store16(dst + i, (v16f){});
+    for (; i < n; i++) dst[i] = 0.0f;
+}
+
 LK_CLONES
-void lk_im2col(const float *x, int h, int w, int kh, int kw, int sh, int sw, int pt, int pl, int dh, int dw, int oh,
-               int ow, int c0, int c1, float *columns) {
-    const size_t plane = (size_t)oh * (size_t)ow;
-    for (int c = c0; c < c1; c++) {
-        const float *channel = x + (size_t)c * h * w;
-        for (int ky = 0; ky < kh; ky++) {
-            for (int kx = 0; kx < kw; kx++) {
-                float *row = columns + ((size_t)(c * kh + ky) * kw + kx) * plane;
-                const int xoff = kx * dw - pl;
-                // Output columns whose input column ox*sw + xoff lies inside [0, w).
-                int ox0 = xoff >= 0 ? 0 : (-xoff + sw - 1) / sw;
-                int ox1 = (w - 1 - xoff) >= 0 ? (w - 1 - xoff) / sw + 1 : 0;
-                if (ox1 > ow) ox1 = ow;
-                if (ox0 > ox1) ox0 = ox1;
-                for (int oy = 0; oy < oh; oy++) {
-                    float *dst = row + (size_t)oy * ow;
-                    const int iy = oy * sh - pt + ky * dh;
-                    if (iy < 0 || iy >= h) {
-                        memset(dst, 0, sizeof(float) * (size_t)ow);
+void lk_im2col(const float *x, int channels, int h, int w, int kh, int kw, int sh, int sw, int pt, int pl, int dh,
+               int dw, int oh, int ow, size_t p0, size_t p1, float *columns) {
+    const size_t n = p1 - p0;
+    (void)oh;
+    // Output columns [ox0[kx], ox1[kx]) read inside the image row for tap kx.
+    int ox0[kw > 0 ? kw : 1], ox1[kw > 0 ? kw : 1];
+    for (int kx = 0; kx < kw; kx++) {
+        const int xoff = kx * dw - pl;
+        int lo = xoff >= 0 ? 0 : (-xoff + sw - 1) / sw;
+        int hi = (w - 1 - xoff) >= 0 ? (w - 1 - xoff) / sw + 1 : 0;
+        if (hi > ow) hi = ow;
+        if (lo > hi) lo = hi;
+        ox0[kx] = lo;
+        ox1[kx] = hi;
+    }
+    // The common stride-2 3×3 (pad 1) case reads each input row once for its three taps: kx = 1 takes the even
+    // columns, kx = 2 the odd ones, kx = 0 the odd ones shifted right by one output column.
+    const int fused = sw == 2 && kw == 3 && dw == 1 && pl == 1;
+    // One output row segment at a time, all K rows inside it: the segment's bounds are worked out once.
+    size_t p = p0;
+    while (p < p1) {
+        const int oy = (int)(p / (size_t)ow);
+        const int a = (int)(p - (size_t)oy * ow);
+        const int b = (size_t)(ow - a) < p1 - p ? ow : a + (int)(p1 - p);
+        const size_t offset = (p - p0) - (size_t)a;  // columns row + offset + ox is output pixel (oy, ox)
+        for (int c = 0; c < channels; c++) {
+            const float *channel = x + (size_t)c * h * w;
+            for (int ky = 0; ky < kh; ky++) {
+                float *rows = columns + (size_t)(c * kh + ky) * kw * n + offset;
+                const int iy = oy * sh - pt + ky * dh;
+                if (iy < 0 || iy >= h) {
+                    for (int kx = 0; kx < kw; kx++) lk_zero(rows + (size_t)kx * n + a, b - a);
+                    continue;
+                }
+                const float *src = channel + (size_t)iy * w;
+                if (fused && ox0[1] == 0 && ox0[2] == 0 && ox0[0] == 1) {
+                    float *r0 = rows, *r1 = rows + n, *r2 = rows + 2 * n;
+                    r0[a] = a >= 1 && a < ox1[0] ? src[2 * a - 1] : 0.0f;
+                    // Whole vectors while the loads stay inside the row and r0's store (one column to the right)
+                    // inside the segment. Afterwards r1, r2 hold [a, ox) and r0 holds [a, ox].
+                    int ox = a;
+                    for (; ox + 17 <= b && 2 * ox + 32 <= w; ox += 16) {
+                        const v16f lo = load16(src + 2 * ox), hi = load16(src + 2 * ox + 16);
+                        const v16f odd = ODDS(lo, hi);
+                        store16(r1 + ox, EVENS(lo, hi));
+                        store16(r2 + ox, odd);
+                        store16(r0 + ox + 1, odd);
+                    }
+                    for (int q = ox; q < b; q++) {
+                        r1[q] = q < ox1[1] ? src[2 * q] : 0.0f;
+                        r2[q] = q < ox1[2] ? src[2 * q + 1] : 0.0f;
+                    }
+                    for (int q = ox + 1; q < b; q++) r0[q] = q < ox1[0] ? src[2 * q - 1] : 0.0f;
+                    continue;
+                }
+                for (int kx = 0; kx < kw; kx++) {
+                    float *dst = rows + (size_t)kx * n;
+                    const int l = a > ox0[kx] ? a : ox0[kx];
+                    const int r = b < ox1[kx] ? b : ox1[kx];
+                    if (l >= r) {
+                        lk_zero(dst + a, b - a);
                         continue;
                     }
-                    const float *src = channel + (size_t)iy * w;
-                    if (ox0 > 0) memset(dst, 0, sizeof(float) * (size_t)ox0);
-                    if (sw == 1) {
-                        memcpy(dst + ox0, src + ox0 + xoff, sizeof(float) * (size_t)(ox1 - ox0));
-                    } else {
-                        for (int ox = ox0; ox < ox1; ox++) dst[ox] = src[ox * sw + xoff];
-                    }
-                    if (ox1 < ow) memset(dst + ox1, 0, sizeof(float) * (size_t)(ow - ox1));
+                    if (l > a) lk_zero(dst + a, l - a);
+                    lk_copy_strided(dst + l, src + (size_t)l * sw + kx * dw - pl, sw, r - l);
+                    if (b > r) lk_zero(dst + r, b - r);
                 }
             }
         }
+        p += (size_t)(b - a);
     }
 }
 
@@ -149,9 +211,46 @@ void lk_binary(int op, const float *a, size_t sa, const float *b, size_t sb, flo
     for (size_t i = 0; i < n; i++) y[i] = lk_apply(op, a[i * sa], b[i * sb]);
 }
 
+// Stride-1, undilated pooling is separable: the max over kh rows (vectors along the row), then over kw columns of
+// that row, read from a copy padded with -inf. kh + kw comparisons per output instead of kh · kw.
+enum { LK_POOL_ROW = 4096 };
+
+static inline __attribute__((always_inline)) int lk_maxpool_separable(const float *x, float *y, size_t planes, int h, int w, int oh, int ow, int kh, int kw,
+                                int pt, int pl) {
+    if (ow + kw > LK_POOL_ROW || pl < 0 || pt < 0) return 0;
+    float padded[LK_POOL_ROW + 16];
+    for (size_t p = 0; p < planes; p++) {
+        const float *src = x + p * (size_t)h * w;
+        float *dst = y + p * (size_t)oh * ow;
+        for (int oy = 0; oy < oh; oy++) {
+            // padded[j] is input column j - pl (for j < ow + kw - 1), -inf outside the image or when no row is valid.
+            const int span = ow + kw - 1;
+            for (int j = 0; j < span; j++) padded[j] = -INFINITY;
+            int y0 = oy - pt, y1 = oy - pt + kh;
+            if (y0 < 0) y0 = 0;
+            if (y1 > h) y1 = h;
+            int c0 = pl, c1 = pl + w;  // where the image's columns land in `padded`
+            if (c1 > span) c1 = span;
+            for (int iy = y0; iy < y1; iy++) {
+                const float *line = src + (size_t)iy * w - pl;
+                for (int j = c0; j < c1; j++) padded[j] = line[j] > padded[j] ? line[j] : padded[j];
+            }
+            float *out = dst + (size_t)oy * ow;
+            for (int ox = 0; ox < ow; ox++) out[ox] = padded[ox];
+            for (int kx = 1; kx < kw; kx++) {
+                const float *shifted = padded + kx;
+                for (int ox = 0; ox < ow; ox++) out[ox] = shifted[ox] > out[ox] ? shifted[ox] : out[ox];
+            }
+        }
+    }
+    return 1;
+}
+
 LK_CLONES
 void lk_maxpool(const float *x, float *y, size_t planes, int h, int w, int oh, int ow, int kh, int kw, int sh, int sw,
                 int pt, int pl, int dh, int dw) {
+    if (sh == 1 && sw == 1 && dh == 1 && dw == 1 && lk_maxpool_separable(x, y, planes, h, w, oh, ow, kh, kw, pt, pl))
+        return;
     for (size_t p = 0; p < planes; p++) {
         const float *src = x + p * (size_t)h * w;
         float *dst = y + p * (size_t)oh * ow;
@@ -185,6 +284,29 @@ void lk_gather2d(const float *x, size_t xPlaneStride, int w, float *y, size_t yP
             const float *line = src + (size_t)rows[i] * w;
             float *out = dst + (size_t)i * ow;
             for (int j = 0; j < ow; j++) out[j] = line[cols[j]];
+        }
+    }
+}
+
+LK_CLONES
+void lk_upsample2x(const float *x, size_t xPlaneStride, int h, int w, float *y, size_t yPlaneStride, size_t planes) {
+    const int ow = 2 * w;
+    for (size_t p = 0; p < planes; p++) {
+        const float *src = x + p * xPlaneStride;
+        float *dst = y + p * yPlaneStride;
+        for (int i = 0; i < h; i++) {
+            const float *line = src + (size_t)i * w;
+            float *out = dst + (size_t)(2 * i) * ow;
+            int j = 0;
+            for (; j + 16 <= w; j += 16) {
+                const v16f v = load16(line + j);
+                const v16f lo = __builtin_shufflevector(v, v, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+                const v16f hi = __builtin_shufflevector(v, v, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
+                store16(out + 2 * j, lo);
+                store16(out + 2 * j + 16, hi);
+            }
+            for (; j < w; j++) out[2 * j] = out[2 * j + 1] = line[j];
+            memcpy(out + ow, out, sizeof(float) * (size_t)ow);
         }
     }
 }

@@ -2,9 +2,10 @@ import CLookoutBLAS
 
 /// OpenBLAS, configured once per process.
 enum BLAS {
-    /// Sets OpenBLAS's thread count to the core count the first time it is used.
+    /// Sets OpenBLAS to one thread the first time it is used: the backend runs its own workers, each calling
+    /// single-threaded GEMMs on cache-sized tiles, which beats OpenBLAS splitting whole layers itself.
     static let configured: Bool = {
-        openblas_set_num_threads(Int32(CPUParallel.cores))
+        openblas_set_num_threads(1)
         return true
     }()
 
@@ -15,7 +16,8 @@ enum BLAS {
         c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
         cblas_sgemm(
-            Int32(LookoutCblasRowMajor.rawValue), Int32(LookoutCblasNoTrans.rawValue), Int32(LookoutCblasNoTrans.rawValue),
+            Int32(LookoutCblasRowMajor.rawValue), Int32(LookoutCblasNoTrans.rawValue),
+            Int32(LookoutCblasNoTrans.rawValue),
             Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), 0, c, Int32(ldc))
     }
 

@@ -6,7 +6,9 @@ extension CPUExecutor {
         let node = graph.nodes[step.node]
         let context = "operator '\(node.op.name)' (node '\(node.name)')"
         for output in node.outputs where !graph[output].dataType.isFloatingPoint {
-            throw .unsupported("\(context) computes \(graph[output].dataType) values at run time; the CPU backend runs floating-point tensors only")
+            throw .unsupported(
+                "\(context) computes \(graph[output].dataType) values at run time; the CPU backend runs floating-point tensors only"
+            )
         }
         func operand(_ id: ValueID?) -> CPUOperand? {
             guard let id else { return nil }
@@ -20,7 +22,12 @@ extension CPUExecutor {
 
         switch node.op {
         case .conv(let attributes), .convSiLU(let attributes, _):
-            if let kernel = ConvKernel(node: node, attributes: attributes, inputs: inputs, output: outputs[0], batch: batch) {
+            if let kernel = ConvKernel(
+                node: node, attributes: attributes, inputs: inputs, output: outputs[0], batch: batch)
+            {
+                if let variant = WinogradConvKernel.variant(for: kernel) {
+                    return WinogradConvKernel(conv: kernel, variant: variant)
+                }
                 return kernel
             }
         case .maxPool(let attributes):
@@ -28,19 +35,25 @@ extension CPUExecutor {
                 return kernel
             }
         case .resize(let attributes):
-            if let kernel = NearestResizeKernel(attributes: attributes, inputs: inputs, output: outputs[0], batch: batch) {
+            if let kernel = NearestResizeKernel(
+                attributes: attributes, inputs: inputs, output: outputs[0], batch: batch)
+            {
                 return kernel
             }
         case .unary(.sigmoid):
             if case .tensor(let x)? = inputs[0] { return SigmoidKernel(input: x, output: outputs[0]) }
         case .binary(let kind):
-            if let kernel = BinaryKernel(kind: kind, a: inputs[0], b: inputs.count > 1 ? inputs[1] : nil, output: outputs[0]) {
+            if let kernel = BinaryKernel(
+                kind: kind, a: inputs[0], b: inputs.count > 1 ? inputs[1] : nil, output: outputs[0])
+            {
                 return kernel
             }
         case .concat(let axis):
             return ConcatKernel(axis: axis, inputs: inputs, copied: step.copiedInputs, output: outputs[0])
         case .softmax(let axis, let legacy):
-            if let kernel = SoftmaxKernel(axis: axis, legacy: legacy, input: inputs[0], output: outputs[0]) { return kernel }
+            if let kernel = SoftmaxKernel(axis: axis, legacy: legacy, input: inputs[0], output: outputs[0]) {
+                return kernel
+            }
         case .transpose(let perm):
             if let kernel = TransposeKernel(perm: perm, input: inputs[0], output: outputs[0]) { return kernel }
         case .identity, .reshape, .flatten, .squeeze, .unsqueeze:

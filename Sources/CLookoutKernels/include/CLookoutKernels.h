@@ -17,10 +17,11 @@ enum LKActivation { LKActivationNone = 0, LKActivationSiLU = 1, LKActivationSigm
 void lk_bias_activation(float *y, size_t ldy, const float *bias, int activation, const float *residual, size_t ldr,
                         size_t row0, size_t row1, size_t cols);
 
-/// Unfolds one image (channels [c0, c1) of a C×H×W plane set) into columns for a convolution GEMM:
-/// row ((c*kh + ky)*kw + kx) holds the input under kernel tap (ky, kx) for every output pixel.
-void lk_im2col(const float *x, int h, int w, int kh, int kw, int sh, int sw, int pt, int pl, int dh, int dw, int oh,
-               int ow, int c0, int c1, float *columns);
+/// Unfolds output pixels [p0, p1) of one image (a C×H×W plane set) into columns for a convolution GEMM:
+/// row ((c*kh + ky)*kw + kx), `p1 - p0` long, holds the input under kernel tap (ky, kx) for each of those pixels
+/// (pixel p is output row p / ow, column p % ow).
+void lk_im2col(const float *x, int channels, int h, int w, int kh, int kw, int sh, int sw, int pt, int pl, int dh,
+               int dw, int oh, int ow, size_t p0, size_t p1, float *columns);
 
 /// y = op(x) elementwise over n values.
 void lk_sigmoid(const float *x, float *y, size_t n);
@@ -38,6 +39,9 @@ void lk_maxpool(const float *x, float *y, size_t planes, int h, int w, int oh, i
 void lk_gather2d(const float *x, size_t xPlaneStride, int w, float *y, size_t yPlaneStride, size_t planes,
                  const int32_t *rows, int oh, const int32_t *cols, int ow);
 
+/// Nearest-neighbour 2× upsampling of `planes` h×w planes into 2h×2w (y[2i + a][2j + b] = x[i][j]).
+void lk_upsample2x(const float *x, size_t xPlaneStride, int h, int w, float *y, size_t yPlaneStride, size_t planes);
+
 /// Softmax over `length` elements `stride` apart, for `columns` adjacent vectors in each of `outer` blocks of
 /// `length × stride` elements.
 void lk_softmax(const float *x, float *y, size_t outer, size_t length, size_t stride, size_t columns);
@@ -47,6 +51,40 @@ void lk_transpose(const float *x, float *y, int rank, const int64_t *shape, cons
 
 /// Rounds every value to the nearest float16 and back (Cast to float16 executed in fp32).
 void lk_round_to_half(const float *x, float *y, size_t n);
+
+/// Winograd F(2×2, 3×3) input transform for tiles [tile0, tile1) of one image (tile t is tile row t / tiles_w,
+/// column t % tiles_w; tile (ty, tx) reads input rows 2ty - pt … +3 and columns 2tx - pl … +3, zero outside):
+/// v[ξ·plane + c·ld + t - tile0] for the 16 positions ξ. Rows are written in whole 16-lane groups: `ld` must be
+/// at least tile1 - tile0 + 15 (and `plane` at least channels·ld; make it no multiple of 4 KiB, or the 16 output
+/// streams fight over the same L1 sets).
+void lk_winograd_input(const float *x, int channels, int h, int w, int pt, int pl, int tiles_w, size_t tile0,
+                       size_t tile1, float *v, size_t ld, size_t plane);
+
+/// Winograd F(2×2, 3×3) output transform of m (layout as lk_winograd_input's v, same `ld` rule) into the 2×2
+/// output tiles of y (channels × oh × ow), with bias, activation and then the residual (same layout as y, or
+/// NULL) applied; pixels past oh × ow are dropped.
+void lk_winograd_output(const float *m, size_t ld, size_t plane, int channels, int tiles_w, size_t tile0,
+                        size_t tile1, int oh, int ow, float *y, const float *bias, int activation, const float *residual);
+
+/// Winograd F(4×4, 3×3), as the two functions above with 6×6 patches at stride 4 and 36 positions ξ (tile (ty, tx)
+/// reads input rows 4ty - pt … +5 and columns 4tx - pl … +5).
+void lk_winograd4_input(const float *x, int channels, int h, int w, int pt, int pl, int tiles_w, size_t tile0,
+                        size_t tile1, float *v, size_t ld, size_t plane);
+void lk_winograd4_output(const float *m, size_t ld, size_t plane, int channels, int tiles_w, size_t tile0,
+                         size_t tile1, int oh, int ow, float *y, const float *bias, int activation,
+                         const float *residual);
+
+/// A fork-join pool: `lk_pool_run` calls fn(context, worker, task) for every task in [0, tasks) on the caller
+/// (worker 0) and the pool's threads (workers 1..threads-1), each taking the next task as it finishes one, and
+/// returns when all are done. Workers spin `spin_microseconds` after a loop before sleeping. A call made while
+/// another thread's loop runs executes inline on its caller (worker 0). Never call it from inside a task.
+typedef struct lk_pool lk_pool;
+typedef void (*lk_task_fn)(void *context, int worker, int task);
+lk_pool *lk_pool_create(int threads, int spin_microseconds);
+/// Cores this process may run on (its CPU affinity mask, so `taskset` and cgroup cpusets count), at least 1.
+int lk_available_cores(void);
+int lk_pool_threads(const lk_pool *pool);
+void lk_pool_run(lk_pool *pool, int tasks, lk_task_fn fn, void *context);
 
 #ifdef __cplusplus
 }

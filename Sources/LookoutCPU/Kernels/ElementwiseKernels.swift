@@ -48,7 +48,8 @@ struct BinaryKernel: CPUKernel {
         for operand in [a, b] {
             if case .tensor(let t) = operand, !t.layout.isContiguous { return nil }
         }
-        guard let shape = try? ShapeRules.broadcast([a.shape, b.shape], ""), shape == output.shape, !shape.isEmpty else {
+        guard let shape = try? ShapeRules.broadcast([a.shape, b.shape], ""), shape == output.shape, !shape.isEmpty
+        else {
             return nil
         }
         self.op = Int32(op.rawValue)
@@ -68,21 +69,24 @@ struct BinaryKernel: CPUKernel {
                 let outer = output.count / max(inner, 1)
                 let sa = stridesA[shape.count - 1]
                 let sb = stridesB[shape.count - 1]
-                var index = [Int](repeating: 0, count: shape.count)
-                var oa = 0
-                var ob = 0
-                for row in 0..<outer {
-                    lk_binary(op, pa + oa, sa, pb + ob, sb, y + row * inner, inner)
-                    var d = shape.count - 2
-                    while d >= 0 {
-                        index[d] += 1
-                        oa += stridesA[d]
-                        ob += stridesB[d]
-                        if index[d] < shape[d] { break }
-                        oa -= stridesA[d] * shape[d]
-                        ob -= stridesB[d] * shape[d]
-                        index[d] = 0
-                        d -= 1
+                // The index odometer lives on the stack: no allocation per run.
+                withUnsafeTemporaryAllocation(of: Int.self, capacity: shape.count) { index in
+                    index.initialize(repeating: 0)
+                    var oa = 0
+                    var ob = 0
+                    for row in 0..<outer {
+                        lk_binary(op, pa + oa, sa, pb + ob, sb, y + row * inner, inner)
+                        var d = shape.count - 2
+                        while d >= 0 {
+                            index[d] += 1
+                            oa += stridesA[d]
+                            ob += stridesB[d]
+                            if index[d] < shape[d] { break }
+                            oa -= stridesA[d] * shape[d]
+                            ob -= stridesB[d] * shape[d]
+                            index[d] = 0
+                            d -= 1
+                        }
                     }
                 }
             }
@@ -117,6 +121,29 @@ struct ConcatKernel: CPUKernel {
     let inputs: [CPUOperand?]
     let copied: [Int]
     let output: CPUTensor
+    /// Where each input's run starts within one outer slice of the output (nil for omitted inputs).
+    let starts: [Int?]
+
+    init(axis: Int, inputs: [CPUOperand?], copied: [Int], output: CPUTensor) {
+        self.axis = axis
+        self.inputs = inputs
+        self.copied = copied
+        self.output = output
+        let shape = output.shape
+        let a = axis < 0 ? axis + shape.count : axis
+        let inner = shape[(a + 1)...].reduce(1, *)
+        var start = 0
+        var starts: [Int?] = []
+        for input in inputs {
+            guard let input else {
+                starts.append(nil)
+                continue
+            }
+            starts.append(start)
+            start += input.shape[a] * inner
+        }
+        self.starts = starts
+    }
 
     func execute(_ context: CPUContext) {
         let shape = output.shape
@@ -124,13 +151,6 @@ struct ConcatKernel: CPUKernel {
         let outer = shape[..<a].reduce(1, *)
         let inner = shape[(a + 1)...].reduce(1, *)
         let total = shape[a] * inner
-        var start = 0
-        var starts: [Int: Int] = [:]
-        for (i, input) in inputs.enumerated() {
-            guard let input else { continue }
-            starts[i] = start
-            start += input.shape[a] * inner
-        }
         for i in copied {
             guard let input = inputs[i], let slot = starts[i] else { continue }
             let run = input.shape[a] * inner
@@ -138,7 +158,16 @@ struct ConcatKernel: CPUKernel {
             case .constant(let c):
                 c.floats.withUnsafeBufferPointer { values in
                     for o in 0..<outer {
-                        output.write(to: context.arena, start: o * total + slot, count: run, from: values.baseAddress! + o * run)
+                        output.write(
+                            to: context.arena, start: o * total + slot, count: run, from: values.baseAddress! + o * run)
+                    }
+                }
+            case .tensor(let t) where t.layout.isContiguous:
+                // Straight from the input's place into the output's runs, the outer slices spread over the cores.
+                let source = context.arena + t.layout.offset
+                CPUParallel.forEachRange(outer, minimumChunk: max(1, 16384 / max(run, 1))) { range in
+                    for o in range {
+                        output.write(to: context.arena, start: o * total + slot, count: run, from: source + o * run)
                     }
                 }
             case .tensor(let t):

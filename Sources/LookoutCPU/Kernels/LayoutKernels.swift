@@ -57,11 +57,27 @@ struct TransposeKernel: CPUKernel {
     }
 
     func execute(_ context: CPUContext) {
+        // Split along the outermost output axis longer than 1: each slice is a transpose of one rank less.
+        let axis = shape.firstIndex { $0 > 1 } ?? 0
+        let slices = shape.isEmpty ? 1 : Int(shape[axis])
+        let sliceCount = shape.isEmpty ? 1 : Int(shape[(axis + 1)...].reduce(1, *))
+        let x = context.arena + input.layout.offset
+        let y = context.arena + output.layout.offset
         shape.withUnsafeBufferPointer { s in
             strides.withUnsafeBufferPointer { st in
-                lk_transpose(
-                    context.arena + input.layout.offset, context.arena + output.layout.offset, Int32(shape.count),
-                    s.baseAddress, st.baseAddress)
+                if slices <= 1 || sliceCount * slices < 32768 {
+                    lk_transpose(x, y, Int32(shape.count), s.baseAddress, st.baseAddress)
+                    return
+                }
+                let rank = Int32(shape.count - axis - 1)
+                let step = Int(strides[axis])
+                CPUParallel.forEachRange(slices) { range in
+                    for i in range {
+                        lk_transpose(
+                            x + i * step, y + i * sliceCount, rank, s.baseAddress! + axis + 1,
+                            st.baseAddress! + axis + 1)
+                    }
+                }
             }
         }
     }
@@ -84,12 +100,16 @@ struct ReferenceKernel: CPUKernel {
             }
         }
         // Shapes and operators were validated when the plan was made; a failure here is a broken invariant.
-        guard let results = try? Reference.evaluate(op, inputs: values, outputCount: outputs.count, context: self.context) else {
+        guard
+            let results = try? Reference.evaluate(op, inputs: values, outputCount: outputs.count, context: self.context)
+        else {
             preconditionFailure("\(self.context): reference evaluation failed on validated shapes")
         }
         for (output, result) in zip(outputs, results) {
             let floats = result.floats
-            floats.withUnsafeBufferPointer { output.write(to: context.arena, start: 0, count: output.count, from: $0.baseAddress!) }
+            floats.withUnsafeBufferPointer {
+                output.write(to: context.arena, start: 0, count: output.count, from: $0.baseAddress!)
+            }
         }
     }
 }
