@@ -124,6 +124,7 @@ let package = Package(
             name: "LookoutStream",
             dependencies: [
                 "Lookout", "LookoutCore", "LookoutMedia", "LookoutYOLO", "LookoutPipeline", "LookoutCUDA", "LookoutVideo",
+                "LookoutCUDABackend", "CLookoutHostMemory",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -141,7 +142,8 @@ let package = Package(
             dependencies: ["LookoutCUDABackend", "LookoutCUDA", "LookoutModel", "LookoutYOLO", "LookoutMedia", "LookoutCPU"]),
         .testTarget(name: "LookoutPipelineTests", dependencies: ["LookoutPipeline", "LookoutMedia", "LookoutYOLO"]),
         .testTarget(name: "LookoutTests", dependencies: ["Lookout"]),
-        .testTarget(name: "LookoutStreamTests", dependencies: ["LookoutStream", "LookoutVideo", "Lookout"]),
+        .testTarget(
+            name: "LookoutStreamTests", dependencies: ["LookoutStream", "LookoutVideo", "Lookout", "LookoutCUDABackend"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -54,6 +54,36 @@ int lk_scale_to_bgr(struct SwsContext **context, const AVFrame *frame, uint8_t *
                      strides);
 }
 
+int lk_copy_to_nv12(struct SwsContext **context, const AVFrame *frame, uint8_t *dst, int pitch) {
+    const int w = frame->width, h = frame->height, cw = (w + 1) / 2, ch = (h + 1) / 2;
+    uint8_t *uv = dst + (size_t)pitch * h;
+    if (frame->format == AV_PIX_FMT_YUV420P || frame->format == AV_PIX_FMT_NV12) {
+        for (int y = 0; y < h; y++) memcpy(dst + (size_t)y * pitch, frame->data[0] + (size_t)y * frame->linesize[0], w);
+        if (frame->format == AV_PIX_FMT_NV12) {
+            for (int y = 0; y < ch; y++)
+                memcpy(uv + (size_t)y * pitch, frame->data[1] + (size_t)y * frame->linesize[1], 2 * cw);
+            return 0;
+        }
+        for (int y = 0; y < ch; y++) {
+            const uint8_t *u = frame->data[1] + (size_t)y * frame->linesize[1];
+            const uint8_t *v = frame->data[2] + (size_t)y * frame->linesize[2];
+            uint8_t *row = uv + (size_t)y * pitch;
+            for (int x = 0; x < cw; x++) {
+                row[2 * x] = u[x];
+                row[2 * x + 1] = v[x];
+            }
+        }
+        return 0;
+    }
+    *context = sws_getCachedContext(*context, w, h, frame->format, w, h, AV_PIX_FMT_NV12, SWS_BICUBIC, NULL, NULL,
+                                    NULL);
+    if (!*context) return AVERROR(EINVAL);
+    uint8_t *planes[4] = {dst, uv, NULL, NULL};
+    int strides[4] = {pitch, pitch, 0, 0};
+    int rows = sws_scale(*context, (const uint8_t *const *)frame->data, frame->linesize, 0, h, planes, strides);
+    return rows < 0 ? rows : 0;
+}
+
 int lk_scale_from_bgr(struct SwsContext **context, const uint8_t *src, int src_stride, int width, int height,
                       AVFrame *frame) {
     *context = sws_getCachedContext(*context, width, height, AV_PIX_FMT_BGR24, frame->width, frame->height,

@@ -15,6 +15,19 @@ public struct BatchDetections: Sendable {
     public var preprocessMilliseconds: Double
     public var inferenceMilliseconds: Double
     public var postprocessMilliseconds: Double
+
+    public init(
+        frames: [[Detection]], inputWidth: Int, inputHeight: Int, engineBatch: Int, preprocessMilliseconds: Double,
+        inferenceMilliseconds: Double, postprocessMilliseconds: Double
+    ) {
+        self.frames = frames
+        self.inputWidth = inputWidth
+        self.inputHeight = inputHeight
+        self.engineBatch = engineBatch
+        self.preprocessMilliseconds = preprocessMilliseconds
+        self.inferenceMilliseconds = inferenceMilliseconds
+        self.postprocessMilliseconds = postprocessMilliseconds
+    }
 }
 
 /// `Detector.detect` for several frames at once, for the streaming pipeline: every frame is letterboxed from the

@@ -19,7 +19,8 @@ public struct DetectOptions: Sendable {
 
     public init() {}
 
-    var nms: NMSOptions {
+    /// The NMS settings these options mean (Ultralytics' predict defaults otherwise).
+    public var nms: NMSOptions {
         var options = NMSOptions.predict
         options.confidenceThreshold = confidence
         options.iouThreshold = iou

@@ -98,6 +98,18 @@ extension CUDAStream {
             api.cuMemPrefetchAsync(UInt64(UInt(bitPattern: buffer.base)), buffer.byteCount, destination, handle),
             "cuMemPrefetchAsync")
     }
+
+    /// `prefetch` by address, for a managed buffer held elsewhere (a frame-pool buffer lent as its address).
+    public func prefetch(managed pointer: DevicePointer, byteCount: Int, toDevice: Bool) throws(CUDAError) {
+        let destination: LookoutCUdevice = toDevice ? context.device.handle : -1  // CU_DEVICE_CPU
+        try api.check(api.cuMemPrefetchAsync(pointer.address, byteCount, destination, handle), "cuMemPrefetchAsync")
+    }
+
+    /// A host → device copy from memory lent as a pointer (a frame-pool buffer travelling as its address), which
+    /// must stay valid and unwritten until the stream has done the copy.
+    public func copy(from source: UnsafeRawPointer, byteCount: Int, to destination: DevicePointer) throws(CUDAError) {
+        try api.check(api.cuMemcpyHtoDAsync(destination.address, source, byteCount, handle), "cuMemcpyHtoDAsync")
+    }
 }
 
 extension CUDAContext {

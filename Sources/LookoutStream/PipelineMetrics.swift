@@ -8,7 +8,8 @@ import Prometheus
 ///
 /// Per stage latency histograms (decode, queue wait, preprocess, inference, postprocess, end to end per stream), frames,
 /// drops, reconnects and decode errors per stream, fps, queue depths, pool occupancy, batches in flight, batch
-/// size, and the process's resident memory. (Device memory joins them with the GPU path.)
+/// size, the process's resident memory, and on the GPU path device memory in use and the compute stream's busy
+/// fraction (CUDA event timings over wall time).
 public final class PipelineMetrics: @unchecked Sendable {
     // Handles are created in init and are thread-safe themselves; `previous` is only touched by `update`.
     public let registry: PrometheusCollectorRegistry
@@ -29,6 +30,8 @@ public final class PipelineMetrics: @unchecked Sendable {
     private let poolInUse: [CoreMetrics.Gauge]
     private let inFlight: CoreMetrics.Gauge
     private let resident: CoreMetrics.Gauge
+    private let deviceMemory: CoreMetrics.Gauge
+    private let gpuBusy: CoreMetrics.Gauge
     private var previous: PipelineSample?
 
     /// Metrics for streams named by `sources` (the `source` label; `stream` is the index).
@@ -77,6 +80,8 @@ public final class PipelineMetrics: @unchecked Sendable {
         }
         inFlight = CoreMetrics.Gauge(label: "lookout_batches_in_flight", dimensions: [], factory: factory)
         resident = CoreMetrics.Gauge(label: "lookout_resident_memory_bytes", dimensions: [], factory: factory)
+        deviceMemory = CoreMetrics.Gauge(label: "lookout_device_memory_bytes", dimensions: [], factory: factory)
+        gpuBusy = CoreMetrics.Gauge(label: "lookout_gpu_utilisation", dimensions: [], factory: factory)
     }
 
     /// The Prometheus text exposition of every metric.
@@ -123,6 +128,12 @@ public final class PipelineMetrics: @unchecked Sendable {
         }
         inFlight.record(sample.batchesInFlight)
         resident.record(ProcessUsage.residentBytes)
+        if let device = sample.device {
+            deviceMemory.record(device.deviceMemoryUsed)
+            if seconds > 0, let before = previous?.device {
+                gpuBusy.record((device.busyMilliseconds - before.busyMilliseconds) / (seconds * 1000))
+            }
+        }
         previous = sample
     }
 }

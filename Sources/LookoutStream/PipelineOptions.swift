@@ -14,6 +14,10 @@ public struct PipelineOptions: Sendable {
     public var depth = 2
     /// How frames reach the GPU; nil is the CPU path (the only one without the CUDA inference backend).
     public var mode: TransferMode?
+    /// The layout decoders write for the GPU-letterbox modes (`pinned-raw`, `mapped`, `managed`): nil is NV12
+    /// (half the bytes of BGR, no CPU colour conversion). The CPU-letterbox modes, the CPU path and
+    /// `holdFramesUntilDelivered` use BGR.
+    public var frameFormat: FrameFormat?
     /// Frame-pool buffers per stream; nil sizes the pool from the batch, the depth and the stream count.
     public var framesPerStream: Int?
     /// Frames a live (or paced) stream keeps waiting for a batch before a newer one replaces the oldest; nil: enough

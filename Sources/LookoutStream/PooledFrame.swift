@@ -1,3 +1,4 @@
+import LookoutCUDA
 import LookoutMedia
 import LookoutPipeline
 
@@ -18,27 +19,45 @@ final class PooledFrame: @unchecked Sendable {
     var inputKey = BatchKey(width: 0, height: 0)
     /// `DispatchTime` uptime nanoseconds when decoding finished (the start of end-to-end latency).
     var decodedAt: UInt64 = 0
+    /// How the pixels lie in the buffer, and the bytes from one row to the next.
+    private(set) var format = FrameFormat.bgr
     private(set) var rowBytes = 0
     let capacity: Int
     private let base: UnsafeMutableRawPointer
+    /// The buffer's device address when the GPU can read it in place (mapped and managed memory).
+    let devicePointer: DevicePointer?
     private let fence: FrameFence
     private let pool: AnyObject
     private(set) var released = false
 
-    init(stream: Int, base: UnsafeMutableRawPointer, capacity: Int, fence: FrameFence, pool: AnyObject) {
+    init(
+        stream: Int, base: UnsafeMutableRawPointer, capacity: Int, devicePointer: DevicePointer?, fence: FrameFence,
+        pool: AnyObject
+    ) {
         self.stream = stream
         self.base = base
+        self.devicePointer = devicePointer
         self.capacity = capacity
         self.fence = fence
         self.pool = pool
     }
 
-    /// Sets the size of the frame about to be written (packed BGR rows).
-    func reshape(width: Int, height: Int) {
-        precondition(width * height * 3 <= capacity, "frame larger than its buffer")
+    /// Sets the size and layout of the frame about to be written.
+    func reshape(width: Int, height: Int, format: FrameFormat = .bgr) {
+        precondition(format.byteCount(width: width, height: height) <= capacity, "frame larger than its buffer")
         self.width = width
         self.height = height
-        self.rowBytes = width * 3
+        self.format = format
+        self.rowBytes = format.pitch(width: width)
+    }
+
+    /// Bytes the frame occupies from the start of its buffer.
+    var byteCount: Int { format.byteCount(width: width, height: height) }
+
+    /// The start of the frame's bytes, for copies the GPU makes (valid until `release()`).
+    var address: UnsafeMutableRawPointer {
+        precondition(!released, "reading a released frame")
+        return base
     }
 
     /// The buffer for the source to write `height` rows of `rowBytes` into.
@@ -50,6 +69,7 @@ final class PooledFrame: @unchecked Sendable {
     /// The frame's pixels, lent for the duration of `body`.
     func withPixels<R>(_ body: (BGRPixels) throws -> R) rethrows -> R {
         precondition(!released, "reading a released frame")
+        precondition(format == .bgr, "the frame is \(format), not BGR")
         return try body(
             BGRPixels(
                 base: UnsafePointer(base.assumingMemoryBound(to: UInt8.self)), width: width, height: height,

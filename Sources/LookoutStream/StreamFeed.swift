@@ -29,6 +29,8 @@ final class StreamFeed: @unchecked Sendable {
     let error = Mutex<String?>(nil)
     /// Set by the pipeline before the source starts.
     var metrics: PipelineMetrics?
+    /// The layout video decoders write (the inference stage's choice); image and synthetic sources write BGR.
+    var frameFormat = FrameFormat.bgr
 
     init(
         index: Int, source: StreamSource, batcher: DynamicBatcher, framesPerStream: Int, liveQueueLimit: Int,
@@ -98,9 +100,8 @@ final class StreamFeed: @unchecked Sendable {
     /// has `liveQueueLimit` frames waiting, or finds the pool empty, reuses the buffer of its oldest waiting frame
     /// (dropping that frame: latency stays bounded), or gets nil when every buffer is in a batch (the new frame is
     /// dropped). Drops are counted.
-    func acquire(width: Int, height: Int) throws -> PooledFrame? {
-        let rowBytes = width * 3
-        let bytes = rowBytes * height
+    func acquire(width: Int, height: Int, format: FrameFormat = .bgr) throws -> PooledFrame? {
+        let bytes = format.byteCount(width: width, height: height)
         if pool == nil || poolBytes < bytes {
             // First frame, or a live stream that came back larger: a new pool; the old one is freed when its last
             // frame is released.
@@ -112,12 +113,12 @@ final class StreamFeed: @unchecked Sendable {
         let pool = pool!
         if source.dropsWhenBehind {
             if batcher.queued(index) < liveQueueLimit, let lease = try pool.acquire() {
-                return wrap(lease, pool: pool, width: width, height: height)
+                return wrap(lease, pool: pool, width: width, height: height, format: format)
             }
             stats.dropped.add(1, ordering: .relaxed)
             if let oldest = batcher.takeOldest(index) {
                 if oldest.capacity >= bytes {
-                    oldest.reshape(width: width, height: height)
+                    oldest.reshape(width: width, height: height, format: format)
                     return oldest
                 }
                 oldest.release()
@@ -128,19 +129,23 @@ final class StreamFeed: @unchecked Sendable {
         if mayBlock { batcher.setBlocked(index, true) }
         defer { if mayBlock { batcher.setBlocked(index, false) } }
         guard let lease = try pool.acquire() else { return nil }
-        return wrap(lease, pool: pool, width: width, height: height)
+        return wrap(lease, pool: pool, width: width, height: height, format: format)
     }
 
-    private func wrap(_ lease: consuming FrameLease<FrameFence>, pool: FramePool<FrameFence>, width: Int, height: Int)
-        -> PooledFrame
-    {
+    private func wrap(
+        _ lease: consuming FrameLease<FrameFence>, pool: FramePool<FrameFence>, width: Int, height: Int,
+        format: FrameFormat
+    ) -> PooledFrame {
         let base = lease.withUnsafeMutableBytes { $0.baseAddress! }
+        let devicePointer = lease.withBuffer { $0.devicePointer }
         let fence = lease.fence
         fence.arm()
         // In flight from now on: the pool reuses the buffer only once the pipeline signals the fence.
         lease.submit()
-        let frame = PooledFrame(stream: index, base: base, capacity: pool.bufferBytes, fence: fence, pool: pool)
-        frame.reshape(width: width, height: height)
+        let frame = PooledFrame(
+            stream: index, base: base, capacity: pool.bufferBytes, devicePointer: devicePointer, fence: fence,
+            pool: pool)
+        frame.reshape(width: width, height: height, format: format)
         return frame
     }
 

@@ -98,6 +98,7 @@ public final class StreamPipeline: @unchecked Sendable {
         for feed in feeds {
             feed.setEventHandler { [weak self] event in self?.emit(event) }
             feed.metrics = metrics
+            feed.frameFormat = stage.frameFormat
         }
     }
 
@@ -241,15 +242,27 @@ public final class StreamPipeline: @unchecked Sendable {
         while let batch = batcher.nextBatch() {
             let queuedAt = batch.closedAt
             metrics?.recordQueueWait(batch.frames.map { Double(queuedAt &- $0.decodedAt) / 1e6 })
-            let outcome = Result<BatchDetections, any Error> { try stage.run(batch, holdFrames: hold) }
-            if case .failure = outcome {
-                // The engine failing is fatal: stop the sources and release what is queued.
-                stop()
-                batcher.abort()
+            // The GPU stage queues the batch and completes it on its own thread; the CPU stage runs it here.
+            stage.submit(batch, holdFrames: hold) { [self] outcome in
+                if case .failure = outcome {
+                    // The engine failing is fatal: stop the sources and release what is queued.
+                    stop()
+                    batcher.abort()
+                }
+                completions.push((batch, outcome))
             }
-            completions.push((batch, outcome))
         }
+        stage.drain()
         completions.close()
+    }
+
+    /// Device memory and GPU busy time (nil on the CPU path).
+    public func deviceStatistics() -> DeviceStatistics? { stage.deviceStatistics() }
+
+    /// Compiles and tunes, before `start()`, what frames of `width` × `height` will need (on the GPU: the engine's
+    /// instance for every batch-size bucket), so that the first batches do not stall the pipeline.
+    public func prepare(width: Int, height: Int) throws {
+        try stage.prepare(width: width, height: height)
     }
 
     private func resultsLoop() {
@@ -396,7 +409,7 @@ public final class StreamPipeline: @unchecked Sendable {
         let totals = batchTotals.withLock { $0 }
         return PipelineSample(
             time: DispatchTime.now().uptimeNanoseconds, streams: streams, batchesInFlight: snapshot.inFlight,
-            batches: totals.batches, batchedFrames: totals.frames)
+            batches: totals.batches, batchedFrames: totals.frames, device: stage.deviceStatistics())
     }
 }
 
@@ -418,4 +431,5 @@ struct PipelineSample: Sendable {
     var batchesInFlight: Int
     var batches: Int
     var batchedFrames: Int
+    var device: DeviceStatistics?
 }

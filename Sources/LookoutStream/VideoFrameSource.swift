@@ -113,11 +113,15 @@ struct VideoFrameSource: Sendable {
                     }
                     // The frame counts as decoded from here: it is published or counted as dropped.
                     let index = feed.takeFrameIndex()
-                    guard let slot = try feed.acquire(width: frame.width, height: frame.height) else { continue }
+                    guard let slot = try feed.acquire(width: frame.width, height: frame.height, format: feed.frameFormat)
+                    else { continue }
                     let convertStart = DispatchTime.now().uptimeNanoseconds
                     do {
                         try slot.withUnsafeMutableBytes { buffer in
-                            try decoder.convert(into: buffer.baseAddress!, rowBytes: slot.rowBytes)
+                            switch slot.format {
+                            case .bgr: try decoder.convert(into: buffer.baseAddress!, rowBytes: slot.rowBytes)
+                            case .nv12: try decoder.convertNV12(into: buffer.baseAddress!, pitch: slot.rowBytes)
+                            }
                         }
                     } catch {
                         slot.release()

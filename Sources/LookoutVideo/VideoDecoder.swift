@@ -19,6 +19,7 @@ public final class VideoDecoder {
     private var frame: UnsafeMutablePointer<AVFrame>?
     private var packet: UnsafeMutablePointer<AVPacket>?
     private var scaler: OpaquePointer?
+    private var nv12Scaler: OpaquePointer?
     private let streamIndex: Int32
     private let timeBase: Double
     private let startTime: Int64?
@@ -160,6 +161,8 @@ public final class VideoDecoder {
     private func release() {
         if scaler != nil { sws_freeContext(scaler) }
         scaler = nil
+        if nv12Scaler != nil { sws_freeContext(nv12Scaler) }
+        nv12Scaler = nil
         if frame != nil { av_frame_free(&frame) }
         if packet != nil { av_packet_free(&packet) }
         if codec != nil { avcodec_free_context(&codec) }
@@ -244,6 +247,20 @@ public final class VideoDecoder {
         if status < 0 {
             throw VideoError(
                 .decode, source: source, message: VideoError.text("cannot convert the frame (sws_scale", status) + ")",
+                averror: status)
+        }
+    }
+
+    /// Writes the frame `next()` returned as NV12 at `base`: `height` rows of Y then `(height + 1) / 2` rows of
+    /// interleaved U V, `pitch` bytes apart (at least the width rounded up to even). The decoder's own YUV 4:2:0 is
+    /// copied as it is (no colour conversion on the CPU: the GPU letterbox converts, OpenCV's NV12 formula), at half
+    /// the bytes of BGR.
+    public func convertNV12(into base: UnsafeMutableRawPointer, pitch: Int) throws(VideoError) {
+        guard let frame else { return }
+        let status = lk_copy_to_nv12(&nv12Scaler, frame, base.assumingMemoryBound(to: UInt8.self), Int32(pitch))
+        if status < 0 {
+            throw VideoError(
+                .decode, source: source, message: VideoError.text("cannot convert the frame to NV12 (sws_scale", status) + ")",
                 averror: status)
         }
     }

@@ -16,8 +16,19 @@ struct BenchPipelineCommand: AsyncParsableCommand {
 
     @Option(help: "Concurrent streams; a comma-separated list runs each count in turn.") var streams = "1"
     @Option(help: "The video file every stream plays.") var source: String
-    @Option(help: "Transfer mode of the GPU path (pageable, pinned, pinned-raw, mapped, managed); CPU runs have none.")
+    @Option(
+        help:
+            "Transfer modes of the GPU path, comma-separated or all (pageable, pinned, pinned-raw, mapped, managed); each runs in turn. CPU runs have none."
+    )
     var mode: String?
+    @Option(
+        name: .customLong("frame-format"),
+        help: "Pool frame layout of the GPU-letterbox modes: nv12 (default, half the bytes) or bgr.")
+    var frameFormat: String?
+    @Option(
+        name: .customLong("sample-every"),
+        help: "Print (and keep in the JSON) fps, resident and device memory every this many seconds (soak runs).")
+    var sampleEvery: Double?
     @Option(help: "ONNX model; the embedded default when omitted.") var model: String?
     @Option(help: "auto, cpu, cuda or cuda:N.") var device: DeviceRequest = .cpu
     @Option(help: "A batch closes at this many frames…") var batch = 8
@@ -54,53 +65,92 @@ struct BenchPipelineCommand: AsyncParsableCommand {
         options.depth = depth
         options.detect.imageSize = imgsz
         options.framesPerStream = framesPerStream
+        var modes: [TransferMode?] = [nil]
         if let mode {
-            do { options.mode = try TransferMode.parseList(mode).first } catch { throw Console.fail(error.description) }
+            do { modes = try TransferMode.parseList(mode) } catch { throw Console.fail(error.description) }
+        }
+        if let frameFormat {
+            guard let format = FrameFormat(rawValue: frameFormat) else {
+                throw Console.fail("--frame-format must be nv12 or bgr")
+            }
+            options.frameFormat = format
         }
         var rows: [[(String, JSONValue)]] = []
-        print("system     mode        streams      fps   p50 ms   p99 ms  dropped   frames  batch  cpu")
-        for count in counts {
-            var bench = PipelineBenchmark(source: source)
-            bench.streams = count
-            bench.paced = paced
-            bench.seconds = seconds
-            bench.warmup = warmup
-            bench.options = options
-            let row: PipelineBenchmark.Row
-            do { row = try await bench.run(detector: detector) } catch { throw Console.fail(error.description) }
-            if row.lost > 0 || row.outOfOrder > 0 {
-                Console.error("\(row.lost) frames lost, \(row.outOfOrder) out of order at \(count) streams")
-            }
-            print(
-                "lookout    " + row.mode.padding(toLength: 11, withPad: " ", startingAt: 0)
-                    + String(
-                        format: "%8d %8.1f %8.2f %8.2f %8d %8d %6.2f %4.0f%%", row.streams, row.fps, row.p50, row.p99,
-                        row.dropped,
-                        row.frames, row.batchFill, row.cpuUtilisation * 100))
-            rows.append(row.json)
-            if let baseline {
-                for extra in try runBaseline(script: baseline, streams: count) {
-                    rows.append(extra)
-                    print("ultralytics " + extra.map { "\($0.0)=\($0.1.render(pretty: false))" }.joined(separator: " "))
-                }
-            }
-        }
         let settings: [(String, JSONValue)] = [
             ("source", .string(source)), ("model", .string(detector.model.path)), ("batch", .int(batch)),
             ("max_delay_ms", .double(maxDelayMs)), ("depth", .int(depth)), ("paced", .bool(paced)),
             ("seconds", .double(seconds)),
             ("warmup", .double(warmup)), ("imgsz", imgsz.map { .int($0) } ?? .null),
             ("frames_per_stream", framesPerStream.map { .int($0) } ?? .null), ("ffmpeg", .string(FFmpeg.versions)),
+            ("modes", .string(mode ?? "default")), ("frame_format", .string(frameFormat ?? "default")),
             ("host", .string(BuildInfo.cpuDescription)),
         ]
-        let report = BenchReport(
-            benchmark: "pipeline", device: detector.deviceLine, driver: BuildInfo.kernel, settings: settings, rows: rows
-        )
-        if let json {
+        // Written after every row: a run cut short still leaves what it measured.
+        func writeReport() throws {
+            guard let json else { return }
+            let report = BenchReport(
+                benchmark: "pipeline", device: detector.deviceLine, driver: BuildInfo.kernel, settings: settings,
+                rows: rows)
             do { try report.write(to: json) } catch {
                 throw Console.fail("\(json): cannot write (\(error.localizedDescription))")
             }
         }
+        var failures = 0
+        print("system     mode        streams      fps   p50 ms   p99 ms  dropped   frames  batch  cpu    gpu")
+        for count in counts {
+            for transfer in modes {
+                var bench = PipelineBenchmark(source: source)
+                bench.streams = count
+                bench.paced = paced
+                bench.seconds = seconds
+                bench.warmup = warmup
+                bench.options = options
+                bench.options.mode = transfer
+                bench.sampleEvery = sampleEvery
+                bench.log = { Console.note($0) }
+                let row: PipelineBenchmark.Row
+                do { row = try await bench.run(detector: detector) } catch {
+                    // One mode failing does not hide the others' figures.
+                    Console.error("\(transfer?.rawValue ?? "default") at \(count) streams: \(error.description)")
+                    rows.append([
+                        ("system", .string("lookout")), ("mode", .string(transfer?.rawValue ?? "default")),
+                        ("streams", .int(count)), ("error", .string(error.description)),
+                    ])
+                    failures += 1
+                    try writeReport()
+                    continue
+                }
+                if row.lost > 0 || row.outOfOrder > 0 {
+                    Console.error("\(row.lost) frames lost, \(row.outOfOrder) out of order at \(count) streams")
+                }
+                print(
+                    "lookout    " + row.mode.padding(toLength: 11, withPad: " ", startingAt: 0)
+                        + String(
+                            format: "%8d %8.1f %8.2f %8.2f %8d %8d %6.2f %4.0f%% ", row.streams, row.fps, row.p50,
+                            row.p99, row.dropped, row.frames, row.batchFill, row.cpuUtilisation * 100)
+                        + (row.gpuUtilisation.map { String(format: "%5.1f%%", $0 * 100) } ?? "    -"))
+                fflush(nil)
+                rows.append(row.json)
+                try writeReport()
+            }
+            if let baseline {
+                do {
+                    for extra in try runBaseline(script: baseline, streams: count) {
+                        rows.append(extra)
+                        print(
+                            "ultralytics "
+                                + extra.map { "\($0.0)=\($0.1.render(pretty: false))" }.joined(separator: " "))
+                    }
+                } catch {
+                    Console.error("baseline \(baseline): \(error)")
+                    failures += 1
+                }
+                fflush(nil)
+                try writeReport()
+            }
+        }
+        try writeReport()
+        if failures > 0 { throw ExitCode.failure }
     }
 
     /// Runs the Ultralytics baseline; it prints one JSON object per line, each a row.

@@ -3,8 +3,9 @@ import Foundation
 import Lookout
 import LookoutCUDA
 import LookoutPipeline
+import LookoutStream
 
-struct SelftestCommand: ParsableCommand {
+struct SelftestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "selftest",
         abstract: "Checks this machine: with --gpu, copies, kernels, graphs, the GPU letterbox and error reporting.")
@@ -15,13 +16,26 @@ struct SelftestCommand: ParsableCommand {
     @Option(help: "A folder of NAME.WxH.bgr raw frames to letterbox on GPU and CPU and compare.")
     var rawImages: String?
 
-    @Option(help: "The shapes fixtures (models, val/ with images, labels and the Ultralytics references) for the engine checks.")
+    @Option(
+        help:
+            "The shapes fixtures (models, val/ with images, labels and the Ultralytics references) for the engine checks."
+    )
     var engineFixtures = "Tests/Fixtures/shapes"
 
     @Flag(help: "Only the engine checks (skip the memory layer's).") var engineOnly = false
     @Flag(help: "Skip the engine checks.") var noEngine = false
+    @Flag(help: "Run the streaming pipeline checks on the GPU in every transfer mode (with --gpu).") var pipeline =
+        false
+    @Flag(name: .customLong("pipeline-only"), help: "Only the pipeline checks.") var pipelineOnly = false
+    @Option(name: .customLong("pipeline-video"), help: "The clip the pipeline checks stream.")
+    var pipelineVideo = "Tests/Fixtures/video/shapes-1080p.mp4"
+    @Option(name: .customLong("pipeline-model"), help: "The model of the pipeline checks (dynamic batch).")
+    var pipelineModel = "Tests/Fixtures/shapes/shapes-yolov8n-dynamic.onnx"
+    @Option(name: .customLong("pipeline-modes"), help: "Transfer modes to check (comma-separated, or all).")
+    var pipelineModes = "all"
+    @Option(name: .customLong("pipeline-frames"), help: "Frames per stream.") var pipelineFrames = 24
 
-    func run() throws {
+    func run() async throws {
 
         guard gpu else {
             print(DeviceRequest.auto.resolve().description)
@@ -35,17 +49,36 @@ struct SelftestCommand: ParsableCommand {
         }
         var passed = 0
         var failed = 0
-        if !engineOnly {
+        if !engineOnly && !pipelineOnly {
             let test = GPUSelftest(rawImages: rawImages, log: printer)
             try test.run()
             passed += test.passed
             failed += test.failed
         }
-        if !noEngine {
+        if !noEngine && !pipelineOnly {
             let engine = EngineSelftest(fixtures: engineFixtures, log: printer)
             try engine.run()
             passed += engine.passed
             failed += engine.failed
+        }
+        if pipeline || pipelineOnly {
+            var test = PipelineSelftest(video: pipelineVideo, model: pipelineModel)
+            test.frames = pipelineFrames
+            do { test.modes = try TransferMode.parseList(pipelineModes) } catch {
+                throw Console.fail(error.description)
+            }
+            test.log = { line in
+                print(line)
+                fflush(nil)
+            }
+            do {
+                for outcome in try await test.run() {
+                    if outcome.passed { passed += 1 } else { failed += 1 }
+                }
+            } catch {
+                print("FAIL pipeline checks: \(error)")
+                failed += 1
+            }
         }
         print("\(passed) passed, \(failed) failed")
         if failed > 0 { throw ExitCode.failure }

@@ -28,6 +28,10 @@ struct StreamCommand: AsyncParsableCommand {
     @Option(help: "Transfer mode of the GPU path: pageable, pinned, pinned-raw, mapped, managed (CPU runs have none).")
     var mode: String?
     @Option(help: "Batches in flight (overlap depth).") var depth = 2
+    @Option(
+        name: .customLong("frame-format"),
+        help: "Pool frame layout of the GPU-letterbox modes: nv12 (default, half the bytes) or bgr.")
+    var frameFormat: String?
     @Option(help: "Write one JSON line per frame to PATH, or - for standard output.") var json: String?
     @Option(name: .customLong("save-video"), help: "Write each stream, annotated, as DIR/stream-N-NAME.mp4.")
     var saveVideo: String?
@@ -95,6 +99,12 @@ struct StreamCommand: AsyncParsableCommand {
         options.holdFramesUntilDelivered = saveVideo != nil
         if let mode {
             do { options.mode = try TransferMode.parseList(mode).first } catch { throw Console.fail(error.description) }
+        }
+        if let frameFormat {
+            guard let format = FrameFormat(rawValue: frameFormat) else {
+                throw Console.fail("--frame-format must be nv12 or bgr")
+            }
+            options.frameFormat = format
         }
 
         let detector: Detector

@@ -1,4 +1,5 @@
 import Foundation
+import LookoutCUDABackend
 import LookoutVideo
 import Testing
 
@@ -60,6 +61,29 @@ import Testing
             #expect(padded[y * rowBytes + frame.width * 3..<(y + 1) * rowBytes].allSatisfy { $0 == 0xAB })
         }
         #expect(Set(tight.prefix(3000)).count > 20)
+    }
+
+    @Test func nv12FramesCarryTheDecodersPlanesAndDecodeToTheBGRColours() throws {
+        // NV12 is what the GPU-letterbox modes pool: the decoder's own Y and chroma (no colour conversion on the CPU).
+        // Decoded with OpenCV's NV12 formula (the GPU letterbox's), it must give swscale's BGR within a level or two.
+        let decoder = try VideoDecoder(url: Fixtures.video640)
+        let frame = try #require(try decoder.next())
+        let (w, h) = (frame.width, frame.height)
+        var bgr = [UInt8](repeating: 0, count: w * h * 3)
+        try bgr.withUnsafeMutableBytes { try decoder.convert(into: $0.baseAddress!, rowBytes: w * 3) }
+        var nv12 = [UInt8](repeating: 0xAB, count: w * h * 3 / 2 + 64)
+        try nv12.withUnsafeMutableBytes { try decoder.convertNV12(into: $0.baseAddress!, pitch: w) }
+        #expect(nv12[(w * h * 3 / 2)...].allSatisfy { $0 == 0xAB }, "nothing past the frame is written")
+        let decoded = PixelFormatReference.decodeToBGR(nv12, format: .nv12, width: w, height: h, pitch: w)
+        var total = 0
+        var worst = 0
+        for (a, b) in zip(decoded, bgr) {
+            let d = abs(Int(a) - Int(b))
+            total += d
+            worst = max(worst, d)
+        }
+        let mean = Double(total) / Double(bgr.count)
+        #expect(mean < 1.5, "mean |Δ| \(mean), worst \(worst)")
     }
 
     @Test func encodedVideoDecodesBackWithEveryFrame() throws {

@@ -42,6 +42,11 @@ void lk_interrupt_install(AVFormatContext *context, lk_interrupt *state);
 /// geometry is unchanged. Returns the number of rows written or a negative AVERROR.
 int lk_scale_to_bgr(struct SwsContext **context, const AVFrame *frame, uint8_t *dst, int dst_stride, int flags);
 
+/// Writes `frame` as NV12 at `dst`: `frame->height` rows of Y, then `(height + 1) / 2` rows of interleaved U V, all
+/// `pitch` bytes apart (pitch ≥ width rounded up to even). YUV420P and NV12 frames are copied (chroma interleaved,
+/// no arithmetic); other formats go through sws_scale. Returns 0 or a negative AVERROR.
+int lk_copy_to_nv12(struct SwsContext **context, const AVFrame *frame, uint8_t *dst, int pitch);
+
 /// Converts packed BGR24 rows into `frame`'s planes (the encoder's pixel format and size).
 int lk_scale_from_bgr(struct SwsContext **context, const uint8_t *src, int src_stride, int width, int height,
                       AVFrame *frame);

@@ -134,6 +134,13 @@ public final class CUDAModelInstance: @unchecked Sendable {
         try engine.kernels.launch(.elementwise(toInput), memory: launchMemory, on: stream)
     }
 
+    /// Queues on `stream` the conversion of an fp32 NCHW batch at `staging` (device memory, `shape`'s element count)
+    /// into the model input: the path of inputs letterboxed on the CPU and uploaded by the caller.
+    public func enqueueInputConversion(from staging: DevicePointer, on stream: CUDAStream) throws(CUDAError) {
+        let toInput = compiler.inputCopy(from: .absolute(staging.address))
+        try engine.kernels.launch(.elementwise(toInput), memory: launchMemory, on: stream)
+    }
+
     /// Copies the output (as it will be once the queued work is done) to the host as row-major fp32
     /// `[batch][4 + classes][anchors]`, waits, and lends it to `read`.
     public func download<R>(read: (UnsafeBufferPointer<Float>) throws -> R) throws -> R {

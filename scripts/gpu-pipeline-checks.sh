@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# One command on the GPU machine for the streaming pipeline's GPU path (issue 5): the pipeline checks in every
+# transfer mode, `bench pipeline` at 32 x 1080p in every mode beside the Ultralytics loops, and the memory soak.
+# Usage (repo root there): bash DIR/gpu-pipeline-checks.sh DIR OUT [steps]
+#   DIR holds COMMIT and the baseline model (shapes-yolov8n.pt); the binary is /tmp/lookout, or is assembled from
+#   /tmp/lookout.xz.part* (copied there by earlier calls, see docs/gpu-machine.md); the Ultralytics wheels are
+#   /tmp/wheels (or DIR/wheels). steps: comma list of probe,selftest,bench,soak (default probe,selftest,bench).
+#   SOAK_SECONDS (default 270) and SOAK_WARMUP (30) size the soak run.
+set -u
+dir=$1
+final=$2
+steps=${3:-probe,selftest,bench}
+out=$final
+commit=$(cat "$dir/COMMIT" 2>/dev/null || echo unknown)
+export LOOKOUT_CACHE_DIR=/tmp/lookout-cache PYTHONUNBUFFERED=1 LOOKOUT_COMMIT=${LOOKOUT_COMMIT:-$commit}
+has() { [[ ",$steps," == *",$1,"* ]]; }
+bin=/tmp/lookout
+if [ ! -x $bin ]; then
+  cat /tmp/lookout.xz.part* | xz -dc > $bin && chmod +x $bin || { echo "cannot assemble the binary"; exit 1; }
+fi
+wheels=$dir/wheels
+[ -d "$wheels" ] || wheels=/tmp/wheels
+if [ -d "$wheels" ] && [ ! -d /tmp/site ]; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site "$wheels"/*.whl
+  mkdir -p "$HOME/.config/Ultralytics"
+  cp "$(python3 -c 'import matplotlib,os;print(os.path.join(os.path.dirname(matplotlib.__file__),"mpl-data/fonts/ttf/DejaVuSans.ttf"))')" "$HOME/.config/Ultralytics/Arial.ttf"
+fi
+export PYTHONPATH=/tmp/site:$wheels/stub YOLO_OFFLINE=1
+video=Tests/Fixtures/video/shapes-1080p.mp4
+model=Tests/Fixtures/shapes/shapes-yolov8n-dynamic.onnx
+pt=$dir/shapes-yolov8n.pt
+[ -f "$pt" ] || pt=/tmp/shapes-yolov8n.pt
+baseline=${BASELINE:-bench/baselines/pipeline_ultralytics.py}
+[ -f "$dir/pipeline_ultralytics.py" ] && baseline=$dir/pipeline_ultralytics.py
+set -o pipefail
+if has probe; then
+  { nvidia-smi --query-gpu=name,driver_version,memory.used,memory.total,utilization.gpu --format=csv; nproc
+    lscpu | grep -E "Model name|Thread|Core|Socket"; ls -la $bin; $bin --help | head -3; } 2>&1 | tee "$out/probe.txt"
+fi
+if has selftest; then
+  timeout 300 $bin selftest --gpu --pipeline-only --pipeline-video $video --pipeline-model $model 2>&1 \
+    | tee "$out/selftest-pipeline.txt"
+fi
+smi() { nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv,noheader -l 1 > "$1" 2>&1 & echo $!; }
+if has bench; then
+  pid=$(smi "$out/smi-bench.csv")
+  timeout 420 $bin bench pipeline --device cuda --model $model --imgsz 640 --source $video --streams 32 --batch 32 \
+    --mode ${MODES:-pageable,pinned,pinned-raw,mapped,managed} --seconds ${BENCH_SECONDS:-10} --warmup ${BENCH_WARMUP:-5} \
+    --baseline $baseline --baseline-model $pt --json "$out/pipeline-h100.json" 2>&1 | tee "$out/bench.txt"
+  kill $pid
+fi
+if has soak; then
+  pid=$(smi "$out/smi-soak.csv")
+  timeout 560 $bin bench pipeline --device cuda --model $model --imgsz 640 --source $video --streams 32 --batch 32 \
+    --mode ${SOAK_MODE:-pinned-raw} --seconds ${SOAK_SECONDS:-270} --warmup ${SOAK_WARMUP:-30} --sample-every 30 \
+    --json "$out/pipeline-soak-h100.json" 2>&1 | tee "$out/soak.txt"
+  kill $pid
+fi
+echo "done: $steps"
