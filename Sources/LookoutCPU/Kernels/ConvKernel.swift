@@ -63,7 +63,7 @@ struct ConvKernel: CPUKernel {
         workers = CPUParallel.workers
         (tile, tiles) = ConvKernel.tiling(
             k: (channels / group) * kernelH * kernelW, m: outChannels / group, pixels: outHeight * outWidth,
-            images: batch * group, workers: workers)
+            images: group, workers: workers)
     }
 
     /// Bytes of im2col columns plus output a tile should span (kept within L2 with OpenBLAS's packed copies).
@@ -80,7 +80,9 @@ struct ConvKernel: CPUKernel {
     /// through its "small matrix" path without packing, measured at 105–115 GFLOP/s per core here against 40–87
     /// for the same layer in bigger packed tiles (the first convolution, m 16 × k 27: 86 vs 40). Wider layers take
     /// tiles whose columns and output fit the cache budget. Either way at least one task per worker, and the
-    /// tiles of one image as equal as possible.
+    /// tiles of one image as equal as possible. `images` counts the groups of one item, never the batch: every
+    /// item of a batch then runs the very GEMMs a single image would (OpenBLAS's AVX-512 small-matrix and packed
+    /// paths round differently), so a batch's outputs equal its images' run alone.
     static func tiling(k: Int, m: Int, pixels: Int, images: Int, workers: Int) -> (tile: Int, tiles: Int) {
         guard pixels > 0 else { return (1, 0) }
         var width: Int

@@ -111,7 +111,9 @@ struct WinogradConvKernel: CPUKernel {
         workers = CPUParallel.workers
         let tiles = tilesH * tilesW
         var width = max(16, WinogradConvKernel.blockBudget / (4 * positions * (c + m)))
-        var count = max((tiles + width - 1) / width, (workers + conv.batch - 1) / conv.batch)
+        // The split of an image never depends on the batch size: every item then runs the very GEMMs a single image
+        // would (OpenBLAS's AVX-512 small-matrix and packed paths round differently), so a batch equals its images.
+        var count = max((tiles + width - 1) / width, workers)
         width = (tiles + count - 1) / count
         width = min(tiles, (width + 15) / 16 * 16)
         count = (tiles + width - 1) / width
