@@ -2,8 +2,8 @@
 # One command on the GPU machine for the CUDA backend: probe, self-test (memory layer + engine), val and detect on
 # the GPU against the Ultralytics references, bench engine with the PyTorch baselines, bench transfer.
 # Usage (repo root there): bash DIR/gpu-engine-checks.sh DIR OUT [steps]
-#   DIR holds lookout (or lookout.xz, or parts: /tmp/lookout.xz.part1 [+ /tmp/lookout.xz.part2] + DIR/lookout.xz.part2|3
-#   when the binary must travel over several calls), the wheels (or /tmp/wheels), the .pt, COMMIT and the scripts;
+#   DIR holds lookout (or lookout.xz; else the parts scripts/pack-for-device.sh made, copied to /tmp/lookout.xz.part*
+#   by earlier calls), the wheels (or /tmp/wheels), the .pt (or /tmp/shapes-yolov8n.pt), COMMIT and the scripts;
 #   steps is a comma list of probe,selftest,engine,val,detect,transfer,ncu (default: all but ncu).
 set -u
 dir=$1
@@ -21,8 +21,7 @@ bin=/tmp/lookout
 if [ ! -x $bin ]; then
   if [ -f "$dir/lookout" ]; then cp "$dir/lookout" $bin
   elif [ -f "$dir/lookout.xz" ]; then xz -dc "$dir/lookout.xz" > $bin
-  elif [ -f "$dir/lookout.xz.part3" ]; then cat /tmp/lookout.xz.part1 /tmp/lookout.xz.part2 "$dir/lookout.xz.part3" | xz -dc > $bin
-  else cat /tmp/lookout.xz.part1 "$dir/lookout.xz.part2" | xz -dc > $bin; fi
+  else cat /tmp/lookout.xz.part* | xz -dc > $bin || { echo "cannot assemble the binary"; exit 1; }; fi
   chmod +x $bin
 fi
 wheels=$dir/wheels
@@ -34,6 +33,8 @@ if [ -d "$wheels" ] && [ ! -d /tmp/site ]; then
 fi
 export PYTHONPATH=/tmp/site:$wheels/stub YOLO_OFFLINE=1
 fixtures=Tests/Fixtures/shapes
+pt=$dir/shapes-yolov8n.pt
+[ -f "$pt" ] || pt=/tmp/shapes-yolov8n.pt
 if has probe; then
   {
     nvidia-smi; ldd --version | head -1; nproc
@@ -51,7 +52,7 @@ if has selftest; then
 fi
 if has engine; then
   timeout 300 $bin bench engine --device cuda --model $fixtures/shapes-yolov8n-dynamic.onnx --iterations 200 --warmup 20 \
-    --images $fixtures/val/images --baseline "$dir/engine_pytorch.py" --baseline-model "$dir/shapes-yolov8n.pt" \
+    --images $fixtures/val/images --baseline "$dir/engine_pytorch.py" --baseline-model "$pt" \
     --json "$out/engine-h100.json" 2>&1 | tee "$out/engine.txt"
 fi
 if has val; then
