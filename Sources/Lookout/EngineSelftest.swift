@@ -406,8 +406,11 @@ extension EngineSelftest {
                         let time = run.milliseconds.map { String(format: "%.4f ms", $0) } ?? "failed"
                         return "\(run.algorithm) \(time) |Δ| \(run.difference)" + (run.failure.map { " (\($0))" } ?? "")
                     }
-                    log(String(format: "  [%@] %@: chosen %@ %.4f ms; ", layer.kind, layer.layer, layer.chosen, layer.chosenMilliseconds)
-                        + runs.joined(separator: "; "))
+                    log(
+                        String(
+                            format: "  [%@] %@: chosen %@ %.4f ms, best NVRTC %@ %.4f ms; ", layer.kind, layer.layer, layer.chosen,
+                            layer.chosenMilliseconds, layer.nvrtc, layer.nvrtcMilliseconds)
+                            + runs.joined(separator: "; "))
                     for run in layer.runs where run.failure != nil && run.milliseconds != nil {
                         problems.append("batch \(batch) \(layer.kind) \(run.algorithm): \(run.failure!)")
                     }

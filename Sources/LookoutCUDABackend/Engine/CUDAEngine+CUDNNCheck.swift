@@ -17,6 +17,9 @@ public struct CUDNNLayerCheck: Sendable {
     public let layer: String
     public let chosen: String
     public let chosenMilliseconds: Double
+    /// The fastest of the engine's own kernels that agrees with the reference (timed here), and its time.
+    public let nvrtc: String
+    public let nvrtcMilliseconds: Double
     public let runs: [Run]
 }
 
@@ -78,13 +81,12 @@ extension CUDAEngine {
                 .elementwise(instance.compiler.gather(c.output, at: c.outputAddress, into: reference.pointer().address)),
                 memory: memory, on: stream)
             let gather = instance.compiler.gather(c.output, at: c.outputAddress, into: candidate.pointer().address)
-            var runs: [CUDNNLayerCheck.Run] = []
-            for kernel in c.candidates where kernel.isCUDNN {
+            // Runs `kernel`, compares it with the reference and times it.
+            func measure(_ kernel: ConvKernel) throws -> CUDNNLayerCheck.Run {
                 do {
                     try kernels.launch(c, kernel: kernel, memory: memory, on: stream)
                 } catch {
-                    runs.append(.init(algorithm: kernel.description, milliseconds: nil, difference: 0, largest: 0, failure: "\(error)"))
-                    continue
+                    return .init(algorithm: kernel.description, milliseconds: nil, difference: 0, largest: 0, failure: "\(error)")
                 }
                 try kernels.launch(.elementwise(gather), memory: memory, on: stream)
                 try stream.fill(result, byte: 0)
@@ -95,15 +97,21 @@ extension CUDAEngine {
                 try stream.synchronize()
                 let (difference, largest) = host.withUnsafeBytes { ($0.load(as: Float.self), $0.load(fromByteOffset: 4, as: Float.self)) }
                 let agrees = difference <= 0.02 * max(largest, 1)
-                runs.append(
-                    .init(
-                        algorithm: kernel.description, milliseconds: try time(c, kernel), difference: difference, largest: largest,
-                        failure: agrees ? nil : "differs by \(difference) (largest \(largest))"))
+                return .init(
+                    algorithm: kernel.description, milliseconds: try time(c, kernel), difference: difference, largest: largest,
+                    failure: agrees ? nil : "differs by \(difference) (largest \(largest))")
+            }
+            let runs = try c.candidates.filter(\.isCUDNN).map(measure)
+            var nvrtc: (String, Double) = ("direct", try time(c, .direct))
+            for kernel in c.candidates where !kernel.isCUDNN && kernel != .direct {
+                let run = try measure(kernel)
+                if run.failure == nil, let ms = run.milliseconds, ms < nvrtc.1 { nvrtc = (run.algorithm, ms) }
             }
             let chosenMilliseconds = try time(c, c.kernel)
             layers.append(
                 CUDNNLayerCheck(
-                    kind: k, layer: c.signature, chosen: c.kernel.description, chosenMilliseconds: chosenMilliseconds, runs: runs))
+                    kind: k, layer: c.signature, chosen: c.kernel.description, chosenMilliseconds: chosenMilliseconds,
+                    nvrtc: nvrtc.0, nvrtcMilliseconds: nvrtc.1, runs: runs))
             try kernels.launch(c, kernel: c.kernel, memory: memory, on: stream)
         }
         try stream.synchronize()

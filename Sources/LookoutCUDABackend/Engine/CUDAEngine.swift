@@ -97,7 +97,8 @@ public final class CUDAEngine: @unchecked Sendable {
         for name in convs { counts[name, default: 0] += 1 }
         log.append(
             "shape \(shape): \(ops.count) launches, convolutions \(counts.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")); "
-                + "activations \(memory.peakBytes) B (CPU plan at \(options.precision == .fp16 ? "fp16" : "fp32"): \(memory.planPeakBytes) B)")
+                + "activations \(memory.peakBytes) B (CPU plan at \(options.precision == .fp16 ? "fp16" : "fp32"): \(memory.planPeakBytes) B)"
+                + (instance.cudnnWorkspaceBytes > 0 ? "; cuDNN workspace \(instance.cudnnWorkspaceBytes) B" : ""))
         instances[shape] = instance
         return instance
     }
@@ -137,6 +138,7 @@ public final class CUDAEngine: @unchecked Sendable {
             if let known = tuning.kernel(for: op.signature), let kernel = op.candidates.first(where: { $0.key == known }) {
                 // cuDNN may refuse at launch what it proposed (alignment): the layer is then timed again.
                 if try launchCandidate(op, kernel, memory) == nil {
+                    if kernel.isCUDNN { op.nvrtcKernel = op.kernel }  // the compiler's default: not timed this time
                     op.kernel = kernel
                     ops[index] = .conv(op)
                     cached += 1
