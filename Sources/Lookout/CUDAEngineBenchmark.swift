@@ -131,7 +131,11 @@ public struct CUDAEngineBenchmark {
                 ("convolutions", .int(instance.convolutionKernels.count)),
                 ("cudnn_workspace_bytes", .int(instance.cudnnWorkspaceBytes)),
                 // The tuner's choice per convolution, in launch order.
-                ("convolution_kernels", .array(instance.convolutionKernels.map { .object([("layer", .string($0.layer)), ("kernel", .string($0.kernel))]) })),
+                (
+                    "convolution_kernels",
+                    .array(
+                        instance.convolutionKernels.map { .object([("layer", .string($0.layer)), ("kernel", .string($0.kernel))]) })
+                ),
             ]
             log(
                 String(

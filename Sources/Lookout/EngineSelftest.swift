@@ -382,7 +382,9 @@ extension EngineSelftest {
     /// cuDNN's candidates (conv + our epilogue) against the direct kernel on layers of each kind, their times beside
     /// the kernel the tuner chose, and graph replay against eager launches with every eligible layer on cuDNN.
     func cudnnCandidates() {
-        let name = "cuDNN candidates + epilogue match the direct kernel (1x1, 3x3 s1/s2, residual, strided output; batch 1 and 8); graph replay equals eager launches"
+        let name =
+            "cuDNN candidates + epilogue match the direct kernel (1x1, 3x3 s1/s2, residual, strided output; batch 1 "
+            + "and 8); graph replay equals eager launches"
         let detector: Detector
         do {
             detector = try cudaDetector(dynamicModel)
@@ -416,7 +418,8 @@ extension EngineSelftest {
                     }
                 }
                 if result.layers.isEmpty { problems.append("batch \(batch): no layer has cuDNN algorithms") }
-                log("  batch \(batch): \(result.forcedLayers) layers forced onto cuDNN: graph replay \(result.graphEqualsEager ? "equals" : "DIFFERS FROM") eager launches")
+                let replay = result.graphEqualsEager ? "equals" : "DIFFERS FROM"
+                log("  batch \(batch): \(result.forcedLayers) layers forced onto cuDNN: graph replay \(replay) eager launches")
                 if !result.graphEqualsEager { problems.append("batch \(batch): graph replay differs from eager launches") }
             }
             for line in cuda.engine.log where line.hasPrefix("tuning:") || line.hasPrefix("cuDNN") { log("  " + line) }

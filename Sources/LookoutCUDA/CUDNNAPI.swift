@@ -38,20 +38,28 @@ struct CUDNNAPI: @unchecked Sendable {
             cudnnCreate: required("cudnnCreate", LookoutPFN_cudnnCreate.self),
             cudnnDestroy: required("cudnnDestroy", LookoutPFN_cudnnDestroy.self),
             cudnnSetStream: required("cudnnSetStream", LookoutPFN_cudnnSetStream.self),
-            cudnnCreateTensorDescriptor: required("cudnnCreateTensorDescriptor", LookoutPFN_cudnnCreateTensorDescriptor.self),
-            cudnnDestroyTensorDescriptor: required("cudnnDestroyTensorDescriptor", LookoutPFN_cudnnDestroyTensorDescriptor.self),
-            cudnnSetTensor4dDescriptorEx: required("cudnnSetTensor4dDescriptorEx", LookoutPFN_cudnnSetTensor4dDescriptorEx.self),
-            cudnnCreateFilterDescriptor: required("cudnnCreateFilterDescriptor", LookoutPFN_cudnnCreateFilterDescriptor.self),
-            cudnnDestroyFilterDescriptor: required("cudnnDestroyFilterDescriptor", LookoutPFN_cudnnDestroyFilterDescriptor.self),
-            cudnnSetFilter4dDescriptor: required("cudnnSetFilter4dDescriptor", LookoutPFN_cudnnSetFilter4dDescriptor.self),
+            cudnnCreateTensorDescriptor: required(
+                "cudnnCreateTensorDescriptor", LookoutPFN_cudnnCreateTensorDescriptor.self),
+            cudnnDestroyTensorDescriptor: required(
+                "cudnnDestroyTensorDescriptor", LookoutPFN_cudnnDestroyTensorDescriptor.self),
+            cudnnSetTensor4dDescriptorEx: required(
+                "cudnnSetTensor4dDescriptorEx", LookoutPFN_cudnnSetTensor4dDescriptorEx.self),
+            cudnnCreateFilterDescriptor: required(
+                "cudnnCreateFilterDescriptor", LookoutPFN_cudnnCreateFilterDescriptor.self),
+            cudnnDestroyFilterDescriptor: required(
+                "cudnnDestroyFilterDescriptor", LookoutPFN_cudnnDestroyFilterDescriptor.self),
+            cudnnSetFilter4dDescriptor: required(
+                "cudnnSetFilter4dDescriptor", LookoutPFN_cudnnSetFilter4dDescriptor.self),
             cudnnCreateConvolutionDescriptor: required(
                 "cudnnCreateConvolutionDescriptor", LookoutPFN_cudnnCreateConvolutionDescriptor.self),
             cudnnDestroyConvolutionDescriptor: required(
                 "cudnnDestroyConvolutionDescriptor", LookoutPFN_cudnnDestroyConvolutionDescriptor.self),
             cudnnSetConvolution2dDescriptor: required(
                 "cudnnSetConvolution2dDescriptor", LookoutPFN_cudnnSetConvolution2dDescriptor.self),
-            cudnnSetConvolutionGroupCount: required("cudnnSetConvolutionGroupCount", LookoutPFN_cudnnSetConvolutionGroupCount.self),
-            cudnnSetConvolutionMathType: required("cudnnSetConvolutionMathType", LookoutPFN_cudnnSetConvolutionMathType.self),
+            cudnnSetConvolutionGroupCount: required(
+                "cudnnSetConvolutionGroupCount", LookoutPFN_cudnnSetConvolutionGroupCount.self),
+            cudnnSetConvolutionMathType: required(
+                "cudnnSetConvolutionMathType", LookoutPFN_cudnnSetConvolutionMathType.self),
             cudnnGetConvolutionForwardAlgorithm_v7: required(
                 "cudnnGetConvolutionForwardAlgorithm_v7", LookoutPFN_cudnnGetConvolutionForwardAlgorithm_v7.self),
             cudnnGetConvolutionForwardWorkspaceSize: required(

@@ -15,7 +15,8 @@ public struct CUDNNConvolutionShape: Hashable, Sendable, CustomStringConvertible
     public var groups: Int
 
     public init(
-        input: [Int], inputStrides: [Int], filter: [Int], output: [Int], outputStrides: [Int], padding: (h: Int, w: Int),
+        input: [Int], inputStrides: [Int], filter: [Int], output: [Int], outputStrides: [Int],
+        padding: (h: Int, w: Int),
         stride: (h: Int, w: Int), dilation: (h: Int, w: Int), groups: Int
     ) {
         self.input = input
@@ -33,7 +34,8 @@ public struct CUDNNConvolutionShape: Hashable, Sendable, CustomStringConvertible
     /// size itself: the output must be exactly `(in + 2 pad - dil (k - 1) - 1) / stride + 1`; sizes and strides
     /// must fit its `int` arguments.
     public var unsupportedReason: String? {
-        guard input.count == 4, output.count == 4, filter.count == 4, inputStrides.count == 4, outputStrides.count == 4 else {
+        guard input.count == 4, output.count == 4, filter.count == 4, inputStrides.count == 4, outputStrides.count == 4
+        else {
             return "not 4-D"
         }
         guard groups >= 1, input[1] == filter[1] * groups, filter[0] % groups == 0, output[1] == filter[0] else {
@@ -45,7 +47,9 @@ public struct CUDNNConvolutionShape: Hashable, Sendable, CustomStringConvertible
             let dil = axis == 2 ? dilation.h : dilation.w
             let k = filter[axis]
             let expected = (size + 2 * pad - dil * (k - 1) - 1) / step + 1
-            if expected != output[axis] { return "asymmetric padding (output \(output[axis]), cuDNN would give \(expected))" }
+            if expected != output[axis] {
+                return "asymmetric padding (output \(output[axis]), cuDNN would give \(expected))"
+            }
         }
         let limit = Int(Int32.max)
         let extents = [input, output, inputStrides, outputStrides].flatMap { $0 }
@@ -80,10 +84,13 @@ public struct CUDNNAlgorithm: Hashable, Sendable, CustomStringConvertible {
 
     /// cuDNN's names for `cudnnConvolutionFwdAlgo_t` 0…7.
     public static let names = [
-        "IMPLICIT_GEMM", "IMPLICIT_PRECOMP_GEMM", "GEMM", "DIRECT", "FFT", "FFT_TILING", "WINOGRAD", "WINOGRAD_NONFUSED",
+        "IMPLICIT_GEMM", "IMPLICIT_PRECOMP_GEMM", "GEMM", "DIRECT", "FFT", "FFT_TILING", "WINOGRAD",
+        "WINOGRAD_NONFUSED",
     ]
 
-    public var name: String { Int(algorithm) < Self.names.count && algorithm >= 0 ? Self.names[Int(algorithm)] : "algo \(algorithm)" }
+    public var name: String {
+        Int(algorithm) < Self.names.count && algorithm >= 0 ? Self.names[Int(algorithm)] : "algo \(algorithm)"
+    }
 
     public var description: String { "cudnn \(name)" + (mathType == 1 ? "" : " (math type \(mathType))") }
 }
@@ -126,23 +133,30 @@ public final class CUDNNConvolution: @unchecked Sendable {
             try api.check(api.cudnnCreateTensorDescriptor(&y), "cudnnCreateTensorDescriptor")
             try api.check(api.cudnnCreateFilterDescriptor(&w), "cudnnCreateFilterDescriptor")
             try api.check(api.cudnnCreateConvolutionDescriptor(&convolution), "cudnnCreateConvolutionDescriptor")
-            let i = shape.input.map { Int32($0) }, si = shape.inputStrides.map { Int32($0) }
+            let i = shape.input.map { Int32($0) }
+            let si = shape.inputStrides.map { Int32($0) }
             try api.check(
                 api.cudnnSetTensor4dDescriptorEx(x, Self.dataHalf, i[0], i[1], i[2], i[3], si[0], si[1], si[2], si[3]),
                 "cudnnSetTensor4dDescriptorEx")
-            let o = shape.output.map { Int32($0) }, so = shape.outputStrides.map { Int32($0) }
+            let o = shape.output.map { Int32($0) }
+            let so = shape.outputStrides.map { Int32($0) }
             try api.check(
                 api.cudnnSetTensor4dDescriptorEx(y, Self.dataHalf, o[0], o[1], o[2], o[3], so[0], so[1], so[2], so[3]),
                 "cudnnSetTensor4dDescriptorEx")
             let f = shape.filter.map { Int32($0) }
-            try api.check(api.cudnnSetFilter4dDescriptor(w, Self.dataHalf, Self.formatNHWC, f[0], f[1], f[2], f[3]), "cudnnSetFilter4dDescriptor")
+            try api.check(
+                api.cudnnSetFilter4dDescriptor(w, Self.dataHalf, Self.formatNHWC, f[0], f[1], f[2], f[3]),
+                "cudnnSetFilter4dDescriptor")
             try api.check(
                 api.cudnnSetConvolution2dDescriptor(
-                    convolution, Int32(shape.padding.h), Int32(shape.padding.w), Int32(shape.stride.h), Int32(shape.stride.w),
+                    convolution, Int32(shape.padding.h), Int32(shape.padding.w), Int32(shape.stride.h),
+                    Int32(shape.stride.w),
                     Int32(shape.dilation.h), Int32(shape.dilation.w), Self.crossCorrelation, Self.dataFloat),
                 "cudnnSetConvolution2dDescriptor")
-            try api.check(api.cudnnSetConvolutionGroupCount(convolution, Int32(shape.groups)), "cudnnSetConvolutionGroupCount")
-            try api.check(api.cudnnSetConvolutionMathType(convolution, Self.tensorOpMath), "cudnnSetConvolutionMathType")
+            try api.check(
+                api.cudnnSetConvolutionGroupCount(convolution, Int32(shape.groups)), "cudnnSetConvolutionGroupCount")
+            try api.check(
+                api.cudnnSetConvolutionMathType(convolution, Self.tensorOpMath), "cudnnSetConvolutionMathType")
         } catch {
             destroyAll()
             throw error
@@ -164,20 +178,26 @@ public final class CUDNNConvolution: @unchecked Sendable {
     /// Up to `limit` algorithms cuDNN's heuristics propose for this exact problem, fastest expected first, that
     /// report success and need at most `workspaceLimit` bytes of workspace.
     public func algorithms(limit: Int, workspaceLimit: Int) throws(CUDNNError) -> [CUDNNAlgorithm] {
-        do { try handle.context.bind() } catch { throw CUDNNError(code: .init(error.code.rawValue), message: error.name, call: error.call) }
+        do { try handle.context.bind() } catch {
+            throw CUDNNError(code: .init(error.code.rawValue), message: error.name, call: error.call)
+        }
         var results = [LookoutCUDNNConvolutionFwdAlgoPerf](repeating: LookoutCUDNNConvolutionFwdAlgoPerf(), count: 16)
         var returned: Int32 = 0
         try api.check(
-            api.cudnnGetConvolutionForwardAlgorithm_v7(handle.handle, x, w, convolution, y, Int32(results.count), &returned, &results),
+            api.cudnnGetConvolutionForwardAlgorithm_v7(
+                handle.handle, x, w, convolution, y, Int32(results.count), &returned, &results),
             "cudnnGetConvolutionForwardAlgorithm_v7")
         var chosen: [CUDNNAlgorithm] = []
         for result in results.prefix(Int(returned)) where result.status == 0 && chosen.count < limit {
             try setMathType(Int32(result.mathType))
             var bytes = 0
-            guard api.cudnnGetConvolutionForwardWorkspaceSize(handle.handle, x, w, convolution, y, result.algo, &bytes) == 0,
+            guard
+                api.cudnnGetConvolutionForwardWorkspaceSize(handle.handle, x, w, convolution, y, result.algo, &bytes)
+                    == 0,
                 bytes <= workspaceLimit
             else { continue }
-            let algorithm = CUDNNAlgorithm(algorithm: Int32(result.algo), mathType: Int32(result.mathType), workspaceBytes: bytes)
+            let algorithm = CUDNNAlgorithm(
+                algorithm: Int32(result.algo), mathType: Int32(result.mathType), workspaceBytes: bytes)
             if !chosen.contains(algorithm) { chosen.append(algorithm) }
         }
         return chosen
@@ -195,7 +215,9 @@ public final class CUDNNConvolution: @unchecked Sendable {
         _ algorithm: CUDNNAlgorithm, x xAddress: UInt64, w wAddress: UInt64, y yAddress: UInt64, workspace: UInt64,
         workspaceBytes: Int, on stream: CUDAStream
     ) throws(CUDAError) {
-        precondition(algorithm.workspaceBytes <= workspaceBytes, "cuDNN workspace \(workspaceBytes) B < \(algorithm.workspaceBytes) B")
+        precondition(
+            algorithm.workspaceBytes <= workspaceBytes,
+            "cuDNN workspace \(workspaceBytes) B < \(algorithm.workspaceBytes) B")
         do {
             try setMathType(algorithm.mathType)
             try api.check(api.cudnnSetStream(handle.handle, stream.handle), "cudnnSetStream")

@@ -10,13 +10,20 @@ import Testing
 /// cuDNN as a convolution candidate, without a GPU and without cuDNN: the missing library's one-line reason, the
 /// descriptors' parameters, the KRSC weights, the in-place epilogue (emulated, and compiled by NVRTC).
 @Suite struct CUDNNCandidateTests {
-    static func compiled(shape: [Int], cudnnWeights: Bool) throws -> (ops: [ConvOp], pool: ConstantPool, memory: GPUMemoryPlan) {
+    static func compiled(shape: [Int], cudnnWeights: Bool) throws -> (
+        ops: [ConvOp], pool: ConstantPool, memory: GPUMemoryPlan
+    ) {
         let model = try DetectionModel(path: BackendFixtures.dynamicModel)
         let plan = try model.plan(forInputShape: shape)
         let memory = try GPUMemoryPlan(plan: plan, precision: .fp16)
         var pool = ConstantPool()
         let ops = try GPUOpCompiler(plan: plan, memory: memory, cudnnWeights: cudnnWeights).compile(constants: &pool)
-        return (ops.compactMap { if case .conv(let c) = $0 { return c }; return nil }, pool, memory)
+        return (
+            ops.compactMap {
+                if case .conv(let c) = $0 { return c }
+                return nil
+            }, pool, memory
+        )
     }
 
     @Test func missingLibraryIsOneLineAndNoLayerGetsCUDNN() throws {
@@ -35,7 +42,10 @@ import Testing
         #expect(line.contains("LOOKOUT_CUDNN_PATH=\(folder.path)"))
         // Without cuDNN the compiler makes no KRSC weights and no layer has a cuDNN description or candidate.
         let (ops, pool, _) = try Self.compiled(shape: [1, 3, 64, 64], cudnnWeights: false)
-        #expect(ops.allSatisfy { $0.cudnnShape == nil && $0.denseWeights == .none && !$0.candidates.contains(where: \.isCUDNN) })
+        #expect(
+            ops.allSatisfy {
+                $0.cudnnShape == nil && $0.denseWeights == .none && !$0.candidates.contains(where: \.isCUDNN)
+            })
         let (withCUDNN, poolWithCUDNN, _) = try Self.compiled(shape: [1, 3, 64, 64], cudnnWeights: true)
         #expect(poolWithCUDNN.bytes.count > pool.bytes.count)
         // cuDNN's algorithms come only from a loaded library (per exact problem), never from the compiler.
@@ -81,7 +91,8 @@ import Testing
         // 1x1, 3x3 stride 1 and 2, and a layer writing a channel slice of a concat (pixels wider than its channels).
         #expect(eligible.contains { $0.params.kH == 1 && $0.params.kW == 1 })
         #expect(eligible.contains { $0.params.kH == 3 && $0.params.strideH == 1 && $0.params.padT == 1 })
-        #expect(eligible.contains { $0.params.kH == 3 && $0.params.strideH == 2 && $0.params.outH * 2 == $0.params.inH })
+        #expect(
+            eligible.contains { $0.params.kH == 3 && $0.params.strideH == 2 && $0.params.outH * 2 == $0.params.inH })
         let slice = try #require(eligible.first { $0.params.ysW > Int64($0.params.outC) })
         #expect(slice.cudnnShape!.outputStrides[2] == Int(slice.params.ysW) * Int(slice.params.outW))
         #expect(eligible.contains { $0.params.hasResidual != 0 })
@@ -139,7 +150,9 @@ import Testing
             guard case .constant(let dense) = op.denseWeights, case .constant(let w32) = op.w32 else { continue }
             let count = Int(p.outC * p.K)
             let halves = pool.bytes.withUnsafeBytes { raw in
-                (0..<count).map { Float(Float16(bitPattern: raw.load(fromByteOffset: dense + 2 * $0, as: UInt16.self))) }
+                (0..<count).map {
+                    Float(Float16(bitPattern: raw.load(fromByteOffset: dense + 2 * $0, as: UInt16.self)))
+                }
             }
             let floats = pool.bytes.withUnsafeBytes { raw in
                 (0..<count).map { raw.load(fromByteOffset: w32 + 4 * $0, as: Float.self) }
@@ -174,7 +187,8 @@ import Testing
         let kernel = ConvKernel.cudnn(CUDNNAlgorithm(algorithm: 1, mathType: 1, workspaceBytes: 4096))
         #expect(kernel.key == "cudnn_algo1_math1")
         #expect(kernel.description == "cudnn IMPLICIT_PRECOMP_GEMM")
-        #expect(ConvKernel.cudnn(CUDNNAlgorithm(algorithm: 6, mathType: 2, workspaceBytes: 0)).key == "cudnn_algo6_math2")
+        #expect(
+            ConvKernel.cudnn(CUDNNAlgorithm(algorithm: 6, mathType: 2, workspaceBytes: 0)).key == "cudnn_algo6_math2")
     }
 
     @Test(.enabled(if: EngineKernelSourceTests.nvrtc != nil, "NVRTC is not installed"))
@@ -182,7 +196,8 @@ import Testing
         let nvrtc = try #require(EngineKernelSourceTests.nvrtc)
         #expect(EngineKernelSource.source.contains("lookout_conv_cudnn_epilogue"))
         let output = try nvrtc.compile(
-            source: EngineKernelSource.source, name: "engine.cu", options: ["--gpu-architecture=compute_90", "--std=c++17"],
+            source: EngineKernelSource.source, name: "engine.cu",
+            options: ["--gpu-architecture=compute_90", "--std=c++17"],
             kind: .ptx)
         let ptx = String(decoding: output.image, as: UTF8.self)
         #expect(ptx.contains(".entry lookout_conv_cudnn_epilogue"))

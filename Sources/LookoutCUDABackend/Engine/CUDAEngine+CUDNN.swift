@@ -17,7 +17,8 @@ extension CUDAEngine {
 
     /// cuDNN's handle on `context` when cuDNN can be used with `options`, and the engine log's line saying so.
     static func loadCUDNN(
-        options: CUDAEngineOptions, context: CUDAContext, environment: [String: String] = ProcessInfo.processInfo.environment,
+        options: CUDAEngineOptions, context: CUDAContext,
+        environment: [String: String] = ProcessInfo.processInfo.environment,
         load: () -> Result<CUDNN, CUDNNUnavailable> = CUDNN.load
     ) -> (CUDNNHandle?, String) {
         guard options.precision == .fp16 else { return (nil, cudnnNotUsed("fp32 precision runs the direct kernels")) }
@@ -30,7 +31,10 @@ extension CUDAEngine {
         case .success(let cudnn):
             do {
                 let handle = try CUDNNHandle(cudnn: cudnn, context: context)
-                return (handle, "cuDNN \(cudnn.versionString) (\(cudnn.path)): a candidate for fp16 channels-last convolutions")
+                return (
+                    handle,
+                    "cuDNN \(cudnn.versionString) (\(cudnn.path)): a candidate for fp16 channels-last convolutions"
+                )
             } catch {
                 return (nil, cudnnNotUsed("cudnnCreate failed: \(error)"))
             }

@@ -29,7 +29,9 @@ extension CUDAEngine {
     /// cuDNN candidate against the direct kernel and times it beside the tuner's choice. Then, with every layer
     /// that has cuDNN algorithms forced onto cuDNN's first, compares one graph replay with eager launches bit for
     /// bit. Nil when cuDNN is not loaded.
-    public func checkCUDNN(shape: [Int]) throws -> (layers: [CUDNNLayerCheck], forcedLayers: Int, graphEqualsEager: Bool)? {
+    public func checkCUDNN(shape: [Int]) throws -> (
+        layers: [CUDNNLayerCheck], forcedLayers: Int, graphEqualsEager: Bool
+    )? {
         guard cudnnHandle != nil else { return nil }
         let instance = try instance(shape: shape)
         try context.bind()
@@ -55,7 +57,11 @@ extension CUDAEngine {
         memory.cudnnWorkspace = scratch?.address ?? 0
         memory.cudnnWorkspaceBytes = cudnnBytes
 
-        let count = ops.map { if case .conv(let c) = $0 { return c.output.count }; return 0 }.max() ?? 1
+        let count =
+            ops.map {
+                if case .conv(let c) = $0 { return c.output.count }
+                return 0
+            }.max() ?? 1
         let reference = try DeviceBuffer(context: context, byteCount: max(count, 1) * 4)
         let candidate = try DeviceBuffer(context: context, byteCount: max(count, 1) * 4)
         let result = try DeviceBuffer(context: context, byteCount: 8)
@@ -78,7 +84,8 @@ extension CUDAEngine {
             }
             try kernels.launch(c, kernel: .direct, memory: memory, on: stream)
             try kernels.launch(
-                .elementwise(instance.compiler.gather(c.output, at: c.outputAddress, into: reference.pointer().address)),
+                .elementwise(
+                    instance.compiler.gather(c.output, at: c.outputAddress, into: reference.pointer().address)),
                 memory: memory, on: stream)
             let gather = instance.compiler.gather(c.output, at: c.outputAddress, into: candidate.pointer().address)
             // Runs `kernel`, compares it with the reference and times it.
@@ -86,19 +93,25 @@ extension CUDAEngine {
                 do {
                     try kernels.launch(c, kernel: kernel, memory: memory, on: stream)
                 } catch {
-                    return .init(algorithm: kernel.description, milliseconds: nil, difference: 0, largest: 0, failure: "\(error)")
+                    return .init(
+                        algorithm: kernel.description, milliseconds: nil, difference: 0, largest: 0, failure: "\(error)"
+                    )
                 }
                 try kernels.launch(.elementwise(gather), memory: memory, on: stream)
                 try stream.fill(result, byte: 0)
                 try kernels.maxDifference.launch(
                     grid: Dim3(EngineKernels.blocks(c.output.count, 256, limit: 1024)), block: Dim3(256), on: stream,
-                    candidate.pointer().address, reference.pointer().address, Int64(c.output.count), result.pointer().address)
+                    candidate.pointer().address, reference.pointer().address, Int64(c.output.count),
+                    result.pointer().address)
                 try stream.copy(result, to: host)
                 try stream.synchronize()
-                let (difference, largest) = host.withUnsafeBytes { ($0.load(as: Float.self), $0.load(fromByteOffset: 4, as: Float.self)) }
+                let (difference, largest) = host.withUnsafeBytes {
+                    ($0.load(as: Float.self), $0.load(fromByteOffset: 4, as: Float.self))
+                }
                 let agrees = difference <= 0.02 * max(largest, 1)
                 return .init(
-                    algorithm: kernel.description, milliseconds: try time(c, kernel), difference: difference, largest: largest,
+                    algorithm: kernel.description, milliseconds: try time(c, kernel), difference: difference,
+                    largest: largest,
                     failure: agrees ? nil : "differs by \(difference) (largest \(largest))")
             }
             let runs = try c.candidates.filter(\.isCUDNN).map(measure)

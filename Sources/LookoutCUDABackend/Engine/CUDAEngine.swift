@@ -82,7 +82,7 @@ public final class CUDAEngine: @unchecked Sendable {
         if options.graphs {
             do {
                 try instance.capture()
-            } catch where instance.ops.contains(where: { if case .conv(let c) = $0 { return c.kernel.isCUDNN }; return false }) {
+            } catch where instance.usesCUDNN {
                 // The legacy cudnnConvolutionForward is capturable with its workspace given; should a cuDNN build
                 // not be, the layers go back to their best NVRTC kernels rather than the engine failing.
                 let moved = Self.withoutCUDNN(&instance.ops)
@@ -191,7 +191,8 @@ public final class CUDAEngine: @unchecked Sendable {
         try stream.synchronize()
         withExtendedLifetime(cudnnWorkspace) {}
         tuning.save()
-        let cudnnSummary = cudnnHandle.map { "; cuDNN \($0.cudnn.versionString) chosen for \(choseCUDNN)/\(tuned + cached)" } ?? ""
+        let cudnnSummary =
+            cudnnHandle.map { "; cuDNN \($0.cudnn.versionString) chosen for \(choseCUDNN)/\(tuned + cached)" } ?? ""
         log.append(
             "tuning: \(tuned) convolutions timed, \(cached) from the cache" + cudnnSummary
                 + (rejected.isEmpty ? "" : "; \(rejected.count) candidates rejected: " + rejected.prefix(5).joined(separator: "; ")))

@@ -67,6 +67,11 @@ public final class CUDAModelInstance: @unchecked Sendable {
         if bytes > 0 { cudnnWorkspace = try DeviceScratch(context: engine.context, byteCount: bytes) }
     }
 
+    /// Whether any convolution runs on cuDNN.
+    var usesCUDNN: Bool {
+        ops.contains { if case .conv(let c) = $0 { c.kernel.isCUDNN } else { false } }
+    }
+
     /// Bytes of cuDNN's workspace.
     public var cudnnWorkspaceBytes: Int { cudnnWorkspace?.byteCount ?? 0 }
 

@@ -19,7 +19,9 @@ extension GPUOpCompiler {
     }
 
     /// ONNX weights `[k][c / groups][r][s]` as cuDNN's NHWC filters: dense `[k][r][s][c / groups]`.
-    static func krscWeights(_ weights: [Float], outChannels k: Int, channelsPerGroup c: Int, kh r: Int, kw s: Int) -> [Float] {
+    static func krscWeights(_ weights: [Float], outChannels k: Int, channelsPerGroup c: Int, kh r: Int, kw s: Int)
+        -> [Float]
+    {
         precondition(weights.count == k * c * r * s, "\(weights.count) weights for [\(k)][\(c)][\(r)][\(s)]")
         var dense = [Float](repeating: 0, count: weights.count)
         for co in 0..<k {
