@@ -176,7 +176,7 @@ public final class CUDNNConvolution: @unchecked Sendable {
     }
 
     /// Up to `limit` algorithms cuDNN's heuristics propose for this exact problem, fastest expected first, that
-    /// report success and need at most `workspaceLimit` bytes of workspace.
+    /// report success, are deterministic and need at most `workspaceLimit` bytes of workspace.
     public func algorithms(limit: Int, workspaceLimit: Int) throws(CUDNNError) -> [CUDNNAlgorithm] {
         do { try handle.context.bind() } catch {
             throw CUDNNError(code: .init(error.code.rawValue), message: error.name, call: error.call)
@@ -188,7 +188,9 @@ public final class CUDNNConvolution: @unchecked Sendable {
                 handle.handle, x, w, convolution, y, Int32(results.count), &returned, &results),
             "cudnnGetConvolutionForwardAlgorithm_v7")
         var chosen: [CUDNNAlgorithm] = []
-        for result in results.prefix(Int(returned)) where result.status == 0 && chosen.count < limit {
+        // Deterministic algorithms only (cudnnDeterminism_t 1): graph replay must equal eager launches bit for bit.
+        for result in results.prefix(Int(returned))
+        where result.status == 0 && result.determinism == 1 && chosen.count < limit {
             try setMathType(Int32(result.mathType))
             var bytes = 0
             guard
