@@ -36,6 +36,7 @@ public struct CUDAEngineBenchmark {
         let stream = engine.stream
         let size = imageSize ?? max(model.defaultImageSize.height, model.defaultImageSize.width)
         var rows: [[(String, JSONValue)]] = []
+        log("  " + engine.cudnnStatus)
         for batch in batches {
             if let fixed = model.fixedBatch, fixed != batch {
                 log("skipping batch \(batch): the model has a fixed batch of \(fixed)")
@@ -125,6 +126,16 @@ public struct CUDAEngineBenchmark {
                 ("activation_vs_plan", JSONValue.rounded(Double(instance.activationBytes) / Double(instance.planPeakBytes), digits: 3)),
                 ("launches", .int(instance.launchNames.count)), ("prepare_s", JSONValue.rounded(prepareSeconds, digits: 2)),
                 ("input", .string(images.isEmpty ? "random" : "\(images.count) images letterboxed")),
+                ("cudnn", engine.cudnnVersion.map { .string($0) } ?? .null),
+                ("cudnn_convolutions", .int(instance.convolutionKernels.filter { $0.kernel.hasPrefix("cudnn") }.count)),
+                ("convolutions", .int(instance.convolutionKernels.count)),
+                ("cudnn_workspace_bytes", .int(instance.cudnnWorkspaceBytes)),
+                // The tuner's choice per convolution, in launch order.
+                (
+                    "convolution_kernels",
+                    .array(
+                        instance.convolutionKernels.map { .object([("layer", .string($0.layer)), ("kernel", .string($0.kernel))]) })
+                ),
             ]
             log(
                 String(

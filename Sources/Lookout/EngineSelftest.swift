@@ -82,6 +82,7 @@ public final class EngineSelftest {
         validation()
         errors()
         steadyState()
+        cudnnCandidates()
         log(String(format: "  (engine checks took %.1f s)", Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9))
     }
 
@@ -373,6 +374,56 @@ public final class EngineSelftest {
                 + report.driverCalls.map { "\($0.1) inside \($0.2) \($0.0)" }.joined(separator: ", ")
                 + ", \(report.otherThreads) on the driver's threads; \(device) CUDA allocations")
             return host == 0 && device == 0 ? nil : "Lookout allocates in steady state"
+        }
+    }
+}
+
+extension EngineSelftest {
+    /// cuDNN's candidates (conv + our epilogue) against the direct kernel on layers of each kind, their times beside
+    /// the kernel the tuner chose, and graph replay against eager launches with every eligible layer on cuDNN.
+    func cudnnCandidates() {
+        let name =
+            "cuDNN candidates + epilogue match the direct kernel (1x1, 3x3 s1/s2, residual, strided output; batch 1 "
+            + "and 8); graph replay equals eager launches"
+        let detector: Detector
+        do {
+            detector = try cudaDetector(dynamicModel)
+        } catch {
+            failed += 1
+            log("FAIL \(name): \(error)")
+            return
+        }
+        guard let cuda = detector.engine as? CUDAInferenceEngine else { return }
+        guard cuda.engine.cudnnVersion != nil else {
+            log("SKIP \(name): skipped: \(cuda.engine.cudnnStatus)")
+            return
+        }
+        check(name) {
+            var problems: [String] = []
+            for batch in [1, 8] {
+                guard let result = try cuda.engine.checkCUDNN(shape: [batch, 3, 640, 640]) else { return "cuDNN not loaded" }
+                log("  batch \(batch): \(cuda.engine.cudnnStatus)")
+                for layer in result.layers {
+                    let runs = layer.runs.map { run in
+                        let time = run.milliseconds.map { String(format: "%.4f ms", $0) } ?? "failed"
+                        return "\(run.algorithm) \(time) |Δ| \(run.difference)" + (run.failure.map { " (\($0))" } ?? "")
+                    }
+                    log(
+                        String(
+                            format: "  [%@] %@: chosen %@ %.4f ms, best NVRTC %@ %.4f ms; ", layer.kind, layer.layer, layer.chosen,
+                            layer.chosenMilliseconds, layer.nvrtc, layer.nvrtcMilliseconds)
+                            + runs.joined(separator: "; "))
+                    for run in layer.runs where run.failure != nil && run.milliseconds != nil {
+                        problems.append("batch \(batch) \(layer.kind) \(run.algorithm): \(run.failure!)")
+                    }
+                }
+                if result.layers.isEmpty { problems.append("batch \(batch): no layer has cuDNN algorithms") }
+                let replay = result.graphEqualsEager ? "equals" : "DIFFERS FROM"
+                log("  batch \(batch): \(result.forcedLayers) layers forced onto cuDNN: graph replay \(replay) eager launches")
+                if !result.graphEqualsEager { problems.append("batch \(batch): graph replay differs from eager launches") }
+            }
+            for line in cuda.engine.log where line.hasPrefix("tuning:") || line.hasPrefix("cuDNN") { log("  " + line) }
+            return problems.isEmpty ? nil : problems.prefix(6).joined(separator: "; ")
         }
     }
 }

@@ -50,15 +50,18 @@ final class GPUOpEmulator {
 
     func run(_ op: GPUOp, arena: UInt64, constants: UInt64) {
         switch op {
-        case .conv(let c): conv(c, c.resolved(arena: arena, constants: constants))
+        case .conv(let c):
+            conv(c, c.resolved(arena: arena, constants: constants), dense: c.denseWeights.resolve(arena: arena, constants: constants))
         case .elementwise(let e): elementwise(e.resolved(arena: arena, constants: constants), spatial: e.kernel == .spatial)
         case .softmax(let s): softmax(s.resolved(arena: arena, constants: constants))
         }
     }
 
-    func conv(_ op: ConvOp, _ p: LookoutConvParams) {
+    func conv(_ op: ConvOp, _ p: LookoutConvParams, dense: UInt64) {
         var usesHalfWeights = op.kernel.isSplit
         if case .mma = op.kernel { usesHalfWeights = true }
+        // cuDNN: fp16 weights dense in KRSC order, the convolution rounded to the fp16 output before the epilogue.
+        let cudnn = op.kernel.isCUDNN
         let outHW = Int(p.outH * p.outW)
         let cinG = Int(p.inC / p.group), coutG = Int(p.outC / p.group)
         for m in 0..<Int(p.M) {
@@ -77,7 +80,9 @@ final class GPUOpEmulator {
                             let x = load(
                                 p.x, img * Int(p.xsN) + c * Int(p.xsC) + ih * Int(p.xsH) + iw * Int(p.xsW), half: p.xHalf != 0)
                             let w: Float
-                            if usesHalfWeights {
+                            if cudnn {
+                                w = load(dense, ((co * Int(p.kH) + kh) * Int(p.kW) + kw) * cinG + ci, half: true)
+                            } else if usesHalfWeights {
                                 // The repacked fp16 weights, in the tensor-core kernel's k order.
                                 w = load(p.w16, co * Int(p.kPad) + (kh * Int(p.kW) + kw) * Int(p.inC) + c, half: true)
                             } else {
@@ -87,7 +92,7 @@ final class GPUOpEmulator {
                         }
                     }
                 }
-                var v = acc
+                var v = cudnn ? Float(Float16(acc)) : acc
                 if p.bias != 0 { v += load(p.bias, co, half: false) }
                 if p.silu != 0 { v = Self.silu(v) }
                 if p.hasResidual != 0 {

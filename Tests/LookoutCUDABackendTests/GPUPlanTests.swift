@@ -33,11 +33,12 @@ enum BackendFixtures {
     static let stagingBase: UInt64 = 1 << 46
 
     /// Runs `plan` through the emulated GPU ops; returns the output, row-major.
-    static func emulate(_ plan: ExecutionPlan, precision: GPUPrecision, input: [Float], kernel: ((ConvOp) -> ConvKernel)? = nil)
-        throws -> [Float]
-    {
+    static func emulate(
+        _ plan: ExecutionPlan, precision: GPUPrecision, input: [Float], cudnnWeights: Bool = false,
+        kernel: ((ConvOp) -> ConvKernel)? = nil
+    ) throws -> [Float] {
         let memory = try GPUMemoryPlan(plan: plan, precision: precision)
-        let compiler = GPUOpCompiler(plan: plan, memory: memory)
+        let compiler = GPUOpCompiler(plan: plan, memory: memory, cudnnWeights: cudnnWeights)
         var pool = ConstantPool()
         var ops = try compiler.compile(constants: &pool)
         if let kernel {

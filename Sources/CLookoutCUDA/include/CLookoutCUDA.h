@@ -169,4 +169,5 @@ typedef struct LookoutLetterboxParams {
 } LookoutLetterboxParams;
 
 #include "CLookoutEngineParams.h"
+#include "CLookoutCUDNN.h"
 #endif

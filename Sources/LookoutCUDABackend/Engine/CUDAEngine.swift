@@ -15,6 +15,8 @@ public struct CUDAEngineOptions: Sendable {
     public var graphs = true
     /// Where tuning results are kept (nil: not kept).
     public var tuningDirectory: URL?
+    /// Offer cuDNN's algorithms to the tuner for fp16 channels-last convolutions when libcudnn.so.9 loads.
+    public var cudnn = true
 
     public init() {}
 }
@@ -31,6 +33,10 @@ public final class CUDAEngine: @unchecked Sendable {
     private var constants: ConstantBuffer?
     private var instances: [[Int]: CUDAModelInstance] = [:]
     private var tuning: TuningCache
+    /// cuDNN on this engine's context, when it loaded.
+    let cudnnHandle: CUDNNHandle?
+    /// One line: the cuDNN in use, or "cuDNN: not used (why)".
+    public let cudnnStatus: String
 
     public init(model: DetectionModel, context: CUDAContext, kernels: EngineKernels, options: CUDAEngineOptions = CUDAEngineOptions()) throws {
         self.model = model
@@ -38,11 +44,20 @@ public final class CUDAEngine: @unchecked Sendable {
         self.kernels = kernels
         self.options = options
         self.stream = try CUDAStream(context: context)
-        self.tuning = TuningCache(directory: options.tuningDirectory, device: context.device.name)
+        let (cudnnHandle, cudnnLine) = Self.loadCUDNN(options: options, context: context)
+        self.cudnnHandle = cudnnHandle
+        self.cudnnStatus = cudnnLine
+        // A different cuDNN proposes different algorithms: its version is part of the cache's name.
+        self.tuning = TuningCache(
+            directory: options.tuningDirectory, device: context.device.name, cudnnVersion: cudnnHandle?.cudnn.version ?? 0)
+        log.append(cudnnLine)
     }
 
+    /// The loaded cuDNN's version ("9.14.0"), or nil when cuDNN is not a candidate.
+    public var cudnnVersion: String? { cudnnHandle?.cudnn.versionString }
+
     /// Log lines of what preparing did (compile, tuning, memory), for reports.
-    public private(set) var log: [String] = []
+    public internal(set) var log: [String] = []
 
     /// The compiled instance for `shape` ([batch, 3, height, width]), made on first use: plan, GPU layout,
     /// launches, weight upload, tuning, graph capture.
@@ -51,8 +66,9 @@ public final class CUDAEngine: @unchecked Sendable {
         try context.bind()
         let plan = try model.plan(forInputShape: shape)
         let memory = try GPUMemoryPlan(plan: plan, precision: options.precision)
-        let compiler = GPUOpCompiler(plan: plan, memory: memory)
+        let compiler = GPUOpCompiler(plan: plan, memory: memory, cudnnWeights: cudnnHandle != nil)
         var ops = try compiler.compile(constants: &pool)
+        addCUDNNCandidates(&ops)
         if constants == nil || constants!.count < pool.bytes.count {
             constants = try ConstantBuffer(context: context, bytes: pool.bytes, stream: stream)
         }
@@ -62,13 +78,27 @@ public final class CUDAEngine: @unchecked Sendable {
             ops = try tune(instance)
             instance.ops = ops
         }
-        if options.graphs { try instance.capture() }
+        try instance.prepareCUDNNWorkspace()
+        if options.graphs {
+            do {
+                try instance.capture()
+            } catch where instance.usesCUDNN {
+                // The legacy cudnnConvolutionForward is capturable with its workspace given; should a cuDNN build
+                // not be, the layers go back to their best NVRTC kernels rather than the engine failing.
+                let moved = Self.withoutCUDNN(&instance.ops)
+                ops = instance.ops
+                log.append("cuDNN: graph capture failed (\(error)); \(moved) layers moved back to NVRTC kernels")
+                try instance.prepareCUDNNWorkspace()
+                try instance.capture()
+            }
+        }
         let convs = ops.compactMap { if case .conv(let c) = $0 { return c.kernel.description }; return nil }
         var counts: [String: Int] = [:]
         for name in convs { counts[name, default: 0] += 1 }
         log.append(
             "shape \(shape): \(ops.count) launches, convolutions \(counts.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")); "
-                + "activations \(memory.peakBytes) B (CPU plan at \(options.precision == .fp16 ? "fp16" : "fp32"): \(memory.planPeakBytes) B)")
+                + "activations \(memory.peakBytes) B (CPU plan at \(options.precision == .fp16 ? "fp16" : "fp32"): \(memory.planPeakBytes) B)"
+                + (instance.cudnnWorkspaceBytes > 0 ? "; cuDNN workspace \(instance.cudnnWorkspaceBytes) B" : ""))
         instances[shape] = instance
         return instance
     }
@@ -80,7 +110,14 @@ public final class CUDAEngine: @unchecked Sendable {
     /// agrees wins; then the layer's output is left in place for the layers after it.
     func tune(_ instance: CUDAModelInstance) throws -> [GPUOp] {
         var ops = instance.ops
-        let memory = instance.launchMemory
+        var memory = instance.launchMemory
+        // cuDNN's candidates share one temporary workspace, as large as the largest any of them needs; the
+        // instance keeps one sized for the layers that choose cuDNN.
+        let cudnnBytes = Self.cudnnWorkspaceBytes(ops, candidates: true)
+        var cudnnWorkspace: DeviceScratch?
+        if cudnnBytes > 0 { cudnnWorkspace = try DeviceScratch(context: context, byteCount: cudnnBytes) }
+        memory.cudnnWorkspace = cudnnWorkspace?.address ?? 0
+        memory.cudnnWorkspaceBytes = cudnnBytes
         try instance.fillInputRandom(seed: 1234)
         let scratchCount = ops.map { if case .conv(let c) = $0 { return c.output.count }; return 0 }.max() ?? 1
         let reference = try DeviceBuffer(context: context, byteCount: max(scratchCount, 1) * 4)
@@ -91,6 +128,7 @@ public final class CUDAEngine: @unchecked Sendable {
         let end = try CUDAEvent(context: context)
         var tuned = 0
         var cached = 0
+        var choseCUDNN = 0
         var rejected: [String] = []
         for index in ops.indices {
             guard case .conv(var op) = ops[index], op.candidates.count > 1 else {
@@ -98,19 +136,27 @@ public final class CUDAEngine: @unchecked Sendable {
                 continue
             }
             if let known = tuning.kernel(for: op.signature), let kernel = op.candidates.first(where: { $0.key == known }) {
-                op.kernel = kernel
-                ops[index] = .conv(op)
-                try kernels.launch(op, kernel: kernel, memory: memory, on: stream)
-                cached += 1
-                continue
+                // cuDNN may refuse at launch what it proposed (alignment): the layer is then timed again.
+                if try launchCandidate(op, kernel, memory) == nil {
+                    if kernel.isCUDNN { op.nvrtcKernel = op.kernel }  // the compiler's default: not timed this time
+                    op.kernel = kernel
+                    ops[index] = .conv(op)
+                    cached += 1
+                    if kernel.isCUDNN { choseCUDNN += 1 }
+                    continue
+                }
             }
             let gatherReference = instance.compiler.gather(op.output, at: op.outputAddress, into: reference.pointer().address)
             let gatherCandidate = instance.compiler.gather(op.output, at: op.outputAddress, into: candidate.pointer().address)
             try kernels.launch(op, kernel: .direct, memory: memory, on: stream)
             try kernels.launch(.elementwise(gatherReference), memory: memory, on: stream)
             var best: (ConvKernel, Double)?
+            var bestOwn: (ConvKernel, Double)?
             for kernel in op.candidates where kernel != .direct {
-                try kernels.launch(op, kernel: kernel, memory: memory, on: stream)
+                if let failure = try launchCandidate(op, kernel, memory) {
+                    rejected.append("\(op.signature): \(kernel) failed: \(failure)")
+                    continue
+                }
                 try kernels.launch(.elementwise(gatherCandidate), memory: memory, on: stream)
                 try stream.fill(result, byte: 0)
                 try kernels.maxDifference.launch(
@@ -130,19 +176,40 @@ public final class CUDAEngine: @unchecked Sendable {
                 try end.synchronize()
                 let ms = try end.milliseconds(since: start) / Double(repeats)
                 if best == nil || ms < best!.1 { best = (kernel, ms) }
+                if !kernel.isCUDNN && (bestOwn == nil || ms < bestOwn!.1) { bestOwn = (kernel, ms) }
             }
             op.kernel = best?.0 ?? .direct
+            if op.kernel.isCUDNN {
+                op.nvrtcKernel = bestOwn?.0 ?? .direct
+                choseCUDNN += 1
+            }
             ops[index] = .conv(op)
             tuning.record(op.kernel.key, for: op.signature)
             tuned += 1
             try kernels.launch(op, kernel: op.kernel, memory: memory, on: stream)
         }
         try stream.synchronize()
+        withExtendedLifetime(cudnnWorkspace) {}
         tuning.save()
+        let cudnnSummary =
+            cudnnHandle.map { "; cuDNN \($0.cudnn.versionString) chosen for \(choseCUDNN)/\(tuned + cached)" } ?? ""
         log.append(
-            "tuning: \(tuned) convolutions timed, \(cached) from the cache"
+            "tuning: \(tuned) convolutions timed, \(cached) from the cache" + cudnnSummary
                 + (rejected.isEmpty ? "" : "; \(rejected.count) candidates rejected: " + rejected.prefix(5).joined(separator: "; ")))
         return ops
+    }
+}
+
+extension CUDAEngine {
+    /// Launches a candidate; a cuDNN candidate's failure is returned (the tuner rejects it), any other is thrown.
+    func launchCandidate(_ op: ConvOp, _ kernel: ConvKernel, _ memory: LaunchMemory) throws(CUDAError) -> CUDAError? {
+        do {
+            try kernels.launch(op, kernel: kernel, memory: memory, on: stream)
+            return nil
+        } catch {
+            if kernel.isCUDNN { return error }
+            throw error
+        }
     }
 }
 
@@ -168,9 +235,11 @@ struct TuningCache {
     private var entries: [String: String] = [:]
     private var dirty = false
 
-    init(directory: URL?, device: String) {
+    init(directory: URL?, device: String, cudnnVersion: Int = 0) {
         let name = device.map { $0.isLetter || $0.isNumber ? $0 : "-" }
-        let key = KernelCompiler.cacheKey(source: EngineKernelSource.source, options: [], driverVersion: 0, nvrtcVersion: (0, 0))
+        let key = KernelCompiler.cacheKey(
+            source: EngineKernelSource.source, options: cudnnVersion == 0 ? [] : ["cudnn \(cudnnVersion)"], driverVersion: 0,
+            nvrtcVersion: (0, 0))
         file = directory?.appendingPathComponent("tuning-\(String(name))-\(key.prefix(12)).json")
         if let file, let data = try? Data(contentsOf: file),
             let object = try? JSONSerialization.jsonObject(with: data) as? [String: String]

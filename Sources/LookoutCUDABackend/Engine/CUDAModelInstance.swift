@@ -15,6 +15,8 @@ public final class CUDAModelInstance: @unchecked Sendable {
     let arena: DeviceBuffer
     /// Split-K partial sums (fp32, zero between uses), sized for the largest convolution that may split.
     let workspace: DeviceScratch?
+    /// cuDNN's workspace: as large as the largest that the layers which chose cuDNN need (none if none did).
+    private(set) var cudnnWorkspace: DeviceScratch?
     private var graph: CUDAGraph?
     /// Host-fill path: fp32 NCHW input and fp32 output staging on the device, and pinned host copies.
     private var inputStaging: DeviceBuffer?
@@ -52,7 +54,30 @@ public final class CUDAModelInstance: @unchecked Sendable {
     }
 
     var launchMemory: LaunchMemory {
-        LaunchMemory(arena: arenaAddress, constants: constants.address, workspace: workspace?.address ?? 0)
+        LaunchMemory(
+            arena: arenaAddress, constants: constants.address, workspace: workspace?.address ?? 0,
+            cudnnWorkspace: cudnnWorkspace?.address ?? 0, cudnnWorkspaceBytes: cudnnWorkspace?.byteCount ?? 0)
+    }
+
+    /// Sizes cuDNN's workspace for the kernels chosen (before the graph is captured: its address is baked in).
+    func prepareCUDNNWorkspace() throws(CUDAError) {
+        let bytes = CUDAEngine.cudnnWorkspaceBytes(ops, candidates: false)
+        guard bytes != (cudnnWorkspace?.byteCount ?? 0) else { return }
+        cudnnWorkspace = nil
+        if bytes > 0 { cudnnWorkspace = try DeviceScratch(context: engine.context, byteCount: bytes) }
+    }
+
+    /// Whether any convolution runs on cuDNN.
+    var usesCUDNN: Bool {
+        ops.contains { if case .conv(let c) = $0 { c.kernel.isCUDNN } else { false } }
+    }
+
+    /// Bytes of cuDNN's workspace.
+    public var cudnnWorkspaceBytes: Int { cudnnWorkspace?.byteCount ?? 0 }
+
+    /// Each convolution's kernel, in launch order: (the layer's signature, the kernel), for reports.
+    public var convolutionKernels: [(layer: String, kernel: String)] {
+        ops.compactMap { if case .conv(let c) = $0 { return (c.signature, c.kernel.description) }; return nil }
     }
 
     /// Bytes of the split-K workspace (not activations: the partial sums of one layer at a time).

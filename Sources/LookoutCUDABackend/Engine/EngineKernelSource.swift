@@ -86,7 +86,7 @@ public enum EngineKernelSource {
         text += declaration("LookoutConvParams", convFields)
         text += declaration("LookoutElementwiseParams", elementwiseFields)
         text += declaration("LookoutSoftmaxParams", softmaxFields)
-        text += common + conv + elementwise
+        text += common + conv + cudnnEpilogue + elementwise
         for tile in convTiles {
             text += """
                 extern "C" __global__ void __launch_bounds__(\(tile.threads)) \(tile.entryPoint)(const LookoutConvParams p) {

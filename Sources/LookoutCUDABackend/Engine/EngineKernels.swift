@@ -18,6 +18,7 @@ public final class EngineKernels: @unchecked Sendable {
     let splitEpilogue: CUDAFunction
     let small: [Int: CUDAFunction]
     let direct: CUDAFunction
+    let cudnnEpilogue: CUDAFunction
     let elementwise: CUDAFunction
     let spatial: CUDAFunction
     let softmax: CUDAFunction
@@ -48,6 +49,7 @@ public final class EngineKernels: @unchecked Sendable {
         for width in EngineKernelSource.smallConvWidths { small[width] = try module.function("lookout_conv_small_\(width)") }
         self.small = small
         direct = try module.function("lookout_conv_direct")
+        cudnnEpilogue = try module.function("lookout_conv_cudnn_epilogue")
         elementwise = try module.function("lookout_elementwise")
         spatial = try module.function("lookout_spatial")
         softmax = try module.function("lookout_softmax")
@@ -96,6 +98,15 @@ public final class EngineKernels: @unchecked Sendable {
             try small[width]!.launch(grid: Dim3((m + 127) / 128), block: Dim3(128), on: stream, p)
         case .direct:
             try direct.launch(grid: Dim3(Self.blocks(m * cout, 256, limit: 1 << 20)), block: Dim3(256), on: stream, p)
+        case .cudnn(let algorithm):
+            guard let cudnn = op.cudnn else { preconditionFailure("a cuDNN kernel for a layer without cuDNN descriptors") }
+            try cudnn.forward(
+                algorithm, x: p.x, w: op.denseWeights.resolve(arena: memory.arena, constants: memory.constants), y: p.y,
+                workspace: memory.cudnnWorkspace, workspaceBytes: memory.cudnnWorkspaceBytes, on: stream)
+            guard p.bias != 0 || p.silu != 0 || p.hasResidual != 0 else { return }
+            let perThread = cout % 8 == 0 ? 8 : 1
+            try cudnnEpilogue.launch(
+                grid: Dim3(Self.blocks(m * cout / perThread, 256, limit: 4096)), block: Dim3(256), on: stream, p)
         }
     }
 

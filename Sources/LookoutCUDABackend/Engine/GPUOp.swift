@@ -1,4 +1,5 @@
 import CLookoutCUDA
+import LookoutCUDA
 
 /// A device address known only relative to a region until the engine allocates: the activation arena, the
 /// constant pool (weights, biases, tables), or nothing.
@@ -35,6 +36,8 @@ enum ConvKernel: Hashable, CustomStringConvertible {
     case mmaSplit(EngineKernelSource.ConvTile, Int)
     case small(Int)
     case direct
+    /// cuDNN's forward convolution into the output (fp16), then the engine's epilogue in place over it.
+    case cudnn(CUDNNAlgorithm)
 
     var description: String {
         switch self {
@@ -42,6 +45,7 @@ enum ConvKernel: Hashable, CustomStringConvertible {
         case .mmaSplit(let tile, let splits): "mma \(tile.bm)x\(tile.bn)x\(tile.bk) split-k \(splits)"
         case .small(let width): "small\(width)"
         case .direct: "direct"
+        case .cudnn(let algorithm): algorithm.description
         }
     }
 
@@ -52,8 +56,11 @@ enum ConvKernel: Hashable, CustomStringConvertible {
         case .mmaSplit(let tile, let splits): "\(tile.entryPoint)_splitk\(splits)"
         case .small(let width): "lookout_conv_small_\(width)"
         case .direct: "lookout_conv_direct"
+        case .cudnn(let algorithm): "cudnn_algo\(algorithm.algorithm)_math\(algorithm.mathType)"
         }
     }
+
+    var isCUDNN: Bool { if case .cudnn = self { return true }; return false }
 
     var isSplit: Bool { if case .mmaSplit = self { return true }; return false }
 }
@@ -63,6 +70,9 @@ struct LaunchMemory {
     var arena: UInt64
     var constants: UInt64
     var workspace: UInt64 = 0
+    /// cuDNN's workspace (0 and 0 when no layer runs cuDNN).
+    var cudnnWorkspace: UInt64 = 0
+    var cudnnWorkspaceBytes = 0
 }
 
 struct ConvOp {
@@ -76,6 +86,14 @@ struct ConvOp {
     var outputAddress: GPUAddress
     /// Identifies the layer's shape and strides (the tuning cache key).
     var signature: String
+    /// cuDNN's view of the layer when it may run it (fp16 channels-last input and output), and the fp16 weights
+    /// dense in KRSC order it reads (made only when cuDNN is loaded).
+    var cudnnShape: CUDNNConvolutionShape? = nil
+    var denseWeights: GPUAddress = .none
+    /// The layer's cuDNN descriptors, made when the instance is compiled; they live as long as its launches.
+    var cudnn: CUDNNConvolution? = nil
+    /// The fastest of the engine's own kernels, kept when cuDNN won (the fallback if its work cannot be captured).
+    var nvrtcKernel: ConvKernel? = nil
 
     func resolved(arena: UInt64, constants: UInt64) -> LookoutConvParams {
         var p = params

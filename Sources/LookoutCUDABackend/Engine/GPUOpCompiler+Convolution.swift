@@ -108,8 +108,20 @@ extension GPUOpCompiler {
             + "p\(pads.top),\(pads.left) d\(attributes.dilations.h)x\(attributes.dilations.w) g\(group) x\(x.strides)\(x.element) "
             + "y\(y.strides)\(y.element) r\(residualView.map { "\($0.strides)\($0.element)" } ?? "-") silu\(silu)"
         let preferred = candidates.first { if case .mma(let t) = $0 { return t.bm == 64 && t.bn == 64 }; return false }
-        return ConvOp(
+        var op = ConvOp(
             params: p, x: xa, w16: w16, w32: w32, bias: bias, residual: residual?.1 ?? .none, y: ya,
             kernel: preferred ?? candidates[0], candidates: candidates, output: y, outputAddress: ya, signature: signature)
+        if cudnnWeights, let shape = Self.cudnnShape(p) {
+            op.cudnnShape = shape
+            if w16 != .none && group == 1 && k == kPad {
+                // The tensor-core weights' rows are already dense KRSC when K needs no padding.
+                op.denseWeights = w16
+            } else {
+                op.denseWeights = constants.halves(key: "krsc " + key) {
+                    Self.krscWeights(weights, outChannels: cout, channelsPerGroup: cin / group, kh: kh, kw: kw)
+                }
+            }
+        }
+        return op
     }
 }

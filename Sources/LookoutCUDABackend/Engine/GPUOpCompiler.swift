@@ -6,6 +6,8 @@ import LookoutModel
 struct GPUOpCompiler {
     let plan: ExecutionPlan
     let memory: GPUMemoryPlan
+    /// Whether cuDNN is loaded: eligible convolutions then get cuDNN's description and KRSC fp16 weights.
+    var cudnnWeights = false
 
     /// The operators the backend runs, for error messages.
     static let supported =
