@@ -38,7 +38,10 @@ public final class CUDAEngine: @unchecked Sendable {
         self.kernels = kernels
         self.options = options
         self.stream = try CUDAStream(context: context)
-        self.tuning = TuningCache(directory: options.tuningDirectory, device: context.device.name)
+        // Choices made with the Hopper kernels loaded are kept apart from those made without.
+        self.tuning = TuningCache(
+            directory: options.tuningDirectory, device: context.device.name + (kernels.wgmma.isEmpty ? "" : " wgmma"))
+        log.append("wgmma kernels: \(kernels.wgmmaStatus)")
     }
 
     /// Log lines of what preparing did (compile, tuning, memory), for reports.
@@ -83,12 +86,7 @@ public final class CUDAEngine: @unchecked Sendable {
         let memory = instance.launchMemory
         try instance.fillInputRandom(seed: 1234)
         let scratchCount = ops.map { if case .conv(let c) = $0 { return c.output.count }; return 0 }.max() ?? 1
-        let reference = try DeviceBuffer(context: context, byteCount: max(scratchCount, 1) * 4)
-        let candidate = try DeviceBuffer(context: context, byteCount: max(scratchCount, 1) * 4)
-        let result = try DeviceBuffer(context: context, byteCount: 8)
-        let host = try HostBuffer.pinned(byteCount: 8, context: context)
-        let start = try CUDAEvent(context: context)
-        let end = try CUDAEvent(context: context)
+        let check = try ConvCandidateCheck(context: context, kernels: kernels, stream: stream, elements: scratchCount)
         var tuned = 0
         var cached = 0
         var rejected: [String] = []
@@ -97,38 +95,24 @@ public final class CUDAEngine: @unchecked Sendable {
                 try kernels.launch(ops[index], memory: memory, on: stream)
                 continue
             }
-            if let known = tuning.kernel(for: op.signature), let kernel = op.candidates.first(where: { $0.key == known }) {
+            if let known = tuning.kernel(for: op.signature),
+                let kernel = op.candidates.first(where: { $0.key == known && kernels.canLaunch($0) })
+            {
                 op.kernel = kernel
                 ops[index] = .conv(op)
                 try kernels.launch(op, kernel: kernel, memory: memory, on: stream)
                 cached += 1
                 continue
             }
-            let gatherReference = instance.compiler.gather(op.output, at: op.outputAddress, into: reference.pointer().address)
-            let gatherCandidate = instance.compiler.gather(op.output, at: op.outputAddress, into: candidate.pointer().address)
-            try kernels.launch(op, kernel: .direct, memory: memory, on: stream)
-            try kernels.launch(.elementwise(gatherReference), memory: memory, on: stream)
+            try check.runReference(op, instance: instance)
             var best: (ConvKernel, Double)?
-            for kernel in op.candidates where kernel != .direct {
-                try kernels.launch(op, kernel: kernel, memory: memory, on: stream)
-                try kernels.launch(.elementwise(gatherCandidate), memory: memory, on: stream)
-                try stream.fill(result, byte: 0)
-                try kernels.maxDifference.launch(
-                    grid: Dim3(EngineKernels.blocks(op.output.count, 256, limit: 1024)), block: Dim3(256), on: stream,
-                    candidate.pointer().address, reference.pointer().address, Int64(op.output.count), result.pointer().address)
-                try stream.copy(result, to: host)
-                try stream.synchronize()
-                let (difference, largest) = host.withUnsafeBytes { ($0.load(as: Float.self), $0.load(fromByteOffset: 4, as: Float.self)) }
-                guard difference <= 0.02 * max(largest, 1) else {
+            for kernel in op.candidates where kernel != .direct && kernels.canLaunch(kernel) {
+                let (difference, largest) = try check.compare(op, kernel: kernel, instance: instance)
+                guard ConvCandidateCheck.agrees(difference: difference, largest: largest) else {
                     rejected.append("\(op.signature): \(kernel) differs by \(difference) (largest \(largest))")
                     continue
                 }
-                let repeats = 5
-                try start.record(on: stream)
-                for _ in 0..<repeats { try kernels.launch(op, kernel: kernel, memory: memory, on: stream) }
-                try end.record(on: stream)
-                try end.synchronize()
-                let ms = try end.milliseconds(since: start) / Double(repeats)
+                let ms = try check.time(op, kernel: kernel, instance: instance, repeats: 5)
                 if best == nil || ms < best!.1 { best = (kernel, ms) }
             }
             op.kernel = best?.0 ?? .direct
@@ -170,7 +154,9 @@ struct TuningCache {
 
     init(directory: URL?, device: String) {
         let name = device.map { $0.isLetter || $0.isNumber ? $0 : "-" }
-        let key = KernelCompiler.cacheKey(source: EngineKernelSource.source, options: [], driverVersion: 0, nvrtcVersion: (0, 0))
+        // Both modules' sources: a changed kernel is tuned again.
+        let key = KernelCompiler.cacheKey(
+            source: EngineKernelSource.source + EngineKernelSource.wgmmaSource, options: [], driverVersion: 0, nvrtcVersion: (0, 0))
         file = directory?.appendingPathComponent("tuning-\(String(name))-\(key.prefix(12)).json")
         if let file, let data = try? Data(contentsOf: file),
             let object = try? JSONSerialization.jsonObject(with: data) as? [String: String]
