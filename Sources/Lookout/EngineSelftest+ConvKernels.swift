@@ -5,7 +5,10 @@ import LookoutModel
 extension EngineSelftest {
     /// Layers of the shapes model at batch 32 that the kernel trials run: the first convolution matching each.
     static let trialLayers: [(String, @Sendable (ConvLayer) -> Bool)] = [
-        ("16→32 3×3 s2 at 320²", { $0.inC == 16 && $0.outC == 32 && $0.kernel == 3 && $0.stride == 2 && $0.inH == 320 }),
+        (
+            "16→32 3×3 s2 at 320²",
+            { $0.inC == 16 && $0.outC == 32 && $0.kernel == 3 && $0.stride == 2 && $0.inH == 320 }
+        ),
         ("32→32 1×1 at 160²", { $0.inC == 32 && $0.outC == 32 && $0.kernel == 1 && $0.inH == 160 }),
         ("64→64 3×3 at 80²", { $0.inC == 64 && $0.outC == 64 && $0.kernel == 3 && $0.stride == 1 && $0.inH == 80 }),
         ("128→128 3×3 at 40²", { $0.inC == 128 && $0.outC == 128 && $0.kernel == 3 && $0.stride == 1 && $0.inH == 40 }),
@@ -29,7 +32,8 @@ extension EngineSelftest {
             var options = CUDAEngineOptions()
             options.tune = false
             options.graphs = false
-            let engine = try CUDAEngine(model: detector.model, context: cuda.engine.context, kernels: kernels, options: options)
+            let engine = try CUDAEngine(
+                model: detector.model, context: cuda.engine.context, kernels: kernels, options: options)
             var wanted = Self.trialLayers
             var names: [String: String] = [:]
             let results = try engine.convKernelTrials(shape: [32, 3, 640, 640]) { layer in
@@ -46,10 +50,15 @@ extension EngineSelftest {
                         ? String(format: "OK (max |Δ| %.4f)", trial.maxDifference)
                         : String(format: "MISMATCH(%.4g, largest %.4g)", trial.maxDifference, trial.largestReference)
                     let name = trial.kernel.padding(toLength: max(trial.kernel.count, 34), withPad: " ", startingAt: 0)
-                    log("    \(trial.isNew ? "new" : "   ") \(name) \(verdict) " + String(format: "%.1f µs", trial.microseconds))
+                    log(
+                        "    \(trial.isNew ? "new" : "   ") \(name) \(verdict) "
+                            + String(format: "%.1f µs", trial.microseconds))
                 }
                 let best = { (new: Bool) -> String in
-                    guard let fastest = trials.filter({ $0.isNew == new && $0.agrees }).min(by: { $0.microseconds < $1.microseconds })
+                    guard
+                        let fastest = trials.filter({ $0.isNew == new && $0.agrees }).min(by: {
+                            $0.microseconds < $1.microseconds
+                        })
                     else { return "none agrees" }
                     return fastest.kernel + String(format: " %.1f µs", fastest.microseconds)
                 }

@@ -12,16 +12,30 @@ import Testing
         let memory = try GPUMemoryPlan(plan: plan, precision: .fp16)
         let compiler = GPUOpCompiler(plan: plan, memory: memory)
         var pool = ConstantPool()
-        return try compiler.compile(constants: &pool).compactMap { if case .conv(let c) = $0 { return c }; return nil }
+        return try compiler.compile(constants: &pool).compactMap {
+            if case .conv(let c) = $0 { return c }
+            return nil
+        }
     }
 
     @Test func newTilesAreCandidatesOfTheWideLayers() throws {
         let convs = try Self.convolutions(batch: 32)
         var wide = 0
         for conv in convs {
-            let tensorCores = conv.candidates.contains { if case .mma = $0 { return true }; return false }
-            let large = Set(conv.candidates.compactMap { if case .mma(let t) = $0, EngineKernelSource.largeTiles.contains(t) { return t }; return nil })
-            let wgmma = Set(conv.candidates.compactMap { if case .wgmma(let t) = $0 { return t }; return nil })
+            let tensorCores = conv.candidates.contains {
+                if case .mma = $0 { return true }
+                return false
+            }
+            let large = Set(
+                conv.candidates.compactMap {
+                    if case .mma(let t) = $0, EngineKernelSource.largeTiles.contains(t) { return t }
+                    return nil
+                })
+            let wgmma = Set(
+                conv.candidates.compactMap {
+                    if case .wgmma(let t) = $0 { return t }
+                    return nil
+                })
             guard tensorCores else {
                 #expect(large.isEmpty && wgmma.isEmpty, "\(conv.signature)")
                 continue
@@ -34,15 +48,22 @@ import Testing
             #expect(conv.candidates.last == .direct)
             if cout >= 64 {
                 wide += 1
-                #expect(large.contains { $0.bm == 128 && $0.bn == 64 && $0.wm == 64 } && wgmma.contains { $0.bm == 128 && $0.bn == 64 })
+                #expect(
+                    large.contains { $0.bm == 128 && $0.bn == 64 && $0.wm == 64 }
+                        && wgmma.contains { $0.bm == 128 && $0.bn == 64 })
             }
             if cout >= 128 {
-                #expect(large.contains { $0.bm == 128 && $0.bn == 128 } && wgmma.contains { $0.bm == 128 && $0.bn == 128 })
+                #expect(
+                    large.contains { $0.bm == 128 && $0.bn == 128 } && wgmma.contains { $0.bm == 128 && $0.bn == 128 })
             }
         }
         #expect(wide >= 20, "\(wide) convolutions with 64 or more output channels")
         // The default kernel is still a 64x64 mma tile (wgmma is never chosen without the tuner).
-        #expect(!convs.contains { if case .wgmma = $0.kernel { return true }; return false })
+        #expect(
+            !convs.contains {
+                if case .wgmma = $0.kernel { return true }
+                return false
+            })
     }
 
     /// Tuning-cache keys name one kernel each.

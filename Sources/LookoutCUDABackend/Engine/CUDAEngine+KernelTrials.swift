@@ -22,7 +22,8 @@ public struct ConvLayer: Sendable, CustomStringConvertible {
 
     public var description: String {
         "\(inC)→\(outC) \(kernel)×\(kernel) s\(stride) \(inH)×\(inW)→\(outH)×\(outW)"
-            + (hasResidual ? " +residual" : "") + (stridedChannels ? " strided channels" : "") + (slicedOutput ? " channel slice" : "")
+            + (hasResidual ? " +residual" : "") + (stridedChannels ? " strided channels" : "")
+            + (slicedOutput ? " channel slice" : "")
     }
 }
 
@@ -58,7 +59,11 @@ extension CUDAEngine {
             engine: self, plan: plan, memory: memory, compiler: compiler, ops: ops, constants: trialConstants)
         let launchMemory = instance.launchMemory
         try instance.fillInputRandom(seed: 4321)
-        let largest = ops.map { if case .conv(let c) = $0 { return c.output.count }; return 0 }.max() ?? 1
+        let largest =
+            ops.map {
+                if case .conv(let c) = $0 { return c.output.count }
+                return 0
+            }.max() ?? 1
         let check = try ConvCandidateCheck(context: context, kernels: kernels, stream: stream, elements: largest)
         let newTiles = Set(EngineKernelSource.largeTiles)
         var results: [(layer: ConvLayer, trials: [ConvKernelTrial])] = []
@@ -81,7 +86,8 @@ extension CUDAEngine {
                 }
                 trials.append(
                     ConvKernelTrial(
-                        kernel: kernel.key.hasPrefix("lookout_conv_") ? String(kernel.key.dropFirst(13)) : kernel.key, isNew: isNew, isWGMMA: isWGMMA, maxDifference: difference,
+                        kernel: kernel.key.hasPrefix("lookout_conv_") ? String(kernel.key.dropFirst(13)) : kernel.key,
+                        isNew: isNew, isWGMMA: isWGMMA, maxDifference: difference,
                         largestReference: largest, microseconds: ms * 1000))
             }
             results.append((ConvLayer(conv), trials))

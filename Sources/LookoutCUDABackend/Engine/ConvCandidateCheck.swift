@@ -34,7 +34,9 @@ final class ConvCandidateCheck {
     }
 
     /// Runs `kernel` once; returns (max |candidate - reference|, max |reference|).
-    func compare(_ op: ConvOp, kernel: ConvKernel, instance: CUDAModelInstance) throws -> (difference: Float, largest: Float) {
+    func compare(_ op: ConvOp, kernel: ConvKernel, instance: CUDAModelInstance) throws -> (
+        difference: Float, largest: Float
+    ) {
         let memory = instance.launchMemory
         try kernels.launch(op, kernel: kernel, memory: memory, on: stream)
         let gather = instance.compiler.gather(op.output, at: op.outputAddress, into: candidate.pointer().address)
