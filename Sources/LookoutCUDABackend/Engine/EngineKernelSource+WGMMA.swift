@@ -68,9 +68,9 @@ extension EngineKernelSource {
         // ((r / 8) * (BK / 8) + k / 8) * 128: LBO 128, SBO BK * 16. The loaders give the 8 threads of each
         // quarter-warp the 8 rows of one core matrix, so each quarter-warp's 16-byte cp.async writes fill 128
         // contiguous bytes (no bank conflicts); a warp still reads whole 64-byte runs of channels from global memory.
-        // Pipeline: one commit group of MMAs stays in flight while the next stage is issued, so a stage is
-        // reloaded only two iterations after it was read (`STAGES - 2` tiles ahead), after a barrier that follows
-        // every warpgroup's wgmma.wait_group 1.
+        // Pipeline: the MMAs of a stage are issued first, then the loads of a later stage, then wgmma.wait_group 1
+        // (one commit group stays in flight). A stage is therefore reloaded two iterations after it was read
+        // (`STAGES - 2` tiles ahead), after the barrier that follows every warpgroup's wait for those MMAs.
         template <int BM, int BN, int BK, int STAGES>
         __device__ __forceinline__ void convWGMMA(const LookoutConvParams& p) {
             static_assert(STAGES >= 3, "one MMA group in flight needs 3 stages");
@@ -175,9 +175,6 @@ extension EngineKernelSource {
                 copyAsyncWait<STAGES - 3>();
                 fenceProxyAsync();
                 __syncthreads();
-                const int next = t + STAGES - 2;
-                if (next < tiles) loadStage(next % STAGES);
-                copyAsyncCommit();
                 const unsigned a = aShared + (unsigned)((t % STAGES) * A_STAGE) + aGroup;
                 const unsigned b = bShared + (unsigned)((t % STAGES) * B_STAGE);
                 wgmmaFence();
@@ -189,6 +186,10 @@ extension EngineKernelSource {
                     if constexpr (BN == 128) wgmma64x128(d, aDesc, bDesc); else wgmma64x64(d, aDesc, bDesc);
                 }
                 wgmmaCommit();
+                // Issued while the MMAs run: the stage of tile t - 2, whose MMAs every warpgroup has waited for.
+                const int next = t + STAGES - 2;
+                if (next < tiles) loadStage(next % STAGES);
+                copyAsyncCommit();
                 wgmmaWait<1>();
             }
             wgmmaWait<0>();
