@@ -36,13 +36,14 @@ extension EngineSelftest {
                 model: detector.model, context: cuda.engine.context, kernels: kernels, options: options)
             var wanted = Self.trialLayers
             var names: [String: String] = [:]
-            let results = try engine.convKernelTrials(shape: [32, 3, 640, 640]) { layer in
+            var layers = 0
+            try engine.convKernelTrials(shape: [32, 3, 640, 640]) { layer in
                 guard let index = wanted.firstIndex(where: { $0.1(layer) }) else { return false }
                 names[layer.signature] = wanted[index].0
                 wanted.remove(at: index)
                 return true
-            }
-            for (layer, trials) in results {
+            } report: { layer, trials in
+                layers += 1
                 log("  \(names[layer.signature] ?? "layer"): \(layer)")
                 for trial in trials {
                     let verdict =
@@ -65,7 +66,7 @@ extension EngineSelftest {
                 log("    best old: \(best(false)); best new: \(best(true))")
             }
             if !wanted.isEmpty { log("  not in this model: " + wanted.map(\.0).joined(separator: ", ")) }
-            return nil
+            return layers > 0 ? nil : "no layer of the model was picked"
         }
     }
 }

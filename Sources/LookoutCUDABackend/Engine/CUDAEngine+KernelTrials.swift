@@ -40,14 +40,24 @@ public struct ConvKernelTrial: Sendable {
     public var agrees: Bool { ConvCandidateCheck.agrees(difference: maxDifference, largest: largestReference) }
 }
 
+/// A kernel trial's launch failed: which kernel on which layer, and the driver's error. The context is unusable
+/// after it (a sticky error).
+public struct ConvKernelTrialError: Error, CustomStringConvertible {
+    public let kernel: String
+    public let layer: ConvLayer
+    public let underlying: any Error
+    public var description: String { "\(kernel) on \(layer) (\(layer.signature)): \(underlying)" }
+}
+
 extension CUDAEngine {
     /// Runs the model for `shape` once, in order, on a random input (as tuning does) and, at each convolution that
     /// `select` picks, runs every candidate kernel that is loaded: its largest difference from the direct kernel
-    /// and its time per launch (`repeats` launches). Layers not picked run their default kernel. A launch error
-    /// (a faulting kernel) is thrown: after one, the context is unusable.
-    public func convKernelTrials(shape: [Int], repeats: Int = 10, select: (ConvLayer) -> Bool) throws -> [(
-        layer: ConvLayer, trials: [ConvKernelTrial]
-    )] {
+    /// and its time per launch (`repeats` launches). `report` gets each picked layer's trials as soon as they are
+    /// done; layers not picked run their default kernel. A failed launch (a faulting kernel) is thrown as a
+    /// `ConvKernelTrialError` naming the kernel: after one, the context is unusable.
+    public func convKernelTrials(
+        shape: [Int], repeats: Int = 10, select: (ConvLayer) -> Bool, report: (ConvLayer, [ConvKernelTrial]) -> Void
+    ) throws {
         try context.bind()
         let plan = try model.plan(forInputShape: shape)
         let memory = try GPUMemoryPlan(plan: plan, precision: options.precision)
@@ -66,17 +76,26 @@ extension CUDAEngine {
             }.max() ?? 1
         let check = try ConvCandidateCheck(context: context, kernels: kernels, stream: stream, elements: largest)
         let newTiles = Set(EngineKernelSource.largeTiles)
-        var results: [(layer: ConvLayer, trials: [ConvKernelTrial])] = []
         for op in ops {
             guard case .conv(let conv) = op, conv.candidates.count > 1, select(ConvLayer(conv)) else {
                 try kernels.launch(op, memory: launchMemory, on: stream)
                 continue
             }
+            let layer = ConvLayer(conv)
             try check.runReference(conv, instance: instance)
             var trials: [ConvKernelTrial] = []
             for kernel in conv.candidates where kernel != .direct && kernels.canLaunch(kernel) {
-                let (difference, largest) = try check.compare(conv, kernel: kernel, instance: instance)
-                let ms = try check.time(conv, kernel: kernel, instance: instance, repeats: repeats)
+                let name = kernel.key.hasPrefix("lookout_conv_") ? String(kernel.key.dropFirst(13)) : kernel.key
+                let difference: Float
+                let largest: Float
+                let ms: Double
+                do {
+                    (difference, largest) = try check.compare(conv, kernel: kernel, instance: instance)
+                    ms = try check.time(conv, kernel: kernel, instance: instance, repeats: repeats)
+                } catch {
+                    report(layer, trials)
+                    throw ConvKernelTrialError(kernel: name, layer: layer, underlying: error)
+                }
                 var isNew = false
                 var isWGMMA = false
                 switch kernel {
@@ -86,15 +105,13 @@ extension CUDAEngine {
                 }
                 trials.append(
                     ConvKernelTrial(
-                        kernel: kernel.key.hasPrefix("lookout_conv_") ? String(kernel.key.dropFirst(13)) : kernel.key,
-                        isNew: isNew, isWGMMA: isWGMMA, maxDifference: difference,
+                        kernel: name, isNew: isNew, isWGMMA: isWGMMA, maxDifference: difference,
                         largestReference: largest, microseconds: ms * 1000))
             }
-            results.append((ConvLayer(conv), trials))
+            report(layer, trials)
             // The reference output stays for the layers after this one.
             try check.runReference(conv, instance: instance)
         }
         try stream.synchronize()
-        return results
     }
 }
