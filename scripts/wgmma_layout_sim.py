@@ -1,5 +1,9 @@
-# Emulates convWGMMA's index math (loader placement, descriptors as the PTX canonical K-major no-swizzle layout
-# defines them, accumulator fragment -> output) against a direct convolution.
+# Replays convWGMMA's index arithmetic (EngineKernelSource+WGMMA.swift) in NumPy: the loaders' placement of A and
+# B in shared memory (the incremental tap walk included), the MMAs reading them through the descriptors as the PTX
+# ISA defines the K-major, unswizzled canonical layout (element (r, k) at start + (r/8)*SBO + (k/8)*LBO + (r%8)*16
+# + (k%8)*2), the m64nN accumulator fragment and the epilogue's rows and columns; compared with a direct
+# convolution. Sequential: it checks the arithmetic and that a stage is never reloaded while read, not timing.
+# Usage: python3 scripts/wgmma_layout_sim.py (exit status 0 when every case matches).
 import numpy as np, sys
 def run(N, Cin, H, W, Cout, kh, kw, stride, pad, BM, BN, BK, STAGES, seed=0):
     rng = np.random.default_rng(seed)
@@ -122,5 +126,7 @@ errs = [
     run(2, 8, 4, 4, 100, 1, 1, 1, 0, 128, 128, 32, 6),
     run(1, 32, 5, 5, 128, 3, 3, 1, 1, 64, 128, 64, 4),
     run(1, 40, 3, 9, 70, 3, 3, 1, 1, 128, 128, 64, 4),
+    run(1, 16, 9, 9, 32, 3, 3, 2, 1, 128, 32, 32, 4),
+    run(1, 32, 6, 6, 24, 1, 1, 1, 0, 128, 32, 64, 3),
 ]
 sys.exit(0 if max(errs) < 1e-3 else 1)

@@ -68,7 +68,7 @@ import Testing
         }
         #expect(Set(EngineKernelSource.convTiles.map(\.entryPoint)).count == EngineKernelSource.convTiles.count)
         for tile in EngineKernelSource.wgmmaTiles {
-            #expect([64, 128].contains(tile.bm) && [64, 128].contains(tile.bn) && [32, 64].contains(tile.bk), "\(tile)")
+            #expect([64, 128].contains(tile.bm) && [32, 64, 128].contains(tile.bn) && [32, 64].contains(tile.bk), "\(tile)")
             #expect(tile.stages >= 3 && tile.sharedBytes <= 227 * 1024, "\(tile)")
             #expect(tile.bn <= EngineKernelSource.channelPad && EngineKernelSource.kTile % tile.bk == 0)
         }

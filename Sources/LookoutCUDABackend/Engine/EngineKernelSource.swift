@@ -41,8 +41,8 @@ public enum EngineKernelSource {
     ] + largeTiles
 
     /// Large tiles with large warp tiles (64x32, 64x64, 32x64): more mma per ldmatrix and per barrier, for the
-    /// wide, long layers (Cout 64...256, tens of thousands of pixels at batch 32). `minBlocks` caps the registers
-    /// (2 x 256 or 3 x 128 threads: 128 or 168 a thread) so that more blocks share an SM.
+    /// wide, long layers (Cout 32...256, tens or hundreds of thousands of pixels at batch 32). `minBlocks` caps
+    /// the registers (2 x 256 or 3 x 128 threads: 128 or 168 a thread) so that more blocks share an SM.
     public static let largeTiles: [ConvTile] = [
         ConvTile(bm: 128, bn: 128, wm: 64, wn: 32, stages: 3),
         ConvTile(bm: 128, bn: 128, wm: 64, wn: 32, stages: 3, minBlocks: 2),
@@ -55,6 +55,7 @@ public enum EngineKernelSource {
         ConvTile(bm: 128, bn: 128, wm: 64, wn: 32, stages: 3, bk: 64),
         ConvTile(bm: 128, bn: 64, wm: 64, wn: 32, stages: 4, bk: 64),
         ConvTile(bm: 256, bn: 64, wm: 64, wn: 32, stages: 3, bk: 64),
+        ConvTile(bm: 256, bn: 32, wm: 64, wn: 32, stages: 4),
     ]
 
     /// Tiles that also come split over K (for layers with few output tiles and long K: the deep, small layers).
