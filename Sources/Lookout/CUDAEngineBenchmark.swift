@@ -36,6 +36,7 @@ public struct CUDAEngineBenchmark {
         let stream = engine.stream
         let size = imageSize ?? max(model.defaultImageSize.height, model.defaultImageSize.width)
         var rows: [[(String, JSONValue)]] = []
+        log("  wgmma kernels: \(engine.kernels.wgmmaStatus)")
         for batch in batches {
             if let fixed = model.fixedBatch, fixed != batch {
                 log("skipping batch \(batch): the model has a fixed batch of \(fixed)")
