@@ -4,7 +4,9 @@
 # Usage (repo root there): bash DIR/gpu-engine-checks.sh DIR OUT [steps]
 #   DIR holds lookout (or lookout.xz; else the parts scripts/pack-for-device.sh made, copied to /tmp/lookout.xz.part*
 #   by earlier calls), the wheels (or /tmp/wheels), the .pt (or /tmp/shapes-yolov8n.pt), COMMIT and the scripts;
-#   steps is a comma list of probe,selftest,engine,val,detect,transfer,ncu (default: all but ncu).
+#   steps is a comma list of probe,selftest,engine,wgmma,val,detect,transfer,ncu (default: all but wgmma and ncu).
+#   wgmma: bench engine at batch 32 with the Hopper kernels among the tuning candidates (LOOKOUT_WGMMA=1), in its
+#   own process and its own cache folder (a faulting kernel cannot spoil the other steps' tuning).
 set -u
 dir=$1
 final=$2
@@ -48,12 +50,17 @@ fi
 set -o pipefail
 if has selftest; then
   python3 "$dir/val_to_raw.py" $fixtures/val/images /tmp/valraw > /dev/null
-  timeout 160 $bin selftest --gpu --raw-images /tmp/valraw --engine-fixtures $fixtures 2>&1 | tee "$out/selftest.txt"
+  timeout 240 $bin selftest --gpu --raw-images /tmp/valraw --engine-fixtures $fixtures 2>&1 | tee "$out/selftest.txt"
 fi
 if has engine; then
   timeout 300 $bin bench engine --device cuda --model $fixtures/shapes-yolov8n-dynamic.onnx --iterations 200 --warmup 20 \
     --images $fixtures/val/images --baseline "$dir/engine_pytorch.py" --baseline-model "$pt" \
     --json "$out/engine-h100.json" 2>&1 | tee "$out/engine.txt"
+fi
+if has wgmma; then
+  LOOKOUT_WGMMA=1 LOOKOUT_CACHE_DIR=/tmp/lookout-cache-wgmma timeout 300 $bin bench engine --device cuda \
+    --model $fixtures/shapes-yolov8n-dynamic.onnx --batch 32 --iterations 200 --warmup 20 --images $fixtures/val/images \
+    --json "$out/engine-wgmma-h100.json" 2>&1 | tee "$out/engine-wgmma.txt"
 fi
 if has val; then
   timeout 45 $bin val --device cuda --model $fixtures/shapes-yolov8n.onnx --data $fixtures/val 2>&1 | tee "$out/val-cuda.txt"

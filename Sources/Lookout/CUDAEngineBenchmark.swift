@@ -37,6 +37,7 @@ public struct CUDAEngineBenchmark {
         let size = imageSize ?? max(model.defaultImageSize.height, model.defaultImageSize.width)
         var rows: [[(String, JSONValue)]] = []
         log("  " + engine.cudnnStatus)
+        log("  wgmma kernels: \(engine.kernels.wgmmaStatus)")
         for batch in batches {
             if let fixed = model.fixedBatch, fixed != batch {
                 log("skipping batch \(batch): the model has a fixed batch of \(fixed)")

@@ -83,6 +83,8 @@ public final class EngineSelftest {
         errors()
         steadyState()
         cudnnCandidates()
+        // Last: a faulting new kernel would leave the context unusable for any check after it.
+        convKernels()
         log(String(format: "  (engine checks took %.1f s)", Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9))
     }
 

@@ -30,8 +30,11 @@ public final class KernelCompiler: @unchecked Sendable {
     /// Where a module came from.
     public enum Origin: String, Sendable { case cache, compiled }
 
-    /// The options every compilation gets besides the caller's: the target, and standard C++17.
-    func fullOptions(_ options: [String]) -> (options: [String], kind: NVRTC.Output.Kind) {
+    /// The options every compilation gets besides the caller's: the target, and standard C++17. `architecture`
+    /// (e.g. `sm_90a`, for architecture-specific instructions such as `wgmma`) replaces the target derived from the
+    /// device; it always gives a cubin.
+    func fullOptions(_ options: [String], architecture: String? = nil) -> (options: [String], kind: NVRTC.Output.Kind) {
+        if let architecture { return (["--gpu-architecture=\(architecture)", "--std=c++17"] + options, .cubin) }
         let (capMajor, capMinor) = context.device.computeCapability
         let target = nvrtc.target(forCapability: capMajor, capMinor)
         return ([target.option, "--std=c++17"] + options, target.kind)
@@ -60,9 +63,12 @@ public final class KernelCompiler: @unchecked Sendable {
         return String(repeating: "0", count: 16 - digits.count) + digits
     }
 
-    /// Compiles (or loads from the cache) and loads the module into the context.
-    public func module(source: String, name: String, options: [String] = []) throws -> (module: CUDAModule, origin: Origin) {
-        let (all, kind) = fullOptions(options)
+    /// Compiles (or loads from the cache) and loads the module into the context. `architecture` overrides the
+    /// device's target (see `fullOptions`); it is part of the cache key like every option.
+    public func module(source: String, name: String, options: [String] = [], architecture: String? = nil) throws -> (
+        module: CUDAModule, origin: Origin
+    ) {
+        let (all, kind) = fullOptions(options, architecture: architecture)
         let key = KernelCompiler.cacheKey(
             source: source, options: all, driverVersion: context.driver.version, nvrtcVersion: nvrtc.version)
         let file = cacheDirectory?.appendingPathComponent("\(name)-\(key).\(kind.rawValue)")

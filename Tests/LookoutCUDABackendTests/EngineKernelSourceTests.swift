@@ -61,8 +61,26 @@ import Testing
         for tile in EngineKernelSource.convTiles {
             #expect(tile.bm % tile.wm == 0 && tile.bn % tile.wn == 0 && tile.wm % 16 == 0 && tile.wn % 16 == 0)
             #expect(tile.bn <= EngineKernelSource.channelPad)
-            #expect(tile.sharedBytes <= 227 * 1024)
+            #expect(tile.sharedBytes <= 227 * 1024, "\(tile)")
+            #expect(tile.threads <= 256 && (tile.wn / 8) % 2 == 0, "\(tile)")
+            // Registers: 65536 per SM over threads x blocks asked for must leave at least 128 a thread.
+            #expect(tile.minBlocks == 0 || 65536 / (tile.threads * tile.minBlocks) >= 128, "\(tile)")
         }
+        #expect(Set(EngineKernelSource.convTiles.map(\.entryPoint)).count == EngineKernelSource.convTiles.count)
+        for tile in EngineKernelSource.wgmmaTiles {
+            #expect([64, 128].contains(tile.bm) && [32, 64, 128].contains(tile.bn) && [32, 64].contains(tile.bk), "\(tile)")
+            #expect(tile.stages >= 3 && tile.sharedBytes <= 227 * 1024, "\(tile)")
+            #expect(tile.bn <= EngineKernelSource.channelPad && EngineKernelSource.kTile % tile.bk == 0)
+        }
+        #expect(Set(EngineKernelSource.wgmmaTiles.map(\.entryPoint)).count == EngineKernelSource.wgmmaTiles.count)
+    }
+
+    @Test func wgmmaWrapperListsEveryAccumulator() {
+        let text = EngineKernelSource.wgmmaWrapper(n: 128)
+        #expect(text.contains("wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 {%0, %1, "))
+        #expect(text.contains("%63}, %64, %65, p, 1, 1, 0, 0;"))
+        #expect(text.contains("setp.ne.b32 p, %66, 0;"))
+        #expect(text.contains("\"+f\"(d[63])") && !text.contains("d[64]"))
     }
 
     static var nvrtc: NVRTC? {
@@ -78,6 +96,27 @@ import Testing
             source: EngineKernelSource.source, name: "engine.cu", options: ["--gpu-architecture=sm_90", "--std=c++17"],
             kind: .cubin)
         #expect(output.image.count > 10_000)
+    }
+
+    // The Hopper module needs sm_90a (wgmma); the NVRTC that the GPU machine uses (13.0) must accept it.
+    @Test(.enabled(if: EngineKernelSourceTests.nvrtc != nil, "NVRTC is not installed"))
+    func wgmmaModuleCompilesForSm90a() throws {
+        let nvrtc = try #require(Self.nvrtc)
+        // EngineKernels loads the module only where NVRTC lists sm_90 (or lists nothing).
+        #expect(nvrtc.supportedArchitectures.isEmpty || nvrtc.supportedArchitectures.contains(90))
+        let output = try nvrtc.compile(
+            source: EngineKernelSource.wgmmaSource, name: "engine_wgmma.cu",
+            options: ["--gpu-architecture=\(EngineKernelSource.wgmmaArchitecture)", "--std=c++17"], kind: .cubin)
+        #expect(output.kind == .cubin && output.image.count > 10_000)
+        // ptxas says so when it has to serialize wgmma (a pipeline it cannot prove safe): slow, but not wrong.
+        #expect(!output.log.contains("serializ"), "\(output.log)")
+        let ptx = try nvrtc.compile(
+            source: EngineKernelSource.wgmmaSource, name: "engine_wgmma.cu",
+            options: ["--gpu-architecture=compute_90a", "--std=c++17"], kind: .ptx)
+        let text = String(decoding: ptx.image.prefix { $0 != 0 }, as: UTF8.self)
+        for tile in EngineKernelSource.wgmmaTiles { #expect(text.contains(".entry \(tile.entryPoint)(")) }
+        #expect(text.contains("wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16"))
+        #expect(text.contains("fence.proxy.async.shared::cta"))
     }
 
     @Test(.enabled(if: EngineKernelSourceTests.nvrtc != nil, "NVRTC is not installed"))

@@ -47,10 +47,13 @@ public final class CUDAEngine: @unchecked Sendable {
         let (cudnnHandle, cudnnLine) = Self.loadCUDNN(options: options, context: context)
         self.cudnnHandle = cudnnHandle
         self.cudnnStatus = cudnnLine
-        // A different cuDNN proposes different algorithms: its version is part of the cache's name.
+        // A different cuDNN proposes different algorithms, and choices made with the Hopper kernels loaded are kept
+        // apart from those made without: both are part of the cache's name.
         self.tuning = TuningCache(
-            directory: options.tuningDirectory, device: context.device.name, cudnnVersion: cudnnHandle?.cudnn.version ?? 0)
+            directory: options.tuningDirectory, device: context.device.name + (kernels.wgmma.isEmpty ? "" : " wgmma"),
+            cudnnVersion: cudnnHandle?.cudnn.version ?? 0)
         log.append(cudnnLine)
+        log.append("wgmma kernels: \(kernels.wgmmaStatus)")
     }
 
     /// The loaded cuDNN's version ("9.14.0"), or nil when cuDNN is not a candidate.
@@ -120,12 +123,7 @@ public final class CUDAEngine: @unchecked Sendable {
         memory.cudnnWorkspaceBytes = cudnnBytes
         try instance.fillInputRandom(seed: 1234)
         let scratchCount = ops.map { if case .conv(let c) = $0 { return c.output.count }; return 0 }.max() ?? 1
-        let reference = try DeviceBuffer(context: context, byteCount: max(scratchCount, 1) * 4)
-        let candidate = try DeviceBuffer(context: context, byteCount: max(scratchCount, 1) * 4)
-        let result = try DeviceBuffer(context: context, byteCount: 8)
-        let host = try HostBuffer.pinned(byteCount: 8, context: context)
-        let start = try CUDAEvent(context: context)
-        let end = try CUDAEvent(context: context)
+        let check = try ConvCandidateCheck(context: context, kernels: kernels, stream: stream, elements: scratchCount)
         var tuned = 0
         var cached = 0
         var choseCUDNN = 0
@@ -135,7 +133,9 @@ public final class CUDAEngine: @unchecked Sendable {
                 try kernels.launch(ops[index], memory: memory, on: stream)
                 continue
             }
-            if let known = tuning.kernel(for: op.signature), let kernel = op.candidates.first(where: { $0.key == known }) {
+            if let known = tuning.kernel(for: op.signature),
+                let kernel = op.candidates.first(where: { $0.key == known && kernels.canLaunch($0) })
+            {
                 // cuDNN may refuse at launch what it proposed (alignment): the layer is then timed again.
                 if try launchCandidate(op, kernel, memory) == nil {
                     if kernel.isCUDNN { op.nvrtcKernel = op.kernel }  // the compiler's default: not timed this time
@@ -146,35 +146,23 @@ public final class CUDAEngine: @unchecked Sendable {
                     continue
                 }
             }
-            let gatherReference = instance.compiler.gather(op.output, at: op.outputAddress, into: reference.pointer().address)
-            let gatherCandidate = instance.compiler.gather(op.output, at: op.outputAddress, into: candidate.pointer().address)
-            try kernels.launch(op, kernel: .direct, memory: memory, on: stream)
-            try kernels.launch(.elementwise(gatherReference), memory: memory, on: stream)
+            try check.runReference(op, instance: instance, memory: memory)
             var best: (ConvKernel, Double)?
             var bestOwn: (ConvKernel, Double)?
-            for kernel in op.candidates where kernel != .direct {
-                if let failure = try launchCandidate(op, kernel, memory) {
-                    rejected.append("\(op.signature): \(kernel) failed: \(failure)")
+            for kernel in op.candidates where kernel != .direct && kernels.canLaunch(kernel) {
+                let difference: Float
+                let largest: Float
+                do {
+                    (difference, largest) = try check.compare(op, kernel: kernel, instance: instance, memory: memory)
+                } catch let error as CUDAError where kernel.isCUDNN {
+                    rejected.append("\(op.signature): \(kernel) failed: \(error)")
                     continue
                 }
-                try kernels.launch(.elementwise(gatherCandidate), memory: memory, on: stream)
-                try stream.fill(result, byte: 0)
-                try kernels.maxDifference.launch(
-                    grid: Dim3(EngineKernels.blocks(op.output.count, 256, limit: 1024)), block: Dim3(256), on: stream,
-                    candidate.pointer().address, reference.pointer().address, Int64(op.output.count), result.pointer().address)
-                try stream.copy(result, to: host)
-                try stream.synchronize()
-                let (difference, largest) = host.withUnsafeBytes { ($0.load(as: Float.self), $0.load(fromByteOffset: 4, as: Float.self)) }
-                guard difference <= 0.02 * max(largest, 1) else {
+                guard ConvCandidateCheck.agrees(difference: difference, largest: largest) else {
                     rejected.append("\(op.signature): \(kernel) differs by \(difference) (largest \(largest))")
                     continue
                 }
-                let repeats = 5
-                try start.record(on: stream)
-                for _ in 0..<repeats { try kernels.launch(op, kernel: kernel, memory: memory, on: stream) }
-                try end.record(on: stream)
-                try end.synchronize()
-                let ms = try end.milliseconds(since: start) / Double(repeats)
+                let ms = try check.time(op, kernel: kernel, instance: instance, memory: memory, repeats: 5)
                 if best == nil || ms < best!.1 { best = (kernel, ms) }
                 if !kernel.isCUDNN && (bestOwn == nil || ms < bestOwn!.1) { bestOwn = (kernel, ms) }
             }
@@ -237,9 +225,10 @@ struct TuningCache {
 
     init(directory: URL?, device: String, cudnnVersion: Int = 0) {
         let name = device.map { $0.isLetter || $0.isNumber ? $0 : "-" }
+        // Both modules' sources (a changed kernel is tuned again) and the cuDNN version.
         let key = KernelCompiler.cacheKey(
-            source: EngineKernelSource.source, options: cudnnVersion == 0 ? [] : ["cudnn \(cudnnVersion)"], driverVersion: 0,
-            nvrtcVersion: (0, 0))
+            source: EngineKernelSource.source + EngineKernelSource.wgmmaSource,
+            options: cudnnVersion == 0 ? [] : ["cudnn \(cudnnVersion)"], driverVersion: 0, nvrtcVersion: (0, 0))
         file = directory?.appendingPathComponent("tuning-\(String(name))-\(key.prefix(12)).json")
         if let file, let data = try? Data(contentsOf: file),
             let object = try? JSONSerialization.jsonObject(with: data) as? [String: String]

@@ -9,10 +9,15 @@ public enum EngineKernelSource {
         public let bm: Int, bn: Int, wm: Int, wn: Int, stages: Int
         /// K per pipeline stage (32 or 64).
         public var bk: Int = 32
+        /// Blocks per SM asked of the register allocator (`__launch_bounds__`' second argument); 0: none.
+        public var minBlocks: Int = 0
         public var threads: Int { (bm / wm) * (bn / wn) * 32 }
         public var sharedBytes: Int { stages * (bm + bn) * (bk + 8) * 2 }
-        public var entryPoint: String { "lookout_conv_mma_\(bm)x\(bn)x\(bk)_\(wm)x\(wn)_s\(stages)" }
+        public var entryPoint: String {
+            "lookout_conv_mma_\(bm)x\(bn)x\(bk)_\(wm)x\(wn)_s\(stages)" + (minBlocks > 0 ? "_b\(minBlocks)" : "")
+        }
         public var description: String { "\(bm)x\(bn)x\(bk) (warp \(wm)x\(wn), \(stages) stages)" }
+        var launchBounds: String { minBlocks > 0 ? "\(threads), \(minBlocks)" : "\(threads)" }
     }
 
     /// The tiles the tuner chooses from, per layer.
@@ -33,10 +38,30 @@ public enum EngineKernelSource {
         ConvTile(bm: 64, bn: 32, wm: 32, wn: 16, stages: 4, bk: 64),
         ConvTile(bm: 128, bn: 16, wm: 32, wn: 16, stages: 4, bk: 64),
         ConvTile(bm: 32, bn: 64, wm: 16, wn: 32, stages: 4, bk: 64),
+    ] + largeTiles
+
+    /// Large tiles with large warp tiles (64x32, 64x64, 32x64): more mma per ldmatrix and per barrier, for the
+    /// wide, long layers (Cout 32...256, tens or hundreds of thousands of pixels at batch 32). `minBlocks` caps
+    /// the registers (2 x 256 or 3 x 128 threads: 128 or 168 a thread) so that more blocks share an SM.
+    public static let largeTiles: [ConvTile] = [
+        ConvTile(bm: 128, bn: 128, wm: 64, wn: 32, stages: 3),
+        ConvTile(bm: 128, bn: 128, wm: 64, wn: 32, stages: 3, minBlocks: 2),
+        ConvTile(bm: 128, bn: 128, wm: 64, wn: 32, stages: 4),
+        ConvTile(bm: 128, bn: 128, wm: 64, wn: 64, stages: 4),
+        ConvTile(bm: 128, bn: 64, wm: 64, wn: 32, stages: 4),
+        ConvTile(bm: 128, bn: 64, wm: 64, wn: 32, stages: 4, minBlocks: 3),
+        ConvTile(bm: 256, bn: 64, wm: 64, wn: 32, stages: 3),
+        ConvTile(bm: 64, bn: 128, wm: 32, wn: 64, stages: 4),
+        ConvTile(bm: 128, bn: 128, wm: 64, wn: 32, stages: 3, bk: 64),
+        ConvTile(bm: 128, bn: 64, wm: 64, wn: 32, stages: 4, bk: 64),
+        ConvTile(bm: 256, bn: 64, wm: 64, wn: 32, stages: 3, bk: 64),
+        ConvTile(bm: 256, bn: 32, wm: 64, wn: 32, stages: 4),
     ]
 
     /// Tiles that also come split over K (for layers with few output tiles and long K: the deep, small layers).
-    public static let splitTiles: [ConvTile] = convTiles.filter { $0.bm <= 64 && $0.bn <= 64 && ($0.bk == 32 || $0.bm >= 32 && $0.bn >= 64) }
+    public static let splitTiles: [ConvTile] = convTiles.filter {
+        $0.bm <= 64 && $0.bn <= 64 && $0.minBlocks == 0 && ($0.bk == 32 || $0.bm >= 32 && $0.bn >= 64)
+    }
     /// The split counts the tuner tries.
     public static let splitCounts = [2, 3, 4, 6, 8]
 
@@ -89,7 +114,7 @@ public enum EngineKernelSource {
         text += common + conv + cudnnEpilogue + elementwise
         for tile in convTiles {
             text += """
-                extern "C" __global__ void __launch_bounds__(\(tile.threads)) \(tile.entryPoint)(const LookoutConvParams p) {
+                extern "C" __global__ void __launch_bounds__(\(tile.launchBounds)) \(tile.entryPoint)(const LookoutConvParams p) {
                     convMMA<\(tile.bm), \(tile.bn), \(tile.bk), \(tile.wm), \(tile.wn), \(tile.stages), false>(p);
                 }
 
@@ -97,7 +122,7 @@ public enum EngineKernelSource {
         }
         for tile in splitTiles {
             text += """
-                extern "C" __global__ void __launch_bounds__(\(tile.threads)) \(tile.entryPoint)_splitk(const LookoutConvParams p) {
+                extern "C" __global__ void __launch_bounds__(\(tile.launchBounds)) \(tile.entryPoint)_splitk(const LookoutConvParams p) {
                     convMMA<\(tile.bm), \(tile.bn), \(tile.bk), \(tile.wm), \(tile.wn), \(tile.stages), true>(p);
                 }
 

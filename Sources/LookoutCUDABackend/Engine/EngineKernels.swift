@@ -1,4 +1,5 @@
 import CLookoutCUDA
+import Foundation
 import LookoutCUDA
 
 extension LookoutConvParams: KernelArgument {}
@@ -15,6 +16,12 @@ public final class EngineKernels: @unchecked Sendable {
     public let loadSeconds: Double
     let mma: [EngineKernelSource.ConvTile: CUDAFunction]
     let mmaSplit: [EngineKernelSource.ConvTile: CUDAFunction]
+    /// The Hopper module (sm_90a), when asked for and the device is compute capability 9.0; else nil.
+    public let wgmmaModule: CUDAModule?
+    /// What became of the Hopper kernels: not asked for, not this device, compiled, loaded from the cache, or the
+    /// compiler's error (the engine then runs without them).
+    public let wgmmaStatus: String
+    let wgmma: [EngineKernelSource.WGMMATile: CUDAFunction]
     let splitEpilogue: CUDAFunction
     let small: [Int: CUDAFunction]
     let direct: CUDAFunction
@@ -25,7 +32,14 @@ public final class EngineKernels: @unchecked Sendable {
     let fillRandom: CUDAFunction
     let maxDifference: CUDAFunction
 
-    public init(compiler: KernelCompiler) throws {
+    /// `LOOKOUT_WGMMA=1`: load the Hopper kernels as tuning candidates. Off by default until a GPU run has shown
+    /// them correct: a faulting kernel (illegal instruction, misaligned address) leaves a sticky error that no later
+    /// launch in the process survives, and the tuner launches every candidate.
+    public static var wgmmaRequested: Bool { ProcessInfo.processInfo.environment["LOOKOUT_WGMMA"] == "1" }
+
+    /// `wgmma`: also load the Hopper kernels (compiled for sm_90a) where the device is compute capability 9.0 and
+    /// NVRTC knows sm_90; a compile or load failure is kept in `wgmmaStatus`, not thrown.
+    public init(compiler: KernelCompiler, wgmma: Bool = EngineKernels.wgmmaRequested) throws {
         let start = ContinuousClock.now
         (module, origin) = try compiler.module(source: EngineKernelSource.source, name: "lookout_engine")
         loadSeconds = Double((ContinuousClock.now - start).components.attoseconds) / 1e18
@@ -44,6 +58,7 @@ public final class EngineKernels: @unchecked Sendable {
             mmaSplit[tile] = function
         }
         self.mmaSplit = mmaSplit
+        (wgmmaModule, self.wgmma, wgmmaStatus) = Self.loadWGMMA(compiler: compiler, requested: wgmma)
         splitEpilogue = try module.function("lookout_conv_splitk_epilogue")
         var small: [Int: CUDAFunction] = [:]
         for width in EngineKernelSource.smallConvWidths { small[width] = try module.function("lookout_conv_small_\(width)") }
@@ -55,6 +70,38 @@ public final class EngineKernels: @unchecked Sendable {
         softmax = try module.function("lookout_softmax")
         fillRandom = try module.function("lookout_fill_random")
         maxDifference = try module.function("lookout_max_difference")
+    }
+
+    static func loadWGMMA(compiler: KernelCompiler, requested: Bool) -> (
+        CUDAModule?, [EngineKernelSource.WGMMATile: CUDAFunction], String
+    ) {
+        guard requested else { return (nil, [:], "off (LOOKOUT_WGMMA=1 turns it on)") }
+        let capability = compiler.context.device.computeCapability
+        guard capability == (9, 0) else { return (nil, [:], "not used on compute capability \(capability.0).\(capability.1)") }
+        let architectures = compiler.nvrtc.supportedArchitectures
+        guard architectures.isEmpty || architectures.contains(90) else {
+            return (nil, [:], "NVRTC \(compiler.nvrtc.version.major).\(compiler.nvrtc.version.minor) cannot target sm_90")
+        }
+        do {
+            let (module, origin) = try compiler.module(
+                source: EngineKernelSource.wgmmaSource, name: "lookout_engine_wgmma",
+                architecture: EngineKernelSource.wgmmaArchitecture)
+            var functions: [EngineKernelSource.WGMMATile: CUDAFunction] = [:]
+            for tile in EngineKernelSource.wgmmaTiles {
+                let function = try module.function(tile.entryPoint)
+                if tile.sharedBytes > 48 * 1024 { try function.allowDynamicSharedMemory(tile.sharedBytes) }
+                functions[tile] = function
+            }
+            return (module, functions, "\(functions.count) tiles (\(origin.rawValue), \(EngineKernelSource.wgmmaArchitecture))")
+        } catch {
+            return (nil, [:], "unavailable: \(error)")
+        }
+    }
+
+    /// Whether `kernel` can be launched here (the Hopper kernels only where their module was loaded).
+    func canLaunch(_ kernel: ConvKernel) -> Bool {
+        if case .wgmma(let tile) = kernel { return wgmma[tile] != nil }
+        return true
     }
 
     static func blocks(_ count: Int, _ perBlock: Int, limit: Int = 8192) -> Int {
@@ -94,6 +141,11 @@ public final class EngineKernels: @unchecked Sendable {
                 grid: Dim3((m + tile.bm - 1) / tile.bm, (cout + tile.bn - 1) / tile.bn, splits), block: Dim3(tile.threads),
                 sharedBytes: tile.sharedBytes, on: stream, p)
             try splitEpilogue.launch(grid: Dim3(Self.blocks(m * cout, 256, limit: 4096)), block: Dim3(256), on: stream, p)
+        case .wgmma(let tile):
+            guard let function = wgmma[tile] else { preconditionFailure("\(kernel) launched without the wgmma module") }
+            try function.launch(
+                grid: Dim3((m + tile.bm - 1) / tile.bm, (cout + tile.bn - 1) / tile.bn), block: Dim3(tile.threads),
+                sharedBytes: tile.sharedBytes, on: stream, p)
         case .small(let width):
             try small[width]!.launch(grid: Dim3((m + 127) / 128), block: Dim3(128), on: stream, p)
         case .direct:

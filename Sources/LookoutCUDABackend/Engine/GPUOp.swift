@@ -34,6 +34,8 @@ enum ConvKernel: Hashable, CustomStringConvertible {
     case mma(EngineKernelSource.ConvTile)
     /// The tensor-core kernel with K split over grid z, then the split-K epilogue.
     case mmaSplit(EngineKernelSource.ConvTile, Int)
+    /// The Hopper kernel (sm_90a, `LOOKOUT_WGMMA=1`); a candidate everywhere, launched only where it was loaded.
+    case wgmma(EngineKernelSource.WGMMATile)
     case small(Int)
     case direct
     /// cuDNN's forward convolution into the output (fp16), then the engine's epilogue in place over it.
@@ -43,6 +45,7 @@ enum ConvKernel: Hashable, CustomStringConvertible {
         switch self {
         case .mma(let tile): "mma \(tile.bm)x\(tile.bn)x\(tile.bk)"
         case .mmaSplit(let tile, let splits): "mma \(tile.bm)x\(tile.bn)x\(tile.bk) split-k \(splits)"
+        case .wgmma(let tile): "wgmma \(tile.bm)x\(tile.bn)x\(tile.bk) s\(tile.stages)"
         case .small(let width): "small\(width)"
         case .direct: "direct"
         case .cudnn(let algorithm): algorithm.description
@@ -54,6 +57,7 @@ enum ConvKernel: Hashable, CustomStringConvertible {
         switch self {
         case .mma(let tile): tile.entryPoint
         case .mmaSplit(let tile, let splits): "\(tile.entryPoint)_splitk\(splits)"
+        case .wgmma(let tile): tile.entryPoint
         case .small(let width): "lookout_conv_small_\(width)"
         case .direct: "lookout_conv_direct"
         case .cudnn(let algorithm): "cudnn_algo\(algorithm.algorithm)_math\(algorithm.mathType)"

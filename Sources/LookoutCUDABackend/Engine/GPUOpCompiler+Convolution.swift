@@ -72,6 +72,8 @@ extension GPUOpCompiler {
             var widest = 16
             while widest < cout && widest < EngineKernelSource.channelPad { widest *= 2 }
             candidates += EngineKernelSource.convTiles.filter { $0.bn <= widest }.map { .mma($0) }
+            // The Hopper tiles (the tuner skips them where their module was not loaded).
+            candidates += EngineKernelSource.wgmmaTiles.filter { $0.bn <= widest }.map { .wgmma($0) }
             // Split K where a layer has few output tiles but a long K (deep layers at small batches).
             let m = n * oh * ow
             for tile in EngineKernelSource.splitTiles where tile.bn <= widest {

@@ -1,0 +1,255 @@
+/// The Hopper convolution: the same implicit GEMM as `convMMA`, with `wgmma.mma_async` (a warpgroup of 128 threads
+/// multiplies 64 x BN x 16 from shared memory) instead of `ldmatrix` + `mma.sync`. It needs `sm_90a`, so it lives in
+/// a module of its own, compiled only for compute capability 9.0 and only when asked for (`LOOKOUT_WGMMA=1`).
+extension EngineKernelSource {
+    /// A tile of the `wgmma` convolution: BM / 64 warpgroups (1 or 2), each computing 64 x BN (BN 32, 64 or 128).
+    public struct WGMMATile: Hashable, Sendable, CustomStringConvertible {
+        public let bm: Int, bn: Int, bk: Int, stages: Int
+        public var threads: Int { bm / 64 * 128 }
+        /// Operands unpadded: the descriptors' core-matrix layout is conflict-free as it is.
+        public var sharedBytes: Int { stages * (bm + bn) * bk * 2 }
+        public var entryPoint: String { "lookout_conv_wgmma_\(bm)x\(bn)x\(bk)_s\(stages)" }
+        public var description: String { "wgmma \(bm)x\(bn)x\(bk) (\(stages) stages)" }
+    }
+
+    /// The `wgmma` tiles the tuner tries (on sm_90 with `LOOKOUT_WGMMA=1`). At least 3 stages: the pipeline keeps
+    /// one group of MMAs in flight, so it loads `stages - 2` tiles ahead.
+    public static let wgmmaTiles: [WGMMATile] = [
+        WGMMATile(bm: 128, bn: 128, bk: 32, stages: 4),
+        WGMMATile(bm: 128, bn: 128, bk: 32, stages: 6),
+        WGMMATile(bm: 128, bn: 128, bk: 64, stages: 4),
+        WGMMATile(bm: 64, bn: 128, bk: 32, stages: 4),
+        WGMMATile(bm: 64, bn: 128, bk: 64, stages: 4),
+        WGMMATile(bm: 128, bn: 64, bk: 32, stages: 4),
+        WGMMATile(bm: 128, bn: 64, bk: 64, stages: 4),
+        WGMMATile(bm: 64, bn: 64, bk: 32, stages: 4),
+        WGMMATile(bm: 64, bn: 64, bk: 64, stages: 4),
+        // Cout 32 (the 160x160 layers): m64n32.
+        WGMMATile(bm: 128, bn: 32, bk: 32, stages: 4),
+        WGMMATile(bm: 128, bn: 32, bk: 64, stages: 4),
+    ]
+
+    /// The architecture the `wgmma` module is compiled for (`wgmma` exists only in the `a` variant of sm_90).
+    public static let wgmmaArchitecture = "sm_90a"
+
+    /// `wgmma.mma_async.m64n<N>k16`, fp16 inputs from shared memory (both K-major), fp32 accumulators in place:
+    /// the asm operand list spelled out (N / 2 registers a thread).
+    static func wgmmaWrapper(n: Int) -> String {
+        let count = n / 2
+        let registers = (0..<count).map { "%\($0)" }.joined(separator: ", ")
+        let outputs = (0..<count).map { "\"+f\"(d[\($0)])" }.joined(separator: ", ")
+        return """
+            __device__ __forceinline__ void wgmma64x\(n)(float* d, unsigned long long a, unsigned long long b) {
+                asm volatile("{\\n.reg .pred p;\\nsetp.ne.b32 p, %\(count + 2), 0;\\n"
+                             "wgmma.mma_async.sync.aligned.m64n\(n)k16.f32.f16.f16 {\(registers)}, %\(count), %\(count + 1), p, 1, 1, 0, 0;\\n}\\n"
+                             : \(outputs)
+                             : "l"(a), "l"(b), "r"(1));
+            }
+
+            """
+    }
+
+    static let wgmma = """
+        __device__ __forceinline__ void wgmmaFence() { asm volatile("wgmma.fence.sync.aligned;" ::: "memory"); }
+        __device__ __forceinline__ void wgmmaCommit() { asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory"); }
+        template <int N> __device__ __forceinline__ void wgmmaWait() { asm volatile("wgmma.wait_group.sync.aligned %0;" :: "n"(N) : "memory"); }
+        // Shared memory written by cp.async (the generic proxy) is read by wgmma through the async proxy.
+        __device__ __forceinline__ void fenceProxyAsync() { asm volatile("fence.proxy.async.shared::cta;" ::: "memory"); }
+        // Keeps the compiler from moving reads of an accumulator above the wgmma.wait_group that completes it.
+        __device__ __forceinline__ void fenceRegister(float& r) { asm volatile("" : "+f"(r) :: "memory"); }
+
+        // A shared-memory matrix descriptor without swizzling: start address, LBO (bytes between core matrices
+        // adjacent in K) and SBO (bytes between core matrices adjacent in M or N), each >> 4, in bits 0-13, 16-29
+        // and 32-45; base offset (bits 49-51) and swizzle mode (bits 62-63) 0.
+        __device__ __forceinline__ unsigned long long wgmmaDescriptor(unsigned address, unsigned lbo, unsigned sbo) {
+            return (unsigned long long)((address & 0x3FFFF) >> 4) | ((unsigned long long)((lbo >> 4) & 0x3FFF) << 16)
+                | ((unsigned long long)((sbo >> 4) & 0x3FFF) << 32);
+        }
+
+        // Implicit GEMM on wgmma. A (BM pixels x BK) and B (BN channels x BK) are stored per stage as 8 x 8 core
+        // matrices (8 rows of 16 contiguous bytes, 128 bytes each), core matrix (r / 8, k / 8) at
+        // ((r / 8) * (BK / 8) + k / 8) * 128: LBO 128, SBO BK * 16. The loaders give the 8 threads of each
+        // quarter-warp the 8 rows of one core matrix, so each quarter-warp's 16-byte cp.async writes fill 128
+        // contiguous bytes (no bank conflicts); a warp still reads whole 64-byte runs of channels from global memory.
+        // Pipeline: the MMAs of a stage are issued first, then the loads of a later stage, then wgmma.wait_group 1
+        // (one commit group stays in flight). A stage is therefore reloaded two iterations after it was read
+        // (`STAGES - 2` tiles ahead), after the barrier that follows every warpgroup's wait for those MMAs.
+        template <int BM, int BN, int BK, int STAGES>
+        __device__ __forceinline__ void convWGMMA(const LookoutConvParams& p) {
+            static_assert(STAGES >= 3, "one MMA group in flight needs 3 stages");
+            static_assert(BN == 32 || BN == 64 || BN == 128, "wgmma wrappers exist for n 32, 64, 128");
+            constexpr int THREADS = BM / 64 * 128;
+            constexpr int VECS = BK / 8;  // 16-byte vectors (core matrices) per row
+            constexpr int A_VECTORS = BM * VECS, B_VECTORS = BN * VECS;
+            constexpr int A_ITERS = (A_VECTORS + THREADS - 1) / THREADS, B_ITERS = (B_VECTORS + THREADS - 1) / THREADS;
+            constexpr int A_STAGE = BM * BK * 2, B_STAGE = BN * BK * 2;  // bytes
+            constexpr unsigned SBO = BK * 16;
+            extern __shared__ __align__(128) unsigned char smem[];
+            const unsigned aShared = smemAddress(smem), bShared = aShared + STAGES * A_STAGE;
+            const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, group = warp >> 2;
+            const int m0 = blockIdx.x * BM, n0 = blockIdx.y * BN;
+            const int outHW = p.outH * p.outW;
+            const half_t* x = (const half_t*)p.x;
+            const half_t* w = (const half_t*)p.w16;
+            const int tiles = (p.K + BK - 1) / BK;  // weights rows are kPad (a multiple of 64) long
+
+            // The gather of convMMA (see there), with the core-matrix placement: vector id -> row (id % 8) of the
+            // 8-row group (id / 8) / VECS, k vector (id / 8) % VECS.
+            const half_t* rowBase[A_ITERS];
+            const half_t* source[A_ITERS];
+            int rowH[A_ITERS], rowW[A_ITERS], tapC[A_ITERS], tapH[A_ITERS], tapW[A_ITERS], kk[A_ITERS];
+            unsigned aOffset[A_ITERS];
+            bool inside[A_ITERS];
+            auto locate = [&](int i) {
+                const int ih = rowH[i] + tapH[i] * p.dilH, iw = rowW[i] + tapW[i] * p.dilW;
+                inside[i] = kk[i] < p.K && ih >= 0 && ih < p.inH && iw >= 0 && iw < p.inW;
+                source[i] = inside[i] ? rowBase[i] + (i64)ih * p.xsH + (i64)iw * p.xsW + tapC[i] : x;
+            };
+            #pragma unroll
+            for (int i = 0; i < A_ITERS; i++) {
+                const int id = tid + i * THREADS;
+                const int vec = (id >> 3) % VECS, row = ((id >> 3) / VECS) * 8 + (id & 7);
+                const int m = m0 + row;
+                aOffset[i] = (unsigned)(((row >> 3) * VECS + vec) * 128 + (row & 7) * 16);
+                rowBase[i] = x;
+                rowH[i] = -(1 << 28);  // rows past M (or past this tile's vectors) never pass the bounds test
+                rowW[i] = 0;
+                if (id < A_VECTORS && m < p.M) {
+                    const int img = m / outHW, pix = m - img * outHW, oh = pix / p.outW, ow = pix - oh * p.outW;
+                    rowBase[i] = x + (i64)img * p.xsN;
+                    rowH[i] = oh * p.strideH - p.padT;
+                    rowW[i] = ow * p.strideW - p.padL;
+                }
+                kk[i] = vec * 8;
+                const int tap = kk[i] / p.inC;
+                tapC[i] = kk[i] - tap * p.inC;
+                tapH[i] = tap / p.kW;
+                tapW[i] = tap - tapH[i] * p.kW;
+                locate(i);
+            }
+            const half_t* bSource[B_ITERS];
+            unsigned bOffset[B_ITERS];
+            #pragma unroll
+            for (int j = 0; j < B_ITERS; j++) {
+                const int id = tid + j * THREADS;
+                const int vec = (id >> 3) % VECS, row = ((id >> 3) / VECS) * 8 + (id & 7);
+                bOffset[j] = (unsigned)(((row >> 3) * VECS + vec) * 128 + (row & 7) * 16);
+                bSource[j] = w + (i64)(n0 + row) * p.kPad + vec * 8;
+            }
+
+            auto loadStage = [&](int stage) {
+                const unsigned a = aShared + (unsigned)(stage * A_STAGE);
+                const unsigned b = bShared + (unsigned)(stage * B_STAGE);
+                #pragma unroll
+                for (int i = 0; i < A_ITERS; i++) {
+                    if (tid + i * THREADS < A_VECTORS) copyAsync16(a + aOffset[i], source[i], inside[i] ? 16 : 0);
+                    kk[i] += BK;
+                    tapC[i] += BK;
+                    if (tapC[i] < p.inC) {
+                        source[i] += BK;
+                        inside[i] = inside[i] && kk[i] < p.K;
+                    } else {
+                        do {
+                            tapC[i] -= p.inC;
+                            if (++tapW[i] == p.kW) { tapW[i] = 0; ++tapH[i]; }
+                        } while (tapC[i] >= p.inC);
+                        locate(i);
+                    }
+                }
+                #pragma unroll
+                for (int j = 0; j < B_ITERS; j++) {
+                    if (tid + j * THREADS < B_VECTORS) copyAsync16(b + bOffset[j], bSource[j], 16);
+                    bSource[j] += BK;
+                }
+            };
+
+            // m64nBNk16 accumulators: thread (warp w of its warpgroup, lane) holds rows 16 w + lane / 4 (d[4 j],
+            // d[4 j + 1]) and 8 below (d[4 j + 2], d[4 j + 3]), columns 8 j + 2 (lane % 4) and the next.
+            float d[BN / 2];
+            #pragma unroll
+            for (int i = 0; i < BN / 2; i++) d[i] = 0.0f;
+
+            #pragma unroll
+            for (int s = 0; s < STAGES - 2; s++) {
+                if (s < tiles) loadStage(s);
+                copyAsyncCommit();
+            }
+            const unsigned aGroup = (unsigned)(group * 8 * VECS * 128);  // this warpgroup's 64 rows of A
+            for (int t = 0; t < tiles; t++) {
+                copyAsyncWait<STAGES - 3>();
+                fenceProxyAsync();
+                __syncthreads();
+                const unsigned a = aShared + (unsigned)((t % STAGES) * A_STAGE) + aGroup;
+                const unsigned b = bShared + (unsigned)((t % STAGES) * B_STAGE);
+                wgmmaFence();
+                #pragma unroll
+                for (int ks = 0; ks < BK / 16; ks++) {
+                    // k16 = two core matrices along K: 256 bytes further per step.
+                    const unsigned long long aDesc = wgmmaDescriptor(a + ks * 256, 128, SBO);
+                    const unsigned long long bDesc = wgmmaDescriptor(b + ks * 256, 128, SBO);
+                    if constexpr (BN == 128) wgmma64x128(d, aDesc, bDesc);
+                    else if constexpr (BN == 64) wgmma64x64(d, aDesc, bDesc);
+                    else wgmma64x32(d, aDesc, bDesc);
+                }
+                wgmmaCommit();
+                // Issued while the MMAs run: the stage of tile t - 2, whose MMAs every warpgroup has waited for.
+                const int next = t + STAGES - 2;
+                if (next < tiles) loadStage(next % STAGES);
+                copyAsyncCommit();
+                wgmmaWait<1>();
+            }
+            wgmmaWait<0>();
+            copyAsyncWait<0>();
+            #pragma unroll
+            for (int i = 0; i < BN / 2; i++) fenceRegister(d[i]);
+
+            // The epilogue of convMMA, from the wgmma fragment.
+            #pragma unroll
+            for (int h = 0; h < 2; h++) {
+                const int m = m0 + group * 64 + (warp & 3) * 16 + (lane >> 2) + h * 8;
+                if (m >= p.M) continue;
+                const int img = m / outHW, pix = m - img * outHW, oh = pix / p.outW, ow = pix - oh * p.outW;
+                const i64 yRow = (i64)img * p.ysN + (i64)oh * p.ysH + (i64)ow * p.ysW;
+                const i64 rRow = (i64)img * p.rsN + (i64)oh * p.rsH + (i64)ow * p.rsW;
+                #pragma unroll
+                for (int j = 0; j < BN / 8; j++) {
+                    const int co = n0 + j * 8 + (lane & 3) * 2;
+                    if (co >= p.outC) continue;
+                    float v0 = convEpilogueT<true>(p, d[4 * j + 2 * h], co, rRow + (i64)co * p.rsC);
+                    if (co + 1 < p.outC) {
+                        float v1 = convEpilogueT<true>(p, d[4 * j + 2 * h + 1], co + 1, rRow + (i64)(co + 1) * p.rsC);
+                        if (p.ysC != 1) {
+                            storef(p.y, yRow + (i64)co * p.ysC, p.yHalf, v0);
+                            storef(p.y, yRow + (i64)(co + 1) * p.ysC, p.yHalf, v1);
+                        } else if (p.yHalf) {
+                            *(unsigned*)((half_t*)p.y + yRow + co) = pack2(v0, v1);
+                        } else {
+                            *(float2*)((float*)p.y + yRow + co) = make_float2(v0, v1);
+                        }
+                    } else {
+                        storef(p.y, yRow + (i64)co * p.ysC, p.yHalf, v0);
+                    }
+                }
+            }
+        }
+
+        """
+
+    /// The `wgmma` module: the shared declarations and epilogue, the Hopper kernel, one entry point per tile.
+    public static var wgmmaSource: String {
+        var text = "// Generated by Lookout (EngineKernelSource+WGMMA.swift), for \(wgmmaArchitecture).\n"
+        text += declaration("LookoutConvParams", convFields)
+        text += common + conv
+        for n in [32, 64, 128] { text += wgmmaWrapper(n: n) }
+        text += wgmma
+        for tile in wgmmaTiles {
+            text += """
+                extern "C" __global__ void __launch_bounds__(\(tile.threads), 1) \(tile.entryPoint)(const LookoutConvParams p) {
+                    convWGMMA<\(tile.bm), \(tile.bn), \(tile.bk), \(tile.stages)>(p);
+                }
+
+                """
+        }
+        return text
+    }
+}

@@ -1,0 +1,77 @@
+import LookoutModel
+import Testing
+
+@testable import LookoutCUDABackend
+
+/// The tuner's candidate lists for the shapes model at batch 32: the large mma tiles and the wgmma tiles are
+/// offered wherever the tensor cores apply and the tile is not wider than the layer's output channels.
+@Suite struct ConvCandidateTests {
+    static func convolutions(batch: Int) throws -> [ConvOp] {
+        let model = try DetectionModel(path: BackendFixtures.dynamicModel)
+        let plan = try model.plan(forInputShape: [batch, 3, 640, 640])
+        let memory = try GPUMemoryPlan(plan: plan, precision: .fp16)
+        let compiler = GPUOpCompiler(plan: plan, memory: memory)
+        var pool = ConstantPool()
+        return try compiler.compile(constants: &pool).compactMap {
+            if case .conv(let c) = $0 { return c }
+            return nil
+        }
+    }
+
+    @Test func newTilesAreCandidatesOfTheWideLayers() throws {
+        let convs = try Self.convolutions(batch: 32)
+        var wide = 0
+        for conv in convs {
+            let tensorCores = conv.candidates.contains {
+                if case .mma = $0 { return true }
+                return false
+            }
+            let large = Set(
+                conv.candidates.compactMap {
+                    if case .mma(let t) = $0, EngineKernelSource.largeTiles.contains(t) { return t }
+                    return nil
+                })
+            let wgmma = Set(
+                conv.candidates.compactMap {
+                    if case .wgmma(let t) = $0 { return t }
+                    return nil
+                })
+            guard tensorCores else {
+                #expect(large.isEmpty && wgmma.isEmpty, "\(conv.signature)")
+                continue
+            }
+            let cout = Int(conv.params.outC)
+            var widest = 16
+            while widest < cout && widest < EngineKernelSource.channelPad { widest *= 2 }
+            #expect(large == Set(EngineKernelSource.largeTiles.filter { $0.bn <= widest }), "\(conv.signature)")
+            #expect(wgmma == Set(EngineKernelSource.wgmmaTiles.filter { $0.bn <= widest }), "\(conv.signature)")
+            #expect(conv.candidates.last == .direct)
+            if cout >= 64 {
+                wide += 1
+                #expect(
+                    large.contains { $0.bm == 128 && $0.bn == 64 && $0.wm == 64 }
+                        && wgmma.contains { $0.bm == 128 && $0.bn == 64 })
+            }
+            if cout >= 128 {
+                #expect(
+                    large.contains { $0.bm == 128 && $0.bn == 128 } && wgmma.contains { $0.bm == 128 && $0.bn == 128 })
+            }
+        }
+        #expect(wide >= 20, "\(wide) convolutions with 64 or more output channels")
+        // The default kernel is still a 64x64 mma tile (wgmma is never chosen without the tuner).
+        #expect(
+            !convs.contains {
+                if case .wgmma = $0.kernel { return true }
+                return false
+            })
+    }
+
+    /// Tuning-cache keys name one kernel each.
+    @Test func keysAreDistinctAndStable() {
+        let kernels: [ConvKernel] =
+            EngineKernelSource.convTiles.map { .mma($0) } + EngineKernelSource.wgmmaTiles.map { .wgmma($0) }
+        #expect(Set(kernels.map(\.key)).count == kernels.count)
+        #expect(ConvKernel.wgmma(EngineKernelSource.wgmmaTiles[0]).key == "lookout_conv_wgmma_128x128x32_s4")
+        #expect(ConvKernel.mma(EngineKernelSource.largeTiles[1]).key == "lookout_conv_mma_128x128x32_64x32_s3_b2")
+    }
+}
