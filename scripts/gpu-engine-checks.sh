@@ -59,7 +59,8 @@ if has engine; then
 fi
 if has wgmma; then
   LOOKOUT_WGMMA=1 LOOKOUT_CACHE_DIR=/tmp/lookout-cache-wgmma timeout 300 $bin bench engine --device cuda \
-    --model $fixtures/shapes-yolov8n-dynamic.onnx --batch 32 --iterations 200 --warmup 20 --images $fixtures/val/images \
+    --model $fixtures/shapes-yolov8n-dynamic.onnx --batch ${WGMMA_BATCHES:-32} --iterations 200 --warmup 20 \
+    --images $fixtures/val/images --baseline "$dir/engine_pytorch.py" --baseline-model "$pt" \
     --json "$out/engine-wgmma-h100.json" 2>&1 | tee "$out/engine-wgmma.txt"
 fi
 if has val; then
