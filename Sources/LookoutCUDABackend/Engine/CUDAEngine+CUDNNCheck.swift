@@ -116,7 +116,7 @@ extension CUDAEngine {
             }
             let runs = try c.candidates.filter(\.isCUDNN).map(measure)
             var nvrtc: (String, Double) = ("direct", try time(c, .direct))
-            for kernel in c.candidates where !kernel.isCUDNN && kernel != .direct {
+            for kernel in c.candidates where !kernel.isCUDNN && kernel != .direct && kernels.canLaunch(kernel) {
                 let run = try measure(kernel)
                 if run.failure == nil, let ms = run.milliseconds, ms < nvrtc.1 { nvrtc = (run.algorithm, ms) }
             }
