@@ -93,9 +93,15 @@ import Testing
     func engineCompilesForHopper() throws {
         let nvrtc = try #require(Self.nvrtc)
         let output = try nvrtc.compile(
-            source: EngineKernelSource.source, name: "engine.cu", options: ["--gpu-architecture=sm_90", "--std=c++17"],
-            kind: .cubin)
+            source: EngineKernelSource.source, name: "engine.cu",
+            options: ["--gpu-architecture=sm_90", "--std=c++17", "--ptxas-options=-v"], kind: .cubin)
         #expect(output.image.count > 10_000)
+        // ptxas's report per kernel: no tile (the fragment-prefetch variants hold two sets of fragments) may spill.
+        let spills = output.log.split(separator: "\n").filter {
+            $0.contains("spill") && !$0.contains(" 0 bytes spill stores, 0 bytes spill loads")
+        }
+        #expect(output.log.contains("spill"), "ptxas printed no register report")
+        #expect(spills.isEmpty, "\(spills.prefix(4).joined(separator: "\n"))")
     }
 
     // The Hopper module needs sm_90a (wgmma); the NVRTC that the GPU machine uses (13.0) must accept it.

@@ -30,6 +30,10 @@ extension EngineKernelSource {
         __device__ __forceinline__ void copyAsync16(unsigned dst, const void* src, int bytes) {
             asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" :: "r"(dst), "l"(src), "r"(bytes));
         }
+        // The same through L1 (`.ca`): for operands that neighbouring loads of the same block read again soon.
+        __device__ __forceinline__ void copyAsync16L1(unsigned dst, const void* src, int bytes) {
+            asm volatile("cp.async.ca.shared.global [%0], [%1], 16, %2;" :: "r"(dst), "l"(src), "r"(bytes));
+        }
         __device__ __forceinline__ void copyAsyncCommit() { asm volatile("cp.async.commit_group;"); }
         template <int N> __device__ __forceinline__ void copyAsyncWait() { asm volatile("cp.async.wait_group %0;" :: "n"(N)); }
         __device__ __forceinline__ void loadMatrixX4(unsigned address, unsigned& r0, unsigned& r1, unsigned& r2, unsigned& r3) {

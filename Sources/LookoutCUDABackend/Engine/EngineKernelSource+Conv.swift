@@ -22,8 +22,9 @@ extension EngineKernelSource {
         // STAGES-deep cp.async pipeline, ldmatrix, mma.m16n8k16; each warp computes WM x WN.
         // With SPLIT, grid z splits the k tiles and each split stores its partial sums in its own slice of
         // p.workspace ([split][M][outC]); the split-K epilogue adds the slices in order (deterministic, unlike
-        // atomics) and applies bias, SiLU and the residual.
-        template <int BM, int BN, int BK, int WM, int WN, int STAGES, bool SPLIT>
+        // atomics) and applies bias, SiLU and the residual. L1: the input goes through L1 (cp.async.ca). PREFETCH:
+        // the next k16 step's fragments are loaded before this step's mma are issued (two fragment buffers).
+        template <int BM, int BN, int BK, int WM, int WN, int STAGES, bool SPLIT, bool L1, bool PREFETCH>
         __device__ __forceinline__ void convMMA(const LookoutConvParams& p) {
             constexpr int LDS = BK + 8;  // smem rows padded by 16 bytes: ldmatrix without bank conflicts
             constexpr int WARPS_M = BM / WM, WARPS_N = BN / WN, THREADS = WARPS_M * WARPS_N * 32;
@@ -99,7 +100,10 @@ extension EngineKernelSource {
                 const unsigned b = bShared + (unsigned)(stage * BN * LDS * 2);
                 #pragma unroll
                 for (int i = 0; i < A_ITERS; i++) {
-                    if (tid + i * THREADS < A_VECTORS) copyAsync16(a + aOffset[i], source[i], inside[i] ? 16 : 0);
+                    if (tid + i * THREADS < A_VECTORS) {
+                        if (L1) copyAsync16L1(a + aOffset[i], source[i], inside[i] ? 16 : 0);
+                        else copyAsync16(a + aOffset[i], source[i], inside[i] ? 16 : 0);
+                    }
                     kk[i] += BK;
                     tapC[i] += BK;
                     if (tapC[i] < p.inC) {
@@ -142,26 +146,36 @@ extension EngineKernelSource {
                 copyAsyncCommit();
                 const half_t* a = sA + (t % STAGES) * BM * LDS;
                 const half_t* b = sB + (t % STAGES) * BN * LDS;
-                #pragma unroll
-                for (int ks = 0; ks < BK; ks += 16) {
-                    unsigned af[MT][4], bf[NT][2];
+                // Fragments of k16 step `ks` into buffer `f`.
+                unsigned af[PREFETCH ? 2 : 1][MT][4], bf[PREFETCH ? 2 : 1][NT][2];
+                auto loadFragments = [&](int ks, int f) {
                     #pragma unroll
                     for (int i = 0; i < MT; i++) {
                         const int row = wm * WM + i * 16 + (lane & 15);
                         const int col = ks + (lane >> 4) * 8;
-                        loadMatrixX4(smemAddress(a + row * LDS + col), af[i][0], af[i][1], af[i][2], af[i][3]);
+                        loadMatrixX4(smemAddress(a + row * LDS + col), af[f][i][0], af[f][i][1], af[f][i][2], af[f][i][3]);
                     }
                     #pragma unroll
                     for (int j = 0; j < NT; j += 2) {
                         const int row = wn * WN + j * 8 + (lane & 7) + (lane >> 4) * 8;
                         const int col = ks + ((lane >> 3) & 1) * 8;
-                        loadMatrixX4(smemAddress(b + row * LDS + col), bf[j][0], bf[j][1], bf[j + 1][0], bf[j + 1][1]);
+                        loadMatrixX4(smemAddress(b + row * LDS + col), bf[f][j][0], bf[f][j][1], bf[f][j + 1][0], bf[f][j + 1][1]);
+                    }
+                };
+                if (PREFETCH) loadFragments(0, 0);
+                #pragma unroll
+                for (int ks = 0; ks < BK; ks += 16) {
+                    const int f = PREFETCH ? (ks / 16) & 1 : 0;
+                    if (PREFETCH) {
+                        if (ks + 16 < BK) loadFragments(ks + 16, f ^ 1);
+                    } else {
+                        loadFragments(ks, 0);
                     }
                     #pragma unroll
                     for (int i = 0; i < MT; i++)
                         #pragma unroll
                         for (int j = 0; j < NT; j++)
-                            mma16816(acc[i][j], af[i][0], af[i][1], af[i][2], af[i][3], bf[j][0], bf[j][1]);
+                            mma16816(acc[i][j], af[f][i][0], af[f][i][1], af[f][i][2], af[f][i][3], bf[f][j][0], bf[f][j][1]);
                 }
             }
             copyAsyncWait<0>();

@@ -11,12 +11,20 @@ public enum EngineKernelSource {
         public var bk: Int = 32
         /// Blocks per SM asked of the register allocator (`__launch_bounds__`' second argument); 0: none.
         public var minBlocks: Int = 0
+        /// The input (A) goes through L1 (`cp.async.ca`) instead of L2 only (`.cg`): a 3x3 layer's taps re-read
+        /// the rows the previous tap read, shifted by a pixel.
+        public var l1: Bool = false
+        /// The next k16 step's fragments are loaded (ldmatrix) before this step's mma are issued.
+        public var prefetch: Bool = false
         public var threads: Int { (bm / wm) * (bn / wn) * 32 }
         public var sharedBytes: Int { stages * (bm + bn) * (bk + 8) * 2 }
         public var entryPoint: String {
             "lookout_conv_mma_\(bm)x\(bn)x\(bk)_\(wm)x\(wn)_s\(stages)" + (minBlocks > 0 ? "_b\(minBlocks)" : "")
+                + (l1 ? "_l1" : "") + (prefetch ? "_pf" : "")
         }
-        public var description: String { "\(bm)x\(bn)x\(bk) (warp \(wm)x\(wn), \(stages) stages)" }
+        public var description: String {
+            "\(bm)x\(bn)x\(bk) (warp \(wm)x\(wn), \(stages) stages\(l1 ? ", A through L1" : "")\(prefetch ? ", fragment prefetch" : ""))"
+        }
         var launchBounds: String { minBlocks > 0 ? "\(threads), \(minBlocks)" : "\(threads)" }
     }
 
@@ -56,11 +64,30 @@ public enum EngineKernelSource {
         ConvTile(bm: 128, bn: 64, wm: 64, wn: 32, stages: 4, bk: 64),
         ConvTile(bm: 256, bn: 64, wm: 64, wn: 32, stages: 3, bk: 64),
         ConvTile(bm: 256, bn: 32, wm: 64, wn: 32, stages: 4),
-    ]
+    ] + variantTiles
+
+    /// The tiles that win most layers at batch 32 (H100, 2026-11-25), again with the input through L1, with
+    /// fragment prefetch, and with both.
+    public static let variantTiles: [ConvTile] = [
+        ConvTile(bm: 64, bn: 64, wm: 32, wn: 32, stages: 3, bk: 64),
+        ConvTile(bm: 128, bn: 128, wm: 64, wn: 32, stages: 3),
+        ConvTile(bm: 128, bn: 64, wm: 64, wn: 32, stages: 4),
+        ConvTile(bm: 128, bn: 32, wm: 32, wn: 32, stages: 3),
+        ConvTile(bm: 128, bn: 16, wm: 32, wn: 16, stages: 4),
+        ConvTile(bm: 64, bn: 32, wm: 32, wn: 16, stages: 4),
+    ].flatMap { tile in
+        [(true, false), (false, true), (true, true)].map { l1, prefetch in
+            var variant = tile
+            variant.l1 = l1
+            variant.prefetch = prefetch
+            return variant
+        }
+    }
 
     /// Tiles that also come split over K (for layers with few output tiles and long K: the deep, small layers).
     public static let splitTiles: [ConvTile] = convTiles.filter {
-        $0.bm <= 64 && $0.bn <= 64 && $0.minBlocks == 0 && ($0.bk == 32 || $0.bm >= 32 && $0.bn >= 64)
+        $0.bm <= 64 && $0.bn <= 64 && $0.minBlocks == 0 && !$0.l1 && !$0.prefetch
+            && ($0.bk == 32 || $0.bm >= 32 && $0.bn >= 64)
     }
     /// The split counts the tuner tries.
     public static let splitCounts = [2, 3, 4, 6, 8]
@@ -115,7 +142,7 @@ public enum EngineKernelSource {
         for tile in convTiles {
             text += """
                 extern "C" __global__ void __launch_bounds__(\(tile.launchBounds)) \(tile.entryPoint)(const LookoutConvParams p) {
-                    convMMA<\(tile.bm), \(tile.bn), \(tile.bk), \(tile.wm), \(tile.wn), \(tile.stages), false>(p);
+                    convMMA<\(tile.bm), \(tile.bn), \(tile.bk), \(tile.wm), \(tile.wn), \(tile.stages), false, \(tile.l1), \(tile.prefetch)>(p);
                 }
 
                 """
@@ -123,7 +150,7 @@ public enum EngineKernelSource {
         for tile in splitTiles {
             text += """
                 extern "C" __global__ void __launch_bounds__(\(tile.launchBounds)) \(tile.entryPoint)_splitk(const LookoutConvParams p) {
-                    convMMA<\(tile.bm), \(tile.bn), \(tile.bk), \(tile.wm), \(tile.wn), \(tile.stages), true>(p);
+                    convMMA<\(tile.bm), \(tile.bn), \(tile.bk), \(tile.wm), \(tile.wn), \(tile.stages), true, \(tile.l1), \(tile.prefetch)>(p);
                 }
 
                 """
