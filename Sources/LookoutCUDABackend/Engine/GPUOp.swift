@@ -43,7 +43,7 @@ enum ConvKernel: Hashable, CustomStringConvertible {
 
     var description: String {
         switch self {
-        case .mma(let tile): "mma \(tile.bm)x\(tile.bn)x\(tile.bk)"
+        case .mma(let tile): "mma \(tile.bm)x\(tile.bn)x\(tile.bk)" + (tile.l1 ? " l1" : "") + (tile.prefetch ? " pf" : "")
         case .mmaSplit(let tile, let splits): "mma \(tile.bm)x\(tile.bn)x\(tile.bk) split-k \(splits)"
         case .wgmma(let tile): "wgmma \(tile.bm)x\(tile.bn)x\(tile.bk) s\(tile.stages)"
         case .small(let width): "small\(width)"
