@@ -102,6 +102,9 @@ import Testing
         }
         #expect(output.log.contains("spill"), "ptxas printed no register report")
         #expect(spills.isEmpty, "\(spills.prefix(4).joined(separator: "\n"))")
+        // Nor keeps arrays in local memory (the gather's per-vector state must stay in registers).
+        let stacks = output.log.split(separator: "\n").filter { $0.contains("stack frame") && !$0.contains(" 0 bytes stack frame") }
+        #expect(stacks.isEmpty, "\(stacks.prefix(4).joined(separator: "\n"))")
     }
 
     // The Hopper module needs sm_90a (wgmma); the NVRTC that the GPU machine uses (13.0) must accept it.
@@ -112,8 +115,14 @@ import Testing
         #expect(nvrtc.supportedArchitectures.isEmpty || nvrtc.supportedArchitectures.contains(90))
         let output = try nvrtc.compile(
             source: EngineKernelSource.wgmmaSource, name: "engine_wgmma.cu",
-            options: ["--gpu-architecture=\(EngineKernelSource.wgmmaArchitecture)", "--std=c++17"], kind: .cubin)
+            options: ["--gpu-architecture=\(EngineKernelSource.wgmmaArchitecture)", "--std=c++17", "--ptxas-options=-v"],
+            kind: .cubin)
         #expect(output.kind == .cubin && output.image.count > 10_000)
+        let local = output.log.split(separator: "\n").filter {
+            ($0.contains("spill") && !$0.contains(" 0 bytes spill stores, 0 bytes spill loads"))
+                || ($0.contains("stack frame") && !$0.contains(" 0 bytes stack frame"))
+        }
+        #expect(output.log.contains("stack frame") && local.isEmpty, "\(local.prefix(4).joined(separator: "\n"))")
         // ptxas says so when it has to serialize wgmma (a pipeline it cannot prove safe): slow, but not wrong.
         #expect(!output.log.contains("serializ"), "\(output.log)")
         let ptx = try nvrtc.compile(

@@ -17,6 +17,58 @@ extension EngineKernelSource {
             return convEpilogueT<false>(p, v, co, residualIndex);
         }
 
+        // One 16-byte vector of the implicit GEMM's A tile (a row = an output pixel, 8 channels of one tap), as a
+        // thread gathers it stage after stage: the image's base, the window's corner, the vector's k position and
+        // its current source address. Within a tap the source only moves BK channels a stage; the tap (and the
+        // bounds test) is worked out again only when the channels wrap. Shared by the mma and wgmma kernels.
+        struct ConvGather {
+            const half_t* rowBase;
+            const half_t* source;
+            int rowH, rowW, tapC, tapH, tapW, kk;
+            bool inside;
+
+            __device__ __forceinline__ void locate(const LookoutConvParams& p, const half_t* x) {
+                const int ih = rowH + tapH * p.dilH, iw = rowW + tapW * p.dilW;
+                inside = kk < p.K && ih >= 0 && ih < p.inH && iw >= 0 && iw < p.inW;
+                source = inside ? rowBase + (i64)ih * p.xsH + (i64)iw * p.xsW + tapC : x;
+            }
+            // Output pixel m (when `valid`: the vector exists and m < M; otherwise it never passes the bounds
+            // test and loads zeros), starting at k position `k`.
+            __device__ __forceinline__ void start(const LookoutConvParams& p, const half_t* x, bool valid, int m, int k) {
+                rowBase = x;
+                rowH = -(1 << 28);
+                rowW = 0;
+                if (valid) {
+                    const int outHW = p.outH * p.outW;
+                    const int img = m / outHW, pix = m - img * outHW, oh = pix / p.outW, ow = pix - oh * p.outW;
+                    rowBase = x + (i64)img * p.xsN;
+                    rowH = oh * p.strideH - p.padT;
+                    rowW = ow * p.strideW - p.padL;
+                }
+                kk = k;
+                const int tap = kk / p.inC;
+                tapC = kk - tap * p.inC;
+                tapH = tap / p.kW;
+                tapW = tap - tapH * p.kW;
+                locate(p, x);
+            }
+            // On to the same vector of the next stage, BK further along K.
+            template <int BK> __device__ __forceinline__ void advance(const LookoutConvParams& p, const half_t* x) {
+                kk += BK;
+                tapC += BK;
+                if (tapC < p.inC) {
+                    source += BK;
+                    inside = inside && kk < p.K;
+                } else {
+                    do {
+                        tapC -= p.inC;
+                        if (++tapW == p.kW) { tapW = 0; ++tapH; }
+                    } while (tapC >= p.inC);
+                    locate(p, x);
+                }
+            }
+        };
+
         // Implicit GEMM, M = output pixels, N = output channels, K = kH * kW * inC. A (pixels x K) is gathered
         // from the channels-last input 16 bytes (8 channels) at a time, B (N x K) is the repacked fp16 weights.
         // STAGES-deep cp.async pipeline, ldmatrix, mma.m16n8k16; each warp computes WM x WN.
@@ -48,42 +100,16 @@ extension EngineKernelSource {
                 kEnd = min(allTiles, kBegin + per);
             }
 
-            // Per loaded A vector (a row of the tile, 8 channels of one tap): the image's base, the window's corner,
-            // the vector's k position, and its current source address. Within a tap the source only moves BK
-            // channels a stage; the tap (and the bounds test) is worked out again only when the channels wrap.
             constexpr int B_ITERS = (B_VECTORS + THREADS - 1) / THREADS;
             const unsigned aShared = smemAddress(sA), bShared = smemAddress(sB);
-            const half_t* rowBase[A_ITERS];
-            const half_t* source[A_ITERS];
-            int rowH[A_ITERS], rowW[A_ITERS], tapC[A_ITERS], tapH[A_ITERS], tapW[A_ITERS], kk[A_ITERS];
+            ConvGather gather[A_ITERS];
             unsigned aOffset[A_ITERS];
-            bool inside[A_ITERS];
-            auto locate = [&](int i) {
-                const int ih = rowH[i] + tapH[i] * p.dilH, iw = rowW[i] + tapW[i] * p.dilW;
-                inside[i] = kk[i] < p.K && ih >= 0 && ih < p.inH && iw >= 0 && iw < p.inW;
-                source[i] = inside[i] ? rowBase[i] + (i64)ih * p.xsH + (i64)iw * p.xsW + tapC[i] : x;
-            };
             #pragma unroll
             for (int i = 0; i < A_ITERS; i++) {
                 const int id = tid + i * THREADS;
                 const int row = id / (BK / 8), vec = id % (BK / 8);
-                const int m = m0 + row;
                 aOffset[i] = (unsigned)(row * LDS + vec * 8) * 2;
-                rowBase[i] = x;
-                rowH[i] = -(1 << 28);  // rows past M (or past this tile's vectors) never pass the bounds test
-                rowW[i] = 0;
-                if (id < A_VECTORS && m < p.M) {
-                    const int img = m / outHW, pix = m - img * outHW, oh = pix / p.outW, ow = pix - oh * p.outW;
-                    rowBase[i] = x + (i64)img * p.xsN;
-                    rowH[i] = oh * p.strideH - p.padT;
-                    rowW[i] = ow * p.strideW - p.padL;
-                }
-                kk[i] = kBegin * BK + vec * 8;
-                const int tap = kk[i] / p.inC;
-                tapC[i] = kk[i] - tap * p.inC;
-                tapH[i] = tap / p.kW;
-                tapW[i] = tap - tapH[i] * p.kW;
-                locate(i);
+                gather[i].start(p, x, id < A_VECTORS && m0 + row < p.M, m0 + row, kBegin * BK + vec * 8);
             }
             const half_t* bSource[B_ITERS];
             unsigned bOffset[B_ITERS];
@@ -101,21 +127,11 @@ extension EngineKernelSource {
                 #pragma unroll
                 for (int i = 0; i < A_ITERS; i++) {
                     if (tid + i * THREADS < A_VECTORS) {
-                        if (L1) copyAsync16L1(a + aOffset[i], source[i], inside[i] ? 16 : 0);
-                        else copyAsync16(a + aOffset[i], source[i], inside[i] ? 16 : 0);
+                        const int bytes = gather[i].inside ? 16 : 0;
+                        if (L1) copyAsync16L1(a + aOffset[i], gather[i].source, bytes);
+                        else copyAsync16(a + aOffset[i], gather[i].source, bytes);
                     }
-                    kk[i] += BK;
-                    tapC[i] += BK;
-                    if (tapC[i] < p.inC) {
-                        source[i] += BK;
-                        inside[i] = inside[i] && kk[i] < p.K;
-                    } else {
-                        do {
-                            tapC[i] -= p.inC;
-                            if (++tapW[i] == p.kW) { tapW[i] = 0; ++tapH[i]; }
-                        } while (tapC[i] >= p.inC);
-                        locate(i);
-                    }
+                    gather[i].advance<BK>(p, x);
                 }
                 #pragma unroll
                 for (int j = 0; j < B_ITERS; j++) {

@@ -93,39 +93,16 @@ extension EngineKernelSource {
             const half_t* w = (const half_t*)p.w16;
             const int tiles = (p.K + BK - 1) / BK;  // weights rows are kPad (a multiple of 64) long
 
-            // The gather of convMMA (see there), with the core-matrix placement: vector id -> row (id % 8) of the
+            // The gather of convMMA (ConvGather), with the core-matrix placement: vector id -> row (id % 8) of the
             // 8-row group (id / 8) / VECS, k vector (id / 8) % VECS.
-            const half_t* rowBase[A_ITERS];
-            const half_t* source[A_ITERS];
-            int rowH[A_ITERS], rowW[A_ITERS], tapC[A_ITERS], tapH[A_ITERS], tapW[A_ITERS], kk[A_ITERS];
+            ConvGather gather[A_ITERS];
             unsigned aOffset[A_ITERS];
-            bool inside[A_ITERS];
-            auto locate = [&](int i) {
-                const int ih = rowH[i] + tapH[i] * p.dilH, iw = rowW[i] + tapW[i] * p.dilW;
-                inside[i] = kk[i] < p.K && ih >= 0 && ih < p.inH && iw >= 0 && iw < p.inW;
-                source[i] = inside[i] ? rowBase[i] + (i64)ih * p.xsH + (i64)iw * p.xsW + tapC[i] : x;
-            };
             #pragma unroll
             for (int i = 0; i < A_ITERS; i++) {
                 const int id = tid + i * THREADS;
                 const int vec = (id >> 3) % VECS, row = ((id >> 3) / VECS) * 8 + (id & 7);
-                const int m = m0 + row;
                 aOffset[i] = (unsigned)(((row >> 3) * VECS + vec) * 128 + (row & 7) * 16);
-                rowBase[i] = x;
-                rowH[i] = -(1 << 28);  // rows past M (or past this tile's vectors) never pass the bounds test
-                rowW[i] = 0;
-                if (id < A_VECTORS && m < p.M) {
-                    const int img = m / outHW, pix = m - img * outHW, oh = pix / p.outW, ow = pix - oh * p.outW;
-                    rowBase[i] = x + (i64)img * p.xsN;
-                    rowH[i] = oh * p.strideH - p.padT;
-                    rowW[i] = ow * p.strideW - p.padL;
-                }
-                kk[i] = vec * 8;
-                const int tap = kk[i] / p.inC;
-                tapC[i] = kk[i] - tap * p.inC;
-                tapH[i] = tap / p.kW;
-                tapW[i] = tap - tapH[i] * p.kW;
-                locate(i);
+                gather[i].start(p, x, id < A_VECTORS && m0 + row < p.M, m0 + row, vec * 8);
             }
             const half_t* bSource[B_ITERS];
             unsigned bOffset[B_ITERS];
@@ -142,19 +119,8 @@ extension EngineKernelSource {
                 const unsigned b = bShared + (unsigned)(stage * B_STAGE);
                 #pragma unroll
                 for (int i = 0; i < A_ITERS; i++) {
-                    if (tid + i * THREADS < A_VECTORS) copyAsync16(a + aOffset[i], source[i], inside[i] ? 16 : 0);
-                    kk[i] += BK;
-                    tapC[i] += BK;
-                    if (tapC[i] < p.inC) {
-                        source[i] += BK;
-                        inside[i] = inside[i] && kk[i] < p.K;
-                    } else {
-                        do {
-                            tapC[i] -= p.inC;
-                            if (++tapW[i] == p.kW) { tapW[i] = 0; ++tapH[i]; }
-                        } while (tapC[i] >= p.inC);
-                        locate(i);
-                    }
+                    if (tid + i * THREADS < A_VECTORS) copyAsync16(a + aOffset[i], gather[i].source, gather[i].inside ? 16 : 0);
+                    gather[i].advance<BK>(p, x);
                 }
                 #pragma unroll
                 for (int j = 0; j < B_ITERS; j++) {
