@@ -96,7 +96,10 @@ import Testing
         // 160 frames at 400 fps into a CPU detector: far more than it keeps up with.
         let source = StreamSource(kind: .synthetic(width: 320, height: 192, fps: 400, frames: 160))
         var options = Fixtures.options(imageSize: 320, batch: 2)
-        options.framesPerStream = 4
+        // More buffers than the batches in flight (and one being released) can hold: a new frame then always finds
+        // a free buffer or a waiting frame to replace, however slow the detector is (with 4, every buffer could be
+        // in a batch when the last frames arrive, and they were dropped under load).
+        options.framesPerStream = options.maxBatch * (options.depth + 1) + 1
         let pipeline = try StreamPipeline(sources: [source], detector: Fixtures.detector, options: options)
         let recorder = Recorder(pipeline)
         pipeline.start()
