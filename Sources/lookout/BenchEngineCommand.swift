@@ -100,40 +100,14 @@ struct BenchEngineCommand: ParsableCommand {
 
     /// Runs the PyTorch baseline; it prints one JSON object per line, each a row.
     func runBaseline(script: String, batches: [Int]) throws -> [[(String, JSONValue)]] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         var arguments = [
-            python, script, "--batches", batches.map(String.init).joined(separator: ","), "--iterations", String(iterations),
+            "--batches", batches.map(String.init).joined(separator: ","), "--iterations", String(iterations),
             "--warmup", String(warmup),
         ]
         if let baselineModel { arguments += ["--model", baselineModel] }
         if let imgsz { arguments += ["--imgsz", String(imgsz)] }
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Console.fail("baseline \(script) exited with \(process.terminationStatus)")
-        }
-        var rows: [[(String, JSONValue)]] = []
-        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where line.hasPrefix("{") {
-            guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { continue }
-            let order = ["backend", "precision", "batch", "throughput", "p50_ms", "p99_ms", "mean_ms", "gpu_ms"]
-            var row: [(String, JSONValue)] = []
-            for key in order + object.keys.filter({ !order.contains($0) }).sorted() {
-                guard let value = object[key] else { continue }
-                switch value {
-                case let s as String: row.append((key, .string(s)))
-                case let n as NSNumber:
-                    row.append((key, String(describing: n).contains(".") ? .double(n.doubleValue) : .int(n.intValue)))
-                default: row.append((key, .string(String(describing: value))))
-                }
-            }
-            print(line)
-            rows.append(row)
-        }
-        return rows
+        return try BaselineScript.rows(
+            python: python, script: script, arguments: arguments,
+            order: ["backend", "precision", "batch", "throughput", "p50_ms", "p99_ms", "mean_ms", "gpu_ms"], echo: true)
     }
 }

@@ -155,42 +155,10 @@ struct BenchPipelineCommand: AsyncParsableCommand {
 
     /// Runs the Ultralytics baseline; it prints one JSON object per line, each a row.
     func runBaseline(script: String, streams: Int) throws -> [[(String, JSONValue)]] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        var arguments = [
-            python, script, "--source", source, "--streams", String(streams), "--seconds", String(seconds),
-        ]
+        var arguments = ["--source", source, "--streams", String(streams), "--seconds", String(seconds)]
         if let baselineModel { arguments += ["--model", baselineModel] }
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Console.fail("baseline \(script) exited with \(process.terminationStatus)")
-        }
-        var rows: [[(String, JSONValue)]] = []
-        let order = ["system", "mode", "streams", "fps", "p50_ms", "p99_ms", "dropped", "frames"]
-        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where line.hasPrefix("{") {
-            guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
-                continue
-            }
-            var row: [(String, JSONValue)] = []
-            for key in order + object.keys.filter({ !order.contains($0) }).sorted() {
-                guard let value = object[key] else { continue }
-                switch value {
-                case let s as String: row.append((key, .string(s)))
-                case let n as NSNumber:
-                    let text = String(describing: n)
-                    row.append(
-                        (key, text.contains(".") || text.contains("e") ? .double(n.doubleValue) : .int(n.intValue)))
-                case is NSNull: row.append((key, .null))
-                default: row.append((key, .string(String(describing: value))))
-                }
-            }
-            rows.append(row)
-        }
-        return rows
+        return try BaselineScript.rows(
+            python: python, script: script, arguments: arguments,
+            order: ["system", "mode", "streams", "fps", "p50_ms", "p99_ms", "dropped", "frames"])
     }
 }

@@ -225,40 +225,14 @@ struct BenchTransferCommand: ParsableCommand {
 
     /// Runs the baseline script; it prints one JSON object per line, each a row.
     func runBaseline(script: String, size: Resolution) throws -> [[(String, JSONValue)]] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            python, script, "--resolution", size.description, "--frames", String(frames), "--warmup", String(warmup),
-            "--ring", String(ring),
-        ]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw ValidationError("baseline \(script) exited with \(process.terminationStatus)")
-        }
-        var rows: [[(String, JSONValue)]] = []
-        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where line.hasPrefix("{") {
-            guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { continue }
-            let order = [
+        try BaselineScript.rows(
+            python: python, script: script,
+            arguments: [
+                "--resolution", size.description, "--frames", String(frames), "--warmup", String(warmup), "--ring", String(ring),
+            ],
+            order: [
                 "mode", "resolution", "fps", "p50_ms", "p99_ms", "bytes_per_frame", "cpu_ms_per_frame", "allocations_per_frame",
                 "copy_gbps", "frames", "notes",
-            ]
-            var row: [(String, JSONValue)] = []
-            for key in order + object.keys.filter({ !order.contains($0) }).sorted() {
-                guard let value = object[key] else { continue }
-                switch value {
-                case let s as String: row.append((key, .string(s)))
-                case let n as NSNumber:
-                    row.append((key, n.doubleValue == n.doubleValue.rounded() && !(String(describing: n).contains(".")) ? .int(n.intValue) : .double(n.doubleValue)))
-                case is NSNull: row.append((key, .null))
-                default: row.append((key, .string(String(describing: value))))
-                }
-            }
-            rows.append(row)
-        }
-        return rows
+            ])
     }
 }
