@@ -3,6 +3,7 @@ import Foundation
 import LookoutCPU
 import LookoutCUDA
 import LookoutCUDABackend
+import LookoutCore
 import LookoutMedia
 import LookoutModel
 import LookoutPipeline
@@ -11,10 +12,7 @@ import LookoutYOLO
 /// `lookout selftest --gpu` for the inference engine: every step of a plan against the CPU backend, the whole model
 /// within fp16 tolerance, graph replay against eager launches, GPU NMS against the CPU NMS, detections against the
 /// Ultralytics references, val mAP, errors reported rather than fatal, and no allocation in steady state.
-public final class EngineSelftest {
-    public private(set) var passed = 0
-    public private(set) var failed = 0
-    let log: (String) -> Void
+public final class EngineSelftest: SelftestChecks {
     /// Tests/Fixtures/shapes (or ../shared/fixtures/shapes): the models, val/images, val/labels and the references.
     let fixtures: String
     let staticModel: String
@@ -24,22 +22,7 @@ public final class EngineSelftest {
         self.fixtures = fixtures
         self.staticModel = staticModel ?? fixtures + "/shapes-yolov8n.onnx"
         self.dynamicModel = fixtures + "/shapes-yolov8n-dynamic.onnx"
-        self.log = log
-    }
-
-    func check(_ name: String, _ body: () throws -> String?) {
-        do {
-            if let problem = try body() {
-                failed += 1
-                log("FAIL \(name): \(problem)")
-            } else {
-                passed += 1
-                log("PASS \(name)")
-            }
-        } catch {
-            failed += 1
-            log("FAIL \(name): \(error)")
-        }
+        super.init(log: log)
     }
 
     static func relativeError(_ a: [Float], _ b: [Float]) -> Double {
@@ -68,8 +51,7 @@ public final class EngineSelftest {
     public func run() throws {
         let images = ImageSources.expand([fixtures + "/val/images"]).files.sorted()
         guard !images.isEmpty else {
-            failed += 1
-            log("FAIL engine checks: no images under \(fixtures)/val/images")
+            fail("engine checks: no images under \(fixtures)/val/images")
             return
         }
         let started = DispatchTime.now().uptimeNanoseconds
@@ -391,8 +373,7 @@ extension EngineSelftest {
         do {
             detector = try cudaDetector(dynamicModel)
         } catch {
-            failed += 1
-            log("FAIL \(name): \(error)")
+            fail("\(name): \(error)")
             return
         }
         guard let cuda = detector.engine as? CUDAInferenceEngine else { return }

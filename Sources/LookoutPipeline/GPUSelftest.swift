@@ -1,33 +1,16 @@
 import Foundation
 import LookoutCUDA
 import LookoutCUDABackend
+import LookoutCore
 
 /// `lookout selftest --gpu`: the GPU behaviour that CI cannot test, as named checks that print PASS/FAIL.
-public final class GPUSelftest {
-    public private(set) var passed = 0
-    public private(set) var failed = 0
-    let log: (String) -> Void
+public final class GPUSelftest: SelftestChecks {
     /// Folder of raw frames (`NAME.WxH.bgr`, packed BGR) to letterbox on both sides, e.g. the val images.
     let rawImages: String?
 
     public init(rawImages: String?, log: @escaping (String) -> Void) {
         self.rawImages = rawImages
-        self.log = log
-    }
-
-    func check(_ name: String, _ body: () throws -> String?) {
-        do {
-            if let problem = try body() {
-                failed += 1
-                log("FAIL \(name): \(problem)")
-            } else {
-                passed += 1
-                log("PASS \(name)")
-            }
-        } catch {
-            failed += 1
-            log("FAIL \(name): \(error)")
-        }
+        super.init(log: log)
     }
 
     public func run() throws {
@@ -35,8 +18,7 @@ public final class GPUSelftest {
         switch CUDA.load() {
         case .success(let loaded): driver = loaded
         case .failure(let error):
-            failed += 1
-            log("FAIL load driver: \(error)")
+            fail("load driver: \(error)")
             return
         }
         log("driver \(driver.path) CUDA \(driver.versionString), entry points via \(driver.resolution)")
@@ -46,8 +28,7 @@ public final class GPUSelftest {
         switch NVRTC.load() {
         case .success(let loaded): nvrtc = loaded
         case .failure(let error):
-            failed += 1
-            log("FAIL load NVRTC: \(error)")
+            fail("load NVRTC: \(error)")
             return
         }
         log("nvrtc \(nvrtc.path) \(nvrtc.version.major).\(nvrtc.version.minor), archs \(nvrtc.supportedArchitectures)")
