@@ -79,8 +79,8 @@ public final class BatchDetector: @unchecked Sendable {
                 "\(model.path): a batch of \(sizes.count) frames, but the model was exported with batch \(batch)")
         }
         let classes = model.classCount
-        do {
-            return try lock.withLock { () throws -> BatchDetections in
+        return try LookoutError.naming(model.path) {
+            try lock.withLock { () throws -> BatchDetections in
                 var writer = LetterboxTensorWriter()
                 swap(&writer, &self.writer)
                 var nms = NonMaxSuppression()
@@ -130,12 +130,6 @@ public final class BatchDetector: @unchecked Sendable {
                     preprocessMilliseconds: ms(marks[0], marks[1]), inferenceMilliseconds: ms(marks[1], marks[2]),
                     postprocessMilliseconds: ms(marks[2], marks[3]))
             }
-        } catch let error as ModelError {
-            throw LookoutError(error.description)
-        } catch let error as LookoutError {
-            throw error
-        } catch {
-            throw LookoutError("\(model.path): \(error)")
         }
     }
 }

@@ -117,8 +117,8 @@ public final class Detector: @unchecked Sendable {
         }
         let (h, w) = (geometries[0].outputHeight, geometries[0].outputWidth)
         let shape = [images.count, 3, h, w]
-        do {
-            return try lock.withLock { () throws -> [ImageDetections] in
+        return try LookoutError.naming(model.path) {
+            try lock.withLock { () throws -> [ImageDetections] in
                 let start = DispatchTime.now().uptimeNanoseconds
                 var marks: [UInt64] = []
                 var writer = LetterboxTensorWriter()
@@ -157,19 +157,13 @@ public final class Detector: @unchecked Sendable {
                         postprocessMilliseconds: ms(marks[1], end))
                 }
             }
-        } catch let error as ModelError {
-            throw LookoutError(error.description)
-        } catch let error as LookoutError {
-            throw error
-        } catch {
-            throw LookoutError("\(model.path): \(error)")
         }
     }
 
     /// Runs detection on one BGR image.
     public func detect(_ image: BGRImage, options: DetectOptions = DetectOptions()) throws(LookoutError) -> ImageDetections {
-        do {
-            return try lock.withLock { () throws -> ImageDetections in
+        return try LookoutError.naming(model.path) {
+            try lock.withLock { () throws -> ImageDetections in
                 let start = DispatchTime.now().uptimeNanoseconds
                 let geometry = self.geometry(width: image.width, height: image.height, imageSize: options.imageSize)
                 let shape = [model.fixedBatch ?? 1, 3, geometry.outputHeight, geometry.outputWidth]
@@ -239,12 +233,6 @@ public final class Detector: @unchecked Sendable {
                     inputHeight: geometry.outputHeight, detections: found, preprocessMilliseconds: ms(start, marks[0]),
                     inferenceMilliseconds: ms(marks[0], marks[1]), postprocessMilliseconds: ms(marks[1], end))
             }
-        } catch let error as ModelError {
-            throw LookoutError(error.description)
-        } catch let error as LookoutError {
-            throw error
-        } catch {
-            throw LookoutError("\(model.path): \(error)")
         }
     }
 }
