@@ -23,6 +23,28 @@ enum { LK_WG_SEGMENT = 64, LK_WG_ROW = 2 * LK_WG_SEGMENT + 48 };
 #define EVENS(a, b) __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30)
 #define ODDS(a, b) __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31)
 
+// Row r of a channel, columns col0 … col0 + filled - 1, into b: zeros where that lies outside the image (padding, the
+// tiles' overhang). Inlined into each clone of its callers.
+static inline __attribute__((always_inline)) void fill_row(
+    float *b, const float *channel, int h, int w, int r, int col0, int filled) {
+    int lo = 0, hi = 0;  // [lo, hi) of b comes from the image row
+    if (r >= 0 && r < h) {
+        lo = col0 < 0 ? -col0 : 0;
+        hi = w - col0 < filled ? w - col0 : filled;
+        if (hi < lo) hi = lo;
+    }
+    for (int q = 0; q < lo; q++) b[q] = 0.0f;
+    if (hi > lo) {
+        const float *src = channel + (size_t)r * w + col0;
+        int q = lo;
+        for (; q + 16 <= hi; q += 16) store16(b + q, load16(src + q));
+        for (; q < hi; q++) b[q] = src[q];
+    }
+    int q = hi;
+    for (; q < filled && (q & 15); q++) b[q] = 0.0f;
+    for (; q < filled; q += 16) store16(b + q, (v16f){});
+}
+
 LK_CLONES
 void lk_winograd_input(const float *x, int channels, int h, int w, int pt, int pl, int tiles_w, size_t tile0,
                        size_t tile1, float *v, size_t ld, size_t plane) {
@@ -41,26 +63,7 @@ void lk_winograd_input(const float *x, int channels, int h, int w, int pt, int p
                 const float *channel = x + (size_t)c * h * w;
                 // Groups of 16 tiles read rows[i][2g … 2g + 33]: fill that far, zeros outside the image.
                 const int filled = 2 * ((k + 15) / 16 * 16) + 2;
-                for (int i = 0; i < 4; i++) {
-                    float *b = rows[i];
-                    const int r = 2 * ty - pt + i;
-                    int lo = 0, hi = 0;  // [lo, hi) of b comes from the image row
-                    if (r >= 0 && r < h) {
-                        lo = col0 < 0 ? -col0 : 0;
-                        hi = w - col0 < filled ? w - col0 : filled;
-                        if (hi < lo) hi = lo;
-                    }
-                    for (int q = 0; q < lo; q++) b[q] = 0.0f;
-                    if (hi > lo) {
-                        const float *src = channel + (size_t)r * w + col0;
-                        int q = lo;
-                        for (; q + 16 <= hi; q += 16) store16(b + q, load16(src + q));
-                        for (; q < hi; q++) b[q] = src[q];
-                    }
-                    int q = hi;
-                    for (; q < filled && (q & 15); q++) b[q] = 0.0f;
-                    for (; q < filled; q += 16) store16(b + q, (v16f){});
-                }
+                for (int i = 0; i < 4; i++) fill_row(rows[i], channel, h, w, 2 * ty - pt + i, col0, filled);
                 float *out = v + (size_t)c * ld + first;
                 for (int g = 0; g < k; g += 16) {
                     v16f d[4][4];
@@ -240,26 +243,7 @@ void lk_winograd4_input(const float *x, int channels, int h, int w, int pt, int 
             const int filled = 4 * ((k + 15) / 16 * 16) + 4;
             for (int c = 0; c < channels; c++) {
                 const float *channel = x + (size_t)c * h * w;
-                for (int i = 0; i < 6; i++) {
-                    float *b = rows[i];
-                    const int r = 4 * ty - pt + i;
-                    int lo = 0, hi = 0;
-                    if (r >= 0 && r < h) {
-                        lo = col0 < 0 ? -col0 : 0;
-                        hi = w - col0 < filled ? w - col0 : filled;
-                        if (hi < lo) hi = lo;
-                    }
-                    for (int q = 0; q < lo; q++) b[q] = 0.0f;
-                    if (hi > lo) {
-                        const float *src = channel + (size_t)r * w + col0;
-                        int q = lo;
-                        for (; q + 16 <= hi; q += 16) store16(b + q, load16(src + q));
-                        for (; q < hi; q++) b[q] = src[q];
-                    }
-                    int q = hi;
-                    for (; q < filled && (q & 15); q++) b[q] = 0.0f;
-                    for (; q < filled; q += 16) store16(b + q, (v16f){});
-                }
+                for (int i = 0; i < 6; i++) fill_row(rows[i], channel, h, w, 4 * ty - pt + i, col0, filled);
                 float *out = v + (size_t)c * ld + first;
                 for (int g = 0; g < k; g += 16) {
                     v16f e[6][6];  // e[i][j] = (Bᵀ d)[i][j]
