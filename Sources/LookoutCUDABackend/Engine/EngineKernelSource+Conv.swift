@@ -17,6 +17,28 @@ extension EngineKernelSource {
             return convEpilogueT<false>(p, v, co, residualIndex);
         }
 
+        // The epilogue of an accumulator pair, output channels co and co + 1 of the pixel at yRow (residual at rRow),
+        // as the mma and wgmma fragments hold them: bias, SiLU, residual, then one paired store where the channels
+        // are adjacent.
+        __device__ __forceinline__ void convStorePair(const LookoutConvParams& p, float a0, float a1, int co, i64 yRow, i64 rRow) {
+            if (co >= p.outC) return;
+            const float v0 = convEpilogueT<true>(p, a0, co, rRow + (i64)co * p.rsC);
+            if (co + 1 < p.outC) {
+                const float v1 = convEpilogueT<true>(p, a1, co + 1, rRow + (i64)(co + 1) * p.rsC);
+                if (p.ysC != 1) {
+                    // An output with strided channels (a row-major tensor the layer writes in place).
+                    storef(p.y, yRow + (i64)co * p.ysC, p.yHalf, v0);
+                    storef(p.y, yRow + (i64)(co + 1) * p.ysC, p.yHalf, v1);
+                } else if (p.yHalf) {
+                    *(unsigned*)((half_t*)p.y + yRow + co) = pack2(v0, v1);
+                } else {
+                    *(float2*)((float*)p.y + yRow + co) = make_float2(v0, v1);
+                }
+            } else {
+                storef(p.y, yRow + (i64)co * p.ysC, p.yHalf, v0);
+            }
+        }
+
         // One 16-byte vector of the implicit GEMM's A tile (a row = an output pixel, 8 channels of one tap), as a
         // thread gathers it stage after stage: the image's base, the window's corner, the vector's k position and
         // its current source address. Within a tap the source only moves BK channels a stage; the tap (and the
@@ -227,22 +249,7 @@ extension EngineKernelSource {
                     #pragma unroll
                     for (int j = 0; j < NT; j++) {
                         const int co = n0 + wn * WN + j * 8 + (lane & 3) * 2;
-                        if (co >= p.outC) continue;
-                        float v0 = convEpilogueT<true>(p, acc[i][j][h * 2], co, rRow + (i64)co * p.rsC);
-                        if (co + 1 < p.outC) {
-                            float v1 = convEpilogueT<true>(p, acc[i][j][h * 2 + 1], co + 1, rRow + (i64)(co + 1) * p.rsC);
-                            if (p.ysC != 1) {
-                                // An output with strided channels (a row-major tensor the layer writes in place).
-                                storef(p.y, yRow + (i64)co * p.ysC, p.yHalf, v0);
-                                storef(p.y, yRow + (i64)(co + 1) * p.ysC, p.yHalf, v1);
-                            } else if (p.yHalf) {
-                                *(unsigned*)((half_t*)p.y + yRow + co) = pack2(v0, v1);
-                            } else {
-                                *(float2*)((float*)p.y + yRow + co) = make_float2(v0, v1);
-                            }
-                        } else {
-                            storef(p.y, yRow + (i64)co * p.ysC, p.yHalf, v0);
-                        }
+                        convStorePair(p, acc[i][j][h * 2], acc[i][j][h * 2 + 1], co, yRow, rRow);
                     }
                 }
             }

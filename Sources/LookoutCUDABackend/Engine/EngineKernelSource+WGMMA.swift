@@ -179,22 +179,7 @@ extension EngineKernelSource {
                 const i64 rRow = (i64)img * p.rsN + (i64)oh * p.rsH + (i64)ow * p.rsW;
                 #pragma unroll
                 for (int j = 0; j < BN / 8; j++) {
-                    const int co = n0 + j * 8 + (lane & 3) * 2;
-                    if (co >= p.outC) continue;
-                    float v0 = convEpilogueT<true>(p, d[4 * j + 2 * h], co, rRow + (i64)co * p.rsC);
-                    if (co + 1 < p.outC) {
-                        float v1 = convEpilogueT<true>(p, d[4 * j + 2 * h + 1], co + 1, rRow + (i64)(co + 1) * p.rsC);
-                        if (p.ysC != 1) {
-                            storef(p.y, yRow + (i64)co * p.ysC, p.yHalf, v0);
-                            storef(p.y, yRow + (i64)(co + 1) * p.ysC, p.yHalf, v1);
-                        } else if (p.yHalf) {
-                            *(unsigned*)((half_t*)p.y + yRow + co) = pack2(v0, v1);
-                        } else {
-                            *(float2*)((float*)p.y + yRow + co) = make_float2(v0, v1);
-                        }
-                    } else {
-                        storef(p.y, yRow + (i64)co * p.ysC, p.yHalf, v0);
-                    }
+                    convStorePair(p, d[4 * j + 2 * h], d[4 * j + 2 * h + 1], n0 + j * 8 + (lane & 3) * 2, yRow, rRow);
                 }
             }
         }
