@@ -132,18 +132,24 @@ let package = Package(
         ),
 
         .testTarget(name: "LookoutCoreTests", dependencies: ["LookoutCore"]),
-        .testTarget(name: "LookoutModelTests", dependencies: ["LookoutModel"]),
-        .testTarget(name: "LookoutCPUTests", dependencies: ["LookoutCPU", "LookoutModel"]),
+        // The fixture paths and the export matrix's manifest, shared by the test targets.
+        .target(name: "LookoutTestFixtures", path: "Tests/LookoutTestFixtures"),
+        .testTarget(name: "LookoutModelTests", dependencies: ["LookoutModel", "LookoutTestFixtures"]),
+        .testTarget(name: "LookoutCPUTests", dependencies: ["LookoutCPU", "LookoutModel", "LookoutTestFixtures"]),
         .testTarget(name: "LookoutMediaTests", dependencies: ["LookoutMedia"]),
         .testTarget(name: "LookoutYOLOTests", dependencies: ["LookoutYOLO", "LookoutMedia"]),
         .testTarget(name: "LookoutCUDATests", dependencies: ["LookoutCUDA"]),
         .testTarget(
             name: "LookoutCUDABackendTests",
-            dependencies: ["LookoutCUDABackend", "LookoutCUDA", "LookoutModel", "LookoutYOLO", "LookoutMedia", "LookoutCPU"]),
+            dependencies: [
+                "LookoutCUDABackend", "LookoutCUDA", "LookoutModel", "LookoutYOLO", "LookoutMedia", "LookoutCPU",
+                "LookoutTestFixtures",
+            ]),
         .testTarget(name: "LookoutPipelineTests", dependencies: ["LookoutPipeline", "LookoutMedia", "LookoutYOLO"]),
-        .testTarget(name: "LookoutTests", dependencies: ["Lookout"]),
+        .testTarget(name: "LookoutTests", dependencies: ["Lookout", "LookoutTestFixtures"]),
         .testTarget(
-            name: "LookoutStreamTests", dependencies: ["LookoutStream", "LookoutVideo", "Lookout", "LookoutCUDABackend"]),
+            name: "LookoutStreamTests",
+            dependencies: ["LookoutStream", "LookoutVideo", "Lookout", "LookoutCUDABackend", "LookoutTestFixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

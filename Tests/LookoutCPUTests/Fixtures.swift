@@ -1,41 +1,8 @@
+@_exported import LookoutTestFixtures
 import Foundation
 import Testing
 
-/// Paths of the test fixtures (Tests/Fixtures), found from this source file's location.
-enum Fixtures {
-    static let root: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        url.deleteLastPathComponent()
-        url.deleteLastPathComponent()
-        return url.appendingPathComponent("Fixtures").path
-    }()
-
-    static func path(_ relative: String) -> String { root + "/" + relative }
-
-    static let staticModel = path("shapes/shapes-yolov8n.onnx")
-    static let dynamicModel = path("shapes/shapes-yolov8n-dynamic.onnx")
-    static let fp16Model = path("shapes/shapes-yolov8n-fp16.onnx")
-
-    static let generateHint =
-        "run `bash scripts/test` once: it unpacks Tests/Fixtures/onnx-matrix.tar.xz and computes the onnxruntime references into Tests/Fixtures/generated/"
-
-    /// A file under Tests/Fixtures/generated; the test fails (never skips) when it is missing.
-    static func generated(_ relative: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
-        let path = root + "/generated/" + relative
-        try #require(
-            FileManager.default.fileExists(atPath: path), "missing \(path): \(generateHint)",
-            sourceLocation: sourceLocation)
-        return path
-    }
-
-    static func json(_ path: String) throws -> Any {
-        try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path)))
-    }
-
-    static func bytes(_ path: String) throws -> [UInt8] {
-        [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-    }
-
+extension Fixtures {
     /// A raw little-endian float32 or float16 file as floats.
     static func floats(_ path: String, dtype: String = "float32") throws -> [Float] {
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -60,27 +27,6 @@ enum Fixtures {
     }
 }
 
-/// The export matrix's manifest.json (docs/onnx-exports.md), read once.
-enum Matrix {
-    static let folder = Fixtures.root + "/generated/onnx"
-
-    nonisolated(unsafe) static let manifest: [String: Any]? = {
-        guard let data = FileManager.default.contents(atPath: folder + "/manifest.json") else { return nil }
-        return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
-    }()
-
-    /// Argument of parameterized tests when the manifest is missing: the test fails on it instead of running
-    /// zero cases.
-    static let missing = "<manifest.json missing>"
-
-    static var models: [[String: Any]] { manifest?["models"] as? [[String: Any]] ?? [] }
-    static var modelNames: [String] { manifest == nil ? [missing] : models.compactMap { $0["name"] as? String } }
-
-    static func model(_ name: String) throws -> [String: Any] {
-        _ = try Fixtures.generated("onnx/manifest.json")
-        return try #require(models.first { $0["name"] as? String == name }, "\(name) is not in the manifest")
-    }
-}
 
 /// Largest absolute differences between an engine output and a reference `[batch][4 + classes][anchors]`.
 struct OutputError: CustomStringConvertible {

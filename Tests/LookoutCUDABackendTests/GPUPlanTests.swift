@@ -2,19 +2,14 @@ import CLookoutCUDA
 import Foundation
 import LookoutCPU
 import LookoutModel
+import LookoutTestFixtures
 import Testing
 
 @testable import LookoutCUDABackend
 
 enum BackendFixtures {
-    static let root: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        url.deleteLastPathComponent()
-        url.deleteLastPathComponent()
-        return url.appendingPathComponent("Fixtures").path
-    }()
-    static let dynamicModel = root + "/shapes/shapes-yolov8n-dynamic.onnx"
-    static let staticModel = root + "/shapes/shapes-yolov8n.onnx"
+    static let dynamicModel = Fixtures.dynamicModel
+    static let staticModel = Fixtures.staticModel
 
     static func input(count: Int, seed: UInt64) -> [Float] {
         var state = seed | 1

@@ -1,35 +1,18 @@
+@_exported import LookoutTestFixtures
 import Foundation
 import Lookout
 import LookoutModel
 import LookoutStream
 import LookoutYOLO
 
-/// Paths of the committed fixtures, and shared helpers of the streaming tests.
-enum Fixtures {
-    static let root: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        while url.path != "/" {
-            url.deleteLastPathComponent()
-            let candidate = url.appendingPathComponent("Tests/Fixtures")
-            if FileManager.default.fileExists(atPath: candidate.path) { return candidate.path }
-        }
-        return "Tests/Fixtures"
-    }()
-
-    /// The repository: two levels above Tests/Fixtures.
-    static var repository: String {
-        ((root as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent
-    }
-
-    static func path(_ relative: String) -> String { root + "/" + relative }
-
+/// The committed videos and shared helpers of the streaming tests, over the shared fixtures.
+extension Fixtures {
     /// 10 s of 1920x1080 H.264 at 30 fps (300 frames), and its per-frame ground truth.
     static let video1080p = path("video/shapes-1080p.mp4")
     static let groundTruth1080p = path("video/shapes-1080p.gt.jsonl")
     /// 2 s of 640x384 H.264 at 15 fps (30 frames), rendered by make_video.py (seed 3), and its ground truth.
     static let video640 = path("video/shapes-640x384.mp4")
     static let groundTruth640 = path("video/shapes-640x384.gt.jsonl")
-    static let dynamicModel = path("shapes/shapes-yolov8n-dynamic.onnx")
 
     /// The dynamic model on the CPU (loaded once).
     static let detector: Detector = {
