@@ -24,49 +24,42 @@ struct CUDNNAPI: @unchecked Sendable {
     let cudnnConvolutionForward: LookoutPFN_cudnnConvolutionForward
 
     static func load(from library: DynamicLibrary) -> Result<CUDNNAPI, DriverSymbolsMissing> {
-        var missing: [String] = []
-        func required<T>(_ name: String, _ type: T.Type) -> T {
-            guard let pointer = library.symbol(name) else {
-                missing.append(name)
-                return unsafeBitCast(UnsafeMutableRawPointer(bitPattern: 0x1)!, to: type)
-            }
-            return unsafeBitCast(pointer, to: type)
-        }
+        let symbols = SymbolResolver(library)
         let api = CUDNNAPI(
-            cudnnGetVersion: required("cudnnGetVersion", LookoutPFN_cudnnGetVersion.self),
-            cudnnGetErrorString: required("cudnnGetErrorString", LookoutPFN_cudnnGetErrorString.self),
-            cudnnCreate: required("cudnnCreate", LookoutPFN_cudnnCreate.self),
-            cudnnDestroy: required("cudnnDestroy", LookoutPFN_cudnnDestroy.self),
-            cudnnSetStream: required("cudnnSetStream", LookoutPFN_cudnnSetStream.self),
-            cudnnCreateTensorDescriptor: required(
+            cudnnGetVersion: symbols.required("cudnnGetVersion", LookoutPFN_cudnnGetVersion.self),
+            cudnnGetErrorString: symbols.required("cudnnGetErrorString", LookoutPFN_cudnnGetErrorString.self),
+            cudnnCreate: symbols.required("cudnnCreate", LookoutPFN_cudnnCreate.self),
+            cudnnDestroy: symbols.required("cudnnDestroy", LookoutPFN_cudnnDestroy.self),
+            cudnnSetStream: symbols.required("cudnnSetStream", LookoutPFN_cudnnSetStream.self),
+            cudnnCreateTensorDescriptor: symbols.required(
                 "cudnnCreateTensorDescriptor", LookoutPFN_cudnnCreateTensorDescriptor.self),
-            cudnnDestroyTensorDescriptor: required(
+            cudnnDestroyTensorDescriptor: symbols.required(
                 "cudnnDestroyTensorDescriptor", LookoutPFN_cudnnDestroyTensorDescriptor.self),
-            cudnnSetTensor4dDescriptorEx: required(
+            cudnnSetTensor4dDescriptorEx: symbols.required(
                 "cudnnSetTensor4dDescriptorEx", LookoutPFN_cudnnSetTensor4dDescriptorEx.self),
-            cudnnCreateFilterDescriptor: required(
+            cudnnCreateFilterDescriptor: symbols.required(
                 "cudnnCreateFilterDescriptor", LookoutPFN_cudnnCreateFilterDescriptor.self),
-            cudnnDestroyFilterDescriptor: required(
+            cudnnDestroyFilterDescriptor: symbols.required(
                 "cudnnDestroyFilterDescriptor", LookoutPFN_cudnnDestroyFilterDescriptor.self),
-            cudnnSetFilter4dDescriptor: required(
+            cudnnSetFilter4dDescriptor: symbols.required(
                 "cudnnSetFilter4dDescriptor", LookoutPFN_cudnnSetFilter4dDescriptor.self),
-            cudnnCreateConvolutionDescriptor: required(
+            cudnnCreateConvolutionDescriptor: symbols.required(
                 "cudnnCreateConvolutionDescriptor", LookoutPFN_cudnnCreateConvolutionDescriptor.self),
-            cudnnDestroyConvolutionDescriptor: required(
+            cudnnDestroyConvolutionDescriptor: symbols.required(
                 "cudnnDestroyConvolutionDescriptor", LookoutPFN_cudnnDestroyConvolutionDescriptor.self),
-            cudnnSetConvolution2dDescriptor: required(
+            cudnnSetConvolution2dDescriptor: symbols.required(
                 "cudnnSetConvolution2dDescriptor", LookoutPFN_cudnnSetConvolution2dDescriptor.self),
-            cudnnSetConvolutionGroupCount: required(
+            cudnnSetConvolutionGroupCount: symbols.required(
                 "cudnnSetConvolutionGroupCount", LookoutPFN_cudnnSetConvolutionGroupCount.self),
-            cudnnSetConvolutionMathType: required(
+            cudnnSetConvolutionMathType: symbols.required(
                 "cudnnSetConvolutionMathType", LookoutPFN_cudnnSetConvolutionMathType.self),
-            cudnnGetConvolutionForwardAlgorithm_v7: required(
+            cudnnGetConvolutionForwardAlgorithm_v7: symbols.required(
                 "cudnnGetConvolutionForwardAlgorithm_v7", LookoutPFN_cudnnGetConvolutionForwardAlgorithm_v7.self),
-            cudnnGetConvolutionForwardWorkspaceSize: required(
+            cudnnGetConvolutionForwardWorkspaceSize: symbols.required(
                 "cudnnGetConvolutionForwardWorkspaceSize", LookoutPFN_cudnnGetConvolutionForwardWorkspaceSize.self),
-            cudnnConvolutionForward: required("cudnnConvolutionForward", LookoutPFN_cudnnConvolutionForward.self))
-        if missing.isEmpty { return .success(api) }
-        return .failure(DriverSymbolsMissing(library: library.path, symbols: missing))
+            cudnnConvolutionForward: symbols.required(
+                "cudnnConvolutionForward", LookoutPFN_cudnnConvolutionForward.self))
+        return symbols.result(api)
     }
 
     /// cuDNN's own text for a status (its name, e.g. `CUDNN_STATUS_NOT_SUPPORTED`).

@@ -45,3 +45,29 @@ public final class DynamicLibrary: Sendable {
         return path
     }
 }
+
+/// Resolves a library's entry points into a function table: a missing required one is recorded and stands in as a
+/// non-null placeholder that is never called, since `result` then fails the table as a whole.
+final class SymbolResolver {
+    let library: DynamicLibrary
+    private(set) var missing: [String] = []
+
+    init(_ library: DynamicLibrary) { self.library = library }
+
+    func required<T>(_ name: String, _ type: T.Type) -> T {
+        guard let pointer = library.symbol(name) else {
+            missing.append(name)
+            return unsafeBitCast(UnsafeMutableRawPointer(bitPattern: 0x1)!, to: type)
+        }
+        return unsafeBitCast(pointer, to: type)
+    }
+
+    func optional<T>(_ name: String, _ type: T.Type) -> T? {
+        library.symbol(name).map { unsafeBitCast($0, to: type) }
+    }
+
+    /// The table, or the names of the required entry points the library lacks.
+    func result<API>(_ api: API) -> Result<API, DriverSymbolsMissing> {
+        missing.isEmpty ? .success(api) : .failure(DriverSymbolsMissing(library: library.path, symbols: missing))
+    }
+}

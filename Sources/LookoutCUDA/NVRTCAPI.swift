@@ -18,33 +18,23 @@ struct NVRTCAPI: @unchecked Sendable {
     let nvrtcGetPTX: LookoutPFN_nvrtcGetPTX
 
     static func load(from library: DynamicLibrary) -> Result<NVRTCAPI, DriverSymbolsMissing> {
-        var missing: [String] = []
-        func required<T>(_ name: String, _ type: T.Type) -> T {
-            guard let pointer = library.symbol(name) else {
-                missing.append(name)
-                return unsafeBitCast(UnsafeMutableRawPointer(bitPattern: 0x1)!, to: type)
-            }
-            return unsafeBitCast(pointer, to: type)
-        }
-        func optional<T>(_ name: String, _ type: T.Type) -> T? {
-            library.symbol(name).map { unsafeBitCast($0, to: type) }
-        }
+        let symbols = SymbolResolver(library)
         let api = NVRTCAPI(
-            nvrtcGetErrorString: required("nvrtcGetErrorString", LookoutPFN_nvrtcGetErrorString.self),
-            nvrtcVersion: required("nvrtcVersion", LookoutPFN_nvrtcVersion.self),
-            nvrtcGetNumSupportedArchs: optional("nvrtcGetNumSupportedArchs", LookoutPFN_nvrtcGetNumSupportedArchs.self),
-            nvrtcGetSupportedArchs: optional("nvrtcGetSupportedArchs", LookoutPFN_nvrtcGetSupportedArchs.self),
-            nvrtcCreateProgram: required("nvrtcCreateProgram", LookoutPFN_nvrtcCreateProgram.self),
-            nvrtcDestroyProgram: required("nvrtcDestroyProgram", LookoutPFN_nvrtcDestroyProgram.self),
-            nvrtcCompileProgram: required("nvrtcCompileProgram", LookoutPFN_nvrtcCompileProgram.self),
-            nvrtcGetProgramLogSize: required("nvrtcGetProgramLogSize", LookoutPFN_nvrtcGetProgramLogSize.self),
-            nvrtcGetProgramLog: required("nvrtcGetProgramLog", LookoutPFN_nvrtcGetProgramLog.self),
-            nvrtcGetCUBINSize: optional("nvrtcGetCUBINSize", LookoutPFN_nvrtcGetCUBINSize.self),
-            nvrtcGetCUBIN: optional("nvrtcGetCUBIN", LookoutPFN_nvrtcGetCUBIN.self),
-            nvrtcGetPTXSize: required("nvrtcGetPTXSize", LookoutPFN_nvrtcGetPTXSize.self),
-            nvrtcGetPTX: required("nvrtcGetPTX", LookoutPFN_nvrtcGetPTX.self))
-        if missing.isEmpty { return .success(api) }
-        return .failure(DriverSymbolsMissing(library: library.path, symbols: missing))
+            nvrtcGetErrorString: symbols.required("nvrtcGetErrorString", LookoutPFN_nvrtcGetErrorString.self),
+            nvrtcVersion: symbols.required("nvrtcVersion", LookoutPFN_nvrtcVersion.self),
+            nvrtcGetNumSupportedArchs: symbols.optional(
+                "nvrtcGetNumSupportedArchs", LookoutPFN_nvrtcGetNumSupportedArchs.self),
+            nvrtcGetSupportedArchs: symbols.optional("nvrtcGetSupportedArchs", LookoutPFN_nvrtcGetSupportedArchs.self),
+            nvrtcCreateProgram: symbols.required("nvrtcCreateProgram", LookoutPFN_nvrtcCreateProgram.self),
+            nvrtcDestroyProgram: symbols.required("nvrtcDestroyProgram", LookoutPFN_nvrtcDestroyProgram.self),
+            nvrtcCompileProgram: symbols.required("nvrtcCompileProgram", LookoutPFN_nvrtcCompileProgram.self),
+            nvrtcGetProgramLogSize: symbols.required("nvrtcGetProgramLogSize", LookoutPFN_nvrtcGetProgramLogSize.self),
+            nvrtcGetProgramLog: symbols.required("nvrtcGetProgramLog", LookoutPFN_nvrtcGetProgramLog.self),
+            nvrtcGetCUBINSize: symbols.optional("nvrtcGetCUBINSize", LookoutPFN_nvrtcGetCUBINSize.self),
+            nvrtcGetCUBIN: symbols.optional("nvrtcGetCUBIN", LookoutPFN_nvrtcGetCUBIN.self),
+            nvrtcGetPTXSize: symbols.required("nvrtcGetPTXSize", LookoutPFN_nvrtcGetPTXSize.self),
+            nvrtcGetPTX: symbols.required("nvrtcGetPTX", LookoutPFN_nvrtcGetPTX.self))
+        return symbols.result(api)
     }
 }
 
