@@ -15,28 +15,8 @@ steps=${3:-probe,selftest,engine,val,detect,transfer}
 # its own time limit so that the archive is always written.
 out=/tmp/out
 mkdir -p $out
-# The commit the binary was built from: DIR/COMMIT, written when the binary is packed (else unknown).
-commit=$(cat "$dir/COMMIT" 2>/dev/null || echo unknown)
-export LOOKOUT_CACHE_DIR=/tmp/lookout-cache PYTHONUNBUFFERED=1 LOOKOUT_COMMIT=${LOOKOUT_COMMIT:-$commit}
-has() { [[ ",$steps," == *",$1,"* ]]; }
-bin=/tmp/lookout
-if [ ! -x $bin ]; then
-  if [ -f "$dir/lookout" ]; then cp "$dir/lookout" $bin
-  elif [ -f "$dir/lookout.xz" ]; then xz -dc "$dir/lookout.xz" > $bin
-  else cat /tmp/lookout.xz.part* | xz -dc > $bin || { echo "cannot assemble the binary"; exit 1; }; fi
-  chmod +x $bin
-fi
-wheels=$dir/wheels
-[ -d "$wheels" ] || wheels=/tmp/wheels
-if [ -d "$wheels" ] && [ ! -d /tmp/site ]; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site "$wheels"/*.whl
-  mkdir -p "$HOME/.config/Ultralytics"
-  cp "$(python3 -c 'import matplotlib,os;print(os.path.join(os.path.dirname(matplotlib.__file__),"mpl-data/fonts/ttf/DejaVuSans.ttf"))')" "$HOME/.config/Ultralytics/Arial.ttf"
-fi
-export PYTHONPATH=/tmp/site:$wheels/stub YOLO_OFFLINE=1
+source "$(dirname "$0")/gpu-env.sh"
 fixtures=Tests/Fixtures/shapes
-pt=$dir/shapes-yolov8n.pt
-[ -f "$pt" ] || pt=/tmp/shapes-yolov8n.pt
 if has probe; then
   {
     nvidia-smi; ldd --version | head -1; nproc

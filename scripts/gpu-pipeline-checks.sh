@@ -11,25 +11,9 @@ dir=$1
 final=$2
 steps=${3:-probe,selftest,bench}
 out=$final
-commit=$(cat "$dir/COMMIT" 2>/dev/null || echo unknown)
-export LOOKOUT_CACHE_DIR=/tmp/lookout-cache PYTHONUNBUFFERED=1 LOOKOUT_COMMIT=${LOOKOUT_COMMIT:-$commit}
-has() { [[ ",$steps," == *",$1,"* ]]; }
-bin=/tmp/lookout
-if [ ! -x $bin ]; then
-  cat /tmp/lookout.xz.part* | xz -dc > $bin && chmod +x $bin || { echo "cannot assemble the binary"; exit 1; }
-fi
-wheels=$dir/wheels
-[ -d "$wheels" ] || wheels=/tmp/wheels
-if [ -d "$wheels" ] && [ ! -d /tmp/site ]; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site "$wheels"/*.whl
-  mkdir -p "$HOME/.config/Ultralytics"
-  cp "$(python3 -c 'import matplotlib,os;print(os.path.join(os.path.dirname(matplotlib.__file__),"mpl-data/fonts/ttf/DejaVuSans.ttf"))')" "$HOME/.config/Ultralytics/Arial.ttf"
-fi
-export PYTHONPATH=/tmp/site:$wheels/stub YOLO_OFFLINE=1
+source "$(dirname "$0")/gpu-env.sh"
 video=Tests/Fixtures/video/shapes-1080p.mp4
 model=Tests/Fixtures/shapes/shapes-yolov8n-dynamic.onnx
-pt=$dir/shapes-yolov8n.pt
-[ -f "$pt" ] || pt=/tmp/shapes-yolov8n.pt
 baseline=${BASELINE:-bench/baselines/pipeline_ultralytics.py}
 [ -f "$dir/pipeline_ultralytics.py" ] && baseline=$dir/pipeline_ultralytics.py
 set -o pipefail
