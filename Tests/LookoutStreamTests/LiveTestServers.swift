@@ -12,22 +12,12 @@ final class RTSPTestServer: @unchecked Sendable {
 
     /// Whether perl with RTSP::Server and the ffmpeg CLI are installed (scripts/install-deps installs both).
     static var available: Bool {
-        run(["perl", "-MRTSP::Server", "-MAnyEvent", "-e", "1"]) && run(["ffmpeg", "-hide_banner", "-version"])
+        TestProcess.succeeds(["perl", "-MRTSP::Server", "-MAnyEvent", "-e", "1"])
+            && TestProcess.succeeds(["ffmpeg", "-hide_banner", "-version"])
     }
 
     /// CI sets LOOKOUT_REQUIRE_RTSP=1: there a missing server is a failure, not a skip.
     static var required: Bool { ProcessInfo.processInfo.environment["LOOKOUT_REQUIRE_RTSP"] == "1" }
-
-    private static func run(_ arguments: [String]) -> Bool {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch { return false }
-        process.waitUntilExit()
-        return process.terminationStatus == 0
-    }
 
     init(clip: String) throws {
         self.clip = clip
@@ -40,49 +30,30 @@ final class RTSPTestServer: @unchecked Sendable {
     var url: String { "rtsp://127.0.0.1:\(clientPort)/live" }
 
     func startServer() throws {
-        let script = Fixtures.repository + "/scripts/rtsp-test-server.pl"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["perl", script, String(clientPort), String(sourcePort), String(rtpStart)]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        server = process
         // The script prints "listening" once both sockets are bound (after RTSP::Server's own banner).
-        var output = ""
-        let deadline = Date(timeIntervalSinceNow: 15)
-        while !output.contains("listening") && Date() < deadline && process.isRunning {
-            output += String(decoding: pipe.fileHandleForReading.availableData, as: UTF8.self)
-        }
-        guard output.contains("listening") else {
-            throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "RTSP server did not start"])
-        }
+        server = try TestProcess.startListening(
+            [
+                "perl", Fixtures.repository + "/scripts/rtsp-test-server.pl", String(clientPort), String(sourcePort),
+                String(rtpStart),
+            ],
+            name: "RTSP server")
     }
 
     /// Publishes the clip, looped in real time, re-encoded with a keyframe every 5 frames (a reader joining
     /// mid-stream waits at most a third of a second for a picture).
     func startPublisher() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
+        publisher = try TestProcess.launch([
             "ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re", "-stream_loop", "-1", "-i", clip, "-an",
             "-vf", "scale=320:192", "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "5", "-bf",
             "0",
             "-f", "rtsp", "rtsp://127.0.0.1:\(sourcePort)/live",
-        ]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        publisher = process
+        ])
     }
 
     /// Kills server and publisher (SIGKILL: a crash, not a goodbye).
     func kill() {
-        for process in [publisher, server].compactMap({ $0 }) where process.isRunning {
-            Glibc.kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        TestProcess.kill(publisher)
+        TestProcess.kill(server)
         publisher = nil
         server = nil
     }
@@ -106,23 +77,14 @@ final class HTTPTestServer: @unchecked Sendable {
     var url: String { "http://127.0.0.1:\(port)/live.ts" }
 
     func start() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
+        process = try TestProcess.launch([
             "ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re", "-stream_loop", "-1", "-i", clip, "-an",
             "-c", "copy", "-f", "mpegts", "-listen", "1", url,
-        ]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        self.process = process
+        ])
     }
 
     func kill() {
-        if let process, process.isRunning {
-            Glibc.kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        TestProcess.kill(process)
         process = nil
     }
 
@@ -137,16 +99,9 @@ final class GStreamerRTSPServer: @unchecked Sendable {
     private var process: Process?
 
     static var available: Bool {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [
-            "-c", "import gi; gi.require_version('GstRtspServer', '1.0'); from gi.repository import GstRtspServer",
-        ]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch { return false }
-        process.waitUntilExit()
-        return process.terminationStatus == 0
+        TestProcess.succeeds(
+            ["-c", "import gi; gi.require_version('GstRtspServer', '1.0'); from gi.repository import GstRtspServer"],
+            executable: "/usr/bin/python3")
     }
 
     init(clip: String) throws {
@@ -157,31 +112,64 @@ final class GStreamerRTSPServer: @unchecked Sendable {
     var url: String { "rtsp://127.0.0.1:\(port)/live" }
 
     func start() throws {
+        process = try TestProcess.startListening(
+            [Fixtures.repository + "/scripts/rtsp-test-server-gst.py", String(port), clip],
+            executable: "/usr/bin/python3",
+            name: "GStreamer RTSP server")
+    }
+
+    func kill() {
+        TestProcess.kill(process)
+        process = nil
+    }
+
+    deinit { kill() }
+}
+
+/// The child processes of the test servers: quiet launches, waiting for a server's "listening", SIGKILL.
+enum TestProcess {
+    /// `arguments` through /usr/bin/env (or `executable`), output discarded.
+    static func launch(_ arguments: [String], executable: String = "/usr/bin/env", output: Pipe? = nil) throws
+        -> Process
+    {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [Fixtures.repository + "/scripts/rtsp-test-server-gst.py", String(port), clip]
-        let pipe = Pipe()
-        process.standardOutput = pipe
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardOutput = output ?? FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        self.process = process
+        return process
+    }
+
+    /// Whether the command runs and exits with status 0.
+    static func succeeds(_ arguments: [String], executable: String = "/usr/bin/env") -> Bool {
+        guard let process = try? launch(arguments, executable: executable) else { return false }
+        process.waitUntilExit()
+        return process.terminationStatus == 0
+    }
+
+    /// Starts a server script that prints "listening" once its sockets are bound; waits up to 15 s for it.
+    static func startListening(_ arguments: [String], executable: String = "/usr/bin/env", name: String) throws
+        -> Process
+    {
+        let pipe = Pipe()
+        let process = try launch(arguments, executable: executable, output: pipe)
         var output = ""
         let deadline = Date(timeIntervalSinceNow: 15)
         while !output.contains("listening") && Date() < deadline && process.isRunning {
             output += String(decoding: pipe.fileHandleForReading.availableData, as: UTF8.self)
         }
         guard output.contains("listening") else {
-            throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "GStreamer RTSP server did not start"])
+            kill(process)
+            throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "\(name) did not start"])
         }
+        return process
     }
 
-    func kill() {
-        if let process, process.isRunning {
-            Glibc.kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-        process = nil
+    /// SIGKILL (a crash, not a goodbye), then reaps it.
+    static func kill(_ process: Process?) {
+        guard let process, process.isRunning else { return }
+        Glibc.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
     }
-
-    deinit { kill() }
 }
