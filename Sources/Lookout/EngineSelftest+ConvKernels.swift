@@ -5,6 +5,10 @@ import LookoutModel
 extension EngineSelftest {
     /// Layers of the shapes model at batch 32 that the kernel trials run: the first convolution matching each.
     static let trialLayers: [(String, @Sendable (ConvLayer) -> Bool)] = [
+        ("3→16 3×3 s2 at 640² (the first layer)", { $0.inC == 3 && $0.kernel == 3 && $0.stride == 2 }),
+        ("16→16 3×3 at 160²", { $0.inC == 16 && $0.outC == 16 && $0.kernel == 3 && $0.stride == 1 && $0.inH == 160 }),
+        ("32→32 3×3 at 80²", { $0.inC == 32 && $0.outC == 32 && $0.kernel == 3 && $0.stride == 1 && $0.inH == 80 }),
+        ("32→64 3×3 s2 at 160²", { $0.inC == 32 && $0.outC == 64 && $0.kernel == 3 && $0.stride == 2 && $0.inH == 160 }),
         (
             "16→32 3×3 s2 at 320²",
             { $0.inC == 16 && $0.outC == 32 && $0.kernel == 3 && $0.stride == 2 && $0.inH == 320 }
@@ -19,8 +23,8 @@ extension EngineSelftest {
         ("with strided output channels", { $0.stridedChannels }),
     ]
 
-    /// Every candidate kernel, the new tiles (large warp tiles; `wgmma` where the device is sm_90, whatever
-    /// `LOOKOUT_WGMMA` says) among them, on chosen layers of the shapes model at batch 32: agreement with the direct
+    /// Every candidate kernel (`wgmma` where the device is sm_90, whatever `LOOKOUT_WGMMA` says; the halo and
+    /// first-layer kernels marked new), on chosen layers of the shapes model at batch 32: agreement with the direct
     /// kernel and µs per launch, one line per kernel. A mismatch is only reported (the tuner rejects such a kernel);
     /// the check fails only when a launch fails, which leaves the context unusable: it runs last.
     func convKernels() {

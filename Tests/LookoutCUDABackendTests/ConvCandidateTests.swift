@@ -66,10 +66,35 @@ import Testing
             })
     }
 
+    /// The halo kernel is offered to every 3x3 convolution of stride 1 or 2 with input channels in whole chunks,
+    /// only with its own stride; the first-layer kernel to the 3-channel first layer alone.
+    @Test func haloAndFirstLayerTilesAreCandidatesOfThe3x3Layers() throws {
+        let convs = try Self.convolutions(batch: 32)
+        var halo = 0
+        for conv in convs {
+            let p = conv.params
+            let tiles = conv.candidates.compactMap { if case .halo(let t) = $0 { return t }; return nil }
+            let first = conv.candidates.compactMap { if case .first(let t) = $0 { return t }; return nil }
+            let tensorCores = conv.candidates.contains { if case .mma = $0 { return true }; return false }
+            if p.kH == 3 && p.kW == 3 && tensorCores && p.inC % 16 == 0 {
+                #expect(!tiles.isEmpty, "\(conv.signature)")
+                halo += 1
+            }
+            #expect(tiles.allSatisfy { $0.stride == Int(p.strideH) && Int(p.inC) % $0.ch == 0 && p.kH == 3 }, "\(conv.signature)")
+            if p.inC == 3 {
+                #expect(first.map(\.co).sorted().first == 16 && first.allSatisfy { $0.stride == 2 }, "\(conv.signature)")
+            } else {
+                #expect(first.isEmpty, "\(conv.signature)")
+            }
+        }
+        #expect(halo >= 30, "\(halo) convolutions with halo candidates")
+    }
+
     /// Tuning-cache keys name one kernel each.
     @Test func keysAreDistinctAndStable() {
         let kernels: [ConvKernel] =
             EngineKernelSource.convTiles.map { .mma($0) } + EngineKernelSource.wgmmaTiles.map { .wgmma($0) }
+            + EngineKernelSource.haloTiles.map { .halo($0) } + EngineKernelSource.firstTiles.map { .first($0) }
         #expect(Set(kernels.map(\.key)).count == kernels.count)
         #expect(ConvKernel.wgmma(EngineKernelSource.wgmmaTiles[0]).key == "lookout_conv_wgmma_128x128x32_s4")
         #expect(ConvKernel.mma(EngineKernelSource.largeTiles[1]).key == "lookout_conv_mma_128x128x32_64x32_s3_b2")

@@ -53,7 +53,15 @@ final class GPUOpEmulator {
         case .conv(let c):
             conv(c, c.resolved(arena: arena, constants: constants), dense: c.denseWeights.resolve(arena: arena, constants: constants))
         case .elementwise(let e): elementwise(e.resolved(arena: arena, constants: constants), spatial: e.kernel == .spatial)
-        case .softmax(let s): softmax(s.resolved(arena: arena, constants: constants))
+        case .softmax(let s):
+            let p = s.resolved(arena: arena, constants: constants)
+            if let dot = s.dot {
+                softmaxDot(
+                    p, dot, weights: dot.weights.resolve(arena: arena, constants: constants),
+                    bias: dot.bias.resolve(arena: arena, constants: constants), y: dot.y.resolve(arena: arena, constants: constants))
+            } else {
+                softmax(p)
+            }
         }
     }
 
@@ -180,6 +188,23 @@ final class GPUOpEmulator {
             default: preconditionFailure("op \(p.op) not emulated")
             }
             store(p.y, oy, half: p.yHalf != 0, v)
+        }
+    }
+
+    /// The softmax weighted and summed into one output per (outer, inner), as `lookout_softmax_dot`.
+    func softmaxDot(_ p: LookoutSoftmaxParams, _ dot: SoftmaxDot, weights: UInt64, bias: UInt64, y: UInt64) {
+        for o in 0..<Int(p.outer) {
+            for i in 0..<Int(p.inner) {
+                let xb = o * Int(p.xsOuter) + i * Int(p.xsInner)
+                let values = (0..<Int(p.length)).map { load(p.x, xb + $0 * Int(p.xsLength), half: p.xHalf != 0) }
+                let m = values.max() ?? 0
+                let e = values.map { exp($0 - m) }
+                let sum = e.reduce(0, +)
+                var acc: Float = 0
+                for k in 0..<Int(p.length) { acc = acc.addingProduct(e[k] / sum, load(weights, k, half: false)) }
+                if bias != 0 { acc += load(bias, 0, half: false) }
+                store(y, o * Int(dot.ysOuter) + i * Int(dot.ysInner), half: dot.yHalf != 0, acc)
+            }
         }
     }
 

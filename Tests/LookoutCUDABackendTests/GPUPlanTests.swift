@@ -114,7 +114,11 @@ enum BackendFixtures {
         let ops = try compiler.compile(constants: &pool)
         let convs = ops.compactMap { if case .conv(let c) = $0 { return c }; return nil }
         let mma = convs.filter { if case .mma = $0.kernel { return true }; return false }.count
-        #expect(mma == convs.count - 2, "\(mma) of \(convs.count) convolutions on tensor cores")  // first layer, DFL
+        #expect(mma == convs.count - 1, "\(mma) of \(convs.count) convolutions on tensor cores")  // the first layer
+        // The DFL (softmax over 16 bins, then the 1x1 convolution to their expected value) is one fused launch.
+        let softmaxes = ops.compactMap { if case .softmax(let s) = $0 { return s }; return nil }
+        #expect(softmaxes.count == 1 && softmaxes[0].dot != nil && softmaxes[0].params.length == 16)
+        #expect(convs.allSatisfy { $0.params.outC > 1 })
     }
 
     @Test func fastDivisionEqualsDivision() {

@@ -30,7 +30,7 @@ public struct ConvLayer: Sendable, CustomStringConvertible {
 /// One candidate kernel run on one layer: its agreement with the direct kernel and its time.
 public struct ConvKernelTrial: Sendable {
     public let kernel: String
-    /// A tile added with the large warp tiles or the Hopper (wgmma) family.
+    /// A kernel of the halo or first-layer families (the newest).
     public let isNew: Bool
     public let isWGMMA: Bool
     public let maxDifference: Float
@@ -75,7 +75,6 @@ extension CUDAEngine {
                 return 0
             }.max() ?? 1
         let check = try ConvCandidateCheck(context: context, kernels: kernels, stream: stream, elements: largest)
-        let newTiles = Set(EngineKernelSource.largeTiles)
         for op in ops {
             guard case .conv(let conv) = op, conv.candidates.count > 1, select(ConvLayer(conv)) else {
                 try kernels.launch(op, memory: launchMemory, on: stream)
@@ -99,8 +98,8 @@ extension CUDAEngine {
                 var isNew = false
                 var isWGMMA = false
                 switch kernel {
-                case .mma(let tile): isNew = newTiles.contains(tile)
-                case .wgmma: (isNew, isWGMMA) = (true, true)
+                case .wgmma: isWGMMA = true
+                case .halo, .first: isNew = true
                 default: break
                 }
                 trials.append(

@@ -138,7 +138,7 @@ public enum EngineKernelSource {
         text += declaration("LookoutConvParams", convFields)
         text += declaration("LookoutElementwiseParams", elementwiseFields)
         text += declaration("LookoutSoftmaxParams", softmaxFields)
-        text += common + conv + cudnnEpilogue + elementwise
+        text += common + conv + halo + first + cudnnEpilogue + elementwise
         for tile in convTiles {
             text += """
                 extern "C" __global__ void __launch_bounds__(\(tile.launchBounds)) \(tile.entryPoint)(const LookoutConvParams p) {
@@ -147,6 +147,7 @@ public enum EngineKernelSource {
 
                 """
         }
+        text += haloEntryPoints
         for tile in splitTiles {
             text += """
                 extern "C" __global__ void __launch_bounds__(\(tile.launchBounds)) \(tile.entryPoint)_splitk(const LookoutConvParams p) {

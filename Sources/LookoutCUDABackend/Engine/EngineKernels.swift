@@ -23,12 +23,15 @@ public final class EngineKernels: @unchecked Sendable {
     public let wgmmaStatus: String
     let wgmma: [EngineKernelSource.WGMMATile: CUDAFunction]
     let splitEpilogue: CUDAFunction
+    let halo: [EngineKernelSource.HaloTile: CUDAFunction]
+    let first: [EngineKernelSource.FirstTile: CUDAFunction]
     let small: [Int: CUDAFunction]
     let direct: CUDAFunction
     let cudnnEpilogue: CUDAFunction
     let elementwise: CUDAFunction
     let spatial: CUDAFunction
     let softmax: CUDAFunction
+    let softmaxDot: CUDAFunction
     let fillRandom: CUDAFunction
     let maxDifference: CUDAFunction
 
@@ -60,6 +63,20 @@ public final class EngineKernels: @unchecked Sendable {
         self.mmaSplit = mmaSplit
         (wgmmaModule, self.wgmma, wgmmaStatus) = Self.loadWGMMA(compiler: compiler, requested: wgmma)
         splitEpilogue = try module.function("lookout_conv_splitk_epilogue")
+        var halo: [EngineKernelSource.HaloTile: CUDAFunction] = [:]
+        for tile in EngineKernelSource.haloTiles {
+            let function = try module.function(tile.entryPoint)
+            if tile.sharedBytes > 48 * 1024 { try function.allowDynamicSharedMemory(tile.sharedBytes) }
+            halo[tile] = function
+        }
+        self.halo = halo
+        var first: [EngineKernelSource.FirstTile: CUDAFunction] = [:]
+        for tile in EngineKernelSource.firstTiles {
+            let function = try module.function(tile.entryPoint)
+            if tile.sharedBytes > 48 * 1024 { try function.allowDynamicSharedMemory(tile.sharedBytes) }
+            first[tile] = function
+        }
+        self.first = first
         var small: [Int: CUDAFunction] = [:]
         for width in EngineKernelSource.smallConvWidths { small[width] = try module.function("lookout_conv_small_\(width)") }
         self.small = small
@@ -68,6 +85,7 @@ public final class EngineKernels: @unchecked Sendable {
         elementwise = try module.function("lookout_elementwise")
         spatial = try module.function("lookout_spatial")
         softmax = try module.function("lookout_softmax")
+        softmaxDot = try module.function("lookout_softmax_dot")
         fillRandom = try module.function("lookout_fill_random")
         maxDifference = try module.function("lookout_max_difference")
     }
@@ -120,7 +138,15 @@ public final class EngineKernels: @unchecked Sendable {
             try function.launch(grid: Dim3(Self.blocks(Int(p.count), 256)), block: Dim3(256), on: stream, p)
         case .softmax(let s):
             let p = s.resolved(arena: arena, constants: constants)
-            try softmax.launch(grid: Dim3(Self.blocks(Int(p.outer) * Int(p.inner), 256)), block: Dim3(256), on: stream, p)
+            let grid = Dim3(Self.blocks(Int(p.outer) * Int(p.inner), 256))
+            if let dot = s.dot {
+                try softmaxDot.launch(
+                    grid: grid, block: Dim3(256), on: stream, p, dot.weights.resolve(arena: arena, constants: constants),
+                    dot.bias.resolve(arena: arena, constants: constants), dot.y.resolve(arena: arena, constants: constants),
+                    dot.ysOuter, dot.ysInner, dot.yHalf)
+            } else {
+                try softmax.launch(grid: grid, block: Dim3(256), on: stream, p)
+            }
         }
     }
 
@@ -146,6 +172,15 @@ public final class EngineKernels: @unchecked Sendable {
             try function.launch(
                 grid: Dim3((m + tile.bm - 1) / tile.bm, (cout + tile.bn - 1) / tile.bn), block: Dim3(tile.threads),
                 sharedBytes: tile.sharedBytes, on: stream, p)
+        case .halo(let tile):
+            let (blocks, channelBlocks) = tile.grid(batch: Int(p.batch), outH: Int(p.outH), outW: Int(p.outW), outC: cout)
+            try halo[tile]!.launch(
+                grid: Dim3(blocks, channelBlocks), block: Dim3(EngineKernelSource.HaloTile.threads), sharedBytes: tile.sharedBytes,
+                on: stream, p)
+        case .first(let tile):
+            try first[tile]!.launch(
+                grid: Dim3(tile.grid(batch: Int(p.batch), outH: Int(p.outH), outW: Int(p.outW))),
+                block: Dim3(EngineKernelSource.FirstTile.threads), sharedBytes: tile.sharedBytes, on: stream, p)
         case .small(let width):
             try small[width]!.launch(grid: Dim3((m + 127) / 128), block: Dim3(128), on: stream, p)
         case .direct:

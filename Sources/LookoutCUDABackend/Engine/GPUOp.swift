@@ -36,6 +36,10 @@ enum ConvKernel: Hashable, CustomStringConvertible {
     case mmaSplit(EngineKernelSource.ConvTile, Int)
     /// The Hopper kernel (sm_90a, `LOOKOUT_WGMMA=1`); a candidate everywhere, launched only where it was loaded.
     case wgmma(EngineKernelSource.WGMMATile)
+    /// The halo kernel (3x3, the input window through shared memory).
+    case halo(EngineKernelSource.HaloTile)
+    /// The first-layer kernel (3x3, at most 8 input channels, tensor cores).
+    case first(EngineKernelSource.FirstTile)
     case small(Int)
     case direct
     /// cuDNN's forward convolution into the output (fp16), then the engine's epilogue in place over it.
@@ -46,6 +50,8 @@ enum ConvKernel: Hashable, CustomStringConvertible {
         case .mma(let tile): "mma \(tile.bm)x\(tile.bn)x\(tile.bk)" + (tile.l1 ? " l1" : "") + (tile.prefetch ? " pf" : "")
         case .mmaSplit(let tile, let splits): "mma \(tile.bm)x\(tile.bn)x\(tile.bk) split-k \(splits)"
         case .wgmma(let tile): "wgmma \(tile.bm)x\(tile.bn)x\(tile.bk) s\(tile.stages)"
+        case .halo(let tile): tile.description
+        case .first(let tile): tile.description
         case .small(let width): "small\(width)"
         case .direct: "direct"
         case .cudnn(let algorithm): algorithm.description
@@ -58,6 +64,8 @@ enum ConvKernel: Hashable, CustomStringConvertible {
         case .mma(let tile): tile.entryPoint
         case .mmaSplit(let tile, let splits): "\(tile.entryPoint)_splitk\(splits)"
         case .wgmma(let tile): tile.entryPoint
+        case .halo(let tile): tile.entryPoint
+        case .first(let tile): tile.entryPoint
         case .small(let width): "lookout_conv_small_\(width)"
         case .direct: "lookout_conv_direct"
         case .cudnn(let algorithm): "cudnn_algo\(algorithm.algorithm)_math\(algorithm.mathType)"
@@ -130,6 +138,8 @@ struct ElementwiseOp {
 struct SoftmaxOp {
     var params: LookoutSoftmaxParams
     var x: GPUAddress, y: GPUAddress
+    /// The 1x1 convolution to one channel fused after it (then `y` is not written).
+    var dot: SoftmaxDot? = nil
 
     func resolved(arena: UInt64, constants: UInt64) -> LookoutSoftmaxParams {
         var p = params
@@ -149,7 +159,7 @@ enum GPUOp {
         switch self {
         case .conv(let op): "conv \(op.kernel)"
         case .elementwise(let op): op.kernel == .spatial ? "spatial" : "elementwise"
-        case .softmax: "softmax"
+        case .softmax(let op): op.dot == nil ? "softmax" : "softmax-dot"
         }
     }
 }

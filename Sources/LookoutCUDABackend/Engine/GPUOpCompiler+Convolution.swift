@@ -72,6 +72,12 @@ extension GPUOpCompiler {
             var widest = 16
             while widest < cout && widest < EngineKernelSource.channelPad { widest *= 2 }
             candidates += EngineKernelSource.convTiles.filter { $0.bn <= widest }.map { .mma($0) }
+            candidates += EngineKernelSource.haloTiles.filter {
+                $0.bn <= widest
+                    && $0.runs(
+                        kernel: (kh, kw), stride: (attributes.strides.h, attributes.strides.w),
+                        dilation: (attributes.dilations.h, attributes.dilations.w), group: group, inputChannels: cin)
+            }.map { .halo($0) }
             // The Hopper tiles (the tuner skips them where their module was not loaded).
             candidates += EngineKernelSource.wgmmaTiles.filter { $0.bn <= widest }.map { .wgmma($0) }
             // Split K where a layer has few output tiles but a long K (deep layers at small batches).
@@ -85,6 +91,11 @@ extension GPUOpCompiler {
                 }
             }
         }
+        candidates += EngineKernelSource.firstTiles.filter {
+            $0.runs(
+                kernel: (kh, kw), stride: (attributes.strides.h, attributes.strides.w),
+                dilation: (attributes.dilations.h, attributes.dilations.w), group: group, inputChannels: cin, outputChannels: cout)
+        }.map { .first($0) }
         if group == 1 && cin * kh * kw <= 64 && cout <= 64 {
             candidates.append(.small(EngineKernelSource.smallConvWidths.first { $0 >= cout }!))
         }

@@ -47,8 +47,19 @@ struct GPUOpCompiler {
     func compileWithSteps(constants: inout ConstantPool) throws(GPUBackendError) -> (ops: [GPUOp], stepEnds: [Int]) {
         var ops: [GPUOp] = []
         var ends: [Int] = []
-        for step in plan.steps {
-            try compile(step, into: &ops, constants: &constants)
+        let consumers = plan.graph.consumers()
+        var fusedNext = false
+        for (i, step) in plan.steps.enumerated() {
+            if fusedNext {
+                fusedNext = false
+            } else if i + 1 < plan.steps.count,
+                let fused = try softmaxDot(step, plan.steps[i + 1], consumers: consumers, constants: &constants)
+            {
+                ops.append(.softmax(fused))
+                fusedNext = true
+            } else {
+                try compile(step, into: &ops, constants: &constants)
+            }
             ends.append(ops.count)
         }
         return (ops, ends)
