@@ -54,8 +54,10 @@ if has transfer; then
   timeout 150 $bin bench transfer --resolution 1080p --baseline "$dir/transfer_pytorch.py" --output "$out/transfer-h100.json" 2>&1 | tee "$out/transfer.txt"
 fi
 if has ncu; then
-  # Nsight Compute on one instance of the largest tensor-core convolution at batch 32 (tuning cached by then).
-  timeout 150 ncu --target-processes all -k regex:lookout_conv_mma --launch-skip 30 --launch-count 3 \
+  # Nsight Compute on convolutions at batch 32 (tuning cached by then): LOOKOUT_NCU_KERNELS (a regex of entry
+  # points, default the mma tiles), LOOKOUT_NCU_SKIP launches of them skipped, LOOKOUT_NCU_COUNT profiled.
+  timeout 150 ncu --target-processes all -k "regex:${LOOKOUT_NCU_KERNELS:-lookout_conv_mma}" \
+    --launch-skip "${LOOKOUT_NCU_SKIP:-30}" --launch-count "${LOOKOUT_NCU_COUNT:-3}" \
     --section SpeedOfLight --section Occupancy --section WarpStateStats --section MemoryWorkloadAnalysis \
     $bin bench engine --device cuda --model $fixtures/shapes-yolov8n-dynamic.onnx --batch 32 --iterations 3 --warmup 1 \
     > "$out/ncu-conv.txt" 2>&1

@@ -174,6 +174,61 @@ def run_first(N, Cin, H, W, Cout, S, pad, TH, TW, CO, seed=0):
     return np.nanmax(np.abs(y - ref)) if not np.isnan(y).any() else np.inf
 
 
+def run_pointwise(N, K, H, W, Cout, BM, BN, KMAX, WARPS_N, per, seed=0):
+    # convPointwise: weights [BN][KMAX+8], pixel tiles [BM][KMAX+8] double-buffered, blocks stepping gridDim.x tiles.
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((N, H, W, K)).astype(np.float32)
+    w = rng.standard_normal((Cout, K)).astype(np.float32)
+    kPad = (K + 63) // 64 * 64; coutPad = (Cout + 127) // 128 * 128
+    w16 = np.zeros((coutPad, kPad), np.float32); w16[:Cout, :K] = w
+    xflat = x.reshape(-1); M = N * H * W
+    WARPS_M = 4 // WARPS_N; ROW = KMAX + 8; MT = BM // 16 // WARPS_M; NT = BN // 8 // WARPS_N
+    vectors = K // 8; tiles = (M + BM - 1) // BM
+    grid = ((tiles + per - 1) // per, (Cout + BN - 1) // BN)
+    y = np.full((M, Cout), np.nan, np.float32)
+    for bx in range(grid[0]):
+        for by in range(grid[1]):
+            n0 = by * BN
+            sB = np.full(BN * ROW, np.nan, np.float32)
+            for i in range(BN * vectors):
+                row = i // vectors; v = i - row * vectors
+                sB[row * ROW + v * 8: row * ROW + v * 8 + 8] = w16[n0 + row, v * 8:v * 8 + 8]
+            sA = np.full((2, BM * ROW), np.nan, np.float32)
+            def load(tile, buf):
+                for i in range(BM * vectors):
+                    row = i // vectors; v = i - row * vectors; m = tile * BM + row
+                    sA[buf, row * ROW + v * 8: row * ROW + v * 8 + 8] = xflat[m * K + v * 8: m * K + v * 8 + 8] if m < M else 0
+            tile = bx; it = 0
+            load(tile, 0)
+            while tile < tiles:
+                nxt = tile + grid[0]
+                # (the prefetch of `nxt` goes to the other buffer; sequentially it can be done after the compute)
+                for warp in range(4):
+                    wm, wn = warp % WARPS_M, warp // WARPS_M
+                    acc = np.zeros((MT, NT, 32, 4), np.float32)
+                    for ks in range(0, K, 16):
+                        af = [ldmatrix_x4(sA[it & 1], [((wm * MT + i) * 16 + (lane & 15)) * ROW + ks + (lane >> 4) * 8 for lane in range(32)]) for i in range(MT)]
+                        bf = {}
+                        for j in range(0, NT, 2):
+                            r = ldmatrix_x4(sB, [(wn * NT * 8 + j * 8 + (lane & 7) + (lane >> 4) * 8) * ROW + ks + ((lane >> 3) & 1) * 8 for lane in range(32)])
+                            bf[j] = (r[:, 0], r[:, 1]); bf[j + 1] = (r[:, 2], r[:, 3])
+                        for i in range(MT):
+                            for j in range(NT): mma(acc[i, j], af[i], bf[j][0], bf[j][1])
+                    for i in range(MT):
+                        for lane in range(32):
+                            for h in range(2):
+                                m = tile * BM + (wm * MT + i) * 16 + (lane >> 2) + h * 8
+                                if m >= M: continue
+                                for j in range(NT):
+                                    co = n0 + wn * NT * 8 + j * 8 + (lane & 3) * 2
+                                    for e in range(2):
+                                        if co + e < Cout: y[m, co + e] = acc[i, j, lane, h * 2 + e]
+                if nxt < tiles: load(nxt, (it + 1) & 1)
+                tile = nxt; it += 1
+    ref = x.reshape(M, K) @ w.T
+    return np.nanmax(np.abs(y - ref)) if not np.isnan(y).any() else np.inf
+
+
 cases = [
     # N, Cin, H, W, Cout, S, pad, TH, TW, BN, CH, WARPS_N
     (1, 16, 12, 20, 16, 1, 1, 8, 16, 16, 16, 1),
@@ -190,7 +245,20 @@ first_cases = [
     (1, 3, 40, 36, 24, 2, 1, 8, 16, 32),
     (1, 8, 30, 33, 16, 2, 1, 16, 16, 16),
 ]
+pointwise_cases = [
+    # N, K, H, W, Cout, BM, BN, KMAX, WARPS_N, tiles per block
+    (1, 48, 7, 37, 32, 128, 32, 64, 1, 2),
+    (2, 16, 5, 20, 16, 128, 16, 64, 1, 4),
+    (1, 96, 9, 9, 72, 64, 64, 128, 2, 2),
+    (1, 192, 4, 33, 64, 64, 64, 256, 2, 4),
+    (1, 128, 6, 30, 128, 128, 64, 128, 2, 2),
+]
 bad = 0
+for c in pointwise_cases:
+    err = run_pointwise(*c)
+    ok = err < 1e-3
+    bad += not ok
+    print(("OK  " if ok else "FAIL"), "pointwise", c, "max |err|", err)
 for c in first_cases:
     err = run_first(*c)
     ok = err < 1e-3

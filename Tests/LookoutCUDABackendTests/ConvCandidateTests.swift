@@ -88,6 +88,15 @@ import Testing
             }
         }
         #expect(halo >= 30, "\(halo) convolutions with halo candidates")
+        // The pointwise kernel: the 1x1 layers with at most 256 input channels, each offered one KMAX family.
+        for conv in convs {
+            let p = conv.params
+            let tiles = conv.candidates.compactMap { if case .pointwise(let t) = $0 { return t }; return nil }
+            let tensorCores = conv.candidates.contains { if case .mma = $0 { return true }; return false }
+            #expect(
+                tiles.isEmpty != (p.kH == 1 && tensorCores && p.inC % 16 == 0 && p.inC <= 256), "\(conv.signature)")
+            #expect(Set(tiles.map(\.kMax)).count <= 1 && tiles.allSatisfy { Int(p.inC) <= $0.kMax }, "\(conv.signature)")
+        }
     }
 
     /// Tuning-cache keys name one kernel each.
@@ -95,6 +104,7 @@ import Testing
         let kernels: [ConvKernel] =
             EngineKernelSource.convTiles.map { .mma($0) } + EngineKernelSource.wgmmaTiles.map { .wgmma($0) }
             + EngineKernelSource.haloTiles.map { .halo($0) } + EngineKernelSource.firstTiles.map { .first($0) }
+            + EngineKernelSource.pointwiseTiles.map { .pointwise($0) }
         #expect(Set(kernels.map(\.key)).count == kernels.count)
         #expect(ConvKernel.wgmma(EngineKernelSource.wgmmaTiles[0]).key == "lookout_conv_wgmma_128x128x32_s4")
         #expect(ConvKernel.mma(EngineKernelSource.largeTiles[1]).key == "lookout_conv_mma_128x128x32_64x32_s3_b2")

@@ -99,7 +99,7 @@ extension CUDAEngine {
                 var isWGMMA = false
                 switch kernel {
                 case .wgmma: isWGMMA = true
-                case .halo, .first: isNew = true
+                case .halo, .first, .pointwise: isNew = true
                 default: break
                 }
                 trials.append(

@@ -147,8 +147,7 @@ public final class CUDAEngine: @unchecked Sendable {
                 }
             }
             try check.runReference(op, instance: instance, memory: memory)
-            var best: (ConvKernel, Double)?
-            var bestOwn: (ConvKernel, Double)?
+            var timed: [(kernel: ConvKernel, ms: Double)] = []
             for kernel in op.candidates where kernel != .direct && kernels.canLaunch(kernel) {
                 let difference: Float
                 let largest: Float
@@ -162,13 +161,14 @@ public final class CUDAEngine: @unchecked Sendable {
                     rejected.append("\(op.signature): \(kernel) differs by \(difference) (largest \(largest))")
                     continue
                 }
-                let ms = try check.time(op, kernel: kernel, instance: instance, memory: memory, repeats: 5)
-                if best == nil || ms < best!.1 { best = (kernel, ms) }
-                if !kernel.isCUDNN && (bestOwn == nil || ms < bestOwn!.1) { bestOwn = (kernel, ms) }
+                timed.append((kernel, try check.time(op, kernel: kernel, instance: instance, memory: memory, repeats: 5)))
             }
-            op.kernel = best?.0 ?? .direct
+            timed = try Self.closeCalls(timed) { kernel, repeats in
+                try check.time(op, kernel: kernel, instance: instance, memory: memory, repeats: repeats)
+            }
+            op.kernel = timed.min { $0.ms < $1.ms }?.kernel ?? .direct
             if op.kernel.isCUDNN {
-                op.nvrtcKernel = bestOwn?.0 ?? .direct
+                op.nvrtcKernel = timed.filter { !$0.kernel.isCUDNN }.min { $0.ms < $1.ms }?.kernel ?? .direct
                 choseCUDNN += 1
             }
             ops[index] = .conv(op)
@@ -189,6 +189,23 @@ public final class CUDAEngine: @unchecked Sendable {
 }
 
 extension CUDAEngine {
+    /// A first timing of 5 launches decides little between kernels a few percent apart (one decision covers every
+    /// layer of the same signature): the candidates within 15% of the fastest (at most 4) are timed again, 20
+    /// launches each, twice in turn, and keep their best time; the others keep their first.
+    static func closeCalls(
+        _ timed: [(kernel: ConvKernel, ms: Double)], time: (ConvKernel, Int) throws -> Double
+    ) rethrows -> [(kernel: ConvKernel, ms: Double)] {
+        guard let fastest = timed.map(\.ms).min() else { return timed }
+        let close = timed.indices.filter { timed[$0].ms <= 1.15 * fastest }.sorted { timed[$0].ms < timed[$1].ms }.prefix(4)
+        guard close.count > 1 else { return timed }
+        var result = timed
+        for index in close { result[index].ms = .infinity }
+        for _ in 0..<2 {
+            for index in close { result[index].ms = min(result[index].ms, try time(timed[index].kernel, 20)) }
+        }
+        return result
+    }
+
     /// Launches a candidate; a cuDNN candidate's failure is returned (the tuner rejects it), any other is thrown.
     func launchCandidate(_ op: ConvOp, _ kernel: ConvKernel, _ memory: LaunchMemory) throws(CUDAError) -> CUDAError? {
         do {

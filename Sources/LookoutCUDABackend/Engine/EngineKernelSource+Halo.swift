@@ -205,6 +205,7 @@ extension EngineKernelSource {
 
     public static let firstTiles: [FirstTile] = [
         FirstTile(th: 8, tw: 16, stride: 2, co: 16), FirstTile(th: 16, tw: 16, stride: 2, co: 16),
+        FirstTile(th: 16, tw: 32, stride: 2, co: 16), FirstTile(th: 32, tw: 32, stride: 2, co: 16),
         FirstTile(th: 8, tw: 16, stride: 2, co: 32), FirstTile(th: 8, tw: 16, stride: 1, co: 16),
     ]
 
@@ -262,15 +263,14 @@ extension EngineKernelSource {
                 for (int j = 0; j < NT; j += 2)
                     loadMatrixX4(smemAddress(weights + (j * 8 + bRow) * KROW + s * 16 + bColumn), bf[s][j][0], bf[s][j][1], bf[s][j + 1][0], bf[s][j + 1][1]);
 
-            float acc[MT][NT][4];
-            #pragma unroll
-            for (int i = 0; i < MT; i++)
+            // One 16-pixel tile at a time, stored before the next (the accumulators of one tile only).
+            #pragma unroll 1
+            for (int i = 0; i < MT; i++) {
+                float acc[NT][4];
                 #pragma unroll
                 for (int j = 0; j < NT; j++)
                     #pragma unroll
-                    for (int r = 0; r < 4; r++) acc[i][j][r] = 0.0f;
-            #pragma unroll
-            for (int i = 0; i < MT; i++) {
+                    for (int r = 0; r < 4; r++) acc[j][r] = 0.0f;
                 const int m = (warp * MT + i) * 16 + (lane & 15);
                 const int pixel = (m / TW) * S * HW + m % TW;  // the lane's halo pixel at tap (0, 0)
                 #pragma unroll
@@ -282,21 +282,17 @@ extension EngineKernelSource {
                     unsigned a0, a1, a2, a3;
                     loadMatrixX4(smemAddress(halo + (pixel + offset) * 8), a0, a1, a2, a3);
                     #pragma unroll
-                    for (int j = 0; j < NT; j++) mma16816(acc[i][j], a0, a1, a2, a3, bf[s][j][0], bf[s][j][1]);
+                    for (int j = 0; j < NT; j++) mma16816(acc[j], a0, a1, a2, a3, bf[s][j][0], bf[s][j][1]);
                 }
-            }
-
-            #pragma unroll
-            for (int i = 0; i < MT; i++) {
                 #pragma unroll
                 for (int h = 0; h < 2; h++) {
-                    const int m = (warp * MT + i) * 16 + (lane >> 2) + h * 8;
-                    const int oh = ty0 + m / TW, ow = tx0 + m % TW;
+                    const int mo = (warp * MT + i) * 16 + (lane >> 2) + h * 8;
+                    const int oh = ty0 + mo / TW, ow = tx0 + mo % TW;
                     if (oh >= p.outH || ow >= p.outW) continue;
                     const i64 yRow = (i64)img * p.ysN + (i64)oh * p.ysH + (i64)ow * p.ysW;
                     const i64 rRow = (i64)img * p.rsN + (i64)oh * p.rsH + (i64)ow * p.rsW;
                     #pragma unroll
-                    for (int j = 0; j < NT; j++) convStorePair(p, acc[i][j][h * 2], acc[i][j][h * 2 + 1], j * 8 + (lane & 3) * 2, yRow, rRow);
+                    for (int j = 0; j < NT; j++) convStorePair(p, acc[j][h * 2], acc[j][h * 2 + 1], j * 8 + (lane & 3) * 2, yRow, rRow);
                 }
             }
         }

@@ -138,7 +138,7 @@ public enum EngineKernelSource {
         text += declaration("LookoutConvParams", convFields)
         text += declaration("LookoutElementwiseParams", elementwiseFields)
         text += declaration("LookoutSoftmaxParams", softmaxFields)
-        text += common + conv + halo + first + cudnnEpilogue + elementwise
+        text += common + conv + halo + first + pointwise + cudnnEpilogue + elementwise
         for tile in convTiles {
             text += """
                 extern "C" __global__ void __launch_bounds__(\(tile.launchBounds)) \(tile.entryPoint)(const LookoutConvParams p) {
@@ -147,7 +147,7 @@ public enum EngineKernelSource {
 
                 """
         }
-        text += haloEntryPoints
+        text += haloEntryPoints + pointwiseEntryPoints
         for tile in splitTiles {
             text += """
                 extern "C" __global__ void __launch_bounds__(\(tile.launchBounds)) \(tile.entryPoint)_splitk(const LookoutConvParams p) {

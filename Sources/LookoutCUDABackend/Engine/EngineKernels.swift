@@ -25,6 +25,8 @@ public final class EngineKernels: @unchecked Sendable {
     let splitEpilogue: CUDAFunction
     let halo: [EngineKernelSource.HaloTile: CUDAFunction]
     let first: [EngineKernelSource.FirstTile: CUDAFunction]
+    /// By entry point (tiles that differ only in tiles per block share a kernel).
+    let pointwise: [String: CUDAFunction]
     let small: [Int: CUDAFunction]
     let direct: CUDAFunction
     let cudnnEpilogue: CUDAFunction
@@ -77,6 +79,13 @@ public final class EngineKernels: @unchecked Sendable {
             first[tile] = function
         }
         self.first = first
+        var pointwise: [String: CUDAFunction] = [:]
+        for tile in EngineKernelSource.pointwiseKernels {
+            let function = try module.function(tile.entryPoint)
+            if tile.sharedBytes > 48 * 1024 { try function.allowDynamicSharedMemory(tile.sharedBytes) }
+            pointwise[tile.entryPoint] = function
+        }
+        self.pointwise = pointwise
         var small: [Int: CUDAFunction] = [:]
         for width in EngineKernelSource.smallConvWidths { small[width] = try module.function("lookout_conv_small_\(width)") }
         self.small = small
@@ -181,6 +190,11 @@ public final class EngineKernels: @unchecked Sendable {
             try first[tile]!.launch(
                 grid: Dim3(tile.grid(batch: Int(p.batch), outH: Int(p.outH), outW: Int(p.outW))),
                 block: Dim3(EngineKernelSource.FirstTile.threads), sharedBytes: tile.sharedBytes, on: stream, p)
+        case .pointwise(let tile):
+            let (blocks, channelBlocks) = tile.grid(m: m, outC: cout)
+            try pointwise[tile.entryPoint]!.launch(
+                grid: Dim3(blocks, channelBlocks), block: Dim3(EngineKernelSource.PointwiseTile.threads),
+                sharedBytes: tile.sharedBytes, on: stream, p)
         case .small(let width):
             try small[width]!.launch(grid: Dim3((m + 127) / 128), block: Dim3(128), on: stream, p)
         case .direct:

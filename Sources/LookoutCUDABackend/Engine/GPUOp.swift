@@ -40,6 +40,8 @@ enum ConvKernel: Hashable, CustomStringConvertible {
     case halo(EngineKernelSource.HaloTile)
     /// The first-layer kernel (3x3, at most 8 input channels, tensor cores).
     case first(EngineKernelSource.FirstTile)
+    /// The pointwise kernel (1x1, whole K rows a tile, blocks resident over several tiles).
+    case pointwise(EngineKernelSource.PointwiseTile)
     case small(Int)
     case direct
     /// cuDNN's forward convolution into the output (fp16), then the engine's epilogue in place over it.
@@ -52,6 +54,7 @@ enum ConvKernel: Hashable, CustomStringConvertible {
         case .wgmma(let tile): "wgmma \(tile.bm)x\(tile.bn)x\(tile.bk) s\(tile.stages)"
         case .halo(let tile): tile.description
         case .first(let tile): tile.description
+        case .pointwise(let tile): tile.description
         case .small(let width): "small\(width)"
         case .direct: "direct"
         case .cudnn(let algorithm): algorithm.description
@@ -66,6 +69,7 @@ enum ConvKernel: Hashable, CustomStringConvertible {
         case .wgmma(let tile): tile.entryPoint
         case .halo(let tile): tile.entryPoint
         case .first(let tile): tile.entryPoint
+        case .pointwise(let tile): tile.key
         case .small(let width): "lookout_conv_small_\(width)"
         case .direct: "lookout_conv_direct"
         case .cudnn(let algorithm): "cudnn_algo\(algorithm.algorithm)_math\(algorithm.mathType)"

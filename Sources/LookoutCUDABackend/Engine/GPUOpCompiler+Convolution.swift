@@ -78,6 +78,12 @@ extension GPUOpCompiler {
                         kernel: (kh, kw), stride: (attributes.strides.h, attributes.strides.w),
                         dilation: (attributes.dilations.h, attributes.dilations.w), group: group, inputChannels: cin)
             }.map { .halo($0) }
+            candidates += EngineKernelSource.pointwiseTiles.filter {
+                $0.bn <= widest
+                    && $0.runs(
+                        kernel: (kh, kw), stride: (attributes.strides.h, attributes.strides.w), pads: pads, group: group,
+                        inputChannels: cin)
+            }.map { .pointwise($0) }
             // The Hopper tiles (the tuner skips them where their module was not loaded).
             candidates += EngineKernelSource.wgmmaTiles.filter { $0.bn <= widest }.map { .wgmma($0) }
             // Split K where a layer has few output tiles but a long K (deep layers at small batches).
@@ -91,7 +97,8 @@ extension GPUOpCompiler {
                 }
             }
         }
-        candidates += EngineKernelSource.firstTiles.filter {
+        // The first-layer kernel rounds the input to fp16 (as the fp16 engine stores it anyway): fp16 inputs only.
+        candidates += EngineKernelSource.firstTiles.filter { _ in x.element == .f16 }.filter {
             $0.runs(
                 kernel: (kh, kw), stride: (attributes.strides.h, attributes.strides.w),
                 dilation: (attributes.dilations.h, attributes.dilations.w), group: group, inputChannels: cin, outputChannels: cout)
