@@ -17,14 +17,38 @@ extension EngineKernelSource {
             return convEpilogueT<false>(p, v, co, residualIndex);
         }
 
+        // The biases of output channels co and co + 1 (0 without a bias; the bias is padded past outC), loaded once
+        // per thread and fragment column before the epilogue's loops.
+        __device__ __forceinline__ float2 convBiasPair(const LookoutConvParams& p, int co) {
+            if (!p.bias || co >= p.outC) return make_float2(0.0f, 0.0f);
+            return *(const float2*)((const float*)p.bias + co);
+        }
+        // The fast epilogue of one value with its bias already loaded: bias, SiLU, residual (convEpilogueT's order).
+        __device__ __forceinline__ float convEpilogueBias(const LookoutConvParams& p, float v, float bias, i64 residualIndex) {
+            v = __fadd_rn(v, bias);
+            if (p.silu) v = __fdividef(v, 1.0f + __expf(-v));
+            if (p.hasResidual) v = __fadd_rn(v, loadf(p.residual, residualIndex, p.rHalf));
+            return v;
+        }
+
         // The epilogue of an accumulator pair, output channels co and co + 1 of the pixel at yRow (residual at rRow),
-        // as the mma and wgmma fragments hold them: bias, SiLU, residual, then one paired store where the channels
-        // are adjacent.
-        __device__ __forceinline__ void convStorePair(const LookoutConvParams& p, float a0, float a1, int co, i64 yRow, i64 rRow) {
+        // as the mma and wgmma fragments hold them, with their biases `b` (convBiasPair): bias, SiLU, residual,
+        // then one paired store where the channels are adjacent.
+        __device__ __forceinline__ void convStorePair(const LookoutConvParams& p, float a0, float a1, int co, i64 yRow, i64 rRow, float2 b) {
             if (co >= p.outC) return;
-            const float v0 = convEpilogueT<true>(p, a0, co, rRow + (i64)co * p.rsC);
+            if (p.ysC == 1 && p.yHalf && !p.hasResidual && co + 1 < p.outC) {
+                // The common case: channels-last fp16, no residual.
+                float v0 = __fadd_rn(a0, b.x), v1 = __fadd_rn(a1, b.y);
+                if (p.silu) {
+                    v0 = __fdividef(v0, 1.0f + __expf(-v0));
+                    v1 = __fdividef(v1, 1.0f + __expf(-v1));
+                }
+                *(unsigned*)((half_t*)p.y + yRow + co) = pack2(v0, v1);
+                return;
+            }
+            const float v0 = convEpilogueBias(p, a0, b.x, rRow + (i64)co * p.rsC);
             if (co + 1 < p.outC) {
-                const float v1 = convEpilogueT<true>(p, a1, co + 1, rRow + (i64)(co + 1) * p.rsC);
+                const float v1 = convEpilogueBias(p, a1, b.y, rRow + (i64)(co + 1) * p.rsC);
                 if (p.ysC != 1) {
                     // An output with strided channels (a row-major tensor the layer writes in place).
                     storef(p.y, yRow + (i64)co * p.ysC, p.yHalf, v0);
@@ -237,6 +261,9 @@ extension EngineKernelSource {
                     }
                 return;
             }
+            float2 bias[NT];
+            #pragma unroll
+            for (int j = 0; j < NT; j++) bias[j] = convBiasPair(p, n0 + wn * WN + j * 8 + (lane & 3) * 2);
             #pragma unroll
             for (int i = 0; i < MT; i++) {
                 #pragma unroll
@@ -249,7 +276,7 @@ extension EngineKernelSource {
                     #pragma unroll
                     for (int j = 0; j < NT; j++) {
                         const int co = n0 + wn * WN + j * 8 + (lane & 3) * 2;
-                        convStorePair(p, acc[i][j][h * 2], acc[i][j][h * 2 + 1], co, yRow, rRow);
+                        convStorePair(p, acc[i][j][h * 2], acc[i][j][h * 2 + 1], co, yRow, rRow, bias[j]);
                     }
                 }
             }

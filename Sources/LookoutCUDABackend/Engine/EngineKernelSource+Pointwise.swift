@@ -63,23 +63,37 @@ extension EngineKernelSource {
             const half_t* x = (const half_t*)p.x;
             const half_t* w = (const half_t*)p.w16 + (i64)n0 * p.kPad;
 
-            for (int i = tid; i < BN * vectors; i += THREADS) {
-                const int row = i / vectors, v = i - row * vectors;
-                copyAsync16(sB + (unsigned)((row * ROW + v * 8) * 2), w + (i64)row * p.kPad + v * 8, 16);
-            }
+            // A thread copies vector `v` of every (THREADS / VMAX)-th row; lanes past K idle.
+            constexpr int VMAX = KMAX / 8, ROWS_PER_PASS = THREADS / VMAX;
+            const int v = tid % VMAX, firstRow = tid / VMAX;
+            if (v < vectors)
+                for (int row = firstRow; row < BN; row += ROWS_PER_PASS)
+                    copyAsync16(sB + (unsigned)((row * ROW + v * 8) * 2), w + (i64)row * p.kPad + v * 8, 16);
+            // Pixels evenly spaced (a whole tensor or a channel slice of one): pixel m at m * stride.
+            const bool xFlat = p.xsH == (i64)p.outW * p.xsW && p.xsN == (i64)p.outH * p.xsH;
+            const bool yFlat = p.ysH == (i64)p.outW * p.ysW && p.ysN == (i64)p.outH * p.ysH;
+            const bool rFlat = p.rsH == (i64)p.outW * p.rsW && p.rsN == (i64)p.outH * p.rsH;
             auto loadTile = [&](int tile, int buffer) {
+                if (v >= vectors) return;
                 const unsigned base = sA + (unsigned)(buffer * BM * ROW * 2);
-                for (int i = tid; i < BM * vectors; i += THREADS) {
-                    const int row = i / vectors, v = i - row * vectors;
+                #pragma unroll 4
+                for (int row = firstRow; row < BM; row += ROWS_PER_PASS) {
                     const int m = tile * BM + row;
                     const half_t* source = x;
                     if (m < p.M) {
-                        const int img = m / outHW, pix = m - img * outHW, oh = pix / p.outW, ow = pix - oh * p.outW;
-                        source = x + (i64)img * p.xsN + (i64)oh * p.xsH + (i64)ow * p.xsW + v * 8;
+                        if (xFlat) {
+                            source = x + (i64)m * p.xsW + v * 8;
+                        } else {
+                            const int img = m / outHW, pix = m - img * outHW, oh = pix / p.outW, ow = pix - oh * p.outW;
+                            source = x + (i64)img * p.xsN + (i64)oh * p.xsH + (i64)ow * p.xsW + v * 8;
+                        }
                     }
                     copyAsync16L1(base + (unsigned)((row * ROW + v * 8) * 2), source, m < p.M ? 16 : 0);
                 }
             };
+            float2 bias[NT];
+            #pragma unroll
+            for (int j = 0; j < NT; j++) bias[j] = convBiasPair(p, n0 + wn * NT * 8 + j * 8 + (lane & 3) * 2);
 
             int tile = blockIdx.x;
             if (tile < tiles) loadTile(tile, 0);
@@ -123,13 +137,19 @@ extension EngineKernelSource {
                     for (int h = 0; h < 2; h++) {
                         const int m = tile * BM + (wm * MT + i) * 16 + (lane >> 2) + h * 8;
                         if (m >= p.M) continue;
-                        const int img = m / outHW, pix = m - img * outHW, oh = pix / p.outW, ow = pix - oh * p.outW;
-                        const i64 yRow = (i64)img * p.ysN + (i64)oh * p.ysH + (i64)ow * p.ysW;
-                        const i64 rRow = (i64)img * p.rsN + (i64)oh * p.rsH + (i64)ow * p.rsW;
+                        i64 yRow, rRow;
+                        if (yFlat && rFlat) {
+                            yRow = (i64)m * p.ysW;
+                            rRow = (i64)m * p.rsW;
+                        } else {
+                            const int img = m / outHW, pix = m - img * outHW, oh = pix / p.outW, ow = pix - oh * p.outW;
+                            yRow = (i64)img * p.ysN + (i64)oh * p.ysH + (i64)ow * p.ysW;
+                            rRow = (i64)img * p.rsN + (i64)oh * p.rsH + (i64)ow * p.rsW;
+                        }
                         #pragma unroll
                         for (int j = 0; j < NT; j++) {
                             const int co = n0 + wn * NT * 8 + j * 8 + (lane & 3) * 2;
-                            convStorePair(p, acc[i][j][h * 2], acc[i][j][h * 2 + 1], co, yRow, rRow);
+                            convStorePair(p, acc[i][j][h * 2], acc[i][j][h * 2 + 1], co, yRow, rRow, bias[j]);
                         }
                     }
                 }

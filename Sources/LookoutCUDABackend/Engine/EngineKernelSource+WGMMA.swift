@@ -179,7 +179,7 @@ extension EngineKernelSource {
                 const i64 rRow = (i64)img * p.rsN + (i64)oh * p.rsH + (i64)ow * p.rsW;
                 #pragma unroll
                 for (int j = 0; j < BN / 8; j++) {
-                    convStorePair(p, d[4 * j + 2 * h], d[4 * j + 2 * h + 1], n0 + j * 8 + (lane & 3) * 2, yRow, rRow);
+                    convStorePair(p, d[4 * j + 2 * h], d[4 * j + 2 * h + 1], n0 + j * 8 + (lane & 3) * 2, yRow, rRow, convBiasPair(p, n0 + j * 8 + (lane & 3) * 2));
                 }
             }
         }

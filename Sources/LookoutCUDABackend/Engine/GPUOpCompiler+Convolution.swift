@@ -98,11 +98,26 @@ extension GPUOpCompiler {
             }
         }
         // The first-layer kernel rounds the input to fp16 (as the fp16 engine stores it anyway): fp16 inputs only.
-        candidates += EngineKernelSource.firstTiles.filter { _ in x.element == .f16 }.filter {
-            $0.runs(
-                kernel: (kh, kw), stride: (attributes.strides.h, attributes.strides.w),
-                dilation: (attributes.dilations.h, attributes.dilations.w), group: group, inputChannels: cin, outputChannels: cout)
-        }.map { .first($0) }
+        let firstTiles = EngineKernelSource.firstTiles.filter {
+            x.element == .f16
+                && $0.runs(
+                    kernel: (kh, kw), stride: (attributes.strides.h, attributes.strides.w),
+                    dilation: (attributes.dilations.h, attributes.dilations.w), group: group, inputChannels: cin, outputChannels: cout)
+        }
+        if !firstTiles.isEmpty {
+            // Its weights (no tensor-core weights exist for such a layer): fp16 [rows][88], k = tap * 8 + c.
+            let rows = (cout + 15) / 16 * 16
+            w16 = constants.halves(key: "first " + key) {
+                var packed = [Float](repeating: 0, count: rows * 88)
+                for co in 0..<cout {
+                    for c in 0..<cin {
+                        for tap in 0..<9 { packed[co * 88 + tap * 8 + c] = weights[(co * cin + c) * 9 + tap] }
+                    }
+                }
+                return packed
+            }
+            candidates += firstTiles.map { .first($0) }
+        }
         if group == 1 && cin * kh * kw <= 64 && cout <= 64 {
             candidates.append(.small(EngineKernelSource.smallConvWidths.first { $0 >= cout }!))
         }
@@ -133,7 +148,7 @@ extension GPUOpCompiler {
             kernel: preferred ?? candidates[0], candidates: candidates, output: y, outputAddress: ya, signature: signature)
         if cudnnWeights, let shape = Self.cudnnShape(p) {
             op.cudnnShape = shape
-            if w16 != .none && group == 1 && k == kPad {
+            if tensorCores && k == kPad {
                 // The tensor-core weights' rows are already dense KRSC when K needs no padding.
                 op.denseWeights = w16
             } else {
