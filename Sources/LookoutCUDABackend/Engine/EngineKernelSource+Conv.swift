@@ -36,12 +36,20 @@ extension EngineKernelSource {
         // then one paired store where the channels are adjacent.
         __device__ __forceinline__ void convStorePair(const LookoutConvParams& p, float a0, float a1, int co, i64 yRow, i64 rRow, float2 b) {
             if (co >= p.outC) return;
-            if (p.ysC == 1 && p.yHalf && !p.hasResidual && co + 1 < p.outC) {
-                // The common case: channels-last fp16, no residual.
+            // The common case: channels-last fp16, and a residual (if any) channels-last fp16 with the pair in one
+            // aligned 32-bit word.
+            const bool pairedResidual =
+                !p.hasResidual || (p.rsC == 1 && p.rHalf && ((((unsigned long long)p.residual >> 1) + rRow + co) & 1) == 0);
+            if (p.ysC == 1 && p.yHalf && co + 1 < p.outC && pairedResidual) {
                 float v0 = __fadd_rn(a0, b.x), v1 = __fadd_rn(a1, b.y);
                 if (p.silu) {
                     v0 = __fdividef(v0, 1.0f + __expf(-v0));
                     v1 = __fdividef(v1, 1.0f + __expf(-v1));
+                }
+                if (p.hasResidual) {
+                    const unsigned r = *(const unsigned*)((const half_t*)p.residual + rRow + co);
+                    v0 = __fadd_rn(v0, h2f((half_t)(r & 0xffffu)));
+                    v1 = __fadd_rn(v1, h2f((half_t)(r >> 16)));
                 }
                 *(unsigned*)((half_t*)p.y + yRow + co) = pack2(v0, v1);
                 return;
