@@ -49,6 +49,11 @@ extension TransferBench {
             },
             makeFence: { _ in try CUDAEvent(context: self.context) })
         let copyStarts = try (0..<depth).map { _ in try CUDAEvent(context: context) }
+        // More copy streams when the copy is split: part k on stream k, joined back by an event each.
+        let parts = pinned ? max(1, options.pinnedCopyParts) : 1
+        let partStreams = try (1..<max(parts, 1)).map { _ in try CUDAStream(context: context) }
+        let partDone = try (0..<depth).map { _ in try partStreams.map { _ in try CUDAEvent(context: context) } }
+        let partBytes = (tensorBytes / parts + 255) / 256 * 256
         var pending = [Pending](repeating: Pending(), count: depth)
         var readyTimes = [Double](repeating: 0, count: depth)
         var recorder = Recorder(capacity: options.frames)
@@ -72,7 +77,23 @@ extension TransferBench {
             try ledger.driver(.eventRecord) { () throws(CUDAError) in try copyStarts[slot].record(on: copyStream) }
             try ledger.driver(.copy) { () throws(CUDAError) in
                 try lease.withBuffer { buffer throws(CUDAError) in
-                    try copyStream.copy(buffer, to: tensors, destinationOffset: slot * tensorBytes, byteCount: tensorBytes)
+                    guard parts > 1 else {
+                        try copyStream.copy(buffer, to: tensors, destinationOffset: slot * tensorBytes, byteCount: tensorBytes)
+                        return
+                    }
+                    for k in 0..<parts {
+                        let offset = k * partBytes
+                        let count = min(partBytes, tensorBytes - offset)
+                        guard count > 0 else { continue }
+                        let stream = k == 0 ? copyStream : partStreams[k - 1]
+                        if k > 0 { try stream.wait(for: copyStarts[slot]) }
+                        try stream.copy(
+                            buffer, sourceOffset: offset, to: tensors, destinationOffset: slot * tensorBytes + offset, byteCount: count)
+                        if k > 0 {
+                            try partDone[slot][k - 1].record(on: stream)
+                            try copyStream.wait(for: partDone[slot][k - 1])
+                        }
+                    }
                 }
             }
             try ledger.driver(.eventRecord) { () throws(CUDAError) in try lease.fence.record(on: copyStream) }
@@ -138,6 +159,7 @@ extension TransferBench {
         var variant = ""
         if cpu.flushAfterWriting { variant += ", cache lines written back after the letterbox (\(lookout_cache_flush_kind() == 2 ? "CLFLUSHOPT" : "CLFLUSH"))" }
         if deferred { variant += ", copy deferred by one frame (\(depth) staging buffers)" }
+        if parts > 1 { variant += ", each copy in \(parts) parts on \(parts) copy streams" }
         return finish(
             mode: pinned ? .pinned : .pageable, recorder: recorder, elapsed: elapsed, cpu: cpuSeconds,
             allocations: allocations, cudaAllocations: cudaAllocations, bytesPerFrame: tensorBytes,

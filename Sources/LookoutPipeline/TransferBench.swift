@@ -25,6 +25,9 @@ public struct TransferBenchOptions: Sendable {
     /// `pinned`: copy each tensor one frame later (after the next frame's letterbox), when its lines have left
     /// the CPU caches; one more staging buffer, one frame more latency.
     public var pinnedDeferredCopy = false
+    /// `pinned`: each tensor's copy split into this many parts on as many copy streams (the GPU's copy engines
+    /// work on them at once, each with its own read requests in flight).
+    public var pinnedCopyParts = 1
     public init() {}
 }
 

@@ -25,7 +25,7 @@ struct BenchTransferCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Write-combined pinned staging in the pinned mode.") var writeCombined = true
     @Flag(inversion: .prefixedNo, help: "Time the pinned mode's copy alone under different CPU loads, and copies by size.")
     var copyProbe = true
-    @Flag(inversion: .prefixedNo, help: "Also run the pinned mode without cache write-back, and with deferred copies.")
+    @Flag(inversion: .prefixedNo, help: "Also run the pinned mode without cache write-back, with deferred copies, and with each copy split over 2 and 3 copy streams.")
     var pinnedVariants = true
     @Option(help: "A PyTorch baseline script to run after Lookout's modes; its rows join the report.")
     var baseline: String?
@@ -97,10 +97,14 @@ struct BenchTransferCommand: ParsableCommand {
                 guard mode == .pinned && pinnedVariants else { continue }
                 // The pinned mode without the cache write-back (the copy then reads lines the CPU still holds dirty),
                 // and with the copy deferred by a frame instead.
-                for (name, flush, deferred) in [("pinned-noflush", false, false), ("pinned-deferred", false, true)] {
+                for (name, flush, deferred, parts) in [
+                    ("pinned-noflush", false, false, 1), ("pinned-deferred", false, true, 1), ("pinned-2copies", true, false, 2),
+                    ("pinned-3copies", true, false, 3),
+                ] {
                     var variant = options
                     variant.pinnedFlush = flush
                     variant.pinnedDeferredCopy = deferred
+                    variant.pinnedCopyParts = parts
                     var result = try TransferBench(context: context, letterbox: letterbox, options: variant).run(.pinned)
                     result.mode = name
                     var row = Self.row(result, peak: peak.pinned)
