@@ -110,3 +110,28 @@ import Testing
         #expect(ConvKernel.mma(EngineKernelSource.largeTiles[1]).key == "lookout_conv_mma_128x128x32_64x32_s3_b2")
     }
 }
+
+/// The tuner's second look at close calls: only candidates within 15% of the fastest (four at most) are timed
+/// again, and each keeps the best of its new times.
+@Suite struct CloseCallTests {
+    @Test func closeCandidatesAreTimedAgainAndKeepTheirBest() {
+        let kernels: [ConvKernel] = EngineKernelSource.haloTiles.prefix(6).map { .halo($0) }
+        let first: [(kernel: ConvKernel, ms: Double)] = zip(kernels, [1.00, 1.10, 1.14, 1.20, 1.05, 1.13]).map { ($0, $1) }
+        var asked: [ConvKernel: [Int]] = [:]
+        let result = CUDAEngine.closeCalls(first) { kernel, repeats in
+            asked[kernel, default: []].append(repeats)
+            // Re-timed, candidate 4 (first 1.05) turns out the fastest.
+            return kernel == kernels[4] ? 0.9 : 1.5
+        }
+        // Within 15% of 1.00: 1.00, 1.05, 1.10, 1.13, 1.14 -> the four fastest of them.
+        #expect(Set(asked.keys) == [kernels[0], kernels[4], kernels[1], kernels[5]])
+        #expect(asked.values.allSatisfy { $0 == [30, 30, 30] })
+        #expect(result.min { $0.ms < $1.ms }?.kernel == kernels[4])
+        #expect(result[2].ms == 1.14 && result[3].ms == 1.20)  // not re-timed
+        #expect(result[0].ms == 1.5)
+        // One candidate alone is not timed again.
+        var calls = 0
+        _ = CUDAEngine.closeCalls([(kernels[0], 1.0), (kernels[1], 2.0)]) { _, _ in calls += 1; return 0 }
+        #expect(calls == 0)
+    }
+}

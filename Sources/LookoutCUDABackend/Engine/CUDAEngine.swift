@@ -190,8 +190,8 @@ public final class CUDAEngine: @unchecked Sendable {
 
 extension CUDAEngine {
     /// A first timing of 5 launches decides little between kernels a few percent apart (one decision covers every
-    /// layer of the same signature): the candidates within 15% of the fastest (at most 4) are timed again, 20
-    /// launches each, twice in turn, and keep their best time; the others keep their first.
+    /// layer of the same signature): the candidates within 15% of the fastest (at most 4) are timed again, 30
+    /// launches each, three times in turn, and keep their best time; the others keep their first.
     static func closeCalls(
         _ timed: [(kernel: ConvKernel, ms: Double)], time: (ConvKernel, Int) throws -> Double
     ) rethrows -> [(kernel: ConvKernel, ms: Double)] {
@@ -200,8 +200,8 @@ extension CUDAEngine {
         guard close.count > 1 else { return timed }
         var result = timed
         for index in close { result[index].ms = .infinity }
-        for _ in 0..<2 {
-            for index in close { result[index].ms = min(result[index].ms, try time(timed[index].kernel, 20)) }
+        for _ in 0..<3 {
+            for index in close { result[index].ms = min(result[index].ms, try time(timed[index].kernel, 30)) }
         }
         return result
     }
