@@ -10,6 +10,8 @@ extension EngineKernelSource {
     /// the channels), CH input channels per pipeline stage.
     public struct HaloTile: Hashable, Sendable, CustomStringConvertible {
         public let th: Int, tw: Int, bn: Int, stride: Int, ch: Int, warpsN: Int, stages: Int
+        /// The next k16 step's fragments are loaded before this step's mma are issued (two fragment buffers).
+        public var prefetch = false
         public static let threads = 128
 
         var haloH: Int { (th - 1) * stride + 3 }
@@ -18,8 +20,12 @@ extension EngineKernelSource {
         var rowHalves: Int { ch + 8 }
         var stageHalves: Int { (haloH * haloW + 9 * bn) * rowHalves }
         public var sharedBytes: Int { stages * stageHalves * 2 }
-        public var entryPoint: String { "lookout_conv_halo_s\(stride)_\(th)x\(tw)x\(bn)_c\(ch)_w\(warpsN)_st\(stages)" }
-        public var description: String { "halo s\(stride) \(th)x\(tw)x\(bn) c\(ch)" + (warpsN > 1 ? " w\(warpsN)" : "") + " st\(stages)" }
+        public var entryPoint: String {
+            "lookout_conv_halo_s\(stride)_\(th)x\(tw)x\(bn)_c\(ch)_w\(warpsN)_st\(stages)" + (prefetch ? "_pf" : "")
+        }
+        public var description: String {
+            "halo s\(stride) \(th)x\(tw)x\(bn) c\(ch)" + (warpsN > 1 ? " w\(warpsN)" : "") + " st\(stages)" + (prefetch ? " pf" : "")
+        }
 
         /// Whether this tile runs a layer: a 3x3 kernel of its stride, no dilation or groups, input channels a
         /// multiple of CH (the tensor-core conditions on the input are checked by the caller).
@@ -55,14 +61,29 @@ extension EngineKernelSource {
         HaloTile(th: 8, tw: 16, bn: 32, stride: 2, ch: 16, warpsN: 1, stages: 2),
         HaloTile(th: 4, tw: 16, bn: 64, stride: 2, ch: 16, warpsN: 2, stages: 2),
         HaloTile(th: 8, tw: 8, bn: 64, stride: 2, ch: 16, warpsN: 2, stages: 2),
-    ]
+    ] + prefetchedHaloTiles
+
+    /// The tiles that won layers at batch 32 (H100, 2026-11-25), again with fragment prefetch.
+    static let prefetchedHaloTiles: [HaloTile] = [
+        HaloTile(th: 8, tw: 16, bn: 16, stride: 1, ch: 16, warpsN: 1, stages: 1),
+        HaloTile(th: 8, tw: 16, bn: 32, stride: 1, ch: 32, warpsN: 1, stages: 1),
+        HaloTile(th: 8, tw: 16, bn: 32, stride: 1, ch: 32, warpsN: 1, stages: 2),
+        HaloTile(th: 8, tw: 16, bn: 64, stride: 1, ch: 32, warpsN: 2, stages: 1),
+        HaloTile(th: 16, tw: 16, bn: 16, stride: 1, ch: 16, warpsN: 1, stages: 1),
+        HaloTile(th: 16, tw: 16, bn: 32, stride: 1, ch: 32, warpsN: 1, stages: 1),
+        HaloTile(th: 8, tw: 16, bn: 32, stride: 2, ch: 16, warpsN: 1, stages: 2),
+    ].map {
+        var tile = $0
+        tile.prefetch = true
+        return tile
+    }
 
     static let halo = """
         // A block computes TH x TW output pixels of one image (blockIdx.x: the patch, the image) and BN output
         // channels (blockIdx.y). Shared memory per stage: the halo [HH][HW] pixels, CH channels each, then the
         // weights [tap][BN] rows of CH channels; both rows padded by 16 bytes. With stride 2 the halo's even
         // columns come first, then the odd ones, so that a tap's pixels are consecutive rows (no bank conflicts).
-        template <int TH, int TW, int BN, int S, int CH, int WARPS_N, int STAGES>
+        template <int TH, int TW, int BN, int S, int CH, int WARPS_N, int STAGES, bool PREFETCH>
         __device__ __forceinline__ void convHalo(const LookoutConvParams& p) {
             constexpr int THREADS = 128, WARPS_M = 4 / WARPS_N, BM = TH * TW;
             constexpr int MT = BM / 16 / WARPS_M, NT = BN / 8 / WARPS_N;
@@ -141,27 +162,38 @@ extension EngineKernelSource {
                 }
                 __syncthreads();
                 const unsigned a = shared + (unsigned)(stage * STAGE * 2), b = a + HALO * 2;
-                #pragma unroll
-                for (int tap = 0; tap < 9; tap++) {
+                // The k16 steps of the chunk: tap-major, CH / 16 steps a tap. With PREFETCH the next step's fragments
+                // are loaded before this step's mma are issued (the asm statements keep their order, so the
+                // compiler cannot overlap them itself).
+                constexpr int STEPS = 9 * (CH / 16);
+                unsigned af[PREFETCH ? 2 : 1][MT][4], bf[PREFETCH ? 2 : 1][NT][2];
+                auto loadFragments = [&](int step, int f) {
+                    const int tap = step / (CH / 16), ks = (step % (CH / 16)) * 16;
                     const int dy = tap / 3, dx = tap % 3;
                     const int offset = (dy * HW + (S == 1 ? dx : (dx & 1) * EVEN + (dx >> 1))) * ROW;
                     #pragma unroll
-                    for (int ks = 0; ks < CH; ks += 16) {
-                        unsigned af[MT][4], bf[NT][2];
-                        #pragma unroll
-                        for (int i = 0; i < MT; i++)
-                            loadMatrixX4(a + (unsigned)((aRow[i] + offset + ks) * 2), af[i][0], af[i][1], af[i][2], af[i][3]);
-                        #pragma unroll
-                        for (int j = 0; j < NT; j += 2)
-                            loadMatrixX4(
-                                b + (unsigned)(((tap * BN + bRow + j * 8) * ROW + ks + bColumn) * 2), bf[j][0], bf[j][1], bf[j + 1][0],
-                                bf[j + 1][1]);
-                        #pragma unroll
-                        for (int i = 0; i < MT; i++)
-                            #pragma unroll
-                            for (int j = 0; j < NT; j++)
-                                mma16816(acc[i][j], af[i][0], af[i][1], af[i][2], af[i][3], bf[j][0], bf[j][1]);
+                    for (int i = 0; i < MT; i++)
+                        loadMatrixX4(a + (unsigned)((aRow[i] + offset + ks) * 2), af[f][i][0], af[f][i][1], af[f][i][2], af[f][i][3]);
+                    #pragma unroll
+                    for (int j = 0; j < NT; j += 2)
+                        loadMatrixX4(
+                            b + (unsigned)(((tap * BN + bRow + j * 8) * ROW + ks + bColumn) * 2), bf[f][j][0], bf[f][j][1],
+                            bf[f][j + 1][0], bf[f][j + 1][1]);
+                };
+                if (PREFETCH) loadFragments(0, 0);
+                #pragma unroll
+                for (int step = 0; step < STEPS; step++) {
+                    const int f = PREFETCH ? step & 1 : 0;
+                    if (PREFETCH) {
+                        if (step + 1 < STEPS) loadFragments(step + 1, f ^ 1);
+                    } else {
+                        loadFragments(step, 0);
                     }
+                    #pragma unroll
+                    for (int i = 0; i < MT; i++)
+                        #pragma unroll
+                        for (int j = 0; j < NT; j++)
+                            mma16816(acc[i][j], af[f][i][0], af[f][i][1], af[f][i][2], af[f][i][3], bf[f][j][0], bf[f][j][1]);
                 }
                 __syncthreads();  // the stage is overwritten by the load two chunks on
             }
@@ -358,7 +390,7 @@ extension EngineKernelSource {
         haloTiles.map { tile in
             """
             extern "C" __global__ void __launch_bounds__(\(HaloTile.threads)) \(tile.entryPoint)(const LookoutConvParams p) {
-                convHalo<\(tile.th), \(tile.tw), \(tile.bn), \(tile.stride), \(tile.ch), \(tile.warpsN), \(tile.stages)>(p);
+                convHalo<\(tile.th), \(tile.tw), \(tile.bn), \(tile.stride), \(tile.ch), \(tile.warpsN), \(tile.stages), \(tile.prefetch)>(p);
             }
 
             """

@@ -9,13 +9,17 @@ extension EngineKernelSource {
     /// `tilesPerBlock` tiles a block.
     public struct PointwiseTile: Hashable, Sendable, CustomStringConvertible {
         public let bm: Int, bn: Int, kMax: Int, warpsN: Int, tilesPerBlock: Int
+        /// The next k16 step's fragments are loaded while this step's mma run.
+        public var prefetch = false
         public static let threads = 128
         var rowHalves: Int { kMax + 8 }
         public var sharedBytes: Int { (2 * bm + bn) * rowHalves * 2 }
         /// The kernel's entry point (the same for every `tilesPerBlock`: only the grid differs).
-        public var entryPoint: String { "lookout_conv_pointwise_\(bm)x\(bn)_k\(kMax)_w\(warpsN)" }
+        public var entryPoint: String { "lookout_conv_pointwise_\(bm)x\(bn)_k\(kMax)_w\(warpsN)" + (prefetch ? "_pf" : "") }
         public var key: String { entryPoint + "_t\(tilesPerBlock)" }
-        public var description: String { "pointwise \(bm)x\(bn) k\(kMax)" + (warpsN > 1 ? " w\(warpsN)" : "") + " t\(tilesPerBlock)" }
+        public var description: String {
+            "pointwise \(bm)x\(bn) k\(kMax)" + (warpsN > 1 ? " w\(warpsN)" : "") + " t\(tilesPerBlock)" + (prefetch ? " pf" : "")
+        }
 
         /// A 1x1 convolution of stride 1 without padding, groups or dilation, whose input channels are a multiple of
         /// 16 up to KMAX and whose output pixels are the input's.
@@ -38,6 +42,11 @@ extension EngineKernelSource {
         (64, 64, 256, 2), (64, 128, 256, 2),
     ].flatMap { bm, bn, kMax, warpsN in
         [2, 4].map { PointwiseTile(bm: bm, bn: bn, kMax: kMax, warpsN: warpsN, tilesPerBlock: $0) }
+    } + [(128, 32, 64, 1), (128, 64, 64, 2), (64, 64, 128, 2), (64, 64, 256, 2)].map { bm, bn, kMax, warpsN in
+        // The winners at batch 32 (H100, 2026-11-25) with fragment prefetch.
+        var tile = PointwiseTile(bm: bm, bn: bn, kMax: kMax, warpsN: warpsN, tilesPerBlock: 2)
+        tile.prefetch = true
+        return tile
     }
 
     /// One kernel per shape (the tiles per block only change the grid).
@@ -49,7 +58,7 @@ extension EngineKernelSource {
     static let pointwise = """
         // Shared memory: the weights [BN][KMAX + 8], then two pixel buffers [BM][KMAX + 8] (rows padded by 16 bytes:
         // ldmatrix without bank conflicts). K = p.inC, a multiple of 16.
-        template <int BM, int BN, int KMAX, int WARPS_N>
+        template <int BM, int BN, int KMAX, int WARPS_N, bool PREFETCH>
         __device__ __forceinline__ void convPointwise(const LookoutConvParams& p) {
             constexpr int THREADS = 128, WARPS_M = 4 / WARPS_N, ROW = KMAX + 8;
             constexpr int MT = BM / 16 / WARPS_M, NT = BN / 8 / WARPS_N;
@@ -112,24 +121,42 @@ extension EngineKernelSource {
                     for (int j = 0; j < NT; j++)
                         #pragma unroll
                         for (int r = 0; r < 4; r++) acc[i][j][r] = 0.0f;
-                #pragma unroll 2
-                for (int ks = 0; ks < K; ks += 16) {
-                    unsigned af[MT][4], bf[NT][2];
+                unsigned af[2][MT][4], bf[2][NT][2];
+                auto loadFragments = [&](int ks, int f) {
                     #pragma unroll
                     for (int i = 0; i < MT; i++) {
                         const int row = (wm * MT + i) * 16 + (lane & 15), column = ks + (lane >> 4) * 8;
-                        loadMatrixX4(a + (unsigned)((row * ROW + column) * 2), af[i][0], af[i][1], af[i][2], af[i][3]);
+                        loadMatrixX4(a + (unsigned)((row * ROW + column) * 2), af[f][i][0], af[f][i][1], af[f][i][2], af[f][i][3]);
                     }
                     #pragma unroll
                     for (int j = 0; j < NT; j += 2) {
                         const int row = wn * NT * 8 + j * 8 + (lane & 7) + (lane >> 4) * 8, column = ks + ((lane >> 3) & 1) * 8;
-                        loadMatrixX4(sB + (unsigned)((row * ROW + column) * 2), bf[j][0], bf[j][1], bf[j + 1][0], bf[j + 1][1]);
+                        loadMatrixX4(sB + (unsigned)((row * ROW + column) * 2), bf[f][j][0], bf[f][j][1], bf[f][j + 1][0], bf[f][j + 1][1]);
                     }
+                };
+                auto multiply = [&](int f) {
                     #pragma unroll
                     for (int i = 0; i < MT; i++)
                         #pragma unroll
                         for (int j = 0; j < NT; j++)
-                            mma16816(acc[i][j], af[i][0], af[i][1], af[i][2], af[i][3], bf[j][0], bf[j][1]);
+                            mma16816(acc[i][j], af[f][i][0], af[f][i][1], af[f][i][2], af[f][i][3], bf[f][j][0], bf[f][j][1]);
+                };
+                if (PREFETCH) {
+                    // Two k16 steps a round, each one's fragments loaded while the other's mma run (buffer indices
+                    // stay compile-time constants).
+                    loadFragments(0, 0);
+                    for (int ks = 0; ks < K; ks += 32) {
+                        if (ks + 16 < K) loadFragments(ks + 16, 1);
+                        multiply(0);
+                        if (ks + 32 < K) loadFragments(ks + 32, 0);
+                        if (ks + 16 < K) multiply(1);
+                    }
+                } else {
+                    #pragma unroll 2
+                    for (int ks = 0; ks < K; ks += 16) {
+                        loadFragments(ks, 0);
+                        multiply(0);
+                    }
                 }
                 #pragma unroll
                 for (int i = 0; i < MT; i++) {
@@ -164,7 +191,7 @@ extension EngineKernelSource {
         pointwiseKernels.map { tile in
             """
             extern "C" __global__ void __launch_bounds__(\(PointwiseTile.threads)) \(tile.entryPoint)(const LookoutConvParams p) {
-                convPointwise<\(tile.bm), \(tile.bn), \(tile.kMax), \(tile.warpsN)>(p);
+                convPointwise<\(tile.bm), \(tile.bn), \(tile.kMax), \(tile.warpsN), \(tile.prefetch)>(p);
             }
 
             """
