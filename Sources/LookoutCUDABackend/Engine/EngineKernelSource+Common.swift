@@ -47,6 +47,14 @@ extension EngineKernelSource {
                          : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
                          : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
         }
+        // A warp's MT x NT tile of m16n8k16 products from one k16 step's fragments (ldmatrix layouts).
+        template <int MT, int NT>
+        __device__ __forceinline__ void mmaTile(float (&acc)[MT][NT][4], const unsigned (&a)[MT][4], const unsigned (&b)[NT][2]) {
+            #pragma unroll
+            for (int i = 0; i < MT; i++)
+                #pragma unroll
+                for (int j = 0; j < NT; j++) mma16816(acc[i][j], a[i][0], a[i][1], a[i][2], a[i][3], b[j][0], b[j][1]);
+        }
 
         """
 }

@@ -17,6 +17,15 @@ extension EngineKernelSource {
             return convEpilogueT<false>(p, v, co, residualIndex);
         }
 
+        // The output and residual offsets of pixel (oh, ow) of image `img`; false outside the output (a tile's
+        // pixels past the edge).
+        __device__ __forceinline__ bool convPixelRows(const LookoutConvParams& p, int img, int oh, int ow, i64& yRow, i64& rRow) {
+            if (oh >= p.outH || ow >= p.outW) return false;
+            yRow = (i64)img * p.ysN + (i64)oh * p.ysH + (i64)ow * p.ysW;
+            rRow = (i64)img * p.rsN + (i64)oh * p.rsH + (i64)ow * p.rsW;
+            return true;
+        }
+
         // The biases of output channels co and co + 1 (0 without a bias; the bias is padded past outC), loaded once
         // per thread and fragment column before the epilogue's loops.
         __device__ __forceinline__ float2 convBiasPair(const LookoutConvParams& p, int co) {
@@ -241,11 +250,7 @@ extension EngineKernelSource {
                     } else {
                         loadFragments(ks, 0);
                     }
-                    #pragma unroll
-                    for (int i = 0; i < MT; i++)
-                        #pragma unroll
-                        for (int j = 0; j < NT; j++)
-                            mma16816(acc[i][j], af[f][i][0], af[f][i][1], af[f][i][2], af[f][i][3], bf[f][j][0], bf[f][j][1]);
+                    mmaTile(acc, af[f], bf[f]);
                 }
             }
             copyAsyncWait<0>();
@@ -279,8 +284,8 @@ extension EngineKernelSource {
                     const int m = m0 + wm * WM + i * 16 + (lane >> 2) + h * 8;
                     if (m >= p.M) continue;
                     const int img = m / outHW, pix = m - img * outHW, oh = pix / p.outW, ow = pix - oh * p.outW;
-                    const i64 yRow = (i64)img * p.ysN + (i64)oh * p.ysH + (i64)ow * p.ysW;
-                    const i64 rRow = (i64)img * p.rsN + (i64)oh * p.rsH + (i64)ow * p.rsW;
+                    i64 yRow, rRow;
+                    convPixelRows(p, img, oh, ow, yRow, rRow);
                     #pragma unroll
                     for (int j = 0; j < NT; j++) {
                         const int co = n0 + wn * WN + j * 8 + (lane & 3) * 2;

@@ -189,11 +189,7 @@ extension EngineKernelSource {
                     } else {
                         loadFragments(step, 0);
                     }
-                    #pragma unroll
-                    for (int i = 0; i < MT; i++)
-                        #pragma unroll
-                        for (int j = 0; j < NT; j++)
-                            mma16816(acc[i][j], af[f][i][0], af[f][i][1], af[f][i][2], af[f][i][3], bf[f][j][0], bf[f][j][1]);
+                    mmaTile(acc, af[f], bf[f]);
                 }
                 __syncthreads();  // the stage is overwritten by the load two chunks on
             }
@@ -206,10 +202,8 @@ extension EngineKernelSource {
                 #pragma unroll
                 for (int h = 0; h < 2; h++) {
                     const int m = (wm * MT + i) * 16 + (lane >> 2) + h * 8;
-                    const int oh = ty0 + m / TW, ow = tx0 + m % TW;
-                    if (oh >= p.outH || ow >= p.outW) continue;
-                    const i64 yRow = (i64)img * p.ysN + (i64)oh * p.ysH + (i64)ow * p.ysW;
-                    const i64 rRow = (i64)img * p.rsN + (i64)oh * p.rsH + (i64)ow * p.rsW;
+                    i64 yRow, rRow;
+                    if (!convPixelRows(p, img, ty0 + m / TW, tx0 + m % TW, yRow, rRow)) continue;
                     #pragma unroll
                     for (int j = 0; j < NT; j++) {
                         const int co = n0 + wn * NT * 8 + j * 8 + (lane & 3) * 2;
@@ -374,10 +368,8 @@ extension EngineKernelSource {
                 #pragma unroll
                 for (int h = 0; h < 2; h++) {
                     const int mo = (warp * MT + i) * 16 + (lane >> 2) + h * 8;
-                    const int oh = ty0 + mo / TW, ow = tx0 + mo % TW;
-                    if (oh >= p.outH || ow >= p.outW) continue;
-                    const i64 yRow = (i64)img * p.ysN + (i64)oh * p.ysH + (i64)ow * p.ysW;
-                    const i64 rRow = (i64)img * p.rsN + (i64)oh * p.rsH + (i64)ow * p.rsW;
+                    i64 yRow, rRow;
+                    if (!convPixelRows(p, img, ty0 + mo / TW, tx0 + mo % TW, yRow, rRow)) continue;
                     #pragma unroll
                     for (int j = 0; j < NT; j++)
                         convStorePair(p, acc[i][j][h * 2], acc[i][j][h * 2 + 1], j * 8 + (lane & 3) * 2, yRow, rRow, bias[j]);

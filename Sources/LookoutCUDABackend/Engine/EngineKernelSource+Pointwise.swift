@@ -134,13 +134,7 @@ extension EngineKernelSource {
                         loadMatrixX4(sB + (unsigned)((row * ROW + column) * 2), bf[f][j][0], bf[f][j][1], bf[f][j + 1][0], bf[f][j + 1][1]);
                     }
                 };
-                auto multiply = [&](int f) {
-                    #pragma unroll
-                    for (int i = 0; i < MT; i++)
-                        #pragma unroll
-                        for (int j = 0; j < NT; j++)
-                            mma16816(acc[i][j], af[f][i][0], af[f][i][1], af[f][i][2], af[f][i][3], bf[f][j][0], bf[f][j][1]);
-                };
+                auto multiply = [&](int f) { mmaTile(acc, af[f], bf[f]); };
                 if (PREFETCH) {
                     // Two k16 steps a round, each one's fragments loaded while the other's mma run (buffer indices
                     // stay compile-time constants).
@@ -170,8 +164,7 @@ extension EngineKernelSource {
                             rRow = (i64)m * p.rsW;
                         } else {
                             const int img = m / outHW, pix = m - img * outHW, oh = pix / p.outW, ow = pix - oh * p.outW;
-                            yRow = (i64)img * p.ysN + (i64)oh * p.ysH + (i64)ow * p.ysW;
-                            rRow = (i64)img * p.rsN + (i64)oh * p.rsH + (i64)ow * p.rsW;
+                            convPixelRows(p, img, oh, ow, yRow, rRow);
                         }
                         #pragma unroll
                         for (int j = 0; j < NT; j++) {

@@ -49,43 +49,15 @@ public final class EngineKernels: @unchecked Sendable {
         (module, origin) = try compiler.module(source: EngineKernelSource.source, name: "lookout_engine")
         loadSeconds = Double((ContinuousClock.now - start).components.attoseconds) / 1e18
             + Double((ContinuousClock.now - start).components.seconds)
-        var mma: [EngineKernelSource.ConvTile: CUDAFunction] = [:]
-        for tile in EngineKernelSource.convTiles {
-            let function = try module.function(tile.entryPoint)
-            if tile.sharedBytes > 48 * 1024 { try function.allowDynamicSharedMemory(tile.sharedBytes) }
-            mma[tile] = function
-        }
-        self.mma = mma
-        var mmaSplit: [EngineKernelSource.ConvTile: CUDAFunction] = [:]
-        for tile in EngineKernelSource.splitTiles {
-            let function = try module.function(tile.entryPoint + "_splitk")
-            if tile.sharedBytes > 48 * 1024 { try function.allowDynamicSharedMemory(tile.sharedBytes) }
-            mmaSplit[tile] = function
-        }
-        self.mmaSplit = mmaSplit
+        mma = try Self.functions(module, EngineKernelSource.convTiles) { ($0.entryPoint, $0.sharedBytes) }
+        mmaSplit = try Self.functions(module, EngineKernelSource.splitTiles) { ($0.entryPoint + "_splitk", $0.sharedBytes) }
         (wgmmaModule, self.wgmma, wgmmaStatus) = Self.loadWGMMA(compiler: compiler, requested: wgmma)
         splitEpilogue = try module.function("lookout_conv_splitk_epilogue")
-        var halo: [EngineKernelSource.HaloTile: CUDAFunction] = [:]
-        for tile in EngineKernelSource.haloTiles {
-            let function = try module.function(tile.entryPoint)
-            if tile.sharedBytes > 48 * 1024 { try function.allowDynamicSharedMemory(tile.sharedBytes) }
-            halo[tile] = function
-        }
-        self.halo = halo
-        var first: [EngineKernelSource.FirstTile: CUDAFunction] = [:]
-        for tile in EngineKernelSource.firstTiles {
-            let function = try module.function(tile.entryPoint)
-            if tile.sharedBytes > 48 * 1024 { try function.allowDynamicSharedMemory(tile.sharedBytes) }
-            first[tile] = function
-        }
-        self.first = first
-        var pointwise: [String: CUDAFunction] = [:]
-        for tile in EngineKernelSource.pointwiseKernels {
-            let function = try module.function(tile.entryPoint)
-            if tile.sharedBytes > 48 * 1024 { try function.allowDynamicSharedMemory(tile.sharedBytes) }
-            pointwise[tile.entryPoint] = function
-        }
-        self.pointwise = pointwise
+        halo = try Self.functions(module, EngineKernelSource.haloTiles) { ($0.entryPoint, $0.sharedBytes) }
+        first = try Self.functions(module, EngineKernelSource.firstTiles) { ($0.entryPoint, $0.sharedBytes) }
+        pointwise = try Self.functions(module, EngineKernelSource.pointwiseKernels) { ($0.entryPoint, $0.sharedBytes) }.reduce(
+            into: [:]
+        ) { $0[$1.key.entryPoint] = $1.value }
         var small: [Int: CUDAFunction] = [:]
         for width in EngineKernelSource.smallConvWidths { small[width] = try module.function("lookout_conv_small_\(width)") }
         self.small = small
@@ -113,16 +85,26 @@ public final class EngineKernels: @unchecked Sendable {
             let (module, origin) = try compiler.module(
                 source: EngineKernelSource.wgmmaSource, name: "lookout_engine_wgmma",
                 architecture: EngineKernelSource.wgmmaArchitecture)
-            var functions: [EngineKernelSource.WGMMATile: CUDAFunction] = [:]
-            for tile in EngineKernelSource.wgmmaTiles {
-                let function = try module.function(tile.entryPoint)
-                if tile.sharedBytes > 48 * 1024 { try function.allowDynamicSharedMemory(tile.sharedBytes) }
-                functions[tile] = function
-            }
+            let functions = try Self.functions(module, EngineKernelSource.wgmmaTiles) { ($0.entryPoint, $0.sharedBytes) }
             return (module, functions, "\(functions.count) tiles (\(origin.rawValue), \(EngineKernelSource.wgmmaArchitecture))")
         } catch {
             return (nil, [:], "unavailable: \(error)")
         }
+    }
+
+    /// Each tile's kernel from `module` (`entry` gives its name and dynamic shared memory; more than 48 KiB has to be
+    /// allowed per function).
+    static func functions<Tile: Hashable>(_ module: CUDAModule, _ tiles: [Tile], entry: (Tile) -> (String, Int)) throws
+        -> [Tile: CUDAFunction]
+    {
+        var functions: [Tile: CUDAFunction] = [:]
+        for tile in tiles {
+            let (name, sharedBytes) = entry(tile)
+            let function = try module.function(name)
+            if sharedBytes > 48 * 1024 { try function.allowDynamicSharedMemory(sharedBytes) }
+            functions[tile] = function
+        }
+        return functions
     }
 
     /// Whether `kernel` can be launched here (the Hopper kernels only where their module was loaded).
