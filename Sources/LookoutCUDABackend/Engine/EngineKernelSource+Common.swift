@@ -47,6 +47,14 @@ extension EngineKernelSource {
                          : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
                          : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
         }
+        template <int MT, int NT> __device__ __forceinline__ void zeroTile(float (&acc)[MT][NT][4]) {
+            #pragma unroll
+            for (int i = 0; i < MT; i++)
+                #pragma unroll
+                for (int j = 0; j < NT; j++)
+                    #pragma unroll
+                    for (int r = 0; r < 4; r++) acc[i][j][r] = 0.0f;
+        }
         // A warp's MT x NT tile of m16n8k16 products from one k16 step's fragments (ldmatrix layouts).
         template <int MT, int NT>
         __device__ __forceinline__ void mmaTile(float (&acc)[MT][NT][4], const unsigned (&a)[MT][4], const unsigned (&b)[NT][2]) {

@@ -204,12 +204,7 @@ extension EngineKernelSource {
             };
 
             float acc[MT][NT][4];
-            #pragma unroll
-            for (int i = 0; i < MT; i++)
-                #pragma unroll
-                for (int j = 0; j < NT; j++)
-                    #pragma unroll
-                    for (int r = 0; r < 4; r++) acc[i][j][r] = 0.0f;
+            zeroTile(acc);
 
             const int tiles = kEnd - kBegin;
             #pragma unroll

@@ -137,12 +137,7 @@ extension EngineKernelSource {
             const int bRow = wn * NT * 8 + (lane & 7) + (lane >> 4) * 8, bColumn = ((lane >> 3) & 1) * 8;
 
             float acc[MT][NT][4];
-            #pragma unroll
-            for (int i = 0; i < MT; i++)
-                #pragma unroll
-                for (int j = 0; j < NT; j++)
-                    #pragma unroll
-                    for (int r = 0; r < 4; r++) acc[i][j][r] = 0.0f;
+            zeroTile(acc);
 
             const int chunks = p.inC / CH;
             if (STAGES > 1) {
@@ -314,12 +309,9 @@ extension EngineKernelSource {
             const bool staged = p.yHalf && p.ysC == 1 && !p.hasResidual && p.outC == CO && (p.ysW & 7) == 0 && (p.ysH & 7) == 0
                 && (p.ysN & 7) == 0 && (p.y & 15) == 0;
             float acc[MT][NT][4];
+            zeroTile(acc);
             #pragma unroll
             for (int i = 0; i < MT; i++) {
-                #pragma unroll
-                for (int j = 0; j < NT; j++)
-                    #pragma unroll
-                    for (int r = 0; r < 4; r++) acc[i][j][r] = 0.0f;
                 const int m = (warp * MT + i) * 16 + (lane & 15);
                 const int pixel = (m / TW) * S * HW + m % TW;  // the lane's halo pixel at tap (0, 0)
                 #pragma unroll

@@ -115,12 +115,7 @@ extension EngineKernelSource {
                 __syncthreads();
                 const unsigned a = sA + (unsigned)((it & 1) * BM * ROW * 2);
                 float acc[MT][NT][4];
-                #pragma unroll
-                for (int i = 0; i < MT; i++)
-                    #pragma unroll
-                    for (int j = 0; j < NT; j++)
-                        #pragma unroll
-                        for (int r = 0; r < 4; r++) acc[i][j][r] = 0.0f;
+                zeroTile(acc);
                 unsigned af[2][MT][4], bf[2][NT][2];
                 auto loadFragments = [&](int ks, int f) {
                     #pragma unroll
