@@ -121,6 +121,34 @@ enum BackendFixtures {
         #expect(convs.allSatisfy { $0.params.outC > 1 })
     }
 
+    /// The softmax is fused with the DFL convolution only while nothing else reads its probabilities: with them
+    /// made a graph output (as the self-test's step-by-step probe does) it runs alone and writes them, and the
+    /// emulated probabilities equal the CPU backend's.
+    @Test func softmaxStaysAloneWhenItsOutputIsRead() throws {
+        let model = try DetectionModel(path: BackendFixtures.dynamicModel)
+        let shape = [1, 3, 32, 64]
+        var plan = try model.plan(forInputShape: shape)
+        let step = try #require(plan.steps.firstIndex { if case .softmax = plan.graph.nodes[$0.node].op { return true }; return false })
+        let probabilities = plan.graph.nodes[plan.steps[step].node].outputs[0]
+        func softmaxOps(_ plan: ExecutionPlan) throws -> [SoftmaxOp] {
+            let memory = try GPUMemoryPlan(plan: plan, precision: .fp16)
+            var pool = ConstantPool()
+            return try GPUOpCompiler(plan: plan, memory: memory).compile(constants: &pool).compactMap {
+                if case .softmax(let s) = $0 { return s }
+                return nil
+            }
+        }
+        #expect(try softmaxOps(plan).map { $0.dot != nil } == [true])
+        plan.graph.outputs = [probabilities]
+        #expect(try softmaxOps(plan).map { $0.dot != nil } == [false])
+        var cpuPlan = plan
+        cpuPlan.steps = Array(plan.steps.prefix(step + 1))
+        let input = BackendFixtures.input(count: shape.reduce(1, *), seed: 5)
+        let reference = try CPUExecutor(plan: cpuPlan).run(input: input)
+        let gpu = try Self.emulate(plan, precision: .fp16, input: input)
+        #expect(Self.relativeError(gpu, reference) < 2e-3)
+    }
+
     @Test func fastDivisionEqualsDivision() {
         var state: UInt64 = 99
         for divisor in Array(1...300) + [640, 1000, 6400, 8400, 33600, 102_400, 1 << 20, 1_000_003, (1 << 30) + 7] {
