@@ -75,6 +75,7 @@ extension TransferBench {
             let conditions = [
                 "cpu idle", "buffer just written, cpu idle", "buffer just written and its cache lines written back, cpu idle",
                 "buffer written one frame earlier, cpu idle", "cpu spinning", "cpu streaming 64 MiB", "cpu letterboxing",
+                "buffer just written and written back, copied 100 µs later", "buffer just written and written back, copied 300 µs later",
             ]
             for condition in conditions {
                 var rates: [Double] = []
@@ -87,6 +88,13 @@ extension TransferBench {
                     case "buffer written one frame earlier, cpu idle":
                         letterbox(into: staging, frame: i)
                         letterbox(into: other, frame: i + 1)
+                    case "buffer just written and written back, copied 100 µs later",
+                        "buffer just written and written back, copied 300 µs later":
+                        // Whether the copy competes with the write-backs still draining after the flush.
+                        letterbox(into: staging, frame: i)
+                        staging.withUnsafeBytes { lookout_flush_cache_lines($0.baseAddress!, $0.count) }
+                        let until = Measurement.now() + (condition.contains("100 µs") ? 100e-6 : 300e-6)
+                        while Measurement.now() < until {}
                     default: break
                     }
                     try start.record(on: copyStream)
