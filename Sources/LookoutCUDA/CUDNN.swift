@@ -33,13 +33,7 @@ public final class CUDNN: Sendable {
     /// Where libcudnn.so.9 is looked for: the override variables, the system linker path (the ld.so cache), the
     /// toolkit folders and the pip wheels (`nvidia/cudnn/lib`).
     public static func search(environment: [String: String] = ProcessInfo.processInfo.environment) -> LibrarySearch {
-        var env = environment
-        let specific = environment[pathVariable] ?? ""
-        let generic = environment[CUDA.pathVariable] ?? ""
-        env[pathVariable] = [specific, generic].filter { !$0.isEmpty }.joined(separator: ":")
-        return LibrarySearch(
-            library: "cuDNN (libcudnn)", names: ["libcudnn.so.9"], overrideVariable: pathVariable,
-            folderPatterns: LibrarySearch.standardFolders(environment: environment), environment: env)
+        LibrarySearch.toolkitLibrary("cuDNN (libcudnn)", names: ["libcudnn.so.9"], variable: pathVariable, environment: environment)
     }
 
     private static let cached = Mutex<Result<CUDNN, CUDNNUnavailable>?>(nil)

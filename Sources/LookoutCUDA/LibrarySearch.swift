@@ -66,6 +66,20 @@ public struct LibrarySearch: Sendable {
         self.environment = environment
     }
 
+    /// A search for one of the toolkit's libraries (NVRTC, cuDNN) whose own override variable `variable` is
+    /// searched first, then the generic `LOOKOUT_CUDA_PATH`, then the system search and the standard folders.
+    public static func toolkitLibrary(
+        _ library: String, names: [String], namePatterns: [String] = [], variable: String, environment: [String: String]
+    ) -> LibrarySearch {
+        var merged = environment
+        let specific = environment[variable] ?? ""
+        let generic = environment[CUDA.pathVariable] ?? ""
+        merged[variable] = [specific, generic].filter { !$0.isEmpty }.joined(separator: ":")
+        return LibrarySearch(
+            library: library, names: names, namePatterns: namePatterns, overrideVariable: variable,
+            folderPatterns: standardFolders(environment: environment), environment: merged)
+    }
+
     /// The toolkit and wheel folders common to NVIDIA libraries, with `CUDA_HOME`/`CUDA_PATH` and the Python
     /// environments named by `VIRTUAL_ENV`, `CONDA_PREFIX` and `PYTHONPATH`.
     public static func standardFolders(environment: [String: String]) -> [String] {

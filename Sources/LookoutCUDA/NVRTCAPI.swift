@@ -89,15 +89,9 @@ public final class NVRTC: Sendable {
     /// Where libnvrtc is looked for: the override variables, the system linker path, the toolkit and the pip
     /// wheels (`nvidia/cu13/lib`, `nvidia/cuda_nvrtc/lib`).
     public static func search(environment: [String: String] = ProcessInfo.processInfo.environment) -> LibrarySearch {
-        var env = environment
-        // Both variables are honoured: the NVRTC-specific one first.
-        let specific = environment[pathVariable] ?? ""
-        let generic = environment[CUDA.pathVariable] ?? ""
-        env[pathVariable] = [specific, generic].filter { !$0.isEmpty }.joined(separator: ":")
-        return LibrarySearch(
-            library: "NVRTC (libnvrtc)", names: ["libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so"],
-            namePatterns: ["libnvrtc.so.1[0-9]*"], overrideVariable: pathVariable,
-            folderPatterns: LibrarySearch.standardFolders(environment: environment), environment: env)
+        LibrarySearch.toolkitLibrary(
+            "NVRTC (libnvrtc)", names: ["libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so"],
+            namePatterns: ["libnvrtc.so.1[0-9]*"], variable: pathVariable, environment: environment)
     }
 
     /// Loads NVRTC; the error's description is one line listing what was searched.

@@ -51,7 +51,7 @@ extension TransferBench {
         let copyStarts = try (0..<depth).map { _ in try CUDAEvent(context: context) }
         // More copy streams when the copy is split: part k on stream k, joined back by an event each.
         let parts = pinned ? max(1, options.pinnedCopyParts) : 1
-        let partStreams = try (1..<max(parts, 1)).map { _ in try CUDAStream(context: context) }
+        let partStreams = try (1..<parts).map { _ in try CUDAStream(context: context) }
         let partDone = try (0..<depth).map { _ in try partStreams.map { _ in try CUDAEvent(context: context) } }
         let partBytes = (tensorBytes / parts + 255) / 256 * 256
         var pending = [Pending](repeating: Pending(), count: depth)
