@@ -145,7 +145,8 @@ let package = Package(
                 "LookoutCUDABackend", "LookoutCUDA", "LookoutModel", "LookoutYOLO", "LookoutMedia", "LookoutCPU",
                 "LookoutTestFixtures",
             ]),
-        .testTarget(name: "LookoutPipelineTests", dependencies: ["LookoutPipeline", "LookoutMedia", "LookoutYOLO"]),
+        .testTarget(
+            name: "LookoutPipelineTests", dependencies: ["LookoutPipeline", "LookoutMedia", "LookoutYOLO", "CLookoutHostMemory"]),
         .testTarget(name: "LookoutTests", dependencies: ["Lookout", "LookoutTestFixtures"]),
         .testTarget(
             name: "LookoutStreamTests",

@@ -1,8 +1,38 @@
 #include "CLookoutHostMemory.h"
 #include <stdint.h>
+#include <string.h>
 
 #if defined(__x86_64__)
 #include <cpuid.h>
+#include <emmintrin.h>
+
+void lookout_stream_store(void *destination, const void *source, size_t bytes) {
+    unsigned char *d = destination;
+    const unsigned char *s = source;
+    size_t head = (16 - ((uintptr_t)d & 15)) & 15;
+    if (head > bytes) head = bytes;
+    memcpy(d, s, head);
+    d += head;
+    s += head;
+    bytes -= head;
+    // SSE2 is part of x86-64: MOVNTDQ from unaligned loads, four at a time (one cache line).
+    for (; bytes >= 64; bytes -= 64, d += 64, s += 64) {
+        __m128i a = _mm_loadu_si128((const __m128i *)s);
+        __m128i b = _mm_loadu_si128((const __m128i *)(s + 16));
+        __m128i c = _mm_loadu_si128((const __m128i *)(s + 32));
+        __m128i e = _mm_loadu_si128((const __m128i *)(s + 48));
+        _mm_stream_si128((__m128i *)d, a);
+        _mm_stream_si128((__m128i *)(d + 16), b);
+        _mm_stream_si128((__m128i *)(d + 32), c);
+        _mm_stream_si128((__m128i *)(d + 48), e);
+    }
+    for (; bytes >= 16; bytes -= 16, d += 16, s += 16) _mm_stream_si128((__m128i *)d, _mm_loadu_si128((const __m128i *)s));
+    memcpy(d, s, bytes);
+}
+
+void lookout_store_fence(void) { _mm_sfence(); }
+
+int lookout_stream_store_available(void) { return 1; }
 
 static int flush_kind = -1;
 
@@ -27,6 +57,9 @@ void lookout_flush_cache_lines(const void *pointer, size_t bytes) {
     __asm__ volatile("sfence" ::: "memory");
 }
 #else
+void lookout_stream_store(void *destination, const void *source, size_t bytes) { memcpy(destination, source, bytes); }
+void lookout_store_fence(void) { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
+int lookout_stream_store_available(void) { return 0; }
 int lookout_cache_flush_kind(void) { return 0; }
 void lookout_flush_cache_lines(const void *pointer, size_t bytes) {
     (void)pointer;

@@ -44,7 +44,8 @@ extension TransferBench {
     }
 
     /// Copies one letterboxed tensor from pinned staging while the CPU idles, spins, streams memory or letterboxes
-    /// the next frame (what the `pinned` mode overlaps), for cached and write-combined staging.
+    /// the next frame (what the `pinned` mode overlaps), with the tensor written with ordinary, written-back or
+    /// non-temporal stores, for cached and write-combined staging.
     public func copyProbe(copies: Int = 30) throws -> [CopyProbeResult] {
         let res = options.resolution
         let sources = makeSourceRing()
@@ -60,7 +61,8 @@ extension TransferBench {
         for writeCombined in [false, true] {
             let staging = try HostBuffer.pinned(byteCount: tensorBytes, context: context, writeCombined: writeCombined)
             let other = try HostBuffer.pinned(byteCount: tensorBytes, context: context, writeCombined: writeCombined)
-            func letterbox(into buffer: borrowing HostBuffer, frame: Int) {
+            func letterbox(into buffer: borrowing HostBuffer, frame: Int, writes: ParallelLetterbox.Writes = .cached) {
+                cpu.writes = writes
                 sources.buffers[frame % options.ring].withUnsafeBytes { src in
                     buffer.withUnsafeMutableBytes { dst in
                         let pixels = BGRPixels(
@@ -74,8 +76,9 @@ extension TransferBench {
             letterbox(into: other, frame: 1)
             let conditions = [
                 "cpu idle", "buffer just written, cpu idle", "buffer just written and its cache lines written back, cpu idle",
-                "buffer written one frame earlier, cpu idle", "cpu spinning", "cpu streaming 64 MiB", "cpu letterboxing",
-                "buffer just written and written back, copied 100 µs later", "buffer just written and written back, copied 300 µs later",
+                "buffer just written with non-temporal stores, cpu idle", "buffer written one frame earlier, cpu idle",
+                "cpu spinning", "cpu streaming 64 MiB", "cpu letterboxing", "cpu letterboxing with non-temporal stores",
+                "buffer just written with non-temporal stores, cpu letterboxing with non-temporal stores",
             ]
             for condition in conditions {
                 var rates: [Double] = []
@@ -83,18 +86,13 @@ extension TransferBench {
                     switch condition {
                     case "buffer just written, cpu idle": letterbox(into: staging, frame: i)
                     case "buffer just written and its cache lines written back, cpu idle":
-                        letterbox(into: staging, frame: i)
-                        staging.withUnsafeBytes { lookout_flush_cache_lines($0.baseAddress!, $0.count) }
+                        letterbox(into: staging, frame: i, writes: .writtenBack)
+                    case "buffer just written with non-temporal stores, cpu idle",
+                        "buffer just written with non-temporal stores, cpu letterboxing with non-temporal stores":
+                        letterbox(into: staging, frame: i, writes: .streamed)
                     case "buffer written one frame earlier, cpu idle":
                         letterbox(into: staging, frame: i)
                         letterbox(into: other, frame: i + 1)
-                    case "buffer just written and written back, copied 100 µs later",
-                        "buffer just written and written back, copied 300 µs later":
-                        // Whether the copy competes with the write-backs still draining after the flush.
-                        letterbox(into: staging, frame: i)
-                        staging.withUnsafeBytes { lookout_flush_cache_lines($0.baseAddress!, $0.count) }
-                        let until = Measurement.now() + (condition.contains("100 µs") ? 100e-6 : 300e-6)
-                        while Measurement.now() < until {}
                     default: break
                     }
                     try start.record(on: copyStream)
@@ -104,6 +102,9 @@ extension TransferBench {
                     case "cpu spinning": workers.run(count: 64, spin)
                     case "cpu streaming 64 MiB": workers.run(count: 64, stream)
                     case "cpu letterboxing": letterbox(into: other, frame: i)
+                    case "cpu letterboxing with non-temporal stores",
+                        "buffer just written with non-temporal stores, cpu letterboxing with non-temporal stores":
+                        letterbox(into: other, frame: i, writes: .streamed)
                     default: break
                     }
                     try end.synchronize()

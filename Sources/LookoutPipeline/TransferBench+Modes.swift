@@ -37,7 +37,7 @@ extension TransferBench {
         let cpu = ParallelLetterbox(
             sourceWidth: res.width, sourceHeight: res.height, outputWidth: options.tensorSize,
             outputHeight: options.tensorSize, workers: workers)
-        cpu.flushAfterWriting = pinned && options.pinnedFlush
+        cpu.writes = pinned ? options.pinnedWrites : .cached
         let tensors = try DeviceBuffer(context: context, byteCount: tensorBytes * depth)
         let staging = try FramePool<CUDAEvent>(
             count: depth,
@@ -157,7 +157,14 @@ extension TransferBench {
         let cudaAllocations = Measurement.cudaAllocations() - cudaStart
         for slot in 0..<depth { try finalize(slot) }
         var variant = ""
-        if cpu.flushAfterWriting { variant += ", cache lines written back after the letterbox (\(lookout_cache_flush_kind() == 2 ? "CLFLUSHOPT" : "CLFLUSH"))" }
+        switch cpu.writes {
+        case .cached: break
+        case .writtenBack:
+            variant += ", cache lines written back after the letterbox (\(lookout_cache_flush_kind() == 2 ? "CLFLUSHOPT" : "CLFLUSH"))"
+        case .streamed:
+            variant += lookout_stream_store_available() == 1
+                ? ", tensor written with non-temporal stores (\(cpu.bandRows)-row bands)" : ", tensor copied out of bands (no non-temporal stores here)"
+        }
         if deferred { variant += ", copy deferred by one frame (\(depth) staging buffers)" }
         if parts > 1 { variant += ", each copy in \(parts) parts on \(parts) copy streams" }
         return finish(

@@ -19,9 +19,10 @@ public struct TransferBenchOptions: Sendable {
     public var tensorSize = 640
     /// Pinned staging of the `pinned` mode allocated write-combined (the CPU only writes it, the copy engine reads).
     public var writeCombined = true
-    /// `pinned`: write back the letterboxed tensor's cache lines before its copy (the copy engine then reads
-    /// memory instead of snooping dirty lines out of the CPU caches: 51 GB/s instead of 24-29 on the H100 machine).
-    public var pinnedFlush = true
+    /// `pinned`: how the letterbox writes the staging tensor. The copy engine reads it at the link's rate only if
+    /// no line of it is dirty in a CPU cache: non-temporal stores (`streamed`) or a write-back after the letterbox
+    /// (`writtenBack`; 51 GB/s instead of 24-29 with `cached` on the H100 machine).
+    public var pinnedWrites = ParallelLetterbox.Writes.streamed
     /// `pinned`: copy each tensor one frame later (after the next frame's letterbox), when its lines have left
     /// the CPU caches; one more staging buffer, one frame more latency.
     public var pinnedDeferredCopy = false

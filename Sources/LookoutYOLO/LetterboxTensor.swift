@@ -38,6 +38,20 @@ public struct LetterboxTensorWriter: Sendable {
         }
     }
 
+    /// Fills output rows `rows` into a band buffer instead of a whole tensor: row `y` of channel `c` at
+    /// `band + c * planeStride + (y - rows.lowerBound) * geometry.outputWidth` (the same values as `write`). A
+    /// caller that moves each band on with its own stores (non-temporal ones, say) assembles it here.
+    public mutating func write(
+        _ source: BGRPixels, geometry: LetterboxGeometry, intoBand band: UnsafeMutablePointer<Float>, planeStride: Int,
+        rows: Range<Int>
+    ) {
+        let rows = rows.clamped(to: 0..<geometry.outputHeight)
+        precondition(planeStride >= rows.count * geometry.outputWidth, "band planes overlap")
+        Self.float32Table.withUnsafeBufferPointer { table in
+            write(source, geometry: geometry, table: table.baseAddress!, origin: band, planeStride: planeStride, rows: rows)
+        }
+    }
+
     /// Fills batch slot `slot` of an NCHW float16 tensor (each value the float16 nearest to the float32 one).
     public mutating func write(
         _ source: BGRPixels, geometry: LetterboxGeometry, into tensor: UnsafeMutablePointer<Float16>, slot: Int = 0
@@ -66,21 +80,31 @@ public struct LetterboxTensorWriter: Sendable {
         _ source: BGRPixels, geometry: LetterboxGeometry, table: UnsafePointer<T>,
         into tensor: UnsafeMutablePointer<T>, slot: Int, rows: Range<Int>? = nil
     ) {
+        let band = (rows ?? 0..<geometry.outputHeight).clamped(to: 0..<geometry.outputHeight)
+        let plane = geometry.outputWidth * geometry.outputHeight
+        write(
+            source, geometry: geometry, table: table, origin: tensor + slot * 3 * plane + band.lowerBound * geometry.outputWidth,
+            planeStride: plane, rows: band)
+    }
+
+    /// The one writer: output row `y` of channel `c` goes to `origin + c * planeStride + (y - band.lowerBound) * width`.
+    private mutating func write<T>(
+        _ source: BGRPixels, geometry: LetterboxGeometry, table: UnsafePointer<T>,
+        origin: UnsafeMutablePointer<T>, planeStride: Int, rows band: Range<Int>
+    ) {
         precondition(source.width == geometry.sourceWidth && source.height == geometry.sourceHeight, "wrong source")
         let width = geometry.outputWidth
         let height = geometry.outputHeight
-        let band = (rows ?? 0..<height).clamped(to: 0..<height)
-        let plane = width * height
-        let red = tensor + slot * 3 * plane
-        let green = red + plane
-        let blue = green + plane
+        let red = origin
+        let green = red + planeStride
+        let blue = green + planeStride
         let pad = table[Int(Self.padValue)]
         // Padding rows above and below (within the band), then the left/right margins of the image rows.
         let bottomStart = geometry.top + geometry.resizedHeight
         // (A local function, not a loop over an array literal: that would allocate per call.)
         func fill(_ padRows: Range<Int>) {
             guard !padRows.isEmpty else { return }
-            let start = padRows.lowerBound * width
+            let start = (padRows.lowerBound - band.lowerBound) * width
             let count = padRows.count * width
             (red + start).update(repeating: pad, count: count)
             (green + start).update(repeating: pad, count: count)
@@ -93,7 +117,7 @@ public struct LetterboxTensorWriter: Sendable {
         let inner = geometry.resizedWidth
         let imageRows = (band.lowerBound - geometry.top)..<(band.upperBound - geometry.top)
         resizer.forEachRow(of: source, width: inner, height: geometry.resizedHeight, rows: imageRows) { y, row in
-            let offset = (y + geometry.top) * width
+            let offset = (y + geometry.top - band.lowerBound) * width
             let r = red + offset
             let g = green + offset
             let b = blue + offset

@@ -25,7 +25,7 @@ struct BenchTransferCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Write-combined pinned staging in the pinned mode.") var writeCombined = true
     @Flag(inversion: .prefixedNo, help: "Time the pinned mode's copy alone under different CPU loads, and copies by size.")
     var copyProbe = true
-    @Flag(inversion: .prefixedNo, help: "Also run the pinned mode without cache write-back, with deferred copies, and with each copy split over 2 and 3 copy streams.")
+    @Flag(inversion: .prefixedNo, help: "Also run the pinned mode with cache write-back instead of non-temporal stores, with neither, with deferred copies, and with each copy split over 2 and 3 copy streams.")
     var pinnedVariants = true
     @Option(help: "A PyTorch baseline script to run after Lookout's modes; its rows join the report.")
     var baseline: String?
@@ -95,14 +95,16 @@ struct BenchTransferCommand: ParsableCommand {
                 print(Self.line(result, peak: peak.pinned))
                 fflush(nil)
                 guard mode == .pinned && pinnedVariants else { continue }
-                // The pinned mode without the cache write-back (the copy then reads lines the CPU still holds dirty),
-                // and with the copy deferred by a frame instead.
-                for (name, flush, deferred, parts) in [
-                    ("pinned-noflush", false, false, 1), ("pinned-deferred", false, true, 1), ("pinned-2copies", true, false, 2),
-                    ("pinned-3copies", true, false, 3),
+                // The pinned mode with the lines written back after ordinary stores instead of streamed, with
+                // neither (the copy then reads lines the CPU still holds dirty), with the copy deferred by a frame
+                // instead, and with each copy split over 2 and 3 copy streams.
+                for (name, writes, deferred, parts): (String, ParallelLetterbox.Writes, Bool, Int) in [
+                    ("pinned-writeback", .writtenBack, false, 1), ("pinned-noflush", .cached, false, 1),
+                    ("pinned-deferred", .cached, true, 1), ("pinned-2copies", .streamed, false, 2),
+                    ("pinned-3copies", .streamed, false, 3),
                 ] {
                     var variant = options
-                    variant.pinnedFlush = flush
+                    variant.pinnedWrites = writes
                     variant.pinnedDeferredCopy = deferred
                     variant.pinnedCopyParts = parts
                     var result = try TransferBench(context: context, letterbox: letterbox, options: variant).run(.pinned)

@@ -1,3 +1,4 @@
+import CLookoutHostMemory
 import LookoutCUDA
 import LookoutMedia
 import LookoutYOLO
@@ -109,11 +110,13 @@ func fewestAllocations(onThisThreadOnly: Bool = false, _ body: () throws -> Void
         #expect(SyntheticFrames.value(x: 7, y: 5, c: 2, index: 3) == 1)
     }
 
-    @Test(arguments: [(1920, 1080), (13, 7), (1, 3000), (1280, 1280), (640, 480), (1280, 1001)])
-    func equalsTheSingleThreadedWriter(width: Int, height: Int) {
+    @Test(arguments: [(1920, 1080), (13, 7), (1, 3000), (1280, 1280), (640, 480), (1280, 1001)], ParallelLetterbox.Writes.allCases)
+    func equalsTheSingleThreadedWriter(size: (width: Int, height: Int), writes: ParallelLetterbox.Writes) {
+        let (width, height) = size
         let frame = HostBuffer.pageable(byteCount: width * height * 3)
         frame.withUnsafeMutableBytes { SyntheticFrames.fill($0, width: width, height: height, pitch: width * 3, index: 2) }
         let cpu = ParallelLetterbox(sourceWidth: width, sourceHeight: height, workers: RowParallel(threadCount: 3))
+        cpu.writes = writes
         var out = [Float](repeating: -1, count: 640 * 640 * 3)
         var reference = [Float](repeating: -2, count: 640 * 640 * 3)
         frame.withUnsafeBytes { src in
@@ -126,6 +129,46 @@ func fewestAllocations(onThisThreadOnly: Bool = false, _ body: () throws -> Void
         #expect(out == reference)
     }
 
+    @Test func streamedBandsCoverOddWidthsAndBandEdges() {
+        // 644 columns: rows are not a whole number of cache lines, so each plane's rows start unaligned and the
+        // non-temporal copy has a head and a tail; 23 rows a worker do not divide into the band height.
+        let cpu = ParallelLetterbox(
+            sourceWidth: 1000, sourceHeight: 700, outputWidth: 644, outputHeight: 69, workers: RowParallel(threadCount: 3))
+        cpu.writes = .streamed
+        #expect(cpu.bandRows > 1 && 23 % cpu.bandRows != 0)
+        let frame = HostBuffer.pageable(byteCount: 1000 * 700 * 3)
+        frame.withUnsafeMutableBytes { SyntheticFrames.fill($0, width: 1000, height: 700, pitch: 3000, index: 5) }
+        // One float of offset: the destination is 4-byte but not 16-byte aligned.
+        var out = [Float](repeating: -1, count: 644 * 69 * 3 + 1)
+        var reference = [Float](repeating: -2, count: 644 * 69 * 3)
+        frame.withUnsafeBytes { src in
+            let pixels = BGRPixels(base: src.baseAddress!.assumingMemoryBound(to: UInt8.self), width: 1000, height: 700, rowBytes: 3000)
+            out.withUnsafeMutableBufferPointer { cpu.run(source: pixels, into: $0.baseAddress! + 1) }
+            var writer = LetterboxTensorWriter()
+            reference.withUnsafeMutableBufferPointer { writer.write(pixels, geometry: cpu.geometry, into: $0.baseAddress!) }
+        }
+        #expect(out[0] == -1)
+        #expect(Array(out[1...]) == reference)
+    }
+
+    @Test func streamStoreCopiesEveryLengthAndAlignment() {
+        let source = (0..<300).map { UInt8(truncatingIfNeeded: $0 * 7 + 3) }
+        for offset in 0..<17 {
+            for count in [0, 1, 15, 16, 17, 63, 64, 65, 130, 250] {
+                var destination = [UInt8](repeating: 0xEE, count: 300)
+                destination.withUnsafeMutableBytes { d in
+                    source.withUnsafeBytes { lookout_stream_store(d.baseAddress! + offset, $0.baseAddress!, count) }
+                }
+                lookout_store_fence()
+                #expect(Array(destination[offset..<(offset + count)]) == Array(source[0..<count]), "offset \(offset) count \(count)")
+                #expect(destination[..<offset].allSatisfy { $0 == 0xEE } && destination[(offset + count)...].allSatisfy { $0 == 0xEE })
+            }
+        }
+        #if arch(x86_64)
+        #expect(lookout_stream_store_available() == 1)
+        #endif
+    }
+
     // Unspecialised generics in LookoutYOLO's writer allocate in debug builds; release builds allocate nothing
     // (checked with `swift test -c release`, and by the benchmark's own count on the GPU machine).
     #if DEBUG
@@ -134,12 +177,13 @@ func fewestAllocations(onThisThreadOnly: Bool = false, _ body: () throws -> Void
     static let threadCounts = [1, 2]
     #endif
 
-    @Test(.enabled(if: !threadCounts.isEmpty, "release builds only"), arguments: threadCounts)
-    func steadyStateAllocatesNothing(threads: Int) throws {
+    @Test(.enabled(if: !threadCounts.isEmpty, "release builds only"), arguments: threadCounts, ParallelLetterbox.Writes.allCases)
+    func steadyStateAllocatesNothing(threads: Int, writes: ParallelLetterbox.Writes) throws {
         let frame = HostBuffer.pageable(byteCount: 1920 * 1080 * 3)
         let output = HostBuffer.pageable(byteCount: 640 * 640 * 3 * 4)
         let workers = RowParallel(threadCount: threads)
         let cpu = ParallelLetterbox(sourceWidth: 1920, sourceHeight: 1080, workers: workers)
+        cpu.writes = writes
         func once() {
             frame.withUnsafeBytes { src in
                 output.withUnsafeMutableBytes {
