@@ -22,6 +22,6 @@ selftest=$?
   --output "$out/transfer-h100.json" 2>&1 | tee "$out/bench.txt"
 bench=$?
 # The pinned mode once more with ordinary (cached) pinned staging, to show what write-combining changes.
-"$dir/lookout" bench transfer --resolution 1080p --modes pinned --no-write-combined \
+"$dir/lookout" bench transfer --resolution 1080p --modes pinned --staging cached \
   --output "$out/transfer-h100-pinned-cached.json" 2>&1 | tail -3 | tee -a "$out/bench.txt"
 echo "selftest exit $selftest, bench exit $bench"

@@ -50,6 +50,21 @@ extension GPUSelftest {
                 return nil
             }
         }
+        for staging in PinnedStaging.allCases {
+            check("copies round-trip byte-exact through \(staging.rawValue) pinned staging (bench transfer's --staging)") {
+                let count = (5 << 20) + 13
+                let pattern = randomBytes(count, seed: UInt64(count) + UInt64(staging.rawValue.count))
+                let source = try staging.allocate(byteCount: count, context: context)
+                let back = try HostBuffer.pinned(byteCount: count, context: context)
+                let device = try DeviceBuffer(context: context, byteCount: count)
+                source.withUnsafeMutableBytes { $0.copyBytes(from: pattern) }
+                back.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) }
+                try stream.copy(source, to: device)
+                try stream.copy(device, to: back)
+                try stream.synchronize()
+                return back.withUnsafeBytes({ $0.elementsEqual(pattern) }) ? nil : "round trip differs"
+            }
+        }
     }
 
     /// A frame of `format`, GPU letterbox into a tensor, and the CPU reference for the same frame.

@@ -9,7 +9,8 @@ import LookoutMedia
 public struct CopyProbeResult: Sendable {
     /// What the CPU did during the copy.
     public var condition: String
-    public var writeCombined: Bool
+    /// The staging memory copied from.
+    public var staging: PinnedStaging
     /// Median GB/s over the copy's own duration (events), and the 10th/90th percentiles.
     public var gbps: Double
     public var p10: Double
@@ -58,9 +59,9 @@ extension TransferBench {
         let spin = SpinJob()
         let stream = StreamJob(bytes: 64 << 20)
         var results: [CopyProbeResult] = []
-        for writeCombined in [false, true] {
-            let staging = try HostBuffer.pinned(byteCount: tensorBytes, context: context, writeCombined: writeCombined)
-            let other = try HostBuffer.pinned(byteCount: tensorBytes, context: context, writeCombined: writeCombined)
+        for kind in PinnedStaging.allCases {
+            let staging = try kind.allocate(byteCount: tensorBytes, context: context)
+            let other = try kind.allocate(byteCount: tensorBytes, context: context)
             func letterbox(into buffer: borrowing HostBuffer, frame: Int, writes: ParallelLetterbox.Writes = .cached) {
                 cpu.writes = writes
                 sources.buffers[frame % options.ring].withUnsafeBytes { src in
@@ -76,8 +77,8 @@ extension TransferBench {
             letterbox(into: other, frame: 1)
             let conditions = [
                 "cpu idle", "buffer just written, cpu idle", "buffer just written and its cache lines written back, cpu idle",
-                "buffer just written with non-temporal stores, cpu idle", "buffer written one frame earlier, cpu idle",
-                "cpu spinning", "cpu streaming 64 MiB", "cpu letterboxing", "cpu letterboxing with non-temporal stores",
+                "buffer just written with non-temporal stores, cpu idle", "cpu spinning", "cpu streaming 64 MiB",
+                "cpu letterboxing with non-temporal stores",
                 "buffer just written with non-temporal stores, cpu letterboxing with non-temporal stores",
             ]
             for condition in conditions {
@@ -90,9 +91,6 @@ extension TransferBench {
                     case "buffer just written with non-temporal stores, cpu idle",
                         "buffer just written with non-temporal stores, cpu letterboxing with non-temporal stores":
                         letterbox(into: staging, frame: i, writes: .streamed)
-                    case "buffer written one frame earlier, cpu idle":
-                        letterbox(into: staging, frame: i)
-                        letterbox(into: other, frame: i + 1)
                     default: break
                     }
                     try start.record(on: copyStream)
@@ -101,7 +99,6 @@ extension TransferBench {
                     switch condition {
                     case "cpu spinning": workers.run(count: 64, spin)
                     case "cpu streaming 64 MiB": workers.run(count: 64, stream)
-                    case "cpu letterboxing": letterbox(into: other, frame: i)
                     case "cpu letterboxing with non-temporal stores",
                         "buffer just written with non-temporal stores, cpu letterboxing with non-temporal stores":
                         letterbox(into: other, frame: i, writes: .streamed)
@@ -113,22 +110,33 @@ extension TransferBench {
                 rates.sort()
                 results.append(
                     CopyProbeResult(
-                        condition: condition, writeCombined: writeCombined, gbps: rates[rates.count / 2],
+                        condition: condition, staging: kind, gbps: rates[rates.count / 2],
                         p10: rates[rates.count / 10], p90: rates[rates.count * 9 / 10]))
             }
         }
         return results
     }
 
-    /// Copy rate by size from pinned memory with the CPU idle (median of 10): a copy costs a fixed setup time plus
-    /// bytes over the link's rate, so a 6 MB frame cannot reach the rate of the 64 MiB copies that give the peak.
-    public func copySizeSweep() throws -> [(bytes: Int, gbps: Double)] {
+    /// Copy rate by size from pinned memory with the CPU idle or letterboxing (median of 10): a copy costs a fixed
+    /// setup time plus bytes over the link's rate, so a 6 MB frame cannot reach the rate of the 64 MiB copies that
+    /// give the peak. `copyCost` fits the two terms.
+    public func copySizeSweep(cpuLetterboxing: Bool = false) throws -> [(bytes: Int, gbps: Double)] {
         let largest = 64 << 20
         let host = try HostBuffer.pinned(byteCount: largest, context: context)
         host.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 7) }
         let device = try DeviceBuffer(context: context, byteCount: largest)
         let start = try CUDAEvent(context: context)
         let end = try CUDAEvent(context: context)
+        // The load: the letterbox of the pinned mode (non-temporal stores into pinned memory), frame after frame
+        // until the copy is done.
+        let res = options.resolution
+        let sources = makeSourceRing()
+        let cpu = ParallelLetterbox(
+            sourceWidth: res.width, sourceHeight: res.height, outputWidth: options.tensorSize,
+            outputHeight: options.tensorSize, workers: workers)
+        cpu.writes = .streamed
+        let output = try HostBuffer.pinned(byteCount: tensorBytes, context: context)
+        var frame = 0
         var results: [(Int, Double)] = []
         for bytes in [1 << 20, 2 << 20, 4 << 20, tensorBytes, frameBytes, 8 << 20, 16 << 20, 32 << 20, 64 << 20] {
             var rates: [Double] = []
@@ -136,6 +144,17 @@ extension TransferBench {
                 try start.record(on: copyStream)
                 try copyStream.copy(host, to: device, byteCount: bytes)
                 try end.record(on: copyStream)
+                while cpuLetterboxing, try !end.isComplete() {
+                    sources.buffers[frame % options.ring].withUnsafeBytes { src in
+                        output.withUnsafeMutableBytes { dst in
+                            let pixels = BGRPixels(
+                                base: src.baseAddress!.assumingMemoryBound(to: UInt8.self), width: res.width,
+                                height: res.height, rowBytes: res.width * 3)
+                            cpu.run(source: pixels, into: dst.baseAddress!.assumingMemoryBound(to: Float.self))
+                        }
+                    }
+                    frame += 1
+                }
                 try end.synchronize()
                 rates.append(Double(bytes) / (try end.milliseconds(since: start) * 1e6))
             }
@@ -143,5 +162,21 @@ extension TransferBench {
             results.append((bytes, rates[rates.count / 2]))
         }
         return results
+    }
+
+    /// Least-squares fit of `seconds = setup + bytes / rate` to a size sweep: the fixed cost of a copy in µs and
+    /// the link's rate in GB/s.
+    public static func copyCost(_ sweep: [(bytes: Int, gbps: Double)]) -> (setupMicroseconds: Double, gbps: Double)? {
+        guard sweep.count >= 2 else { return nil }
+        let x = sweep.map { Double($0.bytes) }
+        let y = sweep.map { Double($0.bytes) / ($0.gbps * 1e9) }
+        let n = Double(x.count)
+        let mx = x.reduce(0, +) / n
+        let my = y.reduce(0, +) / n
+        let sxx = zip(x, x).map { ($0 - mx) * ($1 - mx) }.reduce(0, +)
+        let sxy = zip(x, y).map { ($0 - mx) * ($1 - my) }.reduce(0, +)
+        guard sxx > 0, sxy > 0 else { return nil }
+        let slope = sxy / sxx
+        return ((my - slope * mx) * 1e6, 1 / slope / 1e9)
     }
 }

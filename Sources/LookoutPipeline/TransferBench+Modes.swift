@@ -43,8 +43,7 @@ extension TransferBench {
             count: depth,
             makeBuffer: { _ in
                 pinned
-                    ? try HostBuffer.pinned(
-                        byteCount: self.tensorBytes, context: self.context, writeCombined: self.options.writeCombined)
+                    ? try self.options.staging.allocate(byteCount: self.tensorBytes, context: self.context)
                     : HostBuffer.pageable(byteCount: self.tensorBytes)
             },
             makeFence: { _ in try CUDAEvent(context: self.context) })
@@ -172,7 +171,7 @@ extension TransferBench {
             allocations: allocations, cudaAllocations: cudaAllocations, bytesPerFrame: tensorBytes,
             notes: "CPU letterbox (LookoutYOLO) on \(workers.threadCount) threads, float32 NCHW \(tensorBytes) B; "
                 + (pinned
-                    ? "async copy overlapped, depth \(options.depth)\(options.writeCombined ? ", write-combined staging" : "")\(variant)"
+                    ? "async copy overlapped, depth \(options.depth), \(options.staging.rawValue) staging\(variant)"
                     : "copy then stream sync"))
     }
 

@@ -17,8 +17,8 @@ public struct TransferBenchOptions: Sendable {
     /// Threads of the CPU letterbox in the CPU modes (the caller's included).
     public var cpuThreads = 8
     public var tensorSize = 640
-    /// Pinned staging of the `pinned` mode allocated write-combined (the CPU only writes it, the copy engine reads).
-    public var writeCombined = true
+    /// What the `pinned` mode's staging buffers are.
+    public var staging = PinnedStaging.writeCombined
     /// `pinned`: how the letterbox writes the staging tensor. The copy engine reads it at the link's rate only if
     /// no line of it is dirty in a CPU cache: non-temporal stores (`streamed`) or a write-back after the letterbox
     /// (`writtenBack`; 51 GB/s instead of 24-29 with `cached` on the H100 machine).
@@ -30,6 +30,24 @@ public struct TransferBenchOptions: Sendable {
     /// work on them at once, each with its own read requests in flight).
     public var pinnedCopyParts = 1
     public init() {}
+}
+
+/// Page-locked host memory for the `pinned` mode's staging tensors.
+public enum PinnedStaging: String, Sendable, CaseIterable {
+    /// `cuMemHostAlloc`, cached.
+    case cached
+    /// `cuMemHostAlloc` write-combined (the CPU only writes it, the copy engine reads).
+    case writeCombined = "write-combined"
+    /// Transparent 2 MiB pages registered with `cuMemHostRegister` (fewer pages for the copy engine to translate).
+    case hugePages = "huge-pages"
+
+    public func allocate(byteCount: Int, context: CUDAContext) throws(CUDAError) -> HostBuffer {
+        switch self {
+        case .cached: try HostBuffer.pinned(byteCount: byteCount, context: context)
+        case .writeCombined: try HostBuffer.pinned(byteCount: byteCount, context: context, writeCombined: true)
+        case .hugePages: try HostBuffer.registered(byteCount: byteCount, context: context, hugePages: true)
+        }
+    }
 }
 
 /// One measured mode.
@@ -78,24 +96,34 @@ public final class TransferBench: @unchecked Sendable {
         workers = RowParallel(threadCount: options.cpuThreads)
     }
 
-    /// Peak host → device bandwidth in GB/s from pinned and from pageable memory (64 MiB copies, best of 10).
-    public func peakBandwidth() throws -> (pinned: Double, pageable: Double) {
+    /// Peak host → device bandwidth in GB/s from pinned and from pageable memory (64 MiB copies, best of 10), and
+    /// from registered transparent huge pages (with the bytes of them the kernel granted).
+    public func peakBandwidth() throws -> (pinned: Double, pageable: Double, hugePages: Double, hugePageBytes: Int?) {
         let bytes = 64 << 20
         let device = try DeviceBuffer(context: context, byteCount: bytes)
         let pinned = try HostBuffer.pinned(byteCount: bytes, context: context)
         let pageable = HostBuffer.pageable(byteCount: bytes)
+        let before = HostBuffer.processHugePageBytes()
+        let huge = try HostBuffer.registered(byteCount: bytes, context: context, hugePages: true)
+        let granted = HostBuffer.processHugePageBytes().flatMap { after in before.map { after - $0 } }
         pinned.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 1) }
         pageable.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 1) }
+        huge.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 1) }
         let start = try CUDAEvent(context: context)
         let end = try CUDAEvent(context: context)
-        var bestPinned = 0.0
-        for _ in 0..<10 {
-            try start.record(on: copyStream)
-            try copyStream.copy(pinned, to: device)
-            try end.record(on: copyStream)
-            try end.synchronize()
-            bestPinned = max(bestPinned, Double(bytes) / (try end.milliseconds(since: start) * 1e6))
+        func best(_ host: borrowing HostBuffer) throws -> Double {
+            var best = 0.0
+            for _ in 0..<10 {
+                try start.record(on: copyStream)
+                try copyStream.copy(host, to: device)
+                try end.record(on: copyStream)
+                try end.synchronize()
+                best = max(best, Double(bytes) / (try end.milliseconds(since: start) * 1e6))
+            }
+            return best
         }
+        let bestPinned = try best(pinned)
+        let bestHuge = try best(huge)
         var bestPageable = 0.0
         for _ in 0..<10 {
             let t0 = Measurement.now()
@@ -103,7 +131,7 @@ public final class TransferBench: @unchecked Sendable {
             try copyStream.synchronize()
             bestPageable = max(bestPageable, Double(bytes) / ((Measurement.now() - t0) * 1e9))
         }
-        return (bestPinned, bestPageable)
+        return (bestPinned, bestPageable, bestHuge, granted)
     }
 
     /// Measures one mode.

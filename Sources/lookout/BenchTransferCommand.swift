@@ -22,7 +22,7 @@ struct BenchTransferCommand: ParsableCommand {
     @Option(help: "Frames in flight at most.") var depth = 2
     @Option(help: "Threads of the CPU letterbox (pageable, pinned).") var cpuThreads = 8
     @Option(help: "--device: cuda or cuda:N (this benchmark needs a GPU).") var device = "cuda"
-    @Flag(inversion: .prefixedNo, help: "Write-combined pinned staging in the pinned mode.") var writeCombined = true
+    @Option(help: "The pinned mode's staging memory: cached, write-combined or huge-pages.") var staging = "write-combined"
     @Flag(inversion: .prefixedNo, help: "Time the pinned mode's copy alone under different CPU loads, and copies by size.")
     var copyProbe = true
     @Flag(inversion: .prefixedNo, help: "Also run the pinned mode with cache write-back instead of non-temporal stores, with neither, with deferred copies, and with each copy split over 2 and 3 copy streams.")
@@ -61,14 +61,21 @@ struct BenchTransferCommand: ParsableCommand {
         options.ring = ring
         options.depth = depth
         options.cpuThreads = cpuThreads
-        options.writeCombined = writeCombined
+        guard let stagingKind = PinnedStaging(rawValue: staging) else {
+            throw ValidationError("--staging: '\(staging)' is not one of cached, write-combined, huge-pages")
+        }
+        options.staging = stagingKind
         options.modes = modeList
         let peak = try TransferBench(context: context, letterbox: letterbox, options: options).peakBandwidth()
         print(String(format: "H2D peak: pinned %.1f GB/s, pageable %.1f GB/s (64 MiB copies, best of 10)", peak.pinned, peak.pageable))
+        print(String(format: "H2D peak from registered huge pages: %.1f GB/s (%@ of 64 MiB granted as 2 MiB pages)", peak.hugePages,
+                     peak.hugePageBytes.map { String($0 >> 20) + " MiB" } ?? "unknown"))
 
         var rows: [[(String, JSONValue)]] = []
         var probes: [JSONValue] = []
         var sweep: [JSONValue] = []
+        var loadedSweep: [JSONValue] = []
+        var costs: [(String, JSONValue)] = []
         for size in sizes {
             options.resolution = size
             let bench = try TransferBench(context: context, letterbox: letterbox, options: options)
@@ -76,10 +83,20 @@ struct BenchTransferCommand: ParsableCommand {
             // its own size reaches, as well as with the 64 MiB peak.
             var sameSize: [Int: Double] = [:]
             if copyProbe {
-                for (bytes, gbps) in try bench.copySizeSweep() {
-                    print(String(format: "copy size %9d B: %.2f GB/s (%.0f%% of the 64 MiB peak)", bytes, gbps, 100 * gbps / peak.pinned))
-                    sweep.append(.object([("bytes", .int(bytes)), ("copy_gbps", JSONValue.rounded(gbps, digits: 2))]))
-                    sameSize[bytes] = gbps
+                for letterboxing in [false, true] {
+                    let results = try bench.copySizeSweep(cpuLetterboxing: letterboxing)
+                    let cpu = letterboxing ? "cpu letterboxing" : "cpu idle"
+                    for (bytes, gbps) in results {
+                        print(String(format: "copy size %9d B, %@: %.2f GB/s (%.0f%% of the 64 MiB peak)", bytes, cpu, gbps, 100 * gbps / peak.pinned))
+                        let entry = JSONValue.object([("bytes", .int(bytes)), ("copy_gbps", JSONValue.rounded(gbps, digits: 2))])
+                        if letterboxing { loadedSweep.append(entry) } else { sweep.append(entry); sameSize[bytes] = gbps }
+                    }
+                    if let fit = TransferBench.copyCost(results) {
+                        print(String(format: "copy cost, %@: %.1f µs a copy + bytes at %.2f GB/s", cpu, fit.setupMicroseconds, fit.gbps))
+                        costs.append((letterboxing ? "cpu_letterboxing" : "cpu_idle", .object([
+                            ("setup_us", JSONValue.rounded(fit.setupMicroseconds, digits: 2)), ("gbps", JSONValue.rounded(fit.gbps, digits: 2)),
+                        ])))
+                    }
                 }
             }
             func addRatio(_ row: inout [(String, JSONValue)], _ result: TransferResult) {
@@ -98,13 +115,14 @@ struct BenchTransferCommand: ParsableCommand {
                 // The pinned mode with the lines written back after ordinary stores instead of streamed, with
                 // neither (the copy then reads lines the CPU still holds dirty), with the copy deferred by a frame
                 // instead, and with each copy split over 2 and 3 copy streams.
-                for (name, writes, deferred, parts): (String, ParallelLetterbox.Writes, Bool, Int) in [
-                    ("pinned-writeback", .writtenBack, false, 1), ("pinned-noflush", .cached, false, 1),
-                    ("pinned-deferred", .cached, true, 1), ("pinned-2copies", .streamed, false, 2),
-                    ("pinned-3copies", .streamed, false, 3),
+                for (name, writes, deferred, parts, kind): (String, ParallelLetterbox.Writes, Bool, Int, PinnedStaging) in [
+                    ("pinned-writeback", .writtenBack, false, 1, options.staging), ("pinned-noflush", .cached, false, 1, options.staging),
+                    ("pinned-deferred", .cached, true, 1, options.staging), ("pinned-2copies", .streamed, false, 2, options.staging),
+                    ("pinned-3copies", .streamed, false, 3, options.staging), ("pinned-hugepages", .streamed, false, 1, .hugePages),
                 ] {
                     var variant = options
                     variant.pinnedWrites = writes
+                    variant.staging = kind
                     variant.pinnedDeferredCopy = deferred
                     variant.pinnedCopyParts = parts
                     var result = try TransferBench(context: context, letterbox: letterbox, options: variant).run(.pinned)
@@ -119,10 +137,10 @@ struct BenchTransferCommand: ParsableCommand {
             if copyProbe && modeList.contains(.pinned) {
                 for p in try bench.copyProbe() {
                     print(String(format: "copy probe %@: %@ staging, %.2f GB/s (p10 %.2f, p90 %.2f) = %.0f%% of peak",
-                                 p.condition, p.writeCombined ? "write-combined" : "cached", p.gbps, p.p10, p.p90, 100 * p.gbps / peak.pinned))
+                                 p.condition, p.staging.rawValue, p.gbps, p.p10, p.p90, 100 * p.gbps / peak.pinned))
                     probes.append(.object([
                         ("resolution", .string(size.description)), ("cpu", .string(p.condition)),
-                        ("write_combined", .bool(p.writeCombined)), ("copy_gbps", JSONValue.rounded(p.gbps, digits: 2)),
+                        ("staging", .string(p.staging.rawValue)), ("copy_gbps", JSONValue.rounded(p.gbps, digits: 2)),
                         ("copy_gbps_p10", JSONValue.rounded(p.p10, digits: 2)), ("copy_gbps_p90", JSONValue.rounded(p.p90, digits: 2)),
                         ("vs_pinned_peak", JSONValue.rounded(p.gbps / peak.pinned, digits: 3)),
                     ]))
@@ -138,7 +156,7 @@ struct BenchTransferCommand: ParsableCommand {
         Self.printTable(rows)
         let settings: [(String, JSONValue)] = [
             ("frames", .int(frames)), ("warmup", .int(warmup)), ("ring", .int(ring)), ("depth", .int(depth)),
-            ("cpu_threads", .int(cpuThreads)), ("write_combined_staging", .bool(writeCombined)), ("tensor", .string("1x3x640x640 float32 NCHW RGB")),
+            ("cpu_threads", .int(cpuThreads)), ("staging", .string(staging)), ("tensor", .string("1x3x640x640 float32 NCHW RGB")),
             ("host", .string(BuildInfo.cpuDescription)), ("nvrtc", .string("\(nvrtc.version.major).\(nvrtc.version.minor)")),
             ("driver_path", .string(driver.path)),
         ]
@@ -150,6 +168,10 @@ struct BenchTransferCommand: ParsableCommand {
                 ("h2d_peak_pageable_gbps", JSONValue.rounded(peak.pageable, digits: 2)),
                 ("pinned_copy_probe", .array(probes)),
                 ("copy_size_sweep_cpu_idle", .array(sweep)),
+                ("copy_size_sweep_cpu_letterboxing", .array(loadedSweep)),
+                ("copy_cost_fit", .object(costs)),
+                ("h2d_peak_registered_huge_pages_gbps", JSONValue.rounded(peak.hugePages, digits: 2)),
+                ("huge_page_bytes_granted", peak.hugePageBytes.map { .int($0) } ?? .null),
             ])
         try report.write(to: output)
         if output != "-" { print("wrote \(output)") }

@@ -232,4 +232,31 @@ func fewestAllocations(onThisThreadOnly: Bool = false, _ body: () throws -> Void
         #expect(try Resolution(parsing: "1280x1001").description == "1280x1001")
         #expect(throws: ResolutionError.self) { try Resolution(parsing: "big") }
     }
+
+    @Test func stagingKindsParse() {
+        #expect(PinnedStaging(rawValue: "huge-pages") == .hugePages)
+        #expect(PinnedStaging(rawValue: "write-combined") == .writeCombined)
+        #expect(PinnedStaging(rawValue: "wc") == nil)
+    }
+}
+
+@Suite struct CopyCostTests {
+    @Test func fitRecoversSetupAndRate() throws {
+        // Copies that take 6 µs plus bytes at 52 GB/s.
+        let sizes: [Int] = [1 << 20, 4 << 20, 4_915_200, 16 << 20, 64 << 20]
+        let sweep: [(bytes: Int, gbps: Double)] = sizes.map { bytes in
+            let seconds: Double = 6e-6 + Double(bytes) / 52e9
+            return (bytes: bytes, gbps: Double(bytes) / (seconds * 1e9))
+        }
+        let fit = try #require(TransferBench.copyCost(sweep))
+        #expect(abs(fit.setupMicroseconds - 6) < 1e-6)
+        #expect(abs(fit.gbps - 52) < 1e-6)
+        #expect(TransferBench.copyCost(Array(sweep.prefix(1))) == nil)
+    }
+
+    @Test func hugePageAccountingReadsTheProcess() {
+        #if os(Linux)
+        #expect(HostBuffer.processHugePageBytes() != nil)
+        #endif
+    }
 }
