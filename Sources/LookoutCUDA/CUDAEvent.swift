@@ -27,6 +27,12 @@ public final class CUDAEvent: @unchecked Sendable {
         try api.check(api.cuEventRecord(handle, stream.handle), "cuEventRecord")
     }
 
+    /// Records this event from inside a stream capture as a node of the graph (`CU_EVENT_RECORD_EXTERNAL`): every
+    /// replay of the graph records it, for the host and other streams to wait on or time.
+    public func recordInCapture(on stream: CUDAStream) throws(CUDAError) {
+        try api.check(api.cuEventRecordWithFlags(handle, stream.handle, 0x1), "cuEventRecordWithFlags")
+    }
+
     /// Blocks until the recorded work has completed.
     public func synchronize() throws(CUDAError) {
         try api.check(api.cuEventSynchronize(handle), "cuEventSynchronize")

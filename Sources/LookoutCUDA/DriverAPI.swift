@@ -46,6 +46,7 @@ struct DriverAPI: @unchecked Sendable {
     let cuEventCreate: LookoutPFN_cuEventCreate
     let cuEventDestroy: LookoutPFN_cuEventDestroy
     let cuEventRecord: LookoutPFN_cuEventRecord
+    let cuEventRecordWithFlags: LookoutPFN_cuEventRecordWithFlags
     let cuEventSynchronize: LookoutPFN_cuEventSynchronize
     let cuEventQuery: LookoutPFN_cuEventQuery
     let cuEventElapsedTime: LookoutPFN_cuEventElapsedTime
@@ -138,6 +139,7 @@ struct DriverAPI: @unchecked Sendable {
             cuEventCreate: resolve("cuEventCreate", "cuEventCreate", as: LookoutPFN_cuEventCreate.self),
             cuEventDestroy: resolve("cuEventDestroy", "cuEventDestroy_v2", as: LookoutPFN_cuEventDestroy.self),
             cuEventRecord: resolve("cuEventRecord", "cuEventRecord", as: LookoutPFN_cuEventRecord.self),
+            cuEventRecordWithFlags: resolve("cuEventRecordWithFlags", "cuEventRecordWithFlags", as: LookoutPFN_cuEventRecordWithFlags.self),
             cuEventSynchronize: resolve("cuEventSynchronize", "cuEventSynchronize", as: LookoutPFN_cuEventSynchronize.self),
             cuEventQuery: resolve("cuEventQuery", "cuEventQuery", as: LookoutPFN_cuEventQuery.self),
             cuEventElapsedTime: resolve("cuEventElapsedTime", "cuEventElapsedTime", as: LookoutPFN_cuEventElapsedTime.self),

@@ -216,6 +216,31 @@ extension GPUSelftest {
             let same = a.withUnsafeBytes { x in b.withUnsafeBytes { y in x.elementsEqual(y) } }
             return same ? nil : "replayed tensor differs"
         }
+        check("events recorded inside a captured copy are recorded by each replay, and time it") {
+            let bytes = 4 << 20
+            let host = try HostBuffer.pinned(byteCount: bytes, context: context)
+            let back = try HostBuffer.pinned(byteCount: bytes, context: context)
+            let device = try DeviceBuffer(context: context, byteCount: bytes)
+            let start = try CUDAEvent(context: context)
+            let end = try CUDAEvent(context: context)
+            let graph = try stream.capture { s in
+                try start.recordInCapture(on: s)
+                try s.copy(host, to: device)
+                try end.recordInCapture(on: s)
+            }
+            for round in 0..<2 {
+                let pattern = randomBytes(bytes, seed: UInt64(round + 11))
+                host.withUnsafeMutableBytes { $0.copyBytes(from: pattern) }
+                try graph.launch(on: stream)
+                try end.synchronize()
+                let ms = try end.milliseconds(since: start)
+                if !(ms > 0 && ms < 100) { return "replay \(round): \(ms) ms between the events" }
+                try stream.copy(device, to: back)
+                try stream.synchronize()
+                if !back.withUnsafeBytes({ $0.elementsEqual(pattern) }) { return "replay \(round) copied other bytes" }
+            }
+            return nil
+        }
     }
 
     func errors(context: CUDAContext, stream: CUDAStream, letterbox: GPULetterbox, nvrtc: NVRTC) {

@@ -18,6 +18,15 @@ public struct CopyProbeResult: Sendable {
 }
 
 extension TransferBench {
+    /// Holds the copy stream until a device fill of `gate` on the compute stream is done (about 100 µs for
+    /// 256 MiB): the start event, the copy and the end event queued after it all reach the GPU before it runs
+    /// them, so the time between the events cannot include the host's submission of the copy.
+    func closeGate(_ gate: borrowing DeviceBuffer, opened: CUDAEvent) throws {
+        try computeStream.fill(gate, byte: 0)
+        try opened.record(on: computeStream)
+        try copyStream.wait(for: opened)
+    }
+
     /// Spins in registers (no memory traffic) for about `iterations` dependent multiply-adds per worker.
     final class SpinJob: RowJob, @unchecked Sendable {
         var sink = [Float](repeating: 0, count: 64)
@@ -58,6 +67,8 @@ extension TransferBench {
         let end = try CUDAEvent(context: context)
         let spin = SpinJob()
         let stream = StreamJob(bytes: 64 << 20)
+        let gate = try DeviceBuffer(context: context, byteCount: 256 << 20)
+        let opened = try CUDAEvent(context: context, timing: false)
         var results: [CopyProbeResult] = []
         for kind in PinnedStaging.allCases {
             let staging = try kind.allocate(byteCount: tensorBytes, context: context)
@@ -80,6 +91,7 @@ extension TransferBench {
                 "buffer just written with non-temporal stores, cpu idle", "cpu spinning", "cpu streaming 64 MiB",
                 "cpu letterboxing with non-temporal stores",
                 "buffer just written with non-temporal stores, cpu letterboxing with non-temporal stores",
+                "copy queued behind a gate, cpu idle", "copy queued behind a gate, cpu letterboxing with non-temporal stores",
             ]
             for condition in conditions {
                 var rates: [Double] = []
@@ -93,6 +105,7 @@ extension TransferBench {
                         letterbox(into: staging, frame: i, writes: .streamed)
                     default: break
                     }
+                    if condition.hasPrefix("copy queued behind a gate") { try closeGate(gate, opened: opened) }
                     try start.record(on: copyStream)
                     try copyStream.copy(staging, to: device)
                     try end.record(on: copyStream)
@@ -100,7 +113,8 @@ extension TransferBench {
                     case "cpu spinning": workers.run(count: 64, spin)
                     case "cpu streaming 64 MiB": workers.run(count: 64, stream)
                     case "cpu letterboxing with non-temporal stores",
-                        "buffer just written with non-temporal stores, cpu letterboxing with non-temporal stores":
+                        "buffer just written with non-temporal stores, cpu letterboxing with non-temporal stores",
+                        "copy queued behind a gate, cpu letterboxing with non-temporal stores":
                         letterbox(into: other, frame: i, writes: .streamed)
                     default: break
                     }
@@ -117,10 +131,10 @@ extension TransferBench {
         return results
     }
 
-    /// Copy rate by size from pinned memory with the CPU idle or letterboxing (median of 10): a copy costs a fixed
+    /// Copy rate by size from pinned memory with the CPU idle or letterboxing (median of 12): a copy costs a fixed
     /// setup time plus bytes over the link's rate, so a 6 MB frame cannot reach the rate of the 64 MiB copies that
-    /// give the peak. `copyCost` fits the two terms.
-    public func copySizeSweep(cpuLetterboxing: Bool = false) throws -> [(bytes: Int, gbps: Double)] {
+    /// give the peak. `copyCost` fits the two terms. `gated`: each copy queued behind a gate (`closeGate`).
+    public func copySizeSweep(cpuLetterboxing: Bool = false, gated: Bool = false) throws -> [(bytes: Int, gbps: Double)] {
         let largest = 64 << 20
         let host = try HostBuffer.pinned(byteCount: largest, context: context)
         host.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 7) }
@@ -136,11 +150,14 @@ extension TransferBench {
             outputHeight: options.tensorSize, workers: workers)
         cpu.writes = .streamed
         let output = try HostBuffer.pinned(byteCount: tensorBytes, context: context)
+        let gate = try DeviceBuffer(context: context, byteCount: 256 << 20)
+        let opened = try CUDAEvent(context: context, timing: false)
         var frame = 0
         var results: [(Int, Double)] = []
         for bytes in [1 << 20, 2 << 20, 4 << 20, tensorBytes, frameBytes, 8 << 20, 16 << 20, 32 << 20, 64 << 20] {
             var rates: [Double] = []
             for _ in 0..<12 {
+                if gated { try closeGate(gate, opened: opened) }
                 try start.record(on: copyStream)
                 try copyStream.copy(host, to: device, byteCount: bytes)
                 try end.record(on: copyStream)

@@ -53,6 +53,16 @@ extension TransferBench {
         let partStreams = try (1..<parts).map { _ in try CUDAStream(context: context) }
         let partDone = try (0..<depth).map { _ in try partStreams.map { _ in try CUDAEvent(context: context) } }
         let partBytes = (tensorBytes / parts + 255) / 256 * 256
+        // One graph per staging slot: start event, copy into the slot's tensor, the slot's fence.
+        let graphs: [CUDAGraph] =
+            pinned && options.pinnedGraphCopies
+            ? try (0..<depth).map { slot in
+                try copyStream.capture { stream in
+                    try copyStarts[slot].recordInCapture(on: stream)
+                    try stream.copy(staging.buffers[slot], to: tensors, destinationOffset: slot * tensorBytes, byteCount: tensorBytes)
+                    try staging.fences[slot].recordInCapture(on: stream)
+                }
+            } : []
         var pending = [Pending](repeating: Pending(), count: depth)
         var readyTimes = [Double](repeating: 0, count: depth)
         var recorder = Recorder(capacity: options.frames)
@@ -73,6 +83,12 @@ extension TransferBench {
         /// Queues the copy of a letterboxed tensor and hands its staging buffer back to the pool.
         func upload(_ lease: consuming FrameLease<CUDAEvent>, measured: Bool) throws {
             let slot = lease.slot
+            if !graphs.isEmpty {
+                try ledger.driver(.graphLaunch) { () throws(CUDAError) in try graphs[slot].launch(on: copyStream) }
+                pending[slot] = Pending(ready: readyTimes[slot], measured: measured, valid: true)
+                lease.submit()
+                return
+            }
             try ledger.driver(.eventRecord) { () throws(CUDAError) in try copyStarts[slot].record(on: copyStream) }
             try ledger.driver(.copy) { () throws(CUDAError) in
                 try lease.withBuffer { buffer throws(CUDAError) in
@@ -166,6 +182,7 @@ extension TransferBench {
         }
         if deferred { variant += ", copy deferred by one frame (\(depth) staging buffers)" }
         if parts > 1 { variant += ", each copy in \(parts) parts on \(parts) copy streams" }
+        if !graphs.isEmpty { variant += ", copy and its events replayed from a CUDA graph per slot" }
         return finish(
             mode: pinned ? .pinned : .pageable, recorder: recorder, elapsed: elapsed, cpu: cpuSeconds,
             allocations: allocations, cudaAllocations: cudaAllocations, bytesPerFrame: tensorBytes,

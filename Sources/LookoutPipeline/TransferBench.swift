@@ -29,6 +29,9 @@ public struct TransferBenchOptions: Sendable {
     /// `pinned`: each tensor's copy split into this many parts on as many copy streams (the GPU's copy engines
     /// work on them at once, each with its own read requests in flight).
     public var pinnedCopyParts = 1
+    /// `pinned`: each staging slot's copy and the two events around it captured once as a CUDA graph, queued with
+    /// one launch (one submission instead of three calls).
+    public var pinnedGraphCopies = false
     public init() {}
 }
 

@@ -25,7 +25,7 @@ struct BenchTransferCommand: ParsableCommand {
     @Option(help: "The pinned mode's staging memory: cached, write-combined or huge-pages.") var staging = "write-combined"
     @Flag(inversion: .prefixedNo, help: "Time the pinned mode's copy alone under different CPU loads, and copies by size.")
     var copyProbe = true
-    @Flag(inversion: .prefixedNo, help: "Also run the pinned mode with cache write-back instead of non-temporal stores, with neither, with deferred copies, and with each copy split over 2 and 3 copy streams.")
+    @Flag(inversion: .prefixedNo, help: "Also run the pinned mode with cache write-back instead of non-temporal stores, with neither, with deferred copies, with each copy split over 2 and 3 copy streams, from huge pages, and with each copy replayed from a CUDA graph.")
     var pinnedVariants = true
     @Option(help: "A PyTorch baseline script to run after Lookout's modes; its rows join the report.")
     var baseline: String?
@@ -75,6 +75,8 @@ struct BenchTransferCommand: ParsableCommand {
         var probes: [JSONValue] = []
         var sweep: [JSONValue] = []
         var loadedSweep: [JSONValue] = []
+        var gatedSweep: [JSONValue] = []
+        var gatedLoadedSweep: [JSONValue] = []
         var costs: [(String, JSONValue)] = []
         for size in sizes {
             options.resolution = size
@@ -83,17 +85,24 @@ struct BenchTransferCommand: ParsableCommand {
             // its own size reaches, as well as with the 64 MiB peak.
             var sameSize: [Int: Double] = [:]
             if copyProbe {
-                for letterboxing in [false, true] {
-                    let results = try bench.copySizeSweep(cpuLetterboxing: letterboxing)
-                    let cpu = letterboxing ? "cpu letterboxing" : "cpu idle"
+                for (letterboxing, gated) in [(false, false), (true, false), (false, true), (true, true)] {
+                    let results = try bench.copySizeSweep(cpuLetterboxing: letterboxing, gated: gated)
+                    let cpu = (letterboxing ? "cpu letterboxing" : "cpu idle") + (gated ? ", queued behind a gate" : "")
                     for (bytes, gbps) in results {
                         print(String(format: "copy size %9d B, %@: %.2f GB/s (%.0f%% of the 64 MiB peak)", bytes, cpu, gbps, 100 * gbps / peak.pinned))
                         let entry = JSONValue.object([("bytes", .int(bytes)), ("copy_gbps", JSONValue.rounded(gbps, digits: 2))])
-                        if letterboxing { loadedSweep.append(entry) } else { sweep.append(entry); sameSize[bytes] = gbps }
+                        switch (letterboxing, gated) {
+                        case (false, false):
+                            sweep.append(entry)
+                            sameSize[bytes] = gbps
+                        case (true, false): loadedSweep.append(entry)
+                        case (false, true): gatedSweep.append(entry)
+                        case (true, true): gatedLoadedSweep.append(entry)
+                        }
                     }
                     if let fit = TransferBench.copyCost(results) {
                         print(String(format: "copy cost, %@: %.1f µs a copy + bytes at %.2f GB/s", cpu, fit.setupMicroseconds, fit.gbps))
-                        costs.append((letterboxing ? "cpu_letterboxing" : "cpu_idle", .object([
+                        costs.append(((letterboxing ? "cpu_letterboxing" : "cpu_idle") + (gated ? "_gated" : ""), .object([
                             ("setup_us", JSONValue.rounded(fit.setupMicroseconds, digits: 2)), ("gbps", JSONValue.rounded(fit.gbps, digits: 2)),
                         ])))
                     }
@@ -115,14 +124,17 @@ struct BenchTransferCommand: ParsableCommand {
                 // The pinned mode with the lines written back after ordinary stores instead of streamed, with
                 // neither (the copy then reads lines the CPU still holds dirty), with the copy deferred by a frame
                 // instead, and with each copy split over 2 and 3 copy streams.
-                for (name, writes, deferred, parts, kind): (String, ParallelLetterbox.Writes, Bool, Int, PinnedStaging) in [
-                    ("pinned-writeback", .writtenBack, false, 1, options.staging), ("pinned-noflush", .cached, false, 1, options.staging),
-                    ("pinned-deferred", .cached, true, 1, options.staging), ("pinned-2copies", .streamed, false, 2, options.staging),
-                    ("pinned-3copies", .streamed, false, 3, options.staging), ("pinned-hugepages", .streamed, false, 1, .hugePages),
+                let staging = options.staging
+                for (name, writes, deferred, parts, kind, graph): (String, ParallelLetterbox.Writes, Bool, Int, PinnedStaging, Bool) in [
+                    ("pinned-writeback", .writtenBack, false, 1, staging, false), ("pinned-noflush", .cached, false, 1, staging, false),
+                    ("pinned-deferred", .cached, true, 1, staging, false), ("pinned-2copies", .streamed, false, 2, staging, false),
+                    ("pinned-3copies", .streamed, false, 3, staging, false), ("pinned-hugepages", .streamed, false, 1, .hugePages, false),
+                    ("pinned-graph", .streamed, false, 1, staging, true),
                 ] {
                     var variant = options
                     variant.pinnedWrites = writes
                     variant.staging = kind
+                    variant.pinnedGraphCopies = graph
                     variant.pinnedDeferredCopy = deferred
                     variant.pinnedCopyParts = parts
                     var result = try TransferBench(context: context, letterbox: letterbox, options: variant).run(.pinned)
@@ -169,6 +181,8 @@ struct BenchTransferCommand: ParsableCommand {
                 ("pinned_copy_probe", .array(probes)),
                 ("copy_size_sweep_cpu_idle", .array(sweep)),
                 ("copy_size_sweep_cpu_letterboxing", .array(loadedSweep)),
+                ("copy_size_sweep_cpu_idle_gated", .array(gatedSweep)),
+                ("copy_size_sweep_cpu_letterboxing_gated", .array(gatedLoadedSweep)),
                 ("copy_cost_fit", .object(costs)),
                 ("h2d_peak_registered_huge_pages_gbps", JSONValue.rounded(peak.hugePages, digits: 2)),
                 ("huge_page_bytes_granted", peak.hugePageBytes.map { .int($0) } ?? .null),

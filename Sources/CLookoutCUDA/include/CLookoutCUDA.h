@@ -98,6 +98,7 @@ typedef LookoutCUresult (*LookoutPFN_cuStreamWaitEvent)(LookoutCUstream stream, 
 typedef LookoutCUresult (*LookoutPFN_cuEventCreate)(LookoutCUevent *event, unsigned int flags);
 typedef LookoutCUresult (*LookoutPFN_cuEventDestroy)(LookoutCUevent event);
 typedef LookoutCUresult (*LookoutPFN_cuEventRecord)(LookoutCUevent event, LookoutCUstream stream);
+typedef LookoutCUresult (*LookoutPFN_cuEventRecordWithFlags)(LookoutCUevent event, LookoutCUstream stream, unsigned int flags);
 typedef LookoutCUresult (*LookoutPFN_cuEventSynchronize)(LookoutCUevent event);
 typedef LookoutCUresult (*LookoutPFN_cuEventQuery)(LookoutCUevent event);
 typedef LookoutCUresult (*LookoutPFN_cuEventElapsedTime)(float *milliseconds, LookoutCUevent start, LookoutCUevent end);
