@@ -34,6 +34,11 @@ void lookout_store_fence(void) { _mm_sfence(); }
 
 int lookout_stream_store_available(void) { return 1; }
 
+void lookout_publish_u32(uint32_t *flag, uint32_t value) {
+    _mm_sfence();
+    __atomic_store_n(flag, value, __ATOMIC_RELEASE);
+}
+
 static int flush_kind = -1;
 
 int lookout_cache_flush_kind(void) {
@@ -60,6 +65,7 @@ void lookout_flush_cache_lines(const void *pointer, size_t bytes) {
 void lookout_stream_store(void *destination, const void *source, size_t bytes) { memcpy(destination, source, bytes); }
 void lookout_store_fence(void) { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
 int lookout_stream_store_available(void) { return 0; }
+void lookout_publish_u32(uint32_t *flag, uint32_t value) { __atomic_store_n(flag, value, __ATOMIC_SEQ_CST); }
 int lookout_cache_flush_kind(void) { return 0; }
 void lookout_flush_cache_lines(const void *pointer, size_t bytes) {
     (void)pointer;

@@ -38,4 +38,13 @@ public final class CUDAStream: @unchecked Sendable {
     public func wait(for event: CUDAEvent) throws(CUDAError) {
         try api.check(api.cuStreamWaitEvent(handle, event.handle, 0), "cuStreamWaitEvent")
     }
+
+    /// Makes later work on this stream wait until the 32-bit word at `flag` (device-visible memory: a mapped or
+    /// registered host buffer's `devicePointer`) reaches `value`, compared cyclically (`Int32(bitPattern: word &-
+    /// value) >= 0`). Work queued behind it is fetched by the GPU ahead of time and starts as soon as the host
+    /// stores the value, with no driver call on the host's critical path. Whoever queues a wait must store a value
+    /// that satisfies it, on error paths too, or the stream never drains.
+    public func wait(untilWordAt flag: DevicePointer, reaches value: UInt32) throws(CUDAError) {
+        try api.check(api.cuStreamWaitValue32(handle, flag.address, value, 0), "cuStreamWaitValue32")
+    }
 }

@@ -43,6 +43,7 @@ struct DriverAPI: @unchecked Sendable {
     let cuStreamSynchronize: LookoutPFN_cuStreamSynchronize
     let cuStreamQuery: LookoutPFN_cuStreamQuery
     let cuStreamWaitEvent: LookoutPFN_cuStreamWaitEvent
+    let cuStreamWaitValue32: LookoutPFN_cuStreamWaitValue32
     let cuEventCreate: LookoutPFN_cuEventCreate
     let cuEventDestroy: LookoutPFN_cuEventDestroy
     let cuEventRecord: LookoutPFN_cuEventRecord
@@ -136,6 +137,7 @@ struct DriverAPI: @unchecked Sendable {
             cuStreamSynchronize: resolve("cuStreamSynchronize", "cuStreamSynchronize", as: LookoutPFN_cuStreamSynchronize.self),
             cuStreamQuery: resolve("cuStreamQuery", "cuStreamQuery", as: LookoutPFN_cuStreamQuery.self),
             cuStreamWaitEvent: resolve("cuStreamWaitEvent", "cuStreamWaitEvent", as: LookoutPFN_cuStreamWaitEvent.self),
+            cuStreamWaitValue32: resolve("cuStreamWaitValue32", "cuStreamWaitValue32_v2", as: LookoutPFN_cuStreamWaitValue32.self),
             cuEventCreate: resolve("cuEventCreate", "cuEventCreate", as: LookoutPFN_cuEventCreate.self),
             cuEventDestroy: resolve("cuEventDestroy", "cuEventDestroy_v2", as: LookoutPFN_cuEventDestroy.self),
             cuEventRecord: resolve("cuEventRecord", "cuEventRecord", as: LookoutPFN_cuEventRecord.self),

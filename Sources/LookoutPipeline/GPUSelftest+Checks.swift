@@ -1,3 +1,4 @@
+import CLookoutHostMemory
 import Foundation
 import LookoutCUDA
 import LookoutCUDABackend
@@ -49,6 +50,32 @@ extension GPUSelftest {
                 }
                 return nil
             }
+        }
+        check("a copy queued behind a wait on a host word starts only once the host stores the word") {
+            let count = 1 << 20
+            let pattern = randomBytes(count, seed: 77)
+            let word = try HostBuffer.mapped(byteCount: 4, context: context)
+            word.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) }
+            guard let flag = word.devicePointer else { return "no device pointer for the word" }
+            let source = try HostBuffer.pinned(byteCount: count, context: context)
+            let back = try HostBuffer.pinned(byteCount: count, context: context)
+            let device = try DeviceBuffer(context: context, byteCount: count)
+            back.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) }
+            let done = try CUDAEvent(context: context)
+            let pointer = word.withUnsafeMutableBytes { $0.baseAddress!.assumingMemoryBound(to: UInt32.self) }
+            // Whatever happens, the wait is satisfied before the stream is used again.
+            defer { lookout_publish_u32(pointer, 100) }
+            try stream.wait(untilWordAt: flag, reaches: 1)
+            try stream.copy(source, to: device)
+            try stream.copy(device, to: back)
+            try done.record(on: stream)
+            // The source is written after the copy was queued, as the pinned mode does.
+            source.withUnsafeMutableBytes { $0.copyBytes(from: pattern) }
+            usleep(20_000)
+            if try done.isComplete() { return "the copy ran before the word was stored" }
+            lookout_publish_u32(pointer, 1)
+            try done.synchronize()
+            return back.withUnsafeBytes({ $0.elementsEqual(pattern) }) ? nil : "the copy moved other bytes"
         }
         for staging in PinnedStaging.allCases {
             check("copies round-trip byte-exact through \(staging.rawValue) pinned staging (bench transfer's --staging)") {

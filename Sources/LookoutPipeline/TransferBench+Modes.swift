@@ -63,6 +63,23 @@ extension TransferBench {
                     try staging.fences[slot].recordInCapture(on: stream)
                 }
             } : []
+        // The word the copy stream waits on (frame i's copy waits for i + 1), device-visible host memory.
+        let gate = try HostBuffer.mapped(byteCount: 4, context: context)
+        gate.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) }
+        let gateWord = gate.withUnsafeMutableBytes { $0.baseAddress!.assumingMemoryBound(to: UInt32.self) }
+        var queueFailure: CUDAError? = nil
+        if pinned && options.pinnedQueuedCopies && !deferred && graphs.isEmpty && parts == 1, let word = gate.devicePointer {
+            do {
+                try copyStream.wait(untilWordAt: word, reaches: 0)
+                try copyStream.synchronize()
+            } catch { queueFailure = error }
+        }
+        let queued =
+            pinned && options.pinnedQueuedCopies && !deferred && graphs.isEmpty && parts == 1 && gate.devicePointer != nil
+            && queueFailure == nil
+        let frameCount = options.warmup + options.frames
+        // Whatever happens, leave no wait unsatisfied: the stream must drain.
+        defer { if queued { lookout_publish_u32(gateWord, UInt32(frameCount + 1)) } }
         var pending = [Pending](repeating: Pending(), count: depth)
         var readyTimes = [Double](repeating: 0, count: depth)
         var recorder = Recorder(capacity: options.frames)
@@ -80,13 +97,11 @@ extension TransferBench {
             recorder.copyRates.append(Double(tensorBytes) / (ms * 1e6))
         }
 
-        /// Queues the copy of a letterboxed tensor and hands its staging buffer back to the pool.
-        func upload(_ lease: consuming FrameLease<CUDAEvent>, measured: Bool) throws {
+        /// Queues the copy of a staging slot's tensor between its two events.
+        func queueCopy(_ lease: borrowing FrameLease<CUDAEvent>) throws {
             let slot = lease.slot
             if !graphs.isEmpty {
                 try ledger.driver(.graphLaunch) { () throws(CUDAError) in try graphs[slot].launch(on: copyStream) }
-                pending[slot] = Pending(ready: readyTimes[slot], measured: measured, valid: true)
-                lease.submit()
                 return
             }
             try ledger.driver(.eventRecord) { () throws(CUDAError) in try copyStarts[slot].record(on: copyStream) }
@@ -112,6 +127,12 @@ extension TransferBench {
                 }
             }
             try ledger.driver(.eventRecord) { () throws(CUDAError) in try lease.fence.record(on: copyStream) }
+        }
+
+        /// Queues the copy of a letterboxed tensor and hands its staging buffer back to the pool.
+        func upload(_ lease: consuming FrameLease<CUDAEvent>, measured: Bool) throws {
+            let slot = lease.slot
+            try queueCopy(lease)
             if pinned {
                 pending[slot] = Pending(ready: readyTimes[slot], measured: measured, valid: true)
             } else {
@@ -146,6 +167,13 @@ extension TransferBench {
             let slot = lease.slot
             try finalize(slot)
             readyTimes[slot] = ready
+            let gateValue = UInt32(i + 1)
+            if queued {
+                try ledger.driver(.streamWait) { () throws(CUDAError) in
+                    try copyStream.wait(untilWordAt: gate.devicePointer!, reaches: gateValue)
+                }
+                try queueCopy(lease)
+            }
             source.withUnsafeMutableBytes { src in
                 lease.withUnsafeMutableBytes { dst in
                     let pixels = BGRPixels(
@@ -154,7 +182,12 @@ extension TransferBench {
                     cpu.run(source: pixels, into: dst.baseAddress!.assumingMemoryBound(to: Float.self))
                 }
             }
-            if deferred {
+            if queued {
+                // The tensor is written (each worker fenced its stores): release the queued copy.
+                lookout_publish_u32(gateWord, gateValue)
+                pending[slot] = Pending(ready: ready, measured: i >= options.warmup, valid: true)
+                lease.submit()
+            } else if deferred {
                 // Upload the previous frame's tensor now that this frame has been letterboxed.
                 if let previous = held.take() { try upload(previous, measured: heldMeasured) }
                 held = consume lease
@@ -183,6 +216,8 @@ extension TransferBench {
         if deferred { variant += ", copy deferred by one frame (\(depth) staging buffers)" }
         if parts > 1 { variant += ", each copy in \(parts) parts on \(parts) copy streams" }
         if !graphs.isEmpty { variant += ", copy and its events replayed from a CUDA graph per slot" }
+        if queued { variant += ", copy queued before the letterbox behind a wait on a host word, released by one store" }
+        if let queueFailure { variant += ", copy queued after the letterbox (stream memory operations unavailable: \(queueFailure))" }
         return finish(
             mode: pinned ? .pinned : .pageable, recorder: recorder, elapsed: elapsed, cpu: cpuSeconds,
             allocations: allocations, cudaAllocations: cudaAllocations, bytesPerFrame: tensorBytes,

@@ -32,7 +32,33 @@ public struct TransferBenchOptions: Sendable {
     /// `pinned`: each staging slot's copy and the two events around it captured once as a CUDA graph, queued with
     /// one launch (one submission instead of three calls).
     public var pinnedGraphCopies = false
+    /// `pinned`: queue each frame's copy (and its events) before the letterbox writes the tensor, behind a wait on
+    /// a host memory word that the CPU sets when the tensor is written: the GPU has fetched the copy's commands by
+    /// then, and starts it without a driver call on the host's critical path. Falls back to queuing after the
+    /// letterbox where stream memory operations are unavailable.
+    public var pinnedQueuedCopies = true
     public init() {}
+}
+
+extension TransferBenchOptions {
+    /// The `pinned` mode with one of its choices changed, named for the report. Deferred, split and graph copies
+    /// are queued after the letterbox (the queued copy is one copy of the current frame on the copy stream).
+    public var pinnedVariants: [(name: String, options: TransferBenchOptions)] {
+        func with(_ change: (inout TransferBenchOptions) -> Void) -> TransferBenchOptions {
+            var variant = self
+            change(&variant)
+            return variant
+        }
+        return [
+            ("pinned-direct", with { $0.pinnedQueuedCopies = false }),
+            ("pinned-writeback", with { $0.pinnedWrites = .writtenBack }),
+            ("pinned-noflush", with { $0.pinnedWrites = .cached }),
+            ("pinned-deferred", with { $0.pinnedDeferredCopy = true }),
+            ("pinned-2copies", with { $0.pinnedCopyParts = 2 }),
+            ("pinned-hugepages", with { $0.staging = .hugePages }),
+            ("pinned-graph", with { $0.pinnedGraphCopies = true }),
+        ]
+    }
 }
 
 /// Page-locked host memory for the `pinned` mode's staging tensors.

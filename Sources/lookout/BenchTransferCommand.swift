@@ -25,7 +25,7 @@ struct BenchTransferCommand: ParsableCommand {
     @Option(help: "The pinned mode's staging memory: cached, write-combined or huge-pages.") var staging = "write-combined"
     @Flag(inversion: .prefixedNo, help: "Time the pinned mode's copy alone under different CPU loads, and copies by size.")
     var copyProbe = true
-    @Flag(inversion: .prefixedNo, help: "Also run the pinned mode with cache write-back instead of non-temporal stores, with neither, with deferred copies, with each copy split over 2 and 3 copy streams, from huge pages, and with each copy replayed from a CUDA graph.")
+    @Flag(inversion: .prefixedNo, help: "Also run the pinned mode with one choice changed each: copies queued after the letterbox, cache write-back instead of non-temporal stores, neither, deferred copies, each copy split over 2 copy streams, huge-page staging, copies replayed from a CUDA graph.")
     var pinnedVariants = true
     @Option(help: "A PyTorch baseline script to run after Lookout's modes; its rows join the report.")
     var baseline: String?
@@ -121,22 +121,8 @@ struct BenchTransferCommand: ParsableCommand {
                 print(Self.line(result, peak: peak.pinned))
                 fflush(nil)
                 guard mode == .pinned && pinnedVariants else { continue }
-                // The pinned mode with the lines written back after ordinary stores instead of streamed, with
-                // neither (the copy then reads lines the CPU still holds dirty), with the copy deferred by a frame
-                // instead, and with each copy split over 2 and 3 copy streams.
-                let staging = options.staging
-                for (name, writes, deferred, parts, kind, graph): (String, ParallelLetterbox.Writes, Bool, Int, PinnedStaging, Bool) in [
-                    ("pinned-writeback", .writtenBack, false, 1, staging, false), ("pinned-noflush", .cached, false, 1, staging, false),
-                    ("pinned-deferred", .cached, true, 1, staging, false), ("pinned-2copies", .streamed, false, 2, staging, false),
-                    ("pinned-3copies", .streamed, false, 3, staging, false), ("pinned-hugepages", .streamed, false, 1, .hugePages, false),
-                    ("pinned-graph", .streamed, false, 1, staging, true),
-                ] {
-                    var variant = options
-                    variant.pinnedWrites = writes
-                    variant.staging = kind
-                    variant.pinnedGraphCopies = graph
-                    variant.pinnedDeferredCopy = deferred
-                    variant.pinnedCopyParts = parts
+                // The pinned mode with one of its choices changed (`TransferBenchOptions.pinnedVariants`).
+                for (name, variant) in options.pinnedVariants {
                     var result = try TransferBench(context: context, letterbox: letterbox, options: variant).run(.pinned)
                     result.mode = name
                     var row = Self.row(result, peak: peak.pinned)

@@ -233,6 +233,19 @@ func fewestAllocations(onThisThreadOnly: Bool = false, _ body: () throws -> Void
         #expect(throws: ResolutionError.self) { try Resolution(parsing: "big") }
     }
 
+    @Test func pinnedVariantsChangeOneChoiceEach() {
+        let base = TransferBenchOptions()
+        #expect(base.pinnedQueuedCopies && base.pinnedWrites == .streamed && base.staging == .writeCombined)
+        let variants = base.pinnedVariants
+        #expect(Set(variants.map(\.name)).count == variants.count)
+        let byName = Dictionary(uniqueKeysWithValues: variants.map { ($0.name, $0.options) })
+        #expect(byName["pinned-direct"]?.pinnedQueuedCopies == false)
+        #expect(byName["pinned-writeback"]?.pinnedWrites == .writtenBack)
+        #expect(byName["pinned-writeback"]?.pinnedQueuedCopies == true)
+        #expect(byName["pinned-hugepages"]?.staging == .hugePages)
+        #expect(byName["pinned-graph"]?.pinnedGraphCopies == true)
+    }
+
     @Test func stagingKindsParse() {
         #expect(PinnedStaging(rawValue: "huge-pages") == .hugePages)
         #expect(PinnedStaging(rawValue: "write-combined") == .writeCombined)

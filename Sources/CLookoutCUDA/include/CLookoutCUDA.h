@@ -95,6 +95,10 @@ typedef LookoutCUresult (*LookoutPFN_cuStreamDestroy)(LookoutCUstream stream);
 typedef LookoutCUresult (*LookoutPFN_cuStreamSynchronize)(LookoutCUstream stream);
 typedef LookoutCUresult (*LookoutPFN_cuStreamQuery)(LookoutCUstream stream);
 typedef LookoutCUresult (*LookoutPFN_cuStreamWaitEvent)(LookoutCUstream stream, LookoutCUevent event, unsigned int flags);
+// Stream memory operation (the CUDA 12 ABI, `_v2`): later work on the stream waits until the 32-bit word at addr
+// satisfies the condition in flags (0: (int32_t)(*addr - value) >= 0).
+typedef LookoutCUresult (*LookoutPFN_cuStreamWaitValue32)(
+    LookoutCUstream stream, LookoutCUdeviceptr addr, uint32_t value, unsigned int flags);
 typedef LookoutCUresult (*LookoutPFN_cuEventCreate)(LookoutCUevent *event, unsigned int flags);
 typedef LookoutCUresult (*LookoutPFN_cuEventDestroy)(LookoutCUevent event);
 typedef LookoutCUresult (*LookoutPFN_cuEventRecord)(LookoutCUevent event, LookoutCUstream stream);

@@ -4,6 +4,7 @@
 #ifndef CLOOKOUT_HOST_MEMORY_H
 #define CLOOKOUT_HOST_MEMORY_H
 #include <stddef.h>
+#include <stdint.h>
 
 /// Writes back and evicts every cache line of [pointer, pointer + bytes) (CLFLUSHOPT where the CPU has it, else
 /// CLFLUSH), then fences. A no-op on other architectures.
@@ -17,6 +18,9 @@ int lookout_cache_flush_kind(void);
 void lookout_stream_store(void *destination, const void *source, size_t bytes);
 /// Orders the calling thread's earlier non-temporal stores before its later stores (SFENCE).
 void lookout_store_fence(void);
+/// Stores `value` to `*flag` after every earlier store of this thread (non-temporal ones included) is visible:
+/// the host's half of a GPU stream waiting on a memory word.
+void lookout_publish_u32(uint32_t *flag, uint32_t value);
 /// 1 where `lookout_stream_store` uses non-temporal stores, 0 where it is a plain copy.
 int lookout_stream_store_available(void);
 #endif
