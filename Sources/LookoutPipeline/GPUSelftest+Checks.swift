@@ -16,6 +16,20 @@ extension GPUSelftest {
         }
     }
 
+    /// Writes `pattern` into `source`, copies it to `device` and back into a zeroed `back` on `stream` (1D,
+    /// asynchronous): whether the bytes came back.
+    func roundTrip(
+        _ pattern: [UInt8], from source: borrowing HostBuffer, through device: borrowing DeviceBuffer,
+        into back: borrowing HostBuffer, on stream: CUDAStream
+    ) throws -> Bool {
+        source.withUnsafeMutableBytes { $0.copyBytes(from: pattern) }
+        back.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) }
+        try stream.copy(source, to: device)
+        try stream.copy(device, to: back)
+        try stream.synchronize()
+        return back.withUnsafeBytes { $0.elementsEqual(pattern) }
+    }
+
     func copies(context: CUDAContext, stream: CUDAStream) {
         for kind in HostMemoryKind.allCases {
             check("copies round-trip byte-exact through \(kind) memory (1D async, 2D async, synchronous)") {
@@ -24,12 +38,7 @@ extension GPUSelftest {
                 let source = try HostBuffer(kind: kind, byteCount: count, context: context)
                 let back = try HostBuffer(kind: kind, byteCount: count, context: context)
                 let device = try DeviceBuffer(context: context, byteCount: count)
-                source.withUnsafeMutableBytes { $0.copyBytes(from: pattern) }
-                back.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) }
-                try stream.copy(source, to: device)
-                try stream.copy(device, to: back)
-                try stream.synchronize()
-                if !back.withUnsafeBytes({ $0.elementsEqual(pattern) }) { return "1D round trip differs" }
+                if try !roundTrip(pattern, from: source, through: device, into: back, on: stream) { return "1D round trip differs" }
                 // 2D: 1000 rows of 1001 bytes, host pitch 1003, device pitch 1024.
                 back.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) }
                 try stream.copy2D(source, sourcePitch: 1003, to: device, destinationPitch: 1024, widthBytes: 1001, height: 1000)
@@ -84,12 +93,7 @@ extension GPUSelftest {
                 let source = try staging.allocate(byteCount: count, context: context)
                 let back = try HostBuffer.pinned(byteCount: count, context: context)
                 let device = try DeviceBuffer(context: context, byteCount: count)
-                source.withUnsafeMutableBytes { $0.copyBytes(from: pattern) }
-                back.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) }
-                try stream.copy(source, to: device)
-                try stream.copy(device, to: back)
-                try stream.synchronize()
-                return back.withUnsafeBytes({ $0.elementsEqual(pattern) }) ? nil : "round trip differs"
+                return try roundTrip(pattern, from: source, through: device, into: back, on: stream) ? nil : "round trip differs"
             }
         }
     }
