@@ -8,7 +8,7 @@ extension HostBuffer {
     /// Ordinary page-aligned memory, then page-locked and mapped with `cuMemHostRegister`: the path for memory
     /// that something else allocates (a decoder's output, say). Unregistered, then freed, on release.
     /// `hugePages` asks the kernel for transparent 2 MiB pages (aligned and rounded to 2 MiB, `MADV_HUGEPAGE`,
-    /// touched before registering); `hugePageBytes(of:)` tells how much of it the kernel backed with them.
+    /// touched before registering); `processHugePageBytes()` before and after tells how much the kernel granted.
     public static func registered(byteCount: Int, context: CUDAContext, hugePages: Bool = false) throws(CUDAError) -> HostBuffer {
         precondition(byteCount > 0, "a host buffer holds at least one byte")
         let alignment = hugePages ? hugePageSize : pageSize

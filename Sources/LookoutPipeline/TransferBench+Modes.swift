@@ -67,16 +67,17 @@ extension TransferBench {
         let gate = try HostBuffer.mapped(byteCount: 4, context: context)
         gate.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) }
         let gateWord = gate.withUnsafeMutableBytes { $0.baseAddress!.assumingMemoryBound(to: UInt32.self) }
+        // (Deferred, split and graph copies are submitted after the letterbox.)
+        let wantsQueue = pinned && options.pinnedQueuedCopies && !deferred && graphs.isEmpty && parts == 1
         var queueFailure: CUDAError? = nil
-        if pinned && options.pinnedQueuedCopies && !deferred && graphs.isEmpty && parts == 1, let word = gate.devicePointer {
+        if wantsQueue, let word = gate.devicePointer {
             do {
+                // A wait that is already satisfied: whether this driver and GPU take stream memory operations.
                 try copyStream.wait(untilWordAt: word, reaches: 0)
                 try copyStream.synchronize()
             } catch { queueFailure = error }
         }
-        let queued =
-            pinned && options.pinnedQueuedCopies && !deferred && graphs.isEmpty && parts == 1 && gate.devicePointer != nil
-            && queueFailure == nil
+        let queued = wantsQueue && gate.devicePointer != nil && queueFailure == nil
         let frameCount = options.warmup + options.frames
         // Whatever happens, leave no wait unsatisfied: the stream must drain.
         defer { if queued { lookout_publish_u32(gateWord, UInt32(frameCount + 1)) } }
