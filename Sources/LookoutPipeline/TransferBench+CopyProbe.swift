@@ -55,7 +55,7 @@ extension TransferBench {
 
     /// Copies one letterboxed tensor from pinned staging while the CPU idles, spins, streams memory or letterboxes
     /// the next frame (what the `pinned` mode overlaps), with the tensor written with ordinary, written-back or
-    /// non-temporal stores, for cached and write-combined staging.
+    /// non-temporal stores, for each kind of staging (`PinnedStaging`); two conditions queue the copy behind a gate.
     public func copyProbe(copies: Int = 30) throws -> [CopyProbeResult] {
         let res = options.resolution
         let sources = makeSourceRing()
