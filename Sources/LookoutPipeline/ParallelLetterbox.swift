@@ -59,6 +59,16 @@ public final class ParallelLetterbox: RowJob, @unchecked Sendable {
         current = nil
     }
 
+    /// The same from raw bytes: a packed BGR frame (rows of `sourceWidth * 3` bytes) into a float32 tensor.
+    public func run(frame: UnsafeRawBufferPointer, into tensor: UnsafeMutableRawBufferPointer) {
+        precondition(frame.count >= geometry.sourceWidth * geometry.sourceHeight * 3, "frame buffer too small")
+        precondition(tensor.count >= geometry.outputWidth * geometry.outputHeight * 3 * 4, "tensor buffer too small")
+        let pixels = BGRPixels(
+            base: frame.baseAddress!.assumingMemoryBound(to: UInt8.self), width: geometry.sourceWidth,
+            height: geometry.sourceHeight, rowBytes: geometry.sourceWidth * 3)
+        run(source: pixels, into: tensor.baseAddress!.assumingMemoryBound(to: Float.self))
+    }
+
     public func rows(worker: Int, range: Range<Int>) {
         guard let current else { return }
         let width = geometry.outputWidth

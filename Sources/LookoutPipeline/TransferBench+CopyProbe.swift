@@ -17,6 +17,32 @@ public struct CopyProbeResult: Sendable {
     public var p90: Double
 }
 
+/// The CPU load the size sweep copies under: the pinned mode's letterbox (non-temporal stores into pinned memory),
+/// one source frame after another.
+final class LetterboxLoad {
+    let sources: FramePool<ManualFence>
+    let cpu: ParallelLetterbox
+    let output: HostBuffer
+    let ring: Int
+    var frame = 0
+
+    init(bench: TransferBench) throws {
+        let options = bench.options
+        sources = bench.makeSourceRing()
+        cpu = ParallelLetterbox(
+            sourceWidth: options.resolution.width, sourceHeight: options.resolution.height, outputWidth: options.tensorSize,
+            outputHeight: options.tensorSize, workers: bench.workers)
+        cpu.writes = .streamed
+        output = try HostBuffer.pinned(byteCount: bench.tensorBytes, context: bench.context)
+        ring = options.ring
+    }
+
+    func next() {
+        sources.buffers[frame % ring].withUnsafeBytes { src in output.withUnsafeMutableBytes { cpu.run(frame: src, into: $0) } }
+        frame += 1
+    }
+}
+
 extension TransferBench {
     /// Holds the copy stream until a device fill of `gate` on the compute stream is done (about 100 µs for
     /// 256 MiB): the start event, the copy and the end event queued after it all reach the GPU before it runs
@@ -76,12 +102,7 @@ extension TransferBench {
             func letterbox(into buffer: borrowing HostBuffer, frame: Int, writes: ParallelLetterbox.Writes = .cached) {
                 cpu.writes = writes
                 sources.buffers[frame % options.ring].withUnsafeBytes { src in
-                    buffer.withUnsafeMutableBytes { dst in
-                        let pixels = BGRPixels(
-                            base: src.baseAddress!.assumingMemoryBound(to: UInt8.self), width: res.width, height: res.height,
-                            rowBytes: res.width * 3)
-                        cpu.run(source: pixels, into: dst.baseAddress!.assumingMemoryBound(to: Float.self))
-                    }
+                    buffer.withUnsafeMutableBytes { cpu.run(frame: src, into: $0) }
                 }
             }
             letterbox(into: staging, frame: 0)
@@ -141,18 +162,9 @@ extension TransferBench {
         let device = try DeviceBuffer(context: context, byteCount: largest)
         let start = try CUDAEvent(context: context)
         let end = try CUDAEvent(context: context)
-        // The load: the letterbox of the pinned mode (non-temporal stores into pinned memory), frame after frame
-        // until the copy is done.
-        let res = options.resolution
-        let sources = makeSourceRing()
-        let cpu = ParallelLetterbox(
-            sourceWidth: res.width, sourceHeight: res.height, outputWidth: options.tensorSize,
-            outputHeight: options.tensorSize, workers: workers)
-        cpu.writes = .streamed
-        let output = try HostBuffer.pinned(byteCount: tensorBytes, context: context)
+        let load = cpuLetterboxing ? try LetterboxLoad(bench: self) : nil
         let gate = try DeviceBuffer(context: context, byteCount: 256 << 20)
         let opened = try CUDAEvent(context: context, timing: false)
-        var frame = 0
         var results: [(Int, Double)] = []
         for bytes in [1 << 20, 2 << 20, 4 << 20, tensorBytes, frameBytes, 8 << 20, 16 << 20, 32 << 20, 64 << 20] {
             var rates: [Double] = []
@@ -161,17 +173,7 @@ extension TransferBench {
                 try start.record(on: copyStream)
                 try copyStream.copy(host, to: device, byteCount: bytes)
                 try end.record(on: copyStream)
-                while cpuLetterboxing, try !end.isComplete() {
-                    sources.buffers[frame % options.ring].withUnsafeBytes { src in
-                        output.withUnsafeMutableBytes { dst in
-                            let pixels = BGRPixels(
-                                base: src.baseAddress!.assumingMemoryBound(to: UInt8.self), width: res.width,
-                                height: res.height, rowBytes: res.width * 3)
-                            cpu.run(source: pixels, into: dst.baseAddress!.assumingMemoryBound(to: Float.self))
-                        }
-                    }
-                    frame += 1
-                }
+                while let load, try !end.isComplete() { load.next() }
                 try end.synchronize()
                 rates.append(Double(bytes) / (try end.milliseconds(since: start) * 1e6))
             }

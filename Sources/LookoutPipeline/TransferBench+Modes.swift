@@ -176,12 +176,7 @@ extension TransferBench {
                 try queueCopy(lease)
             }
             source.withUnsafeMutableBytes { src in
-                lease.withUnsafeMutableBytes { dst in
-                    let pixels = BGRPixels(
-                        base: UnsafePointer(src.baseAddress!.assumingMemoryBound(to: UInt8.self)), width: res.width,
-                        height: res.height, rowBytes: res.width * 3)
-                    cpu.run(source: pixels, into: dst.baseAddress!.assumingMemoryBound(to: Float.self))
-                }
+                lease.withUnsafeMutableBytes { cpu.run(frame: UnsafeRawBufferPointer(src), into: $0) }
             }
             if queued {
                 // The tensor is written (each worker fenced its stores): release the queued copy.
