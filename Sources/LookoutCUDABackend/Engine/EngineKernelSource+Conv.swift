@@ -80,6 +80,19 @@ extension EngineKernelSource {
             }
         }
 
+        // A warp's NT n8 columns of an mma tile, for the lane whose first pair is channel `co` (n + (lane & 3) * 2):
+        // the bias pairs, and the store of row half h (fragment rows lane / 4 + 8h) of one m16 slice to a pixel.
+        template <int NT> __device__ __forceinline__ void convBiasPairs(const LookoutConvParams& p, int co, float2 (&bias)[NT]) {
+            #pragma unroll
+            for (int j = 0; j < NT; j++) bias[j] = convBiasPair(p, co + j * 8);
+        }
+        template <int NT>
+        __device__ __forceinline__ void convStoreRow(const LookoutConvParams& p, const float (&acc)[NT][4], int h, int co,
+                                                     i64 yRow, i64 rRow, const float2 (&bias)[NT]) {
+            #pragma unroll
+            for (int j = 0; j < NT; j++) convStorePair(p, acc[j][h * 2], acc[j][h * 2 + 1], co + j * 8, yRow, rRow, bias[j]);
+        }
+
         // One 16-byte vector of the implicit GEMM's A tile (a row = an output pixel, 8 channels of one tap), as a
         // thread gathers it stage after stage: the image's base, the window's corner, the vector's k position and
         // its current source address. Within a tap the source only moves BK channels a stage; the tap (and the
@@ -269,9 +282,9 @@ extension EngineKernelSource {
                     }
                 return;
             }
+            const int co = n0 + wn * WN + (lane & 3) * 2;
             float2 bias[NT];
-            #pragma unroll
-            for (int j = 0; j < NT; j++) bias[j] = convBiasPair(p, n0 + wn * WN + j * 8 + (lane & 3) * 2);
+            convBiasPairs(p, co, bias);
             #pragma unroll
             for (int i = 0; i < MT; i++) {
                 #pragma unroll
@@ -281,11 +294,7 @@ extension EngineKernelSource {
                     const int img = m / outHW, pix = m - img * outHW, oh = pix / p.outW, ow = pix - oh * p.outW;
                     i64 yRow, rRow;
                     convPixelRows(p, img, oh, ow, yRow, rRow);
-                    #pragma unroll
-                    for (int j = 0; j < NT; j++) {
-                        const int co = n0 + wn * WN + j * 8 + (lane & 3) * 2;
-                        convStorePair(p, acc[i][j][h * 2], acc[i][j][h * 2 + 1], co, yRow, rRow, bias[j]);
-                    }
+                    convStoreRow(p, acc[i], h, co, yRow, rRow, bias);
                 }
             }
         }

@@ -189,9 +189,9 @@ extension EngineKernelSource {
                 __syncthreads();  // the stage is overwritten by the load two chunks on
             }
 
+            const int co = n0 + wn * NT * 8 + (lane & 3) * 2;
             float2 bias[NT];
-            #pragma unroll
-            for (int j = 0; j < NT; j++) bias[j] = convBiasPair(p, n0 + wn * NT * 8 + j * 8 + (lane & 3) * 2);
+            convBiasPairs(p, co, bias);
             #pragma unroll
             for (int i = 0; i < MT; i++) {
                 #pragma unroll
@@ -199,11 +199,7 @@ extension EngineKernelSource {
                     const int m = (wm * MT + i) * 16 + (lane >> 2) + h * 8;
                     i64 yRow, rRow;
                     if (!convPixelRows(p, img, ty0 + m / TW, tx0 + m % TW, yRow, rRow)) continue;
-                    #pragma unroll
-                    for (int j = 0; j < NT; j++) {
-                        const int co = n0 + wn * NT * 8 + j * 8 + (lane & 3) * 2;
-                        convStorePair(p, acc[i][j][h * 2], acc[i][j][h * 2 + 1], co, yRow, rRow, bias[j]);
-                    }
+                    convStoreRow(p, acc[i], h, co, yRow, rRow, bias);
                 }
             }
         }
@@ -302,8 +298,7 @@ extension EngineKernelSource {
                 for (int j = 0; j < NT; j += 2)
                     loadMatrixX4(smemAddress(weights + (j * 8 + bRow) * KROW + s * 16 + bColumn), bf[s][j][0], bf[s][j][1], bf[s][j + 1][0], bf[s][j + 1][1]);
             float2 bias[NT];
-            #pragma unroll
-            for (int j = 0; j < NT; j++) bias[j] = convBiasPair(p, j * 8 + (lane & 3) * 2);
+            convBiasPairs(p, (lane & 3) * 2, bias);
 
             // Every pixel of the tile inside the output, whole 16-byte pixels of channels-last fp16: staged stores.
             const bool staged = p.yHalf && p.ysC == 1 && !p.hasResidual && p.outC == CO && (p.ysW & 7) == 0 && (p.ysH & 7) == 0
@@ -362,9 +357,7 @@ extension EngineKernelSource {
                     const int mo = (warp * MT + i) * 16 + (lane >> 2) + h * 8;
                     i64 yRow, rRow;
                     if (!convPixelRows(p, img, ty0 + mo / TW, tx0 + mo % TW, yRow, rRow)) continue;
-                    #pragma unroll
-                    for (int j = 0; j < NT; j++)
-                        convStorePair(p, acc[i][j][h * 2], acc[i][j][h * 2 + 1], j * 8 + (lane & 3) * 2, yRow, rRow, bias[j]);
+                    convStoreRow(p, acc[i], h, (lane & 3) * 2, yRow, rRow, bias);
                 }
         }
 

@@ -100,9 +100,9 @@ extension EngineKernelSource {
                     copyAsync16L1(base + (unsigned)((row * ROW + v * 8) * 2), source, m < p.M ? 16 : 0);
                 }
             };
+            const int co = n0 + wn * NT * 8 + (lane & 3) * 2;
             float2 bias[NT];
-            #pragma unroll
-            for (int j = 0; j < NT; j++) bias[j] = convBiasPair(p, n0 + wn * NT * 8 + j * 8 + (lane & 3) * 2);
+            convBiasPairs(p, co, bias);
 
             int tile = blockIdx.x;
             if (tile < tiles) loadTile(tile, 0);
@@ -161,11 +161,7 @@ extension EngineKernelSource {
                             const int img = m / outHW, pix = m - img * outHW, oh = pix / p.outW, ow = pix - oh * p.outW;
                             convPixelRows(p, img, oh, ow, yRow, rRow);
                         }
-                        #pragma unroll
-                        for (int j = 0; j < NT; j++) {
-                            const int co = n0 + wn * NT * 8 + j * 8 + (lane & 3) * 2;
-                            convStorePair(p, acc[i][j][h * 2], acc[i][j][h * 2 + 1], co, yRow, rRow, bias[j]);
-                        }
+                        convStoreRow(p, acc[i], h, co, yRow, rRow, bias);
                     }
                 }
                 __syncthreads();  // this buffer is loaded again by the next iteration's prefetch
