@@ -1,9 +1,27 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
-// The GPU machine has no Swift runtime and none of our C libraries: `LOOKOUT_STATIC_LIBS=1 swift build
-// -c release --static-swift-stdlib` links OpenBLAS, libjpeg, libpng and zlib statically so that the binary
-// needs only libc, libm and libstdc++ there (see docs/gpu-machine.md).
+// Lookout: YOLO detection around zero-copy GPU pipelines. One library product (`Lookout`, the user surface) and
+// one executable (`lookout`). The targets follow the data path of DESIGN.md:
+//
+//   C doors         CLookoutBLAS, CLookoutImage, CLookoutFFmpeg, CLookoutKernels, CLookoutCUDA, CLookoutHostMemory
+//   model           LookoutModel        ONNX, graph IR, passes, memory plan
+//   backends        LookoutCPU, LookoutCUDA (driver layer), LookoutCUDABackend (GPU engine, letterbox, NMS)
+//   media, YOLO     LookoutMedia (images and video), LookoutYOLO (letterbox, NMS, metrics)
+//   inference       LookoutInference    a model on a device: Detector, batched detection, validation
+//   pipeline        LookoutPipeline     sources → pool → upload → batching → stages → results, metrics; a Service
+//   server          LookoutServer       HTTP (Hummingbird): metrics now, `lookout serve` next
+//   façade          Lookout             re-exports the user-facing API, DocC catalog
+//   bench, selftest LookoutBench, LookoutSelftest: benchmark commands and GPU self-tests, linked only by the CLI
+//   CLI             LookoutCLI          the `lookout` executable
+//
+// Build switches (environment, read when the manifest is evaluated; none is needed to use Lookout as a dependency):
+// * LOOKOUT_DEV_FLAGS=1 (set by scripts/test and the static build): optimise the per-pixel Swift loops and the C
+//   kernels in debug builds too (at -Onone the test suite's letterbox, resize and NMS loops run ~50x slower) and
+//   compile the C kernels with -O3 -fno-math-errno in release.
+// * LOOKOUT_STATIC_LIBS=1: link OpenBLAS, libjpeg, libpng, zlib and FFmpeg statically (the static FFmpeg of
+//   scripts/build-ffmpeg-static.sh in .ffmpeg-static/), for the GPU machine's binary (docs/gpu-machine.md).
+let devFlags = Context.environment["LOOKOUT_DEV_FLAGS"] == "1"
 let staticLibs = Context.environment["LOOKOUT_STATIC_LIBS"] == "1"
 
 func systemLibraries(_ names: [String]) -> [LinkerSetting] {
@@ -13,144 +31,178 @@ func systemLibraries(_ names: [String]) -> [LinkerSetting] {
     return names.map { .linkedLibrary($0) }
 }
 
-// Per-pixel Swift loops (letterbox, resize, NMS, drawing) are optimised in debug builds too: the test suite runs
-// them on hundreds of images, and at -Onone they are ~50x slower.
-let hotLoops: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
+let hotLoops: [SwiftSetting] = devFlags ? [.unsafeFlags(["-O"], .when(configuration: .debug))] : []
+let kernelFlags: [CSetting] = devFlags ? [.unsafeFlags(["-O3", "-fno-math-errno"])] : []
 
-// FFmpeg for the streaming targets: the system's shared libraries, or with LOOKOUT_STATIC_LIBS=1 the static build
-// that scripts/build-ffmpeg-static.sh installs into .ffmpeg-static/ (the GPU machine has no FFmpeg).
 let ffmpegStaticPrefix = Context.packageDirectory + "/.ffmpeg-static"
 let ffmpegCSettings: [CSetting] = staticLibs ? [.unsafeFlags(["-I", ffmpegStaticPrefix + "/include"])] : []
 let ffmpegLinkerSettings: [LinkerSetting] =
     staticLibs
     ? [.unsafeFlags(["-L", ffmpegStaticPrefix + "/lib"])]
-        + systemLibraries(["avformat", "avcodec", "swscale", "avutil", "z"]) + [.linkedLibrary("pthread"), .linkedLibrary("m")]
+        + systemLibraries(["avformat", "avcodec", "swscale", "avutil", "z"])
+        + [.linkedLibrary("pthread"), .linkedLibrary("m")]
     : systemLibraries(["avformat", "avcodec", "swscale", "avutil"])
+
+let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+let coreMetrics = Target.Dependency.product(name: "CoreMetrics", package: "swift-metrics")
+let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
+let hummingbird = Target.Dependency.product(name: "Hummingbird", package: "hummingbird")
+let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
+let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
+let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let unixSignals = Target.Dependency.product(name: "UnixSignals", package: "swift-service-lifecycle")
+let basicContainers = Target.Dependency.product(name: "BasicContainers", package: "swift-collections")
+let hdrHistogram = Target.Dependency.product(name: "Histogram", package: "hdrhistogram-swift")
 
 let package = Package(
     name: "Lookout",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "lookout", targets: ["lookout"]),
+        .executable(name: "lookout", targets: ["LookoutCLI"]),
         .library(name: "Lookout", targets: ["Lookout"]),
-        .library(name: "LookoutModel", targets: ["LookoutModel"]),
-        .library(name: "LookoutCPU", targets: ["LookoutCPU"]),
-        .library(name: "LookoutYOLO", targets: ["LookoutYOLO"]),
-        .library(name: "LookoutMedia", targets: ["LookoutMedia"]),
-        .library(name: "LookoutCUDA", targets: ["LookoutCUDA"]),
-        .library(name: "LookoutCUDABackend", targets: ["LookoutCUDABackend"]),
-        .library(name: "LookoutPipeline", targets: ["LookoutPipeline"]),
-        // Streaming (issue 5).
-        .library(name: "LookoutVideo", targets: ["LookoutVideo"]),
-        .library(name: "LookoutStream", targets: ["LookoutStream"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        // Streaming (issue 5): metrics, their Prometheus text form, and the HTTP server of `--metrics-port`.
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
     ],
     targets: [
-        // C declarations of the BLAS entry points we call; OpenBLAS is linked (module map, no vendored code).
+        // MARK: C doors (our own declarations; libraries linked, or loaded at run time for NVIDIA's)
+
+        // The BLAS entry points we call; OpenBLAS is linked. Static OpenBLAS needs libgfortran only for LAPACK,
+        // which we never call, and Debian ships no libgfortran.a: link pthread alone.
         .target(
             name: "CLookoutBLAS",
-            // Static OpenBLAS needs libgfortran only for the LAPACK routines, which we never call, and Debian ships
-            // no libgfortran.a: link pthread alone.
-            linkerSettings: systemLibraries(["openblas"]) + (staticLibs ? [.linkedLibrary("pthread")] : [])
-        ),
-        // libjpeg-turbo and libpng behind a small C door (their error handling needs setjmp).
-        .target(
-            name: "CLookoutImage",
-            linkerSettings: systemLibraries(["jpeg", "png16", "z"])
-        ),
-        // CPU micro-kernels around BLAS, with run-time dispatch across x86 levels; always optimised (tests run
-        // in debug builds and would otherwise spend minutes in -O0 loops).
-        .target(name: "CLookoutKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
-        // Our own declarations of the CUDA driver API and NVRTC; the libraries are dlopen'ed at run time.
+            linkerSettings: systemLibraries(["openblas"]) + (staticLibs ? [.linkedLibrary("pthread")] : [])),
+        // libjpeg-turbo and libpng (their error handling needs setjmp).
+        .target(name: "CLookoutImage", linkerSettings: systemLibraries(["jpeg", "png16", "z"])),
+        // FFmpeg's libavformat/libavcodec/libswscale (Debian's 5.1, or the static build under .ffmpeg-static/).
+        .target(name: "CLookoutFFmpeg", cSettings: ffmpegCSettings, linkerSettings: ffmpegLinkerSettings),
+        // CPU micro-kernels around BLAS, with run-time dispatch across x86 levels.
+        .target(name: "CLookoutKernels", cSettings: kernelFlags),
+        // The CUDA driver API, NVRTC and cuDNN as function-pointer types; the libraries are dlopen'ed at run time.
         .target(name: "CLookoutCUDA"),
-        // Counting replacements of malloc and friends (forwarding to glibc), for "allocations per frame".
-        .target(name: "CLookoutAllocCounter"),
-        // Cache-line write-back for host buffers the copy engine reads.
+        // Non-temporal stores, cache-line write-back and release stores for host buffers the copy engine reads.
         .target(name: "CLookoutHostMemory"),
+        // A fork-join pool of threads (the CPU backend's loops, the CPU letterbox's bands).
+        .target(name: "CLookoutThreads"),
+        // Counting replacements of malloc and friends, for the benchmarks' "allocations per frame".
+        .target(name: "CLookoutAllocCounter"),
 
-        // Shared small pieces: benchmark reports, latency statistics, half-precision helpers.
-        .target(name: "LookoutCore"),
-        // ONNX reading, the graph IR, shape inference, optimisation passes and the memory plan.
+        // MARK: The libraries the product runs
+
+        // Errors, ordered JSON, threads and locks, text formatting: the small things every module shares.
+        .target(name: "LookoutCore", dependencies: ["CLookoutThreads", hdrHistogram]),
         .target(name: "LookoutModel", dependencies: ["LookoutCore"]),
-        // Executes the optimised graph on the CPU in fp32 with OpenBLAS.
         .target(name: "LookoutCPU", dependencies: ["LookoutModel", "LookoutCore", "CLookoutBLAS", "CLookoutKernels"]),
-        // Image decoding/encoding (libjpeg-turbo, libpng), EXIF orientation, drawing.
-        .target(name: "LookoutMedia", dependencies: ["LookoutCore", "CLookoutImage"], swiftSettings: hotLoops),
-        // Ultralytics-exact letterbox, NMS, box scaling and the val metrics.
-        .target(name: "LookoutYOLO", dependencies: ["LookoutCore", "LookoutMedia"], swiftSettings: hotLoops),
-        // The CUDA driver API and NVRTC, loaded at run time: contexts, streams, buffers, kernels, graphs.
         .target(name: "LookoutCUDA", dependencies: ["LookoutCore", "CLookoutCUDA"]),
-        // The CUDA backend: the GPU letterbox, the inference engine over an ExecutionPlan (NVRTC kernels, CUDA graphs)
-        // and GPU postprocessing (NMS).
+        .target(
+            name: "LookoutMedia", dependencies: ["LookoutCore", "CLookoutImage", "CLookoutFFmpeg"],
+            swiftSettings: hotLoops),
+        .target(
+            name: "LookoutYOLO", dependencies: ["LookoutCore", "LookoutMedia", "CLookoutHostMemory"],
+            swiftSettings: hotLoops),
         .target(
             name: "LookoutCUDABackend",
             dependencies: ["LookoutCore", "LookoutCUDA", "CLookoutCUDA", "LookoutModel", "LookoutYOLO"]),
-        // Frame pools, transfer modes, stages and the batcher.
+        .target(
+            name: "LookoutInference",
+            dependencies: [
+                "LookoutCore", "LookoutModel", "LookoutCPU", "LookoutYOLO", "LookoutMedia", "LookoutCUDA",
+                "LookoutCUDABackend",
+            ]),
         .target(
             name: "LookoutPipeline",
             dependencies: [
-                "LookoutCore", "LookoutCUDA", "LookoutCUDABackend", "LookoutYOLO", "LookoutMedia", "CLookoutAllocCounter",
-                "CLookoutHostMemory",
+                "LookoutCore", "LookoutInference", "LookoutModel", "LookoutMedia", "LookoutYOLO", "LookoutCUDA",
+                "LookoutCUDABackend", "CLookoutHostMemory", coreMetrics, prometheus, serviceLifecycle, basicContainers, hdrHistogram,
             ]),
-        // The façade: detectors on a device, benchmarks.
+        .target(
+            name: "LookoutServer",
+            dependencies: ["LookoutCore", "LookoutPipeline", hummingbird, logging, nioCore, serviceLifecycle]),
         .target(
             name: "Lookout",
             dependencies: [
-                "LookoutCore", "LookoutModel", "LookoutCPU", "LookoutYOLO", "LookoutMedia", "LookoutCUDA",
-                "LookoutCUDABackend", "LookoutPipeline",
-            ]
-        ),
-        .executableTarget(
-            name: "lookout",
-            dependencies: [
-                "Lookout", "LookoutCUDA", "LookoutCUDABackend", "LookoutPipeline", .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                "LookoutStream", "LookoutVideo",
-            ]
-        ),
+                "LookoutCore", "LookoutModel", "LookoutMedia", "LookoutYOLO", "LookoutInference", "LookoutPipeline",
+                "LookoutServer",
+            ]),
 
-        // Streaming (issue 5). FFmpeg's libavformat/libavcodec/libswscale (Debian's 5.1, or the static build of
-        // scripts/build-ffmpeg-static.sh under .ffmpeg-static/ when LOOKOUT_STATIC_LIBS=1) behind a small C door.
-        .target(name: "CLookoutFFmpeg", cSettings: ffmpegCSettings, linkerSettings: ffmpegLinkerSettings),
-        // Video decoding into caller-owned BGR buffers and annotated-video encoding.
-        .target(name: "LookoutVideo", dependencies: ["LookoutCore", "LookoutMedia", "CLookoutFFmpeg"]),
-        // Sources, frame pools per stream, the dynamic batcher, stages, results, metrics, `bench pipeline`.
+        // MARK: Benchmarks, self-tests and the CLI
+
         .target(
-            name: "LookoutStream",
+            name: "LookoutBench",
             dependencies: [
-                "Lookout", "LookoutCore", "LookoutMedia", "LookoutYOLO", "LookoutPipeline", "LookoutCUDA", "LookoutVideo",
-                "LookoutCUDABackend", "CLookoutHostMemory",
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-            ]
-        ),
+                "LookoutCore", "LookoutModel", "LookoutCPU", "LookoutMedia", "LookoutYOLO", "LookoutCUDA",
+                "LookoutCUDABackend", "LookoutInference", "LookoutPipeline", "CLookoutAllocCounter",
+                "CLookoutHostMemory", hdrHistogram,
+            ]),
+        .target(
+            name: "LookoutSelftest",
+            dependencies: [
+                "LookoutCore", "LookoutModel", "LookoutCPU", "LookoutMedia", "LookoutYOLO", "LookoutCUDA",
+                "LookoutCUDABackend", "LookoutInference", "LookoutPipeline", "LookoutBench", "LookoutTestSupport",
+            ]),
+        .executableTarget(
+            name: "LookoutCLI",
+            dependencies: [
+                "Lookout", "LookoutCore", "LookoutModel", "LookoutMedia", "LookoutYOLO", "LookoutCUDA", "LookoutInference",
+                "LookoutPipeline", "LookoutServer", "LookoutBench", "LookoutSelftest", argumentParser, serviceLifecycle,
+                unixSignals, logging,
+            ]),
 
-        .testTarget(name: "LookoutCoreTests", dependencies: ["LookoutCore"]),
+        // MARK: Test support and tests
+
+        // Oracles the tests and the GPU self-tests compare against (no test framework: the self-tests ship).
+        .target(
+            name: "LookoutTestSupport", dependencies: ["LookoutCUDABackend", "LookoutYOLO"],
+            path: "Tests/LookoutTestSupport"),
         // The fixture paths and the export matrix's manifest, shared by the test targets.
         .target(name: "LookoutTestFixtures", path: "Tests/LookoutTestFixtures"),
-        .testTarget(name: "LookoutModelTests", dependencies: ["LookoutModel", "LookoutTestFixtures"]),
+        .testTarget(name: "LookoutCoreTests", dependencies: ["LookoutCore"]),
+        .testTarget(name: "LookoutModelTests", dependencies: ["LookoutModel", "LookoutCore", "LookoutTestFixtures"]),
         .testTarget(name: "LookoutCPUTests", dependencies: ["LookoutCPU", "LookoutModel", "LookoutTestFixtures"]),
-        .testTarget(name: "LookoutMediaTests", dependencies: ["LookoutMedia"]),
-        .testTarget(name: "LookoutYOLOTests", dependencies: ["LookoutYOLO", "LookoutMedia"]),
-        .testTarget(name: "LookoutCUDATests", dependencies: ["LookoutCUDA"]),
+        .testTarget(name: "LookoutMediaTests", dependencies: ["LookoutMedia", "LookoutCore", "LookoutTestFixtures"]),
+        .testTarget(
+            name: "LookoutYOLOTests",
+            dependencies: [
+                "LookoutYOLO", "LookoutMedia", "LookoutCore", "LookoutTestFixtures", "CLookoutHostMemory",
+                "CLookoutAllocCounter",
+            ]),
+        .testTarget(name: "LookoutCUDATests", dependencies: ["LookoutCUDA", "LookoutCore"]),
         .testTarget(
             name: "LookoutCUDABackendTests",
             dependencies: [
                 "LookoutCUDABackend", "LookoutCUDA", "LookoutModel", "LookoutYOLO", "LookoutMedia", "LookoutCPU",
-                "LookoutTestFixtures",
+                "LookoutTestFixtures", "LookoutTestSupport", "CLookoutCUDA",
             ]),
         .testTarget(
-            name: "LookoutPipelineTests", dependencies: ["LookoutPipeline", "LookoutMedia", "LookoutYOLO", "CLookoutHostMemory"]),
-        .testTarget(name: "LookoutTests", dependencies: ["Lookout", "LookoutTestFixtures"]),
+            name: "LookoutInferenceTests",
+            dependencies: [
+                "LookoutInference", "LookoutModel", "LookoutMedia", "LookoutYOLO", "LookoutCore", "LookoutTestFixtures",
+            ]),
         .testTarget(
-            name: "LookoutStreamTests",
-            dependencies: ["LookoutStream", "LookoutVideo", "Lookout", "LookoutCUDABackend", "LookoutTestFixtures"]),
+            name: "LookoutPipelineTests",
+            dependencies: [
+                "LookoutPipeline", "LookoutInference", "LookoutMedia", "LookoutYOLO", "LookoutCUDA", "LookoutCore",
+                "LookoutServer", "LookoutSelftest", "LookoutTestFixtures", "LookoutTestSupport", "LookoutCUDABackend",
+                "CLookoutHostMemory", "CLookoutAllocCounter", basicContainers,
+            ]),
+        .testTarget(
+            name: "LookoutBenchTests",
+            dependencies: [
+                "LookoutBench", "LookoutPipeline", "LookoutYOLO", "LookoutMedia", "LookoutCore", "LookoutCUDA",
+                "CLookoutAllocCounter",
+            ]),
+        .testTarget(
+            name: "LookoutCLITests",
+            dependencies: ["LookoutInference", "LookoutMedia", "LookoutModel", "LookoutTestFixtures"]),
+        .testTarget(name: "LookoutTests", dependencies: ["Lookout", "LookoutTestFixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -14,6 +14,7 @@ export LOOKOUT_CACHE_DIR=/tmp/lookout-cache LOOKOUT_COMMIT=${LOOKOUT_COMMIT:-unk
   nproc; free -g | head -2
   ldd "$dir/lookout"
 } > "$out/probe.txt" 2>&1
+source "$(dirname "$0")/gpu-models.sh"  # the dynamic and fp16 shapes models, before the self-test reads them
 python3 "$dir/val_to_raw.py" Tests/Fixtures/shapes/val/images /tmp/valraw
 set -o pipefail
 "$dir/lookout" selftest --gpu --raw-images /tmp/valraw 2>&1 | tee "$out/selftest.txt"

@@ -16,7 +16,7 @@ steps=${3:-probe,selftest,engine,val,detect,transfer}
 out=/tmp/out
 mkdir -p $out
 source "$(dirname "$0")/gpu-env.sh"
-fixtures=Tests/Fixtures/shapes
+fixtures=Tests/Fixtures/shapes  # the static model, val/ and the references; the dynamic model is in $models
 if has probe; then
   {
     nvidia-smi; ldd --version | head -1; nproc
@@ -33,13 +33,13 @@ if has selftest; then
   timeout 240 $bin selftest --gpu --raw-images /tmp/valraw --engine-fixtures $fixtures 2>&1 | tee "$out/selftest.txt"
 fi
 if has engine; then
-  timeout 300 $bin bench engine --device cuda --model $fixtures/shapes-yolov8n-dynamic.onnx --iterations 200 --warmup 20 \
+  timeout 300 $bin bench engine --device cuda --model $models/shapes-yolov8n-dynamic.onnx --iterations 200 --warmup 20 \
     --images $fixtures/val/images --baseline "$dir/engine_pytorch.py" --baseline-model "$pt" \
     --json "$out/engine-h100.json" 2>&1 | tee "$out/engine.txt"
 fi
 if has wgmma; then
   LOOKOUT_WGMMA=1 LOOKOUT_CACHE_DIR=/tmp/lookout-cache-wgmma timeout 300 $bin bench engine --device cuda \
-    --model $fixtures/shapes-yolov8n-dynamic.onnx --batch ${WGMMA_BATCHES:-32} --iterations 200 --warmup 20 \
+    --model $models/shapes-yolov8n-dynamic.onnx --batch ${WGMMA_BATCHES:-32} --iterations 200 --warmup 20 \
     --images $fixtures/val/images --baseline "$dir/engine_pytorch.py" --baseline-model "$pt" \
     --json "$out/engine-wgmma-h100.json" 2>&1 | tee "$out/engine-wgmma.txt"
 fi
@@ -59,7 +59,7 @@ if has ncu; then
   timeout 150 ncu --target-processes all -k "regex:${LOOKOUT_NCU_KERNELS:-lookout_conv_mma}" \
     --launch-skip "${LOOKOUT_NCU_SKIP:-30}" --launch-count "${LOOKOUT_NCU_COUNT:-3}" \
     --section SpeedOfLight --section Occupancy --section WarpStateStats --section MemoryWorkloadAnalysis \
-    $bin bench engine --device cuda --model $fixtures/shapes-yolov8n-dynamic.onnx --batch 32 --iterations 3 --warmup 1 \
+    $bin bench engine --device cuda --model $models/shapes-yolov8n-dynamic.onnx --batch 32 --iterations 3 --warmup 1 \
     > "$out/ncu-conv.txt" 2>&1
   tail -80 "$out/ncu-conv.txt"
 fi

@@ -1,7 +1,7 @@
 # Sourced by the GPU-machine check scripts (gpu-engine-checks.sh, gpu-pipeline-checks.sh) with `dir` (the carried
 # folder) and `steps` set: the commit and cache settings, the binary in /tmp/lookout (from DIR/lookout, DIR/lookout.xz
 # or the parts scripts/pack-for-device.sh made, copied to /tmp/lookout.xz.part* by earlier calls), Ultralytics from
-# the carried wheels, and the baseline model `pt`.
+# the carried wheels, the baseline model `pt`, and the rebuilt dynamic and fp16 models in `models` (gpu-models.sh).
 commit=$(cat "$dir/COMMIT" 2>/dev/null || echo unknown)
 export LOOKOUT_CACHE_DIR=/tmp/lookout-cache PYTHONUNBUFFERED=1 LOOKOUT_COMMIT=${LOOKOUT_COMMIT:-$commit}
 has() { [[ ",$steps," == *",$1,"* ]]; }
@@ -22,3 +22,4 @@ fi
 export PYTHONPATH=/tmp/site:$wheels/stub YOLO_OFFLINE=1
 pt=$dir/shapes-yolov8n.pt
 [ -f "$pt" ] || pt=/tmp/shapes-yolov8n.pt
+source "$(dirname "${BASH_SOURCE[0]}")/gpu-models.sh"

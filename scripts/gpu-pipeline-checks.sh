@@ -13,7 +13,7 @@ steps=${3:-probe,selftest,bench}
 out=$final
 source "$(dirname "$0")/gpu-env.sh"
 video=Tests/Fixtures/video/shapes-1080p.mp4
-model=Tests/Fixtures/shapes/shapes-yolov8n-dynamic.onnx
+model=$models/shapes-yolov8n-dynamic.onnx  # rebuilt by gpu-models.sh (sourced by gpu-env.sh)
 baseline=${BASELINE:-bench/baselines/pipeline_ultralytics.py}
 [ -f "$dir/pipeline_ultralytics.py" ] && baseline=$dir/pipeline_ultralytics.py
 set -o pipefail

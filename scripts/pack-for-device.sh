@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Packs what a GPU-machine run needs into .device/ (ignored by git; named in the device tool's `carry`): the static
 # release binary, stripped and xz-compressed, split into parts small enough to travel beside the working tree
-# (the tool carries 64 MiB in all, the tree is ~55 MB), plus COMMIT, the PyTorch .pt and the Ultralytics wheels.
+# (the tool carries 64 MiB in all, the tree is ~39 MB), plus COMMIT, the PyTorch .pt and the Ultralytics wheels.
 #   .device/p1 … .device/pN   one part each (lookout.xz.partK); the first also holds the .pt, the second the wheels
-#   .device/run               COMMIT and the helper scripts the check scripts read from DIR
+#   .device/run               COMMIT and the helper scripts the check scripts read from DIR, and the model rebuilder
+#                             (scripts/fixtures/rebuild_models.py + Tests/Fixtures/shapes/*.compact.*; it also needs
+#                             Models/shapes-yolov8n.onnx, which is in the tree) for scripts/gpu-models.sh
 # On the machine, one call per part copies it to /tmp (`cp .device/pK/* /tmp/`; /tmp survives while the machine is
 # warm); the check scripts then assemble /tmp/lookout.xz.part* into /tmp/lookout. See docs/gpu-machine.md.
 # Usage: bash scripts/pack-for-device.sh [PART_MB]   (needs scripts/build-ffmpeg-static.sh to have run once)
@@ -11,6 +13,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 part_mb=${1:-7}
 shared=${LOOKOUT_SHARED:-../shared}
+# The dynamic and fp16 models are rebuilt on the machine from the static model and the compact files: check here
+# first that they still rebuild (sha256) before any device time is spent.
+python3 scripts/fixtures/rebuild_models.py
 bash scripts/build-ffmpeg-static.sh
 LOOKOUT_STATIC_LIBS=1 swift build -c release --static-swift-stdlib --product lookout --scratch-path .build-static
 rm -rf .device && mkdir -p .device/run
@@ -31,5 +36,6 @@ cp -r "$shared/wheels/"* .device/p2/wheels/
 echo "$(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo -dirty)" > .device/run/COMMIT
 cp scripts/val_to_raw.py scripts/compare_predictions.py bench/baselines/engine_pytorch.py \
     bench/baselines/transfer_pytorch.py bench/baselines/pipeline_ultralytics.py .device/run/
+cp scripts/fixtures/rebuild_models.py Tests/Fixtures/shapes/*.compact.onnx Tests/Fixtures/shapes/*.compact.json .device/run/
 du -sh .device/*
 echo "parts: $n"

@@ -1,7 +1,7 @@
 import LookoutModel
 
 extension CPUExecutor {
-    static func compile(_ step: PlanStep, plan: ExecutionPlan) throws(ModelError) -> any CPUKernel {
+    static func compile(_ step: PlanStep, plan: ExecutionPlan, tuning: CPUTuning) throws(ModelError) -> any CPUKernel {
         let graph = plan.graph
         let node = graph.nodes[step.node]
         let context = "operator '\(node.op.name)' (node '\(node.name)')"
@@ -23,10 +23,10 @@ extension CPUExecutor {
         switch node.op {
         case .conv(let attributes), .convSiLU(let attributes, _):
             if let kernel = ConvKernel(
-                node: node, attributes: attributes, inputs: inputs, output: outputs[0], batch: batch)
+                node: node, attributes: attributes, inputs: inputs, output: outputs[0], batch: batch, tuning: tuning)
             {
-                if let variant = WinogradConvKernel.variant(for: kernel) {
-                    return WinogradConvKernel(conv: kernel, variant: variant)
+                if let variant = WinogradConvKernel.variant(for: kernel, choice: tuning.winograd) {
+                    return WinogradConvKernel(conv: kernel, variant: variant, blockBytes: tuning.winogradBlockBytes)
                 }
                 return kernel
             }

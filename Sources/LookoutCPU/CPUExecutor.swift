@@ -18,13 +18,17 @@ public final class CPUExecutor: @unchecked Sendable {
     private let roundInputToHalf: Bool
     private let roundOutputToHalf: Bool
 
-    /// Compiles `plan`. `halfIO` rounds the input and output to float16 values, as a model with float16 IO sees them.
-    public init(plan: ExecutionPlan, halfInput: Bool = false, halfOutput: Bool = false) throws(ModelError) {
+    /// Compiles `plan`. `halfInput`/`halfOutput` round the input and output to float16 values, as a model with
+    /// float16 IO sees them.
+    public init(
+        plan: ExecutionPlan, halfInput: Bool = false, halfOutput: Bool = false, tuning: CPUTuning = CPUTuning()
+    ) throws(ModelError) {
         _ = BLAS.configured
+        _ = CPUParallel.pool(threads: tuning.threads)
         self.plan = plan
         var kernels: [any CPUKernel] = []
         for step in plan.steps {
-            kernels.append(try CPUExecutor.compile(step, plan: plan))
+            kernels.append(try CPUExecutor.compile(step, plan: plan, tuning: tuning))
         }
         self.kernels = kernels
         // After the last step the scratch area is free again: it stages outputs that need gathering or rounding.
@@ -94,7 +98,7 @@ public final class CPUExecutor: @unchecked Sendable {
 
 extension CPUExecutor {
     /// The CPU and BLAS the executor runs on, for reports.
-    public static var deviceDescription: String { BuildInfo.cpuDescription }
+    public static var deviceDescription: String { SystemInfo.cpuDescription }
     /// OpenBLAS's build configuration.
     public static var blasDescription: String { BLAS.configuration }
 }

@@ -1,5 +1,9 @@
 import CLookoutCUDA
-import Foundation
+import LookoutCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 import Synchronization
 
 /// The entry point: finds and loads the CUDA driver at run time.
@@ -9,7 +13,7 @@ public enum CUDA {
     public static let pathVariable = "LOOKOUT_CUDA_PATH"
 
     /// Where `libcuda` is looked for, given an environment (tests pass a fake one).
-    public static func driverSearch(environment: [String: String] = ProcessInfo.processInfo.environment) -> LibrarySearch {
+    public static func driverSearch(environment: [String: String] = SystemInfo.environmentVariables) -> LibrarySearch {
         LibrarySearch(
             library: "CUDA driver (libcuda)", names: ["libcuda.so.1", "libcuda.so"], overrideVariable: pathVariable,
             folderPatterns: LibrarySearch.standardFolders(environment: environment), environment: environment)

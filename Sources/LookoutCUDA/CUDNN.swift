@@ -1,5 +1,9 @@
 import CLookoutCUDA
-import Foundation
+import LookoutCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 import Synchronization
 
 /// cuDNN, loaded at run time: a convolution candidate the engine's tuner may choose per layer. Missing, it is
@@ -32,7 +36,7 @@ public final class CUDNN: Sendable {
 
     /// Where libcudnn.so.9 is looked for: the override variables, the system linker path (the ld.so cache), the
     /// toolkit folders and the pip wheels (`nvidia/cudnn/lib`).
-    public static func search(environment: [String: String] = ProcessInfo.processInfo.environment) -> LibrarySearch {
+    public static func search(environment: [String: String] = SystemInfo.environmentVariables) -> LibrarySearch {
         LibrarySearch.toolkitLibrary("cuDNN (libcudnn)", names: ["libcudnn.so.9"], variable: pathVariable, environment: environment)
     }
 

@@ -1,4 +1,5 @@
-import Foundation
+import LookoutCore
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -36,7 +37,7 @@ public final class DynamicLibrary: Sendable {
     func resolvedPath() -> String {
         guard path.first != "/" else { return path }
         let stem = path.split(separator: ".so").first.map { String($0) + ".so" } ?? path
-        guard let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) else { return path }
+        guard let maps = FileBytes.readText("/proc/self/maps") else { return path }
         for line in maps.split(separator: "\n") {
             guard let slash = line.firstIndex(of: "/") else { continue }
             let file = String(line[slash...])

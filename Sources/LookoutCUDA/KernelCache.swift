@@ -1,4 +1,8 @@
-import Foundation
+import LookoutCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Compiles CUDA C++ with NVRTC for one device and keeps the result on disk, keyed by the source, the options,
 /// the target architecture, the driver version and the NVRTC version: a second process (or a second call) loads
@@ -7,21 +11,17 @@ public final class KernelCompiler: @unchecked Sendable {
     public let context: CUDAContext
     public let nvrtc: NVRTC
     /// The cache folder, or nil when caching is off.
-    public let cacheDirectory: URL?
+    public let cacheDirectory: String?
 
-    /// `LOOKOUT_CACHE_DIR`, else `$XDG_CACHE_HOME/lookout`, else `~/.cache/lookout`; with `/nvrtc` appended.
-    public static func defaultCacheDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> URL {
-        if let dir = environment["LOOKOUT_CACHE_DIR"], !dir.isEmpty {
-            return URL(fileURLWithPath: dir).appendingPathComponent("nvrtc")
-        }
-        if let dir = environment["XDG_CACHE_HOME"], !dir.isEmpty {
-            return URL(fileURLWithPath: dir).appendingPathComponent("lookout/nvrtc")
-        }
-        let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSTemporaryDirectory()
-        return URL(fileURLWithPath: home).appendingPathComponent(".cache/lookout/nvrtc")
+    /// `$XDG_CACHE_HOME/lookout/nvrtc`, else `~/.cache/lookout/nvrtc` (`/tmp/lookout/nvrtc` without a home).
+    public static func defaultCacheDirectory(environment: [String: String] = SystemInfo.environmentVariables) -> String {
+        if let dir = environment["XDG_CACHE_HOME"], !dir.isEmpty { return Paths.join(dir, "lookout/nvrtc") }
+        guard let home = environment["HOME"], !home.isEmpty else { return "/tmp/lookout/nvrtc" }
+        return Paths.join(home, ".cache/lookout/nvrtc")
     }
 
-    public init(context: CUDAContext, nvrtc: NVRTC, cacheDirectory: URL? = KernelCompiler.defaultCacheDirectory()) {
+    /// A compiler for `context`'s device; `cacheDirectory` nil turns the disk cache off.
+    public init(context: CUDAContext, nvrtc: NVRTC, cacheDirectory: String? = KernelCompiler.defaultCacheDirectory()) {
         self.context = context
         self.nvrtc = nvrtc
         self.cacheDirectory = cacheDirectory
@@ -71,20 +71,20 @@ public final class KernelCompiler: @unchecked Sendable {
         let (all, kind) = fullOptions(options, architecture: architecture)
         let key = KernelCompiler.cacheKey(
             source: source, options: all, driverVersion: context.driver.version, nvrtcVersion: nvrtc.version)
-        let file = cacheDirectory?.appendingPathComponent("\(name)-\(key).\(kind.rawValue)")
-        if let file, let data = try? Data(contentsOf: file), !data.isEmpty {
+        let file = cacheDirectory.map { Paths.join($0, "\(name)-\(key).\(kind.rawValue)") }
+        if let file, let data = FileBytes.read(file), !data.isEmpty {
             // A damaged cache entry is recompiled rather than trusted.
-            if let module = try? CUDAModule(context: context, image: [UInt8](data), kind: kind) {
+            if let module = try? CUDAModule(context: context, image: data, kind: kind) {
                 return (module, .cache)
             }
         }
         let output = try nvrtc.compile(source: source, name: name, options: all, kind: kind)
         let module = try CUDAModule(context: context, image: output.image, kind: output.kind)
         if let file, let directory = cacheDirectory {
-            try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            let temporary = directory.appendingPathComponent(".\(name)-\(key).\(getpid()).tmp")
-            if (try? Data(output.image).write(to: temporary)) != nil {
-                _ = rename(temporary.path, file.path)
+            // Written aside and renamed, so a concurrent reader never sees half a file.
+            let temporary = Paths.join(directory, ".\(name)-\(key).\(getpid()).tmp")
+            if (try? FileBytes.write(output.image, to: temporary)) != nil {
+                _ = rename(temporary, file)
             }
         }
         return (module, .compiled)

@@ -1,5 +1,9 @@
 import CLookoutCUDA
-import Foundation
+import LookoutCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The NVRTC entry points Lookout calls, resolved with `dlsym` from `libnvrtc`.
 struct NVRTCAPI: @unchecked Sendable {
@@ -88,7 +92,7 @@ public final class NVRTC: Sendable {
 
     /// Where libnvrtc is looked for: the override variables, the system linker path, the toolkit and the pip
     /// wheels (`nvidia/cu13/lib`, `nvidia/cuda_nvrtc/lib`).
-    public static func search(environment: [String: String] = ProcessInfo.processInfo.environment) -> LibrarySearch {
+    public static func search(environment: [String: String] = SystemInfo.environmentVariables) -> LibrarySearch {
         LibrarySearch.toolkitLibrary(
             "NVRTC (libnvrtc)", names: ["libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so"],
             namePatterns: ["libnvrtc.so.1[0-9]*"], variable: pathVariable, environment: environment)

@@ -1,3 +1,4 @@
+import LookoutCore
 import Synchronization
 
 /// A YOLO detection model read from an ONNX export: its typed graph, Ultralytics metadata and input/output
@@ -45,7 +46,7 @@ public final class DetectionModel: Sendable {
         }
         self.metadata = metadata
         self.opset = onnx.opset
-        self.producer = "\(onnx.producerName) \(onnx.producerVersion)".trimmingCharacters(in: .whitespaces)
+        self.producer = "\(onnx.producerName) \(onnx.producerVersion)".trimmedWhitespace
         let graph = try Graph(onnx: onnx)
         guard graph.inputs.count == 1 else {
             throw ModelError(.invalidGraph, "the model has \(graph.inputs.count) inputs; a YOLO model has one image input")

@@ -1,4 +1,4 @@
-import Foundation
+import LookoutCore
 
 /// One object of a YOLO label file: class and box, normalised to 0...1 of the image (float32, as Ultralytics
 /// loads them with `np.array(..., dtype=np.float32)`).
@@ -45,7 +45,7 @@ public enum YOLOLabels {
     /// The label file Ultralytics pairs with an image: the last `/images/` becomes `/labels/`, the extension `.txt`.
     public static func labelPath(forImage path: String) -> String {
         var base = path
-        if let range = base.range(of: "/images/", options: .backwards) {
+        if let range = base.ranges(of: "/images/").last {
             base.replaceSubrange(range, with: "/labels/")
         } else if base.hasPrefix("images/") {
             base = "labels/" + base.dropFirst("images/".count)
@@ -58,11 +58,11 @@ public enum YOLOLabels {
 
     /// Reads a label file; a file that does not exist means an image without objects.
     public static func read(file path: String) throws(LabelError) -> [LabelBox] {
-        guard FileManager.default.fileExists(atPath: path) else { return [] }
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard Paths.exists(path) else { return [] }
+        guard let bytes = FileBytes.read(path) else {
             throw LabelError(file: path, line: nil, message: "cannot read the label file; check its permissions")
         }
-        guard let text = String(data: data, encoding: .utf8) else {
+        guard let text = String(validating: bytes, as: UTF8.self) else {
             throw LabelError(file: path, line: nil, message: "not UTF-8 text; expected lines of 'class cx cy w h'")
         }
         return try parse(text, file: path)

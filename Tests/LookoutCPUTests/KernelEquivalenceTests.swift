@@ -114,7 +114,7 @@ struct ConvCase: CustomStringConvertible, Sendable {
 
     /// Every batch item is computed exactly as a single image would be (no cross-talk between tiles of items).
     @Test func dynamicBatchEqualsSingleImages() throws {
-        let model = try DetectionModel(path: Self.fixture("shapes/shapes-yolov8n-dynamic.onnx"))
+        let model = try DetectionModel(path: Self.fixture("generated/shapes/shapes-yolov8n-dynamic.onnx"))
         for (h, w) in [(640, 640), (384, 640)] {
             let batch = 4
             var generator = SplitMix(seed: 7)
@@ -133,13 +133,17 @@ struct ConvCase: CustomStringConvertible, Sendable {
     /// scripts/fixtures/make_ort_references.py; skipped when they have not been generated).
     @Test(.enabled(if: FileManager.default.fileExists(atPath: fixture("generated/ort/shapes-yolov8n/manifest.json"))))
     func outputMatchesOnnxruntime() throws {
-        for stem in ["shapes-yolov8n", "shapes-yolov8n-dynamic"] {
+        // The dynamic model is rebuilt into generated/shapes by scripts/fixtures/rebuild_models.py.
+        for (stem, path) in [
+            ("shapes-yolov8n", "shapes/shapes-yolov8n.onnx"),
+            ("shapes-yolov8n-dynamic", "generated/shapes/shapes-yolov8n-dynamic.onnx"),
+        ] {
             let folder = Self.fixture("generated/ort/\(stem)")
             let manifest =
                 try JSONSerialization.jsonObject(
                     with: Data(contentsOf: URL(fileURLWithPath: folder + "/manifest.json"))) as? [String: Any]
             let images = try #require(manifest?["images"] as? [[String: Any]])
-            let model = try DetectionModel(path: Self.fixture("shapes/\(stem).onnx"))
+            let model = try DetectionModel(path: Self.fixture(path))
             var executors: [[Int]: CPUExecutor] = [:]
             var (boxes, scores): (Float, Float) = (0, 0)
             for image in stride(from: 0, to: images.count, by: max(1, images.count / 6)).map({ images[$0] }) {

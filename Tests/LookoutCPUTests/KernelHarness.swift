@@ -144,7 +144,7 @@ enum KernelHarness {
         for step in plan.steps {
             let node = plan.graph.nodes[step.node]
             guard options.optimized.contains(node.op.name) else { continue }
-            let kernel = try CPUExecutor.compile(step, plan: plan)
+            let kernel = try CPUExecutor.compile(step, plan: plan, tuning: CPUTuning())
             #expect(
                 !(kernel is ReferenceKernel),
                 "\(label): \(node.op.name) '\(node.name)' fell back to the reference kernel",

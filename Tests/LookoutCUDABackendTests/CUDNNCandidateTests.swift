@@ -59,7 +59,7 @@ import Testing
     }
 
     @Test func tuningCacheFileDependsOnTheCUDNNVersion() {
-        let folder = URL(fileURLWithPath: "/tmp/lookout-tuning-names")
+        let folder = "/tmp/lookout-tuning-names"
         let without = TuningCache(directory: folder, device: "NVIDIA H100", cudnnVersion: 0).file
         let with = TuningCache(directory: folder, device: "NVIDIA H100", cudnnVersion: 91400).file
         let other = TuningCache(directory: folder, device: "NVIDIA H100", cudnnVersion: 91900).file

@@ -3,6 +3,7 @@ import Foundation
 import LookoutCUDA
 import LookoutMedia
 import LookoutYOLO
+import LookoutTestSupport
 import Testing
 
 @testable import LookoutCUDABackend

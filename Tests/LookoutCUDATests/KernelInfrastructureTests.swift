@@ -15,9 +15,10 @@ import Testing
         #expect(base != KernelCompiler.cacheKey(source: "a", options: ["-x"], driverVersion: 13000, nvrtcVersion: (12, 9)))
     }
 
-    @Test func cacheDirectoryHonoursTheVariable() {
-        #expect(KernelCompiler.defaultCacheDirectory(environment: ["LOOKOUT_CACHE_DIR": "/c"]).path == "/c/nvrtc")
-        #expect(KernelCompiler.defaultCacheDirectory(environment: ["HOME": "/h"]).path == "/h/.cache/lookout/nvrtc")
+    @Test func cacheDirectoryFollowsTheXDGConvention() {
+        #expect(KernelCompiler.defaultCacheDirectory(environment: ["XDG_CACHE_HOME": "/c"]) == "/c/lookout/nvrtc")
+        #expect(KernelCompiler.defaultCacheDirectory(environment: ["HOME": "/h"]) == "/h/.cache/lookout/nvrtc")
+        #expect(KernelCompiler.defaultCacheDirectory(environment: [:]) == "/tmp/lookout/nvrtc")
     }
 
     @Test func argumentsArePackedInOrderIn16ByteSlots() {

@@ -2,16 +2,6 @@ import Testing
 
 @testable import LookoutCore
 
-@Suite struct LatencyStatsTests {
-    @Test func percentilesUseNearestRank() {
-        let stats = LatencyStats((1...100).map(Double.init).reversed())
-        #expect(stats.p50 == 50)
-        #expect(stats.p99 == 99)
-        #expect(stats.percentile(100) == 100)
-        #expect(LatencyStats([]).p50 == 0)
-    }
-}
-
 @Suite struct JSONValueTests {
     @Test func rendersOrderedCompactJSON() {
         let value = JSONValue.object([

@@ -23,8 +23,10 @@ public enum Fixtures {
     public static func path(_ relative: String) -> String { root + "/" + relative }
 
     public static let staticModel = path("shapes/shapes-yolov8n.onnx")
-    public static let dynamicModel = path("shapes/shapes-yolov8n-dynamic.onnx")
-    public static let fp16Model = path("shapes/shapes-yolov8n-fp16.onnx")
+    /// Rebuilt from the static model and Tests/Fixtures/shapes/*.compact.{onnx,json} by
+    /// scripts/fixtures/rebuild_models.py (`scripts/test` runs it).
+    public static let dynamicModel = path("generated/shapes/shapes-yolov8n-dynamic.onnx")
+    public static let fp16Model = path("generated/shapes/shapes-yolov8n-fp16.onnx")
     public static let allModels = [staticModel, dynamicModel, fp16Model]
     public static let valFolder = path("shapes/val")
     public static let valImages = path("shapes/val/images")
@@ -74,5 +76,19 @@ public enum Matrix {
     public static func model(_ name: String) throws -> [String: Any] {
         _ = try Fixtures.generated("onnx/manifest.json")
         return try #require(models.first { $0["name"] as? String == name }, "\(name) is not in the manifest")
+    }
+}
+
+extension Fixtures {
+    /// The 120 validation images, sorted.
+    public static func valImageNames() throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: valImages).filter { $0.hasSuffix(".jpg") }.sorted()
+    }
+
+    /// A fresh empty directory under the system's temporary folder.
+    public static func temporaryDirectory(_ label: String) throws -> String {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("lookout-\(label)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url.path
     }
 }

@@ -9,6 +9,11 @@
 uint64_t lookout_alloc_count(void);
 /// Allocations made by the calling thread since it started (0 where the counter is inactive).
 uint64_t lookout_thread_alloc_count(void);
+/// Allocations whose caller was in a library registered as the driver's (see the next function).
+uint64_t lookout_driver_alloc_count(void);
+/// Registers the code of the NVIDIA libraries loaded now (libcuda, libnvrtc, libcudnn, libnvidia-*, libnvcuvid,
+/// libnvjpeg): allocations called from them count as the driver's from here on. Returns the ranges registered.
+int lookout_alloc_counter_attribute_nvidia(void);
 /// Calls of free with a non-null pointer since start.
 uint64_t lookout_free_count(void);
 /// 1 when this process's malloc is the counting one (the interposer is linked and glibc's is reachable).

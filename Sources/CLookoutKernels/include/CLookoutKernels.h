@@ -74,18 +74,6 @@ void lk_winograd4_output(const float *m, size_t ld, size_t plane, int channels, 
                          size_t tile1, int oh, int ow, float *y, const float *bias, int activation,
                          const float *residual);
 
-/// A fork-join pool: `lk_pool_run` calls fn(context, worker, task) for every task in [0, tasks) on the caller
-/// (worker 0) and the pool's threads (workers 1..threads-1), each taking the next task as it finishes one, and
-/// returns when all are done. Workers spin `spin_microseconds` after a loop before sleeping. A call made while
-/// another thread's loop runs executes inline on its caller (worker 0). Never call it from inside a task.
-typedef struct lk_pool lk_pool;
-typedef void (*lk_task_fn)(void *context, int worker, int task);
-lk_pool *lk_pool_create(int threads, int spin_microseconds);
-/// Cores this process may run on (its CPU affinity mask, so `taskset` and cgroup cpusets count), at least 1.
-int lk_available_cores(void);
-int lk_pool_threads(const lk_pool *pool);
-void lk_pool_run(lk_pool *pool, int tasks, lk_task_fn fn, void *context);
-
 #ifdef __cplusplus
 }
 #endif

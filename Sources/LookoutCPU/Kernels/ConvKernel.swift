@@ -1,5 +1,4 @@
 import CLookoutKernels
-import Foundation
 import LookoutModel
 
 /// Convolution as GEMM, tiled over output pixels: for each tile, the input is unfolded (im2col) into a per-worker
@@ -24,7 +23,10 @@ struct ConvKernel: CPUKernel {
     let tile: Int, tiles: Int
     let workers: Int
 
-    init?(node: Node, attributes: ConvAttributes, inputs: [CPUOperand?], output: CPUTensor, batch: Int) {
+    init?(
+        node: Node, attributes: ConvAttributes, inputs: [CPUOperand?], output: CPUTensor, batch: Int,
+        tuning: CPUTuning = CPUTuning()
+    ) {
         guard case .tensor(let x)? = inputs[0], case .constant(let w)? = inputs[1], x.shape.count == 4,
             w.shape.count == 4, x.supportsImages(batch: batch), output.supportsImages(batch: batch)
         else { return nil }
@@ -63,16 +65,8 @@ struct ConvKernel: CPUKernel {
         workers = CPUParallel.workers
         (tile, tiles) = ConvKernel.tiling(
             k: (channels / group) * kernelH * kernelW, m: outChannels / group, pixels: outHeight * outWidth,
-            images: group, workers: workers)
+            images: group, workers: workers, tuning: tuning)
     }
-
-    /// Bytes of im2col columns plus output a tile should span (kept within L2 with OpenBLAS's packed copies).
-    static let tileBudget: Int = {
-        if let text = ProcessInfo.processInfo.environment["LOOKOUT_CPU_TILE_KB"], let kb = Int(text), kb > 0 {
-            return kb * 1024
-        }
-        return 512 * 1024
-    }()
 
     /// Tile width (a multiple of 16, OpenBLAS's AVX-512 sgemm unroll) and tiles per image.
     ///
@@ -83,14 +77,16 @@ struct ConvKernel: CPUKernel {
     /// tiles of one image as equal as possible. `images` counts the groups of one item, never the batch: every
     /// item of a batch then runs the very GEMMs a single image would (OpenBLAS's AVX-512 small-matrix and packed
     /// paths round differently), so a batch's outputs equal its images' run alone.
-    static func tiling(k: Int, m: Int, pixels: Int, images: Int, workers: Int) -> (tile: Int, tiles: Int) {
+    static func tiling(
+        k: Int, m: Int, pixels: Int, images: Int, workers: Int, tuning: CPUTuning = CPUTuning()
+    ) -> (tile: Int, tiles: Int) {
         guard pixels > 0 else { return (1, 0) }
         var width: Int
         let small = smallGEMM / max(m * k, 1)
-        if small >= smallMinimumWidth {
+        if small >= tuning.smallGEMMMinimumWidth {
             width = small / 16 * 16
         } else {
-            width = max(64, tileBudget / (4 * (k + m)))
+            width = max(64, tuning.convolutionTileBytes / (4 * (k + m)))
         }
         var tiles = (pixels + width - 1) / width
         let wanted = (workers + images - 1) / images
@@ -104,10 +100,6 @@ struct ConvKernel: CPUKernel {
     /// OpenBLAS's bound on m·n·k for its unpacked small-matrix sgemm (kernel/x86_64/sgemm_small_kernel_permit_skylakex.c).
     static let smallGEMM = 1_000_000
 
-    static let smallMinimumWidth: Int = {
-        if let text = ProcessInfo.processInfo.environment["LOOKOUT_CPU_SMALL_MIN"], let n = Int(text) { return n }
-        return 96
-    }()
 
     var scratchElements: Int {
         pointwise ? 0 : workers * (channels / group) * kernelH * kernelW * tile

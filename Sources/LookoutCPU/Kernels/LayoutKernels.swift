@@ -21,7 +21,7 @@ struct SoftmaxKernel: CPUKernel {
     func execute(_ context: CPUContext) {
         let x = context.arena + input.layout.offset
         let y = context.arena + output.layout.offset
-        if outer >= CPUParallel.cores * 4 || inner < 512 {
+        if outer >= CPUParallel.workers * 4 || inner < 512 {
             CPUParallel.forEachRange(outer, minimumChunk: max(1, 16384 / max(length * inner, 1))) { range in
                 let base = range.lowerBound * length * inner
                 lk_softmax(x + base, y + base, range.count, length, inner, inner)

@@ -1,5 +1,4 @@
 import CLookoutKernels
-import Foundation
 import LookoutModel
 
 /// A stride-1 3×3 convolution (pads 1, no groups) by Winograd F(m×m, 3×3), m = 2 or 4: each m×m output tile
@@ -40,16 +39,16 @@ struct WinogradConvKernel: CPUKernel {
     let workers: Int
 
     /// The variant for `conv`, or nil when this kernel does not handle its shape.
-    static func variant(for conv: ConvKernel) -> Variant? {
+    static func variant(for conv: ConvKernel, choice: CPUTuning.Winograd = .automatic) -> Variant? {
         guard conv.kernelH == 3, conv.kernelW == 3, conv.strideH == 1, conv.strideW == 1, conv.dilationH == 1,
             conv.dilationW == 1, conv.group == 1, conv.padTop == 1, conv.padLeft == 1,
             conv.outHeight == conv.height, conv.outWidth == conv.width
         else { return nil }
-        switch ProcessInfo.processInfo.environment["LOOKOUT_CPU_WINOGRAD"] {
-        case "0": return nil
-        case "2": return .f2
-        case "4": return .f4
-        default: break
+        switch choice {
+        case .off: return nil
+        case .f2: return .f2
+        case .f4: return .f4
+        case .automatic: break
         }
         // Very narrow layers make the GEMMs too thin (k = channels); 16 channels still gains 2× over im2col.
         guard conv.channels >= 16, conv.outChannels >= 16 else { return nil }
@@ -60,15 +59,7 @@ struct WinogradConvKernel: CPUKernel {
         return f4Tiles >= 64 ? .f4 : .f2
     }
 
-    /// Bytes the per-block transformed input and products should span.
-    static let blockBudget: Int = {
-        if let text = ProcessInfo.processInfo.environment["LOOKOUT_CPU_WINO_KB"], let kb = Int(text), kb > 0 {
-            return kb * 1024
-        }
-        return 512 * 1024
-    }()
-
-    init(conv: ConvKernel, variant: Variant) {
+    init(conv: ConvKernel, variant: Variant, blockBytes: Int = 512 * 1024) {
         self.conv = conv
         self.variant = variant
         let (m, c) = (conv.outChannels, conv.channels)
@@ -110,7 +101,7 @@ struct WinogradConvKernel: CPUKernel {
         tilesW = (conv.outWidth + tile - 1) / tile
         workers = CPUParallel.workers
         let tiles = tilesH * tilesW
-        var width = max(16, WinogradConvKernel.blockBudget / (4 * positions * (c + m)))
+        var width = max(16, blockBytes / (4 * positions * (c + m)))
         // The split of an image never depends on the batch size: every item then runs the very GEMMs a single image
         // would (OpenBLAS's AVX-512 small-matrix and packed paths round differently), so a batch equals its images.
         var count = max((tiles + width - 1) / width, workers)

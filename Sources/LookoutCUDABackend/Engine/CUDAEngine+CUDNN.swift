@@ -1,4 +1,3 @@
-import Foundation
 import LookoutCUDA
 
 /// cuDNN as a per-layer candidate: loaded once per engine if present, its algorithms for each eligible layer added
@@ -9,23 +8,15 @@ extension CUDAEngine {
     /// Algorithms needing more workspace than this are not candidates.
     static let cudnnWorkspaceLimit = 64 << 20
 
-    /// `LOOKOUT_CUDNN=0` keeps cuDNN out of the candidates (to compare with the engine's own kernels alone).
-    public static let disableVariable = "LOOKOUT_CUDNN"
-
     /// The engine log's line when cuDNN is not a candidate.
     static func cudnnNotUsed(_ why: String) -> String { "cuDNN: not used (\(why))" }
 
     /// cuDNN's handle on `context` when cuDNN can be used with `options`, and the engine log's line saying so.
     static func loadCUDNN(
-        options: CUDAEngineOptions, context: CUDAContext,
-        environment: [String: String] = ProcessInfo.processInfo.environment,
-        load: () -> Result<CUDNN, CUDNNUnavailable> = CUDNN.load
+        options: CUDAEngineOptions, context: CUDAContext, load: () -> Result<CUDNN, CUDNNUnavailable> = CUDNN.load
     ) -> (CUDNNHandle?, String) {
         guard options.precision == .fp16 else { return (nil, cudnnNotUsed("fp32 precision runs the direct kernels")) }
         guard options.cudnn else { return (nil, cudnnNotUsed("turned off")) }
-        if let setting = environment[disableVariable], ["0", "off", "no", "false"].contains(setting.lowercased()) {
-            return (nil, cudnnNotUsed("turned off by \(disableVariable)=\(setting)"))
-        }
         switch load() {
         case .failure(let unavailable): return (nil, cudnnNotUsed(unavailable.description))
         case .success(let cudnn):

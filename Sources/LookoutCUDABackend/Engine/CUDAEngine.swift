@@ -1,6 +1,15 @@
 import CLookoutCUDA
 import Dispatch
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+import LookoutCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 import LookoutCUDA
 import LookoutModel
 
@@ -14,7 +23,7 @@ public struct CUDAEngineOptions: Sendable {
     /// Replay each shape as one CUDA graph (off: launch the kernels one by one).
     public var graphs = true
     /// Where tuning results are kept (nil: not kept).
-    public var tuningDirectory: URL?
+    public var tuningDirectory: String?
     /// Offer cuDNN's algorithms to the tuner for fp16 channels-last convolutions when libcudnn.so.9 loads.
     public var cudnn = true
 
@@ -236,19 +245,19 @@ final class ConstantBuffer: @unchecked Sendable {
 
 /// Kernel choices per convolution signature and device, kept as a small JSON file next to the NVRTC cache.
 struct TuningCache {
-    let file: URL?
+    let file: String?
     private var entries: [String: String] = [:]
     private var dirty = false
 
-    init(directory: URL?, device: String, cudnnVersion: Int = 0) {
+    init(directory: String?, device: String, cudnnVersion: Int = 0) {
         let name = device.map { $0.isLetter || $0.isNumber ? $0 : "-" }
         // Both modules' sources (a changed kernel is tuned again) and the cuDNN version.
         let key = KernelCompiler.cacheKey(
             source: EngineKernelSource.source + EngineKernelSource.wgmmaSource,
             options: cudnnVersion == 0 ? [] : ["cudnn \(cudnnVersion)"], driverVersion: 0, nvrtcVersion: (0, 0))
-        file = directory?.appendingPathComponent("tuning-\(String(name))-\(key.prefix(12)).json")
-        if let file, let data = try? Data(contentsOf: file),
-            let object = try? JSONSerialization.jsonObject(with: data) as? [String: String]
+        file = directory.map { Paths.join($0, "tuning-\(String(name))-\(key.prefix(12)).json") }
+        if let file, let bytes = FileBytes.read(file),
+            let object = try? JSONDecoder().decode([String: String].self, from: Data(bytes))
         {
             entries = object
         }
@@ -263,9 +272,12 @@ struct TuningCache {
 
     mutating func save() {
         guard dirty, let file else { return }
-        try? FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
-        if let data = try? JSONSerialization.data(withJSONObject: entries, options: [.sortedKeys, .prettyPrinted]) {
-            try? data.write(to: file, options: .atomic)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        if let data = try? encoder.encode(entries) {
+            // Written aside and renamed, so a concurrent reader never sees half a file.
+            let temporary = file + ".\(getpid()).tmp"
+            if (try? FileBytes.write(Array(data), to: temporary)) != nil { _ = rename(temporary, file) }
         }
         dirty = false
     }

@@ -1,5 +1,4 @@
 import CLookoutCUDA
-import Foundation
 import LookoutCUDA
 
 extension LookoutConvParams: KernelArgument {}
@@ -37,14 +36,11 @@ public final class EngineKernels: @unchecked Sendable {
     let fillRandom: CUDAFunction
     let maxDifference: CUDAFunction
 
-    /// `LOOKOUT_WGMMA=1`: load the Hopper kernels as tuning candidates. Off by default until a GPU run has shown
-    /// them correct: a faulting kernel (illegal instruction, misaligned address) leaves a sticky error that no later
-    /// launch in the process survives, and the tuner launches every candidate.
-    public static var wgmmaRequested: Bool { ProcessInfo.processInfo.environment["LOOKOUT_WGMMA"] == "1" }
-
     /// `wgmma`: also load the Hopper kernels (compiled for sm_90a) where the device is compute capability 9.0 and
-    /// NVRTC knows sm_90; a compile or load failure is kept in `wgmmaStatus`, not thrown.
-    public init(compiler: KernelCompiler, wgmma: Bool = EngineKernels.wgmmaRequested) throws {
+    /// NVRTC knows sm_90; a compile or load failure is kept in `wgmmaStatus`, not thrown. Off by default until a GPU
+    /// run has shown them correct: a faulting kernel (illegal instruction, misaligned address) leaves a sticky error
+    /// that no later launch in the process survives, and the tuner launches every candidate.
+    public init(compiler: KernelCompiler, wgmma: Bool = false) throws {
         let start = ContinuousClock.now
         (module, origin) = try compiler.module(source: EngineKernelSource.source, name: "lookout_engine")
         loadSeconds = Double((ContinuousClock.now - start).components.attoseconds) / 1e18
@@ -74,7 +70,7 @@ public final class EngineKernels: @unchecked Sendable {
     static func loadWGMMA(compiler: KernelCompiler, requested: Bool) -> (
         CUDAModule?, [EngineKernelSource.WGMMATile: CUDAFunction], String
     ) {
-        guard requested else { return (nil, [:], "off (LOOKOUT_WGMMA=1 turns it on)") }
+        guard requested else { return (nil, [:], "off (EngineOptions.wgmma, or LOOKOUT_WGMMA=1 for the CLI, turns it on)") }
         let capability = compiler.context.device.computeCapability
         guard capability == (9, 0) else { return (nil, [:], "not used on compute capability \(capability.0).\(capability.1)") }
         let architectures = compiler.nvrtc.supportedArchitectures

@@ -1,4 +1,6 @@
-import Foundation
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 extension Reference {
     /// Applies a binary function with NumPy broadcasting, in Float for floating inputs and Int64 otherwise.
@@ -54,7 +56,7 @@ extension Reference {
             // Integer division truncates toward zero (onnxruntime's behaviour); division by zero yields 0.
             return try elementwise(a, b, context, { $0 / $1 }, { $1 == 0 ? 0 : $0.dividedReportingOverflow(by: $1).partialValue })
         case .pow:
-            return try elementwise(a, b, context, { Foundation.pow($0, $1) }) { base, exponent in
+            return try elementwise(a, b, context, { Glibc.pow($0, $1) }) { base, exponent in
                 guard exponent >= 0 else { return 0 }
                 var result: Int64 = 1
                 for _ in 0..<Swift.min(exponent, 64) { result = result &* base }
@@ -98,21 +100,21 @@ extension Reference {
             return TensorValue(dataType: x.dataType, shape: x.shape, ints: result)
         }
         let f: (Float) -> Float = switch kind {
-        case .sigmoid: { 1 / (1 + Foundation.exp(-$0)) }
+        case .sigmoid: { 1 / (1 + Glibc.exp(-$0)) }
         case .relu: { Swift.max($0, 0) }
-        case .exp: { Foundation.exp($0) }
-        case .log: { Foundation.log($0) }
+        case .exp: { Glibc.exp($0) }
+        case .log: { Glibc.log($0) }
         case .sqrt: { $0.squareRoot() }
         case .neg: { -$0 }
         case .abs: { Swift.abs($0) }
         case .floor: { $0.rounded(.down) }
         case .ceil: { $0.rounded(.up) }
         case .reciprocal: { 1 / $0 }
-        case .tanh: { Foundation.tanh($0) }
+        case .tanh: { Glibc.tanh($0) }
         case .not: { $0 == 0 ? 1 : 0 }
         case .round: { $0.rounded(.toNearestOrEven) }
         case .sign: { $0 > 0 ? 1 : ($0 < 0 ? -1 : 0) }
-        case .erf: { Foundation.erf($0) }
+        case .erf: { Glibc.erf($0) }
         }
         return TensorValue(dataType: x.dataType, shape: x.shape, floats: x.floats.map(f))
     }

@@ -1,4 +1,6 @@
-import Foundation
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 extension Reference {
     static func conv(
@@ -35,7 +37,7 @@ extension Reference {
                                 }
                             }
                         }
-                        if silu { sum = sum / (1 + Foundation.exp(-sum)) }
+                        if silu { sum = sum / (1 + Glibc.exp(-sum)) }
                         out[((batch * cout + oc) * oh + oy) * ow + ox] = sum
                     }
                 }
@@ -185,7 +187,7 @@ extension Reference {
                 for k in 0..<length { maximum = Swift.max(maximum, values[base + k * inner]) }
                 var sum: Float = 0
                 for k in 0..<length {
-                    let e = Foundation.exp(values[base + k * inner] - maximum)
+                    let e = Glibc.exp(values[base + k * inner] - maximum)
                     values[base + k * inner] = e
                     sum += e
                 }

@@ -1,4 +1,6 @@
-import Foundation
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Straightforward implementations of every supported operator on `TensorValue`s.
 ///

@@ -1,3 +1,4 @@
+import LookoutCore
 /// What Ultralytics records in an export's `metadata_props`, parsed as Ultralytics' own backend does
 /// (`stride`, `batch` as integers; `imgsz`, `names`, `args` as Python literals).
 public struct YOLOMetadata: Sendable {
@@ -28,16 +29,16 @@ public struct YOLOMetadata: Sendable {
             }
         }
         if let text = properties["stride"] {
-            guard let s = Int(text.trimmingCharacters(in: .whitespaces)) ?? (try? PythonLiteral.parse(text))?.intValue,
+            guard let s = Int(text.trimmedWhitespace) ?? (try? PythonLiteral.parse(text))?.intValue,
                 s > 0, s <= 1024
             else { throw ModelError(.invalidGraph, "metadata 'stride' is not a positive integer: \(text)") }
             stride = s
         }
-        if let text = properties["batch"], let b = Int(text.trimmingCharacters(in: .whitespaces)), b > 0 { batch = b }
-        if let text = properties["task"] { task = text.trimmingCharacters(in: .whitespaces) }
+        if let text = properties["batch"], let b = Int(text.trimmedWhitespace), b > 0 { batch = b }
+        if let text = properties["task"] { task = text.trimmedWhitespace }
         if let text = properties["version"] { version = text }
         if let text = properties["description"] { description = text }
-        if let text = properties["end2end"] { end2end = text.trimmingCharacters(in: .whitespaces) == "True" }
+        if let text = properties["end2end"] { end2end = text.trimmedWhitespace == "True" }
         if let value = try literal("imgsz") {
             switch value {
             case .list(let items) where items.count == 2:

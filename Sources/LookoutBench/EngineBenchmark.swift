@@ -1,0 +1,88 @@
+import LookoutCore
+import LookoutInference
+import LookoutCPU
+import LookoutModel
+
+/// `lookout bench engine`: the engine alone on a fixed random input, latency per batch and throughput.
+public struct EngineBenchmark {
+    public let detector: Detector
+    public var batch = 1
+    public var imageSize: Int?
+    public var iterations = 50
+    public var warmup = 5
+
+    public init(detector: Detector) {
+        self.detector = detector
+    }
+
+    public func run() throws(LookoutError) -> BenchReport {
+        let model = detector.model
+        guard iterations > 0, warmup >= 0 else { throw LookoutError.invalidArgument("iterations", "must be positive (and `warmup` not negative)") }
+        if let fixed = model.fixedBatch, fixed != batch {
+            throw LookoutError(
+                .invalidArgument,
+                "\(model.path): the model has a fixed batch of \(fixed); `batch` \(batch) needs a dynamic export",
+                parameter: "batch")
+        }
+        guard batch > 0, batch <= 1024 else { throw LookoutError.invalidArgument("batch", "must be between 1 and 1024") }
+        let size = imageSize ?? max(model.defaultImageSize.height, model.defaultImageSize.width)
+        let (h, w) = model.isDynamic ? (size, size) : model.defaultImageSize
+        let shape = [batch, 3, h, w]
+        // A fixed pseudo-random image in [0, 1], the same every run (a linear congruential sequence).
+        var state: UInt32 = 12345
+        let input = (0..<(batch * 3 * h * w)).map { _ -> Float in
+            state = state &* 1_664_525 &+ 1_013_904_223
+            return Float(state >> 8) / Float(1 << 24)
+        }
+        var stats = LatencyHistogram(.precise)
+        do {
+            for i in 0..<(warmup + iterations) {
+                let start = MonotonicClock.nanoseconds()
+                try detector.engine.run(shape: shape, fill: { buffer in _ = buffer.update(from: input) }, read: { _ in () })
+                let ms = Double(MonotonicClock.nanoseconds() &- start) / 1e6
+                if i >= warmup { stats.record(milliseconds: ms) }
+            }
+        } catch {
+            throw LookoutError(
+                .inferenceFailure, "\(model.path): \(error)", cause: error as? any Error & Sendable)
+        }
+        let throughput = Double(batch) * 1000 / stats.mean
+        let precision = "fp32"
+        let row: [(String, JSONValue)] = [
+            ("backend", .string(detector.backendName)), ("precision", .string(precision)), ("batch", .int(batch)),
+            ("throughput", JSONValue.rounded(throughput, digits: 2)), ("p50_ms", JSONValue.rounded(stats.p50, digits: 3)),
+            ("p99_ms", JSONValue.rounded(stats.p99, digits: 3)), ("mean_ms", JSONValue.rounded(stats.mean, digits: 3)),
+        ]
+        let settings: [(String, JSONValue)] = [
+            ("model", .string(model.path)), ("input_shape", .array(shape.map { .int($0) })), ("iterations", .int(iterations)),
+            ("warmup", .int(warmup)), ("blas", .string(CPUExecutor.blasDescription)),
+        ]
+        return BenchReport(
+            benchmark: "engine", device: detector.engine.deviceName, driver: SystemInfo.kernelRelease, settings: settings,
+            rows: [row], extra: [("p50_ms", JSONValue.rounded(stats.p50, digits: 3))])
+    }
+
+    /// The table printed on stdout.
+    public static func table(_ report: BenchReport) -> String {
+        var lines = ["backend        precision  batch  throughput (img/s)   p50 ms   p99 ms"]
+        for row in report.rows {
+            let value = { (key: String) in row.first { $0.0 == key }?.1 }
+            func text(_ v: JSONValue?) -> String {
+                switch v {
+                case .string(let s)?: return s
+                case .int(let i)?: return String(i)
+                case .double(let d)?: return TextFormat.fixed(d, digits: 2)
+                default: return "-"
+                }
+            }
+            lines.append(
+                text(value("backend")).padded(toLength: 15)
+                    + text(value("precision")).padded(toLength: 11)
+                    + text(value("batch")).padded(toLength: 7)
+                    + text(value("throughput")).padded(toLength: 21)
+                    + text(value("p50_ms")).padded(toLength: 9) + text(value("p99_ms")))
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+

@@ -1,0 +1,194 @@
+import LookoutCore
+import LookoutInference
+import LookoutMedia
+import LookoutPipeline
+import Synchronization
+
+/// `lookout bench pipeline`: N concurrent streams of one file (looped; paced at its frame rate or unpaced) through a
+/// pipeline, measured after a warm-up: total fps, end-to-end latency p50/p99 (decoded → result), drops, frames,
+/// whether every stream's results stayed in order, CPU utilisation.
+public struct PipelineBenchmark: Sendable {
+    public var source: String
+    public var streams = 1
+    public var paced = false
+    public var seconds = 10.0
+    public var warmup = 2.0
+    public var options = PipelineOptions()
+    /// Take a memory and throughput sample this often during the measured window (soak runs); nil: none.
+    public var sampleEvery: Double?
+    /// Called with each sample's line (stderr in the CLI).
+    public var log: (@Sendable (String) -> Void)?
+
+    public init(source: String) {
+        self.source = source
+    }
+
+    /// One row of the shared bench JSON.
+    public struct Row: Sendable {
+        public var mode: String
+        public var streams: Int
+        public var fps: Double
+        public var p50: Double
+        public var p99: Double
+        public var dropped: Int
+        public var frames: Int
+        public var batchFill: Double
+        public var cpuUtilisation: Double
+        /// Frames decoded but neither delivered nor dropped (must be 0: the pipeline drains).
+        public var lost: Int
+        /// Results that came out of frame order (must be 0).
+        public var outOfOrder: Int
+        public var seconds: Double
+        /// The frame layout in the pool (`bgr`, `nv12`).
+        public var frameFormat = "bgr"
+        /// Compute-stream busy time over wall time (CUDA events), and the engine's share of it; nil on the CPU.
+        public var gpuUtilisation: Double?
+        public var engineUtilisation: Double?
+        /// Bytes copied host → device per delivered frame.
+        public var uploadedBytesPerFrame: Double?
+        /// Resident memory and device memory in use (whole device) at the start and the end of the measured window.
+        public var residentStart = 0
+        public var residentEnd = 0
+        public var deviceMemoryStart: Int?
+        public var deviceMemoryEnd: Int?
+        /// Samples over the window: seconds since it started, fps since the previous sample, RSS, device memory.
+        public var samples: [(seconds: Double, fps: Double, resident: Int, device: Int?)] = []
+
+        static func megabytes(_ bytes: Int?) -> JSONValue {
+            bytes.map { JSONValue.rounded(Double($0) / 1_048_576, digits: 1) } ?? .null
+        }
+
+        static func growth(_ start: Int?, _ end: Int?) -> JSONValue {
+            guard let start, let end, start > 0 else { return .null }
+            return JSONValue.rounded(Double(end - start) / Double(start) * 100, digits: 3)
+        }
+
+        public var json: [(String, JSONValue)] {
+            var fields: [(String, JSONValue)] = [
+                ("system", .string("lookout")), ("mode", .string(mode)), ("streams", .int(streams)),
+                ("fps", JSONValue.rounded(fps, digits: 1)), ("p50_ms", JSONValue.rounded(p50, digits: 2)),
+                ("p99_ms", JSONValue.rounded(p99, digits: 2)), ("dropped", .int(dropped)), ("frames", .int(frames)),
+                ("batch_fill", JSONValue.rounded(batchFill, digits: 2)),
+                ("cpu_utilisation", JSONValue.rounded(cpuUtilisation, digits: 2)),
+                ("gpu_utilisation", gpuUtilisation.map { JSONValue.rounded($0, digits: 3) } ?? .null),
+                ("engine_utilisation", engineUtilisation.map { JSONValue.rounded($0, digits: 3) } ?? .null),
+                ("frame_format", .string(frameFormat)),
+                ("uploaded_bytes_per_frame", uploadedBytesPerFrame.map { JSONValue.rounded($0, digits: 0) } ?? .null),
+                ("lost", .int(lost)), ("out_of_order", .int(outOfOrder)),
+                ("seconds", JSONValue.rounded(seconds, digits: 2)),
+                ("rss_mb_start", Row.megabytes(residentStart)), ("rss_mb_end", Row.megabytes(residentEnd)),
+                ("rss_growth_pct", Row.growth(residentStart, residentEnd)),
+                ("device_memory_mb_start", Row.megabytes(deviceMemoryStart)),
+                ("device_memory_mb_end", Row.megabytes(deviceMemoryEnd)),
+                ("device_memory_growth_pct", Row.growth(deviceMemoryStart, deviceMemoryEnd)),
+            ]
+            if !samples.isEmpty {
+                fields.append(
+                    (
+                        "samples",
+                        .array(
+                            samples.map { sample in
+                                .object([
+                                    ("t", JSONValue.rounded(sample.seconds, digits: 1)),
+                                    ("fps", JSONValue.rounded(sample.fps, digits: 1)),
+                                    ("rss_mb", Row.megabytes(sample.resident)),
+                                    ("device_memory_mb", Row.megabytes(sample.device)),
+                                ])
+                            })
+                    ))
+            }
+            return fields
+        }
+    }
+
+    /// Runs the streams for `warmup + seconds`, then stops them and lets the pipeline drain.
+    public func run(detector: Detector) async throws(LookoutError) -> Row {
+        guard Paths.exists(self.source) else { throw LookoutError(.notFound, "\(self.source): no such file") }
+        let source = StreamSource(kind: .file(self.source), loop: true, paced: paced)
+        let pipeline = try Pipeline(
+            sources: Array(repeating: source, count: streams), detector: detector, options: options)
+        do {
+            let info = try VideoDecoder(url: self.source).info
+            try pipeline.prepare(width: info.width, height: info.height)
+        } catch {
+            throw LookoutError(.streamFailure, "\(self.source): \(error)", cause: error as? any Error & Sendable)
+        }
+        let streams = self.streams
+        // Every result is read (the pipeline waits for its reader), checking each stream's order.
+        let reader = Task { () -> Int in
+            var last = [Int](repeating: -1, count: streams)
+            var violations = 0
+            for await result in pipeline.results {
+                if result.frame <= last[result.stream] { violations += 1 }
+                last[result.stream] = result.frame
+            }
+            return violations
+        }
+        let failures = Task { () -> [String] in
+            var failures: [String] = []
+            for await event in pipeline.events where event.isError { failures.append(event.description) }
+            return failures
+        }
+        let running = Task { try await pipeline.run() }
+        try? await Task.sleep(nanoseconds: UInt64(warmup * 1e9))
+        pipeline.resetMeasurements()
+        let deviceStart = pipeline.deviceStatistics()
+        let residentStart = ProcessUsage.residentBytes
+        var samples: [(seconds: Double, fps: Double, resident: Int, device: Int?)] = []
+        if let every = sampleEvery, every > 0 {
+            var elapsed = 0.0
+            var frames = 0
+            while elapsed < seconds {
+                let step = min(every, seconds - elapsed)
+                try? await Task.sleep(nanoseconds: UInt64(step * 1e9))
+                elapsed += step
+                let now = pipeline.summary()
+                let sample = (
+                    seconds: elapsed, fps: Double(now.frames - frames) / step, resident: ProcessUsage.residentBytes,
+                    device: pipeline.deviceStatistics()?.deviceMemoryUsed
+                )
+                frames = now.frames
+                samples.append(sample)
+                log?(
+                    TextFormat.format(
+                        "  %6.0f s  %8.1f fps  rss %8.1f MB  device ", warmup + sample.seconds, sample.fps,
+                        Double(sample.resident) / 1_048_576)
+                        + (sample.device.map { TextFormat.format("%.1f MB", Double($0) / 1_048_576) } ?? "-"))
+            }
+        } else {
+            try? await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+        }
+        let measured = pipeline.summary()
+        let deviceEnd = pipeline.deviceStatistics()
+        let residentEnd = ProcessUsage.residentBytes
+        pipeline.stop()
+        let outcome = await running.result
+        let violations = await reader.value
+        if let first = await failures.value.first { throw LookoutError(.streamFailure, first) }
+        if case .failure(let error) = outcome {
+            throw (error as? LookoutError) ?? LookoutError(.inferenceFailure, "\(error)")
+        }
+        // Over the whole run (warm-up included): every decoded frame was delivered or, paced, dropped.
+        let wholeRunLost = pipeline.frameCounts().reduce(0) { $0 + $1.decoded - $1.dropped - $1.delivered }
+        var row = Row(
+            mode: pipeline.modeName, streams: streams, fps: measured.fps, p50: measured.p50Milliseconds,
+            p99: measured.p99Milliseconds, dropped: measured.dropped, frames: measured.frames,
+            batchFill: measured.batchFill,
+            cpuUtilisation: measured.cpuUtilisation, lost: wholeRunLost, outOfOrder: violations,
+            seconds: measured.seconds)
+        row.frameFormat = pipeline.stage.frameFormat.rawValue
+        row.residentStart = residentStart
+        row.residentEnd = residentEnd
+        row.samples = samples
+        if let deviceStart, let deviceEnd {
+            let wall = measured.seconds * 1000
+            row.gpuUtilisation = (deviceEnd.busyMilliseconds - deviceStart.busyMilliseconds) / wall
+            row.engineUtilisation = (deviceEnd.engineMilliseconds - deviceStart.engineMilliseconds) / wall
+            row.uploadedBytesPerFrame =
+                Double(deviceEnd.uploadedBytes - deviceStart.uploadedBytes) / Double(max(1, measured.frames))
+            row.deviceMemoryStart = deviceStart.deviceMemoryUsed
+            row.deviceMemoryEnd = deviceEnd.deviceMemoryUsed
+        }
+        return row
+    }
+}

@@ -1,0 +1,166 @@
+import ArgumentParser
+import LookoutBench
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+import LookoutInference
+import LookoutCUDA
+import LookoutCore
+import LookoutModel
+import LookoutPipeline
+import LookoutMedia
+
+struct BenchPipelineCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pipeline",
+        abstract: "N concurrent streams of one video file end to end: fps, latency p50/p99, drops, CPU use.",
+        discussion: "The file is looped; unpaced streams lose no frame (back-pressure), paced ones drop when behind.")
+
+    @Option(help: "Concurrent streams; a comma-separated list runs each count in turn.") var streams = "1"
+    @Option(help: "The video file every stream plays.") var source: String
+    @Option(
+        help:
+            "Transfer modes of the GPU path, comma-separated or all (pageable, pinned, pinned-raw, mapped, managed); each runs in turn. CPU runs have none."
+    )
+    var mode: String?
+    @Option(
+        name: .customLong("frame-format"),
+        help: "Pool frame layout of the GPU-letterbox modes: nv12 (default, half the bytes) or bgr.")
+    var frameFormat: String?
+    @Option(
+        name: .customLong("sample-every"),
+        help: "Print (and keep in the JSON) fps, resident and device memory every this many seconds (soak runs).")
+    var sampleEvery: Double?
+    @Option(help: "ONNX model; the embedded default when omitted.") var model: String?
+    @Option(help: "auto, cpu, cuda or cuda:N.") var device: DeviceRequest = .cpu
+    @Option(help: "A batch closes at this many frames…") var batch = 8
+    @Option(name: .customLong("max-delay-ms"), help: "…or when its oldest frame has waited this long.") var maxDelayMs =
+        10.0
+    @Option(help: "Batches in flight.") var depth = 2
+    @Option(help: "Input size for dynamic models.") var imgsz: Int?
+    @Option(
+        name: .customLong("frames-per-stream"),
+        help: "Frame-pool buffers per stream (fewer: lower latency of unpaced files).")
+    var framesPerStream: Int?
+    @Flag(help: "Pace each stream at the file's frame rate (cameras) instead of as fast as possible.") var paced = false
+    @Option(help: "Measured seconds per stream count.") var seconds = 10.0
+    @Option(help: "Seconds before measuring (engine plans, decoder start-up).") var warmup = 2.0
+    @Option(help: "An Ultralytics baseline script (bench/baselines/pipeline_ultralytics.py); its rows join the report.")
+    var baseline: String?
+    @Option(help: "Python interpreter for the baseline.") var python = "python3"
+    @Option(name: .customLong("baseline-model"), help: "The .pt model the baseline loads.") var baselineModel: String?
+    @Option(help: "Write the bench JSON here (- for stdout).") var json: String?
+
+    func run() async throws {
+        let counts = streams.split(separator: ",").compactMap { Int($0.trimmedWhitespace) }
+        guard !counts.isEmpty, counts.allSatisfy({ $0 > 0 }) else {
+            throw ValidationError("--streams: positive counts, e.g. 1,8,32")
+        }
+        let detector: Detector
+        do {
+            detector = try Detector(
+                model: try DetectionModel(path: try model ?? DefaultModel.modelPath()), device: device,
+                options: .fromEnvironment())
+        } catch { throw Console.fail(error) }
+        var options = PipelineOptions()
+        options.maxBatch = batch
+        options.maxDelayMilliseconds = maxDelayMs
+        options.depth = depth
+        options.detect.imageSize = imgsz
+        options.framesPerStream = framesPerStream
+        var modes: [TransferMode?] = [nil]
+        if let mode {
+            do { modes = try TransferMode.parseList(mode) } catch { throw Console.fail(error) }
+        }
+        if let frameFormat {
+            guard let format = FrameFormat(rawValue: frameFormat) else {
+                throw Console.fail("--frame-format must be nv12 or bgr")
+            }
+            options.frameFormat = format
+        }
+        var rows: [[(String, JSONValue)]] = []
+        let settings: [(String, JSONValue)] = [
+            ("source", .string(source)), ("model", .string(detector.model.path)), ("batch", .int(batch)),
+            ("max_delay_ms", .double(maxDelayMs)), ("depth", .int(depth)), ("paced", .bool(paced)),
+            ("seconds", .double(seconds)),
+            ("warmup", .double(warmup)), ("imgsz", imgsz.map { .int($0) } ?? .null),
+            ("frames_per_stream", framesPerStream.map { .int($0) } ?? .null), ("ffmpeg", .string(FFmpeg.versions)),
+            ("modes", .string(mode ?? "default")), ("frame_format", .string(frameFormat ?? "default")),
+            ("host", .string(SystemInfo.cpuDescription)),
+        ]
+        // Written after every row: a run cut short still leaves what it measured.
+        func writeReport() throws {
+            guard let json else { return }
+            let report = BenchReport(
+                benchmark: "pipeline", device: detector.deviceLine, driver: SystemInfo.kernelRelease, settings: settings,
+                rows: rows)
+            do { try report.write(to: json) } catch { throw Console.fail(error) }
+        }
+        var failures = 0
+        print("system     mode        streams      fps   p50 ms   p99 ms  dropped   frames  batch  cpu    gpu")
+        for count in counts {
+            for transfer in modes {
+                var bench = PipelineBenchmark(source: source)
+                bench.streams = count
+                bench.paced = paced
+                bench.seconds = seconds
+                bench.warmup = warmup
+                bench.options = options
+                bench.options.transferMode = transfer
+                bench.sampleEvery = sampleEvery
+                bench.log = { Console.note($0) }
+                let row: PipelineBenchmark.Row
+                do { row = try await bench.run(detector: detector) } catch {
+                    // One mode failing does not hide the others' figures.
+                    Console.error("\(transfer?.rawValue ?? "default") at \(count) streams: \(Console.message(error))")
+                    rows.append([
+                        ("system", .string("lookout")), ("mode", .string(transfer?.rawValue ?? "default")),
+                        ("streams", .int(count)), ("error", .string(Console.message(error))),
+                    ])
+                    failures += 1
+                    try writeReport()
+                    continue
+                }
+                if row.lost > 0 || row.outOfOrder > 0 {
+                    Console.error("\(row.lost) frames lost, \(row.outOfOrder) out of order at \(count) streams")
+                }
+                print(
+                    "lookout    " + row.mode.padded(toLength: 11)
+                        + TextFormat.format(
+                            "%8d %8.1f %8.2f %8.2f %8d %8d %6.2f %4.0f%% ", row.streams, row.fps, row.p50,
+                            row.p99, row.dropped, row.frames, row.batchFill, row.cpuUtilisation * 100)
+                        + (row.gpuUtilisation.map { TextFormat.format("%5.1f%%", $0 * 100) } ?? "    -"))
+                fflush(nil)
+                rows.append(row.json)
+                try writeReport()
+            }
+            if let baseline {
+                do {
+                    for extra in try runBaseline(script: baseline, streams: count) {
+                        rows.append(extra)
+                        print(
+                            "ultralytics "
+                                + extra.map { "\($0.0)=\($0.1.render(pretty: false))" }.joined(separator: " "))
+                    }
+                } catch {
+                    Console.error("baseline \(baseline): \(error)")
+                    failures += 1
+                }
+                fflush(nil)
+                try writeReport()
+            }
+        }
+        try writeReport()
+        if failures > 0 { throw ExitCode.failure }
+    }
+
+    /// Runs the Ultralytics baseline; it prints one JSON object per line, each a row.
+    func runBaseline(script: String, streams: Int) throws(LookoutError) -> [[(String, JSONValue)]] {
+        var arguments = ["--source", source, "--streams", String(streams), "--seconds", String(seconds)]
+        if let baselineModel { arguments += ["--model", baselineModel] }
+        return try BaselineScript.rows(
+            python: python, script: script, arguments: arguments,
+            order: ["system", "mode", "streams", "fps", "p50_ms", "p99_ms", "dropped", "frames"])
+    }
+}

@@ -1,0 +1,209 @@
+import ArgumentParser
+import Logging
+import LookoutCUDA
+import LookoutCore
+import LookoutInference
+import LookoutMedia
+import LookoutModel
+import LookoutPipeline
+import LookoutServer
+import ServiceLifecycle
+import UnixSignals
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+struct StreamCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stream",
+        abstract: "Detect objects in video files, live streams, image folders or synthetic frames, many at once.",
+        discussion: """
+            SOURCE is a video file (anything FFmpeg reads), a live URL (rtsp://, rtsps://, rtmp://, http(s)://, udp://, \
+            srt://), a folder of images, or synthetic:WxH[@FPS][:FRAMES]. Files are read as fast as detection goes and \
+            lose no frame; live streams drop their oldest frame when behind and reconnect after errors or stalls. \
+            Ctrl-C stops the sources, finishes the frames already decoded and prints a summary (twice: quit at once).
+            """)
+
+    @Argument(help: "Video files, URLs, image folders or synthetic:WxH[@FPS][:FRAMES].") var sources: [String]
+    @Option(help: "ONNX model; the embedded default when omitted.") var model: String?
+    @Option(help: "auto, cpu, cuda or cuda:N.") var device: DeviceRequest = .auto
+    @Option(help: "A batch closes at this many frames…") var batch = 8
+    @Option(name: .customLong("max-delay-ms"), help: "…or when its oldest frame has waited this long.") var maxDelayMs =
+        10.0
+    @Option(help: "Transfer mode of the GPU path: pageable, pinned, pinned-raw, mapped, managed (CPU runs have none).")
+    var mode: String?
+    @Option(help: "Batches in flight (overlap depth).") var depth = 2
+    @Option(
+        name: .customLong("frame-format"),
+        help: "Pool frame layout of the GPU-letterbox modes: nv12 (default, half the bytes) or bgr.")
+    var frameFormat: String?
+    @Option(help: "Write one JSON line per frame to PATH, or - for standard output.") var json: String?
+    @Option(name: .customLong("save-video"), help: "Write each stream, annotated, as DIR/stream-N-NAME.mp4.")
+    var saveVideo: String?
+    @Option(name: .customLong("metrics-port"), help: "Serve Prometheus metrics on http://HOST:N/metrics.")
+    var metricsPort: Int?
+    @Option(name: .customLong("metrics-host"), help: "Address the metrics server binds.") var metricsHost = "127.0.0.1"
+    @Option(parsing: .unconditional, help: "NMS confidence threshold (0…1).") var conf = 0.25
+    @Option(parsing: .unconditional, help: "NMS IoU threshold (0…1).") var iou = 0.7
+    @Option(name: .customLong("max-det"), parsing: .unconditional, help: "Maximum detections per frame.")
+    var maxDet = 300
+    @Option(parsing: .unconditional, help: "Input size for dynamic models.") var imgsz: Int?
+    @Flag(help: "Replay files from the start when they end.") var loop = false
+    @Flag(help: "Pace files at their frame rate, like a camera (then they drop when behind).") var paced = false
+    @Option(name: .customLong("max-frames"), help: "Stop each stream after N frames.") var maxFrames: Int?
+    @Option(name: .customLong("frames-per-stream"), help: "Frame-pool buffers per stream.") var framesPerStream: Int?
+    @Option(name: .customLong("live-queue"), help: "Frames a live stream keeps waiting before dropping its oldest.")
+    var liveQueue: Int?
+    @Option(name: .customLong("rtsp-transport"), help: "tcp or udp (default: FFmpeg's choice).") var rtspTransport:
+        String?
+    @Option(name: .customLong("stall-timeout"), help: "Seconds without a frame before a live stream reconnects.")
+    var stallTimeout = 5.0
+    @Option(name: .customLong("reconnect-max-delay"), help: "Longest back-off between reconnect attempts, seconds.")
+    var reconnectMaxDelay = 1.0
+    @Option(
+        name: .customLong("reconnect-attempts"),
+        help: "Failed attempts in a row before a live stream gives up (default: never).")
+    var reconnectAttempts: Int?
+    @Option(name: .customLong("decoder-threads"), help: "FFmpeg decoder threads per stream.") var decoderThreads: Int?
+
+    var detectOptions: DetectOptions {
+        var options = DetectOptions()
+        options.confidence = conf
+        options.iou = iou
+        options.maxDetections = maxDet
+        options.imageSize = imgsz
+        return options
+    }
+
+    func validate() throws {
+        guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
+        guard maxDelayMs >= 0 else { throw ValidationError("--max-delay-ms must not be negative") }
+        guard depth >= 1 else { throw ValidationError("--depth must be at least 1") }
+        if let rtspTransport, RTSPTransport(rawValue: rtspTransport) == nil {
+            throw ValidationError("--rtsp-transport must be tcp or udp")
+        }
+        do { try detectOptions.validate() } catch { throw ValidationError(Console.message(error)) }
+    }
+
+    func run() async throws {
+        let terminal = TerminalOutput(statusEnabled: StandardStreams.errorIsTerminal)
+        var parsed: [StreamSource] = []
+        for text in sources {
+            do {
+                var source = try StreamSource(parsing: text)
+                source.loop = loop
+                source.paced = paced
+                source.maxFrames = maxFrames
+                source.rtspTransport = rtspTransport.flatMap(RTSPTransport.init(rawValue:))
+                source.decoderThreads = decoderThreads
+                source.reconnect.stallTimeout = stallTimeout
+                source.reconnect.maxDelay = reconnectMaxDelay
+                source.reconnect.maxAttempts = reconnectAttempts
+                parsed.append(source)
+            } catch { throw Console.fail(error) }
+        }
+        var options = PipelineOptions()
+        options.detect = detectOptions
+        options.maxBatch = batch
+        options.maxDelayMilliseconds = maxDelayMs
+        options.depth = depth
+        options.framesPerStream = framesPerStream
+        options.liveQueueFrames = liveQueue
+        options.deliversFrames = saveVideo != nil
+        if let mode {
+            do { options.transferMode = try TransferMode.parseList(mode).first } catch { throw Console.fail(error) }
+        }
+        if let frameFormat {
+            guard let format = FrameFormat(rawValue: frameFormat) else {
+                throw Console.fail("--frame-format must be nv12 or bgr")
+            }
+            options.frameFormat = format
+        }
+
+        let detector: Detector
+        do {
+            detector = try Detector(
+                model: try DetectionModel(path: try model ?? DefaultModel.modelPath()), device: device,
+                options: .fromEnvironment())
+        } catch { throw Console.fail(error) }
+        if device == .auto { terminal.note(detector.deviceLine) }
+
+        let metrics = metricsPort != nil ? PipelineMetrics(sources: parsed.map(\.description)) : nil
+        let pipeline: Pipeline
+        do {
+            pipeline = try Pipeline(sources: parsed, detector: detector, options: options, metrics: metrics)
+        } catch { throw Console.fail(error) }
+        let names = detector.model.classNames
+        var writer: LineWriter?
+        if let json {
+            do { writer = try LineWriter(path: json) } catch { throw Console.fail(error) }
+        }
+        var video: AnnotatedVideoWriter?
+        if let saveVideo {
+            do {
+                video = try AnnotatedVideoWriter(directory: saveVideo, sources: parsed.map(\.description), names: names) {
+                    terminal.note("error: \($0)")
+                }
+            } catch { throw Console.fail(error) }
+        }
+        // The one reader of the results: JSON lines and annotated video, in each stream's frame order.
+        let lines = writer
+        let sink = video
+        let reader = Task {
+            for await result in pipeline.results {
+                lines?.write(result.jsonLine(names: names))
+                sink?.write(result)
+            }
+        }
+        let reporter = Task {
+            for await event in pipeline.events { terminal.note(event.description) }
+        }
+
+        var services = [
+            ServiceGroupConfiguration.ServiceConfiguration(
+                service: pipeline, successTerminationBehavior: .gracefullyShutdownGroup,
+                failureTerminationBehavior: .gracefullyShutdownGroup)
+        ]
+        if let metrics, let metricsPort {
+            let host = metricsHost
+            // A port that is taken fails the run.
+            services.append(
+                .init(
+                    service: MetricsServer(metrics: metrics, host: host, port: metricsPort) { port in
+                        terminal.note("metrics: http://\(host):\(port)/metrics")
+                    }, successTerminationBehavior: .ignore, failureTerminationBehavior: .cancelGroup))
+        }
+        let quiet = Logger(label: "lookout") { _ in SwiftLogNoOpLogHandler() }
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: services, gracefulShutdownSignals: [.sigterm], cancellationSignals: [], logger: quiet))
+        // Ctrl-C: the first drains (the frames already decoded are still detected), the second quits at once.
+        let interrupts = Task {
+            var count = 0
+            for await _ in await UnixSignalsSequence(trapping: .sigint) {
+                count += 1
+                guard count == 1 else { Glibc.exit(130) }
+                terminal.note("stopping: finishing the frames already decoded (Ctrl-C again to quit at once)")
+                await group.triggerGracefulShutdown()
+            }
+        }
+        var status: (@Sendable (String) -> Void)? = nil
+        if terminal.statusEnabled { status = { line in terminal.status(line) } }
+        let monitor = PipelineMonitor(pipeline: pipeline, metrics: metrics, status: status)
+        monitor.start()
+        var failure: (any Error)? = nil
+        do { try await group.run() } catch { failure = error }
+        monitor.stop()
+        interrupts.cancel()
+        await reader.value
+        await reporter.value
+        video?.finish()
+        terminal.clearStatus()
+        let summary = pipeline.summary()
+        StandardStreams.error(summary.text + "\n")
+        if let fatal = pipeline.fatalError { throw Console.fail(fatal) }
+        if let failure { throw Console.fail(failure) }
+        if summary.streams.contains(where: { $0.error != nil }) { throw ExitCode.failure }
+    }
+}

@@ -1,0 +1,171 @@
+import LookoutCore
+import LookoutMedia
+
+/// Decodes a video file or live stream with FFmpeg into the stream's frame pool. Files end at their last frame (or
+/// loop); live streams re-open after an error, an end or a stall, with back-off, reporting each event.
+struct VideoFrameSource: Sendable {
+    let source: StreamSource
+    let url: String
+
+    func run(_ feed: FrameSink) {
+        let live = source.isLive
+        let reconnect = source.reconnect
+        var options = VideoInputOptions()
+        options.decoderThreads = source.decoderThreads ?? feed.decoderThreads
+        options.rtspTransport = source.rtspTransport
+        options.lowLatency = live
+        options.openTimeout = live ? reconnect.openTimeout : max(reconnect.openTimeout, 30)
+        var attempt = 0
+        var everOpened = false
+        var lastFrameAt: UInt64? = nil
+        var lastPTS: Double? = nil
+        var ptsOffset = 0.0
+        var needsOffset = false
+        var reportedErrors = 0
+        var published = 0
+
+        while !feed.isStopping {
+            let interrupt = VideoInterrupt()
+            feed.use(interrupt)
+            let decoder: VideoDecoder
+            do {
+                decoder = try VideoDecoder(url: url, options: options, interrupt: interrupt)
+            } catch {
+                if error.code == .stopped || feed.isStopping { break }
+                guard live else {
+                    feed.report(.failed(message: error.message))
+                    break
+                }
+                attempt += 1
+                if attempt == 1 { feed.report(.disconnected(reason: error.message)) }
+                if let limit = reconnect.maxAttempts, attempt >= limit {
+                    feed.report(
+                        .failed(message: "\(error.message); gave up after \(attempt) attempt\(attempt == 1 ? "" : "s")")
+                    )
+                    break
+                }
+                let delay = reconnect.delay(attempt: attempt)
+                feed.report(.reconnecting(attempt: attempt + 1, delay: delay))
+                if !feed.sleep(delay) { break }
+                continue
+            }
+            let info = decoder.info
+            if !everOpened {
+                feed.report(.opened(width: info.width, height: info.height, codec: info.codec, fps: info.frameRate))
+                everOpened = true
+            }
+            let frameDuration = 1 / (info.frameRate ?? 30)
+            var paceStart: (wall: UInt64, pts: Double)? = nil
+            var awaitingFirstFrame = attempt > 0 || lastFrameAt != nil
+            reportedErrors = 0
+
+            reading: while !feed.isStopping {
+                if live { interrupt.setDeadline(secondsFromNow: reconnect.stallTimeout) }
+                do {
+                    let decodeStart = MonotonicClock.nanoseconds()
+                    guard let frame = try decoder.next() else {
+                        if source.loop && !live {
+                            try decoder.rewind()
+                            ptsOffset = (lastPTS ?? 0) + frameDuration
+                            needsOffset = true
+                            paceStart = nil
+                            continue
+                        }
+                        if live {
+                            feed.report(.disconnected(reason: "the stream ended"))
+                            break reading
+                        }
+                        noteDecodeErrors(decoder, feed, &reportedErrors)
+                        return
+                    }
+                    let now = MonotonicClock.nanoseconds()
+                    if awaitingFirstFrame {
+                        awaitingFirstFrame = false
+                        attempt = 0
+                        if let lastFrameAt {
+                            let downtime = Double(now - lastFrameAt) / 1e9
+                            feed.stats.reconnects.add(1, ordering: .relaxed)
+                            feed.stats.gaps.add(1, ordering: .relaxed)
+                            feed.stats.gapMilliseconds.add(Int(downtime * 1000), ordering: .relaxed)
+                            feed.report(.reconnected(downtime: downtime))
+                            // Time stamps go on from the last frame across the gap.
+                            ptsOffset = (lastPTS ?? 0) + downtime - (frame.pts ?? 0)
+                        }
+                    }
+                    lastFrameAt = now
+                    noteDecodeErrors(decoder, feed, &reportedErrors)
+                    if needsOffset, let p = frame.pts, let last = lastPTS, p + ptsOffset <= last {
+                        ptsOffset = last + frameDuration - p
+                    }
+                    needsOffset = false
+                    let pts = frame.pts.map { $0 + ptsOffset }
+                    lastPTS = pts ?? lastPTS
+                    if source.paced, let pts {
+                        if let start = paceStart {
+                            let due = start.wall &+ UInt64(max(0, pts - start.pts) * 1e9)
+                            let wait = Double(Int64(bitPattern: due &- MonotonicClock.nanoseconds())) / 1e9
+                            if wait > 0 && !feed.sleep(wait) { break reading }
+                        } else {
+                            paceStart = (MonotonicClock.nanoseconds(), pts)
+                        }
+                    }
+                    // The frame counts as decoded from here: it is published or counted as dropped.
+                    var convertNanoseconds: UInt64 = 0
+                    let format = feed.preferredFormat
+                    let kept = try feed.write(width: frame.width, height: frame.height, format: format, pts: pts) {
+                        buffer, rowBytes in
+                        let convertStart = MonotonicClock.nanoseconds()
+                        switch format {
+                        case .bgr: try decoder.convert(into: buffer.baseAddress!, rowBytes: rowBytes)
+                        case .nv12: try decoder.convertNV12(into: buffer.baseAddress!, pitch: rowBytes)
+                        }
+                        convertNanoseconds = MonotonicClock.nanoseconds() &- convertStart
+                    }
+                    guard kept else { continue }
+                    // Demux + decode + conversion, without the waits for pacing or a pool buffer (a live stream's
+                    // demux time includes waiting for its data).
+                    feed.recordDecode(nanoseconds: (now &- decodeStart) &+ convertNanoseconds)
+                    published += 1
+                    if let limit = source.maxFrames, published >= limit { return }
+                } catch let error as VideoError {
+                    if error.code == .stopped || feed.isStopping { return }
+                    if live {
+                        if error.code == .stalled {
+                            feed.report(.stalled(seconds: reconnect.stallTimeout))
+                        } else {
+                            feed.report(.disconnected(reason: error.message))
+                        }
+                        break reading
+                    }
+                    noteDecodeErrors(decoder, feed, &reportedErrors)
+                    feed.report(.failed(message: error.message))
+                    return
+                } catch {
+                    feed.report(.failed(message: "\(error)"))
+                    return
+                }
+            }
+            if !live || feed.isStopping { return }
+            // Re-open at once after a loss; back-off applies when that fails.
+            attempt = max(attempt, 1)
+            feed.report(.reconnecting(attempt: attempt, delay: 0))
+        }
+    }
+
+    /// Counts the decoder's new corrupt-packet errors; reports the first and then each power of ten, not a line per
+    /// packet.
+    private func noteDecodeErrors(_ decoder: VideoDecoder, _ feed: FrameSink, _ counted: inout Int) {
+        guard decoder.decodeErrors > counted else { return }
+        let before = feed.stats.decodeErrors.add(decoder.decodeErrors - counted, ordering: .relaxed).oldValue
+        let total = before + decoder.decodeErrors - counted
+        counted = decoder.decodeErrors
+        var threshold = 1
+        while threshold <= total {
+            if before < threshold {
+                feed.report(.decodeErrors(total: total, last: decoder.lastDecodeError ?? ""))
+                return
+            }
+            threshold *= 10
+        }
+    }
+}

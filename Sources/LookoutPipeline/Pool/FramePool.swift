@@ -1,0 +1,193 @@
+import LookoutCUDA
+import LookoutCore
+import Synchronization
+
+/// What `acquire` does when every buffer of a pool is in use.
+public enum PoolExhaustionPolicy: Sendable {
+    /// Block until a buffer comes back (files: lose nothing).
+    case wait
+    /// Return nil at once and count it (live streams: drop the frame).
+    case report
+}
+
+/// A fixed ring of host buffers allocated once, handed out as `FrameLease`s. A lease returns its buffer when it
+/// is dropped (the CPU has read it) or, on the GPU path, when the GPU work recorded on its fence has completed
+/// (`FrameLease.release(after:)`): an event, never a timer, and no thread waiting for it. Nothing is allocated per
+/// lease.
+package final class FramePool: @unchecked Sendable {
+    // `buffers` and `fences` are set in init and never replaced; the slot states are under `state`, and waiters
+    // for a dropped lease under `returned`.
+    enum SlotState: UInt8 { case free, leased, fenced }
+
+    package let count: Int
+    package let policy: PoolExhaustionPolicy
+    package let bufferBytes: Int
+    let buffers: UnsafeMutablePointer<HostBuffer>
+    /// Per slot, the event the GPU records when it has read the buffer; nil for pools the CPU alone reads.
+    let fences: [CUDAEvent]?
+    private let state: Mutex<State>
+    private let returned = ConditionLock()
+
+    private struct State {
+        var slots: [SlotState]
+        /// Fenced slots, oldest first, as a ring of `count` entries.
+        var fenced: [Int]
+        var head = 0
+        var fencedCount = 0
+        var nextFree = 0
+        var exhausted = 0
+        var leases = 0
+    }
+
+    /// Allocates `count` buffers with `makeBuffer`, and a fence each with `makeFence` for pools the GPU reads.
+    package init<E: Error>(
+        count: Int, policy: PoolExhaustionPolicy = .wait, makeBuffer: (Int) throws(E) -> HostBuffer,
+        makeFence: ((Int) throws(E) -> CUDAEvent)? = nil
+    ) throws(E) {
+        precondition(count > 0, "a pool holds at least one buffer")
+        self.count = count
+        self.policy = policy
+        let buffers = UnsafeMutablePointer<HostBuffer>.allocate(capacity: count)
+        var made = 0
+        do {
+            while made < count {
+                (buffers + made).initialize(to: try makeBuffer(made))
+                made += 1
+            }
+            if let makeFence {
+                var fences: [CUDAEvent] = []
+                for index in 0..<count { fences.append(try makeFence(index)) }
+                self.fences = fences
+            } else {
+                self.fences = nil
+            }
+        } catch {
+            buffers.deinitialize(count: made)
+            buffers.deallocate()
+            throw error
+        }
+        self.buffers = buffers
+        self.bufferBytes = buffers[0].byteCount
+        self.state = Mutex(State(slots: Array(repeating: .free, count: count), fenced: Array(repeating: 0, count: count)))
+    }
+
+    deinit {
+        buffers.deinitialize(count: count)
+        buffers.deallocate()
+    }
+
+    /// Times `acquire` found every buffer busy under `.report`.
+    package var exhaustedCount: Int { state.withLock { $0.exhausted } }
+    /// Leases handed out so far.
+    package var leaseCount: Int { state.withLock { $0.leases } }
+    /// Buffers neither leased nor waiting for their fence right now.
+    package var freeCount: Int {
+        state.withLock { state in state.slots.filter { $0 == .free }.count }
+    }
+
+    /// A free buffer, reclaiming fenced ones whose GPU work has completed. When none is free, `.wait` blocks until
+    /// one comes back (on the oldest fence, or for a dropped lease) and `.report` returns nil.
+    package func acquire() throws(CUDAError) -> FrameLease? {
+        while true {
+            let (slot, oldest) = try reclaimAndTake()
+            if let slot { return FrameLease(pool: self, slot: slot) }
+            if policy == .report { return nil }
+            if let oldest, let fences {
+                try fences[oldest].synchronize()
+                continue
+            }
+            // Every buffer is leased: wait for a lease to be dropped.
+            returned.withLock {
+                while state.withLock({ !$0.slots.contains(.free) && $0.fencedCount == 0 }) { returned.wait() }
+            }
+        }
+    }
+
+    /// Reclaims fenced buffers whose work is done (oldest first) and takes a free slot; else the oldest fenced slot.
+    private func reclaimAndTake() throws(CUDAError) -> (slot: Int?, oldest: Int?) {
+        try state.withLock { (state) throws(CUDAError) -> (Int?, Int?) in
+            if let fences {
+                while state.fencedCount > 0 {
+                    let candidate = state.fenced[state.head]
+                    guard try fences[candidate].isComplete() else { break }
+                    state.slots[candidate] = .free
+                    state.head = (state.head + 1) % count
+                    state.fencedCount -= 1
+                }
+            }
+            for step in 0..<count {
+                let index = (state.nextFree + step) % count
+                if state.slots[index] == .free {
+                    state.slots[index] = .leased
+                    state.nextFree = (index + 1) % count
+                    state.leases += 1
+                    return (index, nil)
+                }
+            }
+            if policy == .report { state.exhausted += 1 }
+            return (nil, state.fencedCount > 0 ? state.fenced[state.head] : nil)
+        }
+    }
+
+    func fence(_ slot: Int) {
+        state.withLock { state in
+            precondition(state.slots[slot] == .leased)
+            state.slots[slot] = .fenced
+            state.fenced[(state.head + state.fencedCount) % count] = slot
+            state.fencedCount += 1
+        }
+    }
+
+    func leaseEnded(_ slot: Int) {
+        let freed = state.withLock { state -> Bool in
+            guard state.slots[slot] == .leased else { return false }
+            state.slots[slot] = .free
+            return true
+        }
+        if freed { returned.withLock { returned.broadcast() } }
+    }
+}
+
+/// One pooled buffer, held by one owner at a time from the source that fills it to the stage that reads it.
+/// Dropping the lease returns the buffer at once; `release(after:)` returns it once the GPU work recorded on the
+/// slot's fence has completed.
+package struct FrameLease: ~Copyable, @unchecked Sendable {
+    // The pool is thread-safe; `slot` is this lease's alone until it ends.
+    let pool: FramePool
+    package let slot: Int
+
+    init(pool: FramePool, slot: Int) {
+        self.pool = pool
+        self.slot = slot
+    }
+
+    deinit { pool.leaseEnded(slot) }
+
+    /// Bytes of the buffer.
+    package var capacity: Int { pool.bufferBytes }
+
+    /// The buffer's address for the GPU when it can read it in place (mapped and managed memory).
+    package var devicePointer: DevicePointer? { pool.buffers[slot].devicePointer }
+
+    /// The buffer, lent for the duration of `body`.
+    package func withBuffer<R, E: Error>(_ body: (borrowing HostBuffer) throws(E) -> R) throws(E) -> R {
+        try body(pool.buffers[slot])
+    }
+
+    package func withUnsafeMutableBytes<R, E: Error>(_ body: (UnsafeMutableRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        try pool.buffers[slot].withUnsafeMutableBytes(body)
+    }
+
+    package func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        try pool.buffers[slot].withUnsafeBytes(body)
+    }
+
+    /// Records the slot's fence on `stream` (after the work that reads the buffer) and hands the buffer back: it is
+    /// reused once the GPU has passed the fence. The pool must have fences.
+    package consuming func release(afterWorkOn stream: CUDAStream) throws(CUDAError) {
+        guard let fences = pool.fences else { preconditionFailure("a pool without fences is released by dropping its leases") }
+        try fences[slot].record(on: stream)
+        // The slot is fenced now: the lease's end (deinit) leaves it to the fence.
+        pool.fence(slot)
+    }
+}

@@ -1,0 +1,37 @@
+import LookoutCore
+
+/// How a frame's pixels reach the GPU (DESIGN.md, "Transfer modes").
+public enum TransferMode: String, CaseIterable, Sendable {
+    /// CPU letterbox to float32 CHW in ordinary memory, synchronous copy: the baseline.
+    case pageable
+    /// The same CPU work into pinned buffers, asynchronous copy on a copy stream overlapping the next frame.
+    case pinned
+    /// Raw uint8 frame from pinned memory, asynchronous copy, letterbox on the GPU.
+    case pinnedRaw = "pinned-raw"
+    /// The GPU letterbox reads the raw frame in mapped host memory in place: no copy call.
+    case mapped
+    /// Raw frame in unified memory, prefetched to the GPU before the letterbox and back after.
+    case managed
+
+    /// Parses a comma-separated list (`all` for every mode).
+    public static func parseList(_ text: String) throws(LookoutError) -> [TransferMode] {
+        if text == "all" { return allCases }
+        var modes: [TransferMode] = []
+        for part in text.split(separator: ",") {
+            guard let mode = TransferMode(rawValue: part.trimmedWhitespace) else { throw unknown(String(part)) }
+            if !modes.contains(mode) { modes.append(mode) }
+        }
+        if modes.isEmpty { throw unknown(text) }
+        return modes
+    }
+
+    static func unknown(_ text: String) -> LookoutError {
+        LookoutError(
+            .invalidArgument,
+            "unknown transfer mode '\(text)': use \(allCases.map(\.rawValue).joined(separator: ", ")) or all",
+            parameter: "transferMode")
+    }
+
+    /// Whether the CPU letterboxes (else the GPU does, from raw pixels).
+    public var preprocessesOnCPU: Bool { self == .pageable || self == .pinned }
+}

@@ -1,0 +1,213 @@
+import LookoutCore
+import LookoutTestSupport
+import LookoutBench
+import LookoutInference
+import LookoutCUDA
+import LookoutMedia
+import LookoutModel
+import LookoutPipeline
+import LookoutYOLO
+import Synchronization
+
+/// The pipeline tests on a GPU, in every transfer mode and frame layout: several file streams of one clip through a
+/// `--device cuda` pipeline; every stream must deliver every frame, once, in order, with nothing dropped, and each
+/// frame's detections must equal the CPU path's (fp32) within fp16 tolerance. It ships in the binary (`lookout
+/// selftest --pipeline`) because the GPU machine has no Swift toolchain; `LOOKOUT_TEST_CUDA=1 swift test` runs it
+/// too.
+public struct PipelineSelftest: Sendable {
+    public var video: String
+    public var model: String
+    /// Frames per stream (from the start of the clip), and streams.
+    public var frames = 24
+    public var streams = 4
+    public var imageSize = 640
+    public var batch = 8
+    public var modes = TransferMode.allCases
+    public var device = DeviceRequest.cuda(ordinal: 0)
+    public var log: @Sendable (String) -> Void = { print($0) }
+
+    /// A detection matches when the class agrees, IoU ≥ `minimumIoU` and |Δconfidence| ≤ `maximumConfidenceDelta`;
+    /// a run passes when at least `requiredMatch` of the boxes match both ways. BGR frames see exactly the CPU's
+    /// pixels, so only the fp16 engine differs (issue 4's detect criteria); NV12 frames are converted to colour by
+    /// the GPU letterbox (OpenCV's NV12 formula) instead of by swscale on the CPU, a ±1–2 level difference per pixel.
+    public struct Tolerance: Sendable {
+        public var minimumIoU: Float
+        public var maximumConfidenceDelta: Float
+        public var requiredMatch: Double
+    }
+    public var bgrTolerance = Tolerance(minimumIoU: 0.95, maximumConfidenceDelta: 0.01, requiredMatch: 0.98)
+    public var nv12Tolerance = Tolerance(minimumIoU: 0.9, maximumConfidenceDelta: 0.03, requiredMatch: 0.95)
+
+    public init(video: String, model: String) {
+        self.video = video
+        self.model = model
+    }
+
+    /// One mode × layout run.
+    public struct Outcome: Sendable {
+        public var name: String
+        public var passed: Bool
+        public var lines: [String]
+    }
+
+    /// Runs every check; the outcomes say what passed.
+    public func run() async throws -> [Outcome] {
+        var detect = DetectOptions()
+        detect.imageSize = imageSize
+        let reference = try cpuReference(detect)
+        let references = reference.reduce(0) { $0 + $1.count }
+        log("CPU reference: \(frames) frames of \(video), \(references) boxes (imgsz \(imageSize), fp32)")
+        let gpu = try Detector(model: try DetectionModel(path: model), device: device)
+        log(gpu.deviceLine)
+        var outcomes: [Outcome] = []
+        for mode in modes {
+            let formats: [FrameFormat] = mode.preprocessesOnCPU ? [.bgr] : [.nv12, .bgr]
+            for format in formats {
+                let outcome: Outcome
+                do {
+                    outcome = try await check(
+                        mode: mode, format: format, detector: gpu, reference: reference, detect: detect)
+                } catch {
+                    outcome = Outcome(
+                        name: "\(mode.rawValue)/\(format.rawValue)", passed: false,
+                        lines: ["FAIL \(mode.rawValue)/\(format.rawValue): \(error)"])
+                }
+                for line in outcome.lines { log(line) }
+                outcomes.append(outcome)
+            }
+        }
+        return outcomes
+    }
+
+    /// The first `frames` frames decoded to BGR (as the CPU path gets them) and detected by the CPU backend.
+    func cpuReference(_ options: DetectOptions) throws -> [[Detection]] {
+        let cpu = try Detector(model: try DetectionModel(path: model), device: .cpu)
+        let decoder = try VideoDecoder(url: video)
+        var result: [[Detection]] = []
+        while result.count < frames, let frame = try decoder.next() {
+            var image = BGRImage(width: frame.width, height: frame.height)
+            try image.withUnsafeMutableBytes { try decoder.convert(into: $0.baseAddress!, rowBytes: frame.width * 3) }
+            result.append(try cpu.detect(image, options: options).detections)
+        }
+        guard result.count == frames else {
+            throw LookoutError(.invalidInput, "\(video): \(result.count) frames, the check needs \(frames)")
+        }
+        return result
+    }
+
+    func check(
+        mode: TransferMode, format: FrameFormat, detector: Detector, reference: [[Detection]], detect: DetectOptions
+    ) async throws -> Outcome {
+        let name = "\(mode.rawValue)/\(format.rawValue)"
+        var options = PipelineOptions()
+        options.detect = detect
+        options.maxBatch = batch
+        options.maxDelayMilliseconds = 5
+        options.transferMode = mode
+        options.frameFormat = mode.preprocessesOnCPU ? nil : format
+        let sources = (0..<streams).map { _ in StreamSource(kind: .file(video), maxFrames: frames) }
+        let pipeline = try Pipeline(sources: sources, detector: detector, options: options)
+        let streams = self.streams
+        let collector = Task { () -> [[FrameResult]] in
+            var results = [[FrameResult]](repeating: [], count: streams)
+            for await result in pipeline.results { results[result.stream].append(result) }
+            return results
+        }
+        let errorCollector = Task { () -> [String] in
+            var errors: [String] = []
+            for await event in pipeline.events where event.isError { errors.append(event.description) }
+            return errors
+        }
+        let started = MonotonicClock.seconds()
+        var fatal: String? = nil
+        do { try await pipeline.run() } catch { fatal = "\(error)" }
+        let summary = pipeline.summary()
+        let seconds = MonotonicClock.seconds() - started
+        var lines: [String] = []
+        var passed = true
+        func expect(_ condition: Bool, _ what: String) {
+            if !condition { passed = false }
+            lines.append("  \(condition ? "ok  " : "FAIL") \(name): \(what)")
+        }
+        let results = await collector.value
+        let errors = await errorCollector.value
+        expect(errors.isEmpty && fatal == nil, "no stream error (\(errors.first ?? fatal ?? "none"))")
+        for stream in 0..<streams {
+            let order = results[stream].map(\.frame)
+            expect(
+                order == Array(0..<frames) && summary.streams[stream].decoded == frames
+                    && summary.streams[stream].dropped == 0,
+                "stream \(stream): \(summary.streams[stream].decoded) frames in, \(order.count) results out, "
+                    + (order == Array(0..<frames) ? "in order" : "order \(order.prefix(8))…")
+                    + ", \(summary.streams[stream].dropped) dropped")
+        }
+        let tolerance = format == .nv12 ? nv12Tolerance : bgrTolerance
+        var comparison = BoxComparison()
+        for stream in 0..<streams {
+            for result in results[stream] where result.frame < reference.count {
+                comparison.add(result.detections, reference[result.frame], tolerance: tolerance)
+            }
+        }
+        expect(
+            comparison.matchedFraction >= tolerance.requiredMatch,
+            TextFormat.format(
+                "vs the CPU path: %d/%d boxes matched (%.2f%%; class, IoU ≥ %.2f, |Δconf| ≤ %.2f), %d extra; "
+                    + "worst matched IoU %.4f, |Δconf| %.4f",
+                comparison.matched, comparison.reference, comparison.matchedFraction * 100, tolerance.minimumIoU,
+                tolerance.maximumConfidenceDelta, comparison.unmatchedResults, comparison.worstIoU,
+                comparison.worstConfidence))
+        lines.insert(
+            (passed ? "PASS " : "FAIL ") + name
+                + TextFormat.format(
+                    ": %d streams × %d frames in %.2f s, batch fill %.2f", streams, frames, seconds,
+                    summary.batchFill), at: 0)
+        return Outcome(name: name, passed: passed, lines: lines)
+    }
+}
+
+/// Greedy one-to-one matching of detections against reference detections (highest IoU first, same class).
+struct BoxComparison {
+    var matched = 0
+    var reference = 0
+    var results = 0
+    var worstIoU: Float = 1
+    var worstConfidence: Float = 0
+
+    var matchedFraction: Double {
+        let total = max(reference, results)
+        return total == 0 ? 1 : Double(matched) / Double(total)
+    }
+    var unmatchedResults: Int { results - matched }
+
+    static func iou(_ a: Detection, _ b: Detection) -> Float {
+        let w = max(0, min(a.x2, b.x2) - max(a.x1, b.x1))
+        let h = max(0, min(a.y2, b.y2) - max(a.y1, b.y1))
+        let inter = w * h
+        let union = (a.x2 - a.x1) * (a.y2 - a.y1) + (b.x2 - b.x1) * (b.y2 - b.y1) - inter
+        return union > 0 ? inter / union : 0
+    }
+
+    mutating func add(_ found: [Detection], _ expected: [Detection], tolerance: PipelineSelftest.Tolerance) {
+        reference += expected.count
+        results += found.count
+        var used = Set<Int>()
+        for e in expected {
+            var best = -1
+            var bestIoU: Float = 0
+            for (j, f) in found.enumerated() where !used.contains(j) && f.classIndex == e.classIndex {
+                let value = BoxComparison.iou(e, f)
+                if value > bestIoU {
+                    bestIoU = value
+                    best = j
+                }
+            }
+            guard best >= 0, bestIoU >= tolerance.minimumIoU,
+                abs(found[best].confidence - e.confidence) <= tolerance.maximumConfidenceDelta
+            else { continue }
+            used.insert(best)
+            matched += 1
+            worstIoU = min(worstIoU, bestIoU)
+            worstConfidence = max(worstConfidence, abs(found[best].confidence - e.confidence))
+        }
+    }
+}

@@ -1,0 +1,34 @@
+import LookoutCore
+import LookoutTestSupport
+import LookoutBench
+import LookoutPipeline
+import LookoutInference
+/// Named checks that print `PASS name` or `FAIL name: why` and count them: what the GPU self-tests
+/// (`lookout selftest --gpu`) are made of.
+open class SelftestChecks {
+    public private(set) var passed = 0
+    public private(set) var failed = 0
+    public let log: (String) -> Void
+
+    public init(log: @escaping (String) -> Void) { self.log = log }
+
+    /// Runs one check: `body` returning nil passes; a returned reason or a thrown error fails with that reason.
+    public func check(_ name: String, _ body: () throws -> String?) {
+        do {
+            if let problem = try body() {
+                fail("\(name): \(problem)")
+            } else {
+                passed += 1
+                log("PASS \(name)")
+            }
+        } catch {
+            fail("\(name): \(error)")
+        }
+    }
+
+    /// Counts and prints a failure (`FAIL` + `line`), e.g. of a check that could not even start.
+    public func fail(_ line: String) {
+        failed += 1
+        log("FAIL " + line)
+    }
+}
