@@ -6,10 +6,10 @@ import LookoutCore
 
 /// A baseline script (`bench/baselines/*.py`), run with the bench command's Python: it prints one JSON object per
 /// line, each a row of the shared bench report.
-public enum BaselineScript {
+package enum BaselineScript {
     /// The script's rows, the columns in `order` first and the rest sorted by name. With `echo` each row is also
     /// printed as the script wrote it.
-    public static func rows(
+    package static func rows(
         python: String, script: String, arguments: [String], order: [String], echo: Bool = false
     ) throws(LookoutError) -> [[(String, JSONValue)]] {
         let (status, output) = try Subprocess.run([python, script] + arguments)
@@ -30,8 +30,8 @@ public enum BaselineScript {
 }
 
 /// Runs a program (found on `PATH`) and collects its standard output; its standard error passes through.
-public enum Subprocess {
-    public static func run(_ arguments: [String]) throws(LookoutError) -> (status: Int32, output: String) {
+package enum Subprocess {
+    package static func run(_ arguments: [String]) throws(LookoutError) -> (status: Int32, output: String) {
         var pipe: [Int32] = [0, 0]
         guard Glibc.pipe(&pipe) == 0 else { throw LookoutError(.io, "cannot create a pipe for \(arguments[0])") }
         var actions = posix_spawn_file_actions_t()

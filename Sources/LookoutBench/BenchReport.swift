@@ -7,18 +7,18 @@ import LookoutCore
 
 /// The JSON document every `lookout bench …` command writes: what ran, where, with which settings, and one row
 /// per measured configuration. Values are kept as `JSONValue` so each benchmark chooses its own columns.
-public struct BenchReport: Sendable {
-    public var benchmark: String
-    public var commit: String
-    public var device: String
-    public var driver: String
-    public var date: String
-    public var settings: [(String, JSONValue)]
-    public var rows: [[(String, JSONValue)]]
+package struct BenchReport: Sendable {
+    package var benchmark: String
+    package var commit: String
+    package var device: String
+    package var driver: String
+    package var date: String
+    package var settings: [(String, JSONValue)]
+    package var rows: [[(String, JSONValue)]]
     /// Extra top-level fields (for example `p50_ms` of a single-row run).
-    public var extra: [(String, JSONValue)]
+    package var extra: [(String, JSONValue)]
 
-    public init(
+    package init(
         benchmark: String, device: String, driver: String, settings: [(String, JSONValue)] = [],
         rows: [[(String, JSONValue)]] = [], extra: [(String, JSONValue)] = []
     ) {
@@ -32,7 +32,7 @@ public struct BenchReport: Sendable {
         self.extra = extra
     }
 
-    public var json: JSONValue {
+    package var json: JSONValue {
         var fields: [(String, JSONValue)] = [
             ("benchmark", .string(benchmark)), ("commit", .string(commit)), ("device", .string(device)),
             ("driver", .string(driver)), ("date", .string(date)), ("settings", .object(settings)),
@@ -43,7 +43,7 @@ public struct BenchReport: Sendable {
     }
 
     /// Writes the report as pretty JSON; `-` means standard output.
-    public func write(to path: String) throws(FileError) {
+    package func write(to path: String) throws(FileError) {
         let text = json.render(pretty: true) + "\n"
         if path == "-" {
             StandardStreams.output(text)

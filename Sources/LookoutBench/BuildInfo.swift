@@ -1,10 +1,10 @@
 import LookoutCore
 
 /// Facts about this build that benchmark reports record.
-public enum BuildInfo {
+package enum BuildInfo {
     /// The git commit (12 hex digits): `LOOKOUT_COMMIT` when set (the GPU machine gets a copy without `.git`), else
     /// read from the `.git` folder above the working directory (HEAD, its ref file or `packed-refs`), else "unknown".
-    public static let commit: String = {
+    package static let commit: String = {
         if let env = SystemInfo.environment("LOOKOUT_COMMIT") { return env }
         return gitHead().map { String($0.prefix(12)) } ?? "unknown"
     }()

@@ -9,24 +9,24 @@ import LookoutYOLO
 /// `lookout bench engine --device cuda`: per batch size, the model's CUDA graph replayed with its input already on
 /// the device — latency (launch + wait, one batch at a time), throughput (batches back to back), GPU time — then
 /// the GPU NMS with the copy of its results to pinned memory, and the activation memory against the plan's peak.
-public struct CUDAEngineBenchmark {
-    public let detector: Detector
-    public var batches = [1, 8, 32, 64]
-    public var imageSize: Int?
-    public var iterations = 200
-    public var warmup = 20
+package struct CUDAEngineBenchmark {
+    package let detector: Detector
+    package var batches = [1, 8, 32, 64]
+    package var imageSize: Int?
+    package var iterations = 200
+    package var warmup = 20
     /// Letterbox these images (cycled) into each batch; nil: a deterministic random input.
-    public var images: [BGRImage] = []
+    package var images: [BGRImage] = []
     /// Print a per-launch profile at these batch sizes.
-    public var profileBatches: Set<Int> = [1, 32]
+    package var profileBatches: Set<Int> = [1, 32]
 
-    public init(detector: Detector) {
+    package init(detector: Detector) {
         self.detector = detector
     }
 
     static func now() -> Double { MonotonicClock.seconds() }
 
-    public func run(log: (String) -> Void = { _ in }) throws -> [[(String, JSONValue)]] {
+    package func run(log: (String) -> Void = { _ in }) throws -> [[(String, JSONValue)]] {
         guard let cuda = detector.cuda else {
             throw LookoutError(.invalidArgument, "the CUDA engine benchmark needs a detector on a CUDA `device`", parameter: "device")
         }

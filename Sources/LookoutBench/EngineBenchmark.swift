@@ -4,18 +4,18 @@ import LookoutCPU
 import LookoutModel
 
 /// `lookout bench engine`: the engine alone on a fixed random input, latency per batch and throughput.
-public struct EngineBenchmark {
-    public let detector: Detector
-    public var batch = 1
-    public var imageSize: Int?
-    public var iterations = 50
-    public var warmup = 5
+package struct EngineBenchmark {
+    package let detector: Detector
+    package var batch = 1
+    package var imageSize: Int?
+    package var iterations = 50
+    package var warmup = 5
 
-    public init(detector: Detector) {
+    package init(detector: Detector) {
         self.detector = detector
     }
 
-    public func run() throws(LookoutError) -> BenchReport {
+    package func run() throws(LookoutError) -> BenchReport {
         let model = detector.model
         guard iterations > 0, warmup >= 0 else { throw LookoutError.invalidArgument("iterations", "must be positive (and `warmup` not negative)") }
         if let fixed = model.fixedBatch, fixed != batch {
@@ -63,7 +63,7 @@ public struct EngineBenchmark {
     }
 
     /// The table printed on stdout.
-    public static func table(_ report: BenchReport) -> String {
+    package static func table(_ report: BenchReport) -> String {
         var lines = ["backend        precision  batch  throughput (img/s)   p50 ms   p99 ms"]
         for row in report.rows {
             let value = { (key: String) in row.first { $0.0 == key }?.1 }

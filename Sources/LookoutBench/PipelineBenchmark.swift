@@ -7,52 +7,52 @@ import Synchronization
 /// `lookout bench pipeline`: N concurrent streams of one file (looped; paced at its frame rate or unpaced) through a
 /// pipeline, measured after a warm-up: total fps, end-to-end latency p50/p99 (decoded → result), drops, frames,
 /// whether every stream's results stayed in order, CPU utilisation.
-public struct PipelineBenchmark: Sendable {
-    public var source: String
-    public var streams = 1
-    public var paced = false
-    public var seconds = 10.0
-    public var warmup = 2.0
-    public var options = PipelineOptions()
+package struct PipelineBenchmark: Sendable {
+    package var source: String
+    package var streams = 1
+    package var paced = false
+    package var seconds = 10.0
+    package var warmup = 2.0
+    package var options = PipelineOptions()
     /// Take a memory and throughput sample this often during the measured window (soak runs); nil: none.
-    public var sampleEvery: Double?
+    package var sampleEvery: Double?
     /// Called with each sample's line (stderr in the CLI).
-    public var log: (@Sendable (String) -> Void)?
+    package var log: (@Sendable (String) -> Void)?
 
-    public init(source: String) {
+    package init(source: String) {
         self.source = source
     }
 
     /// One row of the shared bench JSON.
-    public struct Row: Sendable {
-        public var mode: String
-        public var streams: Int
-        public var fps: Double
-        public var p50: Double
-        public var p99: Double
-        public var dropped: Int
-        public var frames: Int
-        public var batchFill: Double
-        public var cpuUtilisation: Double
+    package struct Row: Sendable {
+        package var mode: String
+        package var streams: Int
+        package var fps: Double
+        package var p50: Double
+        package var p99: Double
+        package var dropped: Int
+        package var frames: Int
+        package var batchFill: Double
+        package var cpuUtilisation: Double
         /// Frames decoded but neither delivered nor dropped (must be 0: the pipeline drains).
-        public var lost: Int
+        package var lost: Int
         /// Results that came out of frame order (must be 0).
-        public var outOfOrder: Int
-        public var seconds: Double
+        package var outOfOrder: Int
+        package var seconds: Double
         /// The frame layout in the pool (`bgr`, `nv12`).
-        public var frameFormat = "bgr"
+        package var frameFormat = "bgr"
         /// Compute-stream busy time over wall time (CUDA events), and the engine's share of it; nil on the CPU.
-        public var gpuUtilisation: Double?
-        public var engineUtilisation: Double?
+        package var gpuUtilisation: Double?
+        package var engineUtilisation: Double?
         /// Bytes copied host → device per delivered frame.
-        public var uploadedBytesPerFrame: Double?
+        package var uploadedBytesPerFrame: Double?
         /// Resident memory and device memory in use (whole device) at the start and the end of the measured window.
-        public var residentStart = 0
-        public var residentEnd = 0
-        public var deviceMemoryStart: Int?
-        public var deviceMemoryEnd: Int?
+        package var residentStart = 0
+        package var residentEnd = 0
+        package var deviceMemoryStart: Int?
+        package var deviceMemoryEnd: Int?
         /// Samples over the window: seconds since it started, fps since the previous sample, RSS, device memory.
-        public var samples: [(seconds: Double, fps: Double, resident: Int, device: Int?)] = []
+        package var samples: [(seconds: Double, fps: Double, resident: Int, device: Int?)] = []
 
         static func megabytes(_ bytes: Int?) -> JSONValue {
             bytes.map { JSONValue.rounded(Double($0) / 1_048_576, digits: 1) } ?? .null
@@ -63,7 +63,7 @@ public struct PipelineBenchmark: Sendable {
             return JSONValue.rounded(Double(end - start) / Double(start) * 100, digits: 3)
         }
 
-        public var json: [(String, JSONValue)] {
+        package var json: [(String, JSONValue)] {
             var fields: [(String, JSONValue)] = [
                 ("system", .string("lookout")), ("mode", .string(mode)), ("streams", .int(streams)),
                 ("fps", JSONValue.rounded(fps, digits: 1)), ("p50_ms", JSONValue.rounded(p50, digits: 2)),
@@ -102,7 +102,7 @@ public struct PipelineBenchmark: Sendable {
     }
 
     /// Runs the streams for `warmup + seconds`, then stops them and lets the pipeline drain.
-    public func run(detector: Detector) async throws(LookoutError) -> Row {
+    package func run(detector: Detector) async throws(LookoutError) -> Row {
         guard Paths.exists(self.source) else { throw LookoutError(.notFound, "\(self.source): no such file") }
         let source = StreamSource(kind: .file(self.source), loop: true, paced: paced)
         let pipeline = try Pipeline(

@@ -1,14 +1,14 @@
 import LookoutCore
 
 /// A frame size given as `1080p`, `720p`, `4k` or `WxH`.
-public struct Resolution: Hashable, Sendable, CustomStringConvertible {
-    public let width: Int
-    public let height: Int
-    public init(width: Int, height: Int) {
+package struct Resolution: Hashable, Sendable, CustomStringConvertible {
+    package let width: Int
+    package let height: Int
+    package init(width: Int, height: Int) {
         self.width = width
         self.height = height
     }
-    public init(parsing text: String) throws(LookoutError) {
+    package init(parsing text: String) throws(LookoutError) {
         switch text.lowercased() {
         case "720p": self.init(width: 1280, height: 720)
         case "1080p": self.init(width: 1920, height: 1080)
@@ -22,5 +22,5 @@ public struct Resolution: Hashable, Sendable, CustomStringConvertible {
         }
     }
     /// "1920x1080".
-    public var description: String { "\(width)x\(height)" }
+    package var description: String { "\(width)x\(height)" }
 }

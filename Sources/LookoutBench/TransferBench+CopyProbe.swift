@@ -8,15 +8,15 @@ import LookoutYOLO
 /// Why the `pinned` mode's copies run slower than the pinned peak: the same 4.9 MB pinned → device copy timed
 /// with events while the CPU does different things. If the copy is slow only while the CPU moves memory, the
 /// cause is contention for host memory (or the IOMMU's page walks it slows), not Lookout's copy.
-public struct CopyProbeResult: Sendable {
+package struct CopyProbeResult: Sendable {
     /// What the CPU did during the copy.
-    public var condition: String
+    package var condition: String
     /// The staging memory copied from.
-    public var staging: PinnedStaging
+    package var staging: PinnedStaging
     /// Median GB/s over the copy's own duration (events), and the 10th/90th percentiles.
-    public var gbps: Double
-    public var p10: Double
-    public var p90: Double
+    package var gbps: Double
+    package var p10: Double
+    package var p90: Double
 }
 
 /// Distinct synthetic frames as a decoder would leave them, in ordinary memory, and the letterbox of one of them
@@ -48,7 +48,7 @@ final class SourceRing {
     }
 
     /// Letterboxes frame `index` (of the ring) into `tensor` with `writes`.
-    func letterbox(_ index: Int, into tensor: borrowing HostBuffer, writes: ParallelLetterbox.Writes) {
+    func letterbox(_ index: Int, into tensor: borrowing HostBuffer, writes: LetterboxWrites) {
         cpu.writes = writes
         frames.withUnsafeBytes { all in
             let pixels = BGRPixels(
@@ -111,7 +111,7 @@ extension TransferBench {
     /// Copies one letterboxed tensor from pinned staging while the CPU idles, spins, streams memory or letterboxes
     /// the next frame (what the `pinned` mode overlaps), with the tensor written with ordinary, written-back or
     /// non-temporal stores, for each kind of staging (`PinnedStaging`); two conditions queue the copy behind a gate.
-    public func copyProbe(copies: Int = 30) throws -> [CopyProbeResult] {
+    package func copyProbe(copies: Int = 30) throws -> [CopyProbeResult] {
         let ring = SourceRing(options: options)
         let workers = ring.cpu.pool
         let device = try DeviceBuffer(context: context, byteCount: tensorBytes)
@@ -124,7 +124,7 @@ extension TransferBench {
         for kind in PinnedStaging.allCases {
             let staging = try kind.allocate(byteCount: tensorBytes, context: context)
             let other = try kind.allocate(byteCount: tensorBytes, context: context)
-            func letterbox(into buffer: borrowing HostBuffer, frame: Int, writes: ParallelLetterbox.Writes = .cached) {
+            func letterbox(into buffer: borrowing HostBuffer, frame: Int, writes: LetterboxWrites = .cached) {
                 ring.letterbox(frame, into: buffer, writes: writes)
             }
             letterbox(into: staging, frame: 0)
@@ -177,7 +177,7 @@ extension TransferBench {
     /// Copy rate by size from pinned memory with the CPU idle or letterboxing (median of 12): a copy costs a fixed
     /// setup time plus bytes over the link's rate, so a 6 MB frame cannot reach the rate of the 64 MiB copies that
     /// give the peak. `copyCost` fits the two terms. `gated`: each copy queued behind a gate (`closeGate`).
-    public func copySizeSweep(cpuLetterboxing: Bool = false, gated: Bool = false) throws -> [(bytes: Int, gbps: Double)] {
+    package func copySizeSweep(cpuLetterboxing: Bool = false, gated: Bool = false) throws -> [(bytes: Int, gbps: Double)] {
         let largest = 64 << 20
         let host = try HostBuffer.pinned(byteCount: largest, context: context)
         host.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 7) }
@@ -207,7 +207,7 @@ extension TransferBench {
 
     /// Least-squares fit of `seconds = setup + bytes / rate` to a size sweep: the fixed cost of a copy in µs and
     /// the link's rate in GB/s.
-    public static func copyCost(_ sweep: [(bytes: Int, gbps: Double)]) -> (setupMicroseconds: Double, gbps: Double)? {
+    package static func copyCost(_ sweep: [(bytes: Int, gbps: Double)]) -> (setupMicroseconds: Double, gbps: Double)? {
         guard sweep.count >= 2 else { return nil }
         let x = sweep.map { Double($0.bytes) }
         let y = sweep.map { Double($0.bytes) / ($0.gbps * 1e9) }

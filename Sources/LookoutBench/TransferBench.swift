@@ -6,27 +6,27 @@ import LookoutPipeline
 import LookoutYOLO
 
 /// Settings of `lookout bench transfer`.
-public struct TransferBenchOptions: Sendable {
-    public var resolution = Resolution(width: 1920, height: 1080)
-    public var modes: [TransferMode] = TransferMode.allCases
+package struct TransferBenchOptions: Sendable {
+    package var resolution = Resolution(width: 1920, height: 1080)
+    package var modes: [TransferMode] = TransferMode.allCases
     /// Frames measured per mode, after `warmup` frames.
-    public var frames = 600
-    public var warmup = 60
+    package var frames = 600
+    package var warmup = 60
     /// Distinct source frames cycled through (more than fit in the CPU's last-level cache).
-    public var ring = 8
+    package var ring = 8
     /// Uploads in flight at most (the pipeline's depth).
-    public var depth = 2
+    package var depth = 2
     /// The side of the square float32 NCHW tensor each frame is letterboxed into.
-    public var tensorSize = 640
+    package var tensorSize = 640
     /// The transfer modes' own choices (the `pinned` variants), as the pipeline takes them.
-    public var upload = UploadOptions()
+    package var upload = UploadOptions()
 
-    public init() {}
+    package init() {}
 }
 
 extension TransferBenchOptions {
     /// The `pinned` mode with one of its choices changed, named for the report.
-    public var pinnedVariants: [(name: String, options: TransferBenchOptions)] {
+    package var pinnedVariants: [(name: String, options: TransferBenchOptions)] {
         func with(_ change: (inout UploadOptions) -> Void) -> TransferBenchOptions {
             var variant = self
             change(&variant.upload)
@@ -42,29 +42,29 @@ extension TransferBenchOptions {
 }
 
 /// One measured mode.
-public struct TransferResult: Sendable {
-    public var mode: String
-    public var resolution: Resolution
-    public var frames: Int
-    public var fps: Double
-    public var p50: Double
-    public var p99: Double
-    public var bytesPerFrame: Int
-    public var cpuMsPerFrame: Double
+package struct TransferResult: Sendable {
+    package var mode: String
+    package var resolution: Resolution
+    package var frames: Int
+    package var fps: Double
+    package var p50: Double
+    package var p99: Double
+    package var bytesPerFrame: Int
+    package var cpuMsPerFrame: Double
     /// Host allocations over the measured frames, Lookout's and the driver's (nil when the counting allocator is
     /// not linked).
-    public var allocations: AllocationReport?
-    public var cudaAllocationsPerFrame: Double
+    package var allocations: AllocationReport?
+    package var cudaAllocationsPerFrame: Double
     /// Median H2D bandwidth of a copy over its own duration (events around it on the copy stream), GB/s.
-    public var copyGBps: Double?
+    package var copyGBps: Double?
     /// 10th and 90th percentiles of the same.
-    public var copyGBpsRange: (Double, Double)?
+    package var copyGBpsRange: (Double, Double)?
     /// Bytes moved per second of wall time (bytes per frame × frames per second), GB/s.
-    public var wallGBps: Double { Double(bytesPerFrame) * fps / 1e9 }
-    public var notes: String
+    package var wallGBps: Double { Double(bytesPerFrame) * fps / 1e9 }
+    package var notes: String
 
     /// Lookout's own allocations per frame (host and CUDA), the number the acceptance counts.
-    public var ourAllocationsPerFrame: Double? {
+    package var ourAllocationsPerFrame: Double? {
         allocations.map { $0.perFrame($0.ours) + cudaAllocationsPerFrame }
     }
 }
@@ -72,14 +72,14 @@ public struct TransferResult: Sendable {
 /// Measures the transfer modes on one GPU by driving the pipeline's own upload path (`FrameUploader`, what
 /// `lookout stream` runs) one frame at a time: frames from a pool in the mode's memory (a ring of distinct
 /// synthetic frames), each letterboxed into a 640² float32 tensor on the device.
-public final class TransferBench: @unchecked Sendable {
-    public let context: CUDAContext
-    public let letterbox: GPULetterbox
-    public let options: TransferBenchOptions
+package final class TransferBench: @unchecked Sendable {
+    package let context: CUDAContext
+    package let letterbox: GPULetterbox
+    package let options: TransferBenchOptions
     let copyStream: CUDAStream
     let computeStream: CUDAStream
 
-    public init(context: CUDAContext, letterbox: GPULetterbox, options: TransferBenchOptions) throws {
+    package init(context: CUDAContext, letterbox: GPULetterbox, options: TransferBenchOptions) throws {
         self.context = context
         self.letterbox = letterbox
         self.options = options
@@ -108,7 +108,7 @@ public final class TransferBench: @unchecked Sendable {
     }
 
     /// Measures one mode: `warmup + frames` uploads through the mode's `FrameUploader`, `depth` in flight.
-    public func run(_ mode: TransferMode) throws -> TransferResult {
+    package func run(_ mode: TransferMode) throws -> TransferResult {
         let res = options.resolution
         let depth = max(1, options.depth)
         let uploader = try FrameUploader(
@@ -221,7 +221,7 @@ public final class TransferBench: @unchecked Sendable {
 
     /// Peak host → device bandwidth in GB/s from pinned and from pageable memory (64 MiB copies, best of 10), and
     /// from registered transparent huge pages (with the bytes of them the kernel granted).
-    public func peakBandwidth() throws -> (pinned: Double, pageable: Double, hugePages: Double, hugePageBytes: Int?) {
+    package func peakBandwidth() throws -> (pinned: Double, pageable: Double, hugePages: Double, hugePageBytes: Int?) {
         let bytes = 64 << 20
         let device = try DeviceBuffer(context: context, byteCount: bytes)
         let pinned = try HostBuffer.pinned(byteCount: bytes, context: context)

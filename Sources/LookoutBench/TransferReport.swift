@@ -5,21 +5,21 @@ import LookoutPipeline
 
 /// `lookout bench transfer` end to end: the pinned peak, per resolution the copy-size sweeps, every mode (and the
 /// `pinned` variants), the copy probe and the PyTorch baseline, as one shared bench report.
-public struct TransferBenchRun {
-    public var options = TransferBenchOptions()
-    public var resolutions = [Resolution(width: 1920, height: 1080)]
+package struct TransferBenchRun {
+    package var options = TransferBenchOptions()
+    package var resolutions = [Resolution(width: 1920, height: 1080)]
     /// Also run the `pinned` mode with one choice changed each (`TransferBenchOptions.pinnedVariants`).
-    public var pinnedVariants = true
+    package var pinnedVariants = true
     /// Time the `pinned` mode's copy alone under different CPU loads, and copies by size.
-    public var copyProbe = true
+    package var copyProbe = true
     /// A PyTorch baseline script and the Python to run it with.
-    public var baseline: String?
-    public var python = "python3"
+    package var baseline: String?
+    package var python = "python3"
 
-    public init() {}
+    package init() {}
 
     /// Runs everything on `context`'s GPU; `log` gets each result line as it comes.
-    public func run(context: CUDAContext, driver: CUDADriver, nvrtc: NVRTC, log: (String) -> Void) throws -> BenchReport {
+    package func run(context: CUDAContext, driver: CUDADriver, nvrtc: NVRTC, log: (String) -> Void) throws -> BenchReport {
         let letterbox = try GPULetterbox(compiler: KernelCompiler(context: context, nvrtc: nvrtc))
         log(
             "device: \(context.device), driver \(driver.versionString), nvrtc \(nvrtc.version.major).\(nvrtc.version.minor) "
@@ -146,7 +146,7 @@ public struct TransferBenchRun {
             rows: rows, extra: extra)
     }
 
-    public static func row(_ r: TransferResult, peak: Double) -> [(String, JSONValue)] {
+    package static func row(_ r: TransferResult, peak: Double) -> [(String, JSONValue)] {
         var row: [(String, JSONValue)] = [
             ("mode", .string(r.mode)), ("resolution", .string(r.resolution.description)),
             ("fps", JSONValue.rounded(r.fps, digits: 1)), ("p50_ms", JSONValue.rounded(r.p50, digits: 4)),
@@ -187,7 +187,7 @@ public struct TransferBenchRun {
     }
 
     /// One result as a line of the run's log.
-    public static func line(_ row: [(String, JSONValue)]) -> String {
+    package static func line(_ row: [(String, JSONValue)]) -> String {
         let text = { field(row, $0) }
         return [
             text("mode").padded(toLength: 18), text("resolution").padded(toLength: 10), "fps " + text("fps"),
@@ -198,7 +198,7 @@ public struct TransferBenchRun {
     }
 
     /// The report's rows as a Markdown table.
-    public static func table(_ report: BenchReport) -> String {
+    package static func table(_ report: BenchReport) -> String {
         var lines = [
             "| mode | resolution | fps | p50 ms | p99 ms | bytes/frame | CPU ms/frame | our allocs/frame | copy GB/s (events) | wall GB/s |",
             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",

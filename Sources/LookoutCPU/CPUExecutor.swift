@@ -7,9 +7,9 @@ import Synchronization
 /// Runs an `ExecutionPlan` on the CPU in fp32: convolutions as OpenBLAS GEMMs with fused epilogues, views for
 /// Concat/Split, and the reference implementations for rare operators. Arena and scratch are allocated once;
 /// a run allocates nothing. One run at a time per executor.
-public final class CPUExecutor: @unchecked Sendable {
+package final class CPUExecutor: @unchecked Sendable {
     // Mutable state (arena contents) is only touched inside `lock`.
-    public let plan: ExecutionPlan
+    package let plan: ExecutionPlan
     private let arena: UnsafeMutablePointer<Float>
     private let scratch: UnsafeMutablePointer<Float>
     private let scratchCount: Int
@@ -20,7 +20,7 @@ public final class CPUExecutor: @unchecked Sendable {
 
     /// Compiles `plan`. `halfInput`/`halfOutput` round the input and output to float16 values, as a model with
     /// float16 IO sees them.
-    public init(
+    package init(
         plan: ExecutionPlan, halfInput: Bool = false, halfOutput: Bool = false, tuning: CPUTuning = CPUTuning()
     ) throws(ModelError) {
         _ = BLAS.configured
@@ -49,11 +49,11 @@ public final class CPUExecutor: @unchecked Sendable {
     }
 
     /// Bytes the executor holds for activations and scratch.
-    public var workspaceBytes: Int { (plan.arenaElements + scratchCount) * 4 }
+    package var workspaceBytes: Int { (plan.arenaElements + scratchCount) * 4 }
 
     /// Runs the model: `fill` writes the input tensor (NCHW, contiguous) in place, then every step executes, then
     /// `read` sees the first output (contiguous per batch item: `[batch][channels × anchors]`).
-    public func run<R>(
+    package func run<R>(
         fill: (UnsafeMutableBufferPointer<Float>) throws -> Void,
         read: (UnsafeBufferPointer<Float>) throws -> R,
         observe: ((Int, Double) -> Void)? = nil
@@ -88,7 +88,7 @@ public final class CPUExecutor: @unchecked Sendable {
     }
 
     /// Runs on `input` (NCHW floats) and returns a copy of the first output.
-    public func run(input: [Float]) -> [Float] {
+    package func run(input: [Float]) -> [Float] {
         run(fill: { buffer in
             precondition(buffer.count == input.count, "input has \(input.count) values, the plan needs \(buffer.count)")
             _ = buffer.update(from: input)
@@ -98,7 +98,7 @@ public final class CPUExecutor: @unchecked Sendable {
 
 extension CPUExecutor {
     /// The CPU and BLAS the executor runs on, for reports.
-    public static var deviceDescription: String { SystemInfo.cpuDescription }
+    package static var deviceDescription: String { SystemInfo.cpuDescription }
     /// OpenBLAS's build configuration.
-    public static var blasDescription: String { BLAS.configuration }
+    package static var blasDescription: String { BLAS.configuration }
 }

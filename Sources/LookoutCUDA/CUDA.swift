@@ -7,13 +7,13 @@ import LookoutCore
 import Synchronization
 
 /// The entry point: finds and loads the CUDA driver at run time.
-public enum CUDA {
+package enum CUDA {
     /// The variable that names a folder, a file, or a colon-separated list of them, searched first for every
     /// NVIDIA library Lookout loads.
-    public static let pathVariable = "LOOKOUT_CUDA_PATH"
+    package static let pathVariable = "LOOKOUT_CUDA_PATH"
 
     /// Where `libcuda` is looked for, given an environment (tests pass a fake one).
-    public static func driverSearch(environment: [String: String] = SystemInfo.environmentVariables) -> LibrarySearch {
+    package static func driverSearch(environment: [String: String] = SystemInfo.environmentVariables) -> LibrarySearch {
         LibrarySearch(
             library: "CUDA driver (libcuda)", names: ["libcuda.so.1", "libcuda.so"], overrideVariable: pathVariable,
             folderPatterns: LibrarySearch.standardFolders(environment: environment), environment: environment)
@@ -22,7 +22,7 @@ public enum CUDA {
     private static let cached = Mutex<Result<CUDADriver, CUDAUnavailable>?>(nil)
 
     /// Loads and initialises the driver once per process; later calls return the same result.
-    public static func load() -> Result<CUDADriver, CUDAUnavailable> {
+    package static func load() -> Result<CUDADriver, CUDAUnavailable> {
         cached.withLock { state in
             if let state { return state }
             let result = load(search: driverSearch())
@@ -32,7 +32,7 @@ public enum CUDA {
     }
 
     /// Loads the driver from an explicit search (no caching): for tests and for `--device cuda` diagnostics.
-    public static func load(search: LibrarySearch) -> Result<CUDADriver, CUDAUnavailable> {
+    package static func load(search: LibrarySearch) -> Result<CUDADriver, CUDAUnavailable> {
         let library: DynamicLibrary
         switch search.load() {
         case .success(let loaded): library = loaded
@@ -60,17 +60,17 @@ public enum CUDA {
 }
 
 /// CUDA cannot be used on this machine; the description is one line saying what was tried.
-public struct CUDAUnavailable: Error, CustomStringConvertible, Sendable {
-    public enum Reason: Sendable {
+package struct CUDAUnavailable: Error, CustomStringConvertible, Sendable {
+    package enum Reason: Sendable {
         case libraryNotFound(LibraryNotFound)
         case symbolsMissing(DriverSymbolsMissing)
         case initFailed(path: String, error: CUDAError)
         case noDevice(path: String)
         case badOrdinal(path: String, ordinal: Int, count: Int)
     }
-    public let reason: Reason
+    package let reason: Reason
 
-    public var description: String {
+    package var description: String {
         switch reason {
         case .libraryNotFound(let notFound): return notFound.description
         case .symbolsMissing(let missing): return missing.description
@@ -85,9 +85,9 @@ public struct CUDAUnavailable: Error, CustomStringConvertible, Sendable {
 
 /// Counts of CUDA memory allocations (device, pinned, mapped, registered, managed) made by this process through
 /// Lookout, for the benchmarks' "allocations per frame".
-public enum CUDAAllocationCounter {
+package enum CUDAAllocationCounter {
     static let counter = Atomic<Int>(0)
     /// Every allocation or registration since the process started.
-    public static var count: Int { counter.load(ordering: .relaxed) }
+    package static var count: Int { counter.load(ordering: .relaxed) }
     @inline(__always) static func increment() { counter.add(1, ordering: .relaxed) }
 }

@@ -1,14 +1,14 @@
 import CLookoutCUDA
 
 /// The loaded, initialised CUDA driver: the process-wide table of entry points and what it reports.
-public final class CUDADriver: Sendable {
+package final class CUDADriver: Sendable {
     /// The file `libcuda` was loaded from.
-    public let path: String
+    package let path: String
     /// The driver's CUDA version as `1000 * major + 10 * minor` (e.g. 13000).
-    public let version: Int
-    public let deviceCount: Int
+    package let version: Int
+    package let deviceCount: Int
     /// How the entry points were resolved.
-    public var resolution: String { api.resolution }
+    package var resolution: String { api.resolution }
     let library: DynamicLibrary
     let api: DriverAPI
 
@@ -21,10 +21,10 @@ public final class CUDADriver: Sendable {
     }
 
     /// "13.0".
-    public var versionString: String { "\(version / 1000).\(version % 1000 / 10)" }
+    package var versionString: String { "\(version / 1000).\(version % 1000 / 10)" }
 
     /// The device at `ordinal` (0-based), with its name and capabilities.
-    public func device(_ ordinal: Int) throws(CUDAError) -> CUDADevice {
+    package func device(_ ordinal: Int) throws(CUDAError) -> CUDADevice {
         var handle: LookoutCUdevice = 0
         try api.check(api.cuDeviceGet(&handle, Int32(ordinal)), "cuDeviceGet")
         var name = [CChar](repeating: 0, count: 256)
@@ -50,37 +50,37 @@ public final class CUDADriver: Sendable {
 }
 
 /// One GPU as the driver describes it.
-public struct CUDADevice: Sendable, CustomStringConvertible {
+package struct CUDADevice: Sendable, CustomStringConvertible {
     /// Device attributes Lookout reads (`CUdevice_attribute` values).
-    public struct Attribute: Sendable {
-        public let rawValue: Int32
-        public init(_ rawValue: Int32) { self.rawValue = rawValue }
-        public static let multiprocessorCount = Attribute(16)
-        public static let canMapHostMemory = Attribute(19)
-        public static let asyncEngineCount = Attribute(40)
-        public static let unifiedAddressing = Attribute(41)
-        public static let computeCapabilityMajor = Attribute(75)
-        public static let computeCapabilityMinor = Attribute(76)
-        public static let managedMemory = Attribute(83)
-        public static let concurrentManagedAccess = Attribute(89)
+    package struct Attribute: Sendable {
+        package let rawValue: Int32
+        package init(_ rawValue: Int32) { self.rawValue = rawValue }
+        package static let multiprocessorCount = Attribute(16)
+        package static let canMapHostMemory = Attribute(19)
+        package static let asyncEngineCount = Attribute(40)
+        package static let unifiedAddressing = Attribute(41)
+        package static let computeCapabilityMajor = Attribute(75)
+        package static let computeCapabilityMinor = Attribute(76)
+        package static let managedMemory = Attribute(83)
+        package static let concurrentManagedAccess = Attribute(89)
     }
 
-    public let ordinal: Int
+    package let ordinal: Int
     let handle: LookoutCUdevice
-    public let name: String
-    public let totalMemory: Int
-    public let computeCapability: (major: Int, minor: Int)
-    public let multiprocessors: Int
-    public let canMapHostMemory: Bool
-    public let managedMemory: Bool
-    public let concurrentManagedAccess: Bool
-    public let asyncEngines: Int
-    public let unifiedAddressing: Bool
+    package let name: String
+    package let totalMemory: Int
+    package let computeCapability: (major: Int, minor: Int)
+    package let multiprocessors: Int
+    package let canMapHostMemory: Bool
+    package let managedMemory: Bool
+    package let concurrentManagedAccess: Bool
+    package let asyncEngines: Int
+    package let unifiedAddressing: Bool
 
     /// "sm_90".
-    public var architecture: String { "sm_\(computeCapability.major)\(computeCapability.minor)" }
+    package var architecture: String { "sm_\(computeCapability.major)\(computeCapability.minor)" }
 
-    public var description: String {
+    package var description: String {
         "\(name) (cuda:\(ordinal), \(architecture), \(totalMemory >> 20) MiB, \(multiprocessors) SMs)"
     }
 }

@@ -1,8 +1,8 @@
 import CLookoutCUDA
 
 /// An instantiated CUDA graph: work captured once from a stream and replayed with one launch.
-public final class CUDAGraph: @unchecked Sendable {
-    public let context: CUDAContext
+package final class CUDAGraph: @unchecked Sendable {
+    package let context: CUDAContext
     let graph: LookoutCUgraph
     let exec: LookoutCUgraphExec
 
@@ -18,14 +18,14 @@ public final class CUDAGraph: @unchecked Sendable {
     }
 
     /// Replays the captured work on `stream`.
-    public func launch(on stream: CUDAStream) throws(CUDAError) {
+    package func launch(on stream: CUDAStream) throws(CUDAError) {
         try context.api.check(context.api.cuGraphLaunch(exec, stream.handle), "cuGraphLaunch")
     }
 }
 
 extension CUDAStream {
     /// Captures the work `body` queues on this stream (nothing runs) and instantiates it as a graph.
-    public func capture(_ body: (CUDAStream) throws -> Void) throws -> CUDAGraph {
+    package func capture(_ body: (CUDAStream) throws -> Void) throws -> CUDAGraph {
         try context.bind()
         try api.check(api.cuStreamBeginCapture(handle, 1), "cuStreamBeginCapture")  // thread-local capture mode
         var graph: LookoutCUgraph? = nil

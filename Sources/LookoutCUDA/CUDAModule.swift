@@ -1,12 +1,12 @@
 import CLookoutCUDA
 
 /// A loaded module (cubin or PTX image) and the kernels in it.
-public final class CUDAModule: @unchecked Sendable {
-    public let context: CUDAContext
+package final class CUDAModule: @unchecked Sendable {
+    package let context: CUDAContext
     let handle: LookoutCUmodule
 
     /// Loads an image; PTX must end with a NUL byte, which is added when missing.
-    public init(context: CUDAContext, image: [UInt8], kind: NVRTC.Output.Kind) throws(CUDAError) {
+    package init(context: CUDAContext, image: [UInt8], kind: NVRTC.Output.Kind) throws(CUDAError) {
         self.context = context
         try context.bind()
         var bytes = image
@@ -23,7 +23,7 @@ public final class CUDAModule: @unchecked Sendable {
     }
 
     /// The `extern "C"` kernel called `name`.
-    public func function(_ name: String) throws(CUDAError) -> CUDAFunction {
+    package func function(_ name: String) throws(CUDAError) -> CUDAFunction {
         var function: LookoutCUfunction? = nil
         let status = context.api.cuModuleGetFunction(&function, handle, name)
         if status != 0 { throw context.api.error(status, call: "cuModuleGetFunction(\(name))") }
@@ -32,24 +32,24 @@ public final class CUDAModule: @unchecked Sendable {
 }
 
 /// Three launch dimensions.
-public struct Dim3: Sendable, Equatable {
-    public var x: Int
-    public var y: Int
-    public var z: Int
-    public init(_ x: Int, _ y: Int = 1, _ z: Int = 1) {
+package struct Dim3: Sendable, Equatable {
+    package var x: Int
+    package var y: Int
+    package var z: Int
+    package init(_ x: Int, _ y: Int = 1, _ z: Int = 1) {
         self.x = x
         self.y = y
         self.z = z
     }
     /// The grid that covers `extent` with blocks of `block`.
-    public static func covering(_ extent: Dim3, with block: Dim3) -> Dim3 {
+    package static func covering(_ extent: Dim3, with block: Dim3) -> Dim3 {
         Dim3((extent.x + block.x - 1) / block.x, (extent.y + block.y - 1) / block.y, (extent.z + block.z - 1) / block.z)
     }
 }
 
 /// A value that can be passed to a kernel by value: its bytes are the parameter. Conform only plain values
 /// (integers, floats, device pointers, C structs of them): no references, nothing with a destructor.
-public protocol KernelArgument {}
+package protocol KernelArgument {}
 extension Int32: KernelArgument {}
 extension UInt32: KernelArgument {}
 extension Int64: KernelArgument {}
@@ -62,9 +62,9 @@ extension UInt16: KernelArgument {}
 extension DevicePointer: KernelArgument {}
 
 /// Packs kernel arguments into the `void**` array `cuLaunchKernel` takes, on the stack: no heap allocation.
-public enum KernelArguments {
+package enum KernelArguments {
     /// Each argument gets a 16-byte-aligned slot in one stack buffer; `body` receives the parameter pointer array.
-    public static func withPacked<each A: KernelArgument, R>(
+    package static func withPacked<each A: KernelArgument, R>(
         _ arguments: repeat each A, body: (UnsafeMutablePointer<UnsafeMutableRawPointer?>, Int) -> R
     ) -> R {
         var count = 0
@@ -99,21 +99,21 @@ public enum KernelArguments {
 
 /// A kernel in a loaded module. Launches are asynchronous; a bad launch configuration comes back as a
 /// `CUDAError` from `launch`, a fault inside the kernel from the next synchronising call.
-public struct CUDAFunction: @unchecked Sendable {
-    public let module: CUDAModule
+package struct CUDAFunction: @unchecked Sendable {
+    package let module: CUDAModule
     let handle: LookoutCUfunction
-    public let name: String
+    package let name: String
 
     /// Allows launches with up to `bytes` of dynamic shared memory (above 48 KiB needs this opt-in;
     /// `CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES`).
-    public func allowDynamicSharedMemory(_ bytes: Int) throws(CUDAError) {
+    package func allowDynamicSharedMemory(_ bytes: Int) throws(CUDAError) {
         let api = module.context.api
         let status = api.cuFuncSetAttribute(handle, 8, Int32(bytes))
         if status != 0 { throw api.error(status, call: "cuFuncSetAttribute(\(name), max dynamic shared memory \(bytes))") }
     }
 
     /// Launches with `arguments` in the kernel's parameter order.
-    public func launch<each A: KernelArgument>(
+    package func launch<each A: KernelArgument>(
         grid: Dim3, block: Dim3, sharedBytes: Int = 0, on stream: CUDAStream, _ arguments: repeat each A
     ) throws(CUDAError) {
         let api = module.context.api

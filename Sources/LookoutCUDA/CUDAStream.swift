@@ -2,12 +2,12 @@ import CLookoutCUDA
 
 /// A CUDA stream: an ordered queue of copies and launches. Non-blocking by default, so it never serialises
 /// with the legacy default stream that other libraries in the process may use.
-public final class CUDAStream: @unchecked Sendable {
-    public let context: CUDAContext
+package final class CUDAStream: @unchecked Sendable {
+    package let context: CUDAContext
     let handle: LookoutCUstream
     var api: DriverAPI { context.api }
 
-    public init(context: CUDAContext, nonBlocking: Bool = true) throws(CUDAError) {
+    package init(context: CUDAContext, nonBlocking: Bool = true) throws(CUDAError) {
         self.context = context
         try context.bind()
         var stream: LookoutCUstream? = nil
@@ -20,13 +20,13 @@ public final class CUDAStream: @unchecked Sendable {
     }
 
     /// Blocks until all work queued so far has completed.
-    public func synchronize() throws(CUDAError) {
+    package func synchronize() throws(CUDAError) {
         try context.bind()
         try api.check(api.cuStreamSynchronize(handle), "cuStreamSynchronize")
     }
 
     /// Whether all queued work has completed, without blocking.
-    public func isIdle() throws(CUDAError) -> Bool {
+    package func isIdle() throws(CUDAError) -> Bool {
         try context.bind()
         let status = api.cuStreamQuery(handle)
         if status == CUDAError.Code.notReady.rawValue { return false }
@@ -35,7 +35,7 @@ public final class CUDAStream: @unchecked Sendable {
     }
 
     /// Makes later work on this stream wait for `event` (on the GPU; the CPU does not wait).
-    public func wait(for event: CUDAEvent) throws(CUDAError) {
+    package func wait(for event: CUDAEvent) throws(CUDAError) {
         try api.check(api.cuStreamWaitEvent(handle, event.handle, 0), "cuStreamWaitEvent")
     }
 
@@ -44,7 +44,7 @@ public final class CUDAStream: @unchecked Sendable {
     /// value) >= 0`). Work queued behind it is fetched by the GPU ahead of time and starts as soon as the host
     /// stores the value, with no driver call on the host's critical path. Whoever queues a wait must store a value
     /// that satisfies it, on error paths too, or the stream never drains.
-    public func wait(untilWordAt flag: DevicePointer, reaches value: UInt32) throws(CUDAError) {
+    package func wait(untilWordAt flag: DevicePointer, reaches value: UInt32) throws(CUDAError) {
         try api.check(api.cuStreamWaitValue32(handle, flag.address, value, 0), "cuStreamWaitValue32")
     }
 }

@@ -8,14 +8,14 @@ import Synchronization
 
 /// cuDNN, loaded at run time: a convolution candidate the engine's tuner may choose per layer. Missing, it is
 /// simply not used.
-public final class CUDNN: Sendable {
+package final class CUDNN: Sendable {
     /// The variable that names where libcudnn is (a folder, a file, or a colon-separated list); the generic
     /// `LOOKOUT_CUDA_PATH` is searched too.
-    public static let pathVariable = "LOOKOUT_CUDNN_PATH"
+    package static let pathVariable = "LOOKOUT_CUDNN_PATH"
 
-    public let path: String
+    package let path: String
     /// `cudnnGetVersion()`: 91400 for 9.14.0.
-    public let version: Int
+    package let version: Int
     let library: DynamicLibrary
     let api: CUDNNAPI
 
@@ -27,23 +27,23 @@ public final class CUDNN: Sendable {
     }
 
     /// "9.14.0" (cuDNN 9 numbers versions major · 10000 + minor · 100 + patch; cuDNN 8 used major · 1000).
-    public var versionString: String { Self.versionString(version) }
+    package var versionString: String { Self.versionString(version) }
 
-    public static func versionString(_ version: Int) -> String {
+    package static func versionString(_ version: Int) -> String {
         if version >= 90000 { return "\(version / 10000).\(version % 10000 / 100).\(version % 100)" }
         return "\(version / 1000).\(version % 1000 / 100).\(version % 100)"
     }
 
     /// Where libcudnn.so.9 is looked for: the override variables, the system linker path (the ld.so cache), the
     /// toolkit folders and the pip wheels (`nvidia/cudnn/lib`).
-    public static func search(environment: [String: String] = SystemInfo.environmentVariables) -> LibrarySearch {
+    package static func search(environment: [String: String] = SystemInfo.environmentVariables) -> LibrarySearch {
         LibrarySearch.toolkitLibrary("cuDNN (libcudnn)", names: ["libcudnn.so.9"], variable: pathVariable, environment: environment)
     }
 
     private static let cached = Mutex<Result<CUDNN, CUDNNUnavailable>?>(nil)
 
     /// Loads cuDNN once per process; later calls return the same result.
-    public static func load() -> Result<CUDNN, CUDNNUnavailable> {
+    package static func load() -> Result<CUDNN, CUDNNUnavailable> {
         cached.withLock { state in
             if let state { return state }
             let result = load(search: search())
@@ -53,7 +53,7 @@ public final class CUDNN: Sendable {
     }
 
     /// Loads cuDNN from an explicit search (no caching): for tests.
-    public static func load(search: LibrarySearch) -> Result<CUDNN, CUDNNUnavailable> {
+    package static func load(search: LibrarySearch) -> Result<CUDNN, CUDNNUnavailable> {
         switch search.load() {
         case .failure(let notFound): return .failure(CUDNNUnavailable(reason: .libraryNotFound(notFound)))
         case .success(let library):
@@ -71,18 +71,18 @@ public final class CUDNN: Sendable {
 }
 
 /// cuDNN cannot be used; the description is one line saying what was tried.
-public struct CUDNNUnavailable: Error, CustomStringConvertible, Sendable {
-    public enum Reason: Sendable {
+package struct CUDNNUnavailable: Error, CustomStringConvertible, Sendable {
+    package enum Reason: Sendable {
         case libraryNotFound(LibraryNotFound)
         case symbolsMissing(DriverSymbolsMissing)
         case tooOld(path: String, version: String)
         case handleFailed(CUDNNError)
     }
-    public let reason: Reason
+    package let reason: Reason
 
-    public init(reason: Reason) { self.reason = reason }
+    package init(reason: Reason) { self.reason = reason }
 
-    public var description: String {
+    package var description: String {
         switch reason {
         case .libraryNotFound(let notFound): return notFound.description
         case .symbolsMissing(let missing):

@@ -3,18 +3,18 @@ import CLookoutCUDA
 /// A 2-D convolution as cuDNN's legacy API describes it: fp16 tensors with explicit (n, c, h, w) strides (so an
 /// output may be a channel range of a wider channels-last buffer), fp16 filters dense in KRSC order
 /// (`[k][r][s][c / groups]`, cuDNN's NHWC filter format), symmetric padding, fp32 accumulation.
-public struct CUDNNConvolutionShape: Hashable, Sendable, CustomStringConvertible {
+package struct CUDNNConvolutionShape: Hashable, Sendable, CustomStringConvertible {
     /// (n, c, h, w) and their strides in elements.
-    public var input: [Int], inputStrides: [Int]
+    package var input: [Int], inputStrides: [Int]
     /// (k, c / groups, r, s).
-    public var filter: [Int]
-    public var output: [Int], outputStrides: [Int]
-    public var padding: (h: Int, w: Int)
-    public var stride: (h: Int, w: Int)
-    public var dilation: (h: Int, w: Int)
-    public var groups: Int
+    package var filter: [Int]
+    package var output: [Int], outputStrides: [Int]
+    package var padding: (h: Int, w: Int)
+    package var stride: (h: Int, w: Int)
+    package var dilation: (h: Int, w: Int)
+    package var groups: Int
 
-    public init(
+    package init(
         input: [Int], inputStrides: [Int], filter: [Int], output: [Int], outputStrides: [Int],
         padding: (h: Int, w: Int),
         stride: (h: Int, w: Int), dilation: (h: Int, w: Int), groups: Int
@@ -33,7 +33,7 @@ public struct CUDNNConvolutionShape: Hashable, Sendable, CustomStringConvertible
     /// Why cuDNN cannot describe this convolution, or nil. cuDNN pads both sides alike and computes the output
     /// size itself: the output must be exactly `(in + 2 pad - dil (k - 1) - 1) / stride + 1`; sizes and strides
     /// must fit its `int` arguments.
-    public var unsupportedReason: String? {
+    package var unsupportedReason: String? {
         guard input.count == 4, output.count == 4, filter.count == 4, inputStrides.count == 4, outputStrides.count == 4
         else {
             return "not 4-D"
@@ -59,53 +59,53 @@ public struct CUDNNConvolutionShape: Hashable, Sendable, CustomStringConvertible
         return nil
     }
 
-    public var description: String {
+    package var description: String {
         "x \(input) strides \(inputStrides), w \(filter), y \(output) strides \(outputStrides), pad \(padding.h),\(padding.w) "
             + "stride \(stride.h),\(stride.w) dilation \(dilation.h),\(dilation.w) groups \(groups)"
     }
 
-    public static func == (a: Self, b: Self) -> Bool { a.description == b.description }
-    public func hash(into hasher: inout Hasher) { hasher.combine(description) }
+    package static func == (a: Self, b: Self) -> Bool { a.description == b.description }
+    package func hash(into hasher: inout Hasher) { hasher.combine(description) }
 }
 
 /// One of cuDNN's forward algorithms for a convolution, with the math type it was proposed with and its workspace.
-public struct CUDNNAlgorithm: Hashable, Sendable, CustomStringConvertible {
+package struct CUDNNAlgorithm: Hashable, Sendable, CustomStringConvertible {
     /// `cudnnConvolutionFwdAlgo_t`.
-    public let algorithm: Int32
+    package let algorithm: Int32
     /// `cudnnMathType_t` (1: tensor cores).
-    public let mathType: Int32
-    public let workspaceBytes: Int
+    package let mathType: Int32
+    package let workspaceBytes: Int
 
-    public init(algorithm: Int32, mathType: Int32, workspaceBytes: Int) {
+    package init(algorithm: Int32, mathType: Int32, workspaceBytes: Int) {
         self.algorithm = algorithm
         self.mathType = mathType
         self.workspaceBytes = workspaceBytes
     }
 
     /// cuDNN's names for `cudnnConvolutionFwdAlgo_t` 0…7.
-    public static let names = [
+    package static let names = [
         "IMPLICIT_GEMM", "IMPLICIT_PRECOMP_GEMM", "GEMM", "DIRECT", "FFT", "FFT_TILING", "WINOGRAD",
         "WINOGRAD_NONFUSED",
     ]
 
-    public var name: String {
+    package var name: String {
         Int(algorithm) < Self.names.count && algorithm >= 0 ? Self.names[Int(algorithm)] : "algo \(algorithm)"
     }
 
-    public var description: String { "cudnn \(name)" + (mathType == 1 ? "" : " (math type \(mathType))") }
+    package var description: String { "cudnn \(name)" + (mathType == 1 ? "" : " (math type \(mathType))") }
 }
 
 /// The descriptors of one convolution, made once (when a model instance is compiled) and destroyed with it: a
 /// launch only sets the stream and calls `cudnnConvolutionForward`.
-public final class CUDNNConvolution: @unchecked Sendable {
+package final class CUDNNConvolution: @unchecked Sendable {
     /// cudnnDataType_t, cudnnTensorFormat_t, cudnnConvolutionMode_t and cudnnMathType_t values.
     static let dataHalf: Int32 = 2, dataFloat: Int32 = 0
     static let formatNHWC: Int32 = 1
     static let crossCorrelation: Int32 = 1
     static let tensorOpMath: Int32 = 1
 
-    public let handle: CUDNNHandle
-    public let shape: CUDNNConvolutionShape
+    package let handle: CUDNNHandle
+    package let shape: CUDNNConvolutionShape
     let x: LookoutCUDNNTensorDescriptor
     let y: LookoutCUDNNTensorDescriptor
     let w: LookoutCUDNNFilterDescriptor
@@ -113,7 +113,7 @@ public final class CUDNNConvolution: @unchecked Sendable {
     private var mathType: Int32
     var api: CUDNNAPI { handle.api }
 
-    public init(handle: CUDNNHandle, shape: CUDNNConvolutionShape) throws(CUDNNError) {
+    package init(handle: CUDNNHandle, shape: CUDNNConvolutionShape) throws(CUDNNError) {
         self.handle = handle
         self.shape = shape
         let api = handle.api
@@ -177,7 +177,7 @@ public final class CUDNNConvolution: @unchecked Sendable {
 
     /// Up to `limit` algorithms cuDNN's heuristics propose for this exact problem, fastest expected first, that
     /// report success, are deterministic and need at most `workspaceLimit` bytes of workspace.
-    public func algorithms(limit: Int, workspaceLimit: Int) throws(CUDNNError) -> [CUDNNAlgorithm] {
+    package func algorithms(limit: Int, workspaceLimit: Int) throws(CUDNNError) -> [CUDNNAlgorithm] {
         do { try handle.context.bind() } catch {
             throw CUDNNError(code: .init(error.code.rawValue), message: error.name, call: error.call)
         }
@@ -213,7 +213,7 @@ public final class CUDNNConvolution: @unchecked Sendable {
 
     /// Queues y = conv(x, w) on `stream` (also while the stream is being captured into a graph). No allocation:
     /// the workspace is the caller's. Failures come as `CUDAError`s carrying cuDNN's code and text.
-    public func forward(
+    package func forward(
         _ algorithm: CUDNNAlgorithm, x xAddress: UInt64, w wAddress: UInt64, y yAddress: UInt64, workspace: UInt64,
         workspaceBytes: Int, on stream: CUDAStream
     ) throws(CUDAError) {

@@ -5,7 +5,7 @@ import CLookoutCUDA
 /// and the call returns only once the source may be reused.
 extension CUDAStream {
     /// Host → device, `byteCount` bytes (all of `source` when nil).
-    public func copy(
+    package func copy(
         _ source: borrowing HostBuffer, sourceOffset: Int = 0, to destination: borrowing DeviceBuffer,
         destinationOffset: Int = 0, byteCount: Int? = nil
     ) throws(CUDAError) {
@@ -18,7 +18,7 @@ extension CUDAStream {
     }
 
     /// Device → host, `byteCount` bytes (all of `source` when nil).
-    public func copy(
+    package func copy(
         _ source: borrowing DeviceBuffer, sourceOffset: Int = 0, to destination: borrowing HostBuffer,
         destinationOffset: Int = 0, byteCount: Int? = nil
     ) throws(CUDAError) {
@@ -31,7 +31,7 @@ extension CUDAStream {
     }
 
     /// Device → device.
-    public func copy(
+    package func copy(
         _ source: borrowing DeviceBuffer, sourceOffset: Int = 0, to destination: borrowing DeviceBuffer,
         destinationOffset: Int = 0, byteCount: Int? = nil
     ) throws(CUDAError) {
@@ -44,7 +44,7 @@ extension CUDAStream {
     }
 
     /// A 2D host → device copy: `height` rows of `widthBytes`, each row `sourcePitch` / `destinationPitch` apart.
-    public func copy2D(
+    package func copy2D(
         _ source: borrowing HostBuffer, sourceOffset: Int = 0, sourcePitch: Int, to destination: borrowing DeviceBuffer,
         destinationOffset: Int = 0, destinationPitch: Int, widthBytes: Int, height: Int
     ) throws(CUDAError) {
@@ -66,7 +66,7 @@ extension CUDAStream {
     }
 
     /// A 2D device → host copy.
-    public func copy2D(
+    package func copy2D(
         _ source: borrowing DeviceBuffer, sourceOffset: Int = 0, sourcePitch: Int, to destination: borrowing HostBuffer,
         destinationOffset: Int = 0, destinationPitch: Int, widthBytes: Int, height: Int
     ) throws(CUDAError) {
@@ -86,12 +86,12 @@ extension CUDAStream {
     }
 
     /// Sets every byte of `buffer` to `value`.
-    public func fill(_ buffer: borrowing DeviceBuffer, byte value: UInt8) throws(CUDAError) {
+    package func fill(_ buffer: borrowing DeviceBuffer, byte value: UInt8) throws(CUDAError) {
         try api.check(api.cuMemsetD8Async(buffer.address, value, buffer.byteCount, handle), "cuMemsetD8Async")
     }
 
     /// Migrates a managed buffer's pages to the device (or back to the host) ahead of use.
-    public func prefetch(_ buffer: borrowing HostBuffer, toDevice: Bool) throws(CUDAError) {
+    package func prefetch(_ buffer: borrowing HostBuffer, toDevice: Bool) throws(CUDAError) {
         precondition(buffer.kind == .managed, "only managed memory can be prefetched")
         let destination: LookoutCUdevice = toDevice ? context.device.handle : -1  // CU_DEVICE_CPU
         try api.check(
@@ -100,21 +100,21 @@ extension CUDAStream {
     }
 
     /// `prefetch` by address, for a managed buffer held elsewhere (a frame-pool buffer lent as its address).
-    public func prefetch(managed pointer: DevicePointer, byteCount: Int, toDevice: Bool) throws(CUDAError) {
+    package func prefetch(managed pointer: DevicePointer, byteCount: Int, toDevice: Bool) throws(CUDAError) {
         let destination: LookoutCUdevice = toDevice ? context.device.handle : -1  // CU_DEVICE_CPU
         try api.check(api.cuMemPrefetchAsync(pointer.address, byteCount, destination, handle), "cuMemPrefetchAsync")
     }
 
     /// A host → device copy from memory lent as a pointer (a frame-pool buffer travelling as its address), which
     /// must stay valid and unwritten until the stream has done the copy.
-    public func copy(from source: UnsafeRawPointer, byteCount: Int, to destination: DevicePointer) throws(CUDAError) {
+    package func copy(from source: UnsafeRawPointer, byteCount: Int, to destination: DevicePointer) throws(CUDAError) {
         try api.check(api.cuMemcpyHtoDAsync(destination.address, source, byteCount, handle), "cuMemcpyHtoDAsync")
     }
 }
 
 extension CUDAContext {
     /// A synchronous host → device copy (`cuMemcpyHtoD`): returns when the data is on the device.
-    public func copySynchronously(
+    package func copySynchronously(
         _ source: borrowing HostBuffer, sourceOffset: Int = 0, to destination: borrowing DeviceBuffer,
         destinationOffset: Int = 0, byteCount: Int? = nil
     ) throws(CUDAError) {
@@ -126,7 +126,7 @@ extension CUDAContext {
     }
 
     /// A synchronous device → host copy.
-    public func copySynchronously(
+    package func copySynchronously(
         _ source: borrowing DeviceBuffer, sourceOffset: Int = 0, to destination: borrowing HostBuffer,
         destinationOffset: Int = 0, byteCount: Int? = nil
     ) throws(CUDAError) {

@@ -1,4 +1,5 @@
-/// What `--device` asked for: `auto` (the GPU when CUDA works, else the CPU), `cpu`, or `cuda[:N]`.
+/// The device a `Detector` runs on: `auto` (the first GPU when CUDA works, else the CPU), `cpu`, or `cuda(ordinal:)`;
+/// `init(parsing:)` reads `auto`, `cpu`, `cuda` and `cuda:N`.
 public enum DeviceRequest: Equatable, Sendable, CustomStringConvertible {
     case auto
     case cpu
@@ -28,7 +29,7 @@ public enum DeviceRequest: Equatable, Sendable, CustomStringConvertible {
 
     /// The device to run on. `auto` never fails (it falls back to the CPU with the reason); `cuda` fails with
     /// the loader's one-line account of what it searched.
-    public func resolve(
+    package func resolve(
         loader: () -> Result<CUDADriver, CUDAUnavailable> = { CUDA.load() }
     ) -> Result<ResolvedDevice, CUDAUnavailable> {
         switch self {
@@ -60,12 +61,12 @@ public struct DeviceRequestError: Error, CustomStringConvertible, Sendable {
 }
 
 /// The device a command runs on, and why.
-public enum ResolvedDevice: Sendable, CustomStringConvertible {
+package enum ResolvedDevice: Sendable, CustomStringConvertible {
     case cpu(reason: String)
     case cuda(driver: CUDADriver, ordinal: Int)
 
     /// One line for `--device auto` to print: which device, and why not the GPU when it fell back.
-    public var description: String {
+    package var description: String {
         switch self {
         case .cpu(let reason): return "device: cpu (\(reason))"
         case .cuda(let driver, let ordinal):

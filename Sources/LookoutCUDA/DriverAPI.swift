@@ -164,10 +164,10 @@ struct DriverAPI: @unchecked Sendable {
 }
 
 /// The driver library loaded but lacks entry points Lookout needs (a driver older than CUDA 12).
-public struct DriverSymbolsMissing: Error, CustomStringConvertible, Sendable {
-    public let library: String
-    public let symbols: [String]
-    public var description: String {
+package struct DriverSymbolsMissing: Error, CustomStringConvertible, Sendable {
+    package let library: String
+    package let symbols: [String]
+    package var description: String {
         "\(library) lacks \(symbols.joined(separator: ", ")): Lookout needs a CUDA 12 or newer driver"
     }
 }

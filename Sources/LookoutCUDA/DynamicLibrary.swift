@@ -8,9 +8,9 @@ import Darwin
 
 /// A shared library opened with `dlopen`, kept open for the life of the process (the function tables that
 /// point into it are global and `Sendable`).
-public final class DynamicLibrary: Sendable {
+package final class DynamicLibrary: Sendable {
     /// The path or soname that loaded.
-    public let path: String
+    package let path: String
     nonisolated(unsafe) let handle: UnsafeMutableRawPointer
 
     init(path: String, handle: UnsafeMutableRawPointer) {

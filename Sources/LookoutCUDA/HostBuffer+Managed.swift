@@ -25,7 +25,7 @@ enum ManagedMemoryBudget {
 extension HostBuffer {
     /// Unified memory, attached globally: one address for CPU and GPU; prefetch it to where it is used next.
     /// Refused (as `CUDA_ERROR_OUT_OF_MEMORY`) when all managed memory would exceed 90% of the device's free memory.
-    public static func managed(byteCount: Int, context: CUDAContext) throws(CUDAError) -> HostBuffer {
+    package static func managed(byteCount: Int, context: CUDAContext) throws(CUDAError) -> HostBuffer {
         precondition(byteCount > 0, "a host buffer holds at least one byte")
         let (free, _) = try context.memoryInfo()
         guard ManagedMemoryBudget.reserve(byteCount, free: free) else {

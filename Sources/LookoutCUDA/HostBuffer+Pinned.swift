@@ -11,7 +11,7 @@ extension HostBuffer {
     /// Page-locked host memory: the copy engine reads it directly at full PCIe speed, asynchronously.
     /// `writeCombined` memory bypasses the CPU caches: fast to write in order and faster for the copy engine to
     /// read (no snooping of dirty cache lines), very slow for the CPU to read back. For upload staging only.
-    public static func pinned(byteCount: Int, context: CUDAContext, writeCombined: Bool = false) throws(CUDAError) -> HostBuffer {
+    package static func pinned(byteCount: Int, context: CUDAContext, writeCombined: Bool = false) throws(CUDAError) -> HostBuffer {
         precondition(byteCount > 0, "a host buffer holds at least one byte")
         try context.bind()
         var pointer: UnsafeMutableRawPointer? = nil
@@ -23,7 +23,7 @@ extension HostBuffer {
 
     /// Page-locked host memory mapped into the device's address space: a kernel given `devicePointer` reads and
     /// writes it in place over PCIe, with no copy call.
-    public static func mapped(byteCount: Int, context: CUDAContext) throws(CUDAError) -> HostBuffer {
+    package static func mapped(byteCount: Int, context: CUDAContext) throws(CUDAError) -> HostBuffer {
         precondition(byteCount > 0, "a host buffer holds at least one byte")
         try context.bind()
         var pointer: UnsafeMutableRawPointer? = nil

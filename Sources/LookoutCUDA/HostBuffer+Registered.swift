@@ -9,7 +9,7 @@ extension HostBuffer {
     /// that something else allocates (a decoder's output, say). Unregistered, then freed, on release.
     /// `hugePages` asks the kernel for transparent 2 MiB pages (aligned and rounded to 2 MiB, `MADV_HUGEPAGE`,
     /// touched before registering); `processHugePageBytes()` before and after tells how much the kernel granted.
-    public static func registered(byteCount: Int, context: CUDAContext, hugePages: Bool = false) throws(CUDAError) -> HostBuffer {
+    package static func registered(byteCount: Int, context: CUDAContext, hugePages: Bool = false) throws(CUDAError) -> HostBuffer {
         precondition(byteCount > 0, "a host buffer holds at least one byte")
         let alignment = hugePages ? hugePageSize : pageSize
         let rounded = (byteCount + alignment - 1) / alignment * alignment
@@ -42,12 +42,12 @@ extension HostBuffer {
 
 extension HostBuffer {
     /// The transparent huge page size on x86-64 Linux.
-    public static let hugePageSize = 2 << 20
+    package static let hugePageSize = 2 << 20
 
     /// Bytes of this process's anonymous memory the kernel backs with transparent huge pages (`AnonHugePages` of
     /// /proc/self/smaps_rollup), nil where that file is missing: compared before and after an allocation, whether
     /// `hugePages` was granted.
-    public static func processHugePageBytes() -> Int? {
+    package static func processHugePageBytes() -> Int? {
         guard let file = fopen("/proc/self/smaps_rollup", "r") else { return nil }
         defer { fclose(file) }
         var line = [CChar](repeating: 0, count: 256)

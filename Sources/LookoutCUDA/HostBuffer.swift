@@ -5,7 +5,7 @@ import Glibc
 #endif
 
 /// Where a host buffer's memory comes from, which decides how the GPU can reach it.
-public enum HostMemoryKind: String, CaseIterable, Sendable, CustomStringConvertible {
+package enum HostMemoryKind: String, CaseIterable, Sendable, CustomStringConvertible {
     /// Ordinary `malloc`'d memory: copies are staged by the driver through its own pinned buffer.
     case pageable
     /// Page-locked (`cuMemHostAlloc`): the copy engine reads it directly, copies can be asynchronous.
@@ -17,18 +17,18 @@ public enum HostMemoryKind: String, CaseIterable, Sendable, CustomStringConverti
     /// Unified memory (`cuMemAllocManaged`): one address, pages migrate on demand or by prefetch.
     case managed
 
-    public var description: String { rawValue }
+    package var description: String { rawValue }
     /// Whether this kind needs the CUDA driver.
-    public var needsDriver: Bool { self != .pageable }
+    package var needsDriver: Bool { self != .pageable }
 }
 
 /// Host memory with a single owner, freed exactly once (by the means that match its kind) when the owner goes
 /// away. Reach the bytes through `withUnsafeMutableBytes`.
-public struct HostBuffer: ~Copyable, @unchecked Sendable {
-    public let kind: HostMemoryKind
-    public let byteCount: Int
+package struct HostBuffer: ~Copyable, @unchecked Sendable {
+    package let kind: HostMemoryKind
+    package let byteCount: Int
     /// The device-side address of mapped, registered and managed memory (nil for pageable and pinned).
-    public let devicePointer: DevicePointer?
+    package let devicePointer: DevicePointer?
     let base: UnsafeMutableRawPointer
     let context: CUDAContext?
 
@@ -65,7 +65,7 @@ public struct HostBuffer: ~Copyable, @unchecked Sendable {
     }
 
     /// Any kind of buffer: `context` may be nil only for `.pageable`.
-    public init(kind: HostMemoryKind, byteCount: Int, context: CUDAContext?) throws(CUDAError) {
+    package init(kind: HostMemoryKind, byteCount: Int, context: CUDAContext?) throws(CUDAError) {
         switch kind {
         case .pageable: self = HostBuffer.pageable(byteCount: byteCount)
         case .pinned: self = try HostBuffer.pinned(byteCount: byteCount, context: HostBuffer.require(context, kind))
@@ -80,11 +80,11 @@ public struct HostBuffer: ~Copyable, @unchecked Sendable {
         return context
     }
 
-    public func withUnsafeMutableBytes<R, E: Error>(_ body: (UnsafeMutableRawBufferPointer) throws(E) -> R) throws(E) -> R {
+    package func withUnsafeMutableBytes<R, E: Error>(_ body: (UnsafeMutableRawBufferPointer) throws(E) -> R) throws(E) -> R {
         try body(UnsafeMutableRawBufferPointer(start: base, count: byteCount))
     }
 
-    public func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+    package func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
         try body(UnsafeRawBufferPointer(start: base, count: byteCount))
     }
 
@@ -98,7 +98,7 @@ public struct HostBuffer: ~Copyable, @unchecked Sendable {
 
 extension HostBuffer {
     /// Ordinary page-aligned memory; no driver needed.
-    public static func pageable(byteCount: Int) -> HostBuffer {
+    package static func pageable(byteCount: Int) -> HostBuffer {
         precondition(byteCount > 0, "a host buffer holds at least one byte")
         var pointer: UnsafeMutableRawPointer? = nil
         guard posix_memalign(&pointer, pageSize, roundedToPages(byteCount)) == 0, let pointer else {

@@ -7,28 +7,28 @@ import LookoutCore
 /// Compiles CUDA C++ with NVRTC for one device and keeps the result on disk, keyed by the source, the options,
 /// the target architecture, the driver version and the NVRTC version: a second process (or a second call) loads
 /// the image instead of compiling.
-public final class KernelCompiler: @unchecked Sendable {
-    public let context: CUDAContext
-    public let nvrtc: NVRTC
+package final class KernelCompiler: @unchecked Sendable {
+    package let context: CUDAContext
+    package let nvrtc: NVRTC
     /// The cache folder, or nil when caching is off.
-    public let cacheDirectory: String?
+    package let cacheDirectory: String?
 
     /// `$XDG_CACHE_HOME/lookout/nvrtc`, else `~/.cache/lookout/nvrtc` (`/tmp/lookout/nvrtc` without a home).
-    public static func defaultCacheDirectory(environment: [String: String] = SystemInfo.environmentVariables) -> String {
+    package static func defaultCacheDirectory(environment: [String: String] = SystemInfo.environmentVariables) -> String {
         if let dir = environment["XDG_CACHE_HOME"], !dir.isEmpty { return Paths.join(dir, "lookout/nvrtc") }
         guard let home = environment["HOME"], !home.isEmpty else { return "/tmp/lookout/nvrtc" }
         return Paths.join(home, ".cache/lookout/nvrtc")
     }
 
     /// A compiler for `context`'s device; `cacheDirectory` nil turns the disk cache off.
-    public init(context: CUDAContext, nvrtc: NVRTC, cacheDirectory: String? = KernelCompiler.defaultCacheDirectory()) {
+    package init(context: CUDAContext, nvrtc: NVRTC, cacheDirectory: String? = KernelCompiler.defaultCacheDirectory()) {
         self.context = context
         self.nvrtc = nvrtc
         self.cacheDirectory = cacheDirectory
     }
 
     /// Where a module came from.
-    public enum Origin: String, Sendable { case cache, compiled }
+    package enum Origin: String, Sendable { case cache, compiled }
 
     /// The options every compilation gets besides the caller's: the target, and standard C++17. `architecture`
     /// (e.g. `sm_90a`, for architecture-specific instructions such as `wgmma`) replaces the target derived from the
@@ -41,7 +41,7 @@ public final class KernelCompiler: @unchecked Sendable {
     }
 
     /// The cache key: a 128-bit hash of everything that changes the image.
-    public static func cacheKey(source: String, options: [String], driverVersion: Int, nvrtcVersion: (Int, Int)) -> String {
+    package static func cacheKey(source: String, options: [String], driverVersion: Int, nvrtcVersion: (Int, Int)) -> String {
         var text = source
         text += "\u{0}" + options.joined(separator: "\u{1}")
         text += "\u{0}driver=\(driverVersion)\u{0}nvrtc=\(nvrtcVersion.0).\(nvrtcVersion.1)"
@@ -65,7 +65,7 @@ public final class KernelCompiler: @unchecked Sendable {
 
     /// Compiles (or loads from the cache) and loads the module into the context. `architecture` overrides the
     /// device's target (see `fullOptions`); it is part of the cache key like every option.
-    public func module(source: String, name: String, options: [String] = [], architecture: String? = nil) throws -> (
+    package func module(source: String, name: String, options: [String] = [], architecture: String? = nil) throws -> (
         module: CUDAModule, origin: Origin
     ) {
         let (all, kind) = fullOptions(options, architecture: architecture)

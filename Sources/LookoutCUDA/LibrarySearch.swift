@@ -5,24 +5,24 @@ import Darwin
 #endif
 
 /// One place a library was looked for, and why it did not load there.
-public struct LibraryAttempt: Sendable, Equatable {
-    public struct Failure: Error, Sendable, Equatable {
-        public let reason: String
+package struct LibraryAttempt: Sendable, Equatable {
+    package struct Failure: Error, Sendable, Equatable {
+        package let reason: String
     }
-    public let candidate: String
-    public let reason: String
+    package let candidate: String
+    package let reason: String
 }
 
 /// A run-time library could not be loaded from anywhere on its search path. The description is one line that
 /// says what was looked for, where, and how to point Lookout at it.
-public struct LibraryNotFound: Error, CustomStringConvertible, Sendable {
-    public let library: String
-    public let names: [String]
-    public let locations: [String]
-    public let attempts: [LibraryAttempt]
-    public let overrideVariable: String
+package struct LibraryNotFound: Error, CustomStringConvertible, Sendable {
+    package let library: String
+    package let names: [String]
+    package let locations: [String]
+    package let attempts: [LibraryAttempt]
+    package let overrideVariable: String
 
-    public var description: String {
+    package var description: String {
         // Files that exist but failed to load say more than the many folders where nothing was, so they come first.
         let broken = attempts.filter { !$0.reason.contains("No such file") && !$0.reason.contains("cannot open shared object file") }
         var text = "\(library) not found: looked for \(names.joined(separator: ", ")) in "
@@ -38,22 +38,22 @@ public struct LibraryNotFound: Error, CustomStringConvertible, Sendable {
 /// Where a run-time library is looked for, in order: the override variable, the dynamic linker's own search
 /// (`LD_LIBRARY_PATH`, the ld.so cache, the system folders), the CUDA toolkit folders, and the folders of
 /// NVIDIA's pip wheels (`site-packages/nvidia/*/lib`).
-public struct LibrarySearch: Sendable {
+package struct LibrarySearch: Sendable {
     /// A human name for messages, e.g. "CUDA driver (libcuda)".
-    public var library: String
+    package var library: String
     /// File names to try in each folder, best first (e.g. `libcuda.so.1`, `libcuda.so`).
-    public var names: [String]
+    package var names: [String]
     /// Glob patterns (e.g. `libnvrtc.so.*`) tried in each folder after the fixed names.
-    public var namePatterns: [String]
+    package var namePatterns: [String]
     /// The environment variable that names a folder, a file, or a colon-separated list of them.
-    public var overrideVariable: String
+    package var overrideVariable: String
     /// Whether to ask the dynamic linker for the bare names (its own search path and cache).
-    public var useSystemSearch: Bool
+    package var useSystemSearch: Bool
     /// Folder patterns (glob) searched after the system search.
-    public var folderPatterns: [String]
-    public var environment: [String: String]
+    package var folderPatterns: [String]
+    package var environment: [String: String]
 
-    public init(
+    package init(
         library: String, names: [String], namePatterns: [String] = [], overrideVariable: String,
         useSystemSearch: Bool = true, folderPatterns: [String], environment: [String: String]
     ) {
@@ -68,7 +68,7 @@ public struct LibrarySearch: Sendable {
 
     /// A search for one of the toolkit's libraries (NVRTC, cuDNN) whose own override variable `variable` is
     /// searched first, then the generic `LOOKOUT_CUDA_PATH`, then the system search and the standard folders.
-    public static func toolkitLibrary(
+    package static func toolkitLibrary(
         _ library: String, names: [String], namePatterns: [String] = [], variable: String, environment: [String: String]
     ) -> LibrarySearch {
         var merged = environment
@@ -82,7 +82,7 @@ public struct LibrarySearch: Sendable {
 
     /// The toolkit and wheel folders common to NVIDIA libraries, with `CUDA_HOME`/`CUDA_PATH` and the Python
     /// environments named by `VIRTUAL_ENV`, `CONDA_PREFIX` and `PYTHONPATH`.
-    public static func standardFolders(environment: [String: String]) -> [String] {
+    package static func standardFolders(environment: [String: String]) -> [String] {
         var folders: [String] = []
         for variable in ["CUDA_HOME", "CUDA_PATH"] {
             if let root = environment[variable], !root.isEmpty {
@@ -113,7 +113,7 @@ public struct LibrarySearch: Sendable {
     }
 
     /// Every location in search order, before globbing (what an error message lists).
-    public var locations: [String] {
+    package var locations: [String] {
         var result: [String] = []
         let override = environment[overrideVariable] ?? ""
         result.append(override.isEmpty ? "$\(overrideVariable) (unset)" : "$\(overrideVariable)=\(override)")
@@ -124,7 +124,7 @@ public struct LibrarySearch: Sendable {
 
     /// Concrete files to try, in order: override entries, bare names for the dynamic linker, then each existing
     /// folder matching the patterns with each name.
-    public func candidates() -> [String] {
+    package func candidates() -> [String] {
         var result: [String] = []
         var seen = Set<String>()
         func add(_ path: String) {
@@ -163,7 +163,7 @@ public struct LibrarySearch: Sendable {
     }
 
     /// Tries each candidate until one loads.
-    public func load() -> Result<DynamicLibrary, LibraryNotFound> {
+    package func load() -> Result<DynamicLibrary, LibraryNotFound> {
         var attempts: [LibraryAttempt] = []
         for candidate in candidates() {
             switch DynamicLibrary.open(candidate) {

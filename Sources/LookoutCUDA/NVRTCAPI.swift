@@ -43,14 +43,14 @@ struct NVRTCAPI: @unchecked Sendable {
 }
 
 /// A failed NVRTC call, with NVRTC's text for the code and, for compilations, the compiler's log.
-public struct NVRTCError: Error, CustomStringConvertible, Sendable {
-    public let code: Int32
-    public let message: String
-    public let call: String
+package struct NVRTCError: Error, CustomStringConvertible, Sendable {
+    package let code: Int32
+    package let message: String
+    package let call: String
     /// The compile log (errors with line numbers), empty for other calls.
-    public let log: String
+    package let log: String
 
-    public var description: String {
+    package var description: String {
         var text = "\(call): \(message) (\(code))"
         if !log.isEmpty { text += "\n" + log }
         return text
@@ -58,16 +58,16 @@ public struct NVRTCError: Error, CustomStringConvertible, Sendable {
 }
 
 /// The loaded NVRTC library.
-public final class NVRTC: Sendable {
+package final class NVRTC: Sendable {
     /// The variable that names where libnvrtc is (a folder, a file, or a colon-separated list); the generic
     /// `LOOKOUT_CUDA_PATH` is searched too.
-    public static let pathVariable = "LOOKOUT_NVRTC_PATH"
+    package static let pathVariable = "LOOKOUT_NVRTC_PATH"
 
-    public let path: String
+    package let path: String
     /// (major, minor), e.g. (13, 0).
-    public let version: (major: Int, minor: Int)
+    package let version: (major: Int, minor: Int)
     /// Real architectures NVRTC can emit a cubin for, e.g. [75, 80, 86, 89, 90, 100, 120].
-    public let supportedArchitectures: [Int]
+    package let supportedArchitectures: [Int]
     let library: DynamicLibrary
     let api: NVRTCAPI
 
@@ -92,14 +92,14 @@ public final class NVRTC: Sendable {
 
     /// Where libnvrtc is looked for: the override variables, the system linker path, the toolkit and the pip
     /// wheels (`nvidia/cu13/lib`, `nvidia/cuda_nvrtc/lib`).
-    public static func search(environment: [String: String] = SystemInfo.environmentVariables) -> LibrarySearch {
+    package static func search(environment: [String: String] = SystemInfo.environmentVariables) -> LibrarySearch {
         LibrarySearch.toolkitLibrary(
             "NVRTC (libnvrtc)", names: ["libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so"],
             namePatterns: ["libnvrtc.so.1[0-9]*"], variable: pathVariable, environment: environment)
     }
 
     /// Loads NVRTC; the error's description is one line listing what was searched.
-    public static func load(search: LibrarySearch = NVRTC.search()) -> Result<NVRTC, CUDAUnavailable> {
+    package static func load(search: LibrarySearch = NVRTC.search()) -> Result<NVRTC, CUDAUnavailable> {
         switch search.load() {
         case .failure(let notFound):
             return .failure(CUDAUnavailable(reason: .libraryNotFound(notFound)))
@@ -126,16 +126,16 @@ public final class NVRTC: Sendable {
     }
 
     /// What `compile` produced: a cubin for the exact architecture, or PTX for the driver to finish.
-    public struct Output: Sendable {
-        public enum Kind: String, Sendable { case cubin, ptx }
-        public let kind: Kind
-        public let image: [UInt8]
-        public let log: String
+    package struct Output: Sendable {
+        package enum Kind: String, Sendable { case cubin, ptx }
+        package let kind: Kind
+        package let image: [UInt8]
+        package let log: String
     }
 
     /// The target for a device of compute capability `major.minor`: `sm_XY` when NVRTC can emit it, else the
     /// newest `compute_XY` it knows that is not newer than the device (PTX, finished by the driver).
-    public func target(forCapability major: Int, _ minor: Int) -> (option: String, kind: Output.Kind) {
+    package func target(forCapability major: Int, _ minor: Int) -> (option: String, kind: Output.Kind) {
         let wanted = major * 10 + minor
         if supportedArchitectures.isEmpty || supportedArchitectures.contains(wanted) {
             return ("--gpu-architecture=sm_\(wanted)", .cubin)
@@ -145,7 +145,7 @@ public final class NVRTC: Sendable {
     }
 
     /// Compiles CUDA C++ `source`; throws with the compiler log on failure.
-    public func compile(source: String, name: String, options: [String], kind: Output.Kind) throws(NVRTCError) -> Output {
+    package func compile(source: String, name: String, options: [String], kind: Output.Kind) throws(NVRTCError) -> Output {
         var program: LookoutNVRTCProgram? = nil
         try check(api.nvrtcCreateProgram(&program, source, name, 0, nil, nil), "nvrtcCreateProgram")
         defer { _ = api.nvrtcDestroyProgram(&program) }

@@ -6,9 +6,9 @@
 
 /// Whole-file reads and writes through the C library (small files: reports, labels, /proc), with errors that name
 /// the file and the system's reason.
-public enum FileBytes {
+package enum FileBytes {
     /// The file's bytes, or nil when it cannot be opened or read.
-    public static func read(_ path: String) -> [UInt8]? {
+    package static func read(_ path: String) -> [UInt8]? {
         guard let file = fopen(path, "rb") else { return nil }
         defer { fclose(file) }
         var bytes: [UInt8] = []
@@ -25,12 +25,12 @@ public enum FileBytes {
     }
 
     /// The file as UTF-8 text, or nil when it cannot be read.
-    public static func readText(_ path: String) -> String? {
+    package static func readText(_ path: String) -> String? {
         read(path).map { String(decoding: $0, as: UTF8.self) }
     }
 
     /// Writes `bytes` to `path` (replacing it), creating missing parent folders.
-    public static func write(_ bytes: some Collection<UInt8>, to path: String) throws(FileError) {
+    package static func write(_ bytes: some Collection<UInt8>, to path: String) throws(FileError) {
         try Paths.createDirectories(Paths.directory(of: path))
         guard let file = fopen(path, "wb") else { throw FileError(path: path, operation: "cannot write", errno: errno) }
         defer { fclose(file) }
@@ -41,7 +41,7 @@ public enum FileBytes {
     }
 
     /// Writes `text` as UTF-8.
-    public static func write(_ text: String, to path: String) throws(FileError) {
+    package static func write(_ text: String, to path: String) throws(FileError) {
         try write(Array(text.utf8), to: path)
     }
 }
@@ -66,9 +66,9 @@ public struct FileError: Error, Sendable, CustomStringConvertible {
 }
 
 /// Path arithmetic on strings (POSIX paths), and the few file-system questions the libraries ask.
-public enum Paths {
+package enum Paths {
     /// The last component: "a/b/c.jpg" → "c.jpg".
-    public static func lastComponent(_ path: String) -> String {
+    package static func lastComponent(_ path: String) -> String {
         var trimmed = Substring(path)
         while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed.removeLast() }
         guard let slash = trimmed.lastIndex(of: "/") else { return String(trimmed) }
@@ -76,49 +76,49 @@ public enum Paths {
     }
 
     /// The folder: "a/b/c.jpg" → "a/b", "c.jpg" → ".".
-    public static func directory(of path: String) -> String {
+    package static func directory(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         if slash == path.startIndex { return "/" }
         return String(path[..<slash])
     }
 
     /// The last component without its extension: "a/b/c.tar.jpg" → "c.tar".
-    public static func stem(_ path: String) -> String {
+    package static func stem(_ path: String) -> String {
         let last = lastComponent(path)
         guard let dot = last.lastIndex(of: "."), dot != last.startIndex else { return last }
         return String(last[..<dot])
     }
 
     /// The extension without the dot, lowercased: "a/B.JPG" → "jpg"; "" when none.
-    public static func pathExtension(_ path: String) -> String {
+    package static func pathExtension(_ path: String) -> String {
         let last = lastComponent(path)
         guard let dot = last.lastIndex(of: "."), dot != last.startIndex else { return "" }
         return String(last[last.index(after: dot)...]).lowercased()
     }
 
     /// `base/component`, without a doubled slash.
-    public static func join(_ base: String, _ component: String) -> String {
+    package static func join(_ base: String, _ component: String) -> String {
         if base.isEmpty { return component }
         return base.hasSuffix("/") ? base + component : base + "/" + component
     }
 
-    public static func exists(_ path: String) -> Bool {
+    package static func exists(_ path: String) -> Bool {
         var info = stat()
         return stat(path, &info) == 0
     }
 
-    public static func isDirectory(_ path: String) -> Bool {
+    package static func isDirectory(_ path: String) -> Bool {
         var info = stat()
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }
 
-    public static func isReadableFile(_ path: String) -> Bool {
+    package static func isReadableFile(_ path: String) -> Bool {
         var info = stat()
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) != S_IFDIR && access(path, R_OK) == 0
     }
 
     /// Creates `path` and its missing parents.
-    public static func createDirectories(_ path: String) throws(FileError) {
+    package static func createDirectories(_ path: String) throws(FileError) {
         if path.isEmpty || path == "." || isDirectory(path) { return }
         let parent = directory(of: path)
         if parent != path { try createDirectories(parent) }
@@ -128,7 +128,7 @@ public enum Paths {
     }
 
     /// The names in a folder (without "." and ".."), sorted; nil when it cannot be read.
-    public static func contents(ofDirectory path: String) -> [String]? {
+    package static func contents(ofDirectory path: String) -> [String]? {
         guard let dir = opendir(path) else { return nil }
         defer { closedir(dir) }
         var names: [String] = []
@@ -142,7 +142,7 @@ public enum Paths {
     }
 
     /// Removes a file, or a folder with everything in it; no error when nothing is there.
-    public static func removeItem(_ path: String) {
+    package static func removeItem(_ path: String) {
         if isDirectory(path) {
             for name in contents(ofDirectory: path) ?? [] { removeItem(join(path, name)) }
             rmdir(path)
@@ -152,7 +152,7 @@ public enum Paths {
     }
 
     /// The absolute form of a path relative to the working directory.
-    public static func absolute(_ path: String) -> String {
+    package static func absolute(_ path: String) -> String {
         if path.hasPrefix("/") { return path }
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         guard getcwd(&buffer, buffer.count) != nil else { return path }
@@ -161,7 +161,7 @@ public enum Paths {
     }
 
     /// Where a symbolic link points (e.g. /proc/self/exe), nil when `path` is not one.
-    public static func resolvedLink(_ path: String) -> String? {
+    package static func resolvedLink(_ path: String) -> String? {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         let n = readlink(path, &buffer, buffer.count - 1)
         guard n > 0 else { return nil }

@@ -4,7 +4,7 @@
 
 /// A small ordered JSON value: keys keep the order they were given, numbers print the way they were meant
 /// (integers without a fraction, floats with enough digits to round-trip).
-public indirect enum JSONValue: Sendable, Equatable {
+package indirect enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
     case int(Int)
@@ -13,11 +13,11 @@ public indirect enum JSONValue: Sendable, Equatable {
     case array([JSONValue])
     case object([(String, JSONValue)])
 
-    public static func == (a: JSONValue, b: JSONValue) -> Bool {
+    package static func == (a: JSONValue, b: JSONValue) -> Bool {
         a.render(pretty: false) == b.render(pretty: false)
     }
 
-    public func render(pretty: Bool) -> String {
+    package func render(pretty: Bool) -> String {
         var out = ""
         write(into: &out, pretty: pretty, indent: 0)
         return out
@@ -55,20 +55,20 @@ public indirect enum JSONValue: Sendable, Equatable {
     }
 
     /// Shortest text that reads back as the same `Double`; non-finite values become `null`.
-    public static func format(_ d: Double) -> String {
+    package static func format(_ d: Double) -> String {
         guard d.isFinite else { return "null" }
         if d == d.rounded(), abs(d) < 1e15 { return String(Int64(d)) }
         return "\(d)"
     }
 
     /// A float rounded to `digits` decimals, printed without trailing noise (for boxes and confidences).
-    public static func rounded(_ value: Double, digits: Int) -> JSONValue {
+    package static func rounded(_ value: Double, digits: Int) -> JSONValue {
         let scale = pow(10.0, Double(digits))
         return .double((value * scale).rounded() / scale)
     }
 
     /// Appends `s` as a JSON string literal (quotes and escapes).
-    public static func escape(_ s: String, into out: inout String) {
+    package static func escape(_ s: String, into out: inout String) {
         out += "\""
         for scalar in s.unicodeScalars {
             switch scalar {
@@ -91,15 +91,15 @@ public indirect enum JSONValue: Sendable, Equatable {
 
 extension JSONValue {
     /// A JSON parse error: where and what.
-    public struct ParseError: Error, Sendable, CustomStringConvertible {
-        public var offset: Int
-        public var problem: String
-        public var description: String { "invalid JSON at byte \(offset): \(problem)" }
+    package struct ParseError: Error, Sendable, CustomStringConvertible {
+        package var offset: Int
+        package var problem: String
+        package var description: String { "invalid JSON at byte \(offset): \(problem)" }
     }
 
     /// Parses JSON text, keeping object keys in their order; numbers without a fraction or exponent that fit an
     /// `Int` become `.int`, the others `.double`.
-    public static func parse(_ text: String) throws(ParseError) -> JSONValue {
+    package static func parse(_ text: String) throws(ParseError) -> JSONValue {
         var parser = Parser(bytes: Array(text.utf8))
         let value = try parser.value()
         parser.skipSpace()
@@ -108,7 +108,7 @@ extension JSONValue {
     }
 
     /// A number as a `Double` (nil for other values).
-    public var doubleValue: Double? {
+    package var doubleValue: Double? {
         switch self {
         case .int(let i): return Double(i)
         case .double(let d): return d
@@ -116,7 +116,7 @@ extension JSONValue {
         }
     }
 
-    public var intValue: Int? {
+    package var intValue: Int? {
         switch self {
         case .int(let i): return i
         case .double(let d) where d == d.rounded() && abs(d) < 9e15: return Int(d)
@@ -124,32 +124,32 @@ extension JSONValue {
         }
     }
 
-    public var stringValue: String? {
+    package var stringValue: String? {
         if case .string(let s) = self { return s }
         return nil
     }
 
-    public var arrayValue: [JSONValue]? {
+    package var arrayValue: [JSONValue]? {
         if case .array(let items) = self { return items }
         return nil
     }
 
     /// An array of numbers (nil if anything else is in it).
-    public var doubleArray: [Double]? {
+    package var doubleArray: [Double]? {
         guard let items = arrayValue else { return nil }
         let numbers = items.compactMap(\.doubleValue)
         return numbers.count == items.count ? numbers : nil
     }
 
     /// An array of arrays of numbers.
-    public var doubleMatrix: [[Double]]? {
+    package var doubleMatrix: [[Double]]? {
         guard let rows = arrayValue else { return nil }
         let matrix = rows.compactMap(\.doubleArray)
         return matrix.count == rows.count ? matrix : nil
     }
 
     /// The value of `key` in an object (nil for other values or a missing key).
-    public subscript(key: String) -> JSONValue? {
+    package subscript(key: String) -> JSONValue? {
         guard case .object(let fields) = self else { return nil }
         return fields.first { $0.0 == key }?.1
     }

@@ -2,9 +2,9 @@ import Histogram
 
 /// Latencies in an HDR histogram (HdrHistogram): percentiles within 1% (or 0.1% with `.precise`) from 1 µs to
 /// 100 s in constant memory, so a pipeline running for days does not grow and a benchmark's p99 is exact enough.
-public struct LatencyHistogram: Sendable {
+package struct LatencyHistogram: Sendable {
     /// How finely values are told apart.
-    public enum Resolution: Sendable {
+    package enum Resolution: Sendable {
         /// Two significant digits (1%): about 30 KB; per-stream windows.
         case standard
         /// Three significant digits (0.1%): about 250 KB; benchmark samples.
@@ -13,30 +13,30 @@ public struct LatencyHistogram: Sendable {
 
     private var histogram: Histogram<UInt64>
 
-    public init(_ resolution: Resolution = .standard) {
+    package init(_ resolution: Resolution = .standard) {
         histogram = Histogram(
             lowestDiscernibleValue: 1, highestTrackableValue: 100_000_000,
             numberOfSignificantValueDigits: resolution == .standard ? .two : .three)
     }
 
     /// Records one latency (clamped to 1 µs … 100 s).
-    public mutating func record(milliseconds: Double) {
+    package mutating func record(milliseconds: Double) {
         let micros = UInt64(min(max((milliseconds * 1000).rounded(), 1), 100_000_000))
         _ = histogram.record(micros)
     }
 
-    public mutating func merge(_ other: LatencyHistogram) { histogram.add(other.histogram) }
-    public mutating func reset() { histogram.reset() }
+    package mutating func merge(_ other: LatencyHistogram) { histogram.add(other.histogram) }
+    package mutating func reset() { histogram.reset() }
 
-    public var count: Int { Int(histogram.totalCount) }
+    package var count: Int { Int(histogram.totalCount) }
 
     /// The `p`-th percentile (0…100) in milliseconds; 0 when empty.
-    public func percentile(_ p: Double) -> Double {
+    package func percentile(_ p: Double) -> Double {
         count == 0 ? 0 : Double(histogram.valueAtPercentile(p)) / 1000
     }
 
-    public var mean: Double { count == 0 ? 0 : histogram.mean / 1000 }
-    public var maximum: Double { count == 0 ? 0 : Double(histogram.max) / 1000 }
-    public var p50: Double { percentile(50) }
-    public var p99: Double { percentile(99) }
+    package var mean: Double { count == 0 ? 0 : histogram.mean / 1000 }
+    package var maximum: Double { count == 0 ? 0 : Double(histogram.max) / 1000 }
+    package var p50: Double { percentile(50) }
+    package var p99: Double { percentile(99) }
 }

@@ -9,9 +9,9 @@ import Synchronization
 
 /// A detached system thread for work that blocks (a decoder waiting on the network, a wait on a CUDA event), so
 /// that it never ties up a thread of Swift's cooperative pool.
-public enum PlatformThread {
+package enum PlatformThread {
     /// Starts `body` on a new thread named `name` (at most 15 characters are kept) with `stackSize` bytes of stack.
-    public static func spawn(name: String, stackSize: Int = 1 << 20, _ body: @escaping @Sendable () -> Void) {
+    package static func spawn(name: String, stackSize: Int = 1 << 20, _ body: @escaping @Sendable () -> Void) {
         final class Start {
             let name: String
             let body: @Sendable () -> Void
@@ -41,12 +41,12 @@ public enum PlatformThread {
 }
 
 /// A mutex with a condition variable, for threads that wait for a state change (a queue, a pool's free buffer).
-public final class ConditionLock: @unchecked Sendable {
+package final class ConditionLock: @unchecked Sendable {
     // The pthread objects live at stable heap addresses for the lock's lifetime.
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let condition: UnsafeMutablePointer<pthread_cond_t>
 
-    public init() {
+    package init() {
         mutex = .allocate(capacity: 1)
         mutex.initialize(to: pthread_mutex_t())
         pthread_mutex_init(mutex, nil)
@@ -68,21 +68,21 @@ public final class ConditionLock: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    public func lock() { pthread_mutex_lock(mutex) }
-    public func unlock() { pthread_mutex_unlock(mutex) }
+    package func lock() { pthread_mutex_lock(mutex) }
+    package func unlock() { pthread_mutex_unlock(mutex) }
 
-    public func withLock<R: ~Copyable, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
+    package func withLock<R: ~Copyable, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
         lock()
         defer { unlock() }
         return try body()
     }
 
     /// Waits for a signal (call with the lock held; spurious wake-ups happen: wait in a loop on the state).
-    public func wait() { pthread_cond_wait(condition, mutex) }
+    package func wait() { pthread_cond_wait(condition, mutex) }
 
     /// Waits for a signal or until `deadline` (monotonic seconds, `MonotonicClock.seconds()`); false on time-out.
     @discardableResult
-    public func wait(untilMonotonic deadline: Double) -> Bool {
+    package func wait(untilMonotonic deadline: Double) -> Bool {
         var time = timespec()
         let whole = deadline.rounded(.down)
         time.tv_sec = Int(whole)
@@ -98,15 +98,15 @@ public final class ConditionLock: @unchecked Sendable {
         #endif
     }
 
-    public func signal() { pthread_cond_signal(condition) }
-    public func broadcast() { pthread_cond_broadcast(condition) }
+    package func signal() { pthread_cond_signal(condition) }
+    package func broadcast() { pthread_cond_broadcast(condition) }
 }
 
 /// The monotonic clock.
-public enum MonotonicClock {
+package enum MonotonicClock {
     /// Seconds since an arbitrary start (never jumps).
     @inline(__always)
-    public static func seconds() -> Double {
+    package static func seconds() -> Double {
         var time = timespec()
         clock_gettime(CLOCK_MONOTONIC, &time)
         return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
@@ -114,7 +114,7 @@ public enum MonotonicClock {
 
     /// Nanoseconds since an arbitrary start: the same clock as `DispatchTime.now().uptimeNanoseconds` on Linux.
     @inline(__always)
-    public static func nanoseconds() -> UInt64 {
+    package static func nanoseconds() -> UInt64 {
         var time = timespec()
         clock_gettime(CLOCK_MONOTONIC, &time)
         return UInt64(time.tv_sec) &* 1_000_000_000 &+ UInt64(time.tv_nsec)
@@ -122,12 +122,12 @@ public enum MonotonicClock {
 }
 
 /// A lock around work rather than a value (a cache, an engine used by one caller at a time).
-public final class Lock: Sendable {
+package final class Lock: Sendable {
     private let mutex = Mutex(())
 
-    public init() {}
+    package init() {}
 
-    public func withLock<R: ~Copyable, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
+    package func withLock<R: ~Copyable, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
         try mutex.withLock { (_: inout ()) throws(E) -> R in try body() }
     }
 }

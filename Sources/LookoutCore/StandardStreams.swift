@@ -6,12 +6,12 @@
 
 /// Writes to standard error and standard output through the file descriptors, whole lines at a time (so lines from
 /// several threads never interleave within a line).
-public enum StandardStreams {
-    public static func error(_ text: String) { write(2, text) }
-    public static func output(_ text: String) { write(1, text) }
+package enum StandardStreams {
+    package static func error(_ text: String) { write(2, text) }
+    package static func output(_ text: String) { write(1, text) }
 
     /// Whether standard error is a terminal (a status line makes sense there).
-    public static var errorIsTerminal: Bool { isatty(2) != 0 }
+    package static var errorIsTerminal: Bool { isatty(2) != 0 }
 
     static func write(_ descriptor: Int32, _ text: String) {
         var text = text

@@ -5,9 +5,9 @@
 #endif
 
 /// Facts about the machine that devices, logs and reports name.
-public enum SystemInfo {
+package enum SystemInfo {
     /// The CPU's model name from /proc/cpuinfo and the number of logical CPUs, e.g. "AMD EPYC (2 threads)".
-    public static let cpuDescription: String = {
+    package static let cpuDescription: String = {
         var name = "unknown CPU"
         if let text = FileBytes.readText("/proc/cpuinfo"),
             let line = text.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
@@ -19,16 +19,16 @@ public enum SystemInfo {
     }()
 
     /// The kernel release, e.g. "linux 6.1.0-18-amd64": the "driver" of CPU-only reports.
-    public static let kernelRelease: String = {
+    package static let kernelRelease: String = {
         if let text = FileBytes.readText("/proc/sys/kernel/osrelease") { return "linux " + text.trimmedWhitespace }
         return "unknown"
     }()
 
     /// Logical CPUs this process may run on.
-    public static var activeProcessorCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+    package static var activeProcessorCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 
     /// Every environment variable of the process.
-    public static var environmentVariables: [String: String] {
+    package static var environmentVariables: [String: String] {
         var variables: [String: String] = [:]
         var entry = environ
         while let pointer = entry.pointee {
@@ -42,7 +42,7 @@ public enum SystemInfo {
     }
 
     /// An environment variable, nil when unset or empty.
-    public static func environment(_ name: String) -> String? {
+    package static func environment(_ name: String) -> String? {
         guard let value = getenv(name) else { return nil }
         let text = String(cString: value)
         return text.isEmpty ? nil : text
@@ -51,7 +51,7 @@ public enum SystemInfo {
 
 extension StringProtocol {
     /// The text without leading and trailing spaces, tabs and line breaks.
-    public var trimmedWhitespace: String {
+    package var trimmedWhitespace: String {
         var slice = Substring(self)
         while let first = slice.first, first.isWhitespace { slice.removeFirst() }
         while let last = slice.last, last.isWhitespace { slice.removeLast() }

@@ -1,9 +1,9 @@
 /// Number formatting for tables, status lines and reports (the C `%.Nf` and `%Nd` of `String(format:)`, which
 /// needs Foundation).
-public enum TextFormat {
+package enum TextFormat {
     /// `value` with exactly `digits` decimals, rounded half away from zero: fixed(2.345, digits: 2) = "2.35" (the
     /// nearest double may round the other way, as with printf). Non-finite values print as "nan", "inf", "-inf".
-    public static func fixed(_ value: Double, digits: Int) -> String {
+    package static func fixed(_ value: Double, digits: Int) -> String {
         guard value.isFinite else { return value.isNaN ? "nan" : (value < 0 ? "-inf" : "inf") }
         var scale = 1.0
         for _ in 0..<max(0, digits) { scale *= 10 }
@@ -21,30 +21,30 @@ public enum TextFormat {
     }
 
     /// `text` padded with spaces on the left to `width` characters (right-aligned).
-    public static func right(_ text: String, _ width: Int) -> String {
+    package static func right(_ text: String, _ width: Int) -> String {
         text.count >= width ? text : String(repeating: " ", count: width - text.count) + text
     }
 
     /// `text` padded with spaces on the right to `width` characters (left-aligned).
-    public static func left(_ text: String, _ width: Int) -> String {
+    package static func left(_ text: String, _ width: Int) -> String {
         text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
     }
 
     /// An integer in `digits` hexadecimal digits, lowercase, zero-padded.
-    public static func hex(_ value: UInt64, digits: Int) -> String {
+    package static func hex(_ value: UInt64, digits: Int) -> String {
         let text = String(value, radix: 16)
         return String(repeating: "0", count: max(0, digits - text.count)) + text
     }
 }
 
 /// A value `TextFormat.format` can print.
-public protocol FormatArgument {
+package protocol FormatArgument {
     var formatValue: TextFormat.Value { get }
 }
 
 extension TextFormat {
     /// What a `format` argument is.
-    public enum Value {
+    package enum Value {
         case integer(Int64)
         case real(Double)
         case text(String)
@@ -53,7 +53,7 @@ extension TextFormat {
     /// printf-style formatting for the conversions Lookout's tables and logs use: `%d %i %u %x` (integers), `%f`
     /// (fixed decimals), `%s %@` (text), `%%`, with the `-` (left-align) and `0` (zero-pad) flags, a width and a
     /// precision: `format("%8.3f ms  %-10@", 1.5, "conv")`.
-    public static func format(_ template: String, _ arguments: any FormatArgument...) -> String {
+    package static func format(_ template: String, _ arguments: any FormatArgument...) -> String {
         var out = ""
         var next = 0
         var chars = template.makeIterator()
@@ -122,20 +122,20 @@ extension TextFormat {
     }
 }
 
-extension Int: FormatArgument { public var formatValue: TextFormat.Value { .integer(Int64(self)) } }
-extension Int32: FormatArgument { public var formatValue: TextFormat.Value { .integer(Int64(self)) } }
-extension Int64: FormatArgument { public var formatValue: TextFormat.Value { .integer(self) } }
-extension UInt32: FormatArgument { public var formatValue: TextFormat.Value { .integer(Int64(self)) } }
-extension UInt64: FormatArgument { public var formatValue: TextFormat.Value { .integer(Int64(bitPattern: self)) } }
-extension Double: FormatArgument { public var formatValue: TextFormat.Value { .real(self) } }
-extension Float: FormatArgument { public var formatValue: TextFormat.Value { .real(Double(self)) } }
-extension String: FormatArgument { public var formatValue: TextFormat.Value { .text(self) } }
-extension Substring: FormatArgument { public var formatValue: TextFormat.Value { .text(String(self)) } }
+extension Int: FormatArgument { package var formatValue: TextFormat.Value { .integer(Int64(self)) } }
+extension Int32: FormatArgument { package var formatValue: TextFormat.Value { .integer(Int64(self)) } }
+extension Int64: FormatArgument { package var formatValue: TextFormat.Value { .integer(self) } }
+extension UInt32: FormatArgument { package var formatValue: TextFormat.Value { .integer(Int64(self)) } }
+extension UInt64: FormatArgument { package var formatValue: TextFormat.Value { .integer(Int64(bitPattern: self)) } }
+extension Double: FormatArgument { package var formatValue: TextFormat.Value { .real(self) } }
+extension Float: FormatArgument { package var formatValue: TextFormat.Value { .real(Double(self)) } }
+extension String: FormatArgument { package var formatValue: TextFormat.Value { .text(self) } }
+extension Substring: FormatArgument { package var formatValue: TextFormat.Value { .text(String(self)) } }
 
 extension String {
     /// The string cut or padded with spaces to exactly `length` characters (Foundation's
     /// `padding(toLength:withPad:startingAt:)` with a space).
-    public func padded(toLength length: Int) -> String {
+    package func padded(toLength length: Int) -> String {
         count >= length ? String(prefix(length)) : self + String(repeating: " ", count: length - count)
     }
 }

@@ -8,25 +8,25 @@ import CLookoutThreads
 /// `worker` is in `0..<threadCount` and no two tasks with the same worker run at once, so per-worker scratch is
 /// safe. A loop started while another thread's loop runs on the same pool runs inline on its caller as worker 0:
 /// give each concurrent user its own pool when its scratch is per worker.
-public final class WorkerPool: @unchecked Sendable {
+package final class WorkerPool: @unchecked Sendable {
     // The C pool is thread-safe; the handle is set once.
     private let handle: OpaquePointer?
 
     /// `threads` workers in all, the caller included; `spinMicroseconds` of spinning after each loop.
-    public init(threads: Int, spinMicroseconds: Int = 200) {
+    package init(threads: Int, spinMicroseconds: Int = 200) {
         handle = lk_pool_create(Int32(max(1, threads)), Int32(spinMicroseconds))
     }
 
     deinit { lk_pool_destroy(handle) }
 
     /// Workers of the team, the caller included.
-    public var threadCount: Int { handle.map { Int(lk_pool_threads($0)) } ?? 1 }
+    package var threadCount: Int { handle.map { Int(lk_pool_threads($0)) } ?? 1 }
 
     /// Cores this process may run on (its CPU affinity mask, so `taskset` and cgroup cpusets count).
-    public static var availableCores: Int { max(1, Int(lk_available_cores())) }
+    package static var availableCores: Int { max(1, Int(lk_available_cores())) }
 
     /// Runs `body(worker, task)` for every task in `0..<count` and returns when all are done. Never nest.
-    public func forEachTask(_ count: Int, _ body: (_ worker: Int, _ task: Int) -> Void) {
+    package func forEachTask(_ count: Int, _ body: (_ worker: Int, _ task: Int) -> Void) {
         guard count > 1, let handle else {
             for task in 0..<count { body(0, task) }
             return
@@ -45,7 +45,7 @@ public final class WorkerPool: @unchecked Sendable {
 
     /// Calls `body` on disjoint subranges covering `0..<count` (about `minimumChunk` or more each, at most a few
     /// per worker); runs inline when the work is small.
-    public func forEachRange(_ count: Int, minimumChunk: Int = 1, _ body: (Range<Int>) -> Void) {
+    package func forEachRange(_ count: Int, minimumChunk: Int = 1, _ body: (Range<Int>) -> Void) {
         let chunks = min(threadCount * 4, max(1, count / max(minimumChunk, 1)))
         if chunks <= 1 {
             if count > 0 { body(0..<count) }
@@ -61,7 +61,7 @@ public final class WorkerPool: @unchecked Sendable {
 
     /// Splits `0..<count` into one contiguous band per worker and calls `body(worker, band)` for each (band `i` of
     /// `threadCount`): each worker's share is fixed, for work whose scratch is per band.
-    public func forEachBand(_ count: Int, _ body: (_ worker: Int, _ band: Range<Int>) -> Void) {
+    package func forEachBand(_ count: Int, _ body: (_ worker: Int, _ band: Range<Int>) -> Void) {
         let bands = min(threadCount, max(count, 1))
         guard bands > 1 else {
             if count > 0 { body(0, 0..<count) }
@@ -80,7 +80,7 @@ extension WorkerPool {
 
     /// The process-wide pool for CPU work (the CPU backend's loops, the CPU letterbox of detection): made on first
     /// use with `threads` workers (nil: the available cores); later calls get the same pool whatever they ask.
-    public static func shared(threads: Int? = nil) -> WorkerPool {
+    package static func shared(threads: Int? = nil) -> WorkerPool {
         sharedPool.withLock { pool in
             if let pool { return pool }
             let made = WorkerPool(threads: threads ?? availableCores)

@@ -4,19 +4,19 @@ import LookoutModel
 import LookoutYOLO
 
 /// Detections of one batch: per frame, in original pixels, with the batch's stage times.
-public struct BatchDetections: Sendable {
+package struct BatchDetections: Sendable {
     /// One list per frame, in the order the frames were given.
-    public var frames: [[Detection]]
+    package var frames: [[Detection]]
     /// The letterboxed input every frame of the batch shares (width, height).
-    public var inputWidth: Int
-    public var inputHeight: Int
+    package var inputWidth: Int
+    package var inputHeight: Int
     /// The batch size the engine ran (a static model runs its export batch, padded with zero slots).
-    public var engineBatch: Int
-    public var preprocessMilliseconds: Double
-    public var inferenceMilliseconds: Double
-    public var postprocessMilliseconds: Double
+    package var engineBatch: Int
+    package var preprocessMilliseconds: Double
+    package var inferenceMilliseconds: Double
+    package var postprocessMilliseconds: Double
 
-    public init(
+    package init(
         frames: [[Detection]], inputWidth: Int, inputHeight: Int, engineBatch: Int, preprocessMilliseconds: Double,
         inferenceMilliseconds: Double, postprocessMilliseconds: Double
     ) {
@@ -34,20 +34,20 @@ public struct BatchDetections: Sendable {
 /// into its slot of the engine's input tensor, the batch runs once, and NMS and box scaling run per slot, with
 /// exactly `detect`'s semantics per frame. Frames in one batch must share a letterbox output size
 /// (`inputSize(width:height:)`); their source sizes may differ.
-public final class BatchDetector: Sendable {
-    public let detector: Detector
-    public let options: DetectOptions
+package final class BatchDetector: Sendable {
+    package let detector: Detector
+    package let options: DetectOptions
 
-    public init(detector: Detector, options: DetectOptions = DetectOptions()) {
+    package init(detector: Detector, options: DetectOptions = DetectOptions()) {
         self.detector = detector
         self.options = options
     }
 
     /// The largest batch the model takes: unlimited (nil) for dynamic models, the export batch for static ones.
-    public var maximumBatch: Int? { detector.model.isDynamic ? nil : (detector.model.fixedBatch ?? 1) }
+    package var maximumBatch: Int? { detector.model.isDynamic ? nil : (detector.model.fixedBatch ?? 1) }
 
     /// The letterboxed input size of a `width`×`height` frame: frames with equal input sizes can share a batch.
-    public func inputSize(width: Int, height: Int) -> (width: Int, height: Int) {
+    package func inputSize(width: Int, height: Int) -> (width: Int, height: Int) {
         let geometry = detector.geometry(width: width, height: height, imageSize: options.imageSize)
         return (geometry.outputWidth, geometry.outputHeight)
     }
@@ -55,7 +55,7 @@ public final class BatchDetector: Sendable {
     /// Runs one batch. `sizes` are the frames' (width, height); `lend(i, body)` calls `body` with frame `i`'s
     /// pixels (they are read only inside it); `filled` runs once every frame has been read, so the caller can
     /// release the frame buffers before the model runs.
-    public func detect(
+    package func detect(
         sizes: [(width: Int, height: Int)], lend: (Int, (BGRPixels) -> Void) -> Void, filled: () -> Void = {}
     ) throws(LookoutError) -> BatchDetections {
         precondition(!sizes.isEmpty, "a batch holds at least one frame")

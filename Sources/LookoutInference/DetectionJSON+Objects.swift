@@ -4,7 +4,7 @@ import LookoutYOLO
 extension DetectionJSON {
     /// The `detections` array of a `detect` JSON line: `[{"box":[x1,y1,x2,y2],"confidence":c,"class":k,"name":…}]`,
     /// for other line formats (`lookout stream`) to embed the same objects.
-    public static func objects(_ detections: [Detection], names: [String]) -> String {
+    package static func objects(_ detections: [Detection], names: [String]) -> String {
         var out = "["
         for (i, d) in detections.enumerated() {
             if i > 0 { out += "," }
@@ -17,7 +17,7 @@ extension DetectionJSON {
     }
 
     /// A JSON string literal (quotes and escapes).
-    public static func string(_ s: String) -> String {
+    package static func string(_ s: String) -> String {
         var out = ""
         appendString(s, to: &out)
         return out

@@ -2,10 +2,10 @@ import LookoutCore
 import LookoutYOLO
 
 /// The text forms of detection results: JSON lines and the readable summary.
-public enum DetectionJSON {
+package enum DetectionJSON {
     /// `{"source":…,"width":W,"height":H,"detections":[{"box":[x1,y1,x2,y2],"confidence":c,"class":k,"name":…}]}`,
     /// floats printed as their shortest round-tripping float32 text.
-    public static func line(source: String, result: ImageDetections, names: [String]) -> String {
+    package static func line(source: String, result: ImageDetections, names: [String]) -> String {
         var out = "{\"source\":"
         appendString(source, to: &out)
         out += ",\"width\":\(result.width),\"height\":\(result.height),\"detections\":["
@@ -20,7 +20,7 @@ public enum DetectionJSON {
     }
 
     /// `image 1/3 path.jpg 1228x690 → 640x640: 2 circles, 1 star (45.1 ms)`.
-    public static func summary(index: Int, total: Int, source: String, result: ImageDetections, names: [String]) -> String {
+    package static func summary(index: Int, total: Int, source: String, result: ImageDetections, names: [String]) -> String {
         var counts: [Int: Int] = [:]
         for d in result.detections { counts[d.classIndex, default: 0] += 1 }
         let parts = counts.keys.sorted().map { k -> String in

@@ -6,16 +6,16 @@ import Glibc
 
 /// Expands `detect`/`val` SOURCE arguments into image files: a file is itself, a directory is its images (sorted,
 /// not recursive), anything else is a glob pattern. Each argument that yields nothing is an error naming it.
-public enum ImageSources {
-    public static let imageExtensions: Set<String> = ["jpg", "jpeg", "png", "jpe"]
+package enum ImageSources {
+    package static let imageExtensions: Set<String> = ["jpg", "jpeg", "png", "jpe"]
 
-    public struct Expansion: Sendable {
-        public var files: [String] = []
+    package struct Expansion: Sendable {
+        package var files: [String] = []
         /// One line per argument that could not be used.
-        public var errors: [String] = []
+        package var errors: [String] = []
     }
 
-    public static func expand(_ arguments: [String]) -> Expansion {
+    package static func expand(_ arguments: [String]) -> Expansion {
         var result = Expansion()
         for argument in arguments {
             if Paths.exists(argument) {

@@ -5,7 +5,7 @@ import Synchronization
 /// description, with execution plans made (and cached) per input shape.
 public final class DetectionModel: Sendable {
     public let path: String
-    public let graph: Graph
+    package let graph: Graph
     public let metadata: YOLOMetadata
     public let opset: Int
     public let producer: String
@@ -35,7 +35,7 @@ public final class DetectionModel: Sendable {
         }
     }
 
-    public init(onnx: ONNXModel, path: String) throws(ModelError) {
+    package init(onnx: ONNXModel, path: String) throws(ModelError) {
         self.path = path
         let metadata = try YOLOMetadata(properties: onnx.metadata)
         guard metadata.task == "detect" else {
@@ -96,7 +96,7 @@ public final class DetectionModel: Sendable {
     public var fixedBatch: Int? { declaredInputShape[0] }
 
     /// The execution plan for an input of `shape` ([batch, 3, height, width]), made once and cached.
-    public func plan(forInputShape shape: [Int]) throws(ModelError) -> ExecutionPlan {
+    package func plan(forInputShape shape: [Int]) throws(ModelError) -> ExecutionPlan {
         if let plan = plans.withLock({ $0[shape] }) { return plan }
         let plan: ExecutionPlan
         do { plan = try DetectionModel.makePlan(graph, shape: shape) } catch { throw error.inFile(path) }

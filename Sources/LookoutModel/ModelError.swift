@@ -28,7 +28,7 @@ public struct ModelError: Error, Sendable, CustomStringConvertible {
     /// The model file, prefixed to the message when known.
     public var file: String?
 
-    public init(_ code: Code, _ message: String, file: String? = nil) {
+    package init(_ code: Code, _ message: String, file: String? = nil) {
         self.code = code
         self.message = message
         self.file = file
@@ -56,7 +56,7 @@ public struct ModelError: Error, Sendable, CustomStringConvertible {
         scalar.value < 0x20 || (0x7f..<0xa0).contains(scalar.value) || scalar == "\u{2028}" || scalar == "\u{2029}"
     }
 
-    public func inFile(_ file: String) -> ModelError {
+    package func inFile(_ file: String) -> ModelError {
         var copy = self
         if copy.file == nil { copy.file = file }
         return copy

@@ -13,13 +13,13 @@ import LookoutYOLO
 /// `lookout selftest --gpu` for the inference engine: every step of a plan against the CPU backend, the whole model
 /// within fp16 tolerance, graph replay against eager launches, GPU NMS against the CPU NMS, detections against the
 /// Ultralytics references, val mAP, errors reported rather than fatal, and no allocation in steady state.
-public final class EngineSelftest: SelftestChecks {
+package final class EngineSelftest: SelftestChecks {
     /// Tests/Fixtures/shapes (or ../shared/fixtures/shapes): the models, val/images, val/labels and the references.
     let fixtures: String
     let staticModel: String
     let dynamicModel: String
 
-    public init(fixtures: String, staticModel: String? = nil, dynamicModel: String, log: @escaping (String) -> Void) {
+    package init(fixtures: String, staticModel: String? = nil, dynamicModel: String, log: @escaping (String) -> Void) {
         self.fixtures = fixtures
         self.staticModel = staticModel ?? fixtures + "/shapes-yolov8n.onnx"
         self.dynamicModel = dynamicModel
@@ -51,7 +51,7 @@ public final class EngineSelftest: SelftestChecks {
         return try Detector(model: try DetectionModel(path: path), device: .cuda(ordinal: 0), options: options)
     }
 
-    public func run() throws {
+    package func run() throws {
         let images = ImageSources.expand([fixtures + "/val/images"]).files.sorted()
         guard !images.isEmpty else {
             fail("engine checks: no images under \(fixtures)/val/images")

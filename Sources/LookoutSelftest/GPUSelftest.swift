@@ -11,16 +11,16 @@ import LookoutPipeline
 import LookoutInference
 
 /// `lookout selftest --gpu`: the GPU behaviour that CI cannot test, as named checks that print PASS/FAIL.
-public final class GPUSelftest: SelftestChecks {
+package final class GPUSelftest: SelftestChecks {
     /// Folder of raw frames (`NAME.WxH.bgr`, packed BGR) to letterbox on both sides, e.g. the val images.
     let rawImages: String?
 
-    public init(rawImages: String?, log: @escaping (String) -> Void) {
+    package init(rawImages: String?, log: @escaping (String) -> Void) {
         self.rawImages = rawImages
         super.init(log: log)
     }
 
-    public func run() throws {
+    package func run() throws {
         let driver: CUDADriver
         switch CUDA.load() {
         case .success(let loaded): driver = loaded

@@ -14,44 +14,44 @@ import Synchronization
 /// frame's detections must equal the CPU path's (fp32) within fp16 tolerance. It ships in the binary (`lookout
 /// selftest --pipeline`) because the GPU machine has no Swift toolchain; `LOOKOUT_TEST_CUDA=1 swift test` runs it
 /// too.
-public struct PipelineSelftest: Sendable {
-    public var video: String
-    public var model: String
+package struct PipelineSelftest: Sendable {
+    package var video: String
+    package var model: String
     /// Frames per stream (from the start of the clip), and streams.
-    public var frames = 24
-    public var streams = 4
-    public var imageSize = 640
-    public var batch = 8
-    public var modes = TransferMode.allCases
-    public var device = DeviceRequest.cuda(ordinal: 0)
-    public var log: @Sendable (String) -> Void = { print($0) }
+    package var frames = 24
+    package var streams = 4
+    package var imageSize = 640
+    package var batch = 8
+    package var modes = TransferMode.allCases
+    package var device = DeviceRequest.cuda(ordinal: 0)
+    package var log: @Sendable (String) -> Void = { print($0) }
 
     /// A detection matches when the class agrees, IoU ≥ `minimumIoU` and |Δconfidence| ≤ `maximumConfidenceDelta`;
     /// a run passes when at least `requiredMatch` of the boxes match both ways. BGR frames see exactly the CPU's
     /// pixels, so only the fp16 engine differs (issue 4's detect criteria); NV12 frames are converted to colour by
     /// the GPU letterbox (OpenCV's NV12 formula) instead of by swscale on the CPU, a ±1–2 level difference per pixel.
-    public struct Tolerance: Sendable {
-        public var minimumIoU: Float
-        public var maximumConfidenceDelta: Float
-        public var requiredMatch: Double
+    package struct Tolerance: Sendable {
+        package var minimumIoU: Float
+        package var maximumConfidenceDelta: Float
+        package var requiredMatch: Double
     }
-    public var bgrTolerance = Tolerance(minimumIoU: 0.95, maximumConfidenceDelta: 0.01, requiredMatch: 0.98)
-    public var nv12Tolerance = Tolerance(minimumIoU: 0.9, maximumConfidenceDelta: 0.03, requiredMatch: 0.95)
+    package var bgrTolerance = Tolerance(minimumIoU: 0.95, maximumConfidenceDelta: 0.01, requiredMatch: 0.98)
+    package var nv12Tolerance = Tolerance(minimumIoU: 0.9, maximumConfidenceDelta: 0.03, requiredMatch: 0.95)
 
-    public init(video: String, model: String) {
+    package init(video: String, model: String) {
         self.video = video
         self.model = model
     }
 
     /// One mode × layout run.
-    public struct Outcome: Sendable {
-        public var name: String
-        public var passed: Bool
-        public var lines: [String]
+    package struct Outcome: Sendable {
+        package var name: String
+        package var passed: Bool
+        package var lines: [String]
     }
 
     /// Runs every check; the outcomes say what passed.
-    public func run() async throws -> [Outcome] {
+    package func run() async throws -> [Outcome] {
         var detect = DetectOptions()
         detect.imageSize = imageSize
         let reference = try cpuReference(detect)

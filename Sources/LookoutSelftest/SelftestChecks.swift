@@ -6,14 +6,14 @@ import LookoutInference
 /// Named checks that print `PASS name` or `FAIL name: why` and count them: what the GPU self-tests
 /// (`lookout selftest --gpu`) are made of.
 open class SelftestChecks {
-    public private(set) var passed = 0
-    public private(set) var failed = 0
-    public let log: (String) -> Void
+    package private(set) var passed = 0
+    package private(set) var failed = 0
+    package let log: (String) -> Void
 
-    public init(log: @escaping (String) -> Void) { self.log = log }
+    package init(log: @escaping (String) -> Void) { self.log = log }
 
     /// Runs one check: `body` returning nil passes; a returned reason or a thrown error fails with that reason.
-    public func check(_ name: String, _ body: () throws -> String?) {
+    package func check(_ name: String, _ body: () throws -> String?) {
         do {
             if let problem = try body() {
                 fail("\(name): \(problem)")
@@ -27,7 +27,7 @@ open class SelftestChecks {
     }
 
     /// Counts and prints a failure (`FAIL` + `line`), e.g. of a check that could not even start.
-    public func fail(_ line: String) {
+    package func fail(_ line: String) {
         failed += 1
         log("FAIL " + line)
     }

@@ -2,28 +2,28 @@ import CLookoutHostMemory
 import LookoutCore
 import LookoutMedia
 
+/// How a CPU letterbox's tensor lines reach memory. A buffer that the copy engine reads next copies at the link's rate only
+/// when none of its lines is dirty in a CPU cache (the DMA read would snoop it out): `streamed` never puts
+/// them there, `writtenBack` evicts them after writing.
+public enum LetterboxWrites: String, Sendable, CaseIterable {
+    /// Ordinary stores; the lines stay in the caches (a tensor the CPU itself reads next).
+    case cached
+    /// Ordinary stores, then each band's lines written back and evicted (CLFLUSHOPT).
+    case writtenBack = "written-back"
+    /// Each band assembled in a small per-worker buffer, then stored with non-temporal stores.
+    case streamed
+}
+
 /// The CPU letterbox of every path that letterboxes on the CPU (`Detector`, batched detection, the `pageable` and
 /// `pinned` transfer modes): LookoutYOLO's `LetterboxTensorWriter` (bit-exact with OpenCV and Ultralytics) into
 /// slots of a float32 NCHW RGB tensor, each frame's output rows split in bands over a `WorkerPool`. Each worker has
 /// its own writer (its own resize tables and row cache), so after the first frame of a size nothing is allocated.
 ///
 /// One caller at a time (the workers' writers and bands are this letterbox's).
-public final class ParallelLetterbox: @unchecked Sendable {
+package final class ParallelLetterbox: @unchecked Sendable {
     // `writers` and `bands` are touched by worker `w` only while a `run` is in progress, each worker its own.
-    /// How the tensor's lines reach memory. A buffer that the copy engine reads next copies at the link's rate only
-    /// when none of its lines is dirty in a CPU cache (the DMA read would snoop it out): `streamed` never puts
-    /// them there, `writtenBack` evicts them after writing.
-    public enum Writes: String, Sendable, CaseIterable {
-        /// Ordinary stores; the lines stay in the caches (a tensor the CPU itself reads next).
-        case cached
-        /// Ordinary stores, then each band's lines written back and evicted (CLFLUSHOPT).
-        case writtenBack = "written-back"
-        /// Each band assembled in a small per-worker buffer, then stored with non-temporal stores.
-        case streamed
-    }
-
-    public let pool: WorkerPool
-    public var writes: Writes
+    package let pool: WorkerPool
+    package var writes: LetterboxWrites
     // One writer per worker, in raw storage: workers mutate their own element concurrently, which an Array
     // property would flag as overlapping accesses.
     private let writers: UnsafeMutablePointer<LetterboxTensorWriter>
@@ -33,7 +33,7 @@ public final class ParallelLetterbox: @unchecked Sendable {
     private let bandFloats: Int
 
     /// A letterbox on `pool`'s workers (the caller is worker 0).
-    public init(pool: WorkerPool, writes: Writes = .cached) {
+    package init(pool: WorkerPool, writes: LetterboxWrites = .cached) {
         self.pool = pool
         self.writes = writes
         workerCount = pool.threadCount
@@ -47,7 +47,7 @@ public final class ParallelLetterbox: @unchecked Sendable {
     }
 
     /// A letterbox with a pool of its own of `threads` workers.
-    public convenience init(threads: Int, writes: Writes = .cached) {
+    package convenience init(threads: Int, writes: LetterboxWrites = .cached) {
         self.init(pool: WorkerPool(threads: threads), writes: writes)
     }
 
@@ -58,10 +58,10 @@ public final class ParallelLetterbox: @unchecked Sendable {
     }
 
     /// Rows of one `streamed` band for an output `width` wide.
-    public func bandRows(width: Int) -> Int { max(1, bandFloats / (width * 3)) }
+    package func bandRows(width: Int) -> Int { max(1, bandFloats / (width * 3)) }
 
     /// Letterboxes `source` into batch slot `slot` of `tensor` (slots of 3 × H × W floats, `geometry`'s output).
-    public func run(
+    package func run(
         _ source: BGRPixels, geometry: LetterboxGeometry, into tensor: UnsafeMutablePointer<Float>, slot: Int = 0
     ) {
         precondition(

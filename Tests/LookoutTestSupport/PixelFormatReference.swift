@@ -2,9 +2,9 @@ import LookoutCUDABackend
 
 /// The pixel-format conversions of the letterbox kernel done on the CPU (NV12, RGB and BGRA to BGR), so that a
 /// frame of any format can be letterboxed by LookoutYOLO's `LetterboxTensorWriter` as the reference for the GPU.
-public enum PixelFormatReference {
+package enum PixelFormatReference {
     /// OpenCV's `COLOR_YUV2BGR_NV12` for one pixel (BT.601 limited range, 20-bit fixed point).
-    public static func nv12ToBGR(y: Int, u: Int, v: Int) -> (Int, Int, Int) {
+    package static func nv12ToBGR(y: Int, u: Int, v: Int) -> (Int, Int, Int) {
         let yy = max(0, y - 16) * 1_220_542
         let half = 1 << 19
         let u = u - 128
@@ -17,7 +17,7 @@ public enum PixelFormatReference {
     }
 
     /// Decodes a packed or NV12 frame to B G R bytes, row-major, 3 per pixel, no row padding.
-    public static func decodeToBGR(_ frame: [UInt8], format: PixelFormat, width: Int, height: Int, pitch: Int) -> [UInt8] {
+    package static func decodeToBGR(_ frame: [UInt8], format: PixelFormat, width: Int, height: Int, pitch: Int) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: width * height * 3)
         for y in 0..<height {
             for x in 0..<width {

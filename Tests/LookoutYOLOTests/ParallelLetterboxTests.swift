@@ -23,7 +23,7 @@ import Testing
 
     static func letterbox(
         _ bytes: [UInt8], width: Int, height: Int, outputWidth: Int, outputHeight: Int, threads: Int,
-        writes: ParallelLetterbox.Writes, offset: Int = 0
+        writes: LetterboxWrites, offset: Int = 0
     ) -> (parallel: [Float], reference: [Float]) {
         let geometry = LetterboxGeometry(
             sourceWidth: width, sourceHeight: height, targetWidth: outputWidth, targetHeight: outputHeight)
@@ -41,8 +41,8 @@ import Testing
 
     @Test(
         arguments: [(1920, 1080), (13, 7), (1, 3000), (1280, 1280), (640, 480), (1280, 1001)],
-        ParallelLetterbox.Writes.allCases)
-    func equalsTheSingleThreadedWriter(size: (width: Int, height: Int), writes: ParallelLetterbox.Writes) {
+        LetterboxWrites.allCases)
+    func equalsTheSingleThreadedWriter(size: (width: Int, height: Int), writes: LetterboxWrites) {
         let bytes = Self.frame(width: size.width, height: size.height, seed: 2)
         let result = Self.letterbox(
             bytes, width: size.width, height: size.height, outputWidth: 640, outputHeight: 640, threads: 3, writes: writes)
@@ -107,8 +107,8 @@ import Testing
         static let threadCounts = [1, 2]
     #endif
 
-    @Test(.enabled(if: !threadCounts.isEmpty, "release builds only"), arguments: threadCounts, ParallelLetterbox.Writes.allCases)
-    func steadyStateAllocatesNothing(threads: Int, writes: ParallelLetterbox.Writes) throws {
+    @Test(.enabled(if: !threadCounts.isEmpty, "release builds only"), arguments: threadCounts, LetterboxWrites.allCases)
+    func steadyStateAllocatesNothing(threads: Int, writes: LetterboxWrites) throws {
         try #require(lookout_alloc_counter_active() != 0)
         let bytes = Self.frame(width: 1920, height: 1080, seed: 1)
         var output = [Float](repeating: 0, count: 640 * 640 * 3)

@@ -2,25 +2,25 @@ import LookoutCUDA
 
 /// One layer's cuDNN candidates, each checked against the direct kernel (the tuner's tolerance) and timed beside
 /// the kernel the tuner chose for the layer.
-public struct CUDNNLayerCheck: Sendable {
-    public struct Run: Sendable {
-        public let algorithm: String
+package struct CUDNNLayerCheck: Sendable {
+    package struct Run: Sendable {
+        package let algorithm: String
         /// Mean of 5 launches (cuDNN + epilogue), or nil when the launch failed.
-        public let milliseconds: Double?
-        public let difference: Float
-        public let largest: Float
+        package let milliseconds: Double?
+        package let difference: Float
+        package let largest: Float
         /// Why the candidate failed (launch error or too far from the reference), or nil.
-        public let failure: String?
+        package let failure: String?
     }
     /// What the layer is (1x1, 3x3 s2, residual, strided output…) and its signature.
-    public let kind: String
-    public let layer: String
-    public let chosen: String
-    public let chosenMilliseconds: Double
+    package let kind: String
+    package let layer: String
+    package let chosen: String
+    package let chosenMilliseconds: Double
     /// The fastest of the engine's own kernels that agrees with the reference (timed here), and its time.
-    public let nvrtc: String
-    public let nvrtcMilliseconds: Double
-    public let runs: [Run]
+    package let nvrtc: String
+    package let nvrtcMilliseconds: Double
+    package let runs: [Run]
 }
 
 extension CUDAEngine {
@@ -29,7 +29,7 @@ extension CUDAEngine {
     /// cuDNN candidate against the direct kernel and times it beside the tuner's choice. Then, with every layer
     /// that has cuDNN algorithms forced onto cuDNN's first, compares one graph replay with eager launches bit for
     /// bit. Nil when cuDNN is not loaded.
-    public func checkCUDNN(shape: [Int]) throws -> (
+    package func checkCUDNN(shape: [Int]) throws -> (
         layers: [CUDNNLayerCheck], forcedLayers: Int, graphEqualsEager: Bool
     )? {
         guard cudnnHandle != nil else { return nil }

@@ -1,14 +1,14 @@
 import LookoutCUDA
 
 /// A convolution of a compiled model, as the kernel trials describe it.
-public struct ConvLayer: Sendable, CustomStringConvertible {
-    public let signature: String
-    public let inC: Int, outC: Int, kernel: Int, stride: Int, inH: Int, inW: Int, outH: Int, outW: Int
-    public let hasResidual: Bool
+package struct ConvLayer: Sendable, CustomStringConvertible {
+    package let signature: String
+    package let inC: Int, outC: Int, kernel: Int, stride: Int, inH: Int, inW: Int, outH: Int, outW: Int
+    package let hasResidual: Bool
     /// The output's channels are not adjacent (a row-major tensor the layer writes in place).
-    public let stridedChannels: Bool
+    package let stridedChannels: Bool
     /// The output's pixels are farther apart than its channels (a channel slice of a concat).
-    public let slicedOutput: Bool
+    package let slicedOutput: Bool
 
     init(_ op: ConvOp) {
         let p = op.params
@@ -20,7 +20,7 @@ public struct ConvLayer: Sendable, CustomStringConvertible {
         slicedOutput = p.ysC == 1 && p.ysW > p.outC
     }
 
-    public var description: String {
+    package var description: String {
         "\(inC)→\(outC) \(kernel)×\(kernel) s\(stride) \(inH)×\(inW)→\(outH)×\(outW)"
             + (hasResidual ? " +residual" : "") + (stridedChannels ? " strided channels" : "")
             + (slicedOutput ? " channel slice" : "")
@@ -28,25 +28,25 @@ public struct ConvLayer: Sendable, CustomStringConvertible {
 }
 
 /// One candidate kernel run on one layer: its agreement with the direct kernel and its time.
-public struct ConvKernelTrial: Sendable {
-    public let kernel: String
+package struct ConvKernelTrial: Sendable {
+    package let kernel: String
     /// A kernel of the halo or first-layer families (the newest).
-    public let isNew: Bool
-    public let isWGMMA: Bool
-    public let maxDifference: Float
-    public let largestReference: Float
-    public let microseconds: Double
+    package let isNew: Bool
+    package let isWGMMA: Bool
+    package let maxDifference: Float
+    package let largestReference: Float
+    package let microseconds: Double
     /// The tuner's acceptance test.
-    public var agrees: Bool { ConvCandidateCheck.agrees(difference: maxDifference, largest: largestReference) }
+    package var agrees: Bool { ConvCandidateCheck.agrees(difference: maxDifference, largest: largestReference) }
 }
 
 /// A kernel trial's launch failed: which kernel on which layer, and the driver's error. The context is unusable
 /// after it (a sticky error).
-public struct ConvKernelTrialError: Error, CustomStringConvertible {
-    public let kernel: String
-    public let layer: ConvLayer
-    public let underlying: any Error
-    public var description: String { "\(kernel) on \(layer) (\(layer.signature)): \(underlying)" }
+package struct ConvKernelTrialError: Error, CustomStringConvertible {
+    package let kernel: String
+    package let layer: ConvLayer
+    package let underlying: any Error
+    package var description: String { "\(kernel) on \(layer) (\(layer.signature)): \(underlying)" }
 }
 
 extension CUDAEngine {
@@ -55,7 +55,7 @@ extension CUDAEngine {
     /// and its time per launch (`repeats` launches). `report` gets each picked layer's trials as soon as they are
     /// done; layers not picked run their default kernel. A failed launch (a faulting kernel) is thrown as a
     /// `ConvKernelTrialError` naming the kernel: after one, the context is unusable.
-    public func convKernelTrials(
+    package func convKernelTrials(
         shape: [Int], repeats: Int = 10, select: (ConvLayer) -> Bool, report: (ConvLayer, [ConvKernelTrial]) -> Void
     ) throws {
         try context.bind()

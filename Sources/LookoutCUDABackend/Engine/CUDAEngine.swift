@@ -14,30 +14,30 @@ import LookoutCUDA
 import LookoutModel
 
 /// Settings of the CUDA engine.
-public struct CUDAEngineOptions: Sendable {
+package struct CUDAEngineOptions: Sendable {
     /// fp16 activations on the convolution path (default), or fp32 everywhere (direct kernels: slow, exact-ish).
-    public var precision: GPUPrecision = .fp16
+    package var precision: GPUPrecision = .fp16
     /// Time every candidate kernel of each convolution when a shape is first prepared, and keep the fastest that
     /// agrees with the reference kernel (cached on disk). Off: the default kernel per layer.
-    public var tune = true
+    package var tune = true
     /// Replay each shape as one CUDA graph (off: launch the kernels one by one).
-    public var graphs = true
+    package var graphs = true
     /// Where tuning results are kept (nil: not kept).
-    public var tuningDirectory: String?
+    package var tuningDirectory: String?
     /// Offer cuDNN's algorithms to the tuner for fp16 channels-last convolutions when libcudnn.so.9 loads.
-    public var cudnn = true
+    package var cudnn = true
 
-    public init() {}
+    package init() {}
 }
 
 /// A model on one GPU: kernels loaded once, weights uploaded once, and per input shape a compiled instance
 /// (arena, launches, CUDA graph). One user at a time (the engine's stream is its own).
-public final class CUDAEngine: @unchecked Sendable {
-    public let model: DetectionModel
-    public let context: CUDAContext
-    public let kernels: EngineKernels
-    public let options: CUDAEngineOptions
-    public let stream: CUDAStream
+package final class CUDAEngine: @unchecked Sendable {
+    package let model: DetectionModel
+    package let context: CUDAContext
+    package let kernels: EngineKernels
+    package let options: CUDAEngineOptions
+    package let stream: CUDAStream
     private var pool = ConstantPool()
     private var constants: ConstantBuffer?
     private var instances: [[Int]: CUDAModelInstance] = [:]
@@ -45,9 +45,9 @@ public final class CUDAEngine: @unchecked Sendable {
     /// cuDNN on this engine's context, when it loaded.
     let cudnnHandle: CUDNNHandle?
     /// One line: the cuDNN in use, or "cuDNN: not used (why)".
-    public let cudnnStatus: String
+    package let cudnnStatus: String
 
-    public init(model: DetectionModel, context: CUDAContext, kernels: EngineKernels, options: CUDAEngineOptions = CUDAEngineOptions()) throws {
+    package init(model: DetectionModel, context: CUDAContext, kernels: EngineKernels, options: CUDAEngineOptions = CUDAEngineOptions()) throws {
         self.model = model
         self.context = context
         self.kernels = kernels
@@ -66,14 +66,14 @@ public final class CUDAEngine: @unchecked Sendable {
     }
 
     /// The loaded cuDNN's version ("9.14.0"), or nil when cuDNN is not a candidate.
-    public var cudnnVersion: String? { cudnnHandle?.cudnn.versionString }
+    package var cudnnVersion: String? { cudnnHandle?.cudnn.versionString }
 
     /// Log lines of what preparing did (compile, tuning, memory), for reports.
     public internal(set) var log: [String] = []
 
     /// The compiled instance for `shape` ([batch, 3, height, width]), made on first use: plan, GPU layout,
     /// launches, weight upload, tuning, graph capture.
-    public func instance(shape: [Int]) throws -> CUDAModelInstance {
+    package func instance(shape: [Int]) throws -> CUDAModelInstance {
         if let existing = instances[shape] { return existing }
         try context.bind()
         let plan = try model.plan(forInputShape: shape)
@@ -287,7 +287,7 @@ extension CUDAEngine {
     /// Runs `plan` (which may name any value as its output) with the default kernels, launches up to and
     /// including those of step `lastStep`, and returns the output row-major fp32: the self-test compares every
     /// step's result with the CPU backend this way. Not cached, not tuned.
-    public func probe(plan: ExecutionPlan, lastStep: Int, input: [Float]) throws -> [Float] {
+    package func probe(plan: ExecutionPlan, lastStep: Int, input: [Float]) throws -> [Float] {
         try context.bind()
         let memory = try GPUMemoryPlan(plan: plan, precision: options.precision)
         let compiler = GPUOpCompiler(plan: plan, memory: memory)

@@ -5,9 +5,9 @@ import LookoutModel
 /// A model compiled for one input shape on one GPU: its activation arena (sized by the GPU memory plan), its
 /// launches with the tuned kernel per convolution, and the CUDA graph that replays them. The input lives in the
 /// arena, where the GPU letterbox (or the host upload path) writes it; the output is read where the plan put it.
-public final class CUDAModelInstance: @unchecked Sendable {
+package final class CUDAModelInstance: @unchecked Sendable {
     unowned let engine: CUDAEngine
-    public let plan: ExecutionPlan
+    package let plan: ExecutionPlan
     let memory: GPUMemoryPlan
     let compiler: GPUOpCompiler
     var ops: [GPUOp]
@@ -73,28 +73,28 @@ public final class CUDAModelInstance: @unchecked Sendable {
     }
 
     /// Bytes of cuDNN's workspace.
-    public var cudnnWorkspaceBytes: Int { cudnnWorkspace?.byteCount ?? 0 }
+    package var cudnnWorkspaceBytes: Int { cudnnWorkspace?.byteCount ?? 0 }
 
     /// Each convolution's kernel, in launch order: (the layer's signature, the kernel), for reports.
-    public var convolutionKernels: [(layer: String, kernel: String)] {
+    package var convolutionKernels: [(layer: String, kernel: String)] {
         ops.compactMap { if case .conv(let c) = $0 { return (c.signature, c.kernel.description) }; return nil }
     }
 
     /// Bytes of the split-K workspace (not activations: the partial sums of one layer at a time).
-    public var workspaceBytes: Int { workspace?.byteCount ?? 0 }
+    package var workspaceBytes: Int { workspace?.byteCount ?? 0 }
 
-    public var shape: [Int] { plan.graph.shape(plan.graph.inputs[0]) }
-    public var batch: Int { shape[0] }
+    package var shape: [Int] { plan.graph.shape(plan.graph.inputs[0]) }
+    package var batch: Int { shape[0] }
     /// Bytes of the activation arena, and the CPU plan's peak at the same precision (what it is compared with).
-    public var activationBytes: Int { memory.peakBytes }
-    public var planPeakBytes: Int { memory.planPeakBytes }
+    package var activationBytes: Int { memory.peakBytes }
+    package var planPeakBytes: Int { memory.planPeakBytes }
     var arenaAddress: UInt64 { arena.pointer().address }
 
     /// The launches' kernels, for reports (one entry per launch).
-    public var launchNames: [String] { ops.map(\.name) }
+    package var launchNames: [String] { ops.map(\.name) }
 
     /// Where the model input is: a batch of `shape` images for the GPU letterbox to write into.
-    public var input: InputTensor {
+    package var input: InputTensor {
         let id = plan.graph.inputs[0]
         let view = memory.views[id]!
         return InputTensor(
@@ -103,7 +103,7 @@ public final class CUDAModelInstance: @unchecked Sendable {
     }
 
     /// Where the first output is (fp32; `[batch][4 + classes][anchors]` with these strides).
-    public var output: OutputTensor {
+    package var output: OutputTensor {
         let id = plan.graph.outputs[0]
         let view = memory.views[id]!
         return OutputTensor(address: arenaAddress &+ UInt64(memory.byteOffset(id)), shape: view.shape, strides: view.strides)
@@ -117,7 +117,7 @@ public final class CUDAModelInstance: @unchecked Sendable {
     }
 
     /// Launches every op on `stream` (no graph).
-    public func runEager(on stream: CUDAStream? = nil) throws(CUDAError) {
+    package func runEager(on stream: CUDAStream? = nil) throws(CUDAError) {
         let stream = stream ?? engine.stream
         for op in ops { try engine.kernels.launch(op, memory: launchMemory, on: stream) }
     }
@@ -129,7 +129,7 @@ public final class CUDAModelInstance: @unchecked Sendable {
 
     /// Queues one inference on `stream`: the graph's replay (or the launches when graphs are off). The input must
     /// already be in `input`; the output is in `output` when the stream reaches this point.
-    public func enqueue(on stream: CUDAStream? = nil) throws(CUDAError) {
+    package func enqueue(on stream: CUDAStream? = nil) throws(CUDAError) {
         if let graph { try graph.launch(on: stream ?? engine.stream) } else { try runEager(on: stream) }
     }
 
@@ -146,7 +146,7 @@ public final class CUDAModelInstance: @unchecked Sendable {
 
     /// Host input path: `fill` writes the NCHW fp32 input into pinned staging; it is uploaded and converted into
     /// the arena's input on the engine's stream (asynchronously).
-    public func upload(fill: (UnsafeMutableBufferPointer<Float>) throws -> Void) throws {
+    package func upload(fill: (UnsafeMutableBufferPointer<Float>) throws -> Void) throws {
         try engine.context.bind()
         try prepareStaging()
         let inputCount = shape.reduce(1, *)
@@ -161,14 +161,14 @@ public final class CUDAModelInstance: @unchecked Sendable {
 
     /// Queues on `stream` the conversion of an fp32 NCHW batch at `staging` (device memory, `shape`'s element count)
     /// into the model input: the path of inputs letterboxed on the CPU and uploaded by the caller.
-    public func enqueueInputConversion(from staging: DevicePointer, on stream: CUDAStream) throws(CUDAError) {
+    package func enqueueInputConversion(from staging: DevicePointer, on stream: CUDAStream) throws(CUDAError) {
         let toInput = compiler.inputCopy(from: .absolute(staging.address))
         try engine.kernels.launch(.elementwise(toInput), memory: launchMemory, on: stream)
     }
 
     /// Copies the output (as it will be once the queued work is done) to the host as row-major fp32
     /// `[batch][4 + classes][anchors]`, waits, and lends it to `read`.
-    public func download<R>(read: (UnsafeBufferPointer<Float>) throws -> R) throws -> R {
+    package func download<R>(read: (UnsafeBufferPointer<Float>) throws -> R) throws -> R {
         try engine.context.bind()
         try prepareStaging()
         let stream = engine.stream
@@ -183,7 +183,7 @@ public final class CUDAModelInstance: @unchecked Sendable {
     }
 
     /// The host path end to end: upload, run, download. Synchronous.
-    public func run<R>(fill: (UnsafeMutableBufferPointer<Float>) throws -> Void, read: (UnsafeBufferPointer<Float>) throws -> R) throws -> R {
+    package func run<R>(fill: (UnsafeMutableBufferPointer<Float>) throws -> Void, read: (UnsafeBufferPointer<Float>) throws -> R) throws -> R {
         try upload(fill: fill)
         try enqueue()
         return try download(read: read)
@@ -191,25 +191,25 @@ public final class CUDAModelInstance: @unchecked Sendable {
 }
 
 /// The model input in the arena.
-public struct InputTensor: Sendable {
-    public let address: UInt64
-    public let element: GPUElement
+package struct InputTensor: Sendable {
+    package let address: UInt64
+    package let element: GPUElement
     /// NHWC (what the GPU letterbox writes with `.nhwc`); else NCHW.
-    public let channelsLast: Bool
-    public let shape: [Int]
-    public let strides: [Int]
+    package let channelsLast: Bool
+    package let shape: [Int]
+    package let strides: [Int]
 }
 
 /// The model output in the arena (fp32).
-public struct OutputTensor: Sendable {
-    public let address: UInt64
-    public let shape: [Int]
-    public let strides: [Int]
+package struct OutputTensor: Sendable {
+    package let address: UInt64
+    package let shape: [Int]
+    package let strides: [Int]
 }
 
 extension CUDAModelInstance {
     /// Each launch timed with events (median of `repeats` eager runs): (launch name, what it computes, ms).
-    public func profile(repeats: Int = 5) throws -> [(name: String, detail: String, milliseconds: Double)] {
+    package func profile(repeats: Int = 5) throws -> [(name: String, detail: String, milliseconds: Double)] {
         let stream = engine.stream
         let memory = launchMemory
         let events = try (0...ops.count).map { _ in try CUDAEvent(context: engine.context) }

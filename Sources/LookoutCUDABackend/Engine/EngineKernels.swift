@@ -8,18 +8,18 @@ extension LookoutNMSParams: KernelArgument {}
 
 /// The engine's kernels loaded on one device (compiled by NVRTC once, then from the disk cache), and how each op
 /// is launched.
-public final class EngineKernels: @unchecked Sendable {
-    public let module: CUDAModule
-    public let origin: KernelCompiler.Origin
+package final class EngineKernels: @unchecked Sendable {
+    package let module: CUDAModule
+    package let origin: KernelCompiler.Origin
     /// Seconds spent compiling or loading the module.
-    public let loadSeconds: Double
+    package let loadSeconds: Double
     let mma: [EngineKernelSource.ConvTile: CUDAFunction]
     let mmaSplit: [EngineKernelSource.ConvTile: CUDAFunction]
     /// The Hopper module (sm_90a), when asked for and the device is compute capability 9.0; else nil.
-    public let wgmmaModule: CUDAModule?
+    package let wgmmaModule: CUDAModule?
     /// What became of the Hopper kernels: not asked for, not this device, compiled, loaded from the cache, or the
     /// compiler's error (the engine then runs without them).
-    public let wgmmaStatus: String
+    package let wgmmaStatus: String
     let wgmma: [EngineKernelSource.WGMMATile: CUDAFunction]
     let splitEpilogue: CUDAFunction
     let halo: [EngineKernelSource.HaloTile: CUDAFunction]
@@ -40,7 +40,7 @@ public final class EngineKernels: @unchecked Sendable {
     /// NVRTC knows sm_90; a compile or load failure is kept in `wgmmaStatus`, not thrown. Off by default until a GPU
     /// run has shown them correct: a faulting kernel (illegal instruction, misaligned address) leaves a sticky error
     /// that no later launch in the process survives, and the tuner launches every candidate.
-    public init(compiler: KernelCompiler, wgmma: Bool = false) throws {
+    package init(compiler: KernelCompiler, wgmma: Bool = false) throws {
         let start = ContinuousClock.now
         (module, origin) = try compiler.module(source: EngineKernelSource.source, name: "lookout_engine")
         loadSeconds = Double((ContinuousClock.now - start).components.attoseconds) / 1e18

@@ -1,9 +1,9 @@
 import LookoutModel
 
 /// Element type of a tensor on the GPU.
-public enum GPUElement: Sendable, Equatable {
+package enum GPUElement: Sendable, Equatable {
     case f16, f32
-    public var bytes: Int { self == .f16 ? 2 : 4 }
+    package var bytes: Int { self == .f16 ? 2 : 4 }
 }
 
 /// Arithmetic precision of the engine: fp16 activations on the convolution path (the default), or fp32 everywhere.

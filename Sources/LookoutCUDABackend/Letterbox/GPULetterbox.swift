@@ -3,18 +3,18 @@ import LookoutCUDA
 import LookoutYOLO
 
 /// A raw frame in device-reachable memory: device memory, or the device alias of mapped/managed host memory.
-public struct DeviceFrame: Sendable {
-    public var pointer: DevicePointer
-    public var format: PixelFormat
-    public var width: Int
-    public var height: Int
+package struct DeviceFrame: Sendable {
+    package var pointer: DevicePointer
+    package var format: PixelFormat
+    package var width: Int
+    package var height: Int
     /// Bytes per row (of the Y plane for NV12).
-    public var pitch: Int
+    package var pitch: Int
     /// NV12: the interleaved UV plane and its pitch (default: right after the Y plane, same pitch).
-    public var uvPointer: DevicePointer?
-    public var uvPitch: Int?
+    package var uvPointer: DevicePointer?
+    package var uvPitch: Int?
 
-    public init(
+    package init(
         pointer: DevicePointer, format: PixelFormat, width: Int, height: Int, pitch: Int? = nil,
         uvPointer: DevicePointer? = nil, uvPitch: Int? = nil
     ) {
@@ -29,16 +29,16 @@ public struct DeviceFrame: Sendable {
 }
 
 /// Where the letterboxed frame goes: a slot of a batch tensor.
-public struct TensorSlot: Sendable {
-    public var tensor: DevicePointer
-    public var batchIndex: Int
-    public var width: Int
-    public var height: Int
-    public var element: TensorElement
-    public var layout: TensorMemoryLayout
-    public var channels: ChannelOrder
+package struct TensorSlot: Sendable {
+    package var tensor: DevicePointer
+    package var batchIndex: Int
+    package var width: Int
+    package var height: Int
+    package var element: TensorElement
+    package var layout: TensorMemoryLayout
+    package var channels: ChannelOrder
 
-    public init(
+    package init(
         tensor: DevicePointer, batchIndex: Int = 0, width: Int = 640, height: Int = 640, element: TensorElement = .float32,
         layout: TensorMemoryLayout = .nchw, channels: ChannelOrder = .rgb
     ) {
@@ -52,18 +52,18 @@ public struct TensorSlot: Sendable {
     }
 
     /// Bytes of one image in the tensor.
-    public var imageBytes: Int { width * height * 3 * element.byteCount }
+    package var imageBytes: Int { width * height * 3 * element.byteCount }
 }
 
 /// The GPU letterbox: raw uint8 frames in, normalised tensors out, Ultralytics/OpenCV-exact. Compiled once
 /// (NVRTC, cached on disk), launched with one kernel per frame.
-public final class GPULetterbox: @unchecked Sendable {
-    public let origin: KernelCompiler.Origin
-    public let module: CUDAModule
+package final class GPULetterbox: @unchecked Sendable {
+    package let origin: KernelCompiler.Origin
+    package let module: CUDAModule
     /// Indexed by `GPULetterbox.index`: no string is built per launch (that would allocate).
     private let functions: [CUDAFunction]
 
-    public init(compiler: KernelCompiler) throws {
+    package init(compiler: KernelCompiler) throws {
         let (module, origin) = try compiler.module(source: LetterboxKernelSource.source, name: "lookout_letterbox")
         self.module = module
         self.origin = origin
@@ -88,7 +88,7 @@ public final class GPULetterbox: @unchecked Sendable {
 
     /// The parameter block for one frame: `geometry` (LookoutYOLO's, Ultralytics' `LetterBox`) says where the
     /// resized image lands in the `geometry.outputWidth` × `geometry.outputHeight` slot.
-    public static func parameters(frame: DeviceFrame, slot: TensorSlot, geometry: LetterboxGeometry) -> LookoutLetterboxParams {
+    package static func parameters(frame: DeviceFrame, slot: TensorSlot, geometry: LetterboxGeometry) -> LookoutLetterboxParams {
         precondition(frame.width == geometry.sourceWidth && frame.height == geometry.sourceHeight, "geometry of another frame size")
         precondition(slot.width == geometry.outputWidth && slot.height == geometry.outputHeight, "slot and geometry sizes differ")
         let order = frame.format.decodedOrder
@@ -106,11 +106,11 @@ public final class GPULetterbox: @unchecked Sendable {
             padValue: Int32(LetterboxTensorWriter.padValue))
     }
 
-    public static let block = Dim3(32, 8)
+    package static let block = Dim3(32, 8)
 
     /// Queues the letterbox of `frame` into `slot` on `stream`: Ultralytics' predict letterbox (centred, scale-up)
     /// to the slot's size.
-    public func launch(frame: DeviceFrame, into slot: TensorSlot, on stream: CUDAStream) throws(CUDAError) {
+    package func launch(frame: DeviceFrame, into slot: TensorSlot, on stream: CUDAStream) throws(CUDAError) {
         let geometry = LetterboxGeometry(
             sourceWidth: frame.width, sourceHeight: frame.height, targetWidth: slot.width, targetHeight: slot.height)
         try launch(frame: frame, geometry: geometry, into: slot, on: stream)
@@ -118,7 +118,7 @@ public final class GPULetterbox: @unchecked Sendable {
 
     /// Queues the letterbox of `frame` with an explicit geometry (rect/auto shapes, no scale-up, …) into `slot`,
     /// whose size must be the geometry's output size.
-    public func launch(frame: DeviceFrame, geometry: LetterboxGeometry, into slot: TensorSlot, on stream: CUDAStream) throws(CUDAError) {
+    package func launch(frame: DeviceFrame, geometry: LetterboxGeometry, into slot: TensorSlot, on stream: CUDAStream) throws(CUDAError) {
         let function = functions[GPULetterbox.index(frame.format, slot.element, slot.layout)]
         let parameters = GPULetterbox.parameters(frame: frame, slot: slot, geometry: geometry)
         try function.launch(
@@ -129,12 +129,12 @@ public final class GPULetterbox: @unchecked Sendable {
 
 extension LetterboxGeometry {
     /// OpenCV's per-axis source step, `1 / ((double)dst / src)`, as the kernel's coordinate maths takes it.
-    public var openCVScaleX: Double { 1.0 / (Double(resizedWidth) / Double(sourceWidth)) }
-    public var openCVScaleY: Double { 1.0 / (Double(resizedHeight) / Double(sourceHeight)) }
+    package var openCVScaleX: Double { 1.0 / (Double(resizedWidth) / Double(sourceWidth)) }
+    package var openCVScaleY: Double { 1.0 / (Double(resizedHeight) / Double(sourceHeight)) }
 
     /// The kernel's resize mode, OpenCV's choice (as `LinearResizePlan` makes it): 2 copy when the size is unchanged,
     /// 1 its INTER_AREA path for an exact 2x reduction, 0 fixed-point bilinear.
-    public var kernelResizeMode: Int32 {
+    package var kernelResizeMode: Int32 {
         if !needsResize { return 2 }
         if sourceWidth == 2 * resizedWidth && sourceHeight == 2 * resizedHeight { return 1 }
         return 0

@@ -1,5 +1,5 @@
 /// The raw pixel layouts the GPU letterbox reads.
-public enum PixelFormat: String, CaseIterable, Sendable {
+package enum PixelFormat: String, CaseIterable, Sendable {
     /// 3 bytes a pixel, B G R (OpenCV's and Ultralytics' order).
     case bgr
     /// 3 bytes a pixel, R G B.
@@ -9,7 +9,7 @@ public enum PixelFormat: String, CaseIterable, Sendable {
     /// 8-bit Y plane, then a half-height plane of interleaved U V (BT.601 limited range, OpenCV's conversion).
     case nv12
 
-    public var bytesPerPixel: Int {
+    package var bytesPerPixel: Int {
         switch self {
         case .bgr, .rgb: return 3
         case .bgra: return 4
@@ -18,7 +18,7 @@ public enum PixelFormat: String, CaseIterable, Sendable {
     }
 
     /// Bytes of a tightly packed frame (pitch = width × bytes per pixel; NV12 needs an even height).
-    public func frameBytes(width: Int, height: Int) -> Int {
+    package func frameBytes(width: Int, height: Int) -> Int {
         switch self {
         case .nv12: return width * height + width * ((height + 1) / 2)
         default: return width * height * bytesPerPixel
@@ -44,17 +44,17 @@ public enum PixelFormat: String, CaseIterable, Sendable {
 }
 
 /// Element type of the output tensor.
-public enum TensorElement: String, CaseIterable, Sendable {
+package enum TensorElement: String, CaseIterable, Sendable {
     case float32, float16
-    public var byteCount: Int { self == .float32 ? 4 : 2 }
+    package var byteCount: Int { self == .float32 ? 4 : 2 }
 }
 
 /// Memory layout of the output tensor.
-public enum TensorMemoryLayout: String, CaseIterable, Sendable {
+package enum TensorMemoryLayout: String, CaseIterable, Sendable {
     case nchw, nhwc
 }
 
 /// Channel order of the output tensor (YOLO models take RGB).
-public enum ChannelOrder: String, CaseIterable, Sendable {
+package enum ChannelOrder: String, CaseIterable, Sendable {
     case rgb, bgr
 }

@@ -6,7 +6,7 @@
 /// even, the horizontal pass in int32, the vertical pass as OpenCV's SIMD path computes it, and the exact-2x
 /// INTER_AREA case. Explicit `__d*_rn`/`__f*_rn` intrinsics keep the compiler from fusing any of it into FMAs.
 public enum LetterboxKernelSource {
-    public static func entryPoint(format: PixelFormat, element: TensorElement, layout: TensorMemoryLayout) -> String {
+    package static func entryPoint(format: PixelFormat, element: TensorElement, layout: TensorMemoryLayout) -> String {
         "lookout_letterbox_\(format.rawValue)_\(element == .float32 ? "f32" : "f16")_\(layout.rawValue)"
     }
 

@@ -3,12 +3,12 @@ import LookoutCUDA
 import LookoutYOLO
 
 /// Where a batch image's boxes go back to: the original image size and Ultralytics' `ratio_pad`.
-public struct BoxScalingTarget: Sendable {
-    public var ratioPad: RatioPad
-    public var originalWidth: Int
-    public var originalHeight: Int
+package struct BoxScalingTarget: Sendable {
+    package var ratioPad: RatioPad
+    package var originalWidth: Int
+    package var originalHeight: Int
 
-    public init(ratioPad: RatioPad, originalWidth: Int, originalHeight: Int) {
+    package init(ratioPad: RatioPad, originalWidth: Int, originalHeight: Int) {
         self.ratioPad = ratioPad
         self.originalWidth = originalWidth
         self.originalHeight = originalHeight
@@ -18,15 +18,15 @@ public struct BoxScalingTarget: Sendable {
 /// GPU postprocessing of a batch of YOLO outputs: Ultralytics' `non_max_suppression` (single- or multi-label,
 /// class filter, class offsets, `max_nms`, `max_det`) and `scale_boxes`, one thread block per image; only the kept
 /// boxes come back, into pinned memory. Scratch is allocated once for `maxBatch` images.
-public final class GPUPostprocessor: @unchecked Sendable {
-    public let context: CUDAContext
-    public let module: CUDAModule
+package final class GPUPostprocessor: @unchecked Sendable {
+    package let context: CUDAContext
+    package let module: CUDAModule
     let function: CUDAFunction
-    public let maxBatch: Int
-    public let classes: Int
-    public let maxDetections: Int
+    package let maxBatch: Int
+    package let classes: Int
+    package let maxDetections: Int
     /// Candidates per image the scratch holds (a power of two ≥ `max_nms`); more send the image to the CPU.
-    public static let capacity = 32768
+    package static let capacity = 32768
     let keys: DeviceBuffer
     let boxes: DeviceBuffer
     let suppressed: DeviceBuffer
@@ -38,7 +38,7 @@ public final class GPUPostprocessor: @unchecked Sendable {
     let hostMask: HostBuffer
     private var pendingBatch = 0
 
-    public init(context: CUDAContext, compiler: KernelCompiler, maxBatch: Int, classes: Int, maxDetections: Int = 300) throws {
+    package init(context: CUDAContext, compiler: KernelCompiler, maxBatch: Int, classes: Int, maxDetections: Int = 300) throws {
         guard maxDetections <= NMSKernelSource.maxDetectionsLimit else {
             throw GPUBackendError(.unsupported, "max_det \(maxDetections) is above the GPU NMS limit of \(NMSKernelSource.maxDetectionsLimit)")
         }
@@ -64,7 +64,7 @@ public final class GPUPostprocessor: @unchecked Sendable {
 
     /// Queues NMS over `batch` images of `output` and the copy of the kept boxes to pinned memory. With `targets`,
     /// boxes are scaled to each original image (predict); without, they stay in input pixels (val).
-    public func enqueue(
+    package func enqueue(
         output: OutputTensor, batch: Int, options: NMSOptions, targets: [BoxScalingTarget]? = nil, on stream: CUDAStream
     ) throws {
         precondition(batch <= maxBatch && output.shape.count == 3 && output.shape[1] == 4 + classes)
@@ -109,7 +109,7 @@ public final class GPUPostprocessor: @unchecked Sendable {
 
     /// The kept boxes of each image of the last `enqueue`, once its stream has been synchronised: nil for an image
     /// with more candidates than the scratch holds (run the CPU NMS for it).
-    public func detections(image: Int, into detections: inout [Detection]) -> Bool {
+    package func detections(image: Int, into detections: inout [Detection]) -> Bool {
         precondition(image < pendingBatch)
         detections.removeAll(keepingCapacity: true)
         return hostResults.withUnsafeBytes { raw in

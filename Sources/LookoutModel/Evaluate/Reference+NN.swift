@@ -79,7 +79,7 @@ extension Reference {
     }
 
     /// The input coordinate an output index maps to under a coordinate transformation mode.
-    public static func resizeCoordinate(_ o: Int, scale: Float, inputSize: Int, outputSize: Int, mode: String) -> Float {
+    package static func resizeCoordinate(_ o: Int, scale: Float, inputSize: Int, outputSize: Int, mode: String) -> Float {
         let x = Float(o)
         switch mode {
         case "asymmetric": return x / scale
@@ -95,7 +95,7 @@ extension Reference {
     }
 
     /// The source index nearest-neighbour resize reads for output index `o`.
-    public static func nearestIndex(_ o: Int, scale: Float, inputSize: Int, outputSize: Int, attributes: ResizeAttributes) -> Int {
+    package static func nearestIndex(_ o: Int, scale: Float, inputSize: Int, outputSize: Int, attributes: ResizeAttributes) -> Int {
         let x = resizeCoordinate(o, scale: scale, inputSize: inputSize, outputSize: outputSize, mode: attributes.coordinateTransformation)
         var i: Float
         switch attributes.nearestMode {

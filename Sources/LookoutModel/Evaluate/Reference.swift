@@ -6,9 +6,9 @@
 ///
 /// Specialisation folds constant subgraphs with it, the CPU backend runs rare operators through it, and tests use
 /// it as the oracle for the optimised kernels. Clarity over speed.
-public enum Reference {
+package enum Reference {
     /// Evaluates `op` on `inputs` (nil for omitted optional inputs), producing `outputCount` tensors.
-    public static func evaluate(
+    package static func evaluate(
         _ op: Operator, inputs: [TensorValue?], outputCount: Int, context: String
     ) throws(ModelError) -> [TensorValue] {
         func input(_ i: Int) throws(ModelError) -> TensorValue {

@@ -1,13 +1,13 @@
 /// Output shapes and element types of an operator from its inputs' shapes, types and (where an input is a
 /// constant) values. Inputs that fix a shape — Reshape's target, Slice's bounds, Resize's scales — must be
 /// constants by the time a node is specialised; the message says so when they are not.
-public enum ShapeInference {
-    public struct InputInfo: Sendable {
-        public var shape: [Int]
-        public var dataType: DataType
-        public var constant: TensorValue?
+package enum ShapeInference {
+    package struct InputInfo: Sendable {
+        package var shape: [Int]
+        package var dataType: DataType
+        package var constant: TensorValue?
 
-        public init(shape: [Int], dataType: DataType, constant: TensorValue? = nil) {
+        package init(shape: [Int], dataType: DataType, constant: TensorValue? = nil) {
             self.shape = shape
             self.dataType = dataType
             self.constant = constant
@@ -39,7 +39,7 @@ public enum ShapeInference {
     }
 
     /// Shapes and types of the outputs of `op` applied to `inputs` (nil for omitted optional inputs).
-    public static func infer(
+    package static func infer(
         _ op: Operator, inputs: [InputInfo?], outputCount: Int, context: String
     ) throws(ModelError) -> [(shape: [Int], dataType: DataType)] {
         func input(_ i: Int) throws(ModelError) -> InputInfo {

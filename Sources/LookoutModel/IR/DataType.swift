@@ -3,7 +3,7 @@ public enum DataType: Int32, Sendable, CustomStringConvertible {
     case float = 1, uint8 = 2, int8 = 3, uint16 = 4, int16 = 5, int32 = 6, int64 = 7, string = 8, bool = 9
     case float16 = 10, double = 11, uint32 = 12, uint64 = 13, bfloat16 = 16
 
-    public init(onnx value: Int32, context: @autoclosure () -> String) throws(ModelError) {
+    package init(onnx value: Int32, context: @autoclosure () -> String) throws(ModelError) {
         guard let type = DataType(rawValue: value), type != .string else {
             throw .unsupported("\(context()): element type \(value) is not supported")
         }

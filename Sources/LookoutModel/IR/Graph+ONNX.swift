@@ -1,7 +1,7 @@
 extension Graph {
     /// Builds the typed graph of an ONNX model: every operator parsed and checked, every tensor name resolved,
     /// nodes in dependency order. Errors name the node and what is supported.
-    public init(onnx model: ONNXModel) throws(ModelError) {
+    package init(onnx model: ONNXModel) throws(ModelError) {
         self.init()
         opset = model.opset
         guard opset > 0 else { throw .malformed("no default-domain opset import") }

@@ -3,7 +3,7 @@ extension Graph {
     /// (the shape plumbing of dynamic exports, anchors, strides), unused nodes and constants removed.
     ///
     /// `inputShapes` gives one shape per graph input, in order.
-    public func specialized(inputShapes: [[Int]]) throws(ModelError) -> Graph {
+    package func specialized(inputShapes: [[Int]]) throws(ModelError) -> Graph {
         guard inputShapes.count == inputs.count else {
             throw ModelError(.invalidInput, "the model has \(inputs.count) inputs, \(inputShapes.count) shapes were given")
         }
@@ -75,7 +75,7 @@ extension Graph {
     /// The most elements a constant computed at load time may have. Folding computes shape plumbing, anchors and
     /// strides (about 3 million elements for an 8192×8192 input); a corrupt file can ask for billions, so the size is
     /// checked before anything is allocated.
-    public static let maxFoldedElements = 1 << 26
+    package static let maxFoldedElements = 1 << 26
 
     static func checkFoldedSize(
         _ op: Operator, _ infos: [ShapeInference.InputInfo?], outputCount: Int, context: String

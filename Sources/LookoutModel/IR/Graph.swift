@@ -1,44 +1,44 @@
 /// Identifies a tensor (value) of a `Graph`.
-public struct ValueID: Hashable, Sendable, Comparable, CustomStringConvertible {
-    public let index: Int
-    public init(_ index: Int) { self.index = index }
-    public static func < (a: ValueID, b: ValueID) -> Bool { a.index < b.index }
-    public var description: String { "%\(index)" }
+package struct ValueID: Hashable, Sendable, Comparable, CustomStringConvertible {
+    package let index: Int
+    package init(_ index: Int) { self.index = index }
+    package static func < (a: ValueID, b: ValueID) -> Bool { a.index < b.index }
+    package var description: String { "%\(index)" }
 }
 
 /// A tensor of the graph: its name in the model, element type and shape. Shapes are known (`shape != nil`) for
 /// every value of a specialised graph.
-public struct Value: Sendable {
-    public var name: String
-    public var dataType: DataType
-    public var shape: [Int]?
+package struct Value: Sendable {
+    package var name: String
+    package var dataType: DataType
+    package var shape: [Int]?
     /// For graph inputs: the declared dimensions, with `nil` for symbolic ones.
-    public var declaredShape: [Int?]?
+    package var declaredShape: [Int?]?
 
-    public var elementCount: Int { shape?.reduce(1, *) ?? 0 }
+    package var elementCount: Int { shape?.reduce(1, *) ?? 0 }
 }
 
-public struct Node: Sendable {
-    public var name: String
-    public var op: Operator
+package struct Node: Sendable {
+    package var name: String
+    package var op: Operator
     /// Node inputs; `nil` marks an omitted optional input.
-    public var inputs: [ValueID?]
-    public var outputs: [ValueID]
+    package var inputs: [ValueID?]
+    package var outputs: [ValueID]
 }
 
 /// The typed graph Lookout optimises and executes. After `specialized(…)` every shape is concrete, every value
 /// computable from constants is a constant, and only operations on run-time data remain as nodes.
-public struct Graph: Sendable {
-    public var values: [Value] = []
-    public var nodes: [Node] = []
-    public var inputs: [ValueID] = []
-    public var outputs: [ValueID] = []
-    public var constants: [ValueID: TensorValue] = [:]
-    public var opset: Int = 0
+package struct Graph: Sendable {
+    package var values: [Value] = []
+    package var nodes: [Node] = []
+    package var inputs: [ValueID] = []
+    package var outputs: [ValueID] = []
+    package var constants: [ValueID: TensorValue] = [:]
+    package var opset: Int = 0
 
-    public init() {}
+    package init() {}
 
-    public subscript(id: ValueID) -> Value {
+    package subscript(id: ValueID) -> Value {
         get { values[id.index] }
         set { values[id.index] = newValue }
     }
@@ -49,10 +49,10 @@ public struct Graph: Sendable {
     }
 
     /// The shape of a value of a specialised graph.
-    public func shape(_ id: ValueID) -> [Int] { values[id.index].shape ?? [] }
+    package func shape(_ id: ValueID) -> [Int] { values[id.index].shape ?? [] }
 
     /// For each value, the indices of the nodes that read it.
-    public func consumers() -> [ValueID: [Int]] {
+    package func consumers() -> [ValueID: [Int]] {
         var result: [ValueID: [Int]] = [:]
         for (i, node) in nodes.enumerated() {
             for case let input? in node.inputs { result[input, default: []].append(i) }
@@ -61,7 +61,7 @@ public struct Graph: Sendable {
     }
 
     /// For each value produced by a node, that node's index.
-    public func producers() -> [ValueID: Int] {
+    package func producers() -> [ValueID: Int] {
         var result: [ValueID: Int] = [:]
         for (i, node) in nodes.enumerated() {
             for output in node.outputs { result[output] = i }
@@ -70,14 +70,14 @@ public struct Graph: Sendable {
     }
 
     /// How many nodes of each operator the graph holds, most frequent first.
-    public func operatorCounts() -> [(String, Int)] {
+    package func operatorCounts() -> [(String, Int)] {
         var counts: [String: Int] = [:]
         for node in nodes { counts[node.op.name, default: 0] += 1 }
         return counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
     }
 
     /// Total number of parameters held in floating-point constants.
-    public var parameterCount: Int {
+    package var parameterCount: Int {
         constants.values.reduce(0) { $0 + ($1.isFloat ? $1.count : 0) }
     }
 }

@@ -1,6 +1,6 @@
 /// A graph operation with its attributes parsed and validated. Inputs that newer opsets pass as tensors
 /// (split sizes, axes, scales) are read from constant inputs during specialisation.
-public enum Operator: Sendable {
+package enum Operator: Sendable {
     /// Inputs: X, W, B?.
     case conv(ConvAttributes)
     /// Conv + bias + SiLU in one node (fused from Conv, Sigmoid, Mul); with `residual`, a fourth input is added
@@ -40,20 +40,20 @@ public enum Operator: Sendable {
     case clip(min: Float?, max: Float?)
     case identity
 
-    public enum UnaryKind: String, Sendable, CaseIterable {
+    package enum UnaryKind: String, Sendable, CaseIterable {
         case sigmoid, relu, exp, log, sqrt, neg, abs, floor, ceil, reciprocal, tanh, not, round, sign, erf
     }
 
-    public enum BinaryKind: String, Sendable, CaseIterable {
+    package enum BinaryKind: String, Sendable, CaseIterable {
         case add, sub, mul, div, pow, mod, fmod, equal, less, greater, lessOrEqual, greaterOrEqual, and, or, xor
     }
 
-    public enum VariadicKind: String, Sendable { case min, max, sum, mean }
+    package enum VariadicKind: String, Sendable { case min, max, sum, mean }
 
-    public enum ReduceKind: String, Sendable { case sum, mean, max, min, prod }
+    package enum ReduceKind: String, Sendable { case sum, mean, max, min, prod }
 
     /// A short name for op counts and messages (the ONNX op name, or Lookout's fused name).
-    public var name: String {
+    package var name: String {
         switch self {
         case .conv: "Conv"
         case .convSiLU(_, let residual): residual ? "ConvSiLUAdd" : "ConvSiLU"
@@ -89,7 +89,7 @@ public enum Operator: Sendable {
     static func onnxName(_ raw: String) -> String { raw.prefix(1).uppercased() + raw.dropFirst() }
 
     /// Operators whose output is a reinterpretation of their first input's bytes (no data movement).
-    public var isReshapeLike: Bool {
+    package var isReshapeLike: Bool {
         switch self {
         case .reshape, .flatten, .squeeze, .unsqueeze, .identity: true
         default: false
@@ -97,22 +97,22 @@ public enum Operator: Sendable {
     }
 }
 
-public struct ConvAttributes: Sendable, Equatable {
-    public var kernel: (h: Int, w: Int)
-    public var strides: (h: Int, w: Int)
-    public var dilations: (h: Int, w: Int)
+package struct ConvAttributes: Sendable, Equatable {
+    package var kernel: (h: Int, w: Int)
+    package var strides: (h: Int, w: Int)
+    package var dilations: (h: Int, w: Int)
     /// Explicit pads (top, left, bottom, right); `autoPad` overrides them when not NOTSET.
-    public var pads: (top: Int, left: Int, bottom: Int, right: Int)
-    public var autoPad: String
-    public var group: Int
+    package var pads: (top: Int, left: Int, bottom: Int, right: Int)
+    package var autoPad: String
+    package var group: Int
 
-    public static func == (a: ConvAttributes, b: ConvAttributes) -> Bool {
+    package static func == (a: ConvAttributes, b: ConvAttributes) -> Bool {
         a.kernel == b.kernel && a.strides == b.strides && a.dilations == b.dilations && a.pads == b.pads
             && a.autoPad == b.autoPad && a.group == b.group
     }
 
     /// Pads resolved for an input of `h`×`w` (auto_pad SAME_* computed as ONNX specifies).
-    public func resolvedPads(inputH h: Int, inputW w: Int) -> (top: Int, left: Int, bottom: Int, right: Int) {
+    package func resolvedPads(inputH h: Int, inputW w: Int) -> (top: Int, left: Int, bottom: Int, right: Int) {
         switch autoPad {
         case "SAME_UPPER", "SAME_LOWER":
             func split(_ size: Int, _ k: Int, _ s: Int, _ d: Int) -> (Int, Int) {
@@ -129,7 +129,7 @@ public struct ConvAttributes: Sendable, Equatable {
     }
 
     /// Output spatial size for an input of `h`×`w` (floor rule).
-    public func outputSize(inputH h: Int, inputW w: Int) -> (h: Int, w: Int) {
+    package func outputSize(inputH h: Int, inputW w: Int) -> (h: Int, w: Int) {
         let p = resolvedPads(inputH: h, inputW: w)
         let oh = (h + p.top + p.bottom - dilations.h * (kernel.h - 1) - 1) / strides.h + 1
         let ow = (w + p.left + p.right - dilations.w * (kernel.w - 1) - 1) / strides.w + 1
@@ -137,20 +137,20 @@ public struct ConvAttributes: Sendable, Equatable {
     }
 }
 
-public struct PoolAttributes: Sendable {
-    public var kernel: (h: Int, w: Int)
-    public var strides: (h: Int, w: Int)
-    public var dilations: (h: Int, w: Int)
-    public var pads: (top: Int, left: Int, bottom: Int, right: Int)
-    public var autoPad: String
-    public var ceilMode: Bool
+package struct PoolAttributes: Sendable {
+    package var kernel: (h: Int, w: Int)
+    package var strides: (h: Int, w: Int)
+    package var dilations: (h: Int, w: Int)
+    package var pads: (top: Int, left: Int, bottom: Int, right: Int)
+    package var autoPad: String
+    package var ceilMode: Bool
 
-    public func resolvedPads(inputH h: Int, inputW w: Int) -> (top: Int, left: Int, bottom: Int, right: Int) {
+    package func resolvedPads(inputH h: Int, inputW w: Int) -> (top: Int, left: Int, bottom: Int, right: Int) {
         ConvAttributes(kernel: kernel, strides: strides, dilations: dilations, pads: pads, autoPad: autoPad, group: 1)
             .resolvedPads(inputH: h, inputW: w)
     }
 
-    public func outputSize(inputH h: Int, inputW w: Int) -> (h: Int, w: Int) {
+    package func outputSize(inputH h: Int, inputW w: Int) -> (h: Int, w: Int) {
         let p = resolvedPads(inputH: h, inputW: w)
         func size(_ n: Int, _ pb: Int, _ pe: Int, _ k: Int, _ s: Int, _ d: Int) -> Int {
             let span = n + pb + pe - d * (k - 1) - 1
@@ -169,11 +169,11 @@ public struct PoolAttributes: Sendable {
     }
 }
 
-public struct ResizeAttributes: Sendable {
-    public enum Mode: String, Sendable { case nearest, linear }
-    public var mode: Mode
-    public var coordinateTransformation: String
-    public var nearestMode: String
+package struct ResizeAttributes: Sendable {
+    package enum Mode: String, Sendable { case nearest, linear }
+    package var mode: Mode
+    package var coordinateTransformation: String
+    package var nearestMode: String
     /// Opset 18 `axes`: the axes scales/sizes refer to (nil: all).
-    public var axes: [Int]?
+    package var axes: [Int]?
 }

@@ -2,35 +2,35 @@
 ///
 /// Floating-point types are held as `Float` (fp16 values convert exactly), integers and booleans as `Int64`;
 /// `dataType` keeps the declared type so folding follows ONNX's typing (integer division, casts).
-public struct TensorValue: Sendable {
-    public enum Storage: Sendable {
+package struct TensorValue: Sendable {
+    package enum Storage: Sendable {
         case floats([Float])
         case ints([Int64])
     }
 
-    public var dataType: DataType
-    public var shape: [Int]
-    public var storage: Storage
+    package var dataType: DataType
+    package var shape: [Int]
+    package var storage: Storage
 
     /// The largest tensor Lookout materialises (2^31 elements); guards against corrupt dimensions.
-    public static let maxElements = 1 << 31
+    package static let maxElements = 1 << 31
 
-    public init(dataType: DataType, shape: [Int], floats: [Float]) {
+    package init(dataType: DataType, shape: [Int], floats: [Float]) {
         self.dataType = dataType
         self.shape = shape
         self.storage = .floats(floats)
     }
 
-    public init(dataType: DataType, shape: [Int], ints: [Int64]) {
+    package init(dataType: DataType, shape: [Int], ints: [Int64]) {
         self.dataType = dataType
         self.shape = shape
         self.storage = .ints(ints)
     }
 
-    public var count: Int { shape.reduce(1, *) }
+    package var count: Int { shape.reduce(1, *) }
 
     /// The values as floats (integers converted).
-    public var floats: [Float] {
+    package var floats: [Float] {
         switch storage {
         case .floats(let f): f
         case .ints(let i): i.map { Float($0) }
@@ -38,17 +38,17 @@ public struct TensorValue: Sendable {
     }
 
     /// The values as integers (floats truncated toward zero, as ONNX Cast does).
-    public var ints: [Int64] {
+    package var ints: [Int64] {
         switch storage {
         case .ints(let i): i
         case .floats(let f): f.map { $0.isFinite ? Int64(exactly: $0.rounded(.towardZero)) ?? 0 : 0 }
         }
     }
 
-    public var isFloat: Bool { dataType.isFloatingPoint }
+    package var isFloat: Bool { dataType.isFloatingPoint }
 
     /// Element count of `shape`, or an error when a dimension is negative or the product is absurd.
-    public static func elementCount(_ shape: [Int], context: @autoclosure () -> String) throws(ModelError) -> Int {
+    package static func elementCount(_ shape: [Int], context: @autoclosure () -> String) throws(ModelError) -> Int {
         var count = 1
         for d in shape {
             guard d >= 0 else { throw .invalid("\(context()): negative dimension in shape \(shape)") }

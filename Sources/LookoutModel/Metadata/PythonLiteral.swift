@@ -1,6 +1,6 @@
 /// The Python literals Ultralytics writes into ONNX metadata with `str(value)`: dicts, lists, tuples, strings,
 /// numbers, booleans and None. Enough of `ast.literal_eval` to read `names`, `imgsz` and `args`.
-public indirect enum PythonLiteral: Sendable, Equatable {
+package indirect enum PythonLiteral: Sendable, Equatable {
     case none
     case bool(Bool)
     case int(Int)
@@ -9,7 +9,7 @@ public indirect enum PythonLiteral: Sendable, Equatable {
     case list([PythonLiteral])
     case dict([(PythonLiteral, PythonLiteral)])
 
-    public static func == (a: PythonLiteral, b: PythonLiteral) -> Bool {
+    package static func == (a: PythonLiteral, b: PythonLiteral) -> Bool {
         switch (a, b) {
         case (.none, .none): true
         case (.bool(let x), .bool(let y)): x == y
@@ -22,11 +22,11 @@ public indirect enum PythonLiteral: Sendable, Equatable {
         }
     }
 
-    public struct ParseError: Error, CustomStringConvertible {
-        public var description: String
+    package struct ParseError: Error, CustomStringConvertible {
+        package var description: String
     }
 
-    public static func parse(_ text: String) throws(ParseError) -> PythonLiteral {
+    package static func parse(_ text: String) throws(ParseError) -> PythonLiteral {
         var parser = Parser(scalars: Array(text.unicodeScalars))
         let value = try parser.value(depth: 0)
         parser.skipSpace()
@@ -34,7 +34,7 @@ public indirect enum PythonLiteral: Sendable, Equatable {
         return value
     }
 
-    public var intValue: Int? {
+    package var intValue: Int? {
         switch self {
         case .int(let i): i
         case .bool(let b): b ? 1 : 0
@@ -43,7 +43,7 @@ public indirect enum PythonLiteral: Sendable, Equatable {
         }
     }
 
-    public var boolValue: Bool? {
+    package var boolValue: Bool? {
         switch self {
         case .bool(let b): b
         case .int(let i): i != 0
@@ -51,7 +51,7 @@ public indirect enum PythonLiteral: Sendable, Equatable {
         }
     }
 
-    public subscript(key: String) -> PythonLiteral? {
+    package subscript(key: String) -> PythonLiteral? {
         guard case .dict(let pairs) = self else { return nil }
         return pairs.first { $0.0 == .string(key) }?.1
     }

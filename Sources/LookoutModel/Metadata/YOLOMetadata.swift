@@ -20,7 +20,7 @@ public struct YOLOMetadata: Sendable {
 
     public init() {}
 
-    public init(properties: [String: String]) throws(ModelError) {
+    package init(properties: [String: String]) throws(ModelError) {
         isUltralytics = properties["names"] != nil || properties["stride"] != nil
         func literal(_ key: String) throws(ModelError) -> PythonLiteral? {
             guard let text = properties[key] else { return nil }

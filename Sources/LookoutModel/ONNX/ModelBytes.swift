@@ -6,14 +6,14 @@ import Darwin
 
 /// The bytes of a model file: memory-mapped read-only from disk, or an owned copy of in-memory data.
 /// Initializer payloads are slices of these bytes until a backend converts them (the one copy of the weights).
-public final class ModelBytes: @unchecked Sendable {
+package final class ModelBytes: @unchecked Sendable {
     // Immutable after init; the memory is never written, so sharing across threads is safe.
     let base: UnsafeRawPointer
-    public let count: Int
+    package let count: Int
     private let mapped: Bool
 
     /// Maps `path` read-only. Errors name the path and the system's reason.
-    public init(mappingFile path: String) throws(ModelError) {
+    package init(mappingFile path: String) throws(ModelError) {
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw ModelError(.unreadable, "cannot open: \(ModelBytes.errnoText())", file: path) }
         defer { close(fd) }
@@ -35,7 +35,7 @@ public final class ModelBytes: @unchecked Sendable {
     }
 
     /// Copies `bytes` into memory owned by this object.
-    public init(copying bytes: some Collection<UInt8>) {
+    package init(copying bytes: some Collection<UInt8>) {
         let storage = UnsafeMutableRawPointer.allocate(byteCount: max(bytes.count, 1), alignment: 16)
         // One memcpy for arrays and Data; byte by byte only for collections without contiguous storage.
         let copied: Void? = bytes.withContiguousStorageIfAvailable { buffer in
@@ -62,7 +62,7 @@ public final class ModelBytes: @unchecked Sendable {
     }
 
     /// Lends the bytes for the duration of `body`.
-    public func withBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+    package func withBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
         try body(UnsafeRawBufferPointer(start: base, count: count))
     }
 

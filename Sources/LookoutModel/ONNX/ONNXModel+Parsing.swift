@@ -1,6 +1,6 @@
 extension ONNXModel {
     /// Reads a model from its file, memory-mapped. Errors carry the path.
-    public init(contentsOfFile path: String) throws(ModelError) {
+    package init(contentsOfFile path: String) throws(ModelError) {
         let bytes = try ModelBytes(mappingFile: path)
         do {
             try self.init(bytes: bytes)
@@ -10,7 +10,7 @@ extension ONNXModel {
     }
 
     /// Parses `ModelProto` from `bytes`; initializer payloads keep referring to `bytes`.
-    public init(bytes: ModelBytes) throws(ModelError) {
+    package init(bytes: ModelBytes) throws(ModelError) {
         self.init()
         try bytes.withBytes { (buffer) throws(ModelError) in
             var reader = ProtobufReader(buffer)

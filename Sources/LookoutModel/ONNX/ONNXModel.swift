@@ -1,35 +1,35 @@
 /// The parts of an ONNX `ModelProto` that Lookout uses, as read from the file.
-public struct ONNXModel: Sendable {
-    public var irVersion: Int64 = 0
-    public var producerName = ""
-    public var producerVersion = ""
+package struct ONNXModel: Sendable {
+    package var irVersion: Int64 = 0
+    package var producerName = ""
+    package var producerVersion = ""
     /// Operator set versions by domain ("" is the default ONNX domain).
-    public var opsets: [String: Int64] = [:]
-    public var metadata: [String: String] = [:]
-    public var graph = ONNXGraph()
+    package var opsets: [String: Int64] = [:]
+    package var metadata: [String: String] = [:]
+    package var graph = ONNXGraph()
 
     /// The default-domain opset, which fixes the semantics of every standard operator.
-    public var opset: Int { Int(opsets[""] ?? opsets["ai.onnx"] ?? 0) }
+    package var opset: Int { Int(opsets[""] ?? opsets["ai.onnx"] ?? 0) }
 }
 
-public struct ONNXGraph: Sendable {
-    public var name = ""
-    public var nodes: [ONNXNode] = []
-    public var initializers: [ONNXTensor] = []
-    public var inputs: [ONNXValueInfo] = []
-    public var outputs: [ONNXValueInfo] = []
+package struct ONNXGraph: Sendable {
+    package var name = ""
+    package var nodes: [ONNXNode] = []
+    package var initializers: [ONNXTensor] = []
+    package var inputs: [ONNXValueInfo] = []
+    package var outputs: [ONNXValueInfo] = []
 }
 
-public struct ONNXNode: Sendable {
-    public var name = ""
-    public var opType = ""
-    public var domain = ""
-    public var inputs: [String] = []
-    public var outputs: [String] = []
-    public var attributes: [String: ONNXAttribute] = [:]
+package struct ONNXNode: Sendable {
+    package var name = ""
+    package var opType = ""
+    package var domain = ""
+    package var inputs: [String] = []
+    package var outputs: [String] = []
+    package var attributes: [String: ONNXAttribute] = [:]
 }
 
-public enum ONNXAttribute: Sendable {
+package enum ONNXAttribute: Sendable {
     case float(Float)
     case int(Int64)
     case string(String)
@@ -41,20 +41,20 @@ public enum ONNXAttribute: Sendable {
     case unsupported(String)
 }
 
-public struct ONNXValueInfo: Sendable {
-    public enum Dimension: Sendable, Equatable {
+package struct ONNXValueInfo: Sendable {
+    package enum Dimension: Sendable, Equatable {
         case fixed(Int64)
         case symbolic(String)
     }
 
-    public var name = ""
-    public var elementType: Int32 = 0
-    public var shape: [Dimension]? = nil
+    package var name = ""
+    package var elementType: Int32 = 0
+    package var shape: [Dimension]? = nil
 }
 
 /// A tensor as stored in the file. Payloads in `raw_data` stay slices of the model's bytes.
-public struct ONNXTensor: Sendable {
-    public enum Payload: Sendable {
+package struct ONNXTensor: Sendable {
+    package enum Payload: Sendable {
         case raw(Range<Int>)
         case floats([Float])
         case int32s([Int64])
@@ -65,10 +65,10 @@ public struct ONNXTensor: Sendable {
         case none
     }
 
-    public var name = ""
-    public var dataType: Int32 = 0
-    public var dims: [Int64] = []
-    public var payload: Payload = .none
+    package var name = ""
+    package var dataType: Int32 = 0
+    package var dims: [Int64] = []
+    package var payload: Payload = .none
     /// The bytes `payload` ranges refer to.
-    public var bytes: ModelBytes?
+    package var bytes: ModelBytes?
 }

@@ -1,6 +1,6 @@
 extension ONNXTensor {
     /// Decodes the payload into a `TensorValue`; this is the one copy the weights go through.
-    public func value(context: @autoclosure () -> String) throws(ModelError) -> TensorValue {
+    package func value(context: @autoclosure () -> String) throws(ModelError) -> TensorValue {
         let type = try DataType(onnx: dataType, context: "\(context()) '\(name)'")
         var shape: [Int] = []
         for d in dims {

@@ -1,6 +1,6 @@
 extension Operator {
     /// Every ONNX operator Lookout reads (default domain), for error messages and `inspect`.
-    public static let supportedONNXOperators: [String] = [
+    package static let supportedONNXOperators: [String] = [
         "Abs", "Add", "And", "Cast", "Ceil", "Clip", "Concat", "Constant", "ConstantOfShape", "Conv", "Div",
         "Dropout", "Equal", "Erf", "Exp", "Expand", "Flatten", "Floor", "Gather", "Greater", "GreaterOrEqual",
         "Identity", "Less", "LessOrEqual", "Log", "Max", "MaxPool", "Mean", "Min", "Mod", "Mul", "Neg", "Not", "Or",

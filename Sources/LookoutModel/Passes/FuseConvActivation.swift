@@ -2,7 +2,7 @@ extension Graph {
     /// Rewrites `y = Mul(Conv(x), Sigmoid(Conv(x)))` — how SiLU exports — into one `ConvSiLU` node, then folds a
     /// following residual `Add` into it when the shapes match exactly. Only run-time nodes are touched, so run it on
     /// a specialised graph.
-    public mutating func fuseConvActivations() {
+    package mutating func fuseConvActivations() {
         fuseConvSiLU()
         foldResidualAdds()
     }

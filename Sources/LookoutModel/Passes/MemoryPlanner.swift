@@ -1,8 +1,8 @@
 /// Builds an `ExecutionPlan`: views first (aliases in a forest of values), then offsets for the remaining buffers
 /// by their live ranges, greedily by size (largest first, lowest free offset).
-public enum MemoryPlanner {
+package enum MemoryPlanner {
     /// Elements per allocation are rounded up to this (64 bytes in fp32) so every buffer starts aligned.
-    public static let alignment = 16
+    package static let alignment = 16
 
     struct Alias {
         var parent: ValueID
@@ -10,7 +10,7 @@ public enum MemoryPlanner {
         var offset: Int
     }
 
-    public static func plan(_ graph: Graph) throws(ModelError) -> ExecutionPlan {
+    package static func plan(_ graph: Graph) throws(ModelError) -> ExecutionPlan {
         let batch = graph.shape(graph.inputs[0]).first ?? 1
         let blocks = batch > 1 ? batch : 1
         let runtime = runtimeValues(graph)

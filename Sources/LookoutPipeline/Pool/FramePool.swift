@@ -3,7 +3,7 @@ import LookoutCore
 import Synchronization
 
 /// What `acquire` does when every buffer of a pool is in use.
-public enum PoolExhaustionPolicy: Sendable {
+package enum PoolExhaustionPolicy: Sendable {
     /// Block until a buffer comes back (files: lose nothing).
     case wait
     /// Return nil at once and count it (live streams: drop the frame).

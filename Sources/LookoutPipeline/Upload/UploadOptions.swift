@@ -11,7 +11,7 @@ public struct UploadOptions: Sendable, Hashable {
     public var queuedCopies = true
     /// `pinned`: how the letterbox writes the pinned staging. The copy engine reads it at the link's rate only if
     /// no line of it is dirty in a CPU cache: `streamed` (non-temporal stores) or `writtenBack`.
-    public var pinnedWrites = ParallelLetterbox.Writes.streamed
+    public var pinnedWrites = LetterboxWrites.streamed
     /// `pinned`: the staging memory.
     public var pinnedStaging = PinnedStaging.writeCombined
     /// `pageable`, `pinned`: threads of the CPU letterbox, the caller's included; nil: the available cores.
