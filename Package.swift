@@ -69,7 +69,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
-        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        // Without its default traits: FullFoundation would link Foundation (and ICU's data, 34 MB) into the binary,
+        // and ConfigurationSupport swift-configuration, neither of which Lookout uses.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.16.0", traits: []),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
     ],
     targets: [
@@ -110,7 +112,21 @@ let package = Package(
             swiftSettings: hotLoops),
         .target(
             name: "LookoutCUDABackend",
-            dependencies: ["LookoutCore", "LookoutCUDA", "CLookoutCUDA", "LookoutModel", "LookoutYOLO"]),
+            dependencies: ["LookoutCore", "LookoutCUDA", "CLookoutCUDA", "LookoutModel", "LookoutYOLO"],
+            // The CUDA C++ that NVRTC compiles at run time, compiled into the binary as bytes (`PackageResources`):
+            // no bundle to find, no Foundation.
+            resources: [
+                .embedInCode("Kernels/common.cuh"), .embedInCode("Kernels/tensor_core.cuh"),
+                .embedInCode("Kernels/conv_epilogue.cuh"), .embedInCode("Kernels/conv_gather.cuh"),
+                .embedInCode("Kernels/conv_mma.cuh"), .embedInCode("Kernels/conv_small.cuh"),
+                .embedInCode("Kernels/conv_direct.cuh"), .embedInCode("Kernels/halo.cuh"),
+                .embedInCode("Kernels/first_layer.cuh"), .embedInCode("Kernels/pointwise.cuh"),
+                .embedInCode("Kernels/cudnn_epilogue.cuh"), .embedInCode("Kernels/elementwise.cuh"),
+                .embedInCode("Kernels/spatial.cuh"), .embedInCode("Kernels/softmax.cuh"),
+                .embedInCode("Kernels/kernel_trials.cuh"), .embedInCode("Kernels/wgmma.cuh"),
+                .embedInCode("Kernels/conv_wgmma.cuh"), .embedInCode("Kernels/letterbox.cuh"),
+                .embedInCode("Kernels/nms.cu"),
+            ]),
         .target(
             name: "LookoutInference",
             dependencies: [
@@ -147,6 +163,7 @@ let package = Package(
             dependencies: [
                 "LookoutCore", "LookoutModel", "LookoutCPU", "LookoutMedia", "LookoutYOLO", "LookoutCUDA",
                 "LookoutCUDABackend", "LookoutInference", "LookoutPipeline", "LookoutBench", "LookoutTestSupport",
+                "CLookoutHostMemory",
             ]),
         .executableTarget(
             name: "LookoutCLI",
@@ -202,7 +219,8 @@ let package = Package(
         .testTarget(
             name: "LookoutCLITests",
             dependencies: ["LookoutInference", "LookoutMedia", "LookoutModel", "LookoutTestFixtures"]),
-        .testTarget(name: "LookoutTests", dependencies: ["Lookout", "LookoutTestFixtures"]),
+        .testTarget(
+            name: "LookoutTests", dependencies: ["Lookout", "LookoutTestFixtures", serviceLifecycle, logging]),
     ],
     swiftLanguageModes: [.v6]
 )

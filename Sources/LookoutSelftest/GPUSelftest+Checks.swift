@@ -357,3 +357,29 @@ extension GPUSelftest {
         }
     }
 }
+
+extension GPUSelftest {
+    /// The frame pool's event fences: a buffer released behind GPU work comes back only once that work has run.
+    func poolFences(context: CUDAContext, stream: CUDAStream) {
+        check("a pooled frame released behind the GPU returns to its pool only when its fence completes") {
+            let pool = try FramePool(
+                count: 1, policy: .report,
+                makeBuffer: { _ throws(CUDAError) in try HostBuffer.pinned(byteCount: 4096, context: context) },
+                makeFence: { _ throws(CUDAError) in try CUDAEvent(context: context, timing: false) })
+            // The stream waits on a word of mapped memory, so the fence recorded behind it cannot complete until
+            // the word is set.
+            let word = try HostBuffer.mapped(byteCount: 4, context: context)
+            word.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) }
+            guard let lease = try pool.acquire() else { return "a fresh pool had no buffer" }
+            try stream.wait(untilWordAt: word.devicePointer!, reaches: 1)
+            try lease.release(afterWorkOn: stream)
+            var early = false
+            if let _ = try pool.acquire() { early = true }
+            word.withUnsafeMutableBytes { lookout_publish_u32($0.baseAddress!.assumingMemoryBound(to: UInt32.self), 1) }
+            try stream.synchronize()
+            guard !early else { return "the buffer came back before its fence completed" }
+            guard let _ = try pool.acquire() else { return "the buffer did not come back once its fence completed" }
+            return nil
+        }
+    }
+}

@@ -41,6 +41,7 @@ package final class GPUSelftest: SelftestChecks {
         log("nvrtc \(nvrtc.path) \(nvrtc.version.major).\(nvrtc.version.minor), archs \(nvrtc.supportedArchitectures)")
         let stream = try CUDAStream(context: context)
         copies(context: context, stream: stream)
+        poolFences(context: context, stream: stream)
         let cacheDir = "/tmp/lookout-selftest-\(getpid())"
         var letterbox: GPULetterbox? = nil
         check("kernel compiles from scratch, then loads from the disk cache") {

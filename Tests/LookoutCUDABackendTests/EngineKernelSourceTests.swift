@@ -83,6 +83,27 @@ import Testing
         #expect(text.contains("\"+f\"(d[63])") && !text.contains("d[64]"))
     }
 
+    // The kernels that no generated entry point instantiates: a Kernels/ file left out of the module would still
+    // compile, and fail only when EngineKernels looks the function up on a GPU.
+    @Test func engineModuleDefinesTheKernelsLoadedByName() {
+        let source = EngineKernelSource.source
+        for name in [
+            "lookout_conv_splitk_epilogue", "lookout_conv_direct", "lookout_conv_cudnn_epilogue", "lookout_elementwise",
+            "lookout_spatial", "lookout_softmax", "lookout_softmax_dot", "lookout_fill_random", "lookout_max_difference",
+        ] {
+            #expect(source.contains(") \(name)("), "\(name)")
+        }
+    }
+
+    // Kernels/nms.cu sizes its launch bounds and shared arrays with macros; the numbers are NMSKernelSource's.
+    @Test func nmsSizesComeFromTheSwiftConstants() {
+        let source = NMSKernelSource.source
+        #expect(source.contains("#define LOOKOUT_NMS_THREADS \(NMSKernelSource.threads)\n"))
+        #expect(source.contains("#define LOOKOUT_NMS_SHARED_KEYS \(NMSKernelSource.sharedKeys)\n"))
+        #expect(source.contains("#define LOOKOUT_NMS_MAX_DETECTIONS \(NMSKernelSource.maxDetectionsLimit)\n"))
+        #expect(source.contains("__launch_bounds__(LOOKOUT_NMS_THREADS) lookout_nms("))
+    }
+
     static var nvrtc: NVRTC? {
         if case .success(let nvrtc) = NVRTC.load() { return nvrtc }
         return nil

@@ -1,68 +1,7 @@
 /// CUDA C++ shared by the engine's kernels: raw fp16 conversions and the PTX wrappers of the tensor-core path,
 /// written with inline PTX so that NVRTC needs no header (no include path on the target machine).
 extension EngineKernelSource {
-    static let common = """
-        typedef unsigned short half_t;  // fp16 bits
-        typedef long long i64;
-
-        __device__ __forceinline__ float h2f(half_t h) { float f; asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h)); return f; }
-        __device__ __forceinline__ half_t f2h(float f) { half_t h; asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f)); return h; }
-        __device__ __forceinline__ unsigned pack2(float a, float b) {
-            return (unsigned)f2h(a) | ((unsigned)f2h(b) << 16);
-        }
-        // A tensor element as float, whatever its storage (fp16 or fp32).
-        __device__ __forceinline__ float loadf(unsigned long long base, i64 index, int half) {
-            return half ? h2f(((const half_t*)base)[index]) : ((const float*)base)[index];
-        }
-        __device__ __forceinline__ void storef(unsigned long long base, i64 index, int half, float v) {
-            if (half) ((half_t*)base)[index] = f2h(v); else ((float*)base)[index] = v;
-        }
-        // x * sigmoid(x) with an IEEE division, as the CPU backend computes it (up to expf's rounding).
-        __device__ __forceinline__ float silu(float x) { return __fdiv_rn(x, __fadd_rn(1.0f, expf(-x))); }
-        __device__ __forceinline__ float sigmoidf(float x) { return __fdiv_rn(1.0f, __fadd_rn(1.0f, expf(-x))); }
-
-        __device__ __forceinline__ unsigned smemAddress(const void* p) {
-            unsigned r;
-            asm("{ .reg .u64 t; cvta.to.shared.u64 t, %1; cvt.u32.u64 %0, t; }" : "=r"(r) : "l"(p));
-            return r;
-        }
-        // 16 bytes global -> shared, asynchronously; `bytes` 0 writes zeros (padding, out-of-range taps).
-        __device__ __forceinline__ void copyAsync16(unsigned dst, const void* src, int bytes) {
-            asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" :: "r"(dst), "l"(src), "r"(bytes));
-        }
-        // The same through L1 (`.ca`): for operands that neighbouring loads of the same block read again soon.
-        __device__ __forceinline__ void copyAsync16L1(unsigned dst, const void* src, int bytes) {
-            asm volatile("cp.async.ca.shared.global [%0], [%1], 16, %2;" :: "r"(dst), "l"(src), "r"(bytes));
-        }
-        __device__ __forceinline__ void copyAsyncCommit() { asm volatile("cp.async.commit_group;"); }
-        template <int N> __device__ __forceinline__ void copyAsyncWait() { asm volatile("cp.async.wait_group %0;" :: "n"(N)); }
-        __device__ __forceinline__ void loadMatrixX4(unsigned address, unsigned& r0, unsigned& r1, unsigned& r2, unsigned& r3) {
-            asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];"
-                         : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3) : "r"(address));
-        }
-        // D = A * B + D: A 16x16 fp16 (row), B 16x8 fp16 (col), D 16x8 fp32.
-        __device__ __forceinline__ void mma16816(float* d, unsigned a0, unsigned a1, unsigned a2, unsigned a3,
-                                                 unsigned b0, unsigned b1) {
-            asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
-                         : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-                         : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
-        }
-        template <int MT, int NT> __device__ __forceinline__ void zeroTile(float (&acc)[MT][NT][4]) {
-            #pragma unroll
-            for (int i = 0; i < MT; i++)
-                #pragma unroll
-                for (int j = 0; j < NT; j++)
-                    #pragma unroll
-                    for (int r = 0; r < 4; r++) acc[i][j][r] = 0.0f;
-        }
-        // A warp's MT x NT tile of m16n8k16 products from one k16 step's fragments (ldmatrix layouts).
-        template <int MT, int NT>
-        __device__ __forceinline__ void mmaTile(float (&acc)[MT][NT][4], const unsigned (&a)[MT][4], const unsigned (&b)[NT][2]) {
-            #pragma unroll
-            for (int i = 0; i < MT; i++)
-                #pragma unroll
-                for (int j = 0; j < NT; j++) mma16816(acc[i][j], a[i][0], a[i][1], a[i][2], a[i][3], b[j][0], b[j][1]);
-        }
-
-        """
+    /// Kernels/common.cuh (fp16 bits, tensor elements as float, SiLU), then Kernels/tensor_core.cuh (cp.async,
+    /// ldmatrix, mma.sync).
+    static let common = KernelFiles.text(PackageResources.common_cuh, PackageResources.tensor_core_cuh)
 }
