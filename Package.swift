@@ -137,7 +137,8 @@ let package = Package(
             name: "LookoutPipeline",
             dependencies: [
                 "LookoutCore", "LookoutInference", "LookoutModel", "LookoutMedia", "LookoutYOLO", "LookoutCUDA",
-                "LookoutCUDABackend", "CLookoutHostMemory", coreMetrics, prometheus, serviceLifecycle, basicContainers, hdrHistogram,
+                "LookoutCUDABackend", "CLookoutHostMemory", coreMetrics, prometheus, serviceLifecycle, basicContainers,
+                hdrHistogram,
             ]),
         .target(
             name: "LookoutServer",
@@ -156,7 +157,7 @@ let package = Package(
             dependencies: [
                 "LookoutCore", "LookoutModel", "LookoutCPU", "LookoutMedia", "LookoutYOLO", "LookoutCUDA",
                 "LookoutCUDABackend", "LookoutInference", "LookoutPipeline", "CLookoutAllocCounter",
-                "CLookoutHostMemory", hdrHistogram,
+                "CLookoutHostMemory", hdrHistogram, basicContainers,
             ]),
         .target(
             name: "LookoutSelftest",
@@ -168,9 +169,9 @@ let package = Package(
         .executableTarget(
             name: "LookoutCLI",
             dependencies: [
-                "Lookout", "LookoutCore", "LookoutModel", "LookoutMedia", "LookoutYOLO", "LookoutCUDA", "LookoutInference",
-                "LookoutPipeline", "LookoutServer", "LookoutBench", "LookoutSelftest", argumentParser, serviceLifecycle,
-                unixSignals, logging,
+                "Lookout", "LookoutCore", "LookoutModel", "LookoutMedia", "LookoutYOLO", "LookoutCPU", "LookoutCUDA",
+                "LookoutCUDABackend", "LookoutInference", "LookoutPipeline", "LookoutServer", "LookoutBench",
+                "LookoutSelftest", argumentParser, serviceLifecycle, unixSignals, logging,
             ]),
 
         // MARK: Test support and tests
@@ -191,7 +192,7 @@ let package = Package(
                 "LookoutYOLO", "LookoutMedia", "LookoutCore", "LookoutTestFixtures", "CLookoutHostMemory",
                 "CLookoutAllocCounter",
             ]),
-        .testTarget(name: "LookoutCUDATests", dependencies: ["LookoutCUDA", "LookoutCore"]),
+        .testTarget(name: "LookoutCUDATests", dependencies: ["LookoutCUDA", "LookoutCore", "CLookoutCUDA"]),
         .testTarget(
             name: "LookoutCUDABackendTests",
             dependencies: [
@@ -206,7 +207,8 @@ let package = Package(
         .testTarget(
             name: "LookoutPipelineTests",
             dependencies: [
-                "LookoutPipeline", "LookoutInference", "LookoutMedia", "LookoutYOLO", "LookoutCUDA", "LookoutCore",
+                "LookoutPipeline", "LookoutInference", "LookoutModel", "LookoutMedia", "LookoutYOLO", "LookoutCUDA",
+                "LookoutCore",
                 "LookoutServer", "LookoutSelftest", "LookoutTestFixtures", "LookoutTestSupport", "LookoutCUDABackend",
                 "CLookoutHostMemory", "CLookoutAllocCounter", basicContainers,
             ]),

@@ -4,7 +4,7 @@
 # the Ultralytics wheels, the baseline and helper scripts, and the model rebuilder (scripts/fixtures/rebuild_models.py
 # + Tests/Fixtures/shapes/*.compact.*; it also needs Models/shapes-yolov8n.onnx, which is in the tree) for
 # scripts/gpu-models.sh. The tree (~39 MB) and this folder (~20 MB) travel together in one call (64 MiB at most).
-# On the machine: `bash .device/run/gpu-engine-checks.sh .device/run $OUT …` (or gpu-pipeline-checks.sh); see
+# On the machine: `bash scripts/gpu-engine-checks.sh .device/run $OUT …` (or gpu-pipeline-checks.sh); see
 # docs/gpu-machine.md.
 # Usage: bash scripts/pack-for-device.sh   (builds the static FFmpeg once, scripts/build-ffmpeg-static.sh)
 set -euo pipefail

@@ -1,5 +1,4 @@
 import LookoutCore
-import LookoutCore
 
 #if canImport(Glibc)
     import Glibc

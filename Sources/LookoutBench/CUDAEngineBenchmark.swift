@@ -1,7 +1,7 @@
 import LookoutCUDA
 import LookoutCUDABackend
-import LookoutInference
 import LookoutCore
+import LookoutInference
 import LookoutMedia
 import LookoutModel
 import LookoutYOLO
@@ -28,7 +28,8 @@ package struct CUDAEngineBenchmark {
 
     package func run(log: (String) -> Void = { _ in }) throws -> [[(String, JSONValue)]] {
         guard let cuda = detector.cuda else {
-            throw LookoutError(.invalidArgument, "the CUDA engine benchmark needs a detector on a CUDA `device`", parameter: "device")
+            throw LookoutError(
+                .invalidArgument, "the CUDA engine benchmark needs a detector on a CUDA `device`", parameter: "device")
         }
         let model = detector.model
         let engine = cuda.engine
@@ -60,7 +61,8 @@ package struct CUDAEngineBenchmark {
                 }
                 for slot in 0..<batch {
                     let image = images[slot % images.count]
-                    let geometry = LetterboxGeometry(sourceWidth: image.width, sourceHeight: image.height, targetWidth: w, targetHeight: h)
+                    let geometry = LetterboxGeometry(
+                        sourceWidth: image.width, sourceHeight: image.height, targetWidth: w, targetHeight: h)
                     image.withPixels { writer.write($0, geometry: geometry, into: buffer.baseAddress!, slot: slot) }
                 }
             }
@@ -111,16 +113,22 @@ package struct CUDAEngineBenchmark {
             let row: [(String, JSONValue)] = [
                 ("backend", .string("lookout-cuda")), ("precision", .string(engine.options.precision.rawValue)),
                 ("batch", .int(batch)), ("throughput", JSONValue.rounded(throughput, digits: 1)),
-                ("p50_ms", JSONValue.rounded(stats.p50, digits: 4)), ("p99_ms", JSONValue.rounded(stats.p99, digits: 4)),
-                ("mean_ms", JSONValue.rounded(stats.mean, digits: 4)), ("gpu_ms", JSONValue.rounded(gpuStats.p50, digits: 4)),
+                ("p50_ms", JSONValue.rounded(stats.p50, digits: 4)),
+                ("p99_ms", JSONValue.rounded(stats.p99, digits: 4)),
+                ("mean_ms", JSONValue.rounded(stats.mean, digits: 4)),
+                ("gpu_ms", JSONValue.rounded(gpuStats.p50, digits: 4)),
                 ("nms_ms", JSONValue.rounded(nms.p50, digits: 4)),
                 ("nms_ms_per_image", JSONValue.rounded(nms.p50 / Double(batch), digits: 5)),
                 ("nms_wall_ms", JSONValue.rounded(nmsWallStats.p50, digits: 4)),
                 ("nms_wall_ms_per_image", JSONValue.rounded(nmsWallStats.p50 / Double(batch), digits: 5)),
                 ("detections", .int(kept)), ("activation_bytes", .int(instance.activationBytes)),
                 ("plan_peak_bytes", .int(instance.planPeakBytes)),
-                ("activation_vs_plan", JSONValue.rounded(Double(instance.activationBytes) / Double(instance.planPeakBytes), digits: 3)),
-                ("launches", .int(instance.launchNames.count)), ("prepare_s", JSONValue.rounded(prepareSeconds, digits: 2)),
+                (
+                    "activation_vs_plan",
+                    JSONValue.rounded(Double(instance.activationBytes) / Double(instance.planPeakBytes), digits: 3)
+                ),
+                ("launches", .int(instance.launchNames.count)),
+                ("prepare_s", JSONValue.rounded(prepareSeconds, digits: 2)),
                 ("input", .string(images.isEmpty ? "random" : "\(images.count) images letterboxed")),
                 ("cudnn", engine.cudnnVersion.map { .string($0) } ?? .null),
                 ("cudnn_convolutions", .int(instance.convolutionKernels.filter { $0.kernel.hasPrefix("cudnn") }.count)),
@@ -130,22 +138,30 @@ package struct CUDAEngineBenchmark {
                 (
                     "convolution_kernels",
                     .array(
-                        instance.convolutionKernels.map { .object([("layer", .string($0.layer)), ("kernel", .string($0.kernel))]) })
+                        instance.convolutionKernels.map {
+                            .object([("layer", .string($0.layer)), ("kernel", .string($0.kernel))])
+                        })
                 ),
             ]
             log(
                 TextFormat.format(
                     "lookout-cuda batch %3d: %9.1f img/s, p50 %.3f ms, p99 %.3f ms, GPU %.3f ms, NMS+copy %.4f ms/img (wall %.4f), activations %.2f MiB = %.3fx plan",
-                    batch, throughput, stats.p50, stats.p99, gpuStats.p50, nms.p50 / Double(batch), nmsWallStats.p50 / Double(batch),
-                    Double(instance.activationBytes) / 1_048_576, Double(instance.activationBytes) / Double(instance.planPeakBytes)))
+                    batch, throughput, stats.p50, stats.p99, gpuStats.p50, nms.p50 / Double(batch),
+                    nmsWallStats.p50 / Double(batch),
+                    Double(instance.activationBytes) / 1_048_576,
+                    Double(instance.activationBytes) / Double(instance.planPeakBytes)))
             rows.append(row)
             if profileBatches.contains(batch) {
                 let profile = try instance.profile()
                 let total = profile.reduce(0) { $0 + $1.milliseconds }
                 var byKind: [String: Double] = [:]
                 for p in profile { byKind[p.name, default: 0] += p.milliseconds }
-                log(TextFormat.format("profile at batch %d: %.3f ms in %d launches (eager, events); by kernel: ", batch, total, profile.count)
-                    + byKind.sorted { $0.value > $1.value }.map { TextFormat.format("%@ %.3f", $0.key, $0.value) }.joined(separator: ", "))
+                log(
+                    TextFormat.format(
+                        "profile at batch %d: %.3f ms in %d launches (eager, events); by kernel: ", batch, total,
+                        profile.count)
+                        + byKind.sorted { $0.value > $1.value }.map { TextFormat.format("%@ %.3f", $0.key, $0.value) }
+                        .joined(separator: ", "))
                 for p in profile.sorted(by: { $0.milliseconds > $1.milliseconds }).prefix(25) {
                     log(TextFormat.format("  %8.4f ms  %@  %@", p.milliseconds, p.name, p.detail))
                 }

@@ -1,6 +1,6 @@
+import LookoutCPU
 import LookoutCore
 import LookoutInference
-import LookoutCPU
 import LookoutModel
 
 /// `lookout bench engine`: the engine alone on a fixed random input, latency per batch and throughput.
@@ -17,14 +17,18 @@ package struct EngineBenchmark {
 
     package func run() throws(LookoutError) -> BenchReport {
         let model = detector.model
-        guard iterations > 0, warmup >= 0 else { throw LookoutError.invalidArgument("iterations", "must be positive (and `warmup` not negative)") }
+        guard iterations > 0, warmup >= 0 else {
+            throw LookoutError.invalidArgument("iterations", "must be positive (and `warmup` not negative)")
+        }
         if let fixed = model.fixedBatch, fixed != batch {
             throw LookoutError(
                 .invalidArgument,
                 "\(model.path): the model has a fixed batch of \(fixed); `batch` \(batch) needs a dynamic export",
                 parameter: "batch")
         }
-        guard batch > 0, batch <= 1024 else { throw LookoutError.invalidArgument("batch", "must be between 1 and 1024") }
+        guard batch > 0, batch <= 1024 else {
+            throw LookoutError.invalidArgument("batch", "must be between 1 and 1024")
+        }
         let size = imageSize ?? max(model.defaultImageSize.height, model.defaultImageSize.width)
         let (h, w) = model.isDynamic ? (size, size) : model.defaultImageSize
         let shape = [batch, 3, h, w]
@@ -38,27 +42,31 @@ package struct EngineBenchmark {
         do {
             for i in 0..<(warmup + iterations) {
                 let start = MonotonicClock.nanoseconds()
-                try detector.engine.run(shape: shape, fill: { buffer in _ = buffer.update(from: input) }, read: { _ in () })
+                try detector.engine.run(
+                    shape: shape, fill: { buffer in _ = buffer.update(from: input) }, read: { _ in () })
                 let ms = Double(MonotonicClock.nanoseconds() &- start) / 1e6
                 if i >= warmup { stats.record(milliseconds: ms) }
             }
         } catch {
             throw LookoutError(
-                .inferenceFailure, "\(model.path): \(error)", cause: error as? any Error & Sendable)
+                .inferenceFailure, "\(model.path): \(error)", cause: error)
         }
         let throughput = Double(batch) * 1000 / stats.mean
         let precision = "fp32"
         let row: [(String, JSONValue)] = [
             ("backend", .string(detector.backendName)), ("precision", .string(precision)), ("batch", .int(batch)),
-            ("throughput", JSONValue.rounded(throughput, digits: 2)), ("p50_ms", JSONValue.rounded(stats.p50, digits: 3)),
+            ("throughput", JSONValue.rounded(throughput, digits: 2)),
+            ("p50_ms", JSONValue.rounded(stats.p50, digits: 3)),
             ("p99_ms", JSONValue.rounded(stats.p99, digits: 3)), ("mean_ms", JSONValue.rounded(stats.mean, digits: 3)),
         ]
         let settings: [(String, JSONValue)] = [
-            ("model", .string(model.path)), ("input_shape", .array(shape.map { .int($0) })), ("iterations", .int(iterations)),
+            ("model", .string(model.path)), ("input_shape", .array(shape.map { .int($0) })),
+            ("iterations", .int(iterations)),
             ("warmup", .int(warmup)), ("blas", .string(CPUExecutor.blasDescription)),
         ]
         return BenchReport(
-            benchmark: "engine", device: detector.engine.deviceName, driver: SystemInfo.kernelRelease, settings: settings,
+            benchmark: "engine", device: detector.engine.deviceName, driver: SystemInfo.kernelRelease,
+            settings: settings,
             rows: [row], extra: [("p50_ms", JSONValue.rounded(stats.p50, digits: 3))])
     }
 
@@ -85,4 +93,3 @@ package struct EngineBenchmark {
         return lines.joined(separator: "\n")
     }
 }
-

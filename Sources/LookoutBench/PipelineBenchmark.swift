@@ -111,7 +111,7 @@ package struct PipelineBenchmark: Sendable {
             let info = try VideoDecoder(url: self.source).info
             try pipeline.prepare(width: info.width, height: info.height)
         } catch {
-            throw LookoutError(.streamFailure, "\(self.source): \(error)", cause: error as? any Error & Sendable)
+            throw LookoutError(.streamFailure, "\(self.source): \(error)", cause: error)
         }
         let streams = self.streams
         // Every result is read (the pipeline waits for its reader), checking each stream's order.

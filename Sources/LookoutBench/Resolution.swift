@@ -15,7 +15,8 @@ package struct Resolution: Hashable, Sendable, CustomStringConvertible {
         case "4k", "2160p": self.init(width: 3840, height: 2160)
         default:
             let parts = text.lowercased().split(separator: "x")
-            guard parts.count == 2, let w = Int(parts[0]), let h = Int(parts[1]), w > 0, h > 0, w <= 16384, h <= 16384 else {
+            guard parts.count == 2, let w = Int(parts[0]), let h = Int(parts[1]), w > 0, h > 0, w <= 16384, h <= 16384
+            else {
                 throw LookoutError(.invalidArgument, "bad resolution '\(text)': use 720p, 1080p, 4k or WIDTHxHEIGHT")
             }
             self.init(width: w, height: h)

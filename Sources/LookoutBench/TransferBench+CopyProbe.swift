@@ -54,7 +54,9 @@ final class SourceRing {
             let pixels = BGRPixels(
                 base: all.baseAddress!.assumingMemoryBound(to: UInt8.self) + (index % count) * width * height * 3,
                 width: width, height: height, rowBytes: width * 3)
-            tensor.withUnsafeMutableBytes { cpu.run(pixels, geometry: geometry, into: $0.baseAddress!.assumingMemoryBound(to: Float.self)) }
+            tensor.withUnsafeMutableBytes {
+                cpu.run(pixels, geometry: geometry, into: $0.baseAddress!.assumingMemoryBound(to: Float.self))
+            }
         }
     }
 }
@@ -103,7 +105,8 @@ extension TransferBench {
         buffer.withUnsafeMutableBytes { bytes in
             let chunk = bytes.count / 64
             pool.forEachTask(64) { _, r in
-                (bytes.baseAddress! + r * chunk).initializeMemory(as: UInt8.self, repeating: UInt8(r & 255), count: chunk)
+                (bytes.baseAddress! + r * chunk).initializeMemory(
+                    as: UInt8.self, repeating: UInt8(r & 255), count: chunk)
             }
         }
     }
@@ -130,11 +133,13 @@ extension TransferBench {
             letterbox(into: staging, frame: 0)
             letterbox(into: other, frame: 1)
             let conditions = [
-                "cpu idle", "buffer just written, cpu idle", "buffer just written and its cache lines written back, cpu idle",
+                "cpu idle", "buffer just written, cpu idle",
+                "buffer just written and its cache lines written back, cpu idle",
                 "buffer just written with non-temporal stores, cpu idle", "cpu spinning", "cpu streaming 64 MiB",
                 "cpu letterboxing with non-temporal stores",
                 "buffer just written with non-temporal stores, cpu letterboxing with non-temporal stores",
-                "copy queued behind a gate, cpu idle", "copy queued behind a gate, cpu letterboxing with non-temporal stores",
+                "copy queued behind a gate, cpu idle",
+                "copy queued behind a gate, cpu letterboxing with non-temporal stores",
             ]
             for condition in conditions {
                 var rates: [Double] = []
@@ -177,7 +182,9 @@ extension TransferBench {
     /// Copy rate by size from pinned memory with the CPU idle or letterboxing (median of 12): a copy costs a fixed
     /// setup time plus bytes over the link's rate, so a 6 MB frame cannot reach the rate of the 64 MiB copies that
     /// give the peak. `copyCost` fits the two terms. `gated`: each copy queued behind a gate (`closeGate`).
-    package func copySizeSweep(cpuLetterboxing: Bool = false, gated: Bool = false) throws -> [(bytes: Int, gbps: Double)] {
+    package func copySizeSweep(cpuLetterboxing: Bool = false, gated: Bool = false) throws -> [(
+        bytes: Int, gbps: Double
+    )] {
         let largest = 64 << 20
         let host = try HostBuffer.pinned(byteCount: largest, context: context)
         host.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 7) }

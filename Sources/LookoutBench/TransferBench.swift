@@ -201,7 +201,8 @@ package final class TransferBench: @unchecked Sendable {
         case .mapped:
             // Nothing is copied: the letterbox reads the frame in place (its bytes are an upper bound of the reads).
             bytesPerFrame = frameBytes
-            notes += "; the GPU letterbox reads the frame in mapped host memory (bytes: the whole frame, an upper bound)"
+            notes +=
+                "; the GPU letterbox reads the frame in mapped host memory (bytes: the whole frame, an upper bound)"
         case .managed where uploader.prefetches:
             bytesPerFrame *= 2
             notes += "; prefetched to the GPU and back for the next decode (bytes: both directions)"
@@ -229,9 +230,9 @@ package final class TransferBench: @unchecked Sendable {
         let before = HostBuffer.processHugePageBytes()
         let huge = try HostBuffer.registered(byteCount: bytes, context: context, hugePages: true)
         let granted = HostBuffer.processHugePageBytes().flatMap { after in before.map { after - $0 } }
-        pinned.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 1) }
-        pageable.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 1) }
-        huge.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 1) }
+        _ = pinned.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 1) }
+        _ = pageable.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 1) }
+        _ = huge.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 1) }
         let start = try CUDAEvent(context: context)
         let end = try CUDAEvent(context: context)
         func best(_ host: borrowing HostBuffer) throws -> Double {

@@ -19,14 +19,19 @@ package struct TransferBenchRun {
     package init() {}
 
     /// Runs everything on `context`'s GPU; `log` gets each result line as it comes.
-    package func run(context: CUDAContext, driver: CUDADriver, nvrtc: NVRTC, log: (String) -> Void) throws -> BenchReport {
+    package func run(context: CUDAContext, driver: CUDADriver, nvrtc: NVRTC, log: (String) -> Void) throws
+        -> BenchReport
+    {
         let letterbox = try GPULetterbox(compiler: KernelCompiler(context: context, nvrtc: nvrtc))
         log(
             "device: \(context.device), driver \(driver.versionString), nvrtc \(nvrtc.version.major).\(nvrtc.version.minor) "
                 + "(letterbox kernel from \(letterbox.origin.rawValue))")
         var options = self.options
         let peak = try TransferBench(context: context, letterbox: letterbox, options: options).peakBandwidth()
-        log(TextFormat.format("H2D peak: pinned %.1f GB/s, pageable %.1f GB/s (64 MiB copies, best of 10)", peak.pinned, peak.pageable))
+        log(
+            TextFormat.format(
+                "H2D peak: pinned %.1f GB/s, pageable %.1f GB/s (64 MiB copies, best of 10)", peak.pinned, peak.pageable
+            ))
         log(
             TextFormat.format(
                 "H2D peak from registered huge pages: %.1f GB/s (%@ of 64 MiB granted as 2 MiB pages)", peak.hugePages,
@@ -56,7 +61,10 @@ package struct TransferBenchRun {
                         if !letterboxing && !gated { sameSize[bytes] = gbps }
                     }
                     if let fit = TransferBench.copyCost(results) {
-                        log(TextFormat.format("copy cost, %@: %.1f µs a copy + bytes at %.2f GB/s", cpu, fit.setupMicroseconds, fit.gbps))
+                        log(
+                            TextFormat.format(
+                                "copy cost, %@: %.1f µs a copy + bytes at %.2f GB/s", cpu, fit.setupMicroseconds,
+                                fit.gbps))
                         costs.append(
                             (
                                 key,
@@ -71,7 +79,8 @@ package struct TransferBenchRun {
             func add(_ result: TransferResult) {
                 var row = Self.row(result, peak: peak.pinned)
                 if let rate = result.copyGBps, let reference = sameSize[result.bytesPerFrame] {
-                    row.insert(("copy_vs_same_size_idle", JSONValue.rounded(rate / reference, digits: 3)), at: row.count - 1)
+                    row.insert(
+                        ("copy_vs_same_size_idle", JSONValue.rounded(rate / reference, digits: 3)), at: row.count - 1)
                 }
                 rows.append(row)
                 log(Self.line(row))
@@ -80,7 +89,8 @@ package struct TransferBenchRun {
                 add(try bench.run(mode))
                 guard mode == .pinned && pinnedVariants else { continue }
                 for (name, variant) in options.pinnedVariants {
-                    var result = try TransferBench(context: context, letterbox: letterbox, options: variant).run(.pinned)
+                    var result = try TransferBench(context: context, letterbox: letterbox, options: variant).run(
+                        .pinned)
                     result.mode = name
                     add(result)
                 }
@@ -94,7 +104,8 @@ package struct TransferBenchRun {
                     probes.append(
                         .object([
                             ("resolution", .string(size.description)), ("cpu", .string(p.condition)),
-                            ("staging", .string(p.staging.rawValue)), ("copy_gbps", JSONValue.rounded(p.gbps, digits: 2)),
+                            ("staging", .string(p.staging.rawValue)),
+                            ("copy_gbps", JSONValue.rounded(p.gbps, digits: 2)),
                             ("copy_gbps_p10", JSONValue.rounded(p.p10, digits: 2)),
                             ("copy_gbps_p90", JSONValue.rounded(p.p90, digits: 2)),
                             ("vs_pinned_peak", JSONValue.rounded(p.gbps / peak.pinned, digits: 3)),
@@ -125,7 +136,8 @@ package struct TransferBenchRun {
             ("staging", .string(options.upload.pinnedStaging.rawValue)),
             ("tensor", .string("1x3x\(options.tensorSize)x\(options.tensorSize) float32 NCHW RGB")),
             ("path", .string("the pipeline's FrameUploader, one frame per upload")),
-            ("host", .string(SystemInfo.cpuDescription)), ("nvrtc", .string("\(nvrtc.version.major).\(nvrtc.version.minor)")),
+            ("host", .string(SystemInfo.cpuDescription)),
+            ("nvrtc", .string("\(nvrtc.version.major).\(nvrtc.version.minor)")),
             ("driver_path", .string(driver.path)),
         ]
         var extra: [(String, JSONValue)] = [

@@ -1,20 +1,21 @@
 import ArgumentParser
 import LookoutBench
+import LookoutCUDA
+import LookoutCUDABackend
+import LookoutCore
+import LookoutInference
+import LookoutMedia
+import LookoutModel
 
 #if canImport(Glibc)
     import Glibc
 #endif
-import LookoutInference
-import LookoutCUDA
-import LookoutCUDABackend
-import LookoutCore
-import LookoutMedia
-import LookoutModel
 
 struct BenchEngineCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "engine",
-        abstract: "Engine latency and throughput on a fixed input (no pre/postprocessing; with CUDA, also the GPU NMS).",
+        abstract:
+            "Engine latency and throughput on a fixed input (no pre/postprocessing; with CUDA, also the GPU NMS).",
         discussion: "With --device cuda the batch sizes are swept (default 1, 8, 32, 64), the input stays on the GPU, "
             + "and --baseline runs a PyTorch script in the same run whose rows join the report.")
 
@@ -33,7 +34,9 @@ struct BenchEngineCommand: ParsableCommand {
     @Option(help: "Write the bench JSON here (- for stdout).") var json: String?
 
     func run() throws {
-        guard let gpuPrecision = GPUPrecision(rawValue: precision) else { throw ValidationError("--precision must be fp16 or fp32") }
+        guard let gpuPrecision = GPUPrecision(rawValue: precision) else {
+            throw ValidationError("--precision must be fp16 or fp32")
+        }
         let detector: Detector
         do {
             detector = try Detector(
@@ -95,11 +98,17 @@ struct BenchEngineCommand: ParsableCommand {
             ("batches", .array(batches.map { .int($0) })), ("input", .string(images ?? "random")),
             ("latency", .string("wall time of one graph launch + stream synchronize, input already on the GPU")),
             ("throughput", .string("batches launched back to back, one synchronize at the end")),
-            ("nms", .string("predict settings (conf 0.25, iou 0.7, max_det 300), CUDA events around the NMS kernel and the copy of the results to pinned memory")),
+            (
+                "nms",
+                .string(
+                    "predict settings (conf 0.25, iou 0.7, max_det 300), CUDA events around the NMS kernel and the copy of the results to pinned memory"
+                )
+            ),
             ("baseline_model", .string(baselineModel ?? "-")),
         ]
         return BenchReport(
-            benchmark: "engine", device: detector.engineDevice, driver: (try? CUDA.load().get())?.versionString ?? "-", settings: settings,
+            benchmark: "engine", device: detector.engineDevice, driver: (try? CUDA.load().get())?.versionString ?? "-",
+            settings: settings,
             rows: rows)
     }
 

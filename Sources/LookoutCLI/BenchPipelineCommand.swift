@@ -1,15 +1,15 @@
 import ArgumentParser
 import LookoutBench
+import LookoutCUDA
+import LookoutCore
+import LookoutInference
+import LookoutMedia
+import LookoutModel
+import LookoutPipeline
 
 #if canImport(Glibc)
     import Glibc
 #endif
-import LookoutInference
-import LookoutCUDA
-import LookoutCore
-import LookoutModel
-import LookoutPipeline
-import LookoutMedia
 
 struct BenchPipelineCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -93,7 +93,8 @@ struct BenchPipelineCommand: AsyncParsableCommand {
         func writeReport() throws {
             guard let json else { return }
             let report = BenchReport(
-                benchmark: "pipeline", device: detector.deviceLine, driver: SystemInfo.kernelRelease, settings: settings,
+                benchmark: "pipeline", device: detector.deviceLine, driver: SystemInfo.kernelRelease,
+                settings: settings,
                 rows: rows)
             do { try report.write(to: json) } catch { throw Console.fail(error) }
         }

@@ -1,17 +1,18 @@
 import ArgumentParser
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 import LookoutBench
 import LookoutCUDA
 import LookoutCore
 import LookoutPipeline
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 struct BenchTransferCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "transfer",
-        abstract: "CPU→GPU transfer modes through the pipeline's upload path: fps, latency, bytes, CPU time, allocations.")
+        abstract:
+            "CPU→GPU transfer modes through the pipeline's upload path: fps, latency, bytes, CPU time, allocations.")
 
     @Option(name: .customLong("resolution"), help: "720p, 1080p, 4k or WxH; repeat for several.")
     var resolutions: [String] = ["1080p"]
@@ -23,8 +24,11 @@ struct BenchTransferCommand: ParsableCommand {
     @Option(help: "Frames in flight at most.") var depth = 2
     @Option(help: "Threads of the CPU letterbox (pageable, pinned).") var cpuThreads = 8
     @Option(help: "--device: cuda or cuda:N (this benchmark needs a GPU).") var device = "cuda"
-    @Option(help: "The pinned mode's staging memory: cached, write-combined or huge-pages.") var staging = "write-combined"
-    @Flag(inversion: .prefixedNo, help: "Time the pinned mode's copy alone under different CPU loads, and copies by size.")
+    @Option(help: "The pinned mode's staging memory: cached, write-combined or huge-pages.") var staging =
+        "write-combined"
+    @Flag(
+        inversion: .prefixedNo, help: "Time the pinned mode's copy alone under different CPU loads, and copies by size."
+    )
     var copyProbe = true
     @Flag(
         inversion: .prefixedNo,

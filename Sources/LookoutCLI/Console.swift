@@ -71,7 +71,9 @@ final class LineWriter: @unchecked Sendable {
             closeAtEnd = false
         } else {
             try Paths.createDirectories(Paths.directory(of: path))
-            guard let opened = fopen(path, "w") else { throw FileError(path: path, operation: "cannot write", errno: errno) }
+            guard let opened = fopen(path, "w") else {
+                throw FileError(path: path, operation: "cannot write", errno: errno)
+            }
             file = opened
             closeAtEnd = true
         }

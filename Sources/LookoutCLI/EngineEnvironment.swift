@@ -11,7 +11,9 @@ extension EngineOptions {
     static func fromEnvironment(precision: GPUPrecision = .fp16) -> EngineOptions {
         var options = EngineOptions()
         options.precision = precision
-        func integer(_ name: String) -> Int? { SystemInfo.environment(name).flatMap { Int($0) }.flatMap { $0 > 0 ? $0 : nil } }
+        func integer(_ name: String) -> Int? {
+            SystemInfo.environment(name).flatMap { Int($0) }.flatMap { $0 > 0 ? $0 : nil }
+        }
         options.cpu.threads = integer("LOOKOUT_CPU_THREADS")
         if let kb = integer("LOOKOUT_CPU_TILE_KB") { options.cpu.convolutionTileBytes = kb * 1024 }
         if let kb = integer("LOOKOUT_CPU_WINO_KB") { options.cpu.winogradBlockBytes = kb * 1024 }
@@ -24,7 +26,9 @@ extension EngineOptions {
         case "4": options.cpu.winograd = .f4
         default: break
         }
-        if let cudnn = SystemInfo.environment("LOOKOUT_CUDNN"), ["0", "off", "no", "false"].contains(cudnn.lowercased()) {
+        if let cudnn = SystemInfo.environment("LOOKOUT_CUDNN"),
+            ["0", "off", "no", "false"].contains(cudnn.lowercased())
+        {
             options.cudnn = false
         }
         options.wgmma = SystemInfo.environment("LOOKOUT_WGMMA") == "1"

@@ -22,7 +22,9 @@ struct InspectCommand: ParsableCommand {
         var inputShape = [model.fixedBatch ?? 1, 3, model.defaultImageSize.height, model.defaultImageSize.width]
         if let shape {
             let parts = shape.split(separator: "x").compactMap { Int($0) }
-            guard parts.count == 3, parts.allSatisfy({ $0 > 0 }) else { throw Console.fail("--shape must look like 1x640x640") }
+            guard parts.count == 3, parts.allSatisfy({ $0 > 0 }) else {
+                throw Console.fail("--shape must look like 1x640x640")
+            }
             inputShape = [parts[0], 3, parts[1], parts[2]]
         }
         let plan: ExecutionPlan
@@ -32,25 +34,37 @@ struct InspectCommand: ParsableCommand {
         print("producer     \(model.producer), opset \(model.opset)")
         if m.isUltralytics {
             print("ultralytics  \(m.version) \(m.description)")
-            print("task         \(m.task), stride \(m.stride), imgsz \(m.imageSize.height)x\(m.imageSize.width), batch \(m.batch), dynamic \(m.dynamic), half \(m.half)")
+            print(
+                "task         \(m.task), stride \(m.stride), imgsz \(m.imageSize.height)x\(m.imageSize.width), batch \(m.batch), dynamic \(m.dynamic), half \(m.half)"
+            )
         }
-        print("classes      \(model.classCount): \(model.classNames.enumerated().map { "\($0.offset) \($0.element)" }.joined(separator: ", "))")
+        print(
+            "classes      \(model.classCount): \(model.classNames.enumerated().map { "\($0.offset) \($0.element)" }.joined(separator: ", "))"
+        )
         let declared = model.declaredInputShape.map { $0.map(String.init) ?? "?" }.joined(separator: ", ")
         print("input        \(model.inputName) \(model.inputType) [\(declared)]")
-        print("output       \(model.outputName) \(model.outputType) \(plan.graph.shape(plan.graph.outputs[0])) for input \(inputShape)")
+        print(
+            "output       \(model.outputName) \(model.outputType) \(plan.graph.shape(plan.graph.outputs[0])) for input \(inputShape)"
+        )
         print("parameters   \(Self.grouped(model.graph.parameterCount)) (\(model.graph.constants.count) initializers)")
         let original = model.graph.operatorCounts().map { "\($0.0) \($0.1)" }.joined(separator: ", ")
         print("ONNX ops     \(model.graph.nodes.count) nodes: \(original)")
         let fused = plan.graph.operatorCounts().map { "\($0.0) \($0.1)" }.joined(separator: ", ")
         print("fused graph  \(plan.graph.nodes.count) nodes: \(fused)")
-        print("plan         \(plan.steps.count) executed steps, \(plan.viewNodes) nodes became views, \(plan.bufferCount) buffers")
+        print(
+            "plan         \(plan.steps.count) executed steps, \(plan.viewNodes) nodes became views, \(plan.bufferCount) buffers"
+        )
         let mib = { (elements: Int, bytes: Int) in TextFormat.format("%.2f MiB", Double(elements * bytes) / 1_048_576) }
-        print("activations  peak \(mib(plan.arenaElements, 4)) fp32 / \(mib(plan.arenaElements, 2)) fp16 (without views and reuse: \(mib(plan.unplannedElements, 4)) fp32)")
+        print(
+            "activations  peak \(mib(plan.arenaElements, 4)) fp32 / \(mib(plan.arenaElements, 2)) fp16 (without views and reuse: \(mib(plan.unplannedElements, 4)) fp32)"
+        )
         if nodes {
             let executed = Set(plan.steps.map(\.node))
             for (i, node) in plan.graph.nodes.enumerated() {
                 let outs = node.outputs.map { "\(plan.graph.shape($0))" }.joined(separator: " ")
-                print(TextFormat.format("%4d %@ %-12@ %@ -> %@", i, executed.contains(i) ? " " : "v", node.op.name, node.name, outs))
+                print(
+                    TextFormat.format(
+                        "%4d %@ %-12@ %@ -> %@", i, executed.contains(i) ? " " : "v", node.op.name, node.name, outs))
             }
         }
     }

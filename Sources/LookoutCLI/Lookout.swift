@@ -15,7 +15,8 @@ struct LookoutCommand: AsyncParsableCommand {
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Benchmarks that print a table and write JSON under bench/results/runs/ (index: bench/results/README.md).",
+        abstract:
+            "Benchmarks that print a table and write JSON under bench/results/runs/ (index: bench/results/README.md).",
         subcommands: [
             BenchEngineCommand.self, BenchTransferCommand.self,
             BenchPipelineCommand.self,

@@ -1,12 +1,12 @@
 import ArgumentParser
+import LookoutCUDA
+import LookoutInference
+import LookoutPipeline
+import LookoutSelftest
 
 #if canImport(Glibc)
     import Glibc
 #endif
-import LookoutInference
-import LookoutSelftest
-import LookoutCUDA
-import LookoutPipeline
 
 struct SelftestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

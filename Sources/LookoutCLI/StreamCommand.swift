@@ -142,7 +142,8 @@ struct StreamCommand: AsyncParsableCommand {
         var video: AnnotatedVideoWriter?
         if let saveVideo {
             do {
-                video = try AnnotatedVideoWriter(directory: saveVideo, sources: parsed.map(\.description), names: names) {
+                video = try AnnotatedVideoWriter(directory: saveVideo, sources: parsed.map(\.description), names: names)
+                {
                     terminal.note("error: \($0)")
                 }
             } catch { throw Console.fail(error) }

@@ -1,7 +1,7 @@
 import ArgumentParser
+import LookoutCUDA
 import LookoutCore
 import LookoutInference
-import LookoutCUDA
 import LookoutModel
 import LookoutYOLO
 
@@ -63,17 +63,25 @@ struct ValCommand: ParsableCommand {
         func pad(_ text: String, _ width: Int) -> String {
             String(repeating: " ", count: max(0, width - text.count)) + text
         }
-        func row(_ name: String, _ images: Int, _ instances: Int, _ p: Double, _ r: Double, _ m50: Double, _ m: Double) -> String {
+        func row(_ name: String, _ images: Int, _ instances: Int, _ p: Double, _ r: Double, _ m50: Double, _ m: Double)
+            -> String
+        {
             pad(name, 12) + TextFormat.format(" %10d %10d %10.3f %10.3f %10.3f %10.3f", images, instances, p, r, m50, m)
         }
-        print(["Class", "Images", "Instances", "P", "R", "mAP50", "mAP50-95"].enumerated()
-            .map { pad($0.element, $0.offset == 0 ? 12 : 10) }.joined(separator: " "))
-        print(row("all", summary.images, summary.instances, summary.precision, summary.recall, summary.map50, summary.map50to95))
+        print(
+            ["Class", "Images", "Instances", "P", "R", "mAP50", "mAP50-95"].enumerated()
+                .map { pad($0.element, $0.offset == 0 ? 12 : 10) }.joined(separator: " "))
+        print(
+            row(
+                "all", summary.images, summary.instances, summary.precision, summary.recall, summary.map50,
+                summary.map50to95))
         for c in summary.classes {
             let name = c.classIndex < names.count ? names[c.classIndex] : "class\(c.classIndex)"
             print(row(name, c.images, c.instances, c.precision, c.recall, c.ap50, c.ap50to95))
         }
-        print(TextFormat.format("%.1f s, %.1f ms per image", result.seconds, result.seconds * 1000 / Double(max(summary.images, 1))))
+        print(
+            TextFormat.format(
+                "%.1f s, %.1f ms per image", result.seconds, result.seconds * 1000 / Double(max(summary.images, 1))))
         print("{\"map50\":\(summary.map50),\"map50_95\":\(summary.map50to95),\"images\":\(summary.images)}")
         if !result.failures.isEmpty { throw ExitCode.failure }
     }

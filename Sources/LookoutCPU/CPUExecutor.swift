@@ -1,6 +1,5 @@
 import CLookoutKernels
 import LookoutCore
-import Dispatch
 import LookoutModel
 import Synchronization
 
@@ -66,9 +65,9 @@ package final class CPUExecutor: @unchecked Sendable {
             let context = CPUContext(arena: arena, scratch: scratch, batch: plan.batch)
             if let observe {
                 for (index, kernel) in kernels.enumerated() {
-                    let start = DispatchTime.now().uptimeNanoseconds
+                    let start = MonotonicClock.nanoseconds()
                     kernel.execute(context)
-                    observe(index, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+                    observe(index, Double(MonotonicClock.nanoseconds() - start) / 1e9)
                 }
             } else {
                 for kernel in kernels { kernel.execute(context) }
@@ -89,10 +88,12 @@ package final class CPUExecutor: @unchecked Sendable {
 
     /// Runs on `input` (NCHW floats) and returns a copy of the first output.
     package func run(input: [Float]) -> [Float] {
-        run(fill: { buffer in
-            precondition(buffer.count == input.count, "input has \(input.count) values, the plan needs \(buffer.count)")
-            _ = buffer.update(from: input)
-        }, read: { Array($0) })
+        run(
+            fill: { buffer in
+                precondition(
+                    buffer.count == input.count, "input has \(input.count) values, the plan needs \(buffer.count)")
+                _ = buffer.update(from: input)
+            }, read: { Array($0) })
     }
 }
 

@@ -20,7 +20,9 @@ struct CPUTensor {
     func supportsImages(batch: Int) -> Bool { layout.isContiguous || layout.blocks == batch }
 
     /// Copies logical elements [start, start+count) to `destination` (contiguous).
-    func read(from arena: UnsafeMutablePointer<Float>, start: Int, count: Int, into destination: UnsafeMutablePointer<Float>) {
+    func read(
+        from arena: UnsafeMutablePointer<Float>, start: Int, count: Int, into destination: UnsafeMutablePointer<Float>
+    ) {
         forEachRun(start: start, count: count) { offset, logical, length in
             (destination + (logical - start)).update(from: arena + offset, count: length)
         }

@@ -1,10 +1,10 @@
 import CLookoutCUDA
 import LookoutCore
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
 #endif
-import Synchronization
 
 /// The entry point: finds and loads the CUDA driver at run time.
 package enum CUDA {
@@ -45,7 +45,8 @@ package enum CUDA {
         }
         let status = api.cuInit(0)
         if status != 0 {
-            return .failure(CUDAUnavailable(reason: .initFailed(path: library.path, error: api.error(status, call: "cuInit"))))
+            return .failure(
+                CUDAUnavailable(reason: .initFailed(path: library.path, error: api.error(status, call: "cuInit"))))
         }
         var version: Int32 = 0
         _ = api.cuDriverGetVersion(&version)
@@ -78,7 +79,8 @@ package struct CUDAUnavailable: Error, CustomStringConvertible, Sendable {
             return "CUDA driver \(path) loaded but cuInit failed: \(error.name): \(error.message)"
         case .noDevice(let path): return "CUDA driver \(path) loaded but reports no GPU"
         case .badOrdinal(let path, let ordinal, let count):
-            return "cuda:\(ordinal) does not exist: CUDA driver \(path) reports \(count) GPU\(count == 1 ? "" : "s") (cuda:0…cuda:\(count - 1))"
+            return
+                "cuda:\(ordinal) does not exist: CUDA driver \(path) reports \(count) GPU\(count == 1 ? "" : "s") (cuda:0…cuda:\(count - 1))"
         }
     }
 }

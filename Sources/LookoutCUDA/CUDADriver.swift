@@ -37,7 +37,8 @@ package final class CUDADriver: Sendable {
             return Int(value)
         }
         return CUDADevice(
-            ordinal: ordinal, handle: handle, name: String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self),
+            ordinal: ordinal, handle: handle,
+            name: String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self),
             totalMemory: memory,
             computeCapability: (try attribute(.computeCapabilityMajor), try attribute(.computeCapabilityMinor)),
             multiprocessors: try attribute(.multiprocessorCount),

@@ -109,7 +109,9 @@ package struct CUDAFunction: @unchecked Sendable {
     package func allowDynamicSharedMemory(_ bytes: Int) throws(CUDAError) {
         let api = module.context.api
         let status = api.cuFuncSetAttribute(handle, 8, Int32(bytes))
-        if status != 0 { throw api.error(status, call: "cuFuncSetAttribute(\(name), max dynamic shared memory \(bytes))") }
+        if status != 0 {
+            throw api.error(status, call: "cuFuncSetAttribute(\(name), max dynamic shared memory \(bytes))")
+        }
     }
 
     /// Launches with `arguments` in the kernel's parameter order.

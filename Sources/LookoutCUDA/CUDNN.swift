@@ -1,10 +1,10 @@
 import CLookoutCUDA
 import LookoutCore
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
 #endif
-import Synchronization
 
 /// cuDNN, loaded at run time: a convolution candidate the engine's tuner may choose per layer. Missing, it is
 /// simply not used.
@@ -37,7 +37,8 @@ package final class CUDNN: Sendable {
     /// Where libcudnn.so.9 is looked for: the override variables, the system linker path (the ld.so cache), the
     /// toolkit folders and the pip wheels (`nvidia/cudnn/lib`).
     package static func search(environment: [String: String] = SystemInfo.environmentVariables) -> LibrarySearch {
-        LibrarySearch.toolkitLibrary("cuDNN (libcudnn)", names: ["libcudnn.so.9"], variable: pathVariable, environment: environment)
+        LibrarySearch.toolkitLibrary(
+            "cuDNN (libcudnn)", names: ["libcudnn.so.9"], variable: pathVariable, environment: environment)
     }
 
     private static let cached = Mutex<Result<CUDNN, CUDNNUnavailable>?>(nil)

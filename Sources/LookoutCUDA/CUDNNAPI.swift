@@ -19,6 +19,8 @@ struct CUDNNAPI: @unchecked Sendable {
     let cudnnSetConvolution2dDescriptor: LookoutPFN_cudnnSetConvolution2dDescriptor
     let cudnnSetConvolutionGroupCount: LookoutPFN_cudnnSetConvolutionGroupCount
     let cudnnSetConvolutionMathType: LookoutPFN_cudnnSetConvolutionMathType
+    // swift-format-ignore: AlwaysUseLowerCamelCase
+    // cuDNN's own name for the entry point (the table's fields are named after what they resolve).
     let cudnnGetConvolutionForwardAlgorithm_v7: LookoutPFN_cudnnGetConvolutionForwardAlgorithm_v7
     let cudnnGetConvolutionForwardWorkspaceSize: LookoutPFN_cudnnGetConvolutionForwardWorkspaceSize
     let cudnnConvolutionForward: LookoutPFN_cudnnConvolutionForward

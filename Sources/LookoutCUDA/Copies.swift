@@ -11,9 +11,12 @@ extension CUDAStream {
     ) throws(CUDAError) {
         let count = byteCount ?? (source.byteCount - sourceOffset)
         precondition(sourceOffset >= 0 && sourceOffset + count <= source.byteCount, "copy reads past the host buffer")
-        precondition(destinationOffset >= 0 && destinationOffset + count <= destination.byteCount, "copy writes past the device buffer")
+        precondition(
+            destinationOffset >= 0 && destinationOffset + count <= destination.byteCount,
+            "copy writes past the device buffer")
         try api.check(
-            api.cuMemcpyHtoDAsync(destination.address &+ UInt64(destinationOffset), source.base + sourceOffset, count, handle),
+            api.cuMemcpyHtoDAsync(
+                destination.address &+ UInt64(destinationOffset), source.base + sourceOffset, count, handle),
             "cuMemcpyHtoDAsync")
     }
 
@@ -24,9 +27,12 @@ extension CUDAStream {
     ) throws(CUDAError) {
         let count = byteCount ?? (source.byteCount - sourceOffset)
         precondition(sourceOffset >= 0 && sourceOffset + count <= source.byteCount, "copy reads past the device buffer")
-        precondition(destinationOffset >= 0 && destinationOffset + count <= destination.byteCount, "copy writes past the host buffer")
+        precondition(
+            destinationOffset >= 0 && destinationOffset + count <= destination.byteCount,
+            "copy writes past the host buffer")
         try api.check(
-            api.cuMemcpyDtoHAsync(destination.base + destinationOffset, source.address &+ UInt64(sourceOffset), count, handle),
+            api.cuMemcpyDtoHAsync(
+                destination.base + destinationOffset, source.address &+ UInt64(sourceOffset), count, handle),
             "cuMemcpyDtoHAsync")
     }
 
@@ -49,7 +55,9 @@ extension CUDAStream {
         destinationOffset: Int = 0, destinationPitch: Int, widthBytes: Int, height: Int
     ) throws(CUDAError) {
         precondition(widthBytes <= sourcePitch && widthBytes <= destinationPitch, "a row is wider than its pitch")
-        precondition(sourceOffset + (height - 1) * sourcePitch + widthBytes <= source.byteCount, "copy reads past the host buffer")
+        precondition(
+            sourceOffset + (height - 1) * sourcePitch + widthBytes <= source.byteCount,
+            "copy reads past the host buffer")
         precondition(
             destinationOffset + (height - 1) * destinationPitch + widthBytes <= destination.byteCount,
             "copy writes past the device buffer")
@@ -122,7 +130,8 @@ extension CUDAContext {
         precondition(sourceOffset + count <= source.byteCount && destinationOffset + count <= destination.byteCount)
         try bind()
         try api.check(
-            api.cuMemcpyHtoD(destination.address &+ UInt64(destinationOffset), source.base + sourceOffset, count), "cuMemcpyHtoD")
+            api.cuMemcpyHtoD(destination.address &+ UInt64(destinationOffset), source.base + sourceOffset, count),
+            "cuMemcpyHtoD")
     }
 
     /// A synchronous device → host copy.
@@ -134,6 +143,7 @@ extension CUDAContext {
         precondition(sourceOffset + count <= source.byteCount && destinationOffset + count <= destination.byteCount)
         try bind()
         try api.check(
-            api.cuMemcpyDtoH(destination.base + destinationOffset, source.address &+ UInt64(sourceOffset), count), "cuMemcpyDtoH")
+            api.cuMemcpyDtoH(destination.base + destinationOffset, source.address &+ UInt64(sourceOffset), count),
+            "cuMemcpyDtoH")
     }
 }

@@ -46,7 +46,8 @@ public enum DeviceRequest: Equatable, Sendable, CustomStringConvertible {
             case .success(let driver):
                 guard ordinal < driver.deviceCount else {
                     return .failure(
-                        CUDAUnavailable(reason: .badOrdinal(path: driver.path, ordinal: ordinal, count: driver.deviceCount)))
+                        CUDAUnavailable(
+                            reason: .badOrdinal(path: driver.path, ordinal: ordinal, count: driver.deviceCount)))
                 }
                 return .success(.cuda(driver: driver, ordinal: ordinal))
             }

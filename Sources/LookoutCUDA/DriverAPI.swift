@@ -102,16 +102,21 @@ struct DriverAPI: @unchecked Sendable {
 
         let api = DriverAPI(
             cuInit: resolve("cuInit", "cuInit", as: LookoutPFN_cuInit.self),
-            cuDriverGetVersion: resolve("cuDriverGetVersion", "cuDriverGetVersion", as: LookoutPFN_cuDriverGetVersion.self),
+            cuDriverGetVersion: resolve(
+                "cuDriverGetVersion", "cuDriverGetVersion", as: LookoutPFN_cuDriverGetVersion.self),
             cuGetErrorName: resolve("cuGetErrorName", "cuGetErrorName", as: LookoutPFN_cuGetErrorName.self),
             cuGetErrorString: resolve("cuGetErrorString", "cuGetErrorString", as: LookoutPFN_cuGetErrorString.self),
             cuDeviceGetCount: resolve("cuDeviceGetCount", "cuDeviceGetCount", as: LookoutPFN_cuDeviceGetCount.self),
             cuDeviceGet: resolve("cuDeviceGet", "cuDeviceGet", as: LookoutPFN_cuDeviceGet.self),
             cuDeviceGetName: resolve("cuDeviceGetName", "cuDeviceGetName", as: LookoutPFN_cuDeviceGetName.self),
             cuDeviceTotalMem: resolve("cuDeviceTotalMem", "cuDeviceTotalMem_v2", as: LookoutPFN_cuDeviceTotalMem.self),
-            cuDeviceGetAttribute: resolve("cuDeviceGetAttribute", "cuDeviceGetAttribute", as: LookoutPFN_cuDeviceGetAttribute.self),
-            cuDevicePrimaryCtxRetain: resolve("cuDevicePrimaryCtxRetain", "cuDevicePrimaryCtxRetain", as: LookoutPFN_cuDevicePrimaryCtxRetain.self),
-            cuDevicePrimaryCtxRelease: resolve("cuDevicePrimaryCtxRelease", "cuDevicePrimaryCtxRelease_v2", as: LookoutPFN_cuDevicePrimaryCtxRelease.self),
+            cuDeviceGetAttribute: resolve(
+                "cuDeviceGetAttribute", "cuDeviceGetAttribute", as: LookoutPFN_cuDeviceGetAttribute.self),
+            cuDevicePrimaryCtxRetain: resolve(
+                "cuDevicePrimaryCtxRetain", "cuDevicePrimaryCtxRetain", as: LookoutPFN_cuDevicePrimaryCtxRetain.self),
+            cuDevicePrimaryCtxRelease: resolve(
+                "cuDevicePrimaryCtxRelease", "cuDevicePrimaryCtxRelease_v2",
+                as: LookoutPFN_cuDevicePrimaryCtxRelease.self),
             cuCtxSetCurrent: resolve("cuCtxSetCurrent", "cuCtxSetCurrent", as: LookoutPFN_cuCtxSetCurrent.self),
             cuCtxGetCurrent: resolve("cuCtxGetCurrent", "cuCtxGetCurrent", as: LookoutPFN_cuCtxGetCurrent.self),
             cuCtxSynchronize: resolve("cuCtxSynchronize", "cuCtxSynchronize", as: LookoutPFN_cuCtxSynchronize.self),
@@ -120,41 +125,61 @@ struct DriverAPI: @unchecked Sendable {
             cuMemFree: resolve("cuMemFree", "cuMemFree_v2", as: LookoutPFN_cuMemFree.self),
             cuMemHostAlloc: resolve("cuMemHostAlloc", "cuMemHostAlloc", as: LookoutPFN_cuMemHostAlloc.self),
             cuMemFreeHost: resolve("cuMemFreeHost", "cuMemFreeHost", as: LookoutPFN_cuMemFreeHost.self),
-            cuMemHostGetDevicePointer: resolve("cuMemHostGetDevicePointer", "cuMemHostGetDevicePointer_v2", as: LookoutPFN_cuMemHostGetDevicePointer.self),
-            cuMemHostRegister: resolve("cuMemHostRegister", "cuMemHostRegister_v2", as: LookoutPFN_cuMemHostRegister.self),
-            cuMemHostUnregister: resolve("cuMemHostUnregister", "cuMemHostUnregister", as: LookoutPFN_cuMemHostUnregister.self),
+            cuMemHostGetDevicePointer: resolve(
+                "cuMemHostGetDevicePointer", "cuMemHostGetDevicePointer_v2",
+                as: LookoutPFN_cuMemHostGetDevicePointer.self),
+            cuMemHostRegister: resolve(
+                "cuMemHostRegister", "cuMemHostRegister_v2", as: LookoutPFN_cuMemHostRegister.self),
+            cuMemHostUnregister: resolve(
+                "cuMemHostUnregister", "cuMemHostUnregister", as: LookoutPFN_cuMemHostUnregister.self),
             cuMemAllocManaged: resolve("cuMemAllocManaged", "cuMemAllocManaged", as: LookoutPFN_cuMemAllocManaged.self),
-            cuMemPrefetchAsync: resolve("cuMemPrefetchAsync", "cuMemPrefetchAsync", as: LookoutPFN_cuMemPrefetchAsync.self),
+            cuMemPrefetchAsync: resolve(
+                "cuMemPrefetchAsync", "cuMemPrefetchAsync", as: LookoutPFN_cuMemPrefetchAsync.self),
             cuMemcpyHtoD: resolve("cuMemcpyHtoD", "cuMemcpyHtoD_v2", as: LookoutPFN_cuMemcpyHtoD.self),
             cuMemcpyDtoH: resolve("cuMemcpyDtoH", "cuMemcpyDtoH_v2", as: LookoutPFN_cuMemcpyDtoH.self),
-            cuMemcpyHtoDAsync: resolve("cuMemcpyHtoDAsync", "cuMemcpyHtoDAsync_v2", as: LookoutPFN_cuMemcpyHtoDAsync.self),
-            cuMemcpyDtoHAsync: resolve("cuMemcpyDtoHAsync", "cuMemcpyDtoHAsync_v2", as: LookoutPFN_cuMemcpyDtoHAsync.self),
-            cuMemcpyDtoDAsync: resolve("cuMemcpyDtoDAsync", "cuMemcpyDtoDAsync_v2", as: LookoutPFN_cuMemcpyDtoDAsync.self),
+            cuMemcpyHtoDAsync: resolve(
+                "cuMemcpyHtoDAsync", "cuMemcpyHtoDAsync_v2", as: LookoutPFN_cuMemcpyHtoDAsync.self),
+            cuMemcpyDtoHAsync: resolve(
+                "cuMemcpyDtoHAsync", "cuMemcpyDtoHAsync_v2", as: LookoutPFN_cuMemcpyDtoHAsync.self),
+            cuMemcpyDtoDAsync: resolve(
+                "cuMemcpyDtoDAsync", "cuMemcpyDtoDAsync_v2", as: LookoutPFN_cuMemcpyDtoDAsync.self),
             cuMemcpy2DAsync: resolve("cuMemcpy2DAsync", "cuMemcpy2DAsync_v2", as: LookoutPFN_cuMemcpy2DAsync.self),
             cuMemsetD8Async: resolve("cuMemsetD8Async", "cuMemsetD8Async", as: LookoutPFN_cuMemsetD8Async.self),
             cuStreamCreate: resolve("cuStreamCreate", "cuStreamCreate", as: LookoutPFN_cuStreamCreate.self),
             cuStreamDestroy: resolve("cuStreamDestroy", "cuStreamDestroy_v2", as: LookoutPFN_cuStreamDestroy.self),
-            cuStreamSynchronize: resolve("cuStreamSynchronize", "cuStreamSynchronize", as: LookoutPFN_cuStreamSynchronize.self),
+            cuStreamSynchronize: resolve(
+                "cuStreamSynchronize", "cuStreamSynchronize", as: LookoutPFN_cuStreamSynchronize.self),
             cuStreamQuery: resolve("cuStreamQuery", "cuStreamQuery", as: LookoutPFN_cuStreamQuery.self),
             cuStreamWaitEvent: resolve("cuStreamWaitEvent", "cuStreamWaitEvent", as: LookoutPFN_cuStreamWaitEvent.self),
-            cuStreamWaitValue32: resolve("cuStreamWaitValue32", "cuStreamWaitValue32_v2", as: LookoutPFN_cuStreamWaitValue32.self),
+            cuStreamWaitValue32: resolve(
+                "cuStreamWaitValue32", "cuStreamWaitValue32_v2", as: LookoutPFN_cuStreamWaitValue32.self),
             cuEventCreate: resolve("cuEventCreate", "cuEventCreate", as: LookoutPFN_cuEventCreate.self),
             cuEventDestroy: resolve("cuEventDestroy", "cuEventDestroy_v2", as: LookoutPFN_cuEventDestroy.self),
             cuEventRecord: resolve("cuEventRecord", "cuEventRecord", as: LookoutPFN_cuEventRecord.self),
-            cuEventRecordWithFlags: resolve("cuEventRecordWithFlags", "cuEventRecordWithFlags", as: LookoutPFN_cuEventRecordWithFlags.self),
-            cuEventSynchronize: resolve("cuEventSynchronize", "cuEventSynchronize", as: LookoutPFN_cuEventSynchronize.self),
+            cuEventRecordWithFlags: resolve(
+                "cuEventRecordWithFlags", "cuEventRecordWithFlags", as: LookoutPFN_cuEventRecordWithFlags.self),
+            cuEventSynchronize: resolve(
+                "cuEventSynchronize", "cuEventSynchronize", as: LookoutPFN_cuEventSynchronize.self),
             cuEventQuery: resolve("cuEventQuery", "cuEventQuery", as: LookoutPFN_cuEventQuery.self),
-            cuEventElapsedTime: resolve("cuEventElapsedTime", "cuEventElapsedTime", as: LookoutPFN_cuEventElapsedTime.self),
+            cuEventElapsedTime: resolve(
+                "cuEventElapsedTime", "cuEventElapsedTime", as: LookoutPFN_cuEventElapsedTime.self),
             cuModuleLoadData: resolve("cuModuleLoadData", "cuModuleLoadData", as: LookoutPFN_cuModuleLoadData.self),
             cuModuleUnload: resolve("cuModuleUnload", "cuModuleUnload", as: LookoutPFN_cuModuleUnload.self),
-            cuModuleGetFunction: resolve("cuModuleGetFunction", "cuModuleGetFunction", as: LookoutPFN_cuModuleGetFunction.self),
-            cuFuncSetAttribute: resolve("cuFuncSetAttribute", "cuFuncSetAttribute", as: LookoutPFN_cuFuncSetAttribute.self),
+            cuModuleGetFunction: resolve(
+                "cuModuleGetFunction", "cuModuleGetFunction", as: LookoutPFN_cuModuleGetFunction.self),
+            cuFuncSetAttribute: resolve(
+                "cuFuncSetAttribute", "cuFuncSetAttribute", as: LookoutPFN_cuFuncSetAttribute.self),
             cuLaunchKernel: resolve("cuLaunchKernel", "cuLaunchKernel", as: LookoutPFN_cuLaunchKernel.self),
-            cuStreamBeginCapture: resolve("cuStreamBeginCapture", "cuStreamBeginCapture_v2", as: LookoutPFN_cuStreamBeginCapture.self),
-            cuStreamEndCapture: resolve("cuStreamEndCapture", "cuStreamEndCapture", as: LookoutPFN_cuStreamEndCapture.self),
-            cuGraphInstantiateWithFlags: resolve("cuGraphInstantiateWithFlags", "cuGraphInstantiateWithFlags", as: LookoutPFN_cuGraphInstantiateWithFlags.self),
+            cuStreamBeginCapture: resolve(
+                "cuStreamBeginCapture", "cuStreamBeginCapture_v2", as: LookoutPFN_cuStreamBeginCapture.self),
+            cuStreamEndCapture: resolve(
+                "cuStreamEndCapture", "cuStreamEndCapture", as: LookoutPFN_cuStreamEndCapture.self),
+            cuGraphInstantiateWithFlags: resolve(
+                "cuGraphInstantiateWithFlags", "cuGraphInstantiateWithFlags",
+                as: LookoutPFN_cuGraphInstantiateWithFlags.self),
             cuGraphLaunch: resolve("cuGraphLaunch", "cuGraphLaunch", as: LookoutPFN_cuGraphLaunch.self),
-            cuGraphExecDestroy: resolve("cuGraphExecDestroy", "cuGraphExecDestroy", as: LookoutPFN_cuGraphExecDestroy.self),
+            cuGraphExecDestroy: resolve(
+                "cuGraphExecDestroy", "cuGraphExecDestroy", as: LookoutPFN_cuGraphExecDestroy.self),
             cuGraphDestroy: resolve("cuGraphDestroy", "cuGraphDestroy", as: LookoutPFN_cuGraphDestroy.self),
             resolution: resolution
         )

@@ -1,9 +1,9 @@
 import LookoutCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A shared library opened with `dlopen`, kept open for the life of the process (the function tables that

@@ -31,7 +31,8 @@ extension HostBuffer {
         guard ManagedMemoryBudget.reserve(byteCount, free: free) else {
             throw CUDAError(
                 code: .outOfMemory, name: "CUDA_ERROR_OUT_OF_MEMORY",
-                message: "\(byteCount) bytes of managed memory would exceed 90% of the \(free) bytes the device has free",
+                message:
+                    "\(byteCount) bytes of managed memory would exceed 90% of the \(free) bytes the device has free",
                 call: "cuMemAllocManaged")
         }
         var address: LookoutCUdeviceptr = 0

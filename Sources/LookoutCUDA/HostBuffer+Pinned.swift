@@ -11,7 +11,9 @@ extension HostBuffer {
     /// Page-locked host memory: the copy engine reads it directly at full PCIe speed, asynchronously.
     /// `writeCombined` memory bypasses the CPU caches: fast to write in order and faster for the copy engine to
     /// read (no snooping of dirty cache lines), very slow for the CPU to read back. For upload staging only.
-    package static func pinned(byteCount: Int, context: CUDAContext, writeCombined: Bool = false) throws(CUDAError) -> HostBuffer {
+    package static func pinned(byteCount: Int, context: CUDAContext, writeCombined: Bool = false) throws(CUDAError)
+        -> HostBuffer
+    {
         precondition(byteCount > 0, "a host buffer holds at least one byte")
         try context.bind()
         var pointer: UnsafeMutableRawPointer? = nil

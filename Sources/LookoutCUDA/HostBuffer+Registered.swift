@@ -1,7 +1,7 @@
 import CLookoutCUDA
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension HostBuffer {
@@ -9,7 +9,9 @@ extension HostBuffer {
     /// that something else allocates (a decoder's output, say). Unregistered, then freed, on release.
     /// `hugePages` asks the kernel for transparent 2 MiB pages (aligned and rounded to 2 MiB, `MADV_HUGEPAGE`,
     /// touched before registering); `processHugePageBytes()` before and after tells how much the kernel granted.
-    package static func registered(byteCount: Int, context: CUDAContext, hugePages: Bool = false) throws(CUDAError) -> HostBuffer {
+    package static func registered(byteCount: Int, context: CUDAContext, hugePages: Bool = false) throws(CUDAError)
+        -> HostBuffer
+    {
         precondition(byteCount > 0, "a host buffer holds at least one byte")
         let alignment = hugePages ? hugePageSize : pageSize
         let rounded = (byteCount + alignment - 1) / alignment * alignment
@@ -19,7 +21,7 @@ extension HostBuffer {
         }
         if hugePages {
             #if os(Linux)
-            _ = madvise(pointer, rounded, MADV_HUGEPAGE)
+                _ = madvise(pointer, rounded, MADV_HUGEPAGE)
             #endif
             pointer.initializeMemory(as: UInt8.self, repeating: 0, count: rounded)
         }
@@ -36,7 +38,8 @@ extension HostBuffer {
         var device: LookoutCUdeviceptr = 0
         let status = context.api.cuMemHostGetDevicePointer(&device, pointer, 0)
         let devicePointer = status == 0 ? DevicePointer(address: device) : nil
-        return HostBuffer(kind: .registered, byteCount: byteCount, base: pointer, context: context, devicePointer: devicePointer)
+        return HostBuffer(
+            kind: .registered, byteCount: byteCount, base: pointer, context: context, devicePointer: devicePointer)
     }
 }
 

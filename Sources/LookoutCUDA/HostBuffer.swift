@@ -1,7 +1,7 @@
 import CLookoutCUDA
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Where a host buffer's memory comes from, which decides how the GPU can reach it.
@@ -32,7 +32,10 @@ package struct HostBuffer: ~Copyable, @unchecked Sendable {
     let base: UnsafeMutableRawPointer
     let context: CUDAContext?
 
-    init(kind: HostMemoryKind, byteCount: Int, base: UnsafeMutableRawPointer, context: CUDAContext?, devicePointer: DevicePointer?) {
+    init(
+        kind: HostMemoryKind, byteCount: Int, base: UnsafeMutableRawPointer, context: CUDAContext?,
+        devicePointer: DevicePointer?
+    ) {
         self.kind = kind
         self.byteCount = byteCount
         self.base = base
@@ -70,7 +73,8 @@ package struct HostBuffer: ~Copyable, @unchecked Sendable {
         case .pageable: self = HostBuffer.pageable(byteCount: byteCount)
         case .pinned: self = try HostBuffer.pinned(byteCount: byteCount, context: HostBuffer.require(context, kind))
         case .mapped: self = try HostBuffer.mapped(byteCount: byteCount, context: HostBuffer.require(context, kind))
-        case .registered: self = try HostBuffer.registered(byteCount: byteCount, context: HostBuffer.require(context, kind))
+        case .registered:
+            self = try HostBuffer.registered(byteCount: byteCount, context: HostBuffer.require(context, kind))
         case .managed: self = try HostBuffer.managed(byteCount: byteCount, context: HostBuffer.require(context, kind))
         }
     }
@@ -80,7 +84,10 @@ package struct HostBuffer: ~Copyable, @unchecked Sendable {
         return context
     }
 
-    package func withUnsafeMutableBytes<R, E: Error>(_ body: (UnsafeMutableRawBufferPointer) throws(E) -> R) throws(E) -> R {
+    @discardableResult
+    package func withUnsafeMutableBytes<R, E: Error>(_ body: (UnsafeMutableRawBufferPointer) throws(E) -> R) throws(E)
+        -> R
+    {
         try body(UnsafeMutableRawBufferPointer(start: base, count: byteCount))
     }
 

@@ -14,7 +14,8 @@ package final class KernelCompiler: @unchecked Sendable {
     package let cacheDirectory: String?
 
     /// `$XDG_CACHE_HOME/lookout/nvrtc`, else `~/.cache/lookout/nvrtc` (`/tmp/lookout/nvrtc` without a home).
-    package static func defaultCacheDirectory(environment: [String: String] = SystemInfo.environmentVariables) -> String {
+    package static func defaultCacheDirectory(environment: [String: String] = SystemInfo.environmentVariables) -> String
+    {
         if let dir = environment["XDG_CACHE_HOME"], !dir.isEmpty { return Paths.join(dir, "lookout/nvrtc") }
         guard let home = environment["HOME"], !home.isEmpty else { return "/tmp/lookout/nvrtc" }
         return Paths.join(home, ".cache/lookout/nvrtc")
@@ -41,7 +42,9 @@ package final class KernelCompiler: @unchecked Sendable {
     }
 
     /// The cache key: a 128-bit hash of everything that changes the image.
-    package static func cacheKey(source: String, options: [String], driverVersion: Int, nvrtcVersion: (Int, Int)) -> String {
+    package static func cacheKey(source: String, options: [String], driverVersion: Int, nvrtcVersion: (Int, Int))
+        -> String
+    {
         var text = source
         text += "\u{0}" + options.joined(separator: "\u{1}")
         text += "\u{0}driver=\(driverVersion)\u{0}nvrtc=\(nvrtcVersion.0).\(nvrtcVersion.1)"

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// One place a library was looked for, and why it did not load there.
@@ -24,7 +24,9 @@ package struct LibraryNotFound: Error, CustomStringConvertible, Sendable {
 
     package var description: String {
         // Files that exist but failed to load say more than the many folders where nothing was, so they come first.
-        let broken = attempts.filter { !$0.reason.contains("No such file") && !$0.reason.contains("cannot open shared object file") }
+        let broken = attempts.filter {
+            !$0.reason.contains("No such file") && !$0.reason.contains("cannot open shared object file")
+        }
         var text = "\(library) not found: looked for \(names.joined(separator: ", ")) in "
         text += locations.joined(separator: ", ")
         if !broken.isEmpty {

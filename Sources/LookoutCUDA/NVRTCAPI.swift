@@ -145,12 +145,14 @@ package final class NVRTC: Sendable {
     }
 
     /// Compiles CUDA C++ `source`; throws with the compiler log on failure.
-    package func compile(source: String, name: String, options: [String], kind: Output.Kind) throws(NVRTCError) -> Output {
+    package func compile(source: String, name: String, options: [String], kind: Output.Kind) throws(NVRTCError)
+        -> Output
+    {
         var program: LookoutNVRTCProgram? = nil
         try check(api.nvrtcCreateProgram(&program, source, name, 0, nil, nil), "nvrtcCreateProgram")
         defer { _ = api.nvrtcDestroyProgram(&program) }
         let cStrings = options.map { strdup($0) }
-        defer { cStrings.forEach { free($0) } }
+        defer { for pointer in cStrings { free(pointer) } }
         let status = cStrings.withUnsafeBufferPointer { buffer in
             buffer.withMemoryRebound(to: UnsafePointer<CChar>?.self) { options in
                 api.nvrtcCompileProgram(program, Int32(options.count), options.baseAddress)
@@ -169,12 +171,17 @@ package final class NVRTC: Sendable {
         if kind == .cubin, let getSize = api.nvrtcGetCUBINSize, let get = api.nvrtcGetCUBIN {
             try check(getSize(program, &size), "nvrtcGetCUBINSize")
             image = [UInt8](repeating: 0, count: size)
-            try check(image.withUnsafeMutableBytes { get(program, $0.baseAddress!.assumingMemoryBound(to: CChar.self)) }, "nvrtcGetCUBIN")
+            try check(
+                image.withUnsafeMutableBytes { get(program, $0.baseAddress!.assumingMemoryBound(to: CChar.self)) },
+                "nvrtcGetCUBIN")
             return Output(kind: .cubin, image: image, log: log)
         }
         try check(api.nvrtcGetPTXSize(program, &size), "nvrtcGetPTXSize")
         image = [UInt8](repeating: 0, count: size)
-        try check(image.withUnsafeMutableBytes { api.nvrtcGetPTX(program, $0.baseAddress!.assumingMemoryBound(to: CChar.self)) }, "nvrtcGetPTX")
+        try check(
+            image.withUnsafeMutableBytes {
+                api.nvrtcGetPTX(program, $0.baseAddress!.assumingMemoryBound(to: CChar.self))
+            }, "nvrtcGetPTX")
         return Output(kind: .ptx, image: image, log: log)
     }
 

@@ -31,7 +31,10 @@ package indirect enum JSONValue: Sendable, Equatable {
         case .double(let d): out += JSONValue.format(d)
         case .string(let s): JSONValue.escape(s, into: &out)
         case .array(let items):
-            if items.isEmpty { out += "[]"; return }
+            if items.isEmpty {
+                out += "[]"
+                return
+            }
             out += "["
             for (i, item) in items.enumerated() {
                 if i > 0 { out += pretty ? ", " : "," }
@@ -40,7 +43,10 @@ package indirect enum JSONValue: Sendable, Equatable {
             }
             out += "]"
         case .object(let fields):
-            if fields.isEmpty { out += "{}"; return }
+            if fields.isEmpty {
+                out += "{}"
+                return
+            }
             out += "{"
             for (i, (key, value)) in fields.enumerated() {
                 if i > 0 { out += "," }
@@ -166,7 +172,8 @@ extension JSONValue {
 
         mutating func literal(_ word: String, _ value: JSONValue) throws(ParseError) -> JSONValue {
             let expected = Array(word.utf8)
-            guard index + expected.count <= bytes.count, Array(bytes[index..<(index + expected.count)]) == expected else {
+            guard index + expected.count <= bytes.count, Array(bytes[index..<(index + expected.count)]) == expected
+            else {
                 throw error("expected \(word)")
             }
             index += expected.count
@@ -236,7 +243,9 @@ extension JSONValue {
             var integral = true
             while index < bytes.count {
                 let c = bytes[index]
-                if (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9")) || c == UInt8(ascii: "-") || c == UInt8(ascii: "+") {
+                if (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9")) || c == UInt8(ascii: "-")
+                    || c == UInt8(ascii: "+")
+                {
                     index += 1
                 } else if c == UInt8(ascii: ".") || c == UInt8(ascii: "e") || c == UInt8(ascii: "E") {
                     integral = false

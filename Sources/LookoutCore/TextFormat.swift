@@ -74,7 +74,11 @@ extension TextFormat {
                 } else if d == "0" && width == 0 && !readingPrecision {
                     zeroPad = true
                 } else if let digit = d.wholeNumberValue {
-                    if readingPrecision { precision = (precision ?? 0) * 10 + digit } else { width = width * 10 + digit }
+                    if readingPrecision {
+                        precision = (precision ?? 0) * 10 + digit
+                    } else {
+                        width = width * 10 + digit
+                    }
                 } else if d == "." {
                     readingPrecision = true
                     precision = 0

@@ -1,4 +1,5 @@
 import CLookoutThreads
+import Synchronization
 
 /// A fixed team of threads that splits loops: `forEachTask` runs `body(worker, task)` for every task on the caller
 /// (worker 0) and the team, each taking the next task as it finishes one. Workers spin briefly after a loop before
@@ -89,5 +90,3 @@ extension WorkerPool {
         }
     }
 }
-
-import Synchronization

@@ -1,6 +1,6 @@
-import LookoutCore
 import LookoutCUDA
 import LookoutCUDABackend
+import LookoutCore
 import LookoutModel
 import LookoutYOLO
 
@@ -26,7 +26,8 @@ final class CUDAInferenceEngine: InferenceEngine, @unchecked Sendable {
         }
         compiler = KernelCompiler(
             context: context, nvrtc: nvrtc,
-            cacheDirectory: options.cacheDirectory.map { Paths.join($0, "nvrtc") } ?? KernelCompiler.defaultCacheDirectory())
+            cacheDirectory: options.cacheDirectory.map { Paths.join($0, "nvrtc") }
+                ?? KernelCompiler.defaultCacheDirectory())
         let kernels = try EngineKernels(compiler: compiler, wgmma: options.wgmma)
         var engineOptions = CUDAEngineOptions()
         engineOptions.precision = options.precision
@@ -41,7 +42,8 @@ final class CUDAInferenceEngine: InferenceEngine, @unchecked Sendable {
     var deviceName: String { engine.context.device.description }
 
     func run<R>(
-        shape: [Int], fill: (UnsafeMutableBufferPointer<Float>) throws -> Void, read: (UnsafeBufferPointer<Float>) throws -> R
+        shape: [Int], fill: (UnsafeMutableBufferPointer<Float>) throws -> Void,
+        read: (UnsafeBufferPointer<Float>) throws -> R
     ) throws -> R {
         try lock.withLock { try engine.instance(shape: shape).run(fill: fill, read: read) }
     }
@@ -66,7 +68,8 @@ final class CUDAInferenceEngine: InferenceEngine, @unchecked Sendable {
             try instance.upload(fill: fill)
             try instance.enqueue()
             let post = try gpuPostprocessor(batch: shape[0], maxDetections: options.maxDetections)
-            try post.enqueue(output: instance.output, batch: count, options: options, targets: targets, on: engine.stream)
+            try post.enqueue(
+                output: instance.output, batch: count, options: options, targets: targets, on: engine.stream)
             try engine.stream.synchronize()
             var results: [[Detection]] = Array(repeating: [], count: count)
             var overflowed: [Int] = []
@@ -79,7 +82,8 @@ final class CUDAInferenceEngine: InferenceEngine, @unchecked Sendable {
                 let perSlot = output.count / shape[0]
                 for slot in overflowed {
                     fallbackNMS.run(
-                        output: output.baseAddress! + slot * perSlot, anchors: perSlot / (4 + classes), classes: classes,
+                        output: output.baseAddress! + slot * perSlot, anchors: perSlot / (4 + classes),
+                        classes: classes,
                         into: &results[slot])
                     if let target = targets?[slot] {
                         BoxScaling.toOriginal(

@@ -1,5 +1,4 @@
 import LookoutCore
-import LookoutCore
 
 /// The embedded default: the shapes YOLOv8n and one of its val images, committed under `Models/` and found from
 /// the executable's location (or `LOOKOUT_MODELS`), so `lookout detect` works with no arguments.

@@ -11,7 +11,8 @@ package enum DetectionJSON {
         out += ",\"width\":\(result.width),\"height\":\(result.height),\"detections\":["
         for (i, d) in result.detections.enumerated() {
             if i > 0 { out += "," }
-            out += "{\"box\":[\(number(d.x1)),\(number(d.y1)),\(number(d.x2)),\(number(d.y2))],\"confidence\":\(number(d.confidence)),\"class\":\(d.classIndex),\"name\":"
+            out +=
+                "{\"box\":[\(number(d.x1)),\(number(d.y1)),\(number(d.x2)),\(number(d.y2))],\"confidence\":\(number(d.confidence)),\"class\":\(d.classIndex),\"name\":"
             appendString(d.classIndex < names.count ? names[d.classIndex] : "class\(d.classIndex)", to: &out)
             out += "}"
         }
@@ -20,7 +21,9 @@ package enum DetectionJSON {
     }
 
     /// `image 1/3 path.jpg 1228x690 → 640x640: 2 circles, 1 star (45.1 ms)`.
-    package static func summary(index: Int, total: Int, source: String, result: ImageDetections, names: [String]) -> String {
+    package static func summary(index: Int, total: Int, source: String, result: ImageDetections, names: [String])
+        -> String
+    {
         var counts: [Int: Int] = [:]
         for d in result.detections { counts[d.classIndex, default: 0] += 1 }
         let parts = counts.keys.sorted().map { k -> String in
@@ -32,7 +35,8 @@ package enum DetectionJSON {
             "\(TextFormat.fixed(result.preprocessMilliseconds, digits: 1)) ms pre, "
             + "\(TextFormat.fixed(result.inferenceMilliseconds, digits: 1)) ms inference, "
             + "\(TextFormat.fixed(result.postprocessMilliseconds, digits: 1)) ms post"
-        var lines = "image \(index)/\(total) \(source) \(result.width)x\(result.height) -> \(result.inputWidth)x\(result.inputHeight): \(found) (\(time))"
+        var lines =
+            "image \(index)/\(total) \(source) \(result.width)x\(result.height) -> \(result.inputWidth)x\(result.inputHeight): \(found) (\(time))"
         for d in result.detections {
             let name = d.classIndex < names.count ? names[d.classIndex] : "class\(d.classIndex)"
             let box = [d.x1, d.y1, d.x2, d.y2].map { TextFormat.fixed(Double($0), digits: 1) }.joined(separator: ", ")
@@ -49,4 +53,3 @@ package enum DetectionJSON {
         JSONValue.escape(s, into: &out)
     }
 }
-

@@ -101,7 +101,7 @@ public final class Detector: @unchecked Sendable {
                 if case .cuda = device {
                     throw LookoutError(
                         .deviceUnavailable, "`device` \(device): the CUDA backend cannot run this model: \(error)",
-                        parameter: "device", cause: error as? any Error & Sendable)
+                        parameter: "device", cause: error)
                 }
                 engine = CPUEngine(model: model, tuning: options.cpu)
                 deviceLine =
@@ -129,7 +129,8 @@ public final class Detector: @unchecked Sendable {
     }
 
     /// Runs detection on one BGR image.
-    public func detect(_ image: BGRImage, options: DetectOptions = DetectOptions()) throws(LookoutError) -> ImageDetections
+    public func detect(_ image: BGRImage, options: DetectOptions = DetectOptions()) throws(LookoutError)
+        -> ImageDetections
     {
         try detect(batch: [image], options: options)[0]
     }
@@ -146,7 +147,8 @@ public final class Detector: @unchecked Sendable {
         if images.count > capacity {
             var results: [ImageDetections] = []
             for start in stride(from: 0, to: images.count, by: capacity) {
-                results += try detect(batch: Array(images[start..<min(start + capacity, images.count)]), options: options)
+                results += try detect(
+                    batch: Array(images[start..<min(start + capacity, images.count)]), options: options)
             }
             return results
         }
@@ -188,7 +190,8 @@ public final class Detector: @unchecked Sendable {
         let targets = geometries.map { g in
             BoxScalingTarget(
                 ratioPad: BoxScaling.predictRatioPad(
-                    inputWidth: width, inputHeight: height, originalWidth: g.sourceWidth, originalHeight: g.sourceHeight),
+                    inputWidth: width, inputHeight: height, originalWidth: g.sourceWidth, originalHeight: g.sourceHeight
+                ),
                 originalWidth: g.sourceWidth, originalHeight: g.sourceHeight)
         }
         return try lock.withLock { () throws(LookoutError) -> BatchDetections in
@@ -214,7 +217,8 @@ public final class Detector: @unchecked Sendable {
         let batch = model.isDynamic ? count : (model.fixedBatch ?? 1)
         guard count <= batch else {
             throw LookoutError(
-                .invalidArgument, "\(model.path): a batch of \(count) images, but the model was exported with batch \(batch)",
+                .invalidArgument,
+                "\(model.path): a batch of \(count) images, but the model was exported with batch \(batch)",
                 parameter: "maxBatch")
         }
         let shape = [batch, 3, height, width]
@@ -230,7 +234,8 @@ public final class Detector: @unchecked Sendable {
         let classes = model.classCount
         var frames: [[Detection]] = []
         try LookoutError.naming(model.path) {
-            if let found = try engine.detect(shape: shape, count: count, fill: fillAll, options: nms, targets: targets) {
+            if let found = try engine.detect(shape: shape, count: count, fill: fillAll, options: nms, targets: targets)
+            {
                 frames = found
                 marks.append(MonotonicClock.nanoseconds())
                 return
@@ -244,7 +249,8 @@ public final class Detector: @unchecked Sendable {
                     let perSlot = output.count / batch
                     for i in 0..<count {
                         suppression.run(
-                            output: output.baseAddress! + i * perSlot, anchors: perSlot / (4 + classes), classes: classes,
+                            output: output.baseAddress! + i * perSlot, anchors: perSlot / (4 + classes),
+                            classes: classes,
                             into: &frames[i])
                     }
                 })

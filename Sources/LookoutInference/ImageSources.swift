@@ -1,7 +1,7 @@
 import LookoutCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Expands `detect`/`val` SOURCE arguments into image files: a file is itself, a directory is its images (sorted,

@@ -1,6 +1,6 @@
-import LookoutCore
 import LookoutCPU
 import LookoutCUDABackend
+import LookoutCore
 import LookoutModel
 import LookoutYOLO
 
@@ -53,7 +53,8 @@ final class CPUEngine: InferenceEngine, @unchecked Sendable {
         if let existing = lock.withLock({ executors[shape] }) { return existing }
         let plan = try model.plan(forInputShape: shape)
         let executor = try CPUExecutor(
-            plan: plan, halfInput: model.inputType == .float16, halfOutput: model.outputType == .float16, tuning: tuning)
+            plan: plan, halfInput: model.inputType == .float16, halfOutput: model.outputType == .float16, tuning: tuning
+        )
         lock.withLock { executors[shape] = executor }
         return executor
     }

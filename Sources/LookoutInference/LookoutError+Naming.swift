@@ -13,7 +13,7 @@ extension LookoutError {
         } catch let error as LookoutError {
             throw error
         } catch {
-            throw LookoutError(.inferenceFailure, "\(path): \(error)", cause: error as? any Error & Sendable)
+            throw LookoutError(.inferenceFailure, "\(path): \(error)", cause: error)
         }
     }
 }

@@ -63,7 +63,8 @@ public struct Validator {
                 failures.append(error.description)
                 continue
             }
-            let (targetWidth, targetHeight) = targetSize(width: image.width, height: image.height, size: size, model: model)
+            let (targetWidth, targetHeight) = targetSize(
+                width: image.width, height: image.height, size: size, model: model)
             var geometry: ValGeometry?
             // Boxes stay in letterboxed pixels (no targets): val matches them there.
             let batch = try detector.exclusively { () throws(LookoutError) -> BatchDetections in

@@ -39,22 +39,29 @@ public final class DetectionModel: Sendable {
         self.path = path
         let metadata = try YOLOMetadata(properties: onnx.metadata)
         guard metadata.task == "detect" else {
-            throw ModelError(.unsupportedTask, "task '\(metadata.task)' is not supported; Lookout runs detection models (task 'detect')")
+            throw ModelError(
+                .unsupportedTask,
+                "task '\(metadata.task)' is not supported; Lookout runs detection models (task 'detect')")
         }
         guard !metadata.end2end else {
-            throw ModelError(.unsupported, "end-to-end exports (NMS in the graph) are not supported; export with nms=False")
+            throw ModelError(
+                .unsupported, "end-to-end exports (NMS in the graph) are not supported; export with nms=False")
         }
         self.metadata = metadata
         self.opset = onnx.opset
         self.producer = "\(onnx.producerName) \(onnx.producerVersion)".trimmedWhitespace
         let graph = try Graph(onnx: onnx)
         guard graph.inputs.count == 1 else {
-            throw ModelError(.invalidGraph, "the model has \(graph.inputs.count) inputs; a YOLO model has one image input")
+            throw ModelError(
+                .invalidGraph, "the model has \(graph.inputs.count) inputs; a YOLO model has one image input")
         }
         let input = graph[graph.inputs[0]]
         let declared = input.declaredShape ?? [nil, 3, nil, nil]
         guard declared.count == 4, declared[1] == nil || declared[1] == 3 else {
-            throw ModelError(.invalidGraph, "input '\(input.name)' has shape \(declared.map { $0.map(String.init) ?? "?" }); expected [batch, 3, height, width]")
+            throw ModelError(
+                .invalidGraph,
+                "input '\(input.name)' has shape \(declared.map { $0.map(String.init) ?? "?" }); expected [batch, 3, height, width]"
+            )
         }
         guard input.dataType == .float || input.dataType == .float16 else {
             throw ModelError(.unsupported, "input '\(input.name)' is \(input.dataType); supported: float32, float16")
@@ -72,12 +79,16 @@ public final class DetectionModel: Sendable {
         let plan = try DetectionModel.makePlan(graph, shape: [declared[0] ?? 1, 3, h, w])
         let outShape = plan.graph.shape(plan.graph.outputs[0])
         guard outShape.count == 3, outShape[1] > 4 else {
-            throw ModelError(.invalidGraph, "output '\(output.name)' has shape \(outShape); a YOLO detection output is [batch, 4 + classes, anchors]")
+            throw ModelError(
+                .invalidGraph,
+                "output '\(output.name)' has shape \(outShape); a YOLO detection output is [batch, 4 + classes, anchors]"
+            )
         }
         self.outputType = plan.graph[plan.graph.outputs[0]].dataType
         self.classCount = outShape[1] - 4
         if !metadata.classNames.isEmpty && metadata.classNames.count != classCount {
-            throw ModelError(.invalidGraph, "metadata names \(metadata.classNames.count) classes but the output has \(classCount)")
+            throw ModelError(
+                .invalidGraph, "metadata names \(metadata.classNames.count) classes but the output has \(classCount)")
         }
         plans.withLock { $0[[declared[0] ?? 1, 3, h, w]] = plan }
     }

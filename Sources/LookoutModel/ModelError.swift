@@ -62,7 +62,9 @@ public struct ModelError: Error, Sendable, CustomStringConvertible {
         return copy
     }
 
-    package static func malformed(_ message: String) -> ModelError { ModelError(.malformed, "not a valid ONNX model: \(message)") }
+    package static func malformed(_ message: String) -> ModelError {
+        ModelError(.malformed, "not a valid ONNX model: \(message)")
+    }
     package static func invalid(_ message: String) -> ModelError { ModelError(.invalidGraph, message) }
     package static func unsupported(_ message: String) -> ModelError { ModelError(.unsupported, message) }
 }

@@ -1,10 +1,10 @@
-import LookoutCore
-import LookoutTestSupport
 import LookoutBench
-import LookoutPipeline
-import LookoutInference
 import LookoutCUDABackend
+import LookoutCore
+import LookoutInference
 import LookoutModel
+import LookoutPipeline
+import LookoutTestSupport
 
 extension EngineSelftest {
     /// Layers of the shapes model at batch 32 that the kernel trials run: the first convolution matching each.
@@ -14,7 +14,10 @@ extension EngineSelftest {
         ("32→32 3×3 at 80²", { $0.inC == 32 && $0.outC == 32 && $0.kernel == 3 && $0.stride == 1 && $0.inH == 80 }),
         ("48→32 1×1 at 160²", { $0.inC == 48 && $0.outC == 32 && $0.kernel == 1 && $0.inH == 160 }),
         ("192→64 1×1 at 80²", { $0.inC == 192 && $0.outC == 64 && $0.kernel == 1 && $0.inH == 80 }),
-        ("32→64 3×3 s2 at 160²", { $0.inC == 32 && $0.outC == 64 && $0.kernel == 3 && $0.stride == 2 && $0.inH == 160 }),
+        (
+            "32→64 3×3 s2 at 160²",
+            { $0.inC == 32 && $0.outC == 64 && $0.kernel == 3 && $0.stride == 2 && $0.inH == 160 }
+        ),
         (
             "16→32 3×3 s2 at 320²",
             { $0.inC == 16 && $0.outC == 32 && $0.kernel == 3 && $0.stride == 2 && $0.inH == 320 }

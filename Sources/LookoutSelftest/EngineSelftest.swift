@@ -1,13 +1,13 @@
+import LookoutBench
 import LookoutCPU
 import LookoutCUDA
 import LookoutCUDABackend
 import LookoutCore
-import LookoutTestSupport
-import LookoutBench
 import LookoutInference
 import LookoutMedia
 import LookoutModel
 import LookoutPipeline
+import LookoutTestSupport
 import LookoutYOLO
 
 /// `lookout selftest --gpu` for the inference engine: every step of a plan against the CPU backend, the whole model
@@ -75,7 +75,9 @@ package final class EngineSelftest: SelftestChecks {
 
     /// Each step's output, through the GPU plan up to that step, against the CPU backend's.
     func everyStep(precision: GPUPrecision, shape: [Int], tolerance: Double) {
-        check("every step of the plan equals the CPU backend (\(precision.rawValue), \(shape), relative error ≤ \(tolerance))") {
+        check(
+            "every step of the plan equals the CPU backend (\(precision.rawValue), \(shape), relative error ≤ \(tolerance))"
+        ) {
             let detector = try cudaDetector(dynamicModel, precision: precision)
             guard let cuda = detector.cuda else { return "not on CUDA" }
             let plan = try detector.model.plan(forInputShape: shape)
@@ -98,7 +100,11 @@ package final class EngineSelftest: SelftestChecks {
                 worst[name] = (max(previous.0, error), previous.1 + 1)
                 if !(error <= tolerance) { failures.append("step \(i) \(name) '\(node.name)': \(error)") }
             }
-            log("  " + worst.sorted { $0.key < $1.key }.map { TextFormat.format("%@ ×%d worst %.2e", $0.key, $0.value.1, $0.value.0) }.joined(separator: ", "))
+            log(
+                "  "
+                    + worst.sorted { $0.key < $1.key }.map {
+                        TextFormat.format("%@ ×%d worst %.2e", $0.key, $0.value.1, $0.value.0)
+                    }.joined(separator: ", "))
             return failures.isEmpty ? nil : failures.prefix(8).joined(separator: "; ")
         }
     }
@@ -108,15 +114,19 @@ package final class EngineSelftest: SelftestChecks {
         var decoder = ImageDecoder()
         var image = BGRImage()
         try decoder.decode(file: path, into: &image)
-        let geometry = LetterboxGeometry(sourceWidth: image.width, sourceHeight: image.height, targetWidth: size, targetHeight: size)
+        let geometry = LetterboxGeometry(
+            sourceWidth: image.width, sourceHeight: image.height, targetWidth: size, targetHeight: size)
         var tensor = [Float](repeating: 0, count: 3 * size * size)
         var writer = LetterboxTensorWriter()
-        image.withPixels { pixels in tensor.withUnsafeMutableBufferPointer { writer.write(pixels, geometry: geometry, into: $0.baseAddress!) } }
+        image.withPixels { pixels in
+            tensor.withUnsafeMutableBufferPointer { writer.write(pixels, geometry: geometry, into: $0.baseAddress!) }
+        }
         return tensor
     }
 
     func wholeModel(images: [String]) {
-        check("whole model on val images within fp16 tolerance of the CPU backend; graph replay equals eager launches") {
+        check("whole model on val images within fp16 tolerance of the CPU backend; graph replay equals eager launches")
+        {
             let detector = try cudaDetector(staticModel)
             guard let cuda = detector.cuda else { return "not on CUDA" }
             let plan = try detector.model.plan(forInputShape: [1, 3, 640, 640])
@@ -142,7 +152,10 @@ package final class EngineSelftest: SelftestChecks {
                     if i < 4 * anchors { worstBox = max(worstBox, d) } else { worstScore = max(worstScore, d) }
                 }
             }
-            log(TextFormat.format("  relative error %.2e, max |Δscore| %.4f, max |Δbox| %.3f px", worstRelative, worstScore, worstBox))
+            log(
+                TextFormat.format(
+                    "  relative error %.2e, max |Δscore| %.4f, max |Δbox| %.3f px", worstRelative, worstScore, worstBox)
+            )
             return worstRelative < 5e-3 && worstScore < 0.02 ? nil : "too far from the CPU backend"
         }
     }
@@ -168,12 +181,14 @@ package final class EngineSelftest: SelftestChecks {
             }
             // Host path first.
             var writer = LetterboxTensorWriter()
-            let host = try instance.run(fill: { buffer in
-                for (slot, image) in decoded.enumerated() {
-                    let geometry = LetterboxGeometry(sourceWidth: image.width, sourceHeight: image.height, targetWidth: 640, targetHeight: 640)
-                    image.withPixels { writer.write($0, geometry: geometry, into: buffer.baseAddress!, slot: slot) }
-                }
-            }, read: { Array($0) })
+            let host = try instance.run(
+                fill: { buffer in
+                    for (slot, image) in decoded.enumerated() {
+                        let geometry = LetterboxGeometry(
+                            sourceWidth: image.width, sourceHeight: image.height, targetWidth: 640, targetHeight: 640)
+                        image.withPixels { writer.write($0, geometry: geometry, into: buffer.baseAddress!, slot: slot) }
+                    }
+                }, read: { Array($0) })
             // Device path: raw frames uploaded, letterboxed on the GPU into the input slots.
             var frames: [DeviceScratchBuffer] = []
             for (slot, image) in decoded.enumerated() {
@@ -184,16 +199,20 @@ package final class EngineSelftest: SelftestChecks {
                 try stream.copy(pinned, to: frame.buffer)
                 try stream.synchronize()
                 try letterbox.launch(
-                    frame: DeviceFrame(pointer: frame.buffer.pointer(), format: .bgr, width: image.width, height: image.height),
+                    frame: DeviceFrame(
+                        pointer: frame.buffer.pointer(), format: .bgr, width: image.width, height: image.height),
                     into: TensorSlot(
-                        tensor: DevicePointer(address: input.address), batchIndex: slot, width: 640, height: 640, element: .float16,
+                        tensor: DevicePointer(address: input.address), batchIndex: slot, width: 640, height: 640,
+                        element: .float16,
                         layout: .nhwc),
                     on: stream)
                 frames.append(frame)
             }
             try instance.enqueue()
             let device = try instance.download { Array($0) }
-            log("  2 images, \(device.count) outputs, max |difference| \(zip(device, host).map { abs($0 - $1) }.max() ?? -1)")
+            log(
+                "  2 images, \(device.count) outputs, max |difference| \(zip(device, host).map { abs($0 - $1) }.max() ?? -1)"
+            )
             return device == host ? nil : "outputs differ"
         }
     }
@@ -213,7 +232,11 @@ package final class EngineSelftest: SelftestChecks {
                 for options in [NMSOptions.predict, NMSOptions.val] {
                     var cpu = NonMaxSuppression(options: options)
                     var expected: [Detection] = []
-                    output.withUnsafeBufferPointer { cpu.run(output: $0.baseAddress!, anchors: output.count / (4 + classes), classes: classes, into: &expected) }
+                    output.withUnsafeBufferPointer {
+                        cpu.run(
+                            output: $0.baseAddress!, anchors: output.count / (4 + classes), classes: classes,
+                            into: &expected)
+                    }
                     let post = try GPUPostprocessor(
                         context: cuda.context, compiler: cuda.compiler, maxBatch: 1, classes: detector.model.classCount)
                     try post.enqueue(output: instance.output, batch: 1, options: options, on: cuda.engine.stream)
@@ -221,9 +244,14 @@ package final class EngineSelftest: SelftestChecks {
                     var found: [Detection] = []
                     guard post.detections(image: 0, into: &found) else { return "\(path): GPU scratch overflow" }
                     if found != expected {
-                        let first = (0..<min(found.count, expected.count)).first { found[$0] != expected[$0] } ?? min(found.count, expected.count)
-                        let detail = first < min(found.count, expected.count) ? ": GPU \(found[first]) vs CPU \(expected[first])" : ""
-                        return "\(path) (\(options.multiLabel ? "val" : "predict")): GPU \(found.count) boxes, CPU \(expected.count); first difference at \(first)\(detail)"
+                        let first =
+                            (0..<min(found.count, expected.count)).first { found[$0] != expected[$0] }
+                            ?? min(found.count, expected.count)
+                        let detail =
+                            first < min(found.count, expected.count)
+                            ? ": GPU \(found[first]) vs CPU \(expected[first])" : ""
+                        return
+                            "\(path) (\(options.multiLabel ? "val" : "predict")): GPU \(found.count) boxes, CPU \(expected.count); first difference at \(first)\(detail)"
                     }
                     compared += found.count
                 }
@@ -241,7 +269,9 @@ package final class EngineSelftest: SelftestChecks {
     }
 
     func references(images: [String]) {
-        check("detect --device cuda matches ultralytics_onnx_static_predictions.json (≥98% matched at IoU 0.95, |Δconf| ≤ 0.01; ≤2% extra)") {
+        check(
+            "detect --device cuda matches ultralytics_onnx_static_predictions.json (≥98% matched at IoU 0.95, |Δconf| ≤ 0.01; ≤2% extra)"
+        ) {
             let path = fixtures + "/val/ultralytics_onnx_static_predictions.json"
             guard let text = FileBytes.readText(path) else { return "cannot read \(path)" }
             let reference = try JSONValue.parse(text)
@@ -255,7 +285,8 @@ package final class EngineSelftest: SelftestChecks {
             for path in images {
                 let name = Paths.lastComponent(path)
                 guard let entry = reference[name], let boxes = entry["xyxy"]?.doubleMatrix,
-                    let confs = entry["conf"]?.doubleArray, let classes = entry["cls"]?.doubleArray.map({ $0.map { Int($0) } })
+                    let confs = entry["conf"]?.doubleArray,
+                    let classes = entry["cls"]?.doubleArray.map({ $0.map { Int($0) } })
                 else { continue }
                 try decoder.decode(file: path, into: &image)
                 let t0 = MonotonicClock.nanoseconds()
@@ -269,9 +300,15 @@ package final class EngineSelftest: SelftestChecks {
                     var bestIoU: Float = 0
                     for (j, d) in result.detections.enumerated() where !used[j] && d.classIndex == classes[k] {
                         let v = Self.iou([d.x1, d.y1, d.x2, d.y2], r)
-                        if v >= 0.95 && abs(Double(d.confidence) - confs[k]) <= 0.01 && v > bestIoU { best = j; bestIoU = v }
+                        if v >= 0.95 && abs(Double(d.confidence) - confs[k]) <= 0.01 && v > bestIoU {
+                            best = j
+                            bestIoU = v
+                        }
                     }
-                    if best >= 0 { used[best] = true; matched += 1 }
+                    if best >= 0 {
+                        used[best] = true
+                        matched += 1
+                    }
                 }
                 extra += used.filter { !$0 }.count
             }
@@ -279,8 +316,10 @@ package final class EngineSelftest: SelftestChecks {
             let rate = Double(matched) / Double(total)
             let extraRate = Double(extra) / Double(total)
             let stats = milliseconds.sorted()
-            log(TextFormat.format("  %d of %d reference boxes matched (%.2f%%), %d extra (%.2f%%); detect p50 %.2f ms an image (CPU letterbox, upload, engine, GPU NMS)",
-                       matched, total, 100 * rate, extra, 100 * extraRate, stats[stats.count / 2]))
+            log(
+                TextFormat.format(
+                    "  %d of %d reference boxes matched (%.2f%%), %d extra (%.2f%%); detect p50 %.2f ms an image (CPU letterbox, upload, engine, GPU NMS)",
+                    matched, total, 100 * rate, extra, 100 * extraRate, stats[stats.count / 2]))
             return rate >= 0.98 && extraRate <= 0.02 ? nil : "below the acceptance"
         }
     }
@@ -295,7 +334,10 @@ package final class EngineSelftest: SelftestChecks {
             let detector = try cudaDetector(staticModel)
             let result = try Validator().run(detector: detector, folder: fixtures + "/val")
             let map = result.summary.map50to95
-            log(TextFormat.format("  mAP50-95 %.4f (Ultralytics ONNX %.4f, Δ %+.4f), mAP50 %.4f, %.1f s", map, expected, map - expected, result.summary.map50, result.seconds))
+            log(
+                TextFormat.format(
+                    "  mAP50-95 %.4f (Ultralytics ONNX %.4f, Δ %+.4f), mAP50 %.4f, %.1f s", map, expected,
+                    map - expected, result.summary.map50, result.seconds))
             return abs(map - expected) <= 0.005 ? nil : "off by \(map - expected)"
         }
     }
@@ -308,7 +350,8 @@ package final class EngineSelftest: SelftestChecks {
             let index = plan.steps.last!.node
             plan.graph.nodes[index].op = .gather(axis: 0)
             do {
-                _ = try cuda.engine.probe(plan: plan, lastStep: plan.steps.count - 1, input: Self.input(count: 3 * 640 * 640, seed: 1))
+                _ = try cuda.engine.probe(
+                    plan: plan, lastStep: plan.steps.count - 1, input: Self.input(count: 3 * 640 * 640, seed: 1))
                 return "a Gather compiled"
             } catch let error as GPUBackendError {
                 log("  reported: \(error)")
@@ -330,13 +373,16 @@ package final class EngineSelftest: SelftestChecks {
             }
             _ = consume hog
             let instance = try cuda.engine.instance(shape: [1, 3, 64, 64])
-            let out = try instance.run(fill: { _ = $0.update(from: Self.input(count: 3 * 64 * 64, seed: 2)) }, read: { Array($0) })
+            let out = try instance.run(
+                fill: { _ = $0.update(from: Self.input(count: 3 * 64 * 64, seed: 2)) }, read: { Array($0) })
             return out.allSatisfy(\.isFinite) ? nil : "non-finite output after the error"
         }
     }
 
     func steadyState() {
-        check("steady state: graph replay + GPU NMS + result copy: Lookout allocates nothing (100 batches of 8; the driver's own allocations reported)") {
+        check(
+            "steady state: graph replay + GPU NMS + result copy: Lookout allocates nothing (100 batches of 8; the driver's own allocations reported)"
+        ) {
             let detector = try cudaDetector(dynamicModel)
             guard let cuda = detector.cuda else { return "not on CUDA" }
             let instance = try cuda.engine.instance(shape: [8, 3, 640, 640])
@@ -361,8 +407,9 @@ package final class EngineSelftest: SelftestChecks {
             let report = before.report(until: after, frames: 100)
             let device = Measurement.cudaAllocations() - cudaBefore
             let host = report.ours
-            log("  100 batches: \(report.ours) host allocations by Lookout (NMS enqueue and the rest), "
-                + "\(report.driver) by the driver; \(device) CUDA allocations")
+            log(
+                "  100 batches: \(report.ours) host allocations by Lookout (NMS enqueue and the rest), "
+                    + "\(report.driver) by the driver; \(device) CUDA allocations")
             return host == 0 && device == 0 ? nil : "Lookout allocates in steady state"
         }
     }
@@ -390,7 +437,9 @@ extension EngineSelftest {
         check(name) {
             var problems: [String] = []
             for batch in [1, 8] {
-                guard let result = try cuda.engine.checkCUDNN(shape: [batch, 3, 640, 640]) else { return "cuDNN not loaded" }
+                guard let result = try cuda.engine.checkCUDNN(shape: [batch, 3, 640, 640]) else {
+                    return "cuDNN not loaded"
+                }
                 log("  batch \(batch): \(cuda.engine.cudnnStatus)")
                 for layer in result.layers {
                     let runs = layer.runs.map { run in
@@ -399,7 +448,8 @@ extension EngineSelftest {
                     }
                     log(
                         TextFormat.format(
-                            "  [%@] %@: chosen %@ %.4f ms, best NVRTC %@ %.4f ms; ", layer.kind, layer.layer, layer.chosen,
+                            "  [%@] %@: chosen %@ %.4f ms, best NVRTC %@ %.4f ms; ", layer.kind, layer.layer,
+                            layer.chosen,
                             layer.chosenMilliseconds, layer.nvrtc, layer.nvrtcMilliseconds)
                             + runs.joined(separator: "; "))
                     for run in layer.runs where run.failure != nil && run.milliseconds != nil {
@@ -408,8 +458,12 @@ extension EngineSelftest {
                 }
                 if result.layers.isEmpty { problems.append("batch \(batch): no layer has cuDNN algorithms") }
                 let replay = result.graphEqualsEager ? "equals" : "DIFFERS FROM"
-                log("  batch \(batch): \(result.forcedLayers) layers forced onto cuDNN: graph replay \(replay) eager launches")
-                if !result.graphEqualsEager { problems.append("batch \(batch): graph replay differs from eager launches") }
+                log(
+                    "  batch \(batch): \(result.forcedLayers) layers forced onto cuDNN: graph replay \(replay) eager launches"
+                )
+                if !result.graphEqualsEager {
+                    problems.append("batch \(batch): graph replay differs from eager launches")
+                }
             }
             for line in cuda.engine.log where line.hasPrefix("tuning:") || line.hasPrefix("cuDNN") { log("  " + line) }
             return problems.isEmpty ? nil : problems.prefix(6).joined(separator: "; ")
@@ -420,5 +474,7 @@ extension EngineSelftest {
 /// A device buffer owned by a class (kept alive in arrays).
 final class DeviceScratchBuffer {
     let buffer: DeviceBuffer
-    init(context: CUDAContext, byteCount: Int) throws(CUDAError) { buffer = try DeviceBuffer(context: context, byteCount: byteCount) }
+    init(context: CUDAContext, byteCount: Int) throws(CUDAError) {
+        buffer = try DeviceBuffer(context: context, byteCount: byteCount)
+    }
 }

@@ -1,17 +1,17 @@
+import CLookoutHostMemory
+import LookoutBench
+import LookoutCUDA
+import LookoutCUDABackend
 import LookoutCore
+import LookoutInference
+import LookoutMedia
+import LookoutPipeline
+import LookoutTestSupport
+import LookoutYOLO
 
 #if canImport(Glibc)
     import Glibc
 #endif
-import LookoutTestSupport
-import LookoutBench
-import LookoutPipeline
-import LookoutInference
-import CLookoutHostMemory
-import LookoutCUDA
-import LookoutCUDABackend
-import LookoutMedia
-import LookoutYOLO
 
 extension GPUSelftest {
     func randomBytes(_ count: Int, seed: UInt64) -> [UInt8] {
@@ -46,11 +46,15 @@ extension GPUSelftest {
                 let source = try HostBuffer(kind: kind, byteCount: count, context: context)
                 let back = try HostBuffer(kind: kind, byteCount: count, context: context)
                 let device = try DeviceBuffer(context: context, byteCount: count)
-                if try !roundTrip(pattern, from: source, through: device, into: back, on: stream) { return "1D round trip differs" }
+                if try !roundTrip(pattern, from: source, through: device, into: back, on: stream) {
+                    return "1D round trip differs"
+                }
                 // 2D: 1000 rows of 1001 bytes, host pitch 1003, device pitch 1024.
                 back.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) }
-                try stream.copy2D(source, sourcePitch: 1003, to: device, destinationPitch: 1024, widthBytes: 1001, height: 1000)
-                try stream.copy2D(device, sourcePitch: 1024, to: back, destinationPitch: 1003, widthBytes: 1001, height: 1000)
+                try stream.copy2D(
+                    source, sourcePitch: 1003, to: device, destinationPitch: 1024, widthBytes: 1001, height: 1000)
+                try stream.copy2D(
+                    device, sourcePitch: 1024, to: back, destinationPitch: 1003, widthBytes: 1001, height: 1000)
                 try stream.synchronize()
                 let rowsEqual = back.withUnsafeBytes { out in
                     (0..<1000).allSatisfy { row in
@@ -95,13 +99,16 @@ extension GPUSelftest {
             return back.withUnsafeBytes({ $0.elementsEqual(pattern) }) ? nil : "the copy moved other bytes"
         }
         for staging in PinnedStaging.allCases {
-            check("copies round-trip byte-exact through \(staging.rawValue) pinned staging (bench transfer's --staging)") {
+            check(
+                "copies round-trip byte-exact through \(staging.rawValue) pinned staging (bench transfer's --staging)"
+            ) {
                 let count = (5 << 20) + 13
                 let pattern = randomBytes(count, seed: UInt64(count) + UInt64(staging.rawValue.count))
                 let source = try staging.allocate(byteCount: count, context: context)
                 let back = try HostBuffer.pinned(byteCount: count, context: context)
                 let device = try DeviceBuffer(context: context, byteCount: count)
-                return try roundTrip(pattern, from: source, through: device, into: back, on: stream) ? nil : "round trip differs"
+                return try roundTrip(pattern, from: source, through: device, into: back, on: stream)
+                    ? nil : "round trip differs"
             }
         }
     }
@@ -109,7 +116,8 @@ extension GPUSelftest {
     /// A frame of `format`, GPU letterbox into a tensor, and the CPU reference for the same frame.
     func letterboxOnce(
         context: CUDAContext, stream: CUDAStream, letterbox: GPULetterbox, width: Int, height: Int, format: PixelFormat,
-        element: TensorElement, layout: TensorMemoryLayout, pitchPadding: Int = 0, bgr: [UInt8]? = nil, batchIndex: Int = 1
+        element: TensorElement, layout: TensorMemoryLayout, pitchPadding: Int = 0, bgr: [UInt8]? = nil,
+        batchIndex: Int = 1
     ) throws -> (gpu: [Float], cpu: [Float]) {
         let pitch = width * format.bytesPerPixel + pitchPadding
         let rows = format == .nv12 ? height + (height + 1) / 2 : height
@@ -134,14 +142,16 @@ extension GPUSelftest {
         host.withUnsafeMutableBytes { $0.copyBytes(from: frame) }
         let deviceFrame = try DeviceBuffer(context: context, byteCount: frame.count)
         try stream.copy(host, to: deviceFrame)
-        let slot = TensorSlot(tensor: DevicePointer(address: 0), batchIndex: batchIndex, element: element, layout: layout)
+        let slot = TensorSlot(
+            tensor: DevicePointer(address: 0), batchIndex: batchIndex, element: element, layout: layout)
         let tensorBytes = slot.imageBytes * (batchIndex + 1)
         let tensor = try DeviceBuffer(context: context, byteCount: tensorBytes)
         try stream.fill(tensor, byte: 0xFF)  // poison: NaN everywhere until written
         var target = slot
         target.tensor = tensor.pointer()
         try letterbox.launch(
-            frame: DeviceFrame(pointer: deviceFrame.pointer(), format: format, width: width, height: height, pitch: pitch),
+            frame: DeviceFrame(
+                pointer: deviceFrame.pointer(), format: format, width: width, height: height, pitch: pitch),
             into: target, on: stream)
         let out = try HostBuffer.pinned(byteCount: slot.imageBytes, context: context)
         try stream.copy(tensor, sourceOffset: slot.imageBytes * batchIndex, to: out, byteCount: slot.imageBytes)
@@ -152,7 +162,8 @@ extension GPUSelftest {
                 : raw.bindMemory(to: UInt16.self).map { Float(Float16(bitPattern: $0)) }
         }
         // The CPU side: decode to BGR, then LookoutYOLO's letterbox (what detect and val use), then the layout.
-        let decoded = PixelFormatReference.decodeToBGR(frame, format: format, width: width, height: height, pitch: pitch)
+        let decoded = PixelFormatReference.decodeToBGR(
+            frame, format: format, width: width, height: height, pitch: pitch)
         let geometry = LetterboxGeometry(sourceWidth: width, sourceHeight: height, targetWidth: 640, targetHeight: 640)
         var cpu = [Float](repeating: .nan, count: 3 * 640 * 640)
         var writer = LetterboxTensorWriter()
@@ -182,7 +193,10 @@ extension GPUSelftest {
     }
 
     func agreement(context: CUDAContext, stream: CUDAStream, letterbox: GPULetterbox) {
-        let sizes = [(3000, 1), (1, 3000), (13, 7), (1280, 1001), (1001, 1280), (1280, 1280), (640, 480), (1920, 1080), (3840, 2160)]
+        let sizes = [
+            (3000, 1), (1, 3000), (13, 7), (1280, 1001), (1001, 1280), (1280, 1280), (640, 480), (1920, 1080),
+            (3840, 2160),
+        ]
         for (width, height) in sizes {
             check("GPU letterbox equals the CPU letterbox, bgr f32 nchw, \(width)x\(height), pitch +5") {
                 let r = try letterboxOnce(
@@ -219,7 +233,8 @@ extension GPUSelftest {
                 guard size.count == 2 else { continue }
                 guard let data = FileBytes.read(rawImages + "/" + name) else { return "cannot read \(name)" }
                 let r = try letterboxOnce(
-                    context: context, stream: stream, letterbox: letterbox, width: size[0], height: size[1], format: .bgr,
+                    context: context, stream: stream, letterbox: letterbox, width: size[0], height: size[1],
+                    format: .bgr,
                     element: .float32, layout: .nchw, bgr: data)
                 worst = max(worst, Self.maxDifference(r.gpu, r.cpu))
                 count += 1
@@ -232,10 +247,13 @@ extension GPUSelftest {
 
     func graphs(context: CUDAContext, stream: CUDAStream, letterbox: GPULetterbox) {
         check("CUDA graph replay equals direct launch") {
-            let width = 1920, height = 1080
+            let width = 1920
+            let height = 1080
             let frameBytes = width * height * 3
             let host = try HostBuffer.pinned(byteCount: frameBytes, context: context)
-            host.withUnsafeMutableBytes { SyntheticFrames.fill($0, width: width, height: height, pitch: width * 3, index: 3) }
+            host.withUnsafeMutableBytes {
+                SyntheticFrames.fill($0, width: width, height: height, pitch: width * 3, index: 3)
+            }
             let frame = try DeviceBuffer(context: context, byteCount: frameBytes)
             let direct = try DeviceBuffer(context: context, byteCount: 640 * 640 * 3 * 4)
             let replayed = try DeviceBuffer(context: context, byteCount: 640 * 640 * 3 * 4)
@@ -285,7 +303,8 @@ extension GPUSelftest {
     func errors(context: CUDAContext, stream: CUDAStream, letterbox: GPULetterbox, nvrtc: NVRTC) {
         check("a bad launch is reported as a CUDA error and the context still works") {
             let module = letterbox.module
-            let function = try module.function(LetterboxKernelSource.entryPoint(format: .bgr, element: .float32, layout: .nchw))
+            let function = try module.function(
+                LetterboxKernelSource.entryPoint(format: .bgr, element: .float32, layout: .nchw))
             do {
                 try function.launch(grid: Dim3(1), block: Dim3(4096), on: stream, Int32(0))
                 return "a 4096-thread block launched"
@@ -300,13 +319,15 @@ extension GPUSelftest {
                 log("  reported: \(error)")
             }
             let r = try letterboxOnce(
-                context: context, stream: stream, letterbox: letterbox, width: 64, height: 48, format: .bgr, element: .float32,
+                context: context, stream: stream, letterbox: letterbox, width: 64, height: 48, format: .bgr,
+                element: .float32,
                 layout: .nchw)
             return Self.maxDifference(r.gpu, r.cpu) == 0 ? nil : "context broken after the error"
         }
         check("an NVRTC compile error is reported with the compiler log") {
             do {
-                _ = try nvrtc.compile(source: "extern \"C\" __global__ void k() { nope(); }", name: "bad.cu", options: [], kind: .ptx)
+                _ = try nvrtc.compile(
+                    source: "extern \"C\" __global__ void k() { nope(); }", name: "bad.cu", options: [], kind: .ptx)
                 return "bad source compiled"
             } catch let error as NVRTCError {
                 log("  reported: \(error.call): \(error.message); log: \(error.log.split(separator: "\n").first ?? "")")
@@ -326,8 +347,11 @@ extension GPUSelftest {
     }
 
     func allocations(context: CUDAContext, stream: CUDAStream, letterbox: GPULetterbox) {
-        check("steady-state copy + letterbox + event: Lookout allocates nothing on host or device (the driver's own reported)") {
-            let width = 1920, height = 1080
+        check(
+            "steady-state copy + letterbox + event: Lookout allocates nothing on host or device (the driver's own reported)"
+        ) {
+            let width = 1920
+            let height = 1080
             let host = try HostBuffer.pinned(byteCount: width * height * 3, context: context)
             let frame = try DeviceBuffer(context: context, byteCount: width * height * 3)
             let tensor = try DeviceBuffer(context: context, byteCount: 640 * 640 * 3 * 4 * 2)
@@ -351,8 +375,9 @@ extension GPUSelftest {
             guard let after = AllocationCount.now() else { return "no allocation count" }
             let report = before.report(until: after, frames: 200)
             let hostDelta = report.ours
-            log("  200 frames: \(report.ours) host allocations by Lookout, \(report.driver) by the driver; "
-                + "\(cudaDelta) CUDA allocations")
+            log(
+                "  200 frames: \(report.ours) host allocations by Lookout, \(report.driver) by the driver; "
+                    + "\(cudaDelta) CUDA allocations")
             return hostDelta == 0 && cudaDelta == 0 ? nil : "allocations in steady state"
         }
     }
@@ -374,11 +399,11 @@ extension GPUSelftest {
             try stream.wait(untilWordAt: word.devicePointer!, reaches: 1)
             try lease.release(afterWorkOn: stream)
             var early = false
-            if let _ = try pool.acquire() { early = true }
+            if (try pool.acquire()) != nil { early = true }
             word.withUnsafeMutableBytes { lookout_publish_u32($0.baseAddress!.assumingMemoryBound(to: UInt32.self), 1) }
             try stream.synchronize()
             guard !early else { return "the buffer came back before its fence completed" }
-            guard let _ = try pool.acquire() else { return "the buffer did not come back once its fence completed" }
+            guard (try pool.acquire()) != nil else { return "the buffer did not come back once its fence completed" }
             return nil
         }
     }

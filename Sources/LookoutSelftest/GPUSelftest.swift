@@ -1,14 +1,14 @@
+import LookoutBench
 import LookoutCUDA
 import LookoutCUDABackend
 import LookoutCore
+import LookoutInference
+import LookoutPipeline
+import LookoutTestSupport
 
 #if canImport(Glibc)
     import Glibc
 #endif
-import LookoutTestSupport
-import LookoutBench
-import LookoutPipeline
-import LookoutInference
 
 /// `lookout selftest --gpu`: the GPU behaviour that CI cannot test, as named checks that print PASS/FAIL.
 package final class GPUSelftest: SelftestChecks {
@@ -30,7 +30,9 @@ package final class GPUSelftest: SelftestChecks {
         }
         log("driver \(driver.path) CUDA \(driver.versionString), entry points via \(driver.resolution)")
         let context = try CUDAContext(driver: driver)
-        log("device \(context.device), map host \(context.device.canMapHostMemory), concurrent managed \(context.device.concurrentManagedAccess), copy engines \(context.device.asyncEngines)")
+        log(
+            "device \(context.device), map host \(context.device.canMapHostMemory), concurrent managed \(context.device.concurrentManagedAccess), copy engines \(context.device.asyncEngines)"
+        )
         let nvrtc: NVRTC
         switch NVRTC.load() {
         case .success(let loaded): nvrtc = loaded
@@ -45,14 +47,20 @@ package final class GPUSelftest: SelftestChecks {
         let cacheDir = "/tmp/lookout-selftest-\(getpid())"
         var letterbox: GPULetterbox? = nil
         check("kernel compiles from scratch, then loads from the disk cache") {
-            let fresh = try GPULetterbox(compiler: KernelCompiler(context: context, nvrtc: nvrtc, cacheDirectory: cacheDir))
-            let cached = try GPULetterbox(compiler: KernelCompiler(context: context, nvrtc: nvrtc, cacheDirectory: cacheDir))
+            let fresh = try GPULetterbox(
+                compiler: KernelCompiler(context: context, nvrtc: nvrtc, cacheDirectory: cacheDir))
+            let cached = try GPULetterbox(
+                compiler: KernelCompiler(context: context, nvrtc: nvrtc, cacheDirectory: cacheDir))
             letterbox = cached
             if fresh.origin != .compiled { return "first compile came from \(fresh.origin)" }
             if cached.origin != .cache { return "second compile came from \(cached.origin)" }
             // Both modules must compute the same thing.
-            let a = try letterboxOnce(context: context, stream: stream, letterbox: fresh, width: 97, height: 61, format: .bgr, element: .float32, layout: .nchw)
-            let b = try letterboxOnce(context: context, stream: stream, letterbox: cached, width: 97, height: 61, format: .bgr, element: .float32, layout: .nchw)
+            let a = try letterboxOnce(
+                context: context, stream: stream, letterbox: fresh, width: 97, height: 61, format: .bgr,
+                element: .float32, layout: .nchw)
+            let b = try letterboxOnce(
+                context: context, stream: stream, letterbox: cached, width: 97, height: 61, format: .bgr,
+                element: .float32, layout: .nchw)
             return a.gpu == b.gpu ? nil : "cached module computes something else"
         }
         guard let letterbox else { return }

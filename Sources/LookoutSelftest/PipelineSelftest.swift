@@ -1,11 +1,11 @@
-import LookoutCore
-import LookoutTestSupport
 import LookoutBench
-import LookoutInference
 import LookoutCUDA
+import LookoutCore
+import LookoutInference
 import LookoutMedia
 import LookoutModel
 import LookoutPipeline
+import LookoutTestSupport
 import LookoutYOLO
 import Synchronization
 

@@ -1,8 +1,9 @@
-import LookoutCore
-import LookoutTestSupport
 import LookoutBench
-import LookoutPipeline
+import LookoutCore
 import LookoutInference
+import LookoutPipeline
+import LookoutTestSupport
+
 /// Named checks that print `PASS name` or `FAIL name: why` and count them: what the GPU self-tests
 /// (`lookout selftest --gpu`) are made of.
 open class SelftestChecks {

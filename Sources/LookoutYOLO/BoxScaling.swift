@@ -12,7 +12,9 @@ public enum BoxScaling {
     }
 
     /// The gains and pads `scale_boxes` derives from the two shapes when it is given no `ratio_pad` (predict).
-    public static func predictRatioPad(inputWidth w1: Int, inputHeight h1: Int, originalWidth w0: Int, originalHeight h0: Int)
+    public static func predictRatioPad(
+        inputWidth w1: Int, inputHeight h1: Int, originalWidth w0: Int, originalHeight h0: Int
+    )
         -> RatioPad
     {
         let gain = min(Double(h1) / Double(h0), Double(w1) / Double(w0))

@@ -48,7 +48,9 @@ public struct LetterboxTensorWriter: Sendable {
         let rows = rows.clamped(to: 0..<geometry.outputHeight)
         precondition(planeStride >= rows.count * geometry.outputWidth, "band planes overlap")
         Self.float32Table.withUnsafeBufferPointer { table in
-            write(source, geometry: geometry, table: table.baseAddress!, origin: band, planeStride: planeStride, rows: rows)
+            write(
+                source, geometry: geometry, table: table.baseAddress!, origin: band, planeStride: planeStride,
+                rows: rows)
         }
     }
 
@@ -83,7 +85,8 @@ public struct LetterboxTensorWriter: Sendable {
         let band = (rows ?? 0..<geometry.outputHeight).clamped(to: 0..<geometry.outputHeight)
         let plane = geometry.outputWidth * geometry.outputHeight
         write(
-            source, geometry: geometry, table: table, origin: tensor + slot * 3 * plane + band.lowerBound * geometry.outputWidth,
+            source, geometry: geometry, table: table,
+            origin: tensor + slot * 3 * plane + band.lowerBound * geometry.outputWidth,
             planeStride: plane, rows: band)
     }
 

@@ -66,7 +66,8 @@ package final class ParallelLetterbox: @unchecked Sendable {
     ) {
         precondition(
             source.width == geometry.sourceWidth && source.height == geometry.sourceHeight,
-            "the frame is \(source.width)x\(source.height), the geometry is for \(geometry.sourceWidth)x\(geometry.sourceHeight)")
+            "the frame is \(source.width)x\(source.height), the geometry is for \(geometry.sourceWidth)x\(geometry.sourceHeight)"
+        )
         let width = geometry.outputWidth
         let plane = width * geometry.outputHeight
         let output = tensor + slot * 3 * plane

@@ -22,14 +22,40 @@ import Testing
 
     @Test func pinnedVariantsChangeOneChoiceOfTheUploaderEach() {
         let base = TransferBenchOptions()
-        #expect(base.upload.queuedCopies && base.upload.pinnedWrites == .streamed && base.upload.pinnedStaging == .writeCombined)
+        #expect(
+            base.upload.queuedCopies && base.upload.pinnedWrites == .streamed
+                && base.upload.pinnedStaging == .writeCombined)
         let variants = base.pinnedVariants
         #expect(Set(variants.map(\.name)).count == variants.count)
         let byName = Dictionary(uniqueKeysWithValues: variants.map { ($0.name, $0.options.upload) })
-        #expect(byName["pinned-direct"] == { var u = base.upload; u.queuedCopies = false; return u }())
-        #expect(byName["pinned-writeback"] == { var u = base.upload; u.pinnedWrites = .writtenBack; return u }())
-        #expect(byName["pinned-noflush"] == { var u = base.upload; u.pinnedWrites = .cached; return u }())
-        #expect(byName["pinned-hugepages"] == { var u = base.upload; u.pinnedStaging = .hugePages; return u }())
+        #expect(
+            byName["pinned-direct"]
+                == {
+                    var u = base.upload
+                    u.queuedCopies = false
+                    return u
+                }())
+        #expect(
+            byName["pinned-writeback"]
+                == {
+                    var u = base.upload
+                    u.pinnedWrites = .writtenBack
+                    return u
+                }())
+        #expect(
+            byName["pinned-noflush"]
+                == {
+                    var u = base.upload
+                    u.pinnedWrites = .cached
+                    return u
+                }())
+        #expect(
+            byName["pinned-hugepages"]
+                == {
+                    var u = base.upload
+                    u.pinnedStaging = .hugePages
+                    return u
+                }())
     }
 
     @Test func copyCostFitRecoversSetupAndRate() throws {

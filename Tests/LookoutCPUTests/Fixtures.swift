@@ -1,5 +1,5 @@
-@_exported import LookoutTestFixtures
 import Foundation
+@_exported import LookoutTestFixtures
 import Testing
 
 extension Fixtures {
@@ -26,7 +26,6 @@ extension Fixtures {
         }
     }
 }
-
 
 /// Largest absolute differences between an engine output and a reference `[batch][4 + classes][anchors]`.
 struct OutputError: CustomStringConvertible {

@@ -38,7 +38,8 @@ struct ConvCase: CustomStringConvertible, Sendable {
         ConvCase(channels: 4, outChannels: 8, height: 12, width: 12, kernel: 5, stride: 2, pad: 2),  // generic im2col
         ConvCase(channels: 64, outChannels: 128, height: 20, width: 20, stride: 2),  // packed GEMM
         ConvCase(channels: 32, outChannels: 32, height: 40, width: 40),  // Winograd F(4×4)
-        ConvCase(batch: 2, channels: 16, outChannels: 24, height: 37, width: 45, residual: true),  // F(4×4), partial tiles
+        // F(4×4), partial tiles
+        ConvCase(batch: 2, channels: 16, outChannels: 24, height: 37, width: 45, residual: true),
         ConvCase(channels: 16, outChannels: 16, height: 15, width: 13, residual: true),  // F(2×2), odd sizes
         ConvCase(batch: 3, channels: 24, outChannels: 40, height: 9, width: 35, residual: true),
         ConvCase(batch: 2, channels: 128, outChannels: 64, height: 20, width: 20, silu: false),

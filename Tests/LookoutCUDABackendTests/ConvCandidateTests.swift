@@ -73,16 +73,28 @@ import Testing
         var halo = 0
         for conv in convs {
             let p = conv.params
-            let tiles = conv.candidates.compactMap { if case .halo(let t) = $0 { return t }; return nil }
-            let first = conv.candidates.compactMap { if case .first(let t) = $0 { return t }; return nil }
-            let tensorCores = conv.candidates.contains { if case .mma = $0 { return true }; return false }
+            let tiles = conv.candidates.compactMap {
+                if case .halo(let t) = $0 { return t }
+                return nil
+            }
+            let first = conv.candidates.compactMap {
+                if case .first(let t) = $0 { return t }
+                return nil
+            }
+            let tensorCores = conv.candidates.contains {
+                if case .mma = $0 { return true }
+                return false
+            }
             if p.kH == 3 && p.kW == 3 && tensorCores && p.inC % 16 == 0 {
                 #expect(!tiles.isEmpty, "\(conv.signature)")
                 halo += 1
             }
-            #expect(tiles.allSatisfy { $0.stride == Int(p.strideH) && Int(p.inC) % $0.ch == 0 && p.kH == 3 }, "\(conv.signature)")
+            #expect(
+                tiles.allSatisfy { $0.stride == Int(p.strideH) && Int(p.inC) % $0.ch == 0 && p.kH == 3 },
+                "\(conv.signature)")
             if p.inC == 3 {
-                #expect(first.map(\.co).sorted().first == 16 && first.allSatisfy { $0.stride == 2 }, "\(conv.signature)")
+                #expect(
+                    first.map(\.co).sorted().first == 16 && first.allSatisfy { $0.stride == 2 }, "\(conv.signature)")
             } else {
                 #expect(first.isEmpty, "\(conv.signature)")
             }
@@ -91,11 +103,18 @@ import Testing
         // The pointwise kernel: the 1x1 layers with at most 256 input channels, each offered one KMAX family.
         for conv in convs {
             let p = conv.params
-            let tiles = conv.candidates.compactMap { if case .pointwise(let t) = $0 { return t }; return nil }
-            let tensorCores = conv.candidates.contains { if case .mma = $0 { return true }; return false }
+            let tiles = conv.candidates.compactMap {
+                if case .pointwise(let t) = $0 { return t }
+                return nil
+            }
+            let tensorCores = conv.candidates.contains {
+                if case .mma = $0 { return true }
+                return false
+            }
             #expect(
                 tiles.isEmpty != (p.kH == 1 && tensorCores && p.inC % 16 == 0 && p.inC <= 256), "\(conv.signature)")
-            #expect(Set(tiles.map(\.kMax)).count <= 1 && tiles.allSatisfy { Int(p.inC) <= $0.kMax }, "\(conv.signature)")
+            #expect(
+                Set(tiles.map(\.kMax)).count <= 1 && tiles.allSatisfy { Int(p.inC) <= $0.kMax }, "\(conv.signature)")
         }
     }
 
@@ -116,7 +135,9 @@ import Testing
 @Suite struct CloseCallTests {
     @Test func closeCandidatesAreTimedAgainAndKeepTheirBest() {
         let kernels: [ConvKernel] = EngineKernelSource.haloTiles.prefix(6).map { .halo($0) }
-        let first: [(kernel: ConvKernel, ms: Double)] = zip(kernels, [1.00, 1.10, 1.14, 1.20, 1.05, 1.13]).map { ($0, $1) }
+        let first: [(kernel: ConvKernel, ms: Double)] = zip(kernels, [1.00, 1.10, 1.14, 1.20, 1.05, 1.13]).map {
+            ($0, $1)
+        }
         var asked: [ConvKernel: [Int]] = [:]
         let result = CUDAEngine.closeCalls(first) { kernel, repeats in
             asked[kernel, default: []].append(repeats)
@@ -131,7 +152,10 @@ import Testing
         #expect(result[0].ms == 1.5)
         // One candidate alone is not timed again.
         var calls = 0
-        _ = CUDAEngine.closeCalls([(kernels[0], 1.0), (kernels[1], 2.0)]) { _, _ in calls += 1; return 0 }
+        _ = CUDAEngine.closeCalls([(kernels[0], 1.0), (kernels[1], 2.0)]) { _, _ in
+            calls += 1
+            return 0
+        }
         #expect(calls == 0)
     }
 }

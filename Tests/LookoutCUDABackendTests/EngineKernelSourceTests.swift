@@ -68,7 +68,8 @@ import Testing
         }
         #expect(Set(EngineKernelSource.convTiles.map(\.entryPoint)).count == EngineKernelSource.convTiles.count)
         for tile in EngineKernelSource.wgmmaTiles {
-            #expect([64, 128].contains(tile.bm) && [32, 64, 128].contains(tile.bn) && [32, 64].contains(tile.bk), "\(tile)")
+            #expect(
+                [64, 128].contains(tile.bm) && [32, 64, 128].contains(tile.bn) && [32, 64].contains(tile.bk), "\(tile)")
             #expect(tile.stages >= 3 && tile.sharedBytes <= 227 * 1024, "\(tile)")
             #expect(tile.bn <= EngineKernelSource.channelPad && EngineKernelSource.kTile % tile.bk == 0)
         }
@@ -89,7 +90,8 @@ import Testing
         let source = EngineKernelSource.source
         for name in [
             "lookout_conv_splitk_epilogue", "lookout_conv_direct", "lookout_conv_cudnn_epilogue", "lookout_elementwise",
-            "lookout_spatial", "lookout_softmax", "lookout_softmax_dot", "lookout_fill_random", "lookout_max_difference",
+            "lookout_spatial", "lookout_softmax", "lookout_softmax_dot", "lookout_fill_random",
+            "lookout_max_difference",
         ] {
             #expect(source.contains(") \(name)("), "\(name)")
         }
@@ -124,7 +126,9 @@ import Testing
         #expect(output.log.contains("spill"), "ptxas printed no register report")
         #expect(spills.isEmpty, "\(spills.prefix(4).joined(separator: "\n"))")
         // Nor keeps arrays in local memory (the gather's per-vector state must stay in registers).
-        let stacks = output.log.split(separator: "\n").filter { $0.contains("stack frame") && !$0.contains(" 0 bytes stack frame") }
+        let stacks = output.log.split(separator: "\n").filter {
+            $0.contains("stack frame") && !$0.contains(" 0 bytes stack frame")
+        }
         #expect(stacks.isEmpty, "\(stacks.prefix(4).joined(separator: "\n"))")
     }
 
@@ -136,7 +140,9 @@ import Testing
         #expect(nvrtc.supportedArchitectures.isEmpty || nvrtc.supportedArchitectures.contains(90))
         let output = try nvrtc.compile(
             source: EngineKernelSource.wgmmaSource, name: "engine_wgmma.cu",
-            options: ["--gpu-architecture=\(EngineKernelSource.wgmmaArchitecture)", "--std=c++17", "--ptxas-options=-v"],
+            options: [
+                "--gpu-architecture=\(EngineKernelSource.wgmmaArchitecture)", "--std=c++17", "--ptxas-options=-v",
+            ],
             kind: .cubin)
         #expect(output.kind == .cubin && output.image.count > 10_000)
         let local = output.log.split(separator: "\n").filter {

@@ -27,7 +27,9 @@ final class GPUOpEmulator {
         let (r, offset) = locate(base)
         let at = offset + index * (half ? 2 : 4)
         return regions[r].bytes.withUnsafeBytes { raw in
-            half ? Float(Float16(bitPattern: raw.load(fromByteOffset: at, as: UInt16.self))) : raw.load(fromByteOffset: at, as: Float.self)
+            half
+                ? Float(Float16(bitPattern: raw.load(fromByteOffset: at, as: UInt16.self)))
+                : raw.load(fromByteOffset: at, as: Float.self)
         }
     }
 
@@ -35,7 +37,9 @@ final class GPUOpEmulator {
         let (r, offset) = locate(base)
         let at = offset + index * (half ? 2 : 4)
         regions[r].bytes.withUnsafeMutableBytes { raw in
-            if half { raw.storeBytes(of: Float16(value).bitPattern, toByteOffset: at, as: UInt16.self) } else {
+            if half {
+                raw.storeBytes(of: Float16(value).bitPattern, toByteOffset: at, as: UInt16.self)
+            } else {
                 raw.storeBytes(of: value, toByteOffset: at, as: Float.self)
             }
         }
@@ -51,14 +55,18 @@ final class GPUOpEmulator {
     func run(_ op: GPUOp, arena: UInt64, constants: UInt64) {
         switch op {
         case .conv(let c):
-            conv(c, c.resolved(arena: arena, constants: constants), dense: c.denseWeights.resolve(arena: arena, constants: constants))
-        case .elementwise(let e): elementwise(e.resolved(arena: arena, constants: constants), spatial: e.kernel == .spatial)
+            conv(
+                c, c.resolved(arena: arena, constants: constants),
+                dense: c.denseWeights.resolve(arena: arena, constants: constants))
+        case .elementwise(let e):
+            elementwise(e.resolved(arena: arena, constants: constants), spatial: e.kernel == .spatial)
         case .softmax(let s):
             let p = s.resolved(arena: arena, constants: constants)
             if let dot = s.dot {
                 softmaxDot(
                     p, dot, weights: dot.weights.resolve(arena: arena, constants: constants),
-                    bias: dot.bias.resolve(arena: arena, constants: constants), y: dot.y.resolve(arena: arena, constants: constants))
+                    bias: dot.bias.resolve(arena: arena, constants: constants),
+                    y: dot.y.resolve(arena: arena, constants: constants))
             } else {
                 softmax(p)
             }
@@ -71,9 +79,13 @@ final class GPUOpEmulator {
         // cuDNN: fp16 weights dense in KRSC order, the convolution rounded to the fp16 output before the epilogue.
         let cudnn = op.kernel.isCUDNN
         let outHW = Int(p.outH * p.outW)
-        let cinG = Int(p.inC / p.group), coutG = Int(p.outC / p.group)
+        let cinG = Int(p.inC / p.group)
+        let coutG = Int(p.outC / p.group)
         for m in 0..<Int(p.M) {
-            let img = m / outHW, pix = m % outHW, oh = pix / Int(p.outW), ow = pix % Int(p.outW)
+            let img = m / outHW
+            let pix = m % outHW
+            let oh = pix / Int(p.outW)
+            let ow = pix % Int(p.outW)
             for co in 0..<Int(p.outC) {
                 var acc: Float = 0
                 let g = co / coutG
@@ -86,7 +98,8 @@ final class GPUOpEmulator {
                             let iw = ow * Int(p.strideW) - Int(p.padL) + kw * Int(p.dilW)
                             if iw < 0 || iw >= Int(p.inW) { continue }
                             let x = load(
-                                p.x, img * Int(p.xsN) + c * Int(p.xsC) + ih * Int(p.xsH) + iw * Int(p.xsW), half: p.xHalf != 0)
+                                p.x, img * Int(p.xsN) + c * Int(p.xsC) + ih * Int(p.xsH) + iw * Int(p.xsW),
+                                half: p.xHalf != 0)
                             let w: Float
                             if cudnn {
                                 w = load(dense, ((co * Int(p.kH) + kh) * Int(p.kW) + kw) * cinG + ci, half: true)
@@ -104,15 +117,21 @@ final class GPUOpEmulator {
                 if p.bias != 0 { v += load(p.bias, co, half: false) }
                 if p.silu != 0 { v = Self.silu(v) }
                 if p.hasResidual != 0 {
-                    v += load(p.residual, img * Int(p.rsN) + co * Int(p.rsC) + oh * Int(p.rsH) + ow * Int(p.rsW), half: p.rHalf != 0)
+                    v += load(
+                        p.residual, img * Int(p.rsN) + co * Int(p.rsC) + oh * Int(p.rsH) + ow * Int(p.rsW),
+                        half: p.rHalf != 0)
                 }
-                store(p.y, img * Int(p.ysN) + co * Int(p.ysC) + oh * Int(p.ysH) + ow * Int(p.ysW), half: p.yHalf != 0, v)
+                store(
+                    p.y, img * Int(p.ysN) + co * Int(p.ysC) + oh * Int(p.ysH) + ow * Int(p.ysW), half: p.yHalf != 0, v)
             }
         }
     }
 
     func elementwise(_ p: LookoutElementwiseParams, spatial: Bool) {
-        let shape = tupleArray(p.shape), a = tupleArray(p.aStride), b = tupleArray(p.bStride), y = tupleArray(p.yStride)
+        let shape = tupleArray(p.shape)
+        let a = tupleArray(p.aStride)
+        let b = tupleArray(p.bStride)
+        let y = tupleArray(p.yStride)
         for t in 0..<Int(p.count) {
             var r = t
             var index = [Int](repeating: 0, count: 6)
@@ -159,7 +178,8 @@ final class GPUOpEmulator {
                         }
                     }
                 } else {
-                    let ih = loadInt(p.b, oh), iw = loadInt(p.c, ow)
+                    let ih = loadInt(p.b, oh)
+                    let iw = loadInt(p.c, ow)
                     v = load(p.a, base + ih * a[3] + iw * a[4], half: p.aHalf != 0)
                 }
                 store(p.y, n * y[2] + oh * y[3] + ow * y[4] + c * y[5], half: p.yHalf != 0, v)
@@ -169,7 +189,9 @@ final class GPUOpEmulator {
             let ob = zip(index, b).reduce(0) { $0 + $1.0 * $1.1 }
             let oy = zip(index, y).reduce(0) { $0 + $1.0 * $1.1 }
             if p.op == 100 {
-                for e in 0..<(p.aHalf != 0 ? 8 : 4) { store(p.y, oy + e, half: p.yHalf != 0, load(p.a, oa + e, half: p.aHalf != 0)) }
+                for e in 0..<(p.aHalf != 0 ? 8 : 4) {
+                    store(p.y, oy + e, half: p.yHalf != 0, load(p.a, oa + e, half: p.aHalf != 0))
+                }
                 continue
             }
             var v = load(p.a, oa, half: p.aHalf != 0)
@@ -211,7 +233,8 @@ final class GPUOpEmulator {
     func softmax(_ p: LookoutSoftmaxParams) {
         for o in 0..<Int(p.outer) {
             for i in 0..<Int(p.inner) {
-                let xb = o * Int(p.xsOuter) + i * Int(p.xsInner), yb = o * Int(p.ysOuter) + i * Int(p.ysInner)
+                let xb = o * Int(p.xsOuter) + i * Int(p.xsInner)
+                let yb = o * Int(p.ysOuter) + i * Int(p.ysInner)
                 let values = (0..<Int(p.length)).map { load(p.x, xb + $0 * Int(p.xsLength), half: p.xHalf != 0) }
                 let m = values.max() ?? 0
                 let e = values.map { exp($0 - m) }

@@ -37,7 +37,12 @@ enum BackendFixtures {
         var pool = ConstantPool()
         var ops = try compiler.compile(constants: &pool)
         if let kernel {
-            for i in ops.indices { if case .conv(var c) = ops[i] { c.kernel = kernel(c); ops[i] = .conv(c) } }
+            for i in ops.indices {
+                if case .conv(var c) = ops[i] {
+                    c.kernel = kernel(c)
+                    ops[i] = .conv(c)
+                }
+            }
         }
         let outputShape = plan.graph.shape(plan.graph.outputs[0])
         let outputCount = outputShape.reduce(1, *)
@@ -47,10 +52,12 @@ enum BackendFixtures {
         emulator.add(base: constantBase, bytes: pool.bytes + [0])
         emulator.add(base: stagingBase, bytes: input.withUnsafeBytes { Array($0) })
         emulator.add(base: stagingBase + (1 << 40), bytes: [UInt8](repeating: 0xFF, count: outputCount * 4))
-        emulator.run(.elementwise(compiler.inputCopy(from: .absolute(stagingBase))), arena: arenaBase, constants: constantBase)
+        emulator.run(
+            .elementwise(compiler.inputCopy(from: .absolute(stagingBase))), arena: arenaBase, constants: constantBase)
         for op in ops { emulator.run(op, arena: arenaBase, constants: constantBase) }
         emulator.run(
-            .elementwise(compiler.outputCopy(to: .absolute(stagingBase + (1 << 40)))), arena: arenaBase, constants: constantBase)
+            .elementwise(compiler.outputCopy(to: .absolute(stagingBase + (1 << 40)))), arena: arenaBase,
+            constants: constantBase)
         return emulator.regions[3].bytes.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
     }
 
@@ -100,23 +107,37 @@ enum BackendFixtures {
         let output = memory.views[graph.outputs[0]]!
         #expect(output.element == .f32 && output.strides == [8 * 8400, 8400, 1])
         // A C2f split: its second half is a channel slice, pixels C apart, starting C/2 channels in.
-        let split = graph.nodes.first { if case .split = $0.op { return true }; return false }!
+        let split = graph.nodes.first {
+            if case .split = $0.op { return true }
+            return false
+        }!
         let (a, b) = (memory.views[split.outputs[0]]!, memory.views[split.outputs[1]]!)
         #expect(a.strides[1] == 1 && b.strides == a.strides && b.offset - a.offset == a.shape[1])
         #expect(a.strides[3] >= 2 * a.shape[1])  // the concat output's channel count, not the slice's
         // The six head outputs are written straight into the anchor-wise concats (no copies).
         #expect(memory.elidedCopies.count == 6)
         // Within 1.2x of the CPU plan's fp16 peak.
-        #expect(Double(memory.peakBytes) <= 1.2 * Double(memory.planPeakBytes), "\(memory.peakBytes) vs \(memory.planPeakBytes)")
+        #expect(
+            Double(memory.peakBytes) <= 1.2 * Double(memory.planPeakBytes),
+            "\(memory.peakBytes) vs \(memory.planPeakBytes)")
         // Every convolution of the backbone can use the tensor cores except the 3-channel first layer.
         let compiler = GPUOpCompiler(plan: plan, memory: memory)
         var pool = ConstantPool()
         let ops = try compiler.compile(constants: &pool)
-        let convs = ops.compactMap { if case .conv(let c) = $0 { return c }; return nil }
-        let mma = convs.filter { if case .mma = $0.kernel { return true }; return false }.count
+        let convs = ops.compactMap {
+            if case .conv(let c) = $0 { return c }
+            return nil
+        }
+        let mma = convs.filter {
+            if case .mma = $0.kernel { return true }
+            return false
+        }.count
         #expect(mma == convs.count - 1, "\(mma) of \(convs.count) convolutions on tensor cores")  // the first layer
         // The DFL (softmax over 16 bins, then the 1x1 convolution to their expected value) is one fused launch.
-        let softmaxes = ops.compactMap { if case .softmax(let s) = $0 { return s }; return nil }
+        let softmaxes = ops.compactMap {
+            if case .softmax(let s) = $0 { return s }
+            return nil
+        }
         #expect(softmaxes.count == 1 && softmaxes[0].dot != nil && softmaxes[0].params.length == 16)
         #expect(convs.allSatisfy { $0.params.outC > 1 })
     }
@@ -128,7 +149,11 @@ enum BackendFixtures {
         let model = try DetectionModel(path: BackendFixtures.dynamicModel)
         let shape = [1, 3, 32, 64]
         var plan = try model.plan(forInputShape: shape)
-        let step = try #require(plan.steps.firstIndex { if case .softmax = plan.graph.nodes[$0.node].op { return true }; return false })
+        let step = try #require(
+            plan.steps.firstIndex {
+                if case .softmax = plan.graph.nodes[$0.node].op { return true }
+                return false
+            })
         let probabilities = plan.graph.nodes[plan.steps[step].node].outputs[0]
         func softmaxOps(_ plan: ExecutionPlan) throws -> [SoftmaxOp] {
             let memory = try GPUMemoryPlan(plan: plan, precision: .fp16)
@@ -155,7 +180,9 @@ enum BackendFixtures {
             let magic = FastDivision.magic(UInt32(divisor))
             for k in 0..<400 {
                 state = state &* 6_364_136_223_846_793_005 &+ 1
-                let n = k < 4 ? UInt32([0, 1, divisor - 1, Int(Int32.max) - 1][k]) : UInt32(truncatingIfNeeded: state >> 33)
+                let n =
+                    k < 4
+                    ? UInt32([0, 1, divisor - 1, Int(Int32.max) - 1][k]) : UInt32(truncatingIfNeeded: state >> 33)
                 #expect(FastDivision.divide(n, magic) == n / UInt32(divisor), "\(n) / \(divisor)")
             }
         }
@@ -167,7 +194,10 @@ enum BackendFixtures {
         let memory = try GPUMemoryPlan(plan: plan, precision: .fp16)
         var pool = ConstantPool()
         let ops = try GPUOpCompiler(plan: plan, memory: memory).compile(constants: &pool)
-        let spatial = ops.compactMap { if case .elementwise(let e) = $0, e.kernel == .spatial { return e.params.op }; return nil }
+        let spatial = ops.compactMap {
+            if case .elementwise(let e) = $0, e.kernel == .spatial { return e.params.op }
+            return nil
+        }
         // The three SPPF pools and the two upsamples run 8 channels a thread.
         #expect(spatial.sorted() == [140, 140, 140, 141, 141])
     }

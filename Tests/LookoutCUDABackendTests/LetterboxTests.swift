@@ -2,8 +2,8 @@ import CLookoutCUDA
 import Foundation
 import LookoutCUDA
 import LookoutMedia
-import LookoutYOLO
 import LookoutTestSupport
+import LookoutYOLO
 import Testing
 
 @testable import LookoutCUDABackend
@@ -16,7 +16,8 @@ import Testing
     // Sums of cv2.resize(INTER_LINEAR) + copyMakeBorder(114) over the same synthetic image (plain and position
     // weighted), computed with OpenCV 5.0.0: LookoutYOLO's letterbox, the GPU kernel's reference, must give them.
     @Test(arguments: [
-        (13, 7, 148_239_724, 18_677_374_027), (3000, 1, 140_109_288, 17_652_982_880), (1, 3000, 140_109_110, 17_652_821_033),
+        (13, 7, 148_239_724, 18_677_374_027), (3000, 1, 140_109_288, 17_652_982_880),
+        (1, 3000, 140_109_110, 17_652_821_033),
         (1280, 1001, 152_920_960, 19_267_250_317), (1001, 1280, 152_978_469, 19_274_610_683),
         (1280, 1280, 156_991_330, 19_780_031_990), (640, 480, 152_524_721, 19_217_345_818),
         (1920, 1080, 149_414_570, 18_825_348_376), (641, 360, 149_300_037, 18_811_194_444),
@@ -70,7 +71,9 @@ import Testing
                 }
             }
         }
-        #expect(LetterboxKernelSource.entryPoint(format: .nv12, element: .float16, layout: .nhwc) == "lookout_letterbox_nv12_f16_nhwc")
+        #expect(
+            LetterboxKernelSource.entryPoint(format: .nv12, element: .float16, layout: .nhwc)
+                == "lookout_letterbox_nv12_f16_nhwc")
     }
 
     @Test func kernelParameterBlockHasTheCLayout() {
@@ -112,7 +115,8 @@ import Testing
         let nvrtc = try #require(Self.nvrtc)
         let target = nvrtc.target(forCapability: 9, 0)
         let output = try nvrtc.compile(
-            source: LetterboxKernelSource.source, name: "letterbox.cu", options: [target.option, "--std=c++17"], kind: target.kind)
+            source: LetterboxKernelSource.source, name: "letterbox.cu", options: [target.option, "--std=c++17"],
+            kind: target.kind)
         #expect(output.image.count > 1000)
     }
 
@@ -120,11 +124,11 @@ import Testing
     func compileErrorsCarryTheLog() throws {
         let nvrtc = try #require(Self.nvrtc)
         do {
-            _ = try nvrtc.compile(source: "__global__ void k() { undefined_thing(); }", name: "bad.cu", options: [], kind: .ptx)
+            _ = try nvrtc.compile(
+                source: "__global__ void k() { undefined_thing(); }", name: "bad.cu", options: [], kind: .ptx)
             Issue.record("bad source compiled")
         } catch {
             #expect(error.log.contains("undefined_thing"))
         }
     }
 }
-

@@ -8,11 +8,16 @@ import Testing
     @Test func cacheKeyChangesWithEveryInput() {
         let base = KernelCompiler.cacheKey(source: "a", options: ["-x"], driverVersion: 13000, nvrtcVersion: (13, 0))
         #expect(base.count == 32)
-        #expect(base == KernelCompiler.cacheKey(source: "a", options: ["-x"], driverVersion: 13000, nvrtcVersion: (13, 0)))
-        #expect(base != KernelCompiler.cacheKey(source: "b", options: ["-x"], driverVersion: 13000, nvrtcVersion: (13, 0)))
-        #expect(base != KernelCompiler.cacheKey(source: "a", options: ["-y"], driverVersion: 13000, nvrtcVersion: (13, 0)))
-        #expect(base != KernelCompiler.cacheKey(source: "a", options: ["-x"], driverVersion: 12080, nvrtcVersion: (13, 0)))
-        #expect(base != KernelCompiler.cacheKey(source: "a", options: ["-x"], driverVersion: 13000, nvrtcVersion: (12, 9)))
+        #expect(
+            base == KernelCompiler.cacheKey(source: "a", options: ["-x"], driverVersion: 13000, nvrtcVersion: (13, 0)))
+        #expect(
+            base != KernelCompiler.cacheKey(source: "b", options: ["-x"], driverVersion: 13000, nvrtcVersion: (13, 0)))
+        #expect(
+            base != KernelCompiler.cacheKey(source: "a", options: ["-y"], driverVersion: 13000, nvrtcVersion: (13, 0)))
+        #expect(
+            base != KernelCompiler.cacheKey(source: "a", options: ["-x"], driverVersion: 12080, nvrtcVersion: (13, 0)))
+        #expect(
+            base != KernelCompiler.cacheKey(source: "a", options: ["-x"], driverVersion: 13000, nvrtcVersion: (12, 9)))
     }
 
     @Test func cacheDirectoryFollowsTheXDGConvention() {
@@ -22,7 +27,9 @@ import Testing
     }
 
     @Test func argumentsArePackedInOrderIn16ByteSlots() {
-        let values: [UInt8] = KernelArguments.withPacked(Int32(7), DevicePointer(address: 0x1122_3344_5566_7788), Float(1.5)) {
+        let values: [UInt8] = KernelArguments.withPacked(
+            Int32(7), DevicePointer(address: 0x1122_3344_5566_7788), Float(1.5)
+        ) {
             pointers, count in
             #expect(count == 3)
             #expect(pointers[0]!.load(as: Int32.self) == 7)
@@ -35,7 +42,8 @@ import Testing
     }
 
     @Test func errorsCarryTheDriverWords() {
-        let error = CUDAError(code: .outOfMemory, name: "CUDA_ERROR_OUT_OF_MEMORY", message: "out of memory", call: "cuMemAlloc")
+        let error = CUDAError(
+            code: .outOfMemory, name: "CUDA_ERROR_OUT_OF_MEMORY", message: "out of memory", call: "cuMemAlloc")
         #expect(error.description == "cuMemAlloc: CUDA_ERROR_OUT_OF_MEMORY (2): out of memory")
         switch error {
         case CUDAError.Code.outOfMemory: break

@@ -96,7 +96,8 @@ import Testing
 
     @Test func cudaFailsWithTheLoaderLine() {
         let unavailable = CUDAUnavailable(reason: .noDevice(path: "/x/libcuda.so.1"))
-        guard case .failure(let error) = DeviceRequest.cuda(ordinal: 0).resolve(loader: { .failure(unavailable) }) else {
+        guard case .failure(let error) = DeviceRequest.cuda(ordinal: 0).resolve(loader: { .failure(unavailable) })
+        else {
             Issue.record("cuda resolved without a driver")
             return
         }

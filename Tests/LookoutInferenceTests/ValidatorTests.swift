@@ -1,6 +1,6 @@
 import Foundation
-import LookoutModel
 import LookoutCore
+import LookoutModel
 import Testing
 
 @testable import LookoutInference

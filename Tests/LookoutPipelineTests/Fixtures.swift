@@ -1,8 +1,8 @@
-@_exported import LookoutTestFixtures
 import Foundation
 import LookoutInference
 import LookoutModel
 import LookoutPipeline
+@_exported import LookoutTestFixtures
 import LookoutYOLO
 
 /// The committed videos and shared helpers of the streaming tests, over the shared fixtures.

@@ -103,7 +103,9 @@ import Testing
         #expect(summary.streams[0].error == nil)
     }
 
-    @Test(.enabled(if: GStreamerRTSPServer.available, "needs the GStreamer RTSP server (scripts/rtsp-test-server-gst.py)"))
+    @Test(
+        .enabled(if: GStreamerRTSPServer.available, "needs the GStreamer RTSP server (scripts/rtsp-test-server-gst.py)")
+    )
     func anRTSPStreamOverTCPResumesAfterTheServerRestarts() async throws {
         // 10 s of media, served from its start to each new session.
         let rtsp = try GStreamerRTSPServer(clip: Fixtures.video1080p)

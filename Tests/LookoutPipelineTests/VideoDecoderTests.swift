@@ -1,8 +1,7 @@
 import Foundation
 import LookoutCUDABackend
-import LookoutTestSupport
-import LookoutCUDABackend
 import LookoutMedia
+import LookoutTestSupport
 import Testing
 
 @Suite struct VideoDecoderTests {

@@ -36,7 +36,8 @@ public enum Fixtures {
         "run `bash scripts/test` once: it unpacks Tests/Fixtures/onnx-matrix.tar.xz and computes the onnxruntime references into Tests/Fixtures/generated/"
 
     /// A file under Tests/Fixtures/generated; the test fails (never skips) when it is missing.
-    public static func generated(_ relative: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+    public static func generated(_ relative: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> String
+    {
         let path = root + "/generated/" + relative
         try #require(
             FileManager.default.fileExists(atPath: path), "missing \(path): \(generateHint)",

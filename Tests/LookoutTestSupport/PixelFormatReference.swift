@@ -17,7 +17,9 @@ package enum PixelFormatReference {
     }
 
     /// Decodes a packed or NV12 frame to B G R bytes, row-major, 3 per pixel, no row padding.
-    package static func decodeToBGR(_ frame: [UInt8], format: PixelFormat, width: Int, height: Int, pitch: Int) -> [UInt8] {
+    package static func decodeToBGR(_ frame: [UInt8], format: PixelFormat, width: Int, height: Int, pitch: Int)
+        -> [UInt8]
+    {
         var out = [UInt8](repeating: 0, count: width * height * 3)
         for y in 0..<height {
             for x in 0..<width {
@@ -25,14 +27,20 @@ package enum PixelFormatReference {
                 switch format {
                 case .bgr, .bgra:
                     let i = y * pitch + x * format.bytesPerPixel
-                    out[o] = frame[i]; out[o + 1] = frame[i + 1]; out[o + 2] = frame[i + 2]
+                    out[o] = frame[i]
+                    out[o + 1] = frame[i + 1]
+                    out[o + 2] = frame[i + 2]
                 case .rgb:
                     let i = y * pitch + x * 3
-                    out[o] = frame[i + 2]; out[o + 1] = frame[i + 1]; out[o + 2] = frame[i]
+                    out[o] = frame[i + 2]
+                    out[o + 1] = frame[i + 1]
+                    out[o + 2] = frame[i]
                 case .nv12:
                     let uv = height * pitch + (y / 2) * pitch + (x & ~1)
                     let (b, g, r) = nv12ToBGR(y: Int(frame[y * pitch + x]), u: Int(frame[uv]), v: Int(frame[uv + 1]))
-                    out[o] = UInt8(b); out[o + 1] = UInt8(g); out[o + 2] = UInt8(r)
+                    out[o] = UInt8(b)
+                    out[o + 1] = UInt8(g)
+                    out[o + 2] = UInt8(r)
                 }
             }
         }

@@ -30,7 +30,8 @@ import Testing
     }
 
     @Test func everyArticleExampleIsCompiledHere() throws {
-        let source = try String(contentsOfFile: #filePath.replacingOccurrences(of: "Tests.swift", with: ".swift"), encoding: .utf8)
+        let source = try String(
+            contentsOfFile: #filePath.replacingOccurrences(of: "Tests.swift", with: ".swift"), encoding: .utf8)
         let blocks = try Self.codeBlocks()
         #expect(blocks.count >= 5)
         for block in blocks {

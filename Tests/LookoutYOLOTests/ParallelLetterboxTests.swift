@@ -45,7 +45,8 @@ import Testing
     func equalsTheSingleThreadedWriter(size: (width: Int, height: Int), writes: LetterboxWrites) {
         let bytes = Self.frame(width: size.width, height: size.height, seed: 2)
         let result = Self.letterbox(
-            bytes, width: size.width, height: size.height, outputWidth: 640, outputHeight: 640, threads: 3, writes: writes)
+            bytes, width: size.width, height: size.height, outputWidth: 640, outputHeight: 640, threads: 3,
+            writes: writes)
         #expect(result.parallel == result.reference)
     }
 
@@ -57,7 +58,8 @@ import Testing
         let bytes = Self.frame(width: 1000, height: 700, seed: 5)
         // One float of offset: the destination is 4-byte but not 16-byte aligned.
         let result = Self.letterbox(
-            bytes, width: 1000, height: 700, outputWidth: 644, outputHeight: 69, threads: 3, writes: .streamed, offset: 1)
+            bytes, width: 1000, height: 700, outputWidth: 644, outputHeight: 69, threads: 3, writes: .streamed,
+            offset: 1)
         #expect(result.parallel[0] == -1)
         #expect(Array(result.parallel[1...]) == result.reference)
     }
@@ -72,7 +74,9 @@ import Testing
             let bytes = Self.frame(width: 64, height: 48, seed: slot)
             bytes.withUnsafeBufferPointer { src in
                 let pixels = BGRPixels(base: src.baseAddress!, width: 64, height: 48, rowBytes: 192)
-                tensor.withUnsafeMutableBufferPointer { cpu.run(pixels, geometry: geometry, into: $0.baseAddress!, slot: slot) }
+                tensor.withUnsafeMutableBufferPointer {
+                    cpu.run(pixels, geometry: geometry, into: $0.baseAddress!, slot: slot)
+                }
                 reference.withUnsafeMutableBufferPointer {
                     writer.write(pixels, geometry: geometry, into: $0.baseAddress!, slot: slot)
                 }
@@ -90,8 +94,12 @@ import Testing
                     source.withUnsafeBytes { lookout_stream_store(d.baseAddress! + offset, $0.baseAddress!, count) }
                 }
                 lookout_store_fence()
-                #expect(Array(destination[offset..<(offset + count)]) == Array(source[0..<count]), "offset \(offset) count \(count)")
-                #expect(destination[..<offset].allSatisfy { $0 == 0xEE } && destination[(offset + count)...].allSatisfy { $0 == 0xEE })
+                #expect(
+                    Array(destination[offset..<(offset + count)]) == Array(source[0..<count]),
+                    "offset \(offset) count \(count)")
+                #expect(
+                    destination[..<offset].allSatisfy { $0 == 0xEE }
+                        && destination[(offset + count)...].allSatisfy { $0 == 0xEE })
             }
         }
         #if arch(x86_64)

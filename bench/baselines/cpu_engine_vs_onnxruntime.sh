@@ -8,7 +8,7 @@
 # 2. bench/baselines/onnxruntime_engine.py --model MODEL --batch B --iterations N --merge F
 #    (default session options; it takes imgsz and warm-up from F's settings);
 # 3. prints both rows and the ratio lookout p50 / onnxruntime p50, and keeps F as
-#    bench/results/engine-cpu-<UTC date-time>.json.
+#    bench/results/runs/engine/engine-cpu-<UTC date-time>.json.
 # PYTHON picks the interpreter (default python3; needs numpy and onnxruntime).
 set -euo pipefail
 
@@ -33,7 +33,7 @@ if [[ ! -x "$LOOKOUT" ]]; then
 fi
 
 STAMP=$(date -u +%Y%m%d-%H%M%S)
-mkdir -p "$ROOT/bench/results"
+mkdir -p "$ROOT/bench/results/runs/engine"
 TMP=$(mktemp "${TMPDIR:-/tmp}/engine-cpu-XXXXXX.json")
 trap 'rm -f "$TMP"' EXIT
 
@@ -43,7 +43,7 @@ echo "== onnxruntime"
 "$PYTHON" "$ROOT/bench/baselines/onnxruntime_engine.py" --model "$MODEL" --batch "$BATCH" --iterations "$ITER" \
     --merge "$TMP" > /dev/null
 
-OUT="$ROOT/bench/results/engine-cpu-$STAMP.json"
+OUT="$ROOT/bench/results/runs/engine/engine-cpu-$STAMP.json"
 cp "$TMP" "$OUT"
 "$PYTHON" - "$OUT" <<'PY'
 import json, sys

@@ -100,7 +100,6 @@ struct ConvKernel: CPUKernel {
     /// OpenBLAS's bound on m·n·k for its unpacked small-matrix sgemm (kernel/x86_64/sgemm_small_kernel_permit_skylakex.c).
     static let smallGEMM = 1_000_000
 
-
     var scratchElements: Int {
         pointwise ? 0 : workers * (channels / group) * kernelH * kernelW * tile
     }

@@ -1,17 +1,17 @@
 import CLookoutCUDA
-import Dispatch
+import LookoutCUDA
+import LookoutCore
+import LookoutModel
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
     import Foundation
 #endif
-import LookoutCore
 
 #if canImport(Glibc)
     import Glibc
 #endif
-import LookoutCUDA
-import LookoutModel
 
 /// Settings of the CUDA engine.
 package struct CUDAEngineOptions: Sendable {
@@ -47,7 +47,10 @@ package final class CUDAEngine: @unchecked Sendable {
     /// One line: the cuDNN in use, or "cuDNN: not used (why)".
     package let cudnnStatus: String
 
-    package init(model: DetectionModel, context: CUDAContext, kernels: EngineKernels, options: CUDAEngineOptions = CUDAEngineOptions()) throws {
+    package init(
+        model: DetectionModel, context: CUDAContext, kernels: EngineKernels,
+        options: CUDAEngineOptions = CUDAEngineOptions()
+    ) throws {
         self.model = model
         self.context = context
         self.kernels = kernels
@@ -69,7 +72,7 @@ package final class CUDAEngine: @unchecked Sendable {
     package var cudnnVersion: String? { cudnnHandle?.cudnn.versionString }
 
     /// Log lines of what preparing did (compile, tuning, memory), for reports.
-    public internal(set) var log: [String] = []
+    package internal(set) var log: [String] = []
 
     /// The compiled instance for `shape` ([batch, 3, height, width]), made on first use: plan, GPU layout,
     /// launches, weight upload, tuning, graph capture.
@@ -94,7 +97,7 @@ package final class CUDAEngine: @unchecked Sendable {
         if options.graphs {
             do {
                 try instance.capture()
-            } catch where instance.usesCUDNN {
+            } catch  where instance.usesCUDNN {
                 // The legacy cudnnConvolutionForward is capturable with its workspace given; should a cuDNN build
                 // not be, the layers go back to their best NVRTC kernels rather than the engine failing.
                 let moved = Self.withoutCUDNN(&instance.ops)
@@ -104,7 +107,10 @@ package final class CUDAEngine: @unchecked Sendable {
                 try instance.capture()
             }
         }
-        let convs = ops.compactMap { if case .conv(let c) = $0 { return c.kernel.description }; return nil }
+        let convs = ops.compactMap {
+            if case .conv(let c) = $0 { return c.kernel.description }
+            return nil
+        }
         var counts: [String: Int] = [:]
         for name in convs { counts[name, default: 0] += 1 }
         log.append(
@@ -131,7 +137,11 @@ package final class CUDAEngine: @unchecked Sendable {
         memory.cudnnWorkspace = cudnnWorkspace?.address ?? 0
         memory.cudnnWorkspaceBytes = cudnnBytes
         try instance.fillInputRandom(seed: 1234)
-        let scratchCount = ops.map { if case .conv(let c) = $0 { return c.output.count }; return 0 }.max() ?? 1
+        let scratchCount =
+            ops.map {
+                if case .conv(let c) = $0 { return c.output.count }
+                return 0
+            }.max() ?? 1
         let check = try ConvCandidateCheck(context: context, kernels: kernels, stream: stream, elements: scratchCount)
         var tuned = 0
         var cached = 0
@@ -170,7 +180,8 @@ package final class CUDAEngine: @unchecked Sendable {
                     rejected.append("\(op.signature): \(kernel) differs by \(difference) (largest \(largest))")
                     continue
                 }
-                timed.append((kernel, try check.time(op, kernel: kernel, instance: instance, memory: memory, repeats: 5)))
+                timed.append(
+                    (kernel, try check.time(op, kernel: kernel, instance: instance, memory: memory, repeats: 5)))
             }
             timed = try Self.closeCalls(timed) { kernel, repeats in
                 try check.time(op, kernel: kernel, instance: instance, memory: memory, repeats: repeats)
@@ -192,7 +203,8 @@ package final class CUDAEngine: @unchecked Sendable {
             cudnnHandle.map { "; cuDNN \($0.cudnn.versionString) chosen for \(choseCUDNN)/\(tuned + cached)" } ?? ""
         log.append(
             "tuning: \(tuned) convolutions timed, \(cached) from the cache" + cudnnSummary
-                + (rejected.isEmpty ? "" : "; \(rejected.count) candidates rejected: " + rejected.prefix(5).joined(separator: "; ")))
+                + (rejected.isEmpty
+                    ? "" : "; \(rejected.count) candidates rejected: " + rejected.prefix(5).joined(separator: "; ")))
         return ops
     }
 }
@@ -205,7 +217,8 @@ extension CUDAEngine {
         _ timed: [(kernel: ConvKernel, ms: Double)], time: (ConvKernel, Int) throws -> Double
     ) rethrows -> [(kernel: ConvKernel, ms: Double)] {
         guard let fastest = timed.map(\.ms).min() else { return timed }
-        let close = timed.indices.filter { timed[$0].ms <= 1.15 * fastest }.sorted { timed[$0].ms < timed[$1].ms }.prefix(4)
+        let close = timed.indices.filter { timed[$0].ms <= 1.15 * fastest }.sorted { timed[$0].ms < timed[$1].ms }
+            .prefix(4)
         guard close.count > 1 else { return timed }
         var result = timed
         for index in close { result[index].ms = .infinity }

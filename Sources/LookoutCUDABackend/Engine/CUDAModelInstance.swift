@@ -36,14 +36,16 @@ package final class CUDAModelInstance: @unchecked Sendable {
         self.constants = constants
         self.arena = try DeviceBuffer(context: engine.context, byteCount: memory.peakBytes)
         // One fp32 slice of M x outC per split.
-        let splitBytes = ops.map { op -> Int in
-            guard case .conv(let c) = op else { return 0 }
-            let splits = (c.candidates + [c.kernel]).map { kernel -> Int in
-                if case .mmaSplit(_, let s) = kernel { return s }
-                return 0
+        let splitBytes =
+            ops.map { op -> Int in
+                guard case .conv(let c) = op else { return 0 }
+                let splits =
+                    (c.candidates + [c.kernel]).map { kernel -> Int in
+                        if case .mmaSplit(_, let s) = kernel { return s }
+                        return 0
+                    }.max() ?? 0
+                return splits * Int(c.params.M) * Int(c.params.outC) * 4
             }.max() ?? 0
-            return splits * Int(c.params.M) * Int(c.params.outC) * 4
-        }.max() ?? 0
         if splitBytes > 0 {
             let workspace = try DeviceScratch(context: engine.context, byteCount: splitBytes)
             try engine.stream.fill(workspace.buffer, byte: 0)
@@ -77,7 +79,10 @@ package final class CUDAModelInstance: @unchecked Sendable {
 
     /// Each convolution's kernel, in launch order: (the layer's signature, the kernel), for reports.
     package var convolutionKernels: [(layer: String, kernel: String)] {
-        ops.compactMap { if case .conv(let c) = $0 { return (c.signature, c.kernel.description) }; return nil }
+        ops.compactMap {
+            if case .conv(let c) = $0 { return (c.signature, c.kernel.description) }
+            return nil
+        }
     }
 
     /// Bytes of the split-K workspace (not activations: the partial sums of one layer at a time).
@@ -106,7 +111,8 @@ package final class CUDAModelInstance: @unchecked Sendable {
     package var output: OutputTensor {
         let id = plan.graph.outputs[0]
         let view = memory.views[id]!
-        return OutputTensor(address: arenaAddress &+ UInt64(memory.byteOffset(id)), shape: view.shape, strides: view.strides)
+        return OutputTensor(
+            address: arenaAddress &+ UInt64(memory.byteOffset(id)), shape: view.shape, strides: view.strides)
     }
 
     func fillInputRandom(seed: UInt32) throws(CUDAError) {
@@ -151,7 +157,9 @@ package final class CUDAModelInstance: @unchecked Sendable {
         try prepareStaging()
         let inputCount = shape.reduce(1, *)
         try hostInput!.withUnsafeMutableBytes { raw in
-            try fill(UnsafeMutableBufferPointer(start: raw.baseAddress!.assumingMemoryBound(to: Float.self), count: inputCount))
+            try fill(
+                UnsafeMutableBufferPointer(
+                    start: raw.baseAddress!.assumingMemoryBound(to: Float.self), count: inputCount))
         }
         let stream = engine.stream
         try stream.copy(hostInput!, to: inputStaging!)
@@ -178,12 +186,15 @@ package final class CUDAModelInstance: @unchecked Sendable {
         try stream.copy(outputStaging!, to: hostOutput!)
         try stream.synchronize()
         return try hostOutput!.withUnsafeBytes { raw in
-            try read(UnsafeBufferPointer(start: raw.baseAddress!.assumingMemoryBound(to: Float.self), count: outputCount))
+            try read(
+                UnsafeBufferPointer(start: raw.baseAddress!.assumingMemoryBound(to: Float.self), count: outputCount))
         }
     }
 
     /// The host path end to end: upload, run, download. Synchronous.
-    package func run<R>(fill: (UnsafeMutableBufferPointer<Float>) throws -> Void, read: (UnsafeBufferPointer<Float>) throws -> R) throws -> R {
+    package func run<R>(
+        fill: (UnsafeMutableBufferPointer<Float>) throws -> Void, read: (UnsafeBufferPointer<Float>) throws -> R
+    ) throws -> R {
         try upload(fill: fill)
         try enqueue()
         return try download(read: read)

@@ -7,9 +7,24 @@ extension EngineKernelSource {
         /// A copy of whole 16-byte groups (the innermost dimension counts groups; strides stay in elements).
         case copy16 = 100
         /// Max pooling and nearest resize of 8 fp16 channels a thread.
-        case maxPool8 = 140, resizeNearest8 = 141
-        case sigmoid = 1, relu = 2, exp = 3, log = 4, sqrt = 5, neg = 6, abs = 7, reciprocal = 8, tanh = 9
-        case add = 20, sub = 21, mul = 22, div = 23, pow = 24, min = 25, max = 26
+        case maxPool8 = 140
+        case resizeNearest8 = 141
+        case sigmoid = 1
+        case relu = 2
+        case exp = 3
+        case log = 4
+        case sqrt = 5
+        case neg = 6
+        case abs = 7
+        case reciprocal = 8
+        case tanh = 9
+        case add = 20
+        case sub = 21
+        case mul = 22
+        case div = 23
+        case pow = 24
+        case min = 25
+        case max = 26
         case maxPool = 40
         case resizeNearest = 41
     }

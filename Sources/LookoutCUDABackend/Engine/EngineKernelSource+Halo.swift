@@ -8,28 +8,32 @@
 extension EngineKernelSource {
     /// A tile of the halo kernel: TH x TW output pixels x BN output channels, four warps (WARPS_N of them across
     /// the channels), CH input channels per pipeline stage.
-    public struct HaloTile: Hashable, Sendable, CustomStringConvertible {
-        public let th: Int, tw: Int, bn: Int, stride: Int, ch: Int, warpsN: Int, stages: Int
+    package struct HaloTile: Hashable, Sendable, CustomStringConvertible {
+        package let th: Int, tw: Int, bn: Int, stride: Int, ch: Int, warpsN: Int, stages: Int
         /// The next k16 step's fragments are loaded before this step's mma are issued (two fragment buffers).
-        public var prefetch = false
-        public static let threads = 128
+        package var prefetch = false
+        package static let threads = 128
 
         var haloH: Int { (th - 1) * stride + 3 }
         var haloW: Int { (tw - 1) * stride + 3 }
         /// Halves per shared-memory pixel or weight row: CH and 16 bytes of padding (ldmatrix without conflicts).
         var rowHalves: Int { ch + 8 }
         var stageHalves: Int { (haloH * haloW + 9 * bn) * rowHalves }
-        public var sharedBytes: Int { stages * stageHalves * 2 }
-        public var entryPoint: String {
+        package var sharedBytes: Int { stages * stageHalves * 2 }
+        package var entryPoint: String {
             "lookout_conv_halo_s\(stride)_\(th)x\(tw)x\(bn)_c\(ch)_w\(warpsN)_st\(stages)" + (prefetch ? "_pf" : "")
         }
-        public var description: String {
-            "halo s\(stride) \(th)x\(tw)x\(bn) c\(ch)" + (warpsN > 1 ? " w\(warpsN)" : "") + " st\(stages)" + (prefetch ? " pf" : "")
+        package var description: String {
+            "halo s\(stride) \(th)x\(tw)x\(bn) c\(ch)" + (warpsN > 1 ? " w\(warpsN)" : "") + " st\(stages)"
+                + (prefetch ? " pf" : "")
         }
 
         /// Whether this tile runs a layer: a 3x3 kernel of its stride, no dilation or groups, input channels a
         /// multiple of CH (the tensor-core conditions on the input are checked by the caller).
-        public func runs(kernel: (h: Int, w: Int), stride s: (h: Int, w: Int), dilation: (h: Int, w: Int), group: Int, inputChannels: Int)
+        package func runs(
+            kernel: (h: Int, w: Int), stride s: (h: Int, w: Int), dilation: (h: Int, w: Int), group: Int,
+            inputChannels: Int
+        )
             -> Bool
         {
             kernel == (3, 3) && s == (stride, stride) && dilation == (1, 1) && group == 1 && inputChannels % ch == 0
@@ -41,27 +45,28 @@ extension EngineKernelSource {
         }
     }
 
-    public static let haloTiles: [HaloTile] = [
-        // Stride 1: the C2f bottlenecks (16 channels at 160², 32 at 80², 64 at 40², 128 at 20²) and the head.
-        HaloTile(th: 8, tw: 16, bn: 16, stride: 1, ch: 16, warpsN: 1, stages: 1),
-        HaloTile(th: 8, tw: 16, bn: 16, stride: 1, ch: 16, warpsN: 1, stages: 2),
-        HaloTile(th: 8, tw: 16, bn: 32, stride: 1, ch: 16, warpsN: 1, stages: 2),
-        HaloTile(th: 8, tw: 16, bn: 32, stride: 1, ch: 32, warpsN: 1, stages: 1),
-        HaloTile(th: 8, tw: 16, bn: 32, stride: 1, ch: 32, warpsN: 1, stages: 2),
-        HaloTile(th: 8, tw: 16, bn: 64, stride: 1, ch: 16, warpsN: 2, stages: 2),
-        HaloTile(th: 8, tw: 16, bn: 64, stride: 1, ch: 32, warpsN: 2, stages: 1),
-        HaloTile(th: 8, tw: 8, bn: 32, stride: 1, ch: 32, warpsN: 1, stages: 2),
-        // 16x16 pixels: a smaller halo per pixel (1.27 instead of 1.41 input pixels read per output pixel).
-        HaloTile(th: 16, tw: 16, bn: 16, stride: 1, ch: 16, warpsN: 1, stages: 1),
-        HaloTile(th: 16, tw: 16, bn: 32, stride: 1, ch: 32, warpsN: 1, stages: 1),
-        HaloTile(th: 8, tw: 8, bn: 64, stride: 1, ch: 16, warpsN: 2, stages: 2),
-        HaloTile(th: 8, tw: 8, bn: 64, stride: 1, ch: 32, warpsN: 2, stages: 2),
-        // Stride 2: the downsampling layers.
-        HaloTile(th: 4, tw: 16, bn: 32, stride: 2, ch: 16, warpsN: 1, stages: 2),
-        HaloTile(th: 8, tw: 16, bn: 32, stride: 2, ch: 16, warpsN: 1, stages: 2),
-        HaloTile(th: 4, tw: 16, bn: 64, stride: 2, ch: 16, warpsN: 2, stages: 2),
-        HaloTile(th: 8, tw: 8, bn: 64, stride: 2, ch: 16, warpsN: 2, stages: 2),
-    ] + prefetchedHaloTiles
+    package static let haloTiles: [HaloTile] =
+        [
+            // Stride 1: the C2f bottlenecks (16 channels at 160², 32 at 80², 64 at 40², 128 at 20²) and the head.
+            HaloTile(th: 8, tw: 16, bn: 16, stride: 1, ch: 16, warpsN: 1, stages: 1),
+            HaloTile(th: 8, tw: 16, bn: 16, stride: 1, ch: 16, warpsN: 1, stages: 2),
+            HaloTile(th: 8, tw: 16, bn: 32, stride: 1, ch: 16, warpsN: 1, stages: 2),
+            HaloTile(th: 8, tw: 16, bn: 32, stride: 1, ch: 32, warpsN: 1, stages: 1),
+            HaloTile(th: 8, tw: 16, bn: 32, stride: 1, ch: 32, warpsN: 1, stages: 2),
+            HaloTile(th: 8, tw: 16, bn: 64, stride: 1, ch: 16, warpsN: 2, stages: 2),
+            HaloTile(th: 8, tw: 16, bn: 64, stride: 1, ch: 32, warpsN: 2, stages: 1),
+            HaloTile(th: 8, tw: 8, bn: 32, stride: 1, ch: 32, warpsN: 1, stages: 2),
+            // 16x16 pixels: a smaller halo per pixel (1.27 instead of 1.41 input pixels read per output pixel).
+            HaloTile(th: 16, tw: 16, bn: 16, stride: 1, ch: 16, warpsN: 1, stages: 1),
+            HaloTile(th: 16, tw: 16, bn: 32, stride: 1, ch: 32, warpsN: 1, stages: 1),
+            HaloTile(th: 8, tw: 8, bn: 64, stride: 1, ch: 16, warpsN: 2, stages: 2),
+            HaloTile(th: 8, tw: 8, bn: 64, stride: 1, ch: 32, warpsN: 2, stages: 2),
+            // Stride 2: the downsampling layers.
+            HaloTile(th: 4, tw: 16, bn: 32, stride: 2, ch: 16, warpsN: 1, stages: 2),
+            HaloTile(th: 8, tw: 16, bn: 32, stride: 2, ch: 16, warpsN: 1, stages: 2),
+            HaloTile(th: 4, tw: 16, bn: 64, stride: 2, ch: 16, warpsN: 2, stages: 2),
+            HaloTile(th: 8, tw: 8, bn: 64, stride: 2, ch: 16, warpsN: 2, stages: 2),
+        ] + prefetchedHaloTiles
 
     /// The tiles that won layers at batch 32 (H100, 2026-11-25), again with fragment prefetch.
     static let prefetchedHaloTiles: [HaloTile] = [
@@ -82,17 +87,20 @@ extension EngineKernelSource {
     static let halo = KernelFiles.text(PackageResources.halo_cuh)
 
     /// A tile of the first-layer kernel (`convFirst`): TH x TW output pixels, all CO output channels.
-    public struct FirstTile: Hashable, Sendable, CustomStringConvertible {
-        public let th: Int, tw: Int, stride: Int, co: Int
-        public static let threads = 128
-        public static let maxInputChannels = 8
+    package struct FirstTile: Hashable, Sendable, CustomStringConvertible {
+        package let th: Int, tw: Int, stride: Int, co: Int
+        package static let threads = 128
+        package static let maxInputChannels = 8
         var haloH: Int { (th - 1) * stride + 3 }
         var haloW: Int { (tw - 1) * stride + 3 }
-        public var sharedBytes: Int { max(haloH * haloW * 16, th * tw * (co + 8) * 2) + co * 88 * 2 }
-        public var entryPoint: String { "lookout_conv_first_s\(stride)_\(th)x\(tw)x\(co)" }
-        public var description: String { "first s\(stride) \(th)x\(tw)x\(co)" }
+        package var sharedBytes: Int { max(haloH * haloW * 16, th * tw * (co + 8) * 2) + co * 88 * 2 }
+        package var entryPoint: String { "lookout_conv_first_s\(stride)_\(th)x\(tw)x\(co)" }
+        package var description: String { "first s\(stride) \(th)x\(tw)x\(co)" }
 
-        public func runs(kernel: (h: Int, w: Int), stride s: (h: Int, w: Int), dilation: (h: Int, w: Int), group: Int, inputChannels: Int, outputChannels: Int)
+        package func runs(
+            kernel: (h: Int, w: Int), stride s: (h: Int, w: Int), dilation: (h: Int, w: Int), group: Int,
+            inputChannels: Int, outputChannels: Int
+        )
             -> Bool
         {
             kernel == (3, 3) && s == (stride, stride) && dilation == (1, 1) && group == 1
@@ -102,7 +110,7 @@ extension EngineKernelSource {
         func grid(batch: Int, outH: Int, outW: Int) -> Int { batch * ((outH + th - 1) / th) * ((outW + tw - 1) / tw) }
     }
 
-    public static let firstTiles: [FirstTile] = [
+    package static let firstTiles: [FirstTile] = [
         FirstTile(th: 8, tw: 16, stride: 2, co: 16), FirstTile(th: 16, tw: 16, stride: 2, co: 16),
         FirstTile(th: 16, tw: 32, stride: 2, co: 16),
         FirstTile(th: 8, tw: 16, stride: 2, co: 32), FirstTile(th: 8, tw: 16, stride: 1, co: 16),

@@ -7,24 +7,28 @@
 extension EngineKernelSource {
     /// BM pixels x BN output channels a tile, K up to KMAX, four warps (WARPS_N across the channels), about
     /// `tilesPerBlock` tiles a block.
-    public struct PointwiseTile: Hashable, Sendable, CustomStringConvertible {
-        public let bm: Int, bn: Int, kMax: Int, warpsN: Int, tilesPerBlock: Int
+    package struct PointwiseTile: Hashable, Sendable, CustomStringConvertible {
+        package let bm: Int, bn: Int, kMax: Int, warpsN: Int, tilesPerBlock: Int
         /// The next k16 step's fragments are loaded while this step's mma run.
-        public var prefetch = false
-        public static let threads = 128
+        package var prefetch = false
+        package static let threads = 128
         var rowHalves: Int { kMax + 8 }
-        public var sharedBytes: Int { (2 * bm + bn) * rowHalves * 2 }
+        package var sharedBytes: Int { (2 * bm + bn) * rowHalves * 2 }
         /// The kernel's entry point (the same for every `tilesPerBlock`: only the grid differs).
-        public var entryPoint: String { "lookout_conv_pointwise_\(bm)x\(bn)_k\(kMax)_w\(warpsN)" + (prefetch ? "_pf" : "") }
-        public var key: String { entryPoint + "_t\(tilesPerBlock)" }
-        public var description: String {
-            "pointwise \(bm)x\(bn) k\(kMax)" + (warpsN > 1 ? " w\(warpsN)" : "") + " t\(tilesPerBlock)" + (prefetch ? " pf" : "")
+        package var entryPoint: String {
+            "lookout_conv_pointwise_\(bm)x\(bn)_k\(kMax)_w\(warpsN)" + (prefetch ? "_pf" : "")
+        }
+        package var key: String { entryPoint + "_t\(tilesPerBlock)" }
+        package var description: String {
+            "pointwise \(bm)x\(bn) k\(kMax)" + (warpsN > 1 ? " w\(warpsN)" : "") + " t\(tilesPerBlock)"
+                + (prefetch ? " pf" : "")
         }
 
         /// A 1x1 convolution of stride 1 without padding, groups or dilation, whose input channels are a multiple of
         /// 16 up to KMAX and whose output pixels are the input's.
-        public func runs(
-            kernel: (h: Int, w: Int), stride: (h: Int, w: Int), pads: (top: Int, left: Int, bottom: Int, right: Int), group: Int,
+        package func runs(
+            kernel: (h: Int, w: Int), stride: (h: Int, w: Int), pads: (top: Int, left: Int, bottom: Int, right: Int),
+            group: Int,
             inputChannels: Int
         ) -> Bool {
             kernel == (1, 1) && stride == (1, 1) && pads == (0, 0, 0, 0) && group == 1 && inputChannels % 16 == 0
@@ -37,17 +41,20 @@ extension EngineKernelSource {
         }
     }
 
-    public static let pointwiseTiles: [PointwiseTile] = [
-        (128, 16, 64, 1), (128, 32, 64, 1), (128, 64, 64, 2), (64, 64, 128, 2), (128, 32, 128, 1), (128, 64, 128, 2),
-        (64, 64, 256, 2), (64, 128, 256, 2),
-    ].flatMap { bm, bn, kMax, warpsN in
-        [2, 4].map { PointwiseTile(bm: bm, bn: bn, kMax: kMax, warpsN: warpsN, tilesPerBlock: $0) }
-    } + [(128, 32, 64, 1), (128, 64, 64, 2), (64, 64, 128, 2), (64, 64, 256, 2)].map { bm, bn, kMax, warpsN in
-        // The winners at batch 32 (H100, 2026-11-25) with fragment prefetch.
-        var tile = PointwiseTile(bm: bm, bn: bn, kMax: kMax, warpsN: warpsN, tilesPerBlock: 2)
-        tile.prefetch = true
-        return tile
-    }
+    package static let pointwiseTiles: [PointwiseTile] =
+        [
+            (128, 16, 64, 1), (128, 32, 64, 1), (128, 64, 64, 2), (64, 64, 128, 2), (128, 32, 128, 1),
+            (128, 64, 128, 2),
+            (64, 64, 256, 2), (64, 128, 256, 2),
+        ].flatMap { bm, bn, kMax, warpsN in
+            [2, 4].map { PointwiseTile(bm: bm, bn: bn, kMax: kMax, warpsN: warpsN, tilesPerBlock: $0) }
+        }
+        + [(128, 32, 64, 1), (128, 64, 64, 2), (64, 64, 128, 2), (64, 64, 256, 2)].map { bm, bn, kMax, warpsN in
+            // The winners at batch 32 (H100, 2026-11-25) with fragment prefetch.
+            var tile = PointwiseTile(bm: bm, bn: bn, kMax: kMax, warpsN: warpsN, tilesPerBlock: 2)
+            tile.prefetch = true
+            return tile
+        }
 
     /// One kernel per shape (the tiles per block only change the grid).
     static var pointwiseKernels: [PointwiseTile] {

@@ -3,72 +3,74 @@ import CLookoutCUDA
 /// The CUDA C++ of the engine: one module with every kernel the engine launches, compiled once per device with
 /// NVRTC and cached on disk. The parameter structs are generated from the same field lists that a test checks
 /// against the C header's layouts, so host and device agree on every offset.
-public enum EngineKernelSource {
+package enum EngineKernelSource {
     /// A tile shape of the tensor-core convolution.
-    public struct ConvTile: Hashable, Sendable, CustomStringConvertible {
-        public let bm: Int, bn: Int, wm: Int, wn: Int, stages: Int
+    package struct ConvTile: Hashable, Sendable, CustomStringConvertible {
+        package let bm: Int, bn: Int, wm: Int, wn: Int, stages: Int
         /// K per pipeline stage (32 or 64).
-        public var bk: Int = 32
+        package var bk: Int = 32
         /// Blocks per SM asked of the register allocator (`__launch_bounds__`' second argument); 0: none.
-        public var minBlocks: Int = 0
+        package var minBlocks: Int = 0
         /// The input (A) goes through L1 (`cp.async.ca`) instead of L2 only (`.cg`): a 3x3 layer's taps re-read
         /// the rows the previous tap read, shifted by a pixel.
-        public var l1: Bool = false
+        package var l1: Bool = false
         /// The next k16 step's fragments are loaded (ldmatrix) before this step's mma are issued.
-        public var prefetch: Bool = false
-        public var threads: Int { (bm / wm) * (bn / wn) * 32 }
-        public var sharedBytes: Int { stages * (bm + bn) * (bk + 8) * 2 }
-        public var entryPoint: String {
+        package var prefetch: Bool = false
+        package var threads: Int { (bm / wm) * (bn / wn) * 32 }
+        package var sharedBytes: Int { stages * (bm + bn) * (bk + 8) * 2 }
+        package var entryPoint: String {
             "lookout_conv_mma_\(bm)x\(bn)x\(bk)_\(wm)x\(wn)_s\(stages)" + (minBlocks > 0 ? "_b\(minBlocks)" : "")
                 + (l1 ? "_l1" : "") + (prefetch ? "_pf" : "")
         }
-        public var description: String {
+        package var description: String {
             "\(bm)x\(bn)x\(bk) (warp \(wm)x\(wn), \(stages) stages\(l1 ? ", A through L1" : "")\(prefetch ? ", fragment prefetch" : ""))"
         }
         var launchBounds: String { minBlocks > 0 ? "\(threads), \(minBlocks)" : "\(threads)" }
     }
 
     /// The tiles the tuner chooses from, per layer.
-    public static let convTiles: [ConvTile] = [
-        // k 32 per stage (the winners of the first H100 tuning; 128x128 and 128x64 never won and were dropped).
-        ConvTile(bm: 64, bn: 128, wm: 32, wn: 64, stages: 3),
-        ConvTile(bm: 64, bn: 64, wm: 32, wn: 32, stages: 4),
-        ConvTile(bm: 128, bn: 32, wm: 32, wn: 32, stages: 3),
-        ConvTile(bm: 64, bn: 32, wm: 32, wn: 16, stages: 4),
-        ConvTile(bm: 128, bn: 16, wm: 32, wn: 16, stages: 4),
-        ConvTile(bm: 32, bn: 64, wm: 16, wn: 32, stages: 4),
-        ConvTile(bm: 32, bn: 32, wm: 16, wn: 16, stages: 4),
-        // k 64 per stage: two more k16 steps per barrier, fewer pipeline waits for long K.
-        ConvTile(bm: 128, bn: 64, wm: 64, wn: 32, stages: 3, bk: 64),
-        ConvTile(bm: 64, bn: 128, wm: 32, wn: 64, stages: 3, bk: 64),
-        ConvTile(bm: 64, bn: 64, wm: 32, wn: 32, stages: 3, bk: 64),
-        ConvTile(bm: 128, bn: 32, wm: 32, wn: 32, stages: 3, bk: 64),
-        ConvTile(bm: 64, bn: 32, wm: 32, wn: 16, stages: 4, bk: 64),
-        ConvTile(bm: 128, bn: 16, wm: 32, wn: 16, stages: 4, bk: 64),
-        ConvTile(bm: 32, bn: 64, wm: 16, wn: 32, stages: 4, bk: 64),
-    ] + largeTiles
+    package static let convTiles: [ConvTile] =
+        [
+            // k 32 per stage (the winners of the first H100 tuning; 128x128 and 128x64 never won and were dropped).
+            ConvTile(bm: 64, bn: 128, wm: 32, wn: 64, stages: 3),
+            ConvTile(bm: 64, bn: 64, wm: 32, wn: 32, stages: 4),
+            ConvTile(bm: 128, bn: 32, wm: 32, wn: 32, stages: 3),
+            ConvTile(bm: 64, bn: 32, wm: 32, wn: 16, stages: 4),
+            ConvTile(bm: 128, bn: 16, wm: 32, wn: 16, stages: 4),
+            ConvTile(bm: 32, bn: 64, wm: 16, wn: 32, stages: 4),
+            ConvTile(bm: 32, bn: 32, wm: 16, wn: 16, stages: 4),
+            // k 64 per stage: two more k16 steps per barrier, fewer pipeline waits for long K.
+            ConvTile(bm: 128, bn: 64, wm: 64, wn: 32, stages: 3, bk: 64),
+            ConvTile(bm: 64, bn: 128, wm: 32, wn: 64, stages: 3, bk: 64),
+            ConvTile(bm: 64, bn: 64, wm: 32, wn: 32, stages: 3, bk: 64),
+            ConvTile(bm: 128, bn: 32, wm: 32, wn: 32, stages: 3, bk: 64),
+            ConvTile(bm: 64, bn: 32, wm: 32, wn: 16, stages: 4, bk: 64),
+            ConvTile(bm: 128, bn: 16, wm: 32, wn: 16, stages: 4, bk: 64),
+            ConvTile(bm: 32, bn: 64, wm: 16, wn: 32, stages: 4, bk: 64),
+        ] + largeTiles
 
     /// Large tiles with large warp tiles (64x32, 64x64, 32x64): more mma per ldmatrix and per barrier, for the
     /// wide, long layers (Cout 32...256, tens or hundreds of thousands of pixels at batch 32). `minBlocks` caps
     /// the registers (2 x 256 or 3 x 128 threads: 128 or 168 a thread) so that more blocks share an SM.
-    public static let largeTiles: [ConvTile] = [
-        ConvTile(bm: 128, bn: 128, wm: 64, wn: 32, stages: 3),
-        ConvTile(bm: 128, bn: 128, wm: 64, wn: 32, stages: 3, minBlocks: 2),
-        ConvTile(bm: 128, bn: 128, wm: 64, wn: 32, stages: 4),
-        ConvTile(bm: 128, bn: 128, wm: 64, wn: 64, stages: 4),
-        ConvTile(bm: 128, bn: 64, wm: 64, wn: 32, stages: 4),
-        ConvTile(bm: 128, bn: 64, wm: 64, wn: 32, stages: 4, minBlocks: 3),
-        ConvTile(bm: 256, bn: 64, wm: 64, wn: 32, stages: 3),
-        ConvTile(bm: 64, bn: 128, wm: 32, wn: 64, stages: 4),
-        ConvTile(bm: 128, bn: 128, wm: 64, wn: 32, stages: 3, bk: 64),
-        ConvTile(bm: 128, bn: 64, wm: 64, wn: 32, stages: 4, bk: 64),
-        ConvTile(bm: 256, bn: 64, wm: 64, wn: 32, stages: 3, bk: 64),
-        ConvTile(bm: 256, bn: 32, wm: 64, wn: 32, stages: 4),
-    ] + variantTiles
+    package static let largeTiles: [ConvTile] =
+        [
+            ConvTile(bm: 128, bn: 128, wm: 64, wn: 32, stages: 3),
+            ConvTile(bm: 128, bn: 128, wm: 64, wn: 32, stages: 3, minBlocks: 2),
+            ConvTile(bm: 128, bn: 128, wm: 64, wn: 32, stages: 4),
+            ConvTile(bm: 128, bn: 128, wm: 64, wn: 64, stages: 4),
+            ConvTile(bm: 128, bn: 64, wm: 64, wn: 32, stages: 4),
+            ConvTile(bm: 128, bn: 64, wm: 64, wn: 32, stages: 4, minBlocks: 3),
+            ConvTile(bm: 256, bn: 64, wm: 64, wn: 32, stages: 3),
+            ConvTile(bm: 64, bn: 128, wm: 32, wn: 64, stages: 4),
+            ConvTile(bm: 128, bn: 128, wm: 64, wn: 32, stages: 3, bk: 64),
+            ConvTile(bm: 128, bn: 64, wm: 64, wn: 32, stages: 4, bk: 64),
+            ConvTile(bm: 256, bn: 64, wm: 64, wn: 32, stages: 3, bk: 64),
+            ConvTile(bm: 256, bn: 32, wm: 64, wn: 32, stages: 4),
+        ] + variantTiles
 
     /// The tiles that win most layers at batch 32 (H100, 2026-11-25), again with the input through L1, with
     /// fragment prefetch, and with both.
-    public static let variantTiles: [ConvTile] = [
+    package static let variantTiles: [ConvTile] = [
         ConvTile(bm: 64, bn: 64, wm: 32, wn: 32, stages: 3, bk: 64),
         ConvTile(bm: 128, bn: 128, wm: 64, wn: 32, stages: 3),
         ConvTile(bm: 128, bn: 64, wm: 64, wn: 32, stages: 4),
@@ -85,19 +87,19 @@ public enum EngineKernelSource {
     }
 
     /// Tiles that also come split over K (for layers with few output tiles and long K: the deep, small layers).
-    public static let splitTiles: [ConvTile] = convTiles.filter {
+    package static let splitTiles: [ConvTile] = convTiles.filter {
         $0.bm <= 64 && $0.bn <= 64 && $0.minBlocks == 0 && !$0.l1 && !$0.prefetch
             && ($0.bk == 32 || $0.bm >= 32 && $0.bn >= 64)
     }
     /// The split counts the tuner tries.
-    public static let splitCounts = [2, 3, 4, 6, 8]
+    package static let splitCounts = [2, 3, 4, 6, 8]
 
     /// Output channels of the few-input-channel kernel's variants.
-    public static let smallConvWidths = [16, 32, 64]
+    package static let smallConvWidths = [16, 32, 64]
     /// Repacked weight rows are padded to a multiple of this (the largest k tile).
-    public static let kTile = 64
+    package static let kTile = 64
     /// Output channels are padded to a multiple of this (the widest tile) in the repacked weights and biases.
-    public static let channelPad = 128
+    package static let channelPad = 128
 
     static let convFields: [(String, String)] = [
         ("unsigned long long", "x"), ("unsigned long long", "w16"), ("unsigned long long", "w32"),
@@ -114,8 +116,10 @@ public enum EngineKernelSource {
         ("unsigned long long", "workspace"), ("int", "splits"), ("int", "reserved"),
     ]
     static let elementwiseFields: [(String, String)] = [
-        ("unsigned long long", "a"), ("unsigned long long", "b"), ("unsigned long long", "c"), ("unsigned long long", "y"),
-        ("long long", "shape[6]"), ("long long", "aStride[6]"), ("long long", "bStride[6]"), ("long long", "yStride[6]"),
+        ("unsigned long long", "a"), ("unsigned long long", "b"), ("unsigned long long", "c"),
+        ("unsigned long long", "y"),
+        ("long long", "shape[6]"), ("long long", "aStride[6]"), ("long long", "bStride[6]"),
+        ("long long", "yStride[6]"),
         ("long long", "count"), ("int", "op"), ("int", "aHalf"), ("int", "bHalf"), ("int", "yHalf"),
         ("int", "kH"), ("int", "kW"), ("int", "strideH"), ("int", "strideW"), ("int", "padT"), ("int", "padL"),
         ("int", "dilH"), ("int", "dilW"), ("int", "inH"), ("int", "inW"), ("unsigned", "divMul[6]"),
@@ -133,7 +137,7 @@ public enum EngineKernelSource {
     }
 
     /// The whole module.
-    public static var source: String {
+    package static var source: String {
         var text = "// Generated by Lookout (EngineKernelSource.swift).\n"
         text += declaration("LookoutConvParams", convFields)
         text += declaration("LookoutElementwiseParams", elementwiseFields)

@@ -43,19 +43,25 @@ package final class EngineKernels: @unchecked Sendable {
     package init(compiler: KernelCompiler, wgmma: Bool = false) throws {
         let start = ContinuousClock.now
         (module, origin) = try compiler.module(source: EngineKernelSource.source, name: "lookout_engine")
-        loadSeconds = Double((ContinuousClock.now - start).components.attoseconds) / 1e18
+        loadSeconds =
+            Double((ContinuousClock.now - start).components.attoseconds) / 1e18
             + Double((ContinuousClock.now - start).components.seconds)
         mma = try Self.functions(module, EngineKernelSource.convTiles) { ($0.entryPoint, $0.sharedBytes) }
-        mmaSplit = try Self.functions(module, EngineKernelSource.splitTiles) { ($0.entryPoint + "_splitk", $0.sharedBytes) }
+        mmaSplit = try Self.functions(module, EngineKernelSource.splitTiles) {
+            ($0.entryPoint + "_splitk", $0.sharedBytes)
+        }
         (wgmmaModule, self.wgmma, wgmmaStatus) = Self.loadWGMMA(compiler: compiler, requested: wgmma)
         splitEpilogue = try module.function("lookout_conv_splitk_epilogue")
         halo = try Self.functions(module, EngineKernelSource.haloTiles) { ($0.entryPoint, $0.sharedBytes) }
         first = try Self.functions(module, EngineKernelSource.firstTiles) { ($0.entryPoint, $0.sharedBytes) }
-        pointwise = try Self.functions(module, EngineKernelSource.pointwiseKernels) { ($0.entryPoint, $0.sharedBytes) }.reduce(
-            into: [:]
-        ) { $0[$1.key.entryPoint] = $1.value }
+        pointwise = try Self.functions(module, EngineKernelSource.pointwiseKernels) { ($0.entryPoint, $0.sharedBytes) }
+            .reduce(
+                into: [:]
+            ) { $0[$1.key.entryPoint] = $1.value }
         var small: [Int: CUDAFunction] = [:]
-        for width in EngineKernelSource.smallConvWidths { small[width] = try module.function("lookout_conv_small_\(width)") }
+        for width in EngineKernelSource.smallConvWidths {
+            small[width] = try module.function("lookout_conv_small_\(width)")
+        }
         self.small = small
         direct = try module.function("lookout_conv_direct")
         cudnnEpilogue = try module.function("lookout_conv_cudnn_epilogue")
@@ -70,19 +76,30 @@ package final class EngineKernels: @unchecked Sendable {
     static func loadWGMMA(compiler: KernelCompiler, requested: Bool) -> (
         CUDAModule?, [EngineKernelSource.WGMMATile: CUDAFunction], String
     ) {
-        guard requested else { return (nil, [:], "off (EngineOptions.wgmma, or LOOKOUT_WGMMA=1 for the CLI, turns it on)") }
+        guard requested else {
+            return (nil, [:], "off (EngineOptions.wgmma, or LOOKOUT_WGMMA=1 for the CLI, turns it on)")
+        }
         let capability = compiler.context.device.computeCapability
-        guard capability == (9, 0) else { return (nil, [:], "not used on compute capability \(capability.0).\(capability.1)") }
+        guard capability == (9, 0) else {
+            return (nil, [:], "not used on compute capability \(capability.0).\(capability.1)")
+        }
         let architectures = compiler.nvrtc.supportedArchitectures
         guard architectures.isEmpty || architectures.contains(90) else {
-            return (nil, [:], "NVRTC \(compiler.nvrtc.version.major).\(compiler.nvrtc.version.minor) cannot target sm_90")
+            return (
+                nil, [:], "NVRTC \(compiler.nvrtc.version.major).\(compiler.nvrtc.version.minor) cannot target sm_90"
+            )
         }
         do {
             let (module, origin) = try compiler.module(
                 source: EngineKernelSource.wgmmaSource, name: "lookout_engine_wgmma",
                 architecture: EngineKernelSource.wgmmaArchitecture)
-            let functions = try Self.functions(module, EngineKernelSource.wgmmaTiles) { ($0.entryPoint, $0.sharedBytes) }
-            return (module, functions, "\(functions.count) tiles (\(origin.rawValue), \(EngineKernelSource.wgmmaArchitecture))")
+            let functions = try Self.functions(module, EngineKernelSource.wgmmaTiles) {
+                ($0.entryPoint, $0.sharedBytes)
+            }
+            return (
+                module, functions,
+                "\(functions.count) tiles (\(origin.rawValue), \(EngineKernelSource.wgmmaArchitecture))"
+            )
         } catch {
             return (nil, [:], "unavailable: \(error)")
         }
@@ -128,8 +145,10 @@ package final class EngineKernels: @unchecked Sendable {
             let grid = Dim3(Self.blocks(Int(p.outer) * Int(p.inner), 256))
             if let dot = s.dot {
                 try softmaxDot.launch(
-                    grid: grid, block: Dim3(256), on: stream, p, dot.weights.resolve(arena: arena, constants: constants),
-                    dot.bias.resolve(arena: arena, constants: constants), dot.y.resolve(arena: arena, constants: constants),
+                    grid: grid, block: Dim3(256), on: stream, p,
+                    dot.weights.resolve(arena: arena, constants: constants),
+                    dot.bias.resolve(arena: arena, constants: constants),
+                    dot.y.resolve(arena: arena, constants: constants),
                     dot.ysOuter, dot.ysInner, dot.yHalf)
             } else {
                 try softmax.launch(grid: grid, block: Dim3(256), on: stream, p)
@@ -151,18 +170,22 @@ package final class EngineKernels: @unchecked Sendable {
             p.workspace = memory.workspace
             p.splits = Int32(splits)
             try mmaSplit[tile]!.launch(
-                grid: Dim3((m + tile.bm - 1) / tile.bm, (cout + tile.bn - 1) / tile.bn, splits), block: Dim3(tile.threads),
+                grid: Dim3((m + tile.bm - 1) / tile.bm, (cout + tile.bn - 1) / tile.bn, splits),
+                block: Dim3(tile.threads),
                 sharedBytes: tile.sharedBytes, on: stream, p)
-            try splitEpilogue.launch(grid: Dim3(Self.blocks(m * cout, 256, limit: 4096)), block: Dim3(256), on: stream, p)
+            try splitEpilogue.launch(
+                grid: Dim3(Self.blocks(m * cout, 256, limit: 4096)), block: Dim3(256), on: stream, p)
         case .wgmma(let tile):
             guard let function = wgmma[tile] else { preconditionFailure("\(kernel) launched without the wgmma module") }
             try function.launch(
                 grid: Dim3((m + tile.bm - 1) / tile.bm, (cout + tile.bn - 1) / tile.bn), block: Dim3(tile.threads),
                 sharedBytes: tile.sharedBytes, on: stream, p)
         case .halo(let tile):
-            let (blocks, channelBlocks) = tile.grid(batch: Int(p.batch), outH: Int(p.outH), outW: Int(p.outW), outC: cout)
+            let (blocks, channelBlocks) = tile.grid(
+                batch: Int(p.batch), outH: Int(p.outH), outW: Int(p.outW), outC: cout)
             try halo[tile]!.launch(
-                grid: Dim3(blocks, channelBlocks), block: Dim3(EngineKernelSource.HaloTile.threads), sharedBytes: tile.sharedBytes,
+                grid: Dim3(blocks, channelBlocks), block: Dim3(EngineKernelSource.HaloTile.threads),
+                sharedBytes: tile.sharedBytes,
                 on: stream, p)
         case .first(let tile):
             try first[tile]!.launch(
@@ -178,7 +201,9 @@ package final class EngineKernels: @unchecked Sendable {
         case .direct:
             try direct.launch(grid: Dim3(Self.blocks(m * cout, 256, limit: 1 << 20)), block: Dim3(256), on: stream, p)
         case .cudnn(let algorithm):
-            guard let cudnn = op.cudnn else { preconditionFailure("a cuDNN kernel for a layer without cuDNN descriptors") }
+            guard let cudnn = op.cudnn else {
+                preconditionFailure("a cuDNN kernel for a layer without cuDNN descriptors")
+            }
             try cudnn.forward(
                 algorithm, x: p.x, w: op.denseWeights.resolve(arena: memory.arena, constants: memory.constants), y: p.y,
                 workspace: memory.cudnnWorkspace, workspaceBytes: memory.cudnnWorkspaceBytes, on: stream)
@@ -192,6 +217,7 @@ package final class EngineKernels: @unchecked Sendable {
     /// Fills `count` elements at `address` with pseudo-random values in [-1, 1).
     func fillRandom(_ address: UInt64, count: Int, half: Bool, seed: UInt32, on stream: CUDAStream) throws(CUDAError) {
         try fillRandom.launch(
-            grid: Dim3(Self.blocks(count, 256)), block: Dim3(256), on: stream, address, Int64(count), Int32(half ? 1 : 0), seed)
+            grid: Dim3(Self.blocks(count, 256)), block: Dim3(256), on: stream, address, Int64(count),
+            Int32(half ? 1 : 0), seed)
     }
 }

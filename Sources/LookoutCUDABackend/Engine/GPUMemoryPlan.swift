@@ -87,12 +87,14 @@ struct GPUMemoryPlan {
             let differing = sc.indices.filter { sc[$0] != sp[$0] }
             guard let axis = hint ?? differing.first, differing.allSatisfy({ $0 == axis }) else {
                 if differing.isEmpty && lc.offset == lp.offset { return .reshape }
-                throw GPUBackendError(.invalidPlan, "view \(child) of \(p): shapes \(sc) and \(sp) differ on several axes")
+                throw GPUBackendError(
+                    .invalidPlan, "view \(child) of \(p): shapes \(sc) and \(sp) differ on several axes")
             }
             let inner = sp[(axis + 1)...].reduce(1, *)
             let difference = lc.offset - lp.offset
             guard inner > 0, difference >= 0, difference % inner == 0, difference / inner + sc[axis] <= sp[axis] else {
-                throw GPUBackendError(.invalidPlan, "view \(child) of \(p) does not start on a whole index of axis \(axis)")
+                throw GPUBackendError(
+                    .invalidPlan, "view \(child) of \(p) does not start on a whole index of axis \(axis)")
             }
             return .slice(axis: axis, start: difference / inner)
         }
@@ -104,15 +106,21 @@ struct GPUMemoryPlan {
             case _ where node.op.isReshapeLike:
                 parent[node.outputs[0]] = (input, .reshape)
             case .split, .slice:
-                for output in node.outputs { parent[output] = (input, try sliceRelation(child: output, parent: input, axis: nil)) }
+                for output in node.outputs {
+                    parent[output] = (input, try sliceRelation(child: output, parent: input, axis: nil))
+                }
             case .concat:
                 continue
             default:
-                throw GPUBackendError(.invalidPlan, "node '\(node.name)' (\(node.op.name)) became a view, which the GPU backend does not expect")
+                throw GPUBackendError(
+                    .invalidPlan,
+                    "node '\(node.name)' (\(node.op.name)) became a view, which the GPU backend does not expect")
             }
         }
         for (index, node) in graph.nodes.enumerated() {
-            guard case .concat(let axis) = node.op, let output = node.outputs.first, plan.layouts[output] != nil else { continue }
+            guard case .concat(let axis) = node.op, let output = node.outputs.first, plan.layouts[output] != nil else {
+                continue
+            }
             let rank = graph.shape(output).count
             let a = axis < 0 ? axis + rank : axis
             let copied = stepNodes.contains(index) ? (copiedBy[index] ?? []) : []
@@ -132,7 +140,9 @@ struct GPUMemoryPlan {
         for node in graph.nodes { for case let v? in node.inputs { consumerCount[v, default: 0] += 1 } }
         for step in plan.steps where !step.copiedInputs.isEmpty {
             let node = graph.nodes[step.node]
-            guard case .concat(let axis) = node.op, let output = node.outputs.first, parent[output] == nil else { continue }
+            guard case .concat(let axis) = node.op, let output = node.outputs.first, parent[output] == nil else {
+                continue
+            }
             let outShape = graph.shape(output)
             guard outShape.count != 4 else { continue }  // row-major outputs only (4-D ones may be channels-last)
             let a = axis < 0 ? axis + outShape.count : axis
@@ -146,7 +156,8 @@ struct GPUMemoryPlan {
                 while let entry = parent[chain.last!], entry.1 == .reshape { chain.append(entry.0) }
                 let x = chain.last!
                 guard parent[x] == nil, let producer = producers[x], stepNodes.contains(producer),
-                    graph.shape(x).count == 4, !graph.outputs.contains(x), chain.allSatisfy({ consumerCount[$0, default: 0] <= 1 })
+                    graph.shape(x).count == 4, !graph.outputs.contains(x),
+                    chain.allSatisfy({ consumerCount[$0, default: 0] <= 1 })
                 else { continue }
                 switch graph.nodes[producer].op {
                 case .conv, .convSiLU: break
@@ -156,7 +167,9 @@ struct GPUMemoryPlan {
                 var sliced = outShape
                 sliced[a] = slotShape[a]
                 let rowMajor = ShapeRules.contiguousStrides(outShape)
-                guard sliced == slotShape, GPUMemoryPlan.viewStrides(slotShape, rowMajor, graph.shape(x)) != nil else { continue }
+                guard sliced == slotShape, GPUMemoryPlan.viewStrides(slotShape, rowMajor, graph.shape(x)) != nil else {
+                    continue
+                }
                 parent[x] = (output, .reshapedSlice(axis: a, start: start, length: slotShape[a]))
                 elided.insert([step.node, k])
             }
@@ -206,7 +219,8 @@ struct GPUMemoryPlan {
             views[r] = GPUView(buffer: index, offset: 0, shape: shape, strides: strides, element: element)
             buffers.append(
                 GPUBuffer(
-                    root: r, element: element, channelsLast: isChannelsLast, elements: max(graph.values[r.index].elementCount, 1),
+                    root: r, element: element, channelsLast: isChannelsLast,
+                    elements: max(graph.values[r.index].elementCount, 1),
                     first: Int.max, last: -1))
         }
         func view(_ v: ValueID) throws(GPUBackendError) -> GPUView {
@@ -222,7 +236,8 @@ struct GPUMemoryPlan {
                 guard let strides = GPUMemoryPlan.viewStrides(pv.shape, pv.strides, shape) else {
                     throw GPUBackendError(
                         .unsupported,
-                        "'\(graph[v].name)' reshapes \(pv.shape) to \(shape), which the GPU layout of its buffer cannot express as a view")
+                        "'\(graph[v].name)' reshapes \(pv.shape) to \(shape), which the GPU layout of its buffer cannot express as a view"
+                    )
                 }
                 result.strides = strides
             case .slice(let axis, let start):
@@ -231,7 +246,8 @@ struct GPUMemoryPlan {
                 var slotShape = pv.shape
                 slotShape[axis] = length
                 guard let strides = GPUMemoryPlan.viewStrides(slotShape, pv.strides, shape) else {
-                    throw GPUBackendError(.invalidPlan, "'\(graph[v].name)' cannot be written into its concat slot in place")
+                    throw GPUBackendError(
+                        .invalidPlan, "'\(graph[v].name)' cannot be written into its concat slot in place")
                 }
                 result.offset = pv.offset + start * pv.strides[axis]
                 result.strides = strides
@@ -249,16 +265,22 @@ struct GPUMemoryPlan {
             buffers[b].last = max(buffers[b].last, def)
         }
         for (index, node) in graph.nodes.enumerated() {
-            for case let v? in node.inputs { if let b = views[v]?.buffer { buffers[b].last = max(buffers[b].last, index) } }
+            for case let v? in node.inputs {
+                if let b = views[v]?.buffer { buffers[b].last = max(buffers[b].last, index) }
+            }
         }
         for v in graph.outputs { if let b = views[v]?.buffer { buffers[b].last = graph.nodes.count } }
         var peak = 0
         var placed: [Int] = []
-        let order = buffers.indices.sorted { buffers[$0].bytes != buffers[$1].bytes ? buffers[$0].bytes > buffers[$1].bytes : $0 < $1 }
+        let order = buffers.indices.sorted {
+            buffers[$0].bytes != buffers[$1].bytes ? buffers[$0].bytes > buffers[$1].bytes : $0 < $1
+        }
         for b in order {
             let size = (buffers[b].bytes + Self.alignment - 1) / Self.alignment * Self.alignment
-            let overlapping = placed.filter { buffers[$0].first <= buffers[b].last && buffers[b].first <= buffers[$0].last }
-                .sorted { buffers[$0].byteOffset < buffers[$1].byteOffset }
+            let overlapping = placed.filter {
+                buffers[$0].first <= buffers[b].last && buffers[b].first <= buffers[$0].last
+            }
+            .sorted { buffers[$0].byteOffset < buffers[$1].byteOffset }
             var offset = 0
             for other in overlapping {
                 let otherSize = (buffers[other].bytes + Self.alignment - 1) / Self.alignment * Self.alignment

@@ -49,7 +49,8 @@ enum ConvKernel: Hashable, CustomStringConvertible {
 
     var description: String {
         switch self {
-        case .mma(let tile): "mma \(tile.bm)x\(tile.bn)x\(tile.bk)" + (tile.l1 ? " l1" : "") + (tile.prefetch ? " pf" : "")
+        case .mma(let tile):
+            "mma \(tile.bm)x\(tile.bn)x\(tile.bk)" + (tile.l1 ? " l1" : "") + (tile.prefetch ? " pf" : "")
         case .mmaSplit(let tile, let splits): "mma \(tile.bm)x\(tile.bn)x\(tile.bk) split-k \(splits)"
         case .wgmma(let tile): "wgmma \(tile.bm)x\(tile.bn)x\(tile.bk) s\(tile.stages)"
         case .halo(let tile): tile.description
@@ -76,9 +77,15 @@ enum ConvKernel: Hashable, CustomStringConvertible {
         }
     }
 
-    var isCUDNN: Bool { if case .cudnn = self { return true }; return false }
+    var isCUDNN: Bool {
+        if case .cudnn = self { return true }
+        return false
+    }
 
-    var isSplit: Bool { if case .mmaSplit = self { return true }; return false }
+    var isSplit: Bool {
+        if case .mmaSplit = self { return true }
+        return false
+    }
 }
 
 /// The device memory launches refer to: the arena, the constant pool, the split-K workspace.

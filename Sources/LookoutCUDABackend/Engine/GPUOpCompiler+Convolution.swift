@@ -6,8 +6,12 @@ extension GPUOpCompiler {
         _ node: Node, _ attributes: ConvAttributes, _ inputs: [Operand?], constants: inout ConstantPool,
         _ unsupported: (String) -> GPUBackendError
     ) throws(GPUBackendError) -> ConvOp {
-        guard case .tensor(let x, let xa)? = inputs[0], x.shape.count == 4 else { throw unsupported("needs a 4-D tensor input") }
-        guard case .constant(let w, let wName)? = inputs[1], w.shape.count == 4 else { throw unsupported("needs constant 4-D weights") }
+        guard case .tensor(let x, let xa)? = inputs[0], x.shape.count == 4 else {
+            throw unsupported("needs a 4-D tensor input")
+        }
+        guard case .constant(let w, let wName)? = inputs[1], w.shape.count == 4 else {
+            throw unsupported("needs constant 4-D weights")
+        }
         var biasValues: [Float]?
         if inputs.count > 2, let b = inputs[2] {
             guard case .constant(let value, _) = b else { throw unsupported("needs a constant bias") }
@@ -27,7 +31,10 @@ extension GPUOpCompiler {
         let (y, ya) = output(node.outputs[0])
         let (n, cin, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         guard n * y.shape[2] * y.shape[3] < Int(Int32.max) else {
-            throw GPUBackendError(.tooLarge, "\(node.name): \(n * y.shape[2] * y.shape[3]) output pixels exceed the kernels' 32-bit pixel index; use a smaller batch")
+            throw GPUBackendError(
+                .tooLarge,
+                "\(node.name): \(n * y.shape[2] * y.shape[3]) output pixels exceed the kernels' 32-bit pixel index; use a smaller batch"
+            )
         }
         let (cout, oh, ow) = (y.shape[1], y.shape[2], y.shape[3])
         let (kh, kw) = (w.shape[2], w.shape[3])
@@ -35,23 +42,32 @@ extension GPUOpCompiler {
         let pads = attributes.resolvedPads(inputH: h, inputW: wd)
         let k = kh * kw * cin
         let kPad = (k + EngineKernelSource.kTile - 1) / EngineKernelSource.kTile * EngineKernelSource.kTile
-        let coutPad = (cout + EngineKernelSource.channelPad - 1) / EngineKernelSource.channelPad * EngineKernelSource.channelPad
+        let coutPad =
+            (cout + EngineKernelSource.channelPad - 1) / EngineKernelSource.channelPad * EngineKernelSource.channelPad
         let weights = w.floats
         let key = "\(wName) \(w.shape)"
         let w32 = constants.floats(key: "w " + key, weights)
         var bias: GPUAddress = .none
         if let biasValues {
-            bias = constants.floats(key: "b \(node.name) \(cout)", biasValues + [Float](repeating: 0, count: coutPad - cout))
+            bias = constants.floats(
+                key: "b \(node.name) \(cout)", biasValues + [Float](repeating: 0, count: coutPad - cout))
         }
 
-        let xBytes = { () -> Int in if case .arena(let b) = xa { return b }; return 0 }()
-        let yBytes = { () -> Int in if case .arena(let b) = ya { return b }; return 0 }()
+        let xBytes = { () -> Int in
+            if case .arena(let b) = xa { return b }
+            return 0
+        }()
+        let yBytes = { () -> Int in
+            if case .arena(let b) = ya { return b }
+            return 0
+        }()
         let tensorCores =
             group == 1 && x.element == .f16 && x.strides[1] == 1 && cin % 8 == 0 && x.strides[0] % 8 == 0
             && x.strides[2] % 8 == 0 && x.strides[3] % 8 == 0 && xBytes % 16 == 0
             // Channels-last outputs are stored two channels at a time (aligned pairs); others element by element.
             && (y.strides[1] != 1
-                || (y.strides[0] % 2 == 0 && y.strides[2] % 2 == 0 && y.strides[3] % 2 == 0 && yBytes % (2 * y.element.bytes) == 0))
+                || (y.strides[0] % 2 == 0 && y.strides[2] % 2 == 0 && y.strides[3] % 2 == 0
+                    && yBytes % (2 * y.element.bytes) == 0))
         var candidates: [ConvKernel] = []
         var w16: GPUAddress = .none
         if tensorCores {
@@ -81,7 +97,8 @@ extension GPUOpCompiler {
             candidates += EngineKernelSource.pointwiseTiles.filter {
                 $0.bn <= widest
                     && $0.runs(
-                        kernel: (kh, kw), stride: (attributes.strides.h, attributes.strides.w), pads: pads, group: group,
+                        kernel: (kh, kw), stride: (attributes.strides.h, attributes.strides.w), pads: pads,
+                        group: group,
                         inputChannels: cin)
             }.map { .pointwise($0) }
             // The Hopper tiles (the tuner skips them where their module was not loaded).
@@ -92,7 +109,8 @@ extension GPUOpCompiler {
                 let kTiles = (k + tile.bk - 1) / tile.bk
                 let outputTiles = ((m + tile.bm - 1) / tile.bm) * ((cout + tile.bn - 1) / tile.bn)
                 guard outputTiles < 2 * 132 else { continue }
-                for splits in EngineKernelSource.splitCounts where kTiles >= 4 * splits && outputTiles * splits <= 8 * 132 {
+                for splits in EngineKernelSource.splitCounts
+                where kTiles >= 4 * splits && outputTiles * splits <= 8 * 132 {
                     candidates.append(.mmaSplit(tile, splits))
                 }
             }
@@ -102,7 +120,8 @@ extension GPUOpCompiler {
             x.element == .f16
                 && $0.runs(
                     kernel: (kh, kw), stride: (attributes.strides.h, attributes.strides.w),
-                    dilation: (attributes.dilations.h, attributes.dilations.w), group: group, inputChannels: cin, outputChannels: cout)
+                    dilation: (attributes.dilations.h, attributes.dilations.w), group: group, inputChannels: cin,
+                    outputChannels: cout)
         }
         if !firstTiles.isEmpty {
             // Its weights (no tensor-core weights exist for such a layer): fp16 [rows][88], k = tap * 8 + c.
@@ -124,17 +143,27 @@ extension GPUOpCompiler {
         candidates.append(.direct)
         let residualView = residual?.0
         var p = LookoutConvParams()
-        (p.xsN, p.xsC, p.xsH, p.xsW) = (Int64(x.strides[0]), Int64(x.strides[1]), Int64(x.strides[2]), Int64(x.strides[3]))
+        (p.xsN, p.xsC, p.xsH, p.xsW) = (
+            Int64(x.strides[0]), Int64(x.strides[1]), Int64(x.strides[2]), Int64(x.strides[3])
+        )
         if let r = residualView {
-            (p.rsN, p.rsC, p.rsH, p.rsW) = (Int64(r.strides[0]), Int64(r.strides[1]), Int64(r.strides[2]), Int64(r.strides[3]))
+            (p.rsN, p.rsC, p.rsH, p.rsW) = (
+                Int64(r.strides[0]), Int64(r.strides[1]), Int64(r.strides[2]), Int64(r.strides[3])
+            )
             p.rHalf = r.element == .f16 ? 1 : 0
             p.hasResidual = 1
         }
-        (p.ysN, p.ysC, p.ysH, p.ysW) = (Int64(y.strides[0]), Int64(y.strides[1]), Int64(y.strides[2]), Int64(y.strides[3]))
+        (p.ysN, p.ysC, p.ysH, p.ysW) = (
+            Int64(y.strides[0]), Int64(y.strides[1]), Int64(y.strides[2]), Int64(y.strides[3])
+        )
         (p.batch, p.inC, p.inH, p.inW) = (Int32(n), Int32(cin), Int32(h), Int32(wd))
         (p.outC, p.outH, p.outW, p.group) = (Int32(cout), Int32(oh), Int32(ow), Int32(group))
-        (p.kH, p.kW, p.strideH, p.strideW) = (Int32(kh), Int32(kw), Int32(attributes.strides.h), Int32(attributes.strides.w))
-        (p.padT, p.padL, p.dilH, p.dilW) = (Int32(pads.top), Int32(pads.left), Int32(attributes.dilations.h), Int32(attributes.dilations.w))
+        (p.kH, p.kW, p.strideH, p.strideW) = (
+            Int32(kh), Int32(kw), Int32(attributes.strides.h), Int32(attributes.strides.w)
+        )
+        (p.padT, p.padL, p.dilH, p.dilW) = (
+            Int32(pads.top), Int32(pads.left), Int32(attributes.dilations.h), Int32(attributes.dilations.w)
+        )
         (p.K, p.kPad, p.M, p.silu) = (Int32(k), Int32(kPad), Int32(n * oh * ow), silu ? 1 : 0)
         p.xHalf = x.element == .f16 ? 1 : 0
         p.yHalf = y.element == .f16 ? 1 : 0
@@ -142,10 +171,14 @@ extension GPUOpCompiler {
             "conv n\(n) \(cin)x\(h)x\(wd)>\(cout)x\(oh)x\(ow) k\(kh)x\(kw) s\(attributes.strides.h)x\(attributes.strides.w) "
             + "p\(pads.top),\(pads.left) d\(attributes.dilations.h)x\(attributes.dilations.w) g\(group) x\(x.strides)\(x.element) "
             + "y\(y.strides)\(y.element) r\(residualView.map { "\($0.strides)\($0.element)" } ?? "-") silu\(silu)"
-        let preferred = candidates.first { if case .mma(let t) = $0 { return t.bm == 64 && t.bn == 64 }; return false }
+        let preferred = candidates.first {
+            if case .mma(let t) = $0 { return t.bm == 64 && t.bn == 64 }
+            return false
+        }
         var op = ConvOp(
             params: p, x: xa, w16: w16, w32: w32, bias: bias, residual: residual?.1 ?? .none, y: ya,
-            kernel: preferred ?? candidates[0], candidates: candidates, output: y, outputAddress: ya, signature: signature)
+            kernel: preferred ?? candidates[0], candidates: candidates, output: y, outputAddress: ya,
+            signature: signature)
         if cudnnWeights, let shape = Self.cudnnShape(p) {
             op.cudnnShape = shape
             if tensorCores && k == kPad {

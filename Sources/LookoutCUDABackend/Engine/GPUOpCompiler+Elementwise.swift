@@ -10,7 +10,9 @@ extension GPUOpCompiler {
 
     /// Max pooling / nearest resize parameters: dimensions 2..5 are (n, h, w, c). Channels-last fp16 with whole
     /// 16-byte channel groups go 8 channels a thread.
-    static func spatial(x: GPUView, y: GPUView, op: EngineKernelSource.Op, xAddress: GPUAddress = .none, yAddress: GPUAddress = .none)
+    static func spatial(
+        x: GPUView, y: GPUView, op: EngineKernelSource.Op, xAddress: GPUAddress = .none, yAddress: GPUAddress = .none
+    )
         -> LookoutElementwiseParams
     {
         var p = LookoutElementwiseParams()
@@ -20,7 +22,9 @@ extension GPUOpCompiler {
         var code = op
         let aligned = { (a: GPUAddress) -> Bool in a.byteOffset.map { $0 % 16 == 0 } ?? false }
         if x.element == .f16 && y.element == .f16 && xc == 1 && yc == 1 && channels % 8 == 0
-            && [x.strides[0], x.strides[2], x.strides[3], y.strides[0], y.strides[2], y.strides[3]].allSatisfy({ $0 % 8 == 0 })
+            && [x.strides[0], x.strides[2], x.strides[3], y.strides[0], y.strides[2], y.strides[3]].allSatisfy({
+                $0 % 8 == 0
+            })
             && aligned(xAddress) && aligned(yAddress)
         {
             channels /= 8
@@ -89,7 +93,9 @@ extension GPUOpCompiler {
         }
         let (aa, aStrides, aElement) = resolve(a)
         let bResolved = b.map(resolve)
-        guard a.shape.count <= rank, (b?.shape.count ?? 0) <= rank else { throw unsupported("broadcasts to a higher rank") }
+        guard a.shape.count <= rank, (b?.shape.count ?? 0) <= rank else {
+            throw unsupported("broadcasts to a higher rank")
+        }
         guard y.count < Int(Int32.max) else { throw unsupported("has more than 2^31 elements") }
         // Iteration order: non-trivial dimensions by descending output stride, then neighbours that step over each
         // other in every operand merged (fewer divisions per element).
@@ -120,7 +126,8 @@ extension GPUOpCompiler {
         let group = 16 / elementBytes
         let aligned = { (a: GPUAddress) -> Bool in a.byteOffset.map { $0 % 16 == 0 } ?? false }
         if op == .copy && aElement == y.element, let last = shape.indices.last, ys[last] == 1, asr[last] == 1,
-            shape[last] % group == 0, ys.dropLast().allSatisfy({ $0 % group == 0 }), asr.dropLast().allSatisfy({ $0 % group == 0 }),
+            shape[last] % group == 0, ys.dropLast().allSatisfy({ $0 % group == 0 }),
+            asr.dropLast().allSatisfy({ $0 % group == 0 }),
             aligned(aa), aligned(ya)
         {
             shape[last] /= group

@@ -24,13 +24,15 @@ extension GPUOpCompiler {
         throws(GPUBackendError) -> SoftmaxOp?
     {
         let graph = plan.graph
-        let softmax = graph.nodes[step.node], conv = graph.nodes[next.node]
+        let softmax = graph.nodes[step.node]
+        let conv = graph.nodes[next.node]
         guard case .softmax(let axis, false) = softmax.op, case .conv(let attributes) = conv.op,
             conv.inputs.first == softmax.outputs[0], consumers[softmax.outputs[0]] == [next.node],
             !graph.outputs.contains(softmax.outputs[0]),
             case .tensor(let x, _)? = operand(softmax.inputs[0]), x.shape.count == 4, axis == 1 || axis == -3,
             case .constant(let w, _)? = operand(conv.inputs[1]), w.shape == [1, x.shape[1], 1, 1],
-            attributes.kernel == (1, 1), attributes.strides == (1, 1), attributes.dilations == (1, 1), attributes.group == 1
+            attributes.kernel == (1, 1), attributes.strides == (1, 1), attributes.dilations == (1, 1),
+            attributes.group == 1
         else { return nil }
         let pads = attributes.resolvedPads(inputH: x.shape[2], inputW: x.shape[3])
         guard pads == (0, 0, 0, 0) else { return nil }
@@ -45,7 +47,8 @@ extension GPUOpCompiler {
         guard single.count == 1, case .softmax(var op) = single[0], op.params.yHalf == 0 else { return nil }
         // The output [N, 1, H, W]: the softmax's inner positions (h, w merged) must be evenly spaced in it.
         let (y, ya) = output(conv.outputs[0])
-        guard y.shape == [x.shape[0], 1, x.shape[2], x.shape[3]], x.shape[3] == 1 || y.strides[2] == x.shape[3] * y.strides[3],
+        guard y.shape == [x.shape[0], 1, x.shape[2], x.shape[3]],
+            x.shape[3] == 1 || y.strides[2] == x.shape[3] * y.strides[3],
             Int(op.params.inner) == x.shape[2] * x.shape[3]
         else { return nil }
         let name = "softmax-dot \(conv.name)"

@@ -32,7 +32,9 @@ extension GPUOpCompiler {
     /// Copies `view` (at `address`) into row-major fp32 at the device address `scratch`.
     func gather(_ view: GPUView, at address: GPUAddress, into scratch: UInt64) -> ElementwiseOp {
         var pool = ConstantPool()
-        return try! copy(.tensor(view, address), to: Self.contiguous(view.shape), at: .absolute(scratch), constants: &pool) {
+        return try! copy(
+            .tensor(view, address), to: Self.contiguous(view.shape), at: .absolute(scratch), constants: &pool
+        ) {
             GPUBackendError(.unsupported, $0)
         }
     }

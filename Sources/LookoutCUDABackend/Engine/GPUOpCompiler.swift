@@ -81,7 +81,9 @@ struct GPUOpCompiler {
             ops.append(.conv(try convolution(node, attributes, inputs, constants: &constants, unsupported)))
 
         case .maxPool(let attributes):
-            guard case .tensor(let x, let xa)? = inputs[0], x.shape.count == 4 else { throw unsupported("needs a 4-D tensor input") }
+            guard case .tensor(let x, let xa)? = inputs[0], x.shape.count == 4 else {
+                throw unsupported("needs a 4-D tensor input")
+            }
             let (y, ya) = output(node.outputs[0])
             let pads = attributes.resolvedPads(inputH: x.shape[2], inputW: x.shape[3])
             var p = Self.spatial(x: x, y: y, op: .maxPool, xAddress: xa, yAddress: ya)
@@ -96,20 +98,27 @@ struct GPUOpCompiler {
                 throw unsupported("is supported only as nearest-neighbour resize of a 4-D tensor")
             }
             let (y, ya) = output(node.outputs[0])
-            guard y.shape[0] == x.shape[0], y.shape[1] == x.shape[1] else { throw unsupported("resizes the batch or channel axis") }
+            guard y.shape[0] == x.shape[0], y.shape[1] == x.shape[1] else {
+                throw unsupported("resizes the batch or channel axis")
+            }
             var scales: [Float]?
             if inputs.count > 2, case .constant(let s, _)? = inputs[2], !s.floats.isEmpty { scales = s.floats }
             var sizes: [Int64]?
             if inputs.count > 3, case .constant(let s, _)? = inputs[3], !s.ints.isEmpty { sizes = s.ints }
-            guard let resolved = try? ShapeRules.resize(x.shape, scales: scales, sizes: sizes, axes: attributes.axes, ""),
+            guard
+                let resolved = try? ShapeRules.resize(x.shape, scales: scales, sizes: sizes, axes: attributes.axes, ""),
                 resolved.shape == y.shape
             else { throw unsupported("has scales or sizes that are not constants") }
             let (h, w, oh, ow) = (x.shape[2], x.shape[3], y.shape[2], y.shape[3])
             let rows = (0..<oh).map {
-                Int32(Reference.nearestIndex($0, scale: resolved.scales[2], inputSize: h, outputSize: oh, attributes: attributes))
+                Int32(
+                    Reference.nearestIndex(
+                        $0, scale: resolved.scales[2], inputSize: h, outputSize: oh, attributes: attributes))
             }
             let cols = (0..<ow).map {
-                Int32(Reference.nearestIndex($0, scale: resolved.scales[3], inputSize: w, outputSize: ow, attributes: attributes))
+                Int32(
+                    Reference.nearestIndex(
+                        $0, scale: resolved.scales[3], inputSize: w, outputSize: ow, attributes: attributes))
             }
             let p = Self.spatial(x: x, y: y, op: .resizeNearest, xAddress: xa, yAddress: ya)
             let rowTable = constants.ints(key: "resize-rows \(node.name) \(rows.count)", rows)
@@ -142,7 +151,8 @@ struct GPUOpCompiler {
                 var part = x
                 part.shape = y.shape
                 let address = Self.offset(xa, by: start * x.strides[a] * x.element.bytes)
-                ops.append(.elementwise(try copy(.tensor(part, address), to: y, at: ya, constants: &constants, unsupported)))
+                ops.append(
+                    .elementwise(try copy(.tensor(part, address), to: y, at: ya, constants: &constants, unsupported)))
                 start += y.shape[a]
             }
 
@@ -164,7 +174,8 @@ struct GPUOpCompiler {
             }
             let (y, ya) = output(node.outputs[0])
             let address = Self.offset(xa, by: offset * x.element.bytes)
-            ops.append(.elementwise(try copy(.tensor(part, address), to: y, at: ya, constants: &constants, unsupported)))
+            ops.append(
+                .elementwise(try copy(.tensor(part, address), to: y, at: ya, constants: &constants, unsupported)))
 
         case .transpose(let perm):
             guard case .tensor(let x, let xa)? = inputs[0],
@@ -185,7 +196,9 @@ struct GPUOpCompiler {
                     var reshaped = x
                     reshaped.shape = y.shape
                     reshaped.strides = strides
-                    ops.append(.elementwise(try copy(.tensor(reshaped, xa), to: y, at: ya, constants: &constants, unsupported)))
+                    ops.append(
+                        .elementwise(try copy(.tensor(reshaped, xa), to: y, at: ya, constants: &constants, unsupported))
+                    )
                 } else if let strides = GPUMemoryPlan.viewStrides(y.shape, y.strides, x.shape) {
                     var target = y
                     target.shape = x.shape
@@ -196,7 +209,9 @@ struct GPUOpCompiler {
                 }
             case .constant(let c, let name):
                 let reshaped = TensorValue(dataType: .float, shape: y.shape, floats: c.floats)
-                ops.append(.elementwise(try copy(.constant(reshaped, name), to: y, at: ya, constants: &constants, unsupported)))
+                ops.append(
+                    .elementwise(try copy(.constant(reshaped, name), to: y, at: ya, constants: &constants, unsupported))
+                )
             }
 
         case .softmax(let axis, let legacy):
@@ -223,7 +238,8 @@ struct GPUOpCompiler {
             else { throw unsupported("runs over dimensions that are not contiguous in memory") }
             let p = LookoutSoftmaxParams(
                 x: 0, y: 0, xsOuter: Int64(xo.stride), xsLength: Int64(xl.stride), xsInner: Int64(xi.stride),
-                ysOuter: Int64(yo.stride), ysLength: Int64(yl.stride), ysInner: Int64(yi.stride), outer: Int32(xo.count),
+                ysOuter: Int64(yo.stride), ysLength: Int64(yl.stride), ysInner: Int64(yi.stride),
+                outer: Int32(xo.count),
                 length: Int32(xl.count), inner: Int32(xi.count), xHalf: x.element == .f16 ? 1 : 0,
                 yHalf: y.element == .f16 ? 1 : 0, reserved: 0)
             ops.append(.softmax(SoftmaxOp(params: p, x: xa, y: ya)))
@@ -264,7 +280,9 @@ struct GPUOpCompiler {
             guard let a = inputs[0], let b = inputs[1] else { throw unsupported("needs two inputs") }
             let (y, ya) = output(node.outputs[0])
             ops.append(
-                .elementwise(try elementwise(kind == .min ? .min : .max, a, b, to: y, at: ya, constants: &constants, unsupported)))
+                .elementwise(
+                    try elementwise(kind == .min ? .min : .max, a, b, to: y, at: ya, constants: &constants, unsupported)
+                ))
 
         default:
             throw unsupported("is not implemented")

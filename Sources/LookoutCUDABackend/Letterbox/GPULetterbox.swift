@@ -39,7 +39,8 @@ package struct TensorSlot: Sendable {
     package var channels: ChannelOrder
 
     package init(
-        tensor: DevicePointer, batchIndex: Int = 0, width: Int = 640, height: Int = 640, element: TensorElement = .float32,
+        tensor: DevicePointer, batchIndex: Int = 0, width: Int = 640, height: Int = 640,
+        element: TensorElement = .float32,
         layout: TensorMemoryLayout = .nchw, channels: ChannelOrder = .rgb
     ) {
         self.tensor = tensor
@@ -73,7 +74,8 @@ package final class GPULetterbox: @unchecked Sendable {
                 for layout in TensorMemoryLayout.allCases {
                     precondition(functions.count == GPULetterbox.index(format, element, layout))
                     functions.append(
-                        try module.function(LetterboxKernelSource.entryPoint(format: format, element: element, layout: layout)))
+                        try module.function(
+                            LetterboxKernelSource.entryPoint(format: format, element: element, layout: layout)))
                 }
             }
         }
@@ -88,11 +90,18 @@ package final class GPULetterbox: @unchecked Sendable {
 
     /// The parameter block for one frame: `geometry` (LookoutYOLO's, Ultralytics' `LetterBox`) says where the
     /// resized image lands in the `geometry.outputWidth` × `geometry.outputHeight` slot.
-    package static func parameters(frame: DeviceFrame, slot: TensorSlot, geometry: LetterboxGeometry) -> LookoutLetterboxParams {
-        precondition(frame.width == geometry.sourceWidth && frame.height == geometry.sourceHeight, "geometry of another frame size")
-        precondition(slot.width == geometry.outputWidth && slot.height == geometry.outputHeight, "slot and geometry sizes differ")
+    package static func parameters(frame: DeviceFrame, slot: TensorSlot, geometry: LetterboxGeometry)
+        -> LookoutLetterboxParams
+    {
+        precondition(
+            frame.width == geometry.sourceWidth && frame.height == geometry.sourceHeight,
+            "geometry of another frame size")
+        precondition(
+            slot.width == geometry.outputWidth && slot.height == geometry.outputHeight, "slot and geometry sizes differ"
+        )
         let order = frame.format.decodedOrder
-        let channels: (Int32, Int32, Int32) = slot.channels == .rgb ? (order.r, order.g, order.b) : (order.b, order.g, order.r)
+        let channels: (Int32, Int32, Int32) =
+            slot.channels == .rgb ? (order.r, order.g, order.b) : (order.b, order.g, order.r)
         let uv = frame.uvPointer ?? frame.pointer.advanced(by: frame.pitch * frame.height)
         return LookoutLetterboxParams(
             source: frame.pointer.address, sourceUV: uv.address, destination: slot.tensor.address,
@@ -118,7 +127,9 @@ package final class GPULetterbox: @unchecked Sendable {
 
     /// Queues the letterbox of `frame` with an explicit geometry (rect/auto shapes, no scale-up, …) into `slot`,
     /// whose size must be the geometry's output size.
-    package func launch(frame: DeviceFrame, geometry: LetterboxGeometry, into slot: TensorSlot, on stream: CUDAStream) throws(CUDAError) {
+    package func launch(frame: DeviceFrame, geometry: LetterboxGeometry, into slot: TensorSlot, on stream: CUDAStream)
+        throws(CUDAError)
+    {
         let function = functions[GPULetterbox.index(frame.format, slot.element, slot.layout)]
         let parameters = GPULetterbox.parameters(frame: frame, slot: slot, geometry: geometry)
         try function.launch(

@@ -38,9 +38,13 @@ package final class GPUPostprocessor: @unchecked Sendable {
     let hostMask: HostBuffer
     private var pendingBatch = 0
 
-    package init(context: CUDAContext, compiler: KernelCompiler, maxBatch: Int, classes: Int, maxDetections: Int = 300) throws {
+    package init(context: CUDAContext, compiler: KernelCompiler, maxBatch: Int, classes: Int, maxDetections: Int = 300)
+        throws
+    {
         guard maxDetections <= NMSKernelSource.maxDetectionsLimit else {
-            throw GPUBackendError(.unsupported, "max_det \(maxDetections) is above the GPU NMS limit of \(NMSKernelSource.maxDetectionsLimit)")
+            throw GPUBackendError(
+                .unsupported,
+                "max_det \(maxDetections) is above the GPU NMS limit of \(NMSKernelSource.maxDetectionsLimit)")
         }
         self.context = context
         (module, _) = try compiler.module(source: NMSKernelSource.source, name: "lookout_nms")
@@ -69,7 +73,8 @@ package final class GPUPostprocessor: @unchecked Sendable {
     ) throws {
         precondition(batch <= maxBatch && output.shape.count == 3 && output.shape[1] == 4 + classes)
         guard options.maxDetections <= maxDetections else {
-            throw GPUBackendError(.unsupported, "max_det \(options.maxDetections) is above this postprocessor's \(maxDetections)")
+            throw GPUBackendError(
+                .unsupported, "max_det \(options.maxDetections) is above this postprocessor's \(maxDetections)")
         }
         if let targets {
             precondition(targets.count >= batch)
@@ -120,7 +125,8 @@ package final class GPUPostprocessor: @unchecked Sendable {
             let f = (base + 4).assumingMemoryBound(to: Float.self)
             for k in 0..<count {
                 let r = f + 6 * k
-                detections.append(Detection(x1: r[0], y1: r[1], x2: r[2], y2: r[3], confidence: r[4], classIndex: Int(r[5])))
+                detections.append(
+                    Detection(x1: r[0], y1: r[1], x2: r[2], y2: r[3], confidence: r[4], classIndex: Int(r[5])))
             }
             return true
         }

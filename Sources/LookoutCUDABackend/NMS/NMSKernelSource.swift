@@ -11,7 +11,7 @@
 ///    threshold, stop at `max_det` kept.
 /// 5. Kept boxes, unshifted, optionally scaled to the original image (`(x - pad) / gain`, clipped), are written.
 /// More candidates than the scratch holds marks the image (count -1) for the host to redo on the CPU.
-public enum NMSKernelSource {
+package enum NMSKernelSource {
     static let fields: [(String, String)] = [
         ("unsigned long long", "output"), ("unsigned long long", "keys"), ("unsigned long long", "boxes"),
         ("unsigned long long", "suppressed"), ("unsigned long long", "classMask"), ("unsigned long long", "scaling"),
@@ -22,11 +22,11 @@ public enum NMSKernelSource {
         ("int", "maxDetections"), ("int", "maxCandidates"), ("int", "capacity"), ("int", "reserved"),
     ]
 
-    public static let threads = 512
+    package static let threads = 512
     /// `max_det` at most (kept indices live in shared memory).
-    public static let maxDetectionsLimit = 1024
+    package static let maxDetectionsLimit = 1024
     /// Keys sorted in shared memory at most (32 KiB); more go through global scratch.
-    public static let sharedKeys = 4096
+    package static let sharedKeys = 4096
 
     /// The constants above as the macros Kernels/nms.cu sizes its launch bounds and shared arrays with.
     static var prelude: String {
@@ -34,7 +34,7 @@ public enum NMSKernelSource {
             + "#define LOOKOUT_NMS_MAX_DETECTIONS \(maxDetectionsLimit)\n"
     }
 
-    public static var source: String {
+    package static var source: String {
         EngineKernelSource.declaration("LookoutNMSParams", fields) + prelude + KernelFiles.text(PackageResources.nms_cu)
     }
 }

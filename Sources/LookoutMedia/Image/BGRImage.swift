@@ -70,6 +70,7 @@ public struct BGRImage: Sendable, Equatable {
     }
 
     /// Lends the pixel bytes for writing.
+    @discardableResult
     public mutating func withUnsafeMutableBytes<R, E: Error>(
         _ body: (UnsafeMutableRawBufferPointer) throws(E) -> R
     ) throws(E) -> R {

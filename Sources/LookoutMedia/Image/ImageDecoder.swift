@@ -123,7 +123,8 @@ public struct ImageDecoder: Sendable {
         // The header's size decides the allocation: refuse what cv2.imread refuses (CV_IO_MAX_IMAGE_WIDTH/HEIGHT
         // 2^20, CV_IO_MAX_IMAGE_PIXELS 2^30) instead of asking for gigabytes on a corrupt header.
         guard width > 0, height > 0 else {
-            return .failure(MediaError(.corrupt, file: name, message: "invalid image size \(width)x\(height) in the header"))
+            return .failure(
+                MediaError(.corrupt, file: name, message: "invalid image size \(width)x\(height) in the header"))
         }
         guard width <= 1 << 20, height <= 1 << 20, width * height <= 1 << 30 else {
             return .failure(

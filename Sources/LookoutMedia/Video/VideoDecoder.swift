@@ -260,7 +260,8 @@ public final class VideoDecoder {
         let status = lk_copy_to_nv12(&nv12Scaler, frame, base.assumingMemoryBound(to: UInt8.self), Int32(pitch))
         if status < 0 {
             throw VideoError(
-                .decode, source: source, message: VideoError.text("cannot convert the frame to NV12 (sws_scale", status) + ")",
+                .decode, source: source,
+                message: VideoError.text("cannot convert the frame to NV12 (sws_scale", status) + ")",
                 averror: status)
         }
     }

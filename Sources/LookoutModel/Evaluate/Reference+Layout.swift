@@ -34,7 +34,9 @@ extension Reference {
         return y
     }
 
-    static func layout(_ op: Operator, inputs: [TensorValue?], outputCount: Int, context: String) throws(ModelError) -> [TensorValue] {
+    static func layout(_ op: Operator, inputs: [TensorValue?], outputCount: Int, context: String) throws(ModelError)
+        -> [TensorValue]
+    {
         func input(_ i: Int) throws(ModelError) -> TensorValue {
             guard i < inputs.count, let value = inputs[i] else { throw .invalid("\(context): input \(i) is required") }
             return value
@@ -44,17 +46,23 @@ extension Reference {
         switch op {
         case .reshape(let allowZero):
             let x = try input(0)
-            return [reshaped(x, try ShapeRules.reshape(x.shape, target: try input(1).ints, allowZero: allowZero, context))]
+            return [
+                reshaped(x, try ShapeRules.reshape(x.shape, target: try input(1).ints, allowZero: allowZero, context))
+            ]
         case .flatten(let axis):
             let x = try input(0)
             let a = try ShapeRules.normalizeAxis(axis, rank: x.shape.count + 1, context)
             return [reshaped(x, [x.shape[..<a].reduce(1, *), x.shape[a...].reduce(1, *)])]
         case .squeeze(let axes):
             let x = try input(0)
-            return [reshaped(x, try ShapeRules.squeeze(x.shape, axes: axes ?? optional(1)?.ints.map { Int($0) }, context))]
+            return [
+                reshaped(x, try ShapeRules.squeeze(x.shape, axes: axes ?? optional(1)?.ints.map { Int($0) }, context))
+            ]
         case .unsqueeze(let axes):
             let x = try input(0)
-            guard let list = axes ?? optional(1)?.ints.map({ Int($0) }) else { throw .invalid("\(context): axes are required") }
+            guard let list = axes ?? optional(1)?.ints.map({ Int($0) }) else {
+                throw .invalid("\(context): axes are required")
+            }
             return [reshaped(x, try ShapeRules.unsqueeze(x.shape, axes: list, context))]
         case .transpose(let perm):
             let x = try input(0)
@@ -100,7 +108,9 @@ extension Reference {
             for size in parts {
                 var shape = x.shape
                 shape[a] = size
-                results.append(gatherElements(x, shape: shape, sources: offsets(shape: shape, strides: strides, base: start * strides[a])))
+                results.append(
+                    gatherElements(
+                        x, shape: shape, sources: offsets(shape: shape, strides: strides, base: start * strides[a])))
                 start += size
             }
             return results
@@ -112,7 +122,11 @@ extension Reference {
             let strides = ShapeRules.contiguousStrides(x.shape)
             let base = zip(params, strides).reduce(0) { $0 + $1.0.start * $1.1 }
             let shape = params.map(\.count)
-            return [gatherElements(x, shape: shape, sources: offsets(shape: shape, strides: zip(params, strides).map { $0.step * $1 }, base: base))]
+            return [
+                gatherElements(
+                    x, shape: shape,
+                    sources: offsets(shape: shape, strides: zip(params, strides).map { $0.step * $1 }, base: base))
+            ]
         case .gather(let axis):
             let x = try input(0)
             let indices = try input(1)
@@ -140,7 +154,11 @@ extension Reference {
             let x = try input(0)
             let shape = try ShapeRules.expand(x.shape, to: try input(1).ints, context)
             _ = try TensorValue.elementCount(shape, context: context)
-            return [gatherElements(x, shape: shape, sources: offsets(shape: shape, strides: ShapeRules.broadcastStrides(x.shape, to: shape)))]
+            return [
+                gatherElements(
+                    x, shape: shape,
+                    sources: offsets(shape: shape, strides: ShapeRules.broadcastStrides(x.shape, to: shape)))
+            ]
         case .tile:
             let x = try input(0)
             let repeats = try input(1).ints

@@ -33,7 +33,9 @@ extension Reference {
                                 for kx in 0..<kw {
                                     let ix = ox * attributes.strides.w - p.left + kx * attributes.dilations.w
                                     if ix < 0 || ix >= wd { continue }
-                                    sum += xs[((batch * cin + ic) * h + iy) * wd + ix] * ws[((oc * cinPerGroup + icg) * kh + ky) * kw + kx]
+                                    sum +=
+                                        xs[((batch * cin + ic) * h + iy) * wd + ix]
+                                        * ws[((oc * cinPerGroup + icg) * kh + ky) * kw + kx]
                                 }
                             }
                         }
@@ -44,14 +46,18 @@ extension Reference {
             }
         }
         if let residual {
-            guard residual.shape == outShape else { throw .invalid("\(context): residual shape \(residual.shape) differs from \(outShape)") }
+            guard residual.shape == outShape else {
+                throw .invalid("\(context): residual shape \(residual.shape) differs from \(outShape)")
+            }
             let r = residual.floats
             for i in out.indices { out[i] += r[i] }
         }
         return TensorValue(dataType: x.dataType, shape: outShape, floats: out)
     }
 
-    static func maxPool(_ x: TensorValue, _ attributes: PoolAttributes, _ context: String) throws(ModelError) -> TensorValue {
+    static func maxPool(_ x: TensorValue, _ attributes: PoolAttributes, _ context: String) throws(ModelError)
+        -> TensorValue
+    {
         let outShape = try ShapeInference.pool(x.shape, attributes, context)
         let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let (oh, ow) = (outShape[2], outShape[3])
@@ -79,7 +85,8 @@ extension Reference {
     }
 
     /// The input coordinate an output index maps to under a coordinate transformation mode.
-    package static func resizeCoordinate(_ o: Int, scale: Float, inputSize: Int, outputSize: Int, mode: String) -> Float {
+    package static func resizeCoordinate(_ o: Int, scale: Float, inputSize: Int, outputSize: Int, mode: String) -> Float
+    {
         let x = Float(o)
         switch mode {
         case "asymmetric": return x / scale
@@ -95,8 +102,11 @@ extension Reference {
     }
 
     /// The source index nearest-neighbour resize reads for output index `o`.
-    package static func nearestIndex(_ o: Int, scale: Float, inputSize: Int, outputSize: Int, attributes: ResizeAttributes) -> Int {
-        let x = resizeCoordinate(o, scale: scale, inputSize: inputSize, outputSize: outputSize, mode: attributes.coordinateTransformation)
+    package static func nearestIndex(
+        _ o: Int, scale: Float, inputSize: Int, outputSize: Int, attributes: ResizeAttributes
+    ) -> Int {
+        let x = resizeCoordinate(
+            o, scale: scale, inputSize: inputSize, outputSize: outputSize, mode: attributes.coordinateTransformation)
         var i: Float
         switch attributes.nearestMode {
         case "floor": i = x.rounded(.down)
@@ -122,7 +132,9 @@ extension Reference {
         case .nearest:
             let maps: [[Int]] = (0..<rank).map { axis in
                 (0..<outShape[axis]).map {
-                    nearestIndex($0, scale: scaleList[axis], inputSize: x.shape[axis], outputSize: outShape[axis], attributes: attributes)
+                    nearestIndex(
+                        $0, scale: scaleList[axis], inputSize: x.shape[axis], outputSize: outShape[axis],
+                        attributes: attributes)
                 }
             }
             for i in 0..<count {
@@ -136,8 +148,9 @@ extension Reference {
             let taps: [[(Int, Int, Float)]] = (0..<rank).map { axis in
                 (0..<outShape[axis]).map { o in
                     if outShape[axis] == x.shape[axis] && scaleList[axis] == 1 { return (o, o, 0) }
-                    let c = resizeCoordinate(o, scale: scaleList[axis], inputSize: x.shape[axis], outputSize: outShape[axis],
-                                             mode: attributes.coordinateTransformation)
+                    let c = resizeCoordinate(
+                        o, scale: scaleList[axis], inputSize: x.shape[axis], outputSize: outShape[axis],
+                        mode: attributes.coordinateTransformation)
                     let clamped = Swift.min(Swift.max(c, 0), Float(x.shape[axis] - 1))
                     let lo = Int(clamped.rounded(.down))
                     let hi = Swift.min(lo + 1, x.shape[axis] - 1)
@@ -174,7 +187,8 @@ extension Reference {
         }
     }
 
-    static func softmax(_ x: TensorValue, axis: Int, legacy: Bool, _ context: String) throws(ModelError) -> TensorValue {
+    static func softmax(_ x: TensorValue, axis: Int, legacy: Bool, _ context: String) throws(ModelError) -> TensorValue
+    {
         let a = try ShapeRules.normalizeAxis(axis, rank: x.shape.count, context)
         let outer = x.shape[..<a].reduce(1, *)
         let length = legacy ? x.shape[a...].reduce(1, *) : x.shape[a]
@@ -211,14 +225,18 @@ extension Reference {
             reduced = Set(0..<rank)
         }
         let outShapeKeep = x.shape.enumerated().map { reduced.contains($0.offset) ? 1 : $0.element }
-        let outShape = keepDims ? outShapeKeep : x.shape.enumerated().filter { !reduced.contains($0.offset) }.map(\.element)
+        let outShape =
+            keepDims ? outShapeKeep : x.shape.enumerated().filter { !reduced.contains($0.offset) }.map(\.element)
         let outCount = outShapeKeep.reduce(1, *)
         let outStrides = ShapeRules.contiguousStrides(outShapeKeep)
         let isFloat = x.isFloat
         let fx = isFloat ? x.floats : []
         let ix = isFloat ? [] : x.ints
-        var accF = [Float](repeating: kind == .max ? -.infinity : (kind == .min ? .infinity : (kind == .prod ? 1 : 0)), count: outCount)
-        var accI = [Int64](repeating: kind == .max ? .min : (kind == .min ? .max : (kind == .prod ? 1 : 0)), count: outCount)
+        var accF = [Float](
+            repeating: kind == .max ? -.infinity : (kind == .min ? .infinity : (kind == .prod ? 1 : 0)), count: outCount
+        )
+        var accI = [Int64](
+            repeating: kind == .max ? .min : (kind == .min ? .max : (kind == .prod ? 1 : 0)), count: outCount)
         var index = [Int](repeating: 0, count: rank)
         for i in 0..<x.count {
             var o = 0

@@ -21,8 +21,11 @@ package enum Reference {
         case .conv(let attributes):
             return [try conv(try input(0), try input(1), optional(2), attributes, silu: false, residual: nil, context)]
         case .convSiLU(let attributes, let residual):
-            return [try conv(try input(0), try input(1), optional(2), attributes, silu: true,
-                             residual: residual ? try input(3) : nil, context)]
+            return [
+                try conv(
+                    try input(0), try input(1), optional(2), attributes, silu: true,
+                    residual: residual ? try input(3) : nil, context)
+            ]
         case .maxPool(let attributes): return [try maxPool(try input(0), attributes, context)]
         case .resize(let attributes):
             return [try resize(try input(0), scales: optional(2), sizes: optional(3), attributes, context)]
@@ -41,7 +44,8 @@ package enum Reference {
             }
             if kind == .mean {
                 let n = Float(inputs.count)
-                result = TensorValue(dataType: result.dataType, shape: result.shape, floats: result.floats.map { $0 / n })
+                result = TensorValue(
+                    dataType: result.dataType, shape: result.shape, floats: result.floats.map { $0 / n })
             }
             return [result]
         case .whereSelect: return [try whereSelect(try input(0), try input(1), try input(2), context)]
@@ -50,11 +54,18 @@ package enum Reference {
             let minimum = optional(1)?.floats.first ?? lo ?? -.infinity
             let maximum = optional(2)?.floats.first ?? hi ?? .infinity
             if x.isFloat {
-                return [TensorValue(dataType: x.dataType, shape: x.shape, floats: x.floats.map { Swift.min(Swift.max($0, minimum), maximum) })]
+                return [
+                    TensorValue(
+                        dataType: x.dataType, shape: x.shape,
+                        floats: x.floats.map { Swift.min(Swift.max($0, minimum), maximum) })
+                ]
             }
             let lo64 = optional(1)?.ints.first ?? Int64.min
             let hi64 = optional(2)?.ints.first ?? Int64.max
-            return [TensorValue(dataType: x.dataType, shape: x.shape, ints: x.ints.map { Swift.min(Swift.max($0, lo64), hi64) })]
+            return [
+                TensorValue(
+                    dataType: x.dataType, shape: x.shape, ints: x.ints.map { Swift.min(Swift.max($0, lo64), hi64) })
+            ]
         case .cast(let type): return [cast(try input(0), to: type)]
         case .identity: return [try input(0)]
         case .constant(let value): return [value]
@@ -62,23 +73,35 @@ package enum Reference {
             let shapeValues = try input(0).ints
             var shape: [Int] = []
             for d in shapeValues {
-                guard d >= 0, d <= Int64(TensorValue.maxElements) else { throw .invalid("\(context): invalid shape \(shapeValues)") }
+                guard d >= 0, d <= Int64(TensorValue.maxElements) else {
+                    throw .invalid("\(context): invalid shape \(shapeValues)")
+                }
                 shape.append(Int(d))
             }
             let count = try TensorValue.elementCount(shape, context: context)
             let value = fill ?? TensorValue(dataType: .float, shape: [1], floats: [0])
             if value.isFloat {
-                return [TensorValue(dataType: value.dataType, shape: shape, floats: Array(repeating: value.floats.first ?? 0, count: count))]
+                return [
+                    TensorValue(
+                        dataType: value.dataType, shape: shape,
+                        floats: Array(repeating: value.floats.first ?? 0, count: count))
+                ]
             }
-            return [TensorValue(dataType: value.dataType, shape: shape, ints: Array(repeating: value.ints.first ?? 0, count: count))]
+            return [
+                TensorValue(
+                    dataType: value.dataType, shape: shape, ints: Array(repeating: value.ints.first ?? 0, count: count))
+            ]
         case .shape(let start, let end):
             let shape = try input(0).shape
             return [TensorValue.vector(shapeSlice(shape, start: start, end: end).map { Int64($0) })]
         case .range:
             return [try range(try input(0), try input(1), try input(2), context)]
         case .reduce(let kind, let axes, let keepDims, let noop):
-            return [try reduce(kind, try input(0), axes: axes ?? optional(1)?.ints.map { Int($0) }, keepDims: keepDims,
-                               noopWithEmptyAxes: noop, context)]
+            return [
+                try reduce(
+                    kind, try input(0), axes: axes ?? optional(1)?.ints.map { Int($0) }, keepDims: keepDims,
+                    noopWithEmptyAxes: noop, context)
+            ]
         default:
             return try layout(op, inputs: inputs, outputCount: outputCount, context: context)
         }
@@ -110,19 +133,22 @@ package enum Reference {
         case .ints(let i): ints = i
         case .floats(let f): ints = f.map { $0.isFinite && abs($0) < 9.2e18 ? Int64($0.rounded(.towardZero)) : 0 }
         }
-        let wrapped: [Int64] = switch type {
-        case .int32: ints.map { Int64(Int32(truncatingIfNeeded: $0)) }
-        case .uint8: ints.map { Int64(UInt8(truncatingIfNeeded: $0)) }
-        case .int8: ints.map { Int64(Int8(truncatingIfNeeded: $0)) }
-        case .int16: ints.map { Int64(Int16(truncatingIfNeeded: $0)) }
-        case .uint16: ints.map { Int64(UInt16(truncatingIfNeeded: $0)) }
-        case .uint32: ints.map { Int64(UInt32(truncatingIfNeeded: $0)) }
-        default: ints
-        }
+        let wrapped: [Int64] =
+            switch type {
+            case .int32: ints.map { Int64(Int32(truncatingIfNeeded: $0)) }
+            case .uint8: ints.map { Int64(UInt8(truncatingIfNeeded: $0)) }
+            case .int8: ints.map { Int64(Int8(truncatingIfNeeded: $0)) }
+            case .int16: ints.map { Int64(Int16(truncatingIfNeeded: $0)) }
+            case .uint16: ints.map { Int64(UInt16(truncatingIfNeeded: $0)) }
+            case .uint32: ints.map { Int64(UInt32(truncatingIfNeeded: $0)) }
+            default: ints
+            }
         return TensorValue(dataType: type, shape: x.shape, ints: wrapped)
     }
 
-    static func range(_ start: TensorValue, _ limit: TensorValue, _ delta: TensorValue, _ context: String) throws(ModelError) -> TensorValue {
+    static func range(_ start: TensorValue, _ limit: TensorValue, _ delta: TensorValue, _ context: String)
+        throws(ModelError) -> TensorValue
+    {
         if start.isFloat {
             let s = start.floats.first ?? 0
             let l = limit.floats.first ?? 0
@@ -130,7 +156,9 @@ package enum Reference {
             guard d != 0, d.isFinite, s.isFinite, l.isFinite else { throw .invalid("\(context): invalid range delta") }
             // Counted in Double: a corrupt limit or delta must give an error, not a trapping conversion.
             let steps = Swift.max(((Double(l) - Double(s)) / Double(d)).rounded(.up), 0)
-            guard steps <= Double(TensorValue.maxElements) else { throw ModelError(.tooLarge, "\(context): range too long") }
+            guard steps <= Double(TensorValue.maxElements) else {
+                throw ModelError(.tooLarge, "\(context): range too long")
+            }
             let n = Int(steps)
             return TensorValue(dataType: start.dataType, shape: [n], floats: (0..<n).map { s + Float($0) * d })
         }

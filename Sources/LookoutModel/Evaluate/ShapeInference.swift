@@ -14,9 +14,15 @@ package enum ShapeInference {
         }
     }
 
-    static func conv(_ x: [Int], _ w: [Int], _ b: [Int]?, _ a: ConvAttributes, _ context: String) throws(ModelError) -> [Int] {
-        guard x.count == 4 else { throw .unsupported("\(context): only 2-D convolution (4-D input) is supported, input is \(x)") }
-        guard w.count == 4, w[2] > 0, w[3] > 0 else { throw .invalid("\(context): weight shape \(w) is not a 4-D kernel") }
+    static func conv(_ x: [Int], _ w: [Int], _ b: [Int]?, _ a: ConvAttributes, _ context: String) throws(ModelError)
+        -> [Int]
+    {
+        guard x.count == 4 else {
+            throw .unsupported("\(context): only 2-D convolution (4-D input) is supported, input is \(x)")
+        }
+        guard w.count == 4, w[2] > 0, w[3] > 0 else {
+            throw .invalid("\(context): weight shape \(w) is not a 4-D kernel")
+        }
         guard a.group > 0, x[1] % a.group == 0, w[0] % a.group == 0, w[1] * a.group == x[1] else {
             throw .invalid("\(context): input \(x) and weight \(w) disagree for group \(a.group)")
         }
@@ -32,7 +38,9 @@ package enum ShapeInference {
     }
 
     static func pool(_ x: [Int], _ a: PoolAttributes, _ context: String) throws(ModelError) -> [Int] {
-        guard x.count == 4 else { throw .unsupported("\(context): only 2-D pooling (4-D input) is supported, input is \(x)") }
+        guard x.count == 4 else {
+            throw .unsupported("\(context): only 2-D pooling (4-D input) is supported, input is \(x)")
+        }
         let out = a.outputSize(inputH: x[2], inputW: x[3])
         guard out.h > 0, out.w > 0 else { throw .invalid("\(context): input \(x) is too small for the pool window") }
         return [x[0], x[1], out.h, out.w]
@@ -59,7 +67,12 @@ package enum ShapeInference {
         switch op {
         case .conv(let a), .convSiLU(let a, _):
             let x = try input(0)
-            return [(try conv(x.shape, try input(1).shape, inputs.count > 2 ? inputs[2]?.shape : nil, a, context), x.dataType)]
+            return [
+                (
+                    try conv(x.shape, try input(1).shape, inputs.count > 2 ? inputs[2]?.shape : nil, a, context),
+                    x.dataType
+                )
+            ]
         case .maxPool(let a):
             let x = try input(0)
             return [(try pool(x.shape, a, context), x.dataType)]
@@ -67,7 +80,12 @@ package enum ShapeInference {
             let x = try input(0)
             let scales = try constant(2, "scales")
             let sizes = try constant(3, "sizes")
-            return [(try ShapeRules.resize(x.shape, scales: scales?.floats, sizes: sizes?.ints, axes: a.axes, context).shape, x.dataType)]
+            return [
+                (
+                    try ShapeRules.resize(x.shape, scales: scales?.floats, sizes: sizes?.ints, axes: a.axes, context)
+                        .shape, x.dataType
+                )
+            ]
         case .softmax(let axis, _):
             let x = try input(0)
             _ = try ShapeRules.normalizeAxis(axis, rank: x.shape.count, context)
@@ -79,7 +97,9 @@ package enum ShapeInference {
             let a = try input(0)
             let b = try input(1)
             let shape = try ShapeRules.broadcast([a.shape, b.shape], context)
-            let comparison: Set<Operator.BinaryKind> = [.equal, .less, .greater, .lessOrEqual, .greaterOrEqual, .and, .or, .xor]
+            let comparison: Set<Operator.BinaryKind> = [
+                .equal, .less, .greater, .lessOrEqual, .greaterOrEqual, .and, .or, .xor,
+            ]
             return [(shape, comparison.contains(kind) ? .bool : a.dataType)]
         case .variadic:
             let all = inputs.compactMap { $0 }
@@ -96,7 +116,9 @@ package enum ShapeInference {
             return [([Reference.shapeSlice(try input(0).shape, start: start, end: end).count], .int64)]
         case .reshape(let allowZero):
             let x = try input(0)
-            guard let target = try constant(1, "shape") else { throw .invalid("\(context): the shape input is required") }
+            guard let target = try constant(1, "shape") else {
+                throw .invalid("\(context): the shape input is required")
+            }
             return [(try ShapeRules.reshape(x.shape, target: target.ints, allowZero: allowZero, context), x.dataType)]
         case .flatten(let axis):
             let x = try input(0)
@@ -149,7 +171,9 @@ package enum ShapeInference {
             return [(Array(x.shape[..<a]) + indices.shape + Array(x.shape[(a + 1)...]), x.dataType)]
         case .expand:
             let x = try input(0)
-            guard let target = try constant(1, "shape") else { throw .invalid("\(context): the shape input is required") }
+            guard let target = try constant(1, "shape") else {
+                throw .invalid("\(context): the shape input is required")
+            }
             return [(try ShapeRules.expand(x.shape, to: target.ints, context), x.dataType)]
         case .tile:
             let x = try input(0)
@@ -169,7 +193,8 @@ package enum ShapeInference {
             } else {
                 reduced = Set(0..<x.shape.count)
             }
-            let shape = keepDims
+            let shape =
+                keepDims
                 ? x.shape.enumerated().map { reduced.contains($0.offset) ? 1 : $0.element }
                 : x.shape.enumerated().filter { !reduced.contains($0.offset) }.map(\.element)
             return [(shape, x.dataType)]

@@ -1,8 +1,12 @@
 /// Shape arithmetic shared by shape inference and the reference evaluator, following the ONNX operator specs.
 package enum ShapeRules {
-    package static func normalizeAxis(_ axis: Int, rank: Int, _ context: @autoclosure () -> String) throws(ModelError) -> Int {
+    package static func normalizeAxis(_ axis: Int, rank: Int, _ context: @autoclosure () -> String) throws(ModelError)
+        -> Int
+    {
         let a = axis < 0 ? axis + rank : axis
-        guard a >= 0, a < max(rank, 1) else { throw .invalid("\(context()): axis \(axis) is out of range for rank \(rank)") }
+        guard a >= 0, a < max(rank, 1) else {
+            throw .invalid("\(context()): axis \(axis) is out of range for rank \(rank)")
+        }
         return a
     }
 
@@ -15,7 +19,10 @@ package enum ShapeRules {
             for (i, d) in shape.enumerated() {
                 let current = result[offset + i]
                 if current == d || d == 1 { continue }
-                if current == 1 { result[offset + i] = d; continue }
+                if current == 1 {
+                    result[offset + i] = d
+                    continue
+                }
                 throw .invalid("\(context()): shapes \(shapes) cannot be broadcast together")
             }
         }
@@ -45,20 +52,25 @@ package enum ShapeRules {
     }
 
     /// The output shape of a Concat and the normalised axis; every other dimension must agree.
-    package static func concat(_ shapes: [[Int]], axis: Int, _ context: @autoclosure () -> String) throws(ModelError) -> (shape: [Int], axis: Int) {
+    package static func concat(_ shapes: [[Int]], axis: Int, _ context: @autoclosure () -> String) throws(ModelError)
+        -> (shape: [Int], axis: Int)
+    {
         guard let first = shapes.first else { throw .invalid("\(context()): no inputs") }
         let a = try normalizeAxis(axis, rank: first.count, context())
         var shape = first
         shape[a] = 0
         for part in shapes {
-            guard part.count == first.count, part.enumerated().allSatisfy({ $0.offset == a || $0.element == first[$0.offset] })
+            guard part.count == first.count,
+                part.enumerated().allSatisfy({ $0.offset == a || $0.element == first[$0.offset] })
             else { throw .invalid("\(context()): shapes \(shapes) cannot be concatenated on axis \(axis)") }
             shape[a] += part[a]
         }
         return (shape, a)
     }
 
-    package static func reshape(_ input: [Int], target: [Int64], allowZero: Bool, _ context: @autoclosure () -> String) throws(ModelError) -> [Int] {
+    package static func reshape(_ input: [Int], target: [Int64], allowZero: Bool, _ context: @autoclosure () -> String)
+        throws(ModelError) -> [Int]
+    {
         let count = input.reduce(1, *)
         var result: [Int] = []
         var inferred: Int?
@@ -71,7 +83,9 @@ package enum ShapeRules {
                 guard i < input.count else { throw .invalid("\(context()): 0 at position \(i) has no input dimension") }
                 result.append(input[i])
             } else {
-                guard t >= 0, t <= Int64(TensorValue.maxElements) else { throw .invalid("\(context()): invalid shape \(target)") }
+                guard t >= 0, t <= Int64(TensorValue.maxElements) else {
+                    throw .invalid("\(context()): invalid shape \(target)")
+                }
                 result.append(Int(t))
             }
         }
@@ -99,7 +113,8 @@ package enum ShapeRules {
     ) throws(ModelError) -> [SliceAxis] {
         var result = shape.map { SliceAxis(start: 0, step: 1, count: $0) }
         let axesList = axes ?? (0..<Int64(starts.count)).map { $0 }
-        guard starts.count == ends.count, axesList.count == starts.count, steps.map({ $0.count == starts.count }) ?? true
+        guard starts.count == ends.count, axesList.count == starts.count,
+            steps.map({ $0.count == starts.count }) ?? true
         else { throw .invalid("\(context()): starts/ends/axes/steps lengths differ") }
         var seen = Set<Int>()
         for (i, rawAxis) in axesList.enumerated() {
@@ -128,7 +143,9 @@ package enum ShapeRules {
         return result
     }
 
-    package static func splitSizes(_ dim: Int, sizes: [Int]?, outputs: Int, _ context: @autoclosure () -> String) throws(ModelError) -> [Int] {
+    package static func splitSizes(_ dim: Int, sizes: [Int]?, outputs: Int, _ context: @autoclosure () -> String)
+        throws(ModelError) -> [Int]
+    {
         if let sizes {
             // Bounded before summing: corrupt sizes must not overflow the sum.
             guard sizes.count == outputs, sizes.allSatisfy({ $0 >= 0 && $0 <= dim }), sizes.reduce(0, +) == dim else {
@@ -148,7 +165,9 @@ package enum ShapeRules {
         return result
     }
 
-    package static func unsqueeze(_ shape: [Int], axes: [Int], _ context: @autoclosure () -> String) throws(ModelError) -> [Int] {
+    package static func unsqueeze(_ shape: [Int], axes: [Int], _ context: @autoclosure () -> String) throws(ModelError)
+        -> [Int]
+    {
         let rank = shape.count + axes.count
         var normalized: [Int] = []
         for a in axes { normalized.append(try normalizeAxis(a, rank: rank, context())) }
@@ -161,7 +180,9 @@ package enum ShapeRules {
         return result
     }
 
-    package static func squeeze(_ shape: [Int], axes: [Int]?, _ context: @autoclosure () -> String) throws(ModelError) -> [Int] {
+    package static func squeeze(_ shape: [Int], axes: [Int]?, _ context: @autoclosure () -> String) throws(ModelError)
+        -> [Int]
+    {
         guard let axes else { return shape.filter { $0 != 1 } }
         var normalized = Set<Int>()
         for a in axes {
@@ -172,7 +193,9 @@ package enum ShapeRules {
         return shape.enumerated().filter { !normalized.contains($0.offset) }.map(\.element)
     }
 
-    package static func permutation(_ perm: [Int]?, rank: Int, _ context: @autoclosure () -> String) throws(ModelError) -> [Int] {
+    package static func permutation(_ perm: [Int]?, rank: Int, _ context: @autoclosure () -> String) throws(ModelError)
+        -> [Int]
+    {
         let p = perm ?? Array((0..<rank).reversed())
         guard p.count == rank, Set(p) == Set(0..<rank) else {
             throw .invalid("\(context()): perm \(p) is not a permutation of rank \(rank)")
@@ -180,10 +203,14 @@ package enum ShapeRules {
         return p
     }
 
-    package static func expand(_ shape: [Int], to target: [Int64], _ context: @autoclosure () -> String) throws(ModelError) -> [Int] {
+    package static func expand(_ shape: [Int], to target: [Int64], _ context: @autoclosure () -> String)
+        throws(ModelError) -> [Int]
+    {
         var t: [Int] = []
         for d in target {
-            guard d >= 0, d <= Int64(TensorValue.maxElements) else { throw .invalid("\(context()): invalid shape \(target)") }
+            guard d >= 0, d <= Int64(TensorValue.maxElements) else {
+                throw .invalid("\(context()): invalid shape \(target)")
+            }
             t.append(Int(d))
         }
         return try broadcast([shape, t], context())
@@ -202,16 +229,24 @@ package enum ShapeRules {
         var outShape = shape
         var outScales = [Float](repeating: 1, count: rank)
         if let sizes, !sizes.isEmpty {
-            guard sizes.count == axisList.count else { throw .invalid("\(context()): sizes \(sizes) do not match rank \(rank)") }
+            guard sizes.count == axisList.count else {
+                throw .invalid("\(context()): sizes \(sizes) do not match rank \(rank)")
+            }
             for (i, axis) in axisList.enumerated() {
-                guard sizes[i] > 0, sizes[i] < (1 << 24) else { throw .invalid("\(context()): invalid size \(sizes[i])") }
+                guard sizes[i] > 0, sizes[i] < (1 << 24) else {
+                    throw .invalid("\(context()): invalid size \(sizes[i])")
+                }
                 outShape[axis] = Int(sizes[i])
                 outScales[axis] = Float(sizes[i]) / Float(max(shape[axis], 1))
             }
         } else if let scales, !scales.isEmpty {
-            guard scales.count == axisList.count else { throw .invalid("\(context()): scales \(scales) do not match rank \(rank)") }
+            guard scales.count == axisList.count else {
+                throw .invalid("\(context()): scales \(scales) do not match rank \(rank)")
+            }
             for (i, axis) in axisList.enumerated() {
-                guard scales[i] > 0, scales[i].isFinite, scales[i] < 1e4 else { throw .invalid("\(context()): invalid scale \(scales[i])") }
+                guard scales[i] > 0, scales[i].isFinite, scales[i] < 1e4 else {
+                    throw .invalid("\(context()): invalid scale \(scales[i])")
+                }
                 outShape[axis] = Int((Float(shape[axis]) * scales[i]).rounded(.down))
                 outScales[axis] = scales[i]
             }

@@ -1,7 +1,19 @@
 /// ONNX element types (the `TensorProto.DataType` numbers).
 public enum DataType: Int32, Sendable, CustomStringConvertible {
-    case float = 1, uint8 = 2, int8 = 3, uint16 = 4, int16 = 5, int32 = 6, int64 = 7, string = 8, bool = 9
-    case float16 = 10, double = 11, uint32 = 12, uint64 = 13, bfloat16 = 16
+    case float = 1
+    case uint8 = 2
+    case int8 = 3
+    case uint16 = 4
+    case int16 = 5
+    case int32 = 6
+    case int64 = 7
+    case string = 8
+    case bool = 9
+    case float16 = 10
+    case double = 11
+    case uint32 = 12
+    case uint64 = 13
+    case bfloat16 = 16
 
     package init(onnx value: Int32, context: @autoclosure () -> String) throws(ModelError) {
         guard let type = DataType(rawValue: value), type != .string else {

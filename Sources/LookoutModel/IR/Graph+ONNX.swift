@@ -38,7 +38,8 @@ extension Graph {
         for (index, node) in onnxNodes.enumerated() {
             for output in node.outputs where !output.isEmpty {
                 guard ids[output] == nil, producerOf[output] == nil else {
-                    throw .invalid("\(node.label) writes '\(output)', which another node or initializer already defines")
+                    throw .invalid(
+                        "\(node.label) writes '\(output)', which another node or initializer already defines")
                 }
                 producerOf[output] = index
             }
@@ -54,7 +55,8 @@ extension Graph {
                 guard let producer = producerOf[name] else {
                     throw ModelError(
                         .missingTensor,
-                        "\(node.label) reads '\(name)', which no node, graph input or initializer provides (missing initializer?)")
+                        "\(node.label) reads '\(name)', which no node, graph input or initializer provides (missing initializer?)"
+                    )
                 }
                 waiting[index] += 1
                 dependents[producer].append(index)
@@ -78,7 +80,10 @@ extension Graph {
         var isValidOrder = true
         var seen = Set(ids.keys)
         for index in order {
-            if onnxNodes[index].inputs.contains(where: { !$0.isEmpty && !seen.contains($0) }) { isValidOrder = false; break }
+            if onnxNodes[index].inputs.contains(where: { !$0.isEmpty && !seen.contains($0) }) {
+                isValidOrder = false
+                break
+            }
             for output in onnxNodes[index].outputs { seen.insert(output) }
         }
         if !isValidOrder {
@@ -100,7 +105,10 @@ extension Graph {
         for (node, op) in parsed {
             var nodeInputs: [ValueID?] = []
             for name in node.inputs {
-                if name.isEmpty { nodeInputs.append(nil); continue }
+                if name.isEmpty {
+                    nodeInputs.append(nil)
+                    continue
+                }
                 guard let id = ids[name] else { throw .invalid("\(node.label) reads unknown '\(name)'") }
                 nodeInputs.append(id)
             }

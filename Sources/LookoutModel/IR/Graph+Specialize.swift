@@ -5,7 +5,8 @@ extension Graph {
     /// `inputShapes` gives one shape per graph input, in order.
     package func specialized(inputShapes: [[Int]]) throws(ModelError) -> Graph {
         guard inputShapes.count == inputs.count else {
-            throw ModelError(.invalidInput, "the model has \(inputs.count) inputs, \(inputShapes.count) shapes were given")
+            throw ModelError(
+                .invalidInput, "the model has \(inputs.count) inputs, \(inputShapes.count) shapes were given")
         }
         var g = self
         for (id, shape) in zip(inputs, inputShapes) {
@@ -20,7 +21,9 @@ extension Graph {
                         "input '\(name)' has fixed shape \(declared.map { $0.map(String.init) ?? "?" }), got \(shape)")
                 }
             }
-            guard shape.allSatisfy({ $0 > 0 }) else { throw ModelError(.invalidInput, "input '\(name)': invalid shape \(shape)") }
+            guard shape.allSatisfy({ $0 > 0 }) else {
+                throw ModelError(.invalidInput, "input '\(name)': invalid shape \(shape)")
+            }
             _ = try TensorValue.elementCount(shape, context: "input '\(name)'")
             g.values[id.index].shape = shape
         }
@@ -31,7 +34,10 @@ extension Graph {
             var infos: [ShapeInference.InputInfo?] = []
             var allConstant = true
             for input in node.inputs {
-                guard let input else { infos.append(nil); continue }
+                guard let input else {
+                    infos.append(nil)
+                    continue
+                }
                 guard let shape = g.values[input.index].shape else {
                     throw .invalid("\(context): the shape of '\(g.values[input.index].name)' is unknown")
                 }
@@ -47,8 +53,11 @@ extension Graph {
             if allConstant {
                 try Graph.checkFoldedSize(node.op, infos, outputCount: node.outputs.count, context: context)
                 let inputValues: [TensorValue?] = infos.map { $0?.constant }
-                let results = try Reference.evaluate(node.op, inputs: inputValues, outputCount: node.outputs.count, context: context)
-                guard results.count == node.outputs.count else { throw .invalid("\(context): produced \(results.count) outputs") }
+                let results = try Reference.evaluate(
+                    node.op, inputs: inputValues, outputCount: node.outputs.count, context: context)
+                guard results.count == node.outputs.count else {
+                    throw .invalid("\(context): produced \(results.count) outputs")
+                }
                 for (output, result) in zip(node.outputs, results) {
                     g.values[output.index].shape = result.shape
                     g.values[output.index].dataType = result.dataType
@@ -56,7 +65,8 @@ extension Graph {
                 }
                 continue
             }
-            let results = try ShapeInference.infer(node.op, inputs: infos, outputCount: node.outputs.count, context: context)
+            let results = try ShapeInference.infer(
+                node.op, inputs: infos, outputCount: node.outputs.count, context: context)
             guard results.count == node.outputs.count else {
                 throw .invalid("\(context): has \(node.outputs.count) outputs, expected \(results.count)")
             }
@@ -95,12 +105,14 @@ extension Graph {
             }
             return
         default:
-            shapes = try ShapeInference.infer(op, inputs: infos, outputCount: outputCount, context: context).map(\.shape)
+            shapes = try ShapeInference.infer(op, inputs: infos, outputCount: outputCount, context: context).map(
+                \.shape)
         }
         for shape in shapes {
             let count = try TensorValue.elementCount(shape, context: context)
             guard count <= maxFoldedElements else {
-                throw ModelError(.tooLarge, "\(context): computing it at load time would make a constant of shape \(shape)")
+                throw ModelError(
+                    .tooLarge, "\(context): computing it at load time would make a constant of shape \(shape)")
             }
         }
     }

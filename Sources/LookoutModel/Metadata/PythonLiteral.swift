@@ -30,7 +30,9 @@ package indirect enum PythonLiteral: Sendable, Equatable {
         var parser = Parser(scalars: Array(text.unicodeScalars))
         let value = try parser.value(depth: 0)
         parser.skipSpace()
-        guard parser.index == parser.scalars.count else { throw ParseError(description: "unexpected text after the value") }
+        guard parser.index == parser.scalars.count else {
+            throw ParseError(description: "unexpected text after the value")
+        }
         return value
     }
 
@@ -75,16 +77,25 @@ package indirect enum PythonLiteral: Sendable, Equatable {
                 var pairs: [(PythonLiteral, PythonLiteral)] = []
                 while true {
                     skipSpace()
-                    if index < scalars.count, scalars[index] == "}" { index += 1; return .dict(pairs) }
+                    if index < scalars.count, scalars[index] == "}" {
+                        index += 1
+                        return .dict(pairs)
+                    }
                     let key = try value(depth: depth + 1)
                     skipSpace()
-                    guard index < scalars.count, scalars[index] == ":" else { throw ParseError(description: "expected ':'") }
+                    guard index < scalars.count, scalars[index] == ":" else {
+                        throw ParseError(description: "expected ':'")
+                    }
                     index += 1
                     pairs.append((key, try value(depth: depth + 1)))
                     skipSpace()
-                    if index < scalars.count, scalars[index] == "," { index += 1 }
-                    else if index < scalars.count, scalars[index] == "}" { continue }
-                    else { throw ParseError(description: "expected ',' or '}'") }
+                    if index < scalars.count, scalars[index] == "," {
+                        index += 1
+                    } else if index < scalars.count, scalars[index] == "}" {
+                        continue
+                    } else {
+                        throw ParseError(description: "expected ',' or '}'")
+                    }
                 }
             case "[", "(":
                 let close: Unicode.Scalar = c == "[" ? "]" : ")"
@@ -92,12 +103,19 @@ package indirect enum PythonLiteral: Sendable, Equatable {
                 var items: [PythonLiteral] = []
                 while true {
                     skipSpace()
-                    if index < scalars.count, scalars[index] == close { index += 1; return .list(items) }
+                    if index < scalars.count, scalars[index] == close {
+                        index += 1
+                        return .list(items)
+                    }
                     items.append(try value(depth: depth + 1))
                     skipSpace()
-                    if index < scalars.count, scalars[index] == "," { index += 1 }
-                    else if index < scalars.count, scalars[index] == close { continue }
-                    else { throw ParseError(description: "expected ',' or '\(close)'") }
+                    if index < scalars.count, scalars[index] == "," {
+                        index += 1
+                    } else if index < scalars.count, scalars[index] == close {
+                        continue
+                    } else {
+                        throw ParseError(description: "expected ',' or '\(close)'")
+                    }
                 }
             case "'", "\"":
                 index += 1

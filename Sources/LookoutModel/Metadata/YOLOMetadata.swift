@@ -1,4 +1,5 @@
 import LookoutCore
+
 /// What Ultralytics records in an export's `metadata_props`, parsed as Ultralytics' own backend does
 /// (`stride`, `batch` as integers; `imgsz`, `names`, `args` as Python literals).
 public struct YOLOMetadata: Sendable {
@@ -25,7 +26,8 @@ public struct YOLOMetadata: Sendable {
         func literal(_ key: String) throws(ModelError) -> PythonLiteral? {
             guard let text = properties[key] else { return nil }
             do { return try PythonLiteral.parse(text) } catch {
-                throw ModelError(.invalidGraph, "metadata '\(key)' cannot be read (\(error.description)): \(text.prefix(80))")
+                throw ModelError(
+                    .invalidGraph, "metadata '\(key)' cannot be read (\(error.description)): \(text.prefix(80))")
             }
         }
         if let text = properties["stride"] {

@@ -65,13 +65,17 @@ extension ONNXNode {
             throw .unsupported("\(label): only 2-D is supported, '\(key)' has \(list.count) values")
         }
         guard list[0] > 0, list[1] > 0 else { throw .invalid("\(label): '\(key)' must be positive") }
-        guard list[0] <= maxSpatial, list[1] <= maxSpatial else { throw .invalid("\(label): '\(key)' \(list) is out of range") }
+        guard list[0] <= maxSpatial, list[1] <= maxSpatial else {
+            throw .invalid("\(label): '\(key)' \(list) is out of range")
+        }
         return (list[0], list[1])
     }
 
     func pads() throws(ModelError) -> (top: Int, left: Int, bottom: Int, right: Int) {
         guard let list = try ints("pads") else { return (0, 0, 0, 0) }
-        guard list.count == 4 else { throw .unsupported("\(label): only 2-D is supported, 'pads' has \(list.count) values") }
+        guard list.count == 4 else {
+            throw .unsupported("\(label): only 2-D is supported, 'pads' has \(list.count) values")
+        }
         guard list.allSatisfy({ $0 >= 0 }) else { throw .invalid("\(label): negative pads") }
         guard list.allSatisfy({ $0 <= maxSpatial }) else { throw .invalid("\(label): pads \(list) are out of range") }
         return (list[0], list[1], list[2], list[3])

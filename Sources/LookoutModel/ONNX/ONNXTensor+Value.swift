@@ -36,11 +36,13 @@ extension ONNXTensor {
             try checkCount(v.count)
             switch type {
             case .float16:
-                return TensorValue(dataType: type, shape: shape,
-                                   floats: v.map { Float(Float16(bitPattern: UInt16(truncatingIfNeeded: $0))) })
+                return TensorValue(
+                    dataType: type, shape: shape,
+                    floats: v.map { Float(Float16(bitPattern: UInt16(truncatingIfNeeded: $0))) })
             case .bfloat16:
-                return TensorValue(dataType: type, shape: shape,
-                                   floats: v.map { Float(bitPattern: UInt32(truncatingIfNeeded: $0) << 16) })
+                return TensorValue(
+                    dataType: type, shape: shape,
+                    floats: v.map { Float(bitPattern: UInt32(truncatingIfNeeded: $0) << 16) })
             default:
                 return TensorValue(dataType: type, shape: shape, ints: v)
             }
@@ -49,7 +51,8 @@ extension ONNXTensor {
             let size = type.byteSize
             guard range.count == count * size else {
                 throw .malformed(
-                    "\(context()) '\(name)' has \(range.count) bytes of data but shape \(shape) of \(type) needs \(count * size)")
+                    "\(context()) '\(name)' has \(range.count) bytes of data but shape \(shape) of \(type) needs \(count * size)"
+                )
             }
             return bytes.withBytes { buffer in
                 let raw = UnsafeRawBufferPointer(rebasing: buffer[range])
@@ -60,7 +63,9 @@ extension ONNXTensor {
 
     static func decodeRaw(_ raw: UnsafeRawBufferPointer, type: DataType, count: Int, shape: [Int]) -> TensorValue {
         func ints<T: FixedWidthInteger>(_: T.Type) -> [Int64] {
-            (0..<count).map { Int64(truncatingIfNeeded: raw.loadUnaligned(fromByteOffset: $0 * MemoryLayout<T>.size, as: T.self)) }
+            (0..<count).map {
+                Int64(truncatingIfNeeded: raw.loadUnaligned(fromByteOffset: $0 * MemoryLayout<T>.size, as: T.self))
+            }
         }
         switch type {
         case .float:
@@ -70,7 +75,9 @@ extension ONNXTensor {
             }
             return TensorValue(dataType: type, shape: shape, floats: floats)
         case .float16:
-            let floats = (0..<count).map { Float(Float16(bitPattern: raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self))) }
+            let floats = (0..<count).map {
+                Float(Float16(bitPattern: raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self)))
+            }
             return TensorValue(dataType: type, shape: shape, floats: floats)
         case .bfloat16:
             let floats = (0..<count).map {

@@ -12,7 +12,8 @@ extension Operator {
     /// Parses a node's operator and attributes under the model's default-domain `opset`.
     static func parse(_ node: ONNXNode, opset: Int) throws(ModelError) -> Operator {
         guard node.domain.isEmpty || node.domain == "ai.onnx" else {
-            throw .unsupported("\(node.label) in domain '\(node.domain)' is not supported; only the default ONNX domain is")
+            throw .unsupported(
+                "\(node.label) in domain '\(node.domain)' is not supported; only the default ONNX domain is")
         }
         switch node.opType {
         case "Conv":
@@ -23,32 +24,48 @@ extension Operator {
                     dilations: try node.pair("dilations", default: 1), pads: try node.pads(),
                     autoPad: try node.string("auto_pad", default: "NOTSET"), group: try node.int("group", default: 1)))
         case "MaxPool":
-            guard node.outputs.count == 1 else { throw .unsupported("\(node.label): the Indices output is not supported") }
+            guard node.outputs.count == 1 else {
+                throw .unsupported("\(node.label): the Indices output is not supported")
+            }
             let kernel = try node.pair("kernel_shape", default: 0)
             guard kernel.0 > 0 else { throw .invalid("\(node.label): 'kernel_shape' is required") }
             return .maxPool(
                 PoolAttributes(
                     kernel: kernel, strides: try node.pair("strides", default: 1),
                     dilations: try node.pair("dilations", default: 1), pads: try node.pads(),
-                    autoPad: try node.string("auto_pad", default: "NOTSET"), ceilMode: try node.int("ceil_mode", default: 0) != 0))
+                    autoPad: try node.string("auto_pad", default: "NOTSET"),
+                    ceilMode: try node.int("ceil_mode", default: 0) != 0))
         case "Resize", "Upsample":
             let modeName = try node.string("mode", default: "nearest")
             guard let mode = ResizeAttributes.Mode(rawValue: modeName == "bilinear" ? "linear" : modeName) else {
                 throw .unsupported("\(node.label): mode '\(modeName)' is not supported; supported: nearest, linear")
             }
-            let ctm = node.opType == "Upsample" ? "asymmetric" : try node.string("coordinate_transformation_mode", default: "half_pixel")
-            let supportedCTM = ["half_pixel", "asymmetric", "align_corners", "pytorch_half_pixel", "half_pixel_symmetric"]
+            let ctm =
+                node.opType == "Upsample"
+                ? "asymmetric" : try node.string("coordinate_transformation_mode", default: "half_pixel")
+            let supportedCTM = [
+                "half_pixel", "asymmetric", "align_corners", "pytorch_half_pixel", "half_pixel_symmetric",
+            ]
             guard supportedCTM.contains(ctm) else {
-                throw .unsupported("\(node.label): coordinate_transformation_mode '\(ctm)' is not supported; supported: \(supportedCTM.joined(separator: ", "))")
+                throw .unsupported(
+                    "\(node.label): coordinate_transformation_mode '\(ctm)' is not supported; supported: \(supportedCTM.joined(separator: ", "))"
+                )
             }
-            let nearest = node.opType == "Upsample" ? "floor" : try node.string("nearest_mode", default: "round_prefer_floor")
+            let nearest =
+                node.opType == "Upsample" ? "floor" : try node.string("nearest_mode", default: "round_prefer_floor")
             guard ["round_prefer_floor", "round_prefer_ceil", "floor", "ceil"].contains(nearest) else {
                 throw .unsupported("\(node.label): nearest_mode '\(nearest)' is not supported")
             }
-            if try node.int("antialias", default: 0) != 0 { throw .unsupported("\(node.label): antialias is not supported") }
+            if try node.int("antialias", default: 0) != 0 {
+                throw .unsupported("\(node.label): antialias is not supported")
+            }
             let policy = try node.string("keep_aspect_ratio_policy", default: "stretch")
-            guard policy == "stretch" else { throw .unsupported("\(node.label): keep_aspect_ratio_policy '\(policy)' is not supported") }
-            return .resize(ResizeAttributes(mode: mode, coordinateTransformation: ctm, nearestMode: nearest, axes: try node.ints("axes")))
+            guard policy == "stretch" else {
+                throw .unsupported("\(node.label): keep_aspect_ratio_policy '\(policy)' is not supported")
+            }
+            return .resize(
+                ResizeAttributes(
+                    mode: mode, coordinateTransformation: ctm, nearestMode: nearest, axes: try node.ints("axes")))
         case "Softmax":
             return .softmax(axis: try node.int("axis", default: opset >= 13 ? -1 : 1), legacy: opset < 13)
         case "Sigmoid": return .unary(.sigmoid)
@@ -100,12 +117,17 @@ extension Operator {
         case "Gather": return .gather(axis: try node.int("axis", default: 0))
         case "Expand": return .expand
         case "Tile": return .tile
-        case "Shape": return .shape(start: try node.int("start", default: 0), end: node.attributes["end"] == nil ? nil : try node.int("end"))
+        case "Shape":
+            return .shape(
+                start: try node.int("start", default: 0), end: node.attributes["end"] == nil ? nil : try node.int("end")
+            )
         case "Range": return .range
         case "ConstantOfShape": return .constantOfShape(try node.tensor("value"))
         case "Constant":
             if let t = try node.tensor("value") { return .constant(t) }
-            if let f = try node.float("value_float") { return .constant(TensorValue(dataType: .float, shape: [], floats: [f])) }
+            if let f = try node.float("value_float") {
+                return .constant(TensorValue(dataType: .float, shape: [], floats: [f]))
+            }
             if case .floats(let f)? = node.attributes["value_floats"] {
                 return .constant(TensorValue(dataType: .float, shape: [f.count], floats: f))
             }
@@ -117,15 +139,17 @@ extension Operator {
             return .cast(try DataType(onnx: Int32(clamping: to), context: node.label))
         case "Where": return .whereSelect
         case "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd":
-            let kind: ReduceKind = switch node.opType {
-            case "ReduceSum": .sum
-            case "ReduceMean": .mean
-            case "ReduceMax": .max
-            case "ReduceMin": .min
-            default: .prod
-            }
-            return .reduce(kind, axes: try node.ints("axes"), keepDims: try node.int("keepdims", default: 1) != 0,
-                           noopWithEmptyAxes: try node.int("noop_with_empty_axes", default: 0) != 0)
+            let kind: ReduceKind =
+                switch node.opType {
+                case "ReduceSum": .sum
+                case "ReduceMean": .mean
+                case "ReduceMax": .max
+                case "ReduceMin": .min
+                default: .prod
+                }
+            return .reduce(
+                kind, axes: try node.ints("axes"), keepDims: try node.int("keepdims", default: 1) != 0,
+                noopWithEmptyAxes: try node.int("noop_with_empty_axes", default: 0) != 0)
         case "Clip": return .clip(min: try node.float("min"), max: try node.float("max"))
         case "Identity": return .identity
         case "Dropout":

@@ -4,7 +4,12 @@
 /// and tensor payloads stay slices of the (memory-mapped) file until a backend copies them once.
 struct ProtobufReader {
     enum WireType: UInt8 {
-        case varint = 0, fixed64 = 1, lengthDelimited = 2, startGroup = 3, endGroup = 4, fixed32 = 5
+        case varint = 0
+        case fixed64 = 1
+        case lengthDelimited = 2
+        case startGroup = 3
+        case endGroup = 4
+        case fixed32 = 5
     }
 
     struct Field {

@@ -22,7 +22,9 @@ extension Graph {
                 (sigmoidIndex, mulIndex) = (a, b)
             } else if case .unary(.sigmoid) = nodes[b].op, case .binary(.mul) = nodes[a].op {
                 (sigmoidIndex, mulIndex) = (b, a)
-            } else { continue }
+            } else {
+                continue
+            }
             let s = nodes[sigmoidIndex].outputs[0]
             guard !outputSet.contains(s), consumers[s] == [mulIndex] else { continue }
             let mulInputs = nodes[mulIndex].inputs
@@ -51,8 +53,10 @@ extension Graph {
             // The residual must already exist when the convolution runs: it may not be produced after this node.
             if let p = producers[other], p > i { continue }
             nodes[i].op = .convSiLU(attributes, residual: true)
-            nodes[i].inputs = [node.inputs[0], node.inputs.count > 1 ? node.inputs[1] : nil,
-                               node.inputs.count > 2 ? node.inputs[2] : nil, other]
+            nodes[i].inputs = [
+                node.inputs[0], node.inputs.count > 1 ? node.inputs[1] : nil,
+                node.inputs.count > 2 ? node.inputs[2] : nil, other,
+            ]
             nodes[i].outputs = add.outputs
             removed.insert(users[0])
         }

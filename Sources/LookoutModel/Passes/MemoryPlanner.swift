@@ -76,15 +76,19 @@ package enum MemoryPlanner {
                         shape, starts: starts, ends: ends, axes: constantInput(3), steps: constantInput(4), "")
                 else { continue }
                 // A full-length slice with a step other than 1 (a reversal) changes its axis too.
-                let changed = params.enumerated().filter { $0.element.count != shape[$0.offset] || $0.element.step != 1 }
+                let changed = params.enumerated().filter {
+                    $0.element.count != shape[$0.offset] || $0.element.step != 1
+                }
                 guard changed.count <= 1 else { continue }
                 guard let axis = changed.first?.offset else {
                     parents[node.outputs[0]] = Alias(parent: input, offset: 0)
                     viewNode[index] = true
                     continue
                 }
-                guard params[axis].step == 1, slicesContiguously(shape, axis: axis), out[axis] == params[axis].count else { continue }
-                parents[node.outputs[0]] = Alias(parent: input, offset: params[axis].start * shape[(axis + 1)...].reduce(1, *))
+                guard params[axis].step == 1, slicesContiguously(shape, axis: axis), out[axis] == params[axis].count
+                else { continue }
+                parents[node.outputs[0]] = Alias(
+                    parent: input, offset: params[axis].start * shape[(axis + 1)...].reduce(1, *))
                 viewNode[index] = true
             default: continue
             }
@@ -114,11 +118,15 @@ package enum MemoryPlanner {
             var rootPlacement: [ValueID: Int] = [:]
             var rootConsistent: [ValueID: Bool] = [:]
             let (outputRoot, _) = root(output)
-            for slot in slots where participates(slot.value) && !inputSet.contains(slot.value) && !outputSet.contains(slot.value) {
+            for slot in slots
+            where participates(slot.value) && !inputSet.contains(slot.value) && !outputSet.contains(slot.value) {
                 let (r, offsetInRoot) = root(slot.value)
                 guard r != outputRoot, !inputSet.contains(r), !outputSet.contains(r) else { continue }
                 let place = slot.start - offsetInRoot
-                if let existing = rootPlacement[r], existing != place { rootConsistent[r] = false; continue }
+                if let existing = rootPlacement[r], existing != place {
+                    rootConsistent[r] = false
+                    continue
+                }
                 rootPlacement[r] = place
                 if rootConsistent[r] == nil { rootConsistent[r] = true }
             }
@@ -167,18 +175,26 @@ package enum MemoryPlanner {
         for v in runtime { unplanned += align(graph.values[v.index].elementCount) }
 
         // Greedy by size: biggest first, at the lowest offset free for its whole live range.
-        struct Placed { var offset: Int; var size: Int; var first: Int; var last: Int }
+        struct Placed {
+            var offset: Int
+            var size: Int
+            var first: Int
+            var last: Int
+        }
         var placed: [ValueID: Placed] = [:]
         var arena = 0
         let order = roots.sorted {
-            let a = graph.values[$0.index].elementCount, b = graph.values[$1.index].elementCount
+            let a = graph.values[$0.index].elementCount
+            let b = graph.values[$1.index].elementCount
             return a != b ? a > b : $0 < $1
         }
         for r in order {
             let size = align(graph.values[r.index].elementCount)
             let first = firstDef[r] ?? -1
             let last = lastUse[r] ?? first
-            let overlapping = placed.values.filter { $0.first <= last && first <= $0.last }.sorted { $0.offset < $1.offset }
+            let overlapping = placed.values.filter { $0.first <= last && first <= $0.last }.sorted {
+                $0.offset < $1.offset
+            }
             var offset = 0
             for other in overlapping {
                 if offset + size <= other.offset { break }
@@ -196,7 +212,8 @@ package enum MemoryPlanner {
             let b = participates(v) ? blocks : 1
             let rootPerBlock = graph.values[r.index].elementCount / b
             layouts[v] = TensorLayout(
-                offset: p.offset + offset, blocks: b, blockSize: count / b, blockStride: b > 1 ? rootPerBlock : count / b)
+                offset: p.offset + offset, blocks: b, blockSize: count / b,
+                blockStride: b > 1 ? rootPerBlock : count / b)
         }
         var steps: [PlanStep] = []
         for (index, _) in graph.nodes.enumerated() where !viewNode[index] {
@@ -215,7 +232,9 @@ package enum MemoryPlanner {
     /// Values computed at run time: graph inputs and node outputs that are not constants.
     static func runtimeValues(_ graph: Graph) -> Set<ValueID> {
         var result = Set(graph.inputs)
-        for node in graph.nodes { for output in node.outputs where graph.constants[output] == nil { result.insert(output) } }
+        for node in graph.nodes {
+            for output in node.outputs where graph.constants[output] == nil { result.insert(output) }
+        }
         return result
     }
 }

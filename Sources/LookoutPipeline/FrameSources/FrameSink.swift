@@ -1,5 +1,5 @@
-import LookoutCore
 import LookoutCUDA
+import LookoutCore
 import LookoutMedia
 import Synchronization
 

@@ -43,8 +43,10 @@ public struct StreamSource: FrameSource, Hashable {
         case .images(let folder):
             ImageFolderSource(source: self, folder: folder).run(sink)
         case .synthetic(let width, let height, let fps, let frames):
-            SyntheticSource(width: width, height: height, fps: fps, frames: [frames, maxFrames].compactMap { $0 }.min())
-                .run(sink)
+            SyntheticSource(
+                width: width, height: height, fps: fps, frames: [frames, maxFrames].compactMap { $0 }.min()
+            )
+            .run(sink)
         }
     }
 
@@ -66,7 +68,8 @@ public struct StreamSource: FrameSource, Hashable {
             }
             guard StreamSource.liveSchemes.contains(scheme) else {
                 throw LookoutError(
-                    .invalidArgument, "\(text): unsupported URL scheme '\(scheme)'; use \(StreamSource.liveSchemes.sorted().joined(separator: ", ")) or a file"
+                    .invalidArgument,
+                    "\(text): unsupported URL scheme '\(scheme)'; use \(StreamSource.liveSchemes.sorted().joined(separator: ", ")) or a file"
                 )
             }
             self.init(kind: .live(text))

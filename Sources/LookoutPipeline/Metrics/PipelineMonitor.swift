@@ -53,7 +53,8 @@ package final class PipelineMonitor: @unchecked Sendable {
 
 /// `12 streams 359.8 fps [30.1 29.9 30.0 …] | latency p50 41 ms p99 88 ms | 3 dropped | batch 7.6/8 | 1 in flight`.
 package enum StatusLine {
-    package static func format(_ sample: PipelineSample, previous: PipelineSample?, maxStreamsShown: Int = 8) -> String {
+    package static func format(_ sample: PipelineSample, previous: PipelineSample?, maxStreamsShown: Int = 8) -> String
+    {
         let seconds = previous.map { Double(sample.time &- $0.time) / 1e9 } ?? 0
         var rates: [Double] = []
         var recent = LatencyHistogram()

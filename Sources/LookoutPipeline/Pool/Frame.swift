@@ -59,14 +59,19 @@ package struct Frame: ~Copyable, Sendable {
     }
 
     /// The buffer, for the source to write the frame into.
-    package func withUnsafeMutableBytes<R, E: Error>(_ body: (UnsafeMutableRawBufferPointer) throws(E) -> R) throws(E) -> R {
+    @discardableResult
+    package func withUnsafeMutableBytes<R, E: Error>(_ body: (UnsafeMutableRawBufferPointer) throws(E) -> R) throws(E)
+        -> R
+    {
         try lease.withUnsafeMutableBytes(body)
     }
 
     /// The frame's bytes (`info.byteCount` of them), lent for the duration of `body`.
     package func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
         let count = info.byteCount
-        return try lease.withUnsafeBytes { (raw) throws(E) -> R in try body(UnsafeRawBufferPointer(rebasing: raw[0..<count])) }
+        return try lease.withUnsafeBytes { (raw) throws(E) -> R in
+            try body(UnsafeRawBufferPointer(rebasing: raw[0..<count]))
+        }
     }
 
     /// The frame's pixels (a BGR frame), lent for the duration of `body`.
@@ -114,7 +119,8 @@ public final class FramePixels: Sendable {
             image.reshape(width: pixels.width, height: pixels.height)
             image.withUnsafeMutableBytes { out in
                 for y in 0..<pixels.height {
-                    (out.baseAddress! + y * pixels.width * 3).copyMemory(from: pixels.row(y), byteCount: pixels.width * 3)
+                    (out.baseAddress! + y * pixels.width * 3).copyMemory(
+                        from: pixels.row(y), byteCount: pixels.width * 3)
                 }
             }
         }

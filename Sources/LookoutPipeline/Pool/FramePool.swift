@@ -68,7 +68,8 @@ package final class FramePool: @unchecked Sendable {
         }
         self.buffers = buffers
         self.bufferBytes = buffers[0].byteCount
-        self.state = Mutex(State(slots: Array(repeating: .free, count: count), fenced: Array(repeating: 0, count: count)))
+        self.state = Mutex(
+            State(slots: Array(repeating: .free, count: count), fenced: Array(repeating: 0, count: count)))
     }
 
     deinit {
@@ -174,7 +175,10 @@ package struct FrameLease: ~Copyable, @unchecked Sendable {
         try body(pool.buffers[slot])
     }
 
-    package func withUnsafeMutableBytes<R, E: Error>(_ body: (UnsafeMutableRawBufferPointer) throws(E) -> R) throws(E) -> R {
+    @discardableResult
+    package func withUnsafeMutableBytes<R, E: Error>(_ body: (UnsafeMutableRawBufferPointer) throws(E) -> R) throws(E)
+        -> R
+    {
         try pool.buffers[slot].withUnsafeMutableBytes(body)
     }
 
@@ -185,7 +189,9 @@ package struct FrameLease: ~Copyable, @unchecked Sendable {
     /// Records the slot's fence on `stream` (after the work that reads the buffer) and hands the buffer back: it is
     /// reused once the GPU has passed the fence. The pool must have fences.
     package consuming func release(afterWorkOn stream: CUDAStream) throws(CUDAError) {
-        guard let fences = pool.fences else { preconditionFailure("a pool without fences is released by dropping its leases") }
+        guard let fences = pool.fences else {
+            preconditionFailure("a pool without fences is released by dropping its leases")
+        }
         try fences[slot].record(on: stream)
         // The slot is fenced now: the lease's end (deinit) leaves it to the fence.
         pool.fence(slot)

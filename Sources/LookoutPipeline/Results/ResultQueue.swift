@@ -12,7 +12,10 @@ package final class ResultQueue<Element: Sendable>: @unchecked Sendable {
     private let state = Mutex(State())
     private let space = ConditionLock()
 
-    private enum Outcome { case resumed(CheckedContinuation<Element?, Never>), queued, full }
+    private enum Outcome {
+        case resumed(CheckedContinuation<Element?, Never>)
+        case queued, full
+    }
 
     private struct State {
         var buffer: [Element] = []

@@ -25,7 +25,8 @@ package protocol InferenceStage: AnyObject, Sendable {
     /// its detections are ready (in submission order). The frames' leases end as soon as their pixels have been
     /// read, unless `holdFrames`: then they come back in the outcome, for delivery with the results.
     func submit(
-        _ batch: consuming FrameBatch, holdFrames: Bool, completion: @escaping @Sendable (consuming BatchOutcome) -> Void)
+        _ batch: consuming FrameBatch, holdFrames: Bool,
+        completion: @escaping @Sendable (consuming BatchOutcome) -> Void)
     /// Returns once every submitted batch has completed.
     func drain()
     /// Compiles (and tunes) what frames of `width` × `height` will need, before the pipeline starts.

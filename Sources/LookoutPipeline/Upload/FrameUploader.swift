@@ -92,14 +92,17 @@ package final class FrameUploader: @unchecked Sendable {
             notes.append("GPU letterbox from raw frames")
         }
         var gateFailure: String? = nil
-        gate = mode == .pinned && options.queuedCopies ? Self.makeGate(context: context, stream: copyStream, failure: &gateFailure) : nil
+        gate =
+            mode == .pinned && options.queuedCopies
+            ? Self.makeGate(context: context, stream: copyStream, failure: &gateFailure) : nil
         if mode == .pinned {
             notes.append("\(options.pinnedStaging.rawValue) staging, \(options.pinnedWrites.rawValue) writes")
             if options.pinnedWrites == .streamed && lookout_stream_store_available() != 1 {
                 notes.append("no non-temporal stores on this CPU: bands copied out with ordinary stores")
             }
             if let gateFailure {
-                notes.append("copies submitted after the letterbox (stream memory operations unavailable: \(gateFailure))")
+                notes.append(
+                    "copies submitted after the letterbox (stream memory operations unavailable: \(gateFailure))")
             } else if options.queuedCopies {
                 notes.append("copies queued before the letterbox behind a host word")
             } else {
@@ -140,7 +143,8 @@ package final class FrameUploader: @unchecked Sendable {
         return try FramePool(
             count: count, policy: policy,
             makeBuffer: { _ throws(CUDAError) in try HostBuffer(kind: kind, byteCount: bufferBytes, context: context) },
-            makeFence: mode.preprocessesOnCPU ? nil : { _ throws(CUDAError) in try CUDAEvent(context: context, timing: false) })
+            makeFence: mode.preprocessesOnCPU
+                ? nil : { _ throws(CUDAError) in try CUDAEvent(context: context, timing: false) })
     }
 
     /// The resources of one upload in flight.
@@ -159,7 +163,8 @@ package final class FrameUploader: @unchecked Sendable {
         precondition(frames.count <= maxBatch && frames.count == geometries.count, "a batch larger than the uploader's")
         switch mode {
         case .pageable, .pinned:
-            return try uploadLetterboxedOnCPU(&frames, geometries: geometries, into: target, slot: slot, keep: keepFrames)
+            return try uploadLetterboxedOnCPU(
+                &frames, geometries: geometries, into: target, slot: slot, keep: keepFrames)
         case .pinnedRaw, .mapped, .managed:
             return try letterboxOnGPU(&frames, geometries: geometries, into: target, slot: slot, keep: keepFrames)
         }
@@ -355,6 +360,8 @@ final class GateWord: @unchecked Sendable {
 
     /// Stores `value` (release order: every store before it is visible first).
     func publish(_ value: UInt32) {
-        buffer.withUnsafeMutableBytes { lookout_publish_u32($0.baseAddress!.assumingMemoryBound(to: UInt32.self), value) }
+        buffer.withUnsafeMutableBytes {
+            lookout_publish_u32($0.baseAddress!.assumingMemoryBound(to: UInt32.self), value)
+        }
     }
 }

@@ -25,7 +25,8 @@ final class CPUInferenceStage: InferenceStage {
     }
 
     func submit(
-        _ batch: consuming FrameBatch, holdFrames: Bool, completion: @escaping @Sendable (consuming BatchOutcome) -> Void
+        _ batch: consuming FrameBatch, holdFrames: Bool,
+        completion: @escaping @Sendable (consuming BatchOutcome) -> Void
     ) {
         let infos = batch.infos
         var frames = batch.frames

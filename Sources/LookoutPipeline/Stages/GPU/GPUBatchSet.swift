@@ -20,7 +20,10 @@ final class GPUBatchSet: @unchecked Sendable {
     private let isFree = ConditionLock()
     private var taken = false
 
-    init(upload: UploadSlot, context: CUDAContext, compiler: KernelCompiler, maxBatch: Int, classes: Int, maxDetections: Int)
+    init(
+        upload: UploadSlot, context: CUDAContext, compiler: KernelCompiler, maxBatch: Int, classes: Int,
+        maxDetections: Int
+    )
         throws
     {
         self.upload = upload

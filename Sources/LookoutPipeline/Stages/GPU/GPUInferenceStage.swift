@@ -62,7 +62,8 @@ final class GPUInferenceStage: InferenceStage, @unchecked Sendable {
         }
     }
 
-    init(detector: Detector, cuda: CUDABackendAccess, mode: TransferMode, options: PipelineOptions) throws(LookoutError) {
+    init(detector: Detector, cuda: CUDABackendAccess, mode: TransferMode, options: PipelineOptions) throws(LookoutError)
+    {
         self.detector = detector
         self.engine = cuda.engine
         self.context = cuda.context
@@ -112,7 +113,7 @@ final class GPUInferenceStage: InferenceStage, @unchecked Sendable {
         } catch {
             throw LookoutError(
                 .deviceFailure, "cannot set up the GPU stage (\(mode.rawValue)): \(error)",
-                cause: error as? any Error & Sendable)
+                cause: error)
         }
     }
 
@@ -133,7 +134,8 @@ final class GPUInferenceStage: InferenceStage, @unchecked Sendable {
     // MARK: Submitting
 
     func submit(
-        _ batch: consuming FrameBatch, holdFrames: Bool, completion: @escaping @Sendable (consuming BatchOutcome) -> Void
+        _ batch: consuming FrameBatch, holdFrames: Bool,
+        completion: @escaping @Sendable (consuming BatchOutcome) -> Void
     ) {
         startCompletionThread()
         let set = sets[nextSet]
@@ -164,7 +166,7 @@ final class GPUInferenceStage: InferenceStage, @unchecked Sendable {
 
     static func lookoutError(_ error: any Error) -> LookoutError {
         if let error = error as? LookoutError { return error }
-        return LookoutError(.deviceFailure, "\(error)", cause: error as? any Error & Sendable)
+        return LookoutError(.deviceFailure, "\(error)", cause: error)
     }
 
     func drain() {
@@ -284,7 +286,8 @@ final class GPUInferenceStage: InferenceStage, @unchecked Sendable {
                     var list: [Detection] = []
                     guard set.post.detections(image: i, into: &list) else {
                         throw LookoutError(
-                            .inferenceFailure, "frame \(i) of a batch had more NMS candidates than the GPU scratch holds")
+                            .inferenceFailure,
+                            "frame \(i) of a batch had more NMS candidates than the GPU scratch holds")
                     }
                     detections.append(list)
                 }
@@ -298,7 +301,8 @@ final class GPUInferenceStage: InferenceStage, @unchecked Sendable {
                     BatchDetections(
                         frames: detections, inputWidth: job.inputWidth, inputHeight: job.inputHeight,
                         engineBatch: job.engineBatch, preprocessMilliseconds: job.cpuMilliseconds + preprocess,
-                        inferenceMilliseconds: engineTime, postprocessMilliseconds: max(0, busy - preprocess - engineTime)))
+                        inferenceMilliseconds: engineTime,
+                        postprocessMilliseconds: max(0, busy - preprocess - engineTime)))
             } catch {
                 result = .failure(Self.lookoutError(error))
             }
