@@ -23,8 +23,8 @@ static void lk_jpeg_encode_quiet(j_common_ptr cinfo, int level) {
     (void)level;
 }
 
-int lk_jpeg_encode(const uint8_t *bgr, int32_t width, int32_t height, int32_t quality, uint8_t **out,
-                   size_t *out_size, char *message, size_t message_capacity) {
+int lk_jpeg_encode(const uint8_t *bgr, int32_t width, int32_t height, int32_t quality, int32_t full_chroma,
+                   uint8_t **out, size_t *out_size, char *message, size_t message_capacity) {
     *out = NULL;
     *out_size = 0;
     if (width <= 0 || height <= 0 || width > JPEG_MAX_DIMENSION || height > JPEG_MAX_DIMENSION) {
@@ -54,6 +54,10 @@ int lk_jpeg_encode(const uint8_t *bgr, int32_t width, int32_t height, int32_t qu
     cinfo.in_color_space = JCS_EXT_BGR;
     jpeg_set_defaults(&cinfo);
     jpeg_set_quality(&cinfo, quality < 1 ? 1 : (quality > 100 ? 100 : quality), TRUE);
+    if (full_chroma) {
+        cinfo.comp_info[0].h_samp_factor = 1;
+        cinfo.comp_info[0].v_samp_factor = 1;
+    }
     jpeg_start_compress(&cinfo, TRUE);
     const size_t stride = (size_t)width * 3;
     while (cinfo.next_scanline < cinfo.image_height) {

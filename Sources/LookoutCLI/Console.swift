@@ -37,6 +37,8 @@ enum Flags {
         "depth": "--depth", "transferMode": "--mode", "frameFormat": "--frame-format",
         "framesPerStream": "--frames-per-stream", "liveQueueFrames": "--live-queue", "iterations": "--iterations",
         "warmup": "--warmup", "sources": "SOURCE", "resolution": "--resolution", "staging": "--staging",
+        "classes": "--classes", "agnostic": "--agnostic-nms", "videoStride": "--vid-stride",
+        "lineWidth": "--line-width",
     ]
 
     /// `message` with every `` `name` `` replaced by its flag (or the bare name when it has none).

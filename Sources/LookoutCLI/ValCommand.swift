@@ -12,21 +12,8 @@ struct ValCommand: ParsableCommand {
 
     @Option(help: "ONNX model; the embedded default when omitted.") var model: String?
     @Option(help: "Dataset folder with images/ and labels/.") var data: String
-    @Option(parsing: .unconditional, help: "Confidence threshold (0…1).") var conf: Double = 0.001
-    @Option(parsing: .unconditional, help: "NMS IoU threshold (0…1).") var iou: Double = 0.7
-    @Option(name: .customLong("max-det"), parsing: .unconditional, help: "Maximum detections per image.")
-    var maxDet: Int = 300
-    @Option(parsing: .unconditional, help: "Input size for dynamic models.") var imgsz: Int?
+    @OptionGroup var thresholds: ThresholdOptions
     @Option(help: "auto, cpu, cuda or cuda:N.") var device: DeviceRequest = .auto
-
-    func validate() throws {
-        var options = DetectOptions()
-        options.confidence = conf
-        options.iou = iou
-        options.maxDetections = maxDet
-        options.imageSize = imgsz
-        do { try options.validate() } catch { throw ValidationError(Console.message(error)) }
-    }
 
     func run() throws {
         let detector: Detector
@@ -37,11 +24,13 @@ struct ValCommand: ParsableCommand {
             throw Console.fail(error)
         }
         if device == .auto { Console.note(detector.deviceLine) }
+        thresholds.noteImageSize(detector)
+        let options = thresholds.detectOptions(defaultConfidence: 0.001)
         var validator = Validator()
-        validator.confidence = conf
-        validator.iou = iou
-        validator.maxDetections = maxDet
-        validator.imageSize = imgsz
+        validator.confidence = options.confidence
+        validator.iou = options.iou
+        validator.maxDetections = options.maxDetections
+        validator.imageSize = options.imageSize
         let terminal = Console.stderrIsTerminal
         let result: Validator.Result
         do {

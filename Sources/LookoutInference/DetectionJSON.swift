@@ -4,10 +4,12 @@ import LookoutYOLO
 /// The text forms of detection results: JSON lines and the readable summary.
 package enum DetectionJSON {
     /// `{"source":…,"width":W,"height":H,"detections":[{"box":[x1,y1,x2,y2],"confidence":c,"class":k,"name":…}]}`,
-    /// floats printed as their shortest round-tripping float32 text.
-    package static func line(source: String, result: ImageDetections, names: [String]) -> String {
+    /// floats printed as their shortest round-tripping float32 text; a video frame has `"frame":N` (1-based among
+    /// the frames run, as Ultralytics counts them) after `"source"`.
+    package static func line(source: String, frame: Int? = nil, result: ImageDetections, names: [String]) -> String {
         var out = "{\"source\":"
         appendString(source, to: &out)
+        if let frame { out += ",\"frame\":\(frame)" }
         out += ",\"width\":\(result.width),\"height\":\(result.height),\"detections\":["
         for (i, d) in result.detections.enumerated() {
             if i > 0 { out += "," }
@@ -24,6 +26,11 @@ package enum DetectionJSON {
     package static func summary(index: Int, total: Int, source: String, result: ImageDetections, names: [String])
         -> String
     {
+        summary(heading: "image \(index)/\(total) \(source)", result: result, names: names)
+    }
+
+    /// The same with its own heading (`video 1/2 (frame 3/7) clip.mp4`, as Ultralytics prints a video frame).
+    package static func summary(heading: String, result: ImageDetections, names: [String]) -> String {
         var counts: [Int: Int] = [:]
         for d in result.detections { counts[d.classIndex, default: 0] += 1 }
         let parts = counts.keys.sorted().map { k -> String in
@@ -36,7 +43,7 @@ package enum DetectionJSON {
             + "\(TextFormat.fixed(result.inferenceMilliseconds, digits: 1)) ms inference, "
             + "\(TextFormat.fixed(result.postprocessMilliseconds, digits: 1)) ms post"
         var lines =
-            "image \(index)/\(total) \(source) \(result.width)x\(result.height) -> \(result.inputWidth)x\(result.inputHeight): \(found) (\(time))"
+            "\(heading) \(result.width)x\(result.height) -> \(result.inputWidth)x\(result.inputHeight): \(found) (\(time))"
         for d in result.detections {
             let name = d.classIndex < names.count ? names[d.classIndex] : "class\(d.classIndex)"
             let box = [d.x1, d.y1, d.x2, d.y2].map { TextFormat.fixed(Double($0), digits: 1) }.joined(separator: ", ")

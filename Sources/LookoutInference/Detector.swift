@@ -13,7 +13,10 @@ public struct DetectOptions: Sendable {
     public var maxDetections: Int = 300
     /// Input size for dynamic models (fixed-shape models always use their export size, as Ultralytics does).
     public var imageSize: Int?
+    /// Keep only these class indices (Ultralytics' `classes`: applied to the NMS candidates, before suppression);
+    /// nil keeps every class.
     public var classes: [Int]?
+    /// One NMS over all classes instead of one per class (Ultralytics' `agnostic_nms`).
     public var agnostic = false
 
     public init() {}
@@ -31,6 +34,9 @@ public struct DetectOptions: Sendable {
         }
         if let imageSize, !(32...8192).contains(imageSize) {
             throw LookoutError.invalidArgument("imageSize", "must be between 32 and 8192 (got \(imageSize))")
+        }
+        if let negative = classes?.first(where: { $0 < 0 }) {
+            throw LookoutError.invalidArgument("classes", "must be class indices, 0 or more (got \(negative))")
         }
     }
 
@@ -116,10 +122,11 @@ public final class Detector: @unchecked Sendable {
     public var engineDevice: String { engine.deviceName }
 
     /// The letterbox an image of `width`×`height` gets: the export size for fixed models, the minimal
-    /// stride-aligned rectangle within `imageSize` for dynamic ones (Ultralytics' `rect` predict).
+    /// stride-aligned rectangle within `imageSize` (rounded up to the stride) for dynamic ones (Ultralytics' `rect`
+    /// predict).
     public func geometry(width: Int, height: Int, imageSize: Int?) -> LetterboxGeometry {
         if model.isDynamic {
-            let size = imageSize ?? max(model.defaultImageSize.height, model.defaultImageSize.width)
+            let size = imageSizeChoice(imageSize).size
             return LetterboxGeometry(
                 sourceWidth: width, sourceHeight: height, targetWidth: size, targetHeight: size, auto: true,
                 stride: model.metadata.stride)
@@ -142,7 +149,7 @@ public final class Detector: @unchecked Sendable {
         -> [ImageDetections]
     {
         guard !images.isEmpty else { return [] }
-        try options.validate()
+        try validate(options)
         let capacity = model.isDynamic ? images.count : (model.fixedBatch ?? 1)
         if images.count > capacity {
             var results: [ImageDetections] = []
@@ -156,7 +163,7 @@ public final class Detector: @unchecked Sendable {
         if images.count == 1 || Set(images.map { [$0.width, $0.height] }).count == 1 || !model.isDynamic {
             geometries = images.map { geometry(width: $0.width, height: $0.height, imageSize: options.imageSize) }
         } else {
-            let size = options.imageSize ?? max(model.defaultImageSize.height, model.defaultImageSize.width)
+            let size = imageSizeChoice(options.imageSize).size
             geometries = images.map {
                 LetterboxGeometry(
                     sourceWidth: $0.width, sourceHeight: $0.height, targetWidth: size, targetHeight: size, auto: false,

@@ -4,13 +4,25 @@ import LookoutCore
     import Glibc
 #endif
 
-/// Expands `detect`/`val` SOURCE arguments into image files: a file is itself, a directory is its images (sorted,
-/// not recursive), anything else is a glob pattern. Each argument that yields nothing is an error naming it.
+/// Expands `detect`/`val` SOURCE arguments into image and video files: a file is itself, a directory is its images
+/// and videos (sorted, not recursive), anything else is a glob pattern. Each argument that yields nothing is an
+/// error naming it. Videos are told apart by their extension, as Ultralytics does (`VID_FORMATS`).
 package enum ImageSources {
     package static let imageExtensions: Set<String> = ["jpg", "jpeg", "png", "jpe"]
+    /// Ultralytics' `VID_FORMATS` (data/utils.py).
+    package static let videoExtensions: Set<String> = [
+        "asf", "avi", "gif", "m4v", "mkv", "mov", "mp4", "mpeg", "mpg", "ts", "wmv", "webm",
+    ]
+
+    package static func isVideo(_ path: String) -> Bool {
+        videoExtensions.contains(Paths.pathExtension(path).lowercased())
+    }
 
     package struct Expansion: Sendable {
+        /// Images (and files of unknown kind, which decoding then reports), in argument order.
         package var files: [String] = []
+        /// Video files, in argument order (Ultralytics runs them after the images).
+        package var videos: [String] = []
         /// One line per argument that could not be used.
         package var errors: [String] = []
     }
@@ -24,12 +36,17 @@ package enum ImageSources {
                         result.errors.append("\(argument): cannot read the directory")
                         continue
                     }
-                    let images = names.filter { imageExtensions.contains(Paths.pathExtension($0)) }.sorted()
-                    if images.isEmpty {
-                        result.errors.append("\(argument): no images (.jpg, .jpeg, .png) in the directory")
+                    let images = names.filter { imageExtensions.contains(Paths.pathExtension($0).lowercased()) }
+                        .sorted()
+                    let videos = names.filter { isVideo($0) }.sorted()
+                    if images.isEmpty && videos.isEmpty {
+                        result.errors.append("\(argument): no images (.jpg, .jpeg, .png) or videos in the directory")
                     }
                     let base = argument.hasSuffix("/") ? argument : argument + "/"
                     result.files.append(contentsOf: images.map { base + $0 })
+                    result.videos.append(contentsOf: videos.map { base + $0 })
+                } else if isVideo(argument) {
+                    result.videos.append(argument)
                 } else {
                     result.files.append(argument)
                 }
@@ -38,7 +55,8 @@ package enum ImageSources {
             if argument.contains(where: { "*?[".contains($0) }) {
                 let matches = glob(argument)
                 if matches.isEmpty { result.errors.append("\(argument): no files match the pattern") }
-                result.files.append(contentsOf: matches)
+                result.files.append(contentsOf: matches.filter { !isVideo($0) })
+                result.videos.append(contentsOf: matches.filter { isVideo($0) })
                 continue
             }
             result.errors.append("\(argument): no such file or directory")

@@ -36,8 +36,14 @@ public struct Validator {
         }
         let expansion = ImageSources.expand([imagesFolder])
         if let error = expansion.errors.first { throw LookoutError(.notFound, error) }
+        var thresholds = DetectOptions()
+        thresholds.confidence = confidence
+        thresholds.iou = iou
+        thresholds.maxDetections = maxDetections
+        thresholds.imageSize = imageSize
+        try thresholds.validate()
         let model = detector.model
-        let size = imageSize ?? max(model.defaultImageSize.height, model.defaultImageSize.width)
+        let size = detector.imageSizeChoice(imageSize).size
         var nmsOptions = NMSOptions.val
         nmsOptions.confidenceThreshold = confidence
         nmsOptions.iouThreshold = iou

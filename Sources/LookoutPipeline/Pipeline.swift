@@ -82,7 +82,11 @@ public final class Pipeline: Service, @unchecked Sendable {
         if let n = options.liveQueueFrames, n < 1 {
             throw LookoutError.invalidArgument("liveQueueFrames", "must be at least 1")
         }
-        try options.detect.validate()
+        try detector.validate(options.detect)
+        for case let source as StreamSource in sources where source.videoStride < 1 {
+            throw LookoutError.invalidArgument(
+                "videoStride", "must be at least 1 (got \(source.videoStride) for \(source.description))")
+        }
         let stage = try InferenceStages.make(detector: detector, options: options)
         var maxBatch = options.maxBatch
         if let limit = stage.maximumBatch, maxBatch > limit {

@@ -218,18 +218,23 @@ package final class EngineSelftest: SelftestChecks {
     }
 
     func postprocessing(images: [String]) {
-        check("GPU NMS equals the CPU NMS exactly (predict and val settings, 16 val images)") {
+        check(
+            "GPU NMS equals the CPU NMS exactly (predict and val settings, with classes [1, 3] and agnostic NMS; 16 val "
+                + "images)"
+        ) {
             let detector = try cudaDetector(staticModel)
             guard let cuda = detector.cuda else { return "not on CUDA" }
             let instance = try cuda.engine.instance(shape: [1, 3, 640, 640])
             let classes = detector.model.classCount
             var compared = 0
+            let post = try GPUPostprocessor(
+                context: cuda.context, compiler: cuda.compiler, maxBatch: 1, classes: detector.model.classCount)
             for path in images.prefix(16) {
                 let input = try letterboxed(path)
                 try instance.upload { _ = $0.update(from: input) }
                 try instance.enqueue()
                 let output = try instance.download { Array($0) }
-                for options in [NMSOptions.predict, NMSOptions.val] {
+                for (label, options) in Self.nmsVariants {
                     var cpu = NonMaxSuppression(options: options)
                     var expected: [Detection] = []
                     output.withUnsafeBufferPointer {
@@ -237,8 +242,6 @@ package final class EngineSelftest: SelftestChecks {
                             output: $0.baseAddress!, anchors: output.count / (4 + classes), classes: classes,
                             into: &expected)
                     }
-                    let post = try GPUPostprocessor(
-                        context: cuda.context, compiler: cuda.compiler, maxBatch: 1, classes: detector.model.classCount)
                     try post.enqueue(output: instance.output, batch: 1, options: options, on: cuda.engine.stream)
                     try cuda.engine.stream.synchronize()
                     var found: [Detection] = []
@@ -251,7 +254,7 @@ package final class EngineSelftest: SelftestChecks {
                             first < min(found.count, expected.count)
                             ? ": GPU \(found[first]) vs CPU \(expected[first])" : ""
                         return
-                            "\(path) (\(options.multiLabel ? "val" : "predict")): GPU \(found.count) boxes, CPU \(expected.count); first difference at \(first)\(detail)"
+                            "\(path) (\(label)): GPU \(found.count) boxes, CPU \(expected.count); first difference at \(first)\(detail)"
                     }
                     compared += found.count
                 }
@@ -260,6 +263,26 @@ package final class EngineSelftest: SelftestChecks {
             return nil
         }
     }
+
+    /// The NMS settings the GPU and CPU must agree on: predict and val, each with the class filter
+    /// (`--classes`) and agnostic NMS (`--agnostic-nms`), and both together.
+    static let nmsVariants: [(String, NMSOptions)] = {
+        var variants: [(String, NMSOptions)] = []
+        for (name, base) in [("predict", NMSOptions.predict), ("val", NMSOptions.val)] {
+            variants.append((name, base))
+            var filtered = base
+            filtered.classes = [1, 3]
+            variants.append((name + " classes [1, 3]", filtered))
+            var agnostic = base
+            agnostic.agnostic = true
+            variants.append((name + " agnostic", agnostic))
+            var both = filtered
+            both.agnostic = true
+            both.iouThreshold = 0.45
+            variants.append((name + " classes [1, 3] agnostic iou 0.45", both))
+        }
+        return variants
+    }()
 
     static func iou(_ a: [Float], _ b: [Float]) -> Float {
         let w = max(min(a[2], b[2]) - max(a[0], b[0]), 0)

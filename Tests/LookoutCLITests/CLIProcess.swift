@@ -1,9 +1,15 @@
 import Foundation
 import Testing
 
-/// Runs the built `lookout` executable (`.build/debug/lookout`, next to this checkout's sources) as a user would.
+/// Runs the built `lookout` executable as a user would: the one beside the test bundle (the same build, whatever
+/// `--scratch-path` it used), else `.build/debug/lookout` of this checkout.
 enum CLI {
-    static let executable = Fixtures.repository + "/.build/debug/lookout"
+    static let executable: String = {
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            .appendingPathComponent("lookout").path
+        if FileManager.default.isExecutableFile(atPath: beside) { return beside }
+        return Fixtures.repository + "/.build/debug/lookout"
+    }()
 
     struct Result {
         var status: Int32

@@ -60,10 +60,11 @@ int lk_png_info(const uint8_t *data, size_t size, uint8_t *exif, size_t exif_cap
 int lk_png_decode(const uint8_t *data, size_t size, uint8_t *bgr, size_t capacity, lk_image_info *info,
                   char *message, size_t message_capacity);
 
-/// Encodes tightly packed BGR8 as a baseline JPEG of the given quality (1...100). On success `*out` is a buffer
-/// of `*out_size` bytes to release with `lk_free`.
-int lk_jpeg_encode(const uint8_t *bgr, int32_t width, int32_t height, int32_t quality, uint8_t **out,
-                   size_t *out_size, char *message, size_t message_capacity);
+/// Encodes tightly packed BGR8 as a baseline JPEG of the given quality (1...100), with chroma subsampled 2x2
+/// (4:2:0, libjpeg's default) or, when `full_chroma` is non-zero, not at all (4:4:4). On success `*out` is a
+/// buffer of `*out_size` bytes to release with `lk_free`.
+int lk_jpeg_encode(const uint8_t *bgr, int32_t width, int32_t height, int32_t quality, int32_t full_chroma,
+                   uint8_t **out, size_t *out_size, char *message, size_t message_capacity);
 
 /// Encodes tightly packed BGR8 as an 8-bit RGB PNG. On success `*out` is released with `lk_free`.
 int lk_png_encode(const uint8_t *bgr, int32_t width, int32_t height, uint8_t **out, size_t *out_size,

@@ -1,14 +1,30 @@
-/// Draws detections onto an image for `lookout detect --save`: a class-coloured outline (2 px by default) and a
-/// filled label box with `name 0.87` in `BitmapFont`, everything clipped to the image.
-public struct Annotator: Sendable {
-    /// Outline thickness in pixels.
-    public var lineWidth: Int
-    /// Font magnification (1 = 5x7 pixel glyphs); nil picks one from the image size.
-    public var fontScale: Int?
+import LookoutCore
 
-    public init(lineWidth: Int = 2, fontScale: Int? = nil) {
-        self.lineWidth = max(1, lineWidth)
+/// Draws detections onto an image for `lookout detect --save`: a class-coloured outline and a filled label box with
+/// `name 0.87` in `BitmapFont`, everything clipped to the image. Line width and text size grow with the image as in
+/// Ultralytics' `Annotator` (its `line_width` default); later boxes are drawn over earlier ones.
+public struct Annotator: Sendable {
+    /// Outline thickness in pixels; nil takes Ultralytics' default for the image (`defaultLineWidth`).
+    public var lineWidth: Int?
+    /// Font magnification (1 = 5x7 pixel glyphs); nil follows the line width, so a 7-pixel-high glyph row scales
+    /// like Ultralytics' text (OpenCV's Hershey font at scale `line_width / 3`, about 7 px per unit of line width).
+    public var fontScale: Int?
+    /// Whether labels name the class (`show_labels`; `--hide-labels` turns it off).
+    public var showsLabels: Bool
+    /// Whether labels show the confidence (`show_conf`; `--hide-conf` turns it off).
+    public var showsConfidence: Bool
+
+    public init(lineWidth: Int? = nil, fontScale: Int? = nil, showsLabels: Bool = true, showsConfidence: Bool = true) {
+        self.lineWidth = lineWidth.map { max(1, $0) }
         self.fontScale = fontScale
+        self.showsLabels = showsLabels
+        self.showsConfidence = showsConfidence
+    }
+
+    /// Ultralytics' default line width for an image (`Annotator.__init__`): `max(round(sum(im.shape) / 2 * 0.003), 2)`
+    /// over the (height, width, 3) shape, Python's `round` (half to even).
+    public static func defaultLineWidth(width: Int, height: Int) -> Int {
+        max(Int((Double(height + width + 3) / 2 * 0.003).rounded(.toNearestOrEven)), 2)
     }
 
     /// One box to draw, in the image's pixels.
@@ -26,17 +42,26 @@ public struct Annotator: Sendable {
         }
     }
 
-    /// The label text Ultralytics shows: the class name and the confidence with two decimals.
+    /// The label text Ultralytics shows (`Results.plot`): the class name and the confidence as `%.2f`.
     public static func label(name: String, confidence: Float) -> String {
-        let hundredths = Int((Double(confidence) * 100).rounded())
-        let whole = hundredths / 100
-        let fraction = hundredths % 100
-        return "\(name) \(whole).\(fraction < 10 ? "0" : "")\(fraction)"
+        "\(name) \(TextFormat.c("%.2f", Double(confidence)))"
+    }
+
+    /// The label with `showsLabels` / `showsConfidence` applied (`Results.plot`): `name 0.87`, `name`, `0.87`, or
+    /// nil for no label at all.
+    public func labelText(name: String, confidence: Float) -> String? {
+        switch (showsLabels, showsConfidence) {
+        case (true, true): return Self.label(name: name, confidence: confidence)
+        case (true, false): return name
+        case (false, true): return TextFormat.c("%.2f", Double(confidence))
+        case (false, false): return nil
+        }
     }
 
     public func draw(_ boxes: [Box], on image: inout BGRImage) {
         guard image.width > 0, image.height > 0 else { return }
-        let scale = fontScale ?? max(1, min(image.width, image.height) / 400)
+        let t = lineWidth ?? Self.defaultLineWidth(width: image.width, height: image.height)
+        let scale = fontScale ?? t
         for box in boxes {
             let color = ClassPalette.color(forClass: box.classIndex)
             // Truncate like Ultralytics' int() of the corners.
@@ -44,7 +69,6 @@ public struct Annotator: Sendable {
             let y1 = Self.pixel(box.y1)
             let x2 = Self.pixel(box.x2)
             let y2 = Self.pixel(box.y2)
-            let t = lineWidth
             fill(&image, x1, y1, x2, y1 + t - 1, color)
             fill(&image, x1, y2 - t + 1, x2, y2, color)
             fill(&image, x1, y1, x1 + t - 1, y2, color)

@@ -3,7 +3,7 @@ import LookoutInference
 import LookoutMedia
 
 /// The images of a folder, in name order, one frame each, decoded straight into the stream's frame pool; each
-/// frame is named after its file. A bad image is reported and skipped.
+/// frame is named by its file's path. A bad image is reported and skipped.
 struct ImageFolderSource: Sendable {
     let source: StreamSource
     let folder: String
@@ -21,7 +21,7 @@ struct ImageFolderSource: Sendable {
             if let limit = source.maxFrames, feed.framesProduced >= limit { return }
             do {
                 let info = try decoder.info(file: path)
-                try feed.write(width: info.width, height: info.height, format: .bgr, name: Paths.lastComponent(path)) {
+                try feed.write(width: info.width, height: info.height, format: .bgr, name: path) {
                     buffer, _ in _ = try decoder.decode(file: path, into: buffer)
                 }
             } catch {

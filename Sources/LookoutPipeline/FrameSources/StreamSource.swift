@@ -22,6 +22,9 @@ public struct StreamSource: FrameSource, Hashable {
     public var paced = false
     /// Stops after this many frames (tests, benchmarks).
     public var maxFrames: Int?
+    /// Runs every Nth decoded frame of a video file or live stream (Ultralytics' `vid_stride`): the Nth, 2Nth…
+    /// frame, the others are decoded and skipped. Image folders and synthetic frames ignore it.
+    public var videoStride = 1
     /// Reconnection of a live stream.
     public var reconnect = ReconnectPolicy()
     /// RTSP's RTP transport; nil lets FFmpeg choose.

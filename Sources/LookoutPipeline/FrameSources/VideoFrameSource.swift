@@ -23,6 +23,9 @@ struct VideoFrameSource: Sendable {
         var needsOffset = false
         var reportedErrors = 0
         var published = 0
+        // Frames decoded (1-based) for the stride: Ultralytics keeps the Nth, 2Nth… (`grab` N times, `retrieve`).
+        var decodedForStride = 0
+        let stride = max(source.videoStride, 1)
 
         while !feed.isStopping {
             let interrupt = VideoInterrupt()
@@ -94,6 +97,8 @@ struct VideoFrameSource: Sendable {
                     }
                     lastFrameAt = now
                     noteDecodeErrors(decoder, feed, &reportedErrors)
+                    decodedForStride += 1
+                    if decodedForStride % stride != 0 { continue }
                     if needsOffset, let p = frame.pts, let last = lastPTS, p + ptsOffset <= last {
                         ptsOffset = last + frameDuration - p
                     }

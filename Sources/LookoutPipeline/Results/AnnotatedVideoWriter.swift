@@ -11,19 +11,23 @@ public final class AnnotatedVideoWriter: @unchecked Sendable {
     private let names: [String]
     private let sources: [String]
     private let frameRates: [Double]
+    private let annotator: Annotator
     private let lock = Mutex(())
     private var writers: [Int: VideoEncoder] = [:]
     private var failed: Set<Int> = []
     private var canvas = BGRImage()
     private let onError: @Sendable (String) -> Void
 
+    /// `annotator` sets how boxes are drawn (line width, labels, confidences).
     public init(
-        directory: String, sources: [String], names: [String], onError: @escaping @Sendable (String) -> Void
+        directory: String, sources: [String], names: [String], annotator: Annotator = Annotator(),
+        onError: @escaping @Sendable (String) -> Void
     ) throws(FileError) {
         try Paths.createDirectories(directory)
         self.directory = directory
         self.sources = sources
         self.names = names
+        self.annotator = annotator
         self.frameRates = sources.map { _ in 30 }
         self.onError = onError
     }
@@ -56,14 +60,28 @@ public final class AnnotatedVideoWriter: @unchecked Sendable {
                         frameRate: frameRates[result.stream])
                     writers[result.stream] = writer
                 }
-                canvas.reshape(width: pixels.width, height: pixels.height)
-                canvas.withUnsafeMutableBytes { out in
+                // The encoder's size is the first frame's; a later frame of another size (an image folder) is
+                // drawn at its own size and then cut or padded to it, never read past its rows.
+                var drawn = BGRImage(width: pixels.width, height: pixels.height)
+                drawn.withUnsafeMutableBytes { out in
                     for y in 0..<pixels.height {
                         (out.baseAddress! + y * pixels.width * 3).copyMemory(
                             from: pixels.row(y), byteCount: pixels.width * 3)
                     }
                 }
-                Annotator().draw(result.detections, names: names, on: &canvas)
+                annotator.draw(result.detections, names: names, on: &drawn)
+                canvas.reshape(width: writer.width, height: writer.height)
+                let rows = min(writer.height, drawn.height)
+                let rowBytes = min(writer.width, drawn.width) * 3
+                canvas.withUnsafeMutableBytes { out in
+                    out.initializeMemory(as: UInt8.self, repeating: 0)
+                    drawn.withUnsafeBytes { source in
+                        for y in 0..<rows {
+                            (out.baseAddress! + y * writer.width * 3).copyMemory(
+                                from: source.baseAddress! + y * drawn.rowBytes, byteCount: rowBytes)
+                        }
+                    }
+                }
                 let seconds = result.pts ?? Double(result.frame) / frameRates[result.stream]
                 try canvas.withUnsafeBytes { (bytes) throws(VideoError) in
                     try writer.append(bgr: bytes.baseAddress!, rowBytes: canvas.rowBytes, seconds: seconds)
