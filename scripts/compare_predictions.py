@@ -1,7 +1,12 @@
 #!/usr/bin/env python3
 """Compares `lookout detect --json` lines with an Ultralytics predictions file (val/ultralytics_*_predictions.json):
-a reference box is matched by an unused detection of the same class with IoU >= 0.95 and |conf difference| <= 0.01.
-Prints matched and extra counts and rates; exit status 1 when below the acceptance (98% matched, 2% extra)."""
+a reference box is matched by an unused detection of the same class with IoU >= IOU and |conf difference| <= CONF.
+Prints matched and extra counts and rates; exit status 1 when below the acceptance (MATCHED matched, EXTRA extra).
+
+    compare_predictions.py LINES REFERENCE [--iou 0.95] [--conf 0.01] [--matched 0.98] [--extra 0.02]
+
+The defaults are the GPU acceptance; the CPU's is --iou 0.99 --conf 0.001 --matched 0.99 --extra 0.01."""
+import argparse
 import json
 import os
 import sys
@@ -16,7 +21,15 @@ def iou(a, b):
 
 
 def main():
-    lines, reference = sys.argv[1], sys.argv[2]
+    parser = argparse.ArgumentParser()
+    parser.add_argument("lines")
+    parser.add_argument("reference")
+    parser.add_argument("--iou", type=float, default=0.95)
+    parser.add_argument("--conf", type=float, default=0.01)
+    parser.add_argument("--matched", type=float, default=0.98)
+    parser.add_argument("--extra", type=float, default=0.02)
+    args = parser.parse_args()
+    lines, reference = args.lines, args.reference
     ref = json.load(open(reference))
     ours = {}
     for line in open(lines):
@@ -38,7 +51,7 @@ def main():
                 if used[j] or d["class"] != cls:
                     continue
                 v = iou(d["box"], box)
-                if v >= 0.95 and abs(d["confidence"] - conf) <= 0.01 and v > best_iou:
+                if v >= args.iou and abs(d["confidence"] - conf) <= args.conf and v > best_iou:
                     best, best_iou = j, v
             if best >= 0:
                 used[best] = True
@@ -47,7 +60,8 @@ def main():
     rate, extra_rate = matched / max(total, 1), extra / max(total, 1)
     result = {"reference": os.path.basename(reference), "reference_boxes": total, "matched": matched,
               "matched_rate": round(rate, 5), "extra": extra, "extra_rate": round(extra_rate, 5),
-              "images_missing": missing_images, "pass": rate >= 0.98 and extra_rate <= 0.02}
+              "images_missing": missing_images, "iou": args.iou, "conf": args.conf,
+              "pass": rate >= args.matched and extra_rate <= args.extra}
     print(json.dumps(result))
     sys.exit(0 if result["pass"] else 1)
 

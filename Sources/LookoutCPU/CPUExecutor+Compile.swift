@@ -5,20 +5,49 @@ extension CPUExecutor {
         let graph = plan.graph
         let node = graph.nodes[step.node]
         let context = "operator '\(node.op.name)' (node '\(node.name)')"
-        for output in node.outputs where !graph[output].dataType.isFloatingPoint {
-            throw .unsupported(
-                "\(context) computes \(graph[output].dataType) values at run time; the CPU backend runs floating-point tensors only"
-            )
+        for output in node.outputs {
+            let type = graph[output].dataType
+            guard type != .string else {
+                throw .unsupported("\(context) computes \(type) values at run time; the CPU backend does not")
+            }
+        }
+        func tensor(_ id: ValueID) -> CPUTensor {
+            CPUTensor(layout: plan.layout(id), shape: graph.shape(id), dataType: graph[id].dataType)
         }
         func operand(_ id: ValueID?) -> CPUOperand? {
             guard let id else { return nil }
             if let constant = graph.constants[id] { return .constant(constant) }
-            return .tensor(CPUTensor(layout: plan.layout(id), shape: graph.shape(id)))
+            return .tensor(tensor(id))
         }
-        func tensor(_ id: ValueID) -> CPUTensor { CPUTensor(layout: plan.layout(id), shape: graph.shape(id)) }
         let inputs = node.inputs.map(operand)
         let outputs = node.outputs.map(tensor)
         let batch = plan.batch
+        let computesOnIntegers =
+            outputs.contains(where: \.isInteger)
+            || inputs.contains { if case .tensor(let t)? = $0 { t.isInteger } else { false } }
+
+        // Integer tensors: the data-movement kernels copy their bits; everything that computes on them runs in the
+        // reference implementation (the end-to-end head's few hundred indices).
+        if computesOnIntegers {
+            switch node.op {
+            case .concat(let axis)
+            where inputs.allSatisfy({
+                if case .tensor(let t)? = $0 { t.isInteger == outputs[0].isInteger } else { false }
+            }):
+                return ConcatKernel(axis: axis, inputs: inputs, copied: step.copiedInputs, output: outputs[0])
+            case .identity, .reshape, .flatten, .squeeze, .unsqueeze:
+                if case .tensor(let x)? = inputs[0] { return CopyKernel(input: x, output: outputs[0]) }
+            case .topK(let axis, let largest):
+                if let kernel = TopKKernel(axis: axis, largest: largest, inputs: inputs, outputs: outputs) {
+                    return kernel
+                }
+            case .gatherElements(let axis):
+                if let kernel = GatherElementsKernel(axis: axis, inputs: inputs, output: outputs[0]) { return kernel }
+            default:
+                break
+            }
+            return ReferenceKernel(op: node.op, inputs: inputs, outputs: outputs, context: context)
+        }
 
         switch node.op {
         case .conv(let attributes), .convSiLU(let attributes, _):
@@ -58,6 +87,10 @@ extension CPUExecutor {
             if let kernel = TransposeKernel(perm: perm, input: inputs[0], output: outputs[0]) { return kernel }
         case .identity, .reshape, .flatten, .squeeze, .unsqueeze:
             if case .tensor(let x)? = inputs[0] { return CopyKernel(input: x, output: outputs[0]) }
+        case .matMul:
+            if let kernel = MatMulKernel(a: inputs[0], b: inputs[1], output: outputs[0]) { return kernel }
+        case .reduce(.max, let axes, _, _):
+            if let kernel = ReduceMaxKernel(axes: axes, inputs: inputs, output: outputs[0]) { return kernel }
         case .cast(let type) where type.isFloatingPoint:
             if case .tensor(let x)? = inputs[0], type != .float16 { return CopyKernel(input: x, output: outputs[0]) }
         default:

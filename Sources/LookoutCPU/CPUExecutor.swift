@@ -16,6 +16,8 @@ package final class CPUExecutor: @unchecked Sendable {
     private let lock = Mutex(())
     private let roundInputToHalf: Bool
     private let roundOutputToHalf: Bool
+    /// The output holds integers (as `Int32` bits in the arena); `read` sees them as float values.
+    private let integerOutput: Bool
 
     /// Compiles `plan`. `halfInput`/`halfOutput` round the input and output to float16 values, as a model with
     /// float16 IO sees them.
@@ -32,7 +34,8 @@ package final class CPUExecutor: @unchecked Sendable {
         self.kernels = kernels
         // After the last step the scratch area is free again: it stages outputs that need gathering or rounding.
         let output = plan.layout(plan.graph.outputs[0])
-        let staging = output.isContiguous && !halfOutput ? 0 : output.count
+        let integerOutput = !plan.graph[plan.graph.outputs[0]].dataType.isFloatingPoint
+        let staging = output.isContiguous && !halfOutput && !integerOutput ? 0 : output.count
         self.scratchCount = max(kernels.map(\.scratchElements).max() ?? 0, staging, 16)
         self.arena = .allocate(capacity: max(plan.arenaElements, 16))
         self.arena.initialize(repeating: 0, count: max(plan.arenaElements, 16))
@@ -40,6 +43,7 @@ package final class CPUExecutor: @unchecked Sendable {
         self.scratch.initialize(repeating: 0, count: scratchCount)
         self.roundInputToHalf = halfInput
         self.roundOutputToHalf = halfOutput
+        self.integerOutput = integerOutput
     }
 
     deinit {
@@ -75,13 +79,16 @@ package final class CPUExecutor: @unchecked Sendable {
             let outputID = plan.graph.outputs[0]
             let output = plan.layout(outputID)
             let tensor = CPUTensor(layout: output, shape: plan.graph.shape(outputID))
-            if output.isContiguous && !roundOutputToHalf {
+            if output.isContiguous && !roundOutputToHalf && !integerOutput {
                 return try read(UnsafeBufferPointer(start: arena + output.offset, count: output.count))
             }
             // Views with gaps (batched channel views) are gathered into scratch first.
             let staging = scratch
             tensor.read(from: arena, start: 0, count: output.count, into: staging)
             if roundOutputToHalf { lk_round_to_half(staging, staging, output.count) }
+            if integerOutput {
+                for i in 0..<output.count { staging[i] = Float(Int32(bitPattern: staging[i].bitPattern)) }
+            }
             return try read(UnsafeBufferPointer(start: staging, count: output.count))
         }
     }

@@ -30,7 +30,19 @@ enum CPUOperand {
         }
     }
 
-    /// The operand's elements, contiguous (copied out of the arena for tensors).
+    /// The operand as a tensor value: floats, or integers read from their `Int32` bit patterns.
+    func value(_ context: CPUContext) -> TensorValue {
+        switch self {
+        case .constant(let c): return c
+        case .tensor(let t):
+            let raw = values(context)
+            guard t.isInteger else { return TensorValue(dataType: .float, shape: t.shape, floats: raw) }
+            return TensorValue(
+                dataType: t.dataType, shape: t.shape, ints: raw.map { Int64(Int32(bitPattern: $0.bitPattern)) })
+        }
+    }
+
+    /// The operand's elements, contiguous (copied out of the arena for tensors; integer tensors as their bits).
     func values(_ context: CPUContext) -> [Float] {
         switch self {
         case .constant(let c): return c.floats

@@ -1,9 +1,18 @@
 import LookoutModel
 
 /// A run-time tensor in the arena: where its runs are, plus its shape.
+///
+/// The arena holds 4-byte elements. Floating-point tensors are fp32; integer and boolean tensors (the indices and
+/// class ids of YOLO26's end-to-end head) hold `Int32` bit patterns, so a copy or a view moves them unchanged and
+/// only kernels that compute read them as integers. Such values stay far below 2^31 (an index into a tensor of at
+/// most `TensorValue.maxElements` elements); larger ones saturate.
 struct CPUTensor {
     let layout: TensorLayout
     let shape: [Int]
+    /// The element type of the graph value.
+    var dataType: DataType = .float
+
+    var isInteger: Bool { !dataType.isFloatingPoint }
 
     var count: Int { layout.count }
 

@@ -63,7 +63,9 @@ final class CUDAInferenceEngine: InferenceEngine, @unchecked Sendable {
         shape: [Int], count: Int, fill: (UnsafeMutableBufferPointer<Float>) throws -> Void, options: NMSOptions,
         targets: [BoxScalingTarget]?
     ) throws -> [[Detection]]? {
-        try lock.withLock {
+        // An end-to-end head chose its boxes in the graph: its small output comes back whole (`run`).
+        guard engine.model.head == .anchors else { return nil }
+        return try lock.withLock {
             let instance = try engine.instance(shape: shape)
             try instance.upload(fill: fill)
             try instance.enqueue()

@@ -249,16 +249,21 @@ public final class Detector: @unchecked Sendable {
             }
             var suppression = NonMaxSuppression(options: nms)
             frames = Array(repeating: [], count: count)
+            let head = model.head
             try engine.run(
                 shape: shape, fill: fillAll,
                 read: { output in
                     marks.append(MonotonicClock.nanoseconds())
                     let perSlot = output.count / batch
                     for i in 0..<count {
-                        suppression.run(
-                            output: output.baseAddress! + i * perSlot, anchors: perSlot / (4 + classes),
-                            classes: classes,
-                            into: &frames[i])
+                        let slot = output.baseAddress! + i * perSlot
+                        switch head {
+                        case .anchors:
+                            suppression.run(
+                                output: slot, anchors: perSlot / (4 + classes), classes: classes, into: &frames[i])
+                        case .endToEnd(let rows):
+                            EndToEndSelection.run(output: slot, rows: rows, options: nms, into: &frames[i])
+                        }
                     }
                 })
             if let targets {

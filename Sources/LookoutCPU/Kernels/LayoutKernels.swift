@@ -92,13 +92,7 @@ struct ReferenceKernel: CPUKernel {
     let context: String
 
     func execute(_ context: CPUContext) {
-        let values: [TensorValue?] = inputs.map { operand in
-            guard let operand else { return nil }
-            switch operand {
-            case .constant(let c): return c
-            case .tensor(let t): return TensorValue(dataType: .float, shape: t.shape, floats: operand.values(context))
-            }
-        }
+        let values: [TensorValue?] = inputs.map { $0?.value(context) }
         // Shapes and operators were validated when the plan was made; a failure here is a broken invariant.
         guard
             let results = try? Reference.evaluate(op, inputs: values, outputCount: outputs.count, context: self.context)
@@ -106,7 +100,9 @@ struct ReferenceKernel: CPUKernel {
             preconditionFailure("\(self.context): reference evaluation failed on validated shapes")
         }
         for (output, result) in zip(outputs, results) {
-            let floats = result.floats
+            let floats =
+                output.isInteger
+                ? result.ints.map { Float(bitPattern: UInt32(bitPattern: Int32(clamping: $0))) } : result.floats
             floats.withUnsafeBufferPointer {
                 output.write(to: context.arena, start: 0, count: output.count, from: $0.baseAddress!)
             }

@@ -102,6 +102,11 @@ package enum Reference {
                     kind, try input(0), axes: axes ?? optional(1)?.ints.map { Int($0) }, keepDims: keepDims,
                     noopWithEmptyAxes: noop, context)
             ]
+        case .matMul: return [try matMul(try input(0), try input(1), context)]
+        case .topK(let axis, let largest):
+            return try topK(try input(0), k: try input(1), axis: axis, largest: largest, context)
+        case .gatherElements(let axis):
+            return [try gatherElements(try input(0), indices: try input(1), axis: axis, context)]
         default:
             return try layout(op, inputs: inputs, outputCount: outputCount, context: context)
         }

@@ -198,6 +198,24 @@ package enum ShapeInference {
                 ? x.shape.enumerated().map { reduced.contains($0.offset) ? 1 : $0.element }
                 : x.shape.enumerated().filter { !reduced.contains($0.offset) }.map(\.element)
             return [(shape, x.dataType)]
+        case .matMul:
+            let a = try input(0)
+            return [(try ShapeRules.matMul(a.shape, try input(1).shape, context).output, a.dataType)]
+        case .topK(let axis, _):
+            let x = try input(0)
+            guard let k = try constant(1, "k") else { throw .invalid("\(context): the k input is required") }
+            let a = try ShapeRules.normalizeAxis(axis, rank: x.shape.count, context)
+            var shape = x.shape
+            shape[a] = try ShapeRules.topKCount(k.ints, length: x.shape[a], context)
+            return [(shape, x.dataType), (shape, .int64)]
+        case .gatherElements(let axis):
+            let x = try input(0)
+            let indices = try input(1)
+            guard !indices.dataType.isFloatingPoint else {
+                throw .invalid("\(context): indices are \(indices.dataType); they must be integers")
+            }
+            _ = try ShapeRules.gatherElements(x.shape, indices.shape, axis: axis, context)
+            return [(indices.shape, x.dataType)]
         case .range, .constantOfShape, .constant:
             throw .unsupported("\(context): \(op.name) needs constant inputs to be computed when the model is loaded")
         }

@@ -39,6 +39,13 @@ package enum Operator: Sendable {
     /// Inputs: X, min?, max? (opset 11+), or attributes (opset < 11).
     case clip(min: Float?, max: Float?)
     case identity
+    /// numpy-style matrix product: the last two axes multiply, the leading axes broadcast. Inputs: A, B.
+    case matMul
+    /// The `k` largest (or smallest) elements along `axis`. Inputs: X, K. Outputs: values, int64 indices. Equal
+    /// values keep their index order (onnxruntime's rule); `sorted: false` still returns them in sorted order.
+    case topK(axis: Int, largest: Bool)
+    /// `output[i][j][k] = data[index[i][j][k]][j][k]` along `axis` (ONNX GatherElements). Inputs: data, indices.
+    case gatherElements(axis: Int)
 
     package enum UnaryKind: String, Sendable, CaseIterable {
         case sigmoid, relu, exp, log, sqrt, neg, abs, floor, ceil, reciprocal, tanh, not, round, sign, erf
@@ -83,6 +90,9 @@ package enum Operator: Sendable {
         case .reduce(let k, _, _, _): "Reduce" + Operator.onnxName(k.rawValue)
         case .clip: "Clip"
         case .identity: "Identity"
+        case .matMul: "MatMul"
+        case .topK: "TopK"
+        case .gatherElements: "GatherElements"
         }
     }
 

@@ -13,13 +13,29 @@ public struct YOLOMetadata: Sendable {
     public var dynamic = false
     /// `args.half` (8.3) or `args.quantize == 16` (8.4).
     public var half = false
+    /// `end2end`: the export's head is the one-to-one (NMS-free) head of YOLOv10/YOLO26.
     public var end2end = false
+    /// `args.nms`: Ultralytics put an NMS into the graph (`export(nms=True)`).
+    public var nmsInGraph = false
     public var version = ""
     public var description = ""
     /// Whether the file carried Ultralytics metadata at all.
     public var isUltralytics = false
 
     public init() {}
+
+    /// The model family and scale Ultralytics names in `description` ("Ultralytics YOLO11n model trained on …"):
+    /// ("YOLO11", "n"); nil when the description does not name one.
+    public var family: (name: String, scale: String)? {
+        let words = description.split(separator: " ")
+        guard words.count >= 2, words[0] == "Ultralytics" else { return nil }
+        let word = String(words[1])
+        guard word.hasPrefix("YOLO"), word.count > 4 else { return nil }
+        if let last = word.last, "nsmlxt".contains(last), word.dropLast().last?.isNumber == true {
+            return (String(word.dropLast()), String(last))
+        }
+        return (word, "")
+    }
 
     package init(properties: [String: String]) throws(ModelError) {
         isUltralytics = properties["names"] != nil || properties["stride"] != nil
@@ -75,7 +91,7 @@ public struct YOLOMetadata: Sendable {
         if let args = try literal("args") {
             dynamic = args["dynamic"]?.boolValue ?? false
             half = args["half"]?.boolValue ?? (args["quantize"]?.intValue == 16)
-            if args["nms"]?.boolValue == true { end2end = true }
+            nmsInGraph = args["nms"]?.boolValue == true
         }
     }
 }

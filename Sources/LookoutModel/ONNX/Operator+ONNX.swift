@@ -2,11 +2,11 @@ extension Operator {
     /// Every ONNX operator Lookout reads (default domain), for error messages and `inspect`.
     package static let supportedONNXOperators: [String] = [
         "Abs", "Add", "And", "Cast", "Ceil", "Clip", "Concat", "Constant", "ConstantOfShape", "Conv", "Div",
-        "Dropout", "Equal", "Erf", "Exp", "Expand", "Flatten", "Floor", "Gather", "Greater", "GreaterOrEqual",
-        "Identity", "Less", "LessOrEqual", "Log", "Max", "MaxPool", "Mean", "Min", "Mod", "Mul", "Neg", "Not", "Or",
-        "Pow", "Range", "Reciprocal", "ReduceMax", "ReduceMean", "ReduceMin", "ReduceProd", "ReduceSum", "Relu",
-        "Reshape", "Resize", "Round", "Shape", "Sigmoid", "Sign", "Slice", "Softmax", "Split", "Sqrt", "Squeeze",
-        "Sub", "Sum", "Tanh", "Tile", "Transpose", "Unsqueeze", "Upsample", "Where", "Xor",
+        "Dropout", "Equal", "Erf", "Exp", "Expand", "Flatten", "Floor", "Gather", "GatherElements", "Greater",
+        "GreaterOrEqual", "Identity", "Less", "LessOrEqual", "Log", "MatMul", "Max", "MaxPool", "Mean", "Min", "Mod",
+        "Mul", "Neg", "Not", "Or", "Pow", "Range", "Reciprocal", "ReduceMax", "ReduceMean", "ReduceMin", "ReduceProd",
+        "ReduceSum", "Relu", "Reshape", "Resize", "Round", "Shape", "Sigmoid", "Sign", "Slice", "Softmax", "Split",
+        "Sqrt", "Squeeze", "Sub", "Sum", "Tanh", "Tile", "TopK", "Transpose", "Unsqueeze", "Upsample", "Where", "Xor",
     ]
 
     /// Parses a node's operator and attributes under the model's default-domain `opset`.
@@ -152,6 +152,13 @@ extension Operator {
                 noopWithEmptyAxes: try node.int("noop_with_empty_axes", default: 0) != 0)
         case "Clip": return .clip(min: try node.float("min"), max: try node.float("max"))
         case "Identity": return .identity
+        case "MatMul": return .matMul
+        case "TopK":
+            guard opset >= 10 else {
+                throw .unsupported("\(node.label): TopK before opset 10 (k as an attribute) is not supported")
+            }
+            return .topK(axis: try node.int("axis", default: -1), largest: try node.int("largest", default: 1) != 0)
+        case "GatherElements": return .gatherElements(axis: try node.int("axis", default: 0))
         case "Dropout":
             guard node.outputs.count == 1 else { throw .unsupported("\(node.label): the mask output is not supported") }
             return .identity
