@@ -125,7 +125,8 @@ let package = Package(
                 .embedInCode("Kernels/spatial.cuh"), .embedInCode("Kernels/softmax.cuh"),
                 .embedInCode("Kernels/kernel_trials.cuh"), .embedInCode("Kernels/wgmma.cuh"),
                 .embedInCode("Kernels/conv_wgmma.cuh"), .embedInCode("Kernels/letterbox.cuh"),
-                .embedInCode("Kernels/nms.cu"),
+                .embedInCode("Kernels/nms.cu"), .embedInCode("Kernels/attention.cuh"),
+                .embedInCode("Kernels/selection.cuh"),
             ]),
         .target(
             name: "LookoutInference",

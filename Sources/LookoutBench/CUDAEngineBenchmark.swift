@@ -95,7 +95,8 @@ package struct CUDAEngineBenchmark {
             }
             // Postprocessing: NMS (predict settings) and the copy of the kept boxes to pinned memory.
             let post = try GPUPostprocessor(
-                context: engine.context, compiler: cuda.compiler, maxBatch: batch, classes: model.classCount)
+                context: engine.context, compiler: cuda.compiler, maxBatch: batch, classes: model.classCount,
+                endToEnd: model.head != .anchors)
             var nms = LatencyHistogram(.precise)
             var nmsWallStats = LatencyHistogram(.precise)
             for _ in 0..<30 {

@@ -6,7 +6,7 @@ import LookoutInference
 /// The engine's tuning knobs from the environment, for experiments without a rebuild (the libraries themselves
 /// take them as `EngineOptions` only): `LOOKOUT_CPU_THREADS`, `LOOKOUT_CPU_TILE_KB`, `LOOKOUT_CPU_WINOGRAD`
 /// (0 off, 2 or 4), `LOOKOUT_CPU_WINO_KB`, `LOOKOUT_CPU_SMALL_MIN`, `LOOKOUT_CUDNN=0`, `LOOKOUT_WGMMA=1`,
-/// `LOOKOUT_CACHE_DIR`.
+/// `LOOKOUT_FUSED_ATTENTION=0`, `LOOKOUT_CACHE_DIR`.
 extension EngineOptions {
     static func fromEnvironment(precision: GPUPrecision = .fp16) -> EngineOptions {
         var options = EngineOptions()
@@ -32,6 +32,7 @@ extension EngineOptions {
             options.cudnn = false
         }
         options.wgmma = SystemInfo.environment("LOOKOUT_WGMMA") == "1"
+        options.fusedAttention = SystemInfo.environment("LOOKOUT_FUSED_ATTENTION") != "0"
         options.cacheDirectory = SystemInfo.environment("LOOKOUT_CACHE_DIR")
         return options
     }

@@ -34,6 +34,7 @@ final class CUDAInferenceEngine: InferenceEngine, @unchecked Sendable {
         engineOptions.tune = options.tuneKernels
         engineOptions.graphs = options.graphs
         engineOptions.cudnn = options.cudnn
+        engineOptions.fusedAttention = options.fusedAttention
         engineOptions.tuningDirectory = compiler.cacheDirectory.map { Paths.directory(of: $0) }
         engine = try CUDAEngine(model: model, context: context, kernels: kernels, options: engineOptions)
     }
@@ -54,7 +55,8 @@ final class CUDAInferenceEngine: InferenceEngine, @unchecked Sendable {
         }
         let made = try GPUPostprocessor(
             context: engine.context, compiler: compiler, maxBatch: max(batch, postprocessor?.maxBatch ?? 1),
-            classes: engine.model.classCount, maxDetections: max(maxDetections, 300))
+            classes: engine.model.classCount, maxDetections: max(maxDetections, 300),
+            endToEnd: engine.model.head != .anchors)
         postprocessor = made
         return made
     }
@@ -63,9 +65,7 @@ final class CUDAInferenceEngine: InferenceEngine, @unchecked Sendable {
         shape: [Int], count: Int, fill: (UnsafeMutableBufferPointer<Float>) throws -> Void, options: NMSOptions,
         targets: [BoxScalingTarget]?
     ) throws -> [[Detection]]? {
-        // An end-to-end head chose its boxes in the graph: its small output comes back whole (`run`).
-        guard engine.model.head == .anchors else { return nil }
-        return try lock.withLock {
+        try lock.withLock {
             let instance = try engine.instance(shape: shape)
             try instance.upload(fill: fill)
             try instance.enqueue()

@@ -15,6 +15,9 @@ public struct EngineOptions: Sendable {
     public var wgmma = false
     /// GPU: replay each input shape as one CUDA graph (off: kernels launched one by one).
     public var graphs = true
+    /// GPU: run the attention blocks of YOLO11 and YOLO26 as one fused tensor-core launch each (off: separate
+    /// MatMul, Softmax and Transpose launches).
+    public var fusedAttention = true
     /// GPU: where compiled kernels and tuning results are kept; nil: `$XDG_CACHE_HOME/lookout`, else
     /// `~/.cache/lookout`.
     public var cacheDirectory: String?

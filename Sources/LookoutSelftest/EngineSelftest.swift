@@ -228,7 +228,8 @@ package final class EngineSelftest: SelftestChecks {
             let classes = detector.model.classCount
             var compared = 0
             let post = try GPUPostprocessor(
-                context: cuda.context, compiler: cuda.compiler, maxBatch: 1, classes: detector.model.classCount)
+                context: cuda.context, compiler: cuda.compiler, maxBatch: 1, classes: detector.model.classCount,
+                endToEnd: detector.model.head != .anchors)
             for path in images.prefix(16) {
                 let input = try letterboxed(path)
                 try instance.upload { _ = $0.update(from: input) }
@@ -410,7 +411,8 @@ package final class EngineSelftest: SelftestChecks {
             guard let cuda = detector.cuda else { return "not on CUDA" }
             let instance = try cuda.engine.instance(shape: [8, 3, 640, 640])
             let post = try GPUPostprocessor(
-                context: cuda.context, compiler: cuda.compiler, maxBatch: 8, classes: detector.model.classCount)
+                context: cuda.context, compiler: cuda.compiler, maxBatch: 8, classes: detector.model.classCount,
+                endToEnd: detector.model.head != .anchors)
             let stream = cuda.engine.stream
             func once() throws {
                 try instance.enqueue()

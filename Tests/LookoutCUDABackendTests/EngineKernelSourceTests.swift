@@ -49,6 +49,19 @@ import Testing
         #expect(s["yHalf"] == MemoryLayout<LookoutSoftmaxParams>.offset(of: \.yHalf))
     }
 
+    @Test func matMulAndTopKParamsMatchTheHeader() {
+        let (m, mSize) = Self.cLayout(EngineKernelSource.matMulFields)
+        #expect(mSize == MemoryLayout<LookoutMatMulParams>.size)
+        #expect(m["yBatch"] == MemoryLayout<LookoutMatMulParams>.offset(of: \.yBatch))
+        #expect(m["yCol"] == MemoryLayout<LookoutMatMulParams>.offset(of: \.yCol))
+        #expect(m["kv"] == MemoryLayout<LookoutMatMulParams>.offset(of: \.kv))
+        #expect(m["yHalf"] == MemoryLayout<LookoutMatMulParams>.offset(of: \.yHalf))
+        let (t, tSize) = Self.cLayout(EngineKernelSource.topKFields)
+        #expect(tSize == MemoryLayout<LookoutTopKParams>.size)
+        #expect(t["isElem"] == MemoryLayout<LookoutTopKParams>.offset(of: \.isElem))
+        #expect(t["largest"] == MemoryLayout<LookoutTopKParams>.offset(of: \.largest))
+    }
+
     @Test func nmsParamsMatchTheHeader() {
         let (n, size) = Self.cLayout(NMSKernelSource.fields)
         #expect(size == MemoryLayout<LookoutNMSParams>.size)
@@ -91,10 +104,16 @@ import Testing
         for name in [
             "lookout_conv_splitk_epilogue", "lookout_conv_direct", "lookout_conv_cudnn_epilogue", "lookout_elementwise",
             "lookout_spatial", "lookout_softmax", "lookout_softmax_dot", "lookout_fill_random",
-            "lookout_max_difference",
+            "lookout_max_difference", "lookout_matmul", "lookout_attention", "lookout_reduce_max", "lookout_topk",
+            "lookout_gather_elements",
         ] {
             #expect(source.contains(") \(name)("), "\(name)")
         }
+        #expect(NMSKernelSource.source.contains(") lookout_end_to_end("))
+        // The host's limits are the kernels' array sizes.
+        #expect(source.contains("#define TOPK_MAX \(EngineKernelSource.topKLimit)\n"))
+        #expect(source.contains("#define ATT_D \(EngineKernelSource.attentionKeyLimit)\n"))
+        #expect(source.contains("#define ATT_DV \(EngineKernelSource.attentionValueLimit)\n"))
     }
 
     // Kernels/nms.cu sizes its launch bounds and shared arrays with macros; the numbers are NMSKernelSource's.

@@ -45,6 +45,20 @@ final class GPUOpEmulator {
         }
     }
 
+    /// An element of kind 0 (fp32), 1 (fp16) or 2 (int32), as the kernels' `loadk`.
+    func load(_ base: UInt64, _ index: Int, kind: Int32) -> Float {
+        kind == 2 ? Float(loadInt(base, index)) : load(base, index, half: kind == 1)
+    }
+
+    /// Stores as the kernels' `storek`: a float into an int32 element truncates toward zero.
+    func store(_ base: UInt64, _ index: Int, kind: Int32, _ value: Float) {
+        guard kind == 2 else { return store(base, index, half: kind == 1, value) }
+        let (r, offset) = locate(base)
+        regions[r].bytes.withUnsafeMutableBytes {
+            $0.storeBytes(of: Int32(value.rounded(.towardZero)), toByteOffset: offset + 4 * index, as: Int32.self)
+        }
+    }
+
     func loadInt(_ base: UInt64, _ index: Int) -> Int {
         let (r, offset) = locate(base)
         return regions[r].bytes.withUnsafeBytes { Int($0.load(fromByteOffset: offset + 4 * index, as: Int32.self)) }
@@ -58,8 +72,17 @@ final class GPUOpEmulator {
             conv(
                 c, c.resolved(arena: arena, constants: constants),
                 dense: c.denseWeights.resolve(arena: arena, constants: constants))
+        case .elementwise(let e) where e.kernel == .gatherElements:
+            gatherElements(e.resolved(arena: arena, constants: constants))
         case .elementwise(let e):
             elementwise(e.resolved(arena: arena, constants: constants), spatial: e.kernel == .spatial)
+        case .reduceMax(let r):
+            reduceMax(r.resolved(arena: arena, constants: constants))
+        case .matMul(let m):
+            let p = m.resolved(arena: arena, constants: constants)
+            if m.fused { attention(p) } else { matMul(p) }
+        case .topK(let t):
+            topK(t.resolved(arena: arena, constants: constants))
         case .softmax(let s):
             let p = s.resolved(arena: arena, constants: constants)
             if let dot = s.dot {
@@ -189,13 +212,32 @@ final class GPUOpEmulator {
             let ob = zip(index, b).reduce(0) { $0 + $1.0 * $1.1 }
             let oy = zip(index, y).reduce(0) { $0 + $1.0 * $1.1 }
             if p.op == 100 {
-                for e in 0..<(p.aHalf != 0 ? 8 : 4) {
-                    store(p.y, oy + e, half: p.yHalf != 0, load(p.a, oa + e, half: p.aHalf != 0))
+                for e in 0..<(p.aHalf == 1 ? 8 : 4) {
+                    if p.aHalf == 2 {
+                        store(p.y, oy + e, kind: 2, Float(loadInt(p.a, oa + e)))
+                    } else {
+                        store(p.y, oy + e, half: p.yHalf != 0, load(p.a, oa + e, half: p.aHalf != 0))
+                    }
                 }
                 continue
             }
-            var v = load(p.a, oa, half: p.aHalf != 0)
-            let other = p.op >= 20 ? load(p.b, ob, half: p.bHalf != 0) : 0
+            if p.op == 30 || p.op == 31 {
+                let x = Int(load(p.a, oa, kind: p.aHalf).rounded(.towardZero))
+                let d = Int(load(p.b, ob, kind: p.bHalf).rounded(.towardZero))
+                var r = 0
+                if d != 0 {
+                    if p.op == 31 {
+                        r = x / d
+                    } else {
+                        r = x % d
+                        if r != 0 && (r < 0) != (d < 0) { r += d }
+                    }
+                }
+                store(p.y, oy, kind: p.yHalf, Float(r))
+                continue
+            }
+            var v = load(p.a, oa, kind: p.aHalf)
+            let other = p.op >= 20 ? load(p.b, ob, kind: p.bHalf) : 0
             switch p.op {
             case 0: break
             case 1: v = 1 / (1 + exp(-v))
@@ -209,7 +251,7 @@ final class GPUOpEmulator {
             case 26: v = max(v, other)
             default: preconditionFailure("op \(p.op) not emulated")
             }
-            store(p.y, oy, half: p.yHalf != 0, v)
+            store(p.y, oy, kind: p.yHalf, v)
         }
     }
 
@@ -241,6 +283,122 @@ final class GPUOpEmulator {
                 let sum = e.reduce(0, +)
                 for k in 0..<Int(p.length) { store(p.y, yb + k * Int(p.ysLength), half: p.yHalf != 0, e[k] / sum) }
             }
+        }
+    }
+
+    /// `lookout_reduce_max`.
+    func reduceMax(_ p: LookoutSoftmaxParams) {
+        for o in 0..<Int(p.outer) {
+            for i in 0..<Int(p.inner) {
+                let xb = o * Int(p.xsOuter) + i * Int(p.xsInner)
+                var m = load(p.x, xb, half: p.xHalf != 0)
+                for k in 1..<max(Int(p.length), 1) where !m.isNaN {
+                    let v = load(p.x, xb + k * Int(p.xsLength), half: p.xHalf != 0)
+                    if v > m || v.isNaN { m = v }
+                }
+                store(p.y, o * Int(p.ysOuter) + i * Int(p.ysInner), half: p.yHalf != 0, m)
+            }
+        }
+    }
+
+    func batchOffsets(_ p: LookoutMatMulParams, _ z: Int) -> (a: Int, b: Int, c: Int, y: Int) {
+        let b0 = z / Int(p.batch1)
+        let b1 = z % Int(p.batch1)
+        return (
+            b0 * Int(p.aBatch.0) + b1 * Int(p.aBatch.1), b0 * Int(p.bBatch.0) + b1 * Int(p.bBatch.1),
+            b0 * Int(p.cBatch.0) + b1 * Int(p.cBatch.1), b0 * Int(p.yBatch.0) + b1 * Int(p.yBatch.1)
+        )
+    }
+
+    /// `lookout_matmul`: fp32 accumulation in k order.
+    func matMul(_ p: LookoutMatMulParams) {
+        for z in 0..<Int(p.batch0 * p.batch1) {
+            let o = batchOffsets(p, z)
+            for i in 0..<Int(p.m) {
+                for j in 0..<Int(p.n) {
+                    var acc: Float = 0
+                    for q in 0..<Int(p.k) {
+                        let a = load(p.a, o.a + i * Int(p.aRow) + q * Int(p.aCol), kind: p.aHalf)
+                        let b = load(p.b, o.b + q * Int(p.bRow) + j * Int(p.bCol), kind: p.bHalf)
+                        acc = acc.addingProduct(a, b)
+                    }
+                    store(p.y, o.y + i * Int(p.yRow) + j * Int(p.yCol), kind: p.yHalf, acc)
+                }
+            }
+        }
+    }
+
+    /// `lookout_attention`: Q, K, V rounded to fp16 as the kernel stages them, exact softmax, P rounded to fp16.
+    func attention(_ p: LookoutMatMulParams) {
+        func half(_ v: Float) -> Float { Float(Float16(v)) }
+        for z in 0..<Int(p.batch0 * p.batch1) {
+            let o = batchOffsets(p, z)
+            for i in 0..<Int(p.m) {
+                var scores = [Float](repeating: 0, count: Int(p.kv))
+                for j in 0..<Int(p.kv) {
+                    var acc: Float = 0
+                    for e in 0..<Int(p.k) {
+                        let q = half(load(p.a, o.a + e * Int(p.aRow) + i * Int(p.aCol), kind: p.aHalf))
+                        let k = half(load(p.b, o.b + e * Int(p.bRow) + j * Int(p.bCol), kind: p.bHalf))
+                        acc = acc.addingProduct(q, k)
+                    }
+                    scores[j] = acc
+                }
+                let m = scores.max() ?? 0
+                let e = scores.map { exp($0 - m) }
+                let sum = e.reduce(0, +)
+                for c in 0..<Int(p.n) {
+                    var acc: Float = 0
+                    for j in 0..<Int(p.kv) {
+                        let v = half(load(p.c, o.c + c * Int(p.cRow) + j * Int(p.cCol), kind: p.cHalf))
+                        acc = acc.addingProduct(half(e[j]), v)
+                    }
+                    store(p.y, o.y + c * Int(p.yRow) + i * Int(p.yCol), kind: p.yHalf, acc / sum)
+                }
+            }
+        }
+    }
+
+    /// `lookout_topk`: larger first (smaller for `largest` 0), equal values by index, NaN first.
+    func topK(_ p: LookoutTopKParams) {
+        for row in 0..<Int(p.rows) {
+            let xb = row * Int(p.xsRow)
+            let values = (0..<Int(p.length)).map { load(p.x, xb + $0 * Int(p.xsElem), half: p.xHalf != 0) }
+            func key(_ i: Int) -> Float {
+                let v = values[i]
+                return v.isNaN ? (p.largest != 0 ? .infinity : -.infinity) : v
+            }
+            let order = values.indices.sorted {
+                key($0) != key($1) ? (p.largest != 0 ? key($0) > key($1) : key($0) < key($1)) : $0 < $1
+            }
+            for j in 0..<Int(p.k) {
+                store(p.values, row * Int(p.vsRow) + j * Int(p.vsElem), half: p.vHalf != 0, values[order[j]])
+                store(p.indices, row * Int(p.isRow) + j * Int(p.isElem), kind: 2, Float(order[j]))
+            }
+        }
+    }
+
+    /// `lookout_gather_elements`: the axis in `kH`, its length in `kW`.
+    func gatherElements(_ p: LookoutElementwiseParams) {
+        let shape = tupleArray(p.shape)
+        let a = tupleArray(p.aStride)
+        let b = tupleArray(p.bStride)
+        let y = tupleArray(p.yStride)
+        for t in 0..<Int(p.count) {
+            var r = t
+            var index = [Int](repeating: 0, count: 6)
+            for d in stride(from: 5, through: 0, by: -1) {
+                index[d] = r % shape[d]
+                r /= shape[d]
+            }
+            let ob = zip(index, b).reduce(0) { $0 + $1.0 * $1.1 }
+            let oy = zip(index, y).reduce(0) { $0 + $1.0 * $1.1 }
+            var position = Int(load(p.b, ob, kind: p.bHalf).rounded(.towardZero))
+            if position < 0 { position += Int(p.kW) }
+            if position < 0 || position >= Int(p.kW) { position = 0 }
+            index[Int(p.kH)] = position
+            let oa = zip(index, a).reduce(0) { $0 + $1.0 * $1.1 }
+            store(p.y, oy, kind: p.yHalf, load(p.a, oa, kind: p.aHalf))
         }
     }
 }

@@ -63,6 +63,26 @@ typedef struct LookoutSoftmaxParams {
     int32_t yHalf, reserved;
 } LookoutSoftmaxParams;
 
+/// A batched matrix product Y[m][n] = sum_p A[m][p] B[p][n] (`lookout_matmul`), or the fused attention
+/// O[n][m] = sum_j C[n][j] softmax_j(sum_p A[p][m] B[p][j]) over `kv` keys (`lookout_attention`: A = Q, B = K,
+/// C = V). Every matrix is a strided view; two batch dimensions (batch0 x batch1) with per-operand strides.
+typedef struct LookoutMatMulParams {
+    uint64_t a, b, c, y;
+    int64_t aBatch[2], bBatch[2], cBatch[2], yBatch[2];
+    int64_t aRow, aCol, bRow, bCol, cRow, cCol, yRow, yCol;
+    int32_t batch0, batch1, m, n;
+    int32_t k, kv, aHalf, bHalf;
+    int32_t cHalf, yHalf, reserved0, reserved1;
+} LookoutMatMulParams;
+
+/// TopK of each row: values (fp32 or fp16) and int32 indices of the `k` largest (smallest) of `length` elements.
+typedef struct LookoutTopKParams {
+    uint64_t x, values, indices;
+    int64_t xsRow, xsElem, vsRow, vsElem, isRow, isElem;
+    int32_t rows, length, k, xHalf;
+    int32_t vHalf, largest, reserved0, reserved1;
+} LookoutTopKParams;
+
 /// Postprocessing of a batch of YOLO outputs [batch][4 + classes][anchors]: candidates, sort, class-aware NMS with
 /// Ultralytics' semantics, scaling back to the original image.
 typedef struct LookoutNMSParams {

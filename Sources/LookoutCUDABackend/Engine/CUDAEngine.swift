@@ -26,6 +26,9 @@ package struct CUDAEngineOptions: Sendable {
     package var tuningDirectory: String?
     /// Offer cuDNN's algorithms to the tuner for fp16 channels-last convolutions when libcudnn.so.9 loads.
     package var cudnn = true
+    /// Run Ultralytics' attention blocks (YOLO11's C2PSA, YOLO26's PSA) as one fused tensor-core launch each
+    /// (off: MatMul, Softmax and Transpose launches).
+    package var fusedAttention = true
 
     package init() {}
 }
@@ -81,7 +84,8 @@ package final class CUDAEngine: @unchecked Sendable {
         try context.bind()
         let plan = try model.plan(forInputShape: shape)
         let memory = try GPUMemoryPlan(plan: plan, precision: options.precision)
-        let compiler = GPUOpCompiler(plan: plan, memory: memory, cudnnWeights: cudnnHandle != nil)
+        var compiler = GPUOpCompiler(plan: plan, memory: memory, cudnnWeights: cudnnHandle != nil)
+        compiler.fusedAttention = options.fusedAttention
         var ops = try compiler.compile(constants: &pool)
         addCUDNNCandidates(&ops)
         if constants == nil || constants!.count < pool.bytes.count {

@@ -239,7 +239,12 @@ extension CUDAModelInstance {
             switch op {
             case .conv(let c): detail = c.signature
             case .elementwise(let e): detail = "count \(e.params.count) op \(e.params.op)"
-            case .softmax(let s): detail = "\(s.params.outer)x\(s.params.length)x\(s.params.inner)"
+            case .softmax(let s), .reduceMax(let s): detail = "\(s.params.outer)x\(s.params.length)x\(s.params.inner)"
+            case .matMul(let m):
+                detail =
+                    "\(m.params.batch0 * m.params.batch1)x\(m.params.m)x\(m.params.n)x\(m.params.k)"
+                    + (m.fused ? " over \(m.params.kv) keys" : "")
+            case .topK(let t): detail = "\(t.params.rows) rows, top \(t.params.k) of \(t.params.length)"
             }
             let sorted = times[i].sorted()
             return (op.name, detail, sorted[sorted.count / 2])

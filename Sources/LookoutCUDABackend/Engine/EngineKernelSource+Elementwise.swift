@@ -27,6 +27,9 @@ extension EngineKernelSource {
         case max = 26
         case maxPool = 40
         case resizeNearest = 41
+        /// Integer Mod (the divisor's sign) and Div (toward zero) on int32 or integral float operands.
+        case integerMod = 30
+        case integerDiv = 31
     }
 
     /// Kernels/elementwise.cuh (copies, unary and binary arithmetic), spatial.cuh (max pooling, nearest resize),
@@ -35,4 +38,16 @@ extension EngineKernelSource {
     static let elementwise = KernelFiles.text(
         PackageResources.elementwise_cuh, PackageResources.spatial_cuh, PackageResources.softmax_cuh,
         PackageResources.kernel_trials_cuh)
+}
+
+extension EngineKernelSource {
+    /// Kernels/attention.cuh (MatMul, the fused attention) and selection.cuh (ReduceMax, TopK, GatherElements): the
+    /// operators YOLO11 and YOLO26 added.
+    static let attention = KernelFiles.text(PackageResources.attention_cuh, PackageResources.selection_cuh)
+    /// The most elements one TopK may keep (selection.cuh's TOPK_MAX).
+    package static let topKLimit = 1024
+    /// The fused attention's limits (attention.cuh's ATT_D and ATT_DV): key dimension (a multiple of 16) and value
+    /// dimension (a multiple of 8).
+    package static let attentionKeyLimit = 64
+    package static let attentionValueLimit = 128
 }

@@ -132,6 +132,24 @@ package enum EngineKernelSource {
         ("int", "outer"), ("int", "length"), ("int", "inner"), ("int", "xHalf"), ("int", "yHalf"), ("int", "reserved"),
     ]
 
+    static let matMulFields: [(String, String)] = [
+        ("unsigned long long", "a"), ("unsigned long long", "b"), ("unsigned long long", "c"),
+        ("unsigned long long", "y"),
+        ("long long", "aBatch[2]"), ("long long", "bBatch[2]"), ("long long", "cBatch[2]"), ("long long", "yBatch[2]"),
+        ("long long", "aRow"), ("long long", "aCol"), ("long long", "bRow"), ("long long", "bCol"),
+        ("long long", "cRow"), ("long long", "cCol"), ("long long", "yRow"), ("long long", "yCol"),
+        ("int", "batch0"), ("int", "batch1"), ("int", "m"), ("int", "n"),
+        ("int", "k"), ("int", "kv"), ("int", "aHalf"), ("int", "bHalf"),
+        ("int", "cHalf"), ("int", "yHalf"), ("int", "reserved0"), ("int", "reserved1"),
+    ]
+    static let topKFields: [(String, String)] = [
+        ("unsigned long long", "x"), ("unsigned long long", "values"), ("unsigned long long", "indices"),
+        ("long long", "xsRow"), ("long long", "xsElem"), ("long long", "vsRow"), ("long long", "vsElem"),
+        ("long long", "isRow"), ("long long", "isElem"),
+        ("int", "rows"), ("int", "length"), ("int", "k"), ("int", "xHalf"),
+        ("int", "vHalf"), ("int", "largest"), ("int", "reserved0"), ("int", "reserved1"),
+    ]
+
     static func declaration(_ name: String, _ fields: [(String, String)]) -> String {
         "struct \(name) {\n" + fields.map { "    \($0.0) \($0.1);\n" }.joined() + "};\n"
     }
@@ -142,7 +160,9 @@ package enum EngineKernelSource {
         text += declaration("LookoutConvParams", convFields)
         text += declaration("LookoutElementwiseParams", elementwiseFields)
         text += declaration("LookoutSoftmaxParams", softmaxFields)
-        text += common + conv + halo + first + pointwise + cudnnEpilogue + elementwise
+        text += declaration("LookoutMatMulParams", matMulFields)
+        text += declaration("LookoutTopKParams", topKFields)
+        text += common + conv + halo + first + pointwise + cudnnEpilogue + elementwise + attention
         for tile in convTiles {
             text += """
                 extern "C" __global__ void __launch_bounds__(\(tile.launchBounds)) \(tile.entryPoint)(const LookoutConvParams p) {

@@ -5,6 +5,8 @@ extension LookoutConvParams: KernelArgument {}
 extension LookoutElementwiseParams: KernelArgument {}
 extension LookoutSoftmaxParams: KernelArgument {}
 extension LookoutNMSParams: KernelArgument {}
+extension LookoutMatMulParams: KernelArgument {}
+extension LookoutTopKParams: KernelArgument {}
 
 /// The engine's kernels loaded on one device (compiled by NVRTC once, then from the disk cache), and how each op
 /// is launched.
@@ -35,6 +37,11 @@ package final class EngineKernels: @unchecked Sendable {
     let softmaxDot: CUDAFunction
     let fillRandom: CUDAFunction
     let maxDifference: CUDAFunction
+    let matMul: CUDAFunction
+    let attention: CUDAFunction
+    let reduceMax: CUDAFunction
+    let topK: CUDAFunction
+    let gatherElements: CUDAFunction
 
     /// `wgmma`: also load the Hopper kernels (compiled for sm_90a) where the device is compute capability 9.0 and
     /// NVRTC knows sm_90; a compile or load failure is kept in `wgmmaStatus`, not thrown. Off by default until a GPU
@@ -71,6 +78,11 @@ package final class EngineKernels: @unchecked Sendable {
         softmaxDot = try module.function("lookout_softmax_dot")
         fillRandom = try module.function("lookout_fill_random")
         maxDifference = try module.function("lookout_max_difference")
+        matMul = try module.function("lookout_matmul")
+        attention = try module.function("lookout_attention")
+        reduceMax = try module.function("lookout_reduce_max")
+        topK = try module.function("lookout_topk")
+        gatherElements = try module.function("lookout_gather_elements")
     }
 
     static func loadWGMMA(compiler: KernelCompiler, requested: Bool) -> (
@@ -138,8 +150,29 @@ package final class EngineKernels: @unchecked Sendable {
             try launch(c, kernel: c.kernel, memory: memory, on: stream)
         case .elementwise(let e):
             let p = e.resolved(arena: arena, constants: constants)
-            let function = e.kernel == .spatial ? spatial : elementwise
+            let function =
+                switch e.kernel {
+                case .elementwise: elementwise
+                case .spatial: spatial
+                case .gatherElements: gatherElements
+                }
             try function.launch(grid: Dim3(Self.blocks(Int(p.count), 256)), block: Dim3(256), on: stream, p)
+        case .reduceMax(let r):
+            let p = r.resolved(arena: arena, constants: constants)
+            try reduceMax.launch(
+                grid: Dim3(Self.blocks(Int(p.outer) * Int(p.inner), 256)), block: Dim3(256), on: stream, p)
+        case .matMul(let m):
+            let p = m.resolved(arena: arena, constants: constants)
+            let batches = Int(p.batch0) * Int(p.batch1)
+            if m.fused {
+                try attention.launch(grid: Dim3((Int(p.m) + 63) / 64, 1, batches), block: Dim3(128), on: stream, p)
+            } else {
+                try matMul.launch(
+                    grid: Dim3((Int(p.n) + 15) / 16, (Int(p.m) + 15) / 16, batches), block: Dim3(256), on: stream, p)
+            }
+        case .topK(let t):
+            let p = t.resolved(arena: arena, constants: constants)
+            try topK.launch(grid: Dim3(Int(p.rows)), block: Dim3(256), on: stream, p)
         case .softmax(let s):
             let p = s.resolved(arena: arena, constants: constants)
             let grid = Dim3(Self.blocks(Int(p.outer) * Int(p.inner), 256))

@@ -1,9 +1,18 @@
 import LookoutModel
 
-/// Element type of a tensor on the GPU.
+/// Element type of a tensor on the GPU: fp16 on the convolution path, fp32 in the tail, int32 for the integer tensors
+/// of end-to-end heads (indices and class ids; ONNX's int64 values there stay far below 2^31).
 package enum GPUElement: Sendable, Equatable {
-    case f16, f32
+    case f16, f32, i32
     package var bytes: Int { self == .f16 ? 2 : 4 }
+    /// The kernels' element kind code (`aHalf`, `xHalf`, … fields): 0 fp32, 1 fp16, 2 int32.
+    package var kind: Int32 {
+        switch self {
+        case .f32: 0
+        case .f16: 1
+        case .i32: 2
+        }
+    }
 }
 
 /// Arithmetic precision of the engine: fp16 activations on the convolution path (the default), or fp32 everywhere.
@@ -210,7 +219,8 @@ struct GPUMemoryPlan {
             let isChannelsLast = channelsLast.contains(r)
             let allFourD = members[r, default: []].allSatisfy { graph.shape($0).count == 4 }
             let element: GPUElement =
-                precision == .fp16 && isChannelsLast && allFourD && !outputRoots.contains(r) ? .f16 : .f32
+                !graph[r].dataType.isFloatingPoint
+                ? .i32 : precision == .fp16 && isChannelsLast && allFourD && !outputRoots.contains(r) ? .f16 : .f32
             var strides = ShapeRules.contiguousStrides(shape)
             if isChannelsLast {
                 let (c, h, w) = (shape[1], shape[2], shape[3])

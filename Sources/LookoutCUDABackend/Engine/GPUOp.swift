@@ -131,7 +131,8 @@ struct ConvOp {
 }
 
 struct ElementwiseOp {
-    enum Kernel { case elementwise, spatial }
+    /// `gatherElements`: `lookout_gather_elements` (the axis in `kH`, its length in `kW`).
+    enum Kernel { case elementwise, spatial, gatherElements }
     var params: LookoutElementwiseParams
     var a: GPUAddress, b: GPUAddress, c: GPUAddress, y: GPUAddress
     var kernel: Kernel
@@ -160,17 +161,59 @@ struct SoftmaxOp {
     }
 }
 
+/// A matrix product (`lookout_matmul`), or the fused attention (`lookout_attention`) that replaces
+/// MatMul → Softmax → Transpose → MatMul.
+struct MatMulOp {
+    var params: LookoutMatMulParams
+    var a: GPUAddress, b: GPUAddress, c: GPUAddress, y: GPUAddress
+    var fused: Bool
+
+    func resolved(arena: UInt64, constants: UInt64) -> LookoutMatMulParams {
+        var p = params
+        p.a = a.resolve(arena: arena, constants: constants)
+        p.b = b.resolve(arena: arena, constants: constants)
+        p.c = c.resolve(arena: arena, constants: constants)
+        p.y = y.resolve(arena: arena, constants: constants)
+        return p
+    }
+}
+
+struct TopKOp {
+    var params: LookoutTopKParams
+    var x: GPUAddress, values: GPUAddress, indices: GPUAddress
+
+    func resolved(arena: UInt64, constants: UInt64) -> LookoutTopKParams {
+        var p = params
+        p.x = x.resolve(arena: arena, constants: constants)
+        p.values = values.resolve(arena: arena, constants: constants)
+        p.indices = indices.resolve(arena: arena, constants: constants)
+        return p
+    }
+}
+
 /// One launch of the engine.
 enum GPUOp {
     case conv(ConvOp)
     case elementwise(ElementwiseOp)
     case softmax(SoftmaxOp)
+    /// ReduceMax over one axis (the softmax descriptor: outer, length, inner).
+    case reduceMax(SoftmaxOp)
+    case matMul(MatMulOp)
+    case topK(TopKOp)
 
     var name: String {
         switch self {
         case .conv(let op): "conv \(op.kernel)"
-        case .elementwise(let op): op.kernel == .spatial ? "spatial" : "elementwise"
+        case .elementwise(let op):
+            switch op.kernel {
+            case .elementwise: "elementwise"
+            case .spatial: "spatial"
+            case .gatherElements: "gather-elements"
+            }
         case .softmax(let op): op.dot == nil ? "softmax" : "softmax-dot"
+        case .reduceMax: "reduce-max"
+        case .matMul(let op): op.fused ? "attention" : "matmul"
+        case .topK: "topk"
         }
     }
 }

@@ -141,9 +141,9 @@ extension GPUOpCompiler {
         setTuple(&p.yStride, pad(ys, 0))
         setTuple(&p.aStride, pad(asr, 0))
         setTuple(&p.bStride, pad(bsr, 0))
-        p.aHalf = aElement == .f16 ? 1 : 0
-        p.bHalf = bResolved?.2 == .f16 ? 1 : 0
-        p.yHalf = y.element == .f16 ? 1 : 0
+        p.aHalf = aElement.kind
+        p.bHalf = bResolved?.2.kind ?? 0
+        p.yHalf = y.element.kind
         Self.setDivisors(&p)
         return ElementwiseOp(params: p, a: aa, b: bResolved?.0 ?? .none, c: .none, y: ya, kernel: .elementwise)
     }

@@ -8,12 +8,14 @@ struct GPUOpCompiler {
     let memory: GPUMemoryPlan
     /// Whether cuDNN is loaded: eligible convolutions then get cuDNN's description and KRSC fp16 weights.
     var cudnnWeights = false
+    /// Run Ultralytics' attention (MatMul → Softmax → Transpose → MatMul) as one fused tensor-core launch.
+    var fusedAttention = true
 
     /// The operators the backend runs, for error messages.
     static let supported =
         "Conv (with bias, SiLU, residual Add), MaxPool, Resize (nearest), Concat, Split, Slice, Reshape, Flatten, Squeeze, "
-        + "Unsqueeze, Identity, Transpose, Cast, Softmax, Sigmoid, Relu, Exp, Log, Sqrt, Neg, Abs, Reciprocal, Tanh, "
-        + "Add, Sub, Mul, Div, Pow, Min, Max"
+        + "Unsqueeze, Identity, Transpose, Cast, Expand, Softmax, Sigmoid, Relu, Exp, Log, Sqrt, Neg, Abs, Reciprocal, "
+        + "Tanh, Add, Sub, Mul, Div, Pow, Min, Max, Mod and Div on integers, MatMul, ReduceMax, TopK, GatherElements"
 
     /// A node input: a run-time tensor (its view and address) or a constant.
     enum Operand {
@@ -48,10 +50,21 @@ struct GPUOpCompiler {
         var ops: [GPUOp] = []
         var ends: [Int] = []
         let consumers = plan.graph.consumers()
+        let attention = attentionPatterns()
+        let replaced = Set(attention.values.flatMap(\.replaced))
         var fusedNext = false
         for (i, step) in plan.steps.enumerated() {
             if fusedNext {
                 fusedNext = false
+            } else if replaced.contains(step.node) {
+                // Computed inside the fused attention launch of a later step.
+            } else if let pattern = attention[step.node] {
+                let node = plan.graph.nodes[step.node]
+                let context = "operator '\(node.op.name)' (node '\(node.name)')"
+                ops.append(
+                    try matMul(node, attention: pattern, constants: &constants) { why in
+                        GPUBackendError(.unsupported, "\(context) \(why) on the CUDA backend")
+                    })
             } else if i + 1 < plan.steps.count,
                 let fused = try softmaxDot(step, plan.steps[i + 1], consumers: consumers, constants: &constants)
             {
@@ -72,10 +85,23 @@ struct GPUOpCompiler {
         func unsupported(_ why: String) -> GPUBackendError {
             GPUBackendError(.unsupported, "\(context) \(why) on the CUDA backend; it runs \(Self.supported)")
         }
-        for output in node.outputs where !graph[output].dataType.isFloatingPoint {
-            throw unsupported("computes \(graph[output].dataType) values at run time, which is not supported")
-        }
         let inputs = node.inputs.map(operand)
+        // Integer tensors (end-to-end heads' indices): only the operators that move or select them, and integer
+        // Mod and Div, take them.
+        let integers =
+            node.outputs.contains { !graph[$0].dataType.isFloatingPoint }
+            || inputs.contains { if case .tensor(let v, _)? = $0 { v.element == .i32 } else { false } }
+        if integers {
+            switch node.op {
+            case .reshape, .flatten, .squeeze, .unsqueeze, .identity, .cast, .concat, .expand, .split, .slice,
+                .transpose, .topK, .gatherElements, .binary(.mod), .binary(.div), .binary(.add), .binary(.sub),
+                .binary(.mul):
+                break
+            default:
+                throw unsupported(
+                    "computes on \(graph[node.outputs[0]].dataType) values at run time, which is not supported")
+            }
+        }
         switch node.op {
         case .conv(let attributes), .convSiLU(let attributes, _):
             ops.append(.conv(try convolution(node, attributes, inputs, constants: &constants, unsupported)))
@@ -262,9 +288,40 @@ struct GPUOpCompiler {
             let (y, ya) = output(node.outputs[0])
             ops.append(.elementwise(try elementwise(op, input, nil, to: y, at: ya, constants: &constants, unsupported)))
 
+        case .binary(let kind) where integers:
+            let op: EngineKernelSource.Op
+            switch kind {
+            case .mod: op = .integerMod
+            case .div: op = .integerDiv
+            case .add: op = .add
+            case .sub: op = .sub
+            default: op = .mul
+            }
+            guard inputs.count == 2, let a = inputs[0], let b = inputs[1] else { throw unsupported("needs two inputs") }
+            let (y, ya) = output(node.outputs[0])
+            ops.append(.elementwise(try elementwise(op, a, b, to: y, at: ya, constants: &constants, unsupported)))
+
+        case .expand:
+            guard let input = inputs[0] else { throw unsupported("has no input") }
+            let (y, ya) = output(node.outputs[0])
+            ops.append(.elementwise(try copy(input, to: y, at: ya, constants: &constants, unsupported)))
+
+        case .matMul:
+            ops.append(try matMul(node, attention: nil, constants: &constants, unsupported))
+
+        case .reduce(.max, let axes, _, _):
+            ops.append(try reduceMax(node, axes: axes, unsupported))
+
+        case .topK(let axis, let largest):
+            ops.append(try topK(node, axis: axis, largest: largest, unsupported))
+
+        case .gatherElements(let axis):
+            ops.append(try gatherElements(node, axis: axis, constants: &constants, unsupported))
+
         case .binary(let kind):
             let op: EngineKernelSource.Op
             switch kind {
+            case .mod: throw unsupported("is Mod on floating-point values, which is not implemented")
             case .add: op = .add
             case .sub: op = .sub
             case .mul: op = .mul

@@ -151,3 +151,37 @@ extern "C" __global__ void __launch_bounds__(LOOKOUT_NMS_THREADS) lookout_nms(co
     }
     if (threadIdx.x == 0) result[0] = kept;
 }
+
+// An end-to-end head's postprocessing (Ultralytics' end2end branch of non_max_suppression): the rows
+// x1 y1 x2 y2 score class of output [batch][rows][6] (`anchors` rows; osC steps between rows, osA between
+// columns), kept in the model's order while score > confidence and the class is kept, at most maxDetections, boxes
+// scaled back like the NMS results. No NMS: the head was trained one-to-one. One thread per image (300 rows).
+extern "C" __global__ void __launch_bounds__(32) lookout_end_to_end(const LookoutNMSParams p) {
+    const int img = blockIdx.x;
+    if (threadIdx.x != 0) return;
+    int* result = (int*)p.results + (i64)img * (1 + 6 * p.maxDetections);
+    const unsigned char* mask = (const unsigned char*)p.classMask;
+    const float* base = (const float*)p.output + (i64)img * p.osN;
+    int kept = 0;
+    for (int r = 0; r < p.anchors && kept < p.maxDetections; r++) {
+        const float* row = base + (i64)r * p.osC;
+        const float score = row[4 * p.osA];
+        if (!(score > p.confidence)) continue;
+        const int c = (int)truncf(row[5 * p.osA]);
+        if (mask && (c < 0 || c >= p.classes || !mask[c])) continue;
+        float box[4] = {row[0], row[p.osA], row[2 * p.osA], row[3 * p.osA]};
+        if (p.scaling) {
+            const float* s = (const float*)p.scaling + img * 6;
+            #pragma unroll
+            for (int e = 0; e < 4; e++) {
+                const float pad = s[e & 1], gain = s[2 + (e & 1)], limit = s[4 + (e & 1)];
+                const float v = __fdiv_rn(__fsub_rn(box[e], pad), gain);
+                box[e] = v < 0.0f ? 0.0f : (v > limit ? limit : v);
+            }
+        }
+        float* out = (float*)(result + 1) + 6 * kept;
+        out[0] = box[0]; out[1] = box[1]; out[2] = box[2]; out[3] = box[3]; out[4] = score; out[5] = (float)c;
+        kept++;
+    }
+    result[0] = kept;
+}

@@ -22,6 +22,9 @@ package final class GPUPostprocessor: @unchecked Sendable {
     package let context: CUDAContext
     package let module: CUDAModule
     let function: CUDAFunction
+    let endToEndFunction: CUDAFunction
+    /// The output is an end-to-end head's (`[batch, rows, 6]`): `enqueue` selects, it does not suppress.
+    package let endToEnd: Bool
     package let maxBatch: Int
     package let classes: Int
     package let maxDetections: Int
@@ -38,9 +41,11 @@ package final class GPUPostprocessor: @unchecked Sendable {
     let hostMask: HostBuffer
     private var pendingBatch = 0
 
-    package init(context: CUDAContext, compiler: KernelCompiler, maxBatch: Int, classes: Int, maxDetections: Int = 300)
-        throws
-    {
+    /// `endToEnd`: the model's output is an end-to-end head's `[batch, rows, 6]` (score filter and `max_det`, no NMS).
+    package init(
+        context: CUDAContext, compiler: KernelCompiler, maxBatch: Int, classes: Int, maxDetections: Int = 300,
+        endToEnd: Bool = false
+    ) throws {
         guard maxDetections <= NMSKernelSource.maxDetectionsLimit else {
             throw GPUBackendError(
                 .unsupported,
@@ -49,6 +54,8 @@ package final class GPUPostprocessor: @unchecked Sendable {
         self.context = context
         (module, _) = try compiler.module(source: NMSKernelSource.source, name: "lookout_nms")
         function = try module.function("lookout_nms")
+        endToEndFunction = try module.function("lookout_end_to_end")
+        self.endToEnd = endToEnd
         self.maxBatch = maxBatch
         self.classes = classes
         self.maxDetections = maxDetections
@@ -71,7 +78,9 @@ package final class GPUPostprocessor: @unchecked Sendable {
     package func enqueue(
         output: OutputTensor, batch: Int, options: NMSOptions, targets: [BoxScalingTarget]? = nil, on stream: CUDAStream
     ) throws {
-        precondition(batch <= maxBatch && output.shape.count == 3 && output.shape[1] == 4 + classes)
+        precondition(
+            batch <= maxBatch && output.shape.count == 3
+                && (endToEnd ? output.shape[2] == 6 : output.shape[1] == 4 + classes))
         guard options.maxDetections <= maxDetections else {
             throw GPUBackendError(
                 .unsupported, "max_det \(options.maxDetections) is above this postprocessor's \(maxDetections)")
@@ -107,7 +116,14 @@ package final class GPUPostprocessor: @unchecked Sendable {
             anchors: Int32(output.shape[2]), multiLabel: options.multiLabel ? 1 : 0,
             maxDetections: Int32(options.maxDetections), maxCandidates: Int32(options.maxCandidates),
             capacity: Int32(Self.capacity), reserved: 0)
-        try function.launch(grid: Dim3(batch), block: Dim3(NMSKernelSource.threads), on: stream, p)
+        if endToEnd {
+            // Rows along axis 1, the six values along axis 2.
+            var q = p
+            (q.osC, q.osA, q.anchors) = (Int64(output.strides[1]), Int64(output.strides[2]), Int32(output.shape[1]))
+            try endToEndFunction.launch(grid: Dim3(batch), block: Dim3(32), on: stream, q)
+        } else {
+            try function.launch(grid: Dim3(batch), block: Dim3(NMSKernelSource.threads), on: stream, p)
+        }
         try stream.copy(results, to: hostResults, byteCount: batch * Self.recordWords(maxDetections) * 4)
         pendingBatch = batch
     }

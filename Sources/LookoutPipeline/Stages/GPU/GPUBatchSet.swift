@@ -22,14 +22,14 @@ final class GPUBatchSet: @unchecked Sendable {
 
     init(
         upload: UploadSlot, context: CUDAContext, compiler: KernelCompiler, maxBatch: Int, classes: Int,
-        maxDetections: Int
+        maxDetections: Int, endToEnd: Bool
     )
         throws
     {
         self.upload = upload
         post = try GPUPostprocessor(
             context: context, compiler: compiler, maxBatch: maxBatch, classes: classes,
-            maxDetections: max(maxDetections, 300))
+            maxDetections: max(maxDetections, 300), endToEnd: endToEnd)
         engineStart = try CUDAEvent(context: context)
         engineEnd = try CUDAEvent(context: context)
         end = try CUDAEvent(context: context, blockingSync: true)

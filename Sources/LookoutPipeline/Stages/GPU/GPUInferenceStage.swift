@@ -108,7 +108,8 @@ final class GPUInferenceStage: InferenceStage, @unchecked Sendable {
             sets = try (0..<max(1, options.depth)).map {
                 try GPUBatchSet(
                     upload: try uploader.makeSlot(index: $0), context: context, compiler: cuda.compiler,
-                    maxBatch: largest, classes: model.classCount, maxDetections: options.detect.maxDetections)
+                    maxBatch: largest, classes: model.classCount, maxDetections: options.detect.maxDetections,
+                    endToEnd: model.head != .anchors)
             }
         } catch {
             throw LookoutError(
