@@ -49,6 +49,8 @@ let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-p
 let hummingbird = Target.Dependency.product(name: "Hummingbird", package: "hummingbird")
 let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
+let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
+let nioHTTP1 = Target.Dependency.product(name: "NIOHTTP1", package: "swift-nio")
 let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
 let unixSignals = Target.Dependency.product(name: "UnixSignals", package: "swift-service-lifecycle")
 let basicContainers = Target.Dependency.product(name: "BasicContainers", package: "swift-collections")
@@ -96,6 +98,13 @@ let package = Package(
         .target(name: "CLookoutThreads"),
         // Counting replacements of malloc and friends, for the benchmarks' "allocations per frame".
         .target(name: "CLookoutAllocCounter"),
+        // SQLite (the event store) and libyaml (rule files), the system's libraries. GRDB and Yams wrap the same two
+        // libraries but import Foundation, which links ICU's data into the binary (docs/events.md has the figures).
+        .target(
+            name: "CLookoutSQLite",
+            linkerSettings: systemLibraries(["sqlite3"])
+                + (staticLibs ? [.linkedLibrary("dl"), .linkedLibrary("m")] : [])),
+        .target(name: "CLookoutYAML", linkerSettings: systemLibraries(["yaml"])),
 
         // MARK: The libraries the product runs
 
@@ -141,6 +150,14 @@ let package = Package(
                 "LookoutCUDABackend", "CLookoutHostMemory", coreMetrics, prometheus, serviceLifecycle, basicContainers,
                 hdrHistogram,
             ]),
+        // Tracking, zones and rules, events, the SQLite store and the sinks, beside the pipeline.
+        .target(
+            name: "LookoutEvents",
+            dependencies: [
+                "LookoutCore", "LookoutYOLO", "LookoutMedia", "LookoutPipeline", "CLookoutSQLite", "CLookoutYAML",
+                nioCore, nioPosix, nioHTTP1, serviceLifecycle,
+            ],
+            swiftSettings: hotLoops),
         .target(
             name: "LookoutServer",
             dependencies: ["LookoutCore", "LookoutPipeline", hummingbird, logging, nioCore, serviceLifecycle]),
@@ -148,7 +165,7 @@ let package = Package(
             name: "Lookout",
             dependencies: [
                 "LookoutCore", "LookoutModel", "LookoutMedia", "LookoutYOLO", "LookoutInference", "LookoutPipeline",
-                "LookoutServer",
+                "LookoutServer", "LookoutEvents",
             ]),
 
         // MARK: Benchmarks, self-tests and the CLI
@@ -157,7 +174,7 @@ let package = Package(
             name: "LookoutBench",
             dependencies: [
                 "LookoutCore", "LookoutModel", "LookoutCPU", "LookoutMedia", "LookoutYOLO", "LookoutCUDA",
-                "LookoutCUDABackend", "LookoutInference", "LookoutPipeline", "CLookoutAllocCounter",
+                "LookoutCUDABackend", "LookoutInference", "LookoutPipeline", "LookoutEvents", "CLookoutAllocCounter",
                 "CLookoutHostMemory", hdrHistogram, basicContainers,
             ]),
         .target(
@@ -171,8 +188,8 @@ let package = Package(
             name: "LookoutCLI",
             dependencies: [
                 "Lookout", "LookoutCore", "LookoutModel", "LookoutMedia", "LookoutYOLO", "LookoutCPU", "LookoutCUDA",
-                "LookoutCUDABackend", "LookoutInference", "LookoutPipeline", "LookoutServer", "LookoutBench",
-                "LookoutSelftest", argumentParser, serviceLifecycle, unixSignals, logging,
+                "LookoutCUDABackend", "LookoutInference", "LookoutPipeline", "LookoutServer", "LookoutEvents",
+                "LookoutBench", "LookoutSelftest", argumentParser, serviceLifecycle, unixSignals, logging,
             ]),
 
         // MARK: Test support and tests
@@ -218,6 +235,12 @@ let package = Package(
             dependencies: [
                 "LookoutBench", "LookoutPipeline", "LookoutYOLO", "LookoutMedia", "LookoutCore", "LookoutCUDA",
                 "CLookoutAllocCounter",
+            ]),
+        .testTarget(
+            name: "LookoutEventsTests",
+            dependencies: [
+                "LookoutEvents", "LookoutPipeline", "LookoutInference", "LookoutModel", "LookoutMedia", "LookoutYOLO",
+                "LookoutCore", "LookoutTestFixtures",
             ]),
         .testTarget(
             name: "LookoutCLITests",

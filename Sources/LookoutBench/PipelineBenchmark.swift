@@ -1,4 +1,5 @@
 import LookoutCore
+import LookoutEvents
 import LookoutInference
 import LookoutMedia
 import LookoutPipeline
@@ -18,6 +19,9 @@ package struct PipelineBenchmark: Sendable {
     package var sampleEvery: Double?
     /// Called with each sample's line (stderr in the CLI).
     package var log: (@Sendable (String) -> Void)?
+    /// Tracking, rules and the store beside the pipeline (`--tracker`, `--rules`, `--db`): results are then read
+    /// after the `EventProcessor`, as `lookout track` reads them.
+    package var tracking: EventProcessorOptions?
 
     package init(source: String) {
         self.source = source
@@ -114,10 +118,23 @@ package struct PipelineBenchmark: Sendable {
             throw LookoutError(.streamFailure, "\(self.source): \(error)", cause: error)
         }
         let streams = self.streams
+        var processor: EventProcessor?
+        if let tracking {
+            processor = try EventProcessor(pipeline: pipeline, classNames: detector.model.classNames, options: tracking)
+        }
+        let tracked = processor
+        let processing = Task { try await tracked?.run() }
         // Every result is read (the pipeline waits for its reader), checking each stream's order.
         let reader = Task { () -> Int in
             var last = [Int](repeating: -1, count: streams)
             var violations = 0
+            if let tracked {
+                for await result in tracked.results {
+                    if result.frame <= last[result.stream] { violations += 1 }
+                    last[result.stream] = result.frame
+                }
+                return violations
+            }
             for await result in pipeline.results {
                 if result.frame <= last[result.stream] { violations += 1 }
                 last[result.stream] = result.frame
@@ -164,6 +181,9 @@ package struct PipelineBenchmark: Sendable {
         pipeline.stop()
         let outcome = await running.result
         let violations = await reader.value
+        if case .failure(let error) = await processing.result {
+            throw (error as? LookoutError) ?? LookoutError(.inferenceFailure, "\(error)")
+        }
         if let first = await failures.value.first { throw LookoutError(.streamFailure, first) }
         if case .failure(let error) = outcome {
             throw (error as? LookoutError) ?? LookoutError(.inferenceFailure, "\(error)")
@@ -171,7 +191,8 @@ package struct PipelineBenchmark: Sendable {
         // Over the whole run (warm-up included): every decoded frame was delivered or, paced, dropped.
         let wholeRunLost = pipeline.frameCounts().reduce(0) { $0 + $1.decoded - $1.dropped - $1.delivered }
         var row = Row(
-            mode: pipeline.modeName, streams: streams, fps: measured.fps, p50: measured.p50Milliseconds,
+            mode: pipeline.modeName + (tracking != nil ? "+events" : ""), streams: streams, fps: measured.fps,
+            p50: measured.p50Milliseconds,
             p99: measured.p99Milliseconds, dropped: measured.dropped, frames: measured.frames,
             batchFill: measured.batchFill,
             cpuUtilisation: measured.cpuUtilisation, lost: wholeRunLost, outOfOrder: violations,

@@ -2,6 +2,7 @@ import ArgumentParser
 import LookoutBench
 import LookoutCUDA
 import LookoutCore
+import LookoutEvents
 import LookoutInference
 import LookoutMedia
 import LookoutModel
@@ -51,6 +52,11 @@ struct BenchPipelineCommand: AsyncParsableCommand {
     @Option(help: "Python interpreter for the baseline.") var python = "python3"
     @Option(name: .customLong("baseline-model"), help: "The .pt model the baseline loads.") var baselineModel: String?
     @Option(help: "Write the bench JSON here (- for stdout).") var json: String?
+    @OptionGroup(title: "Tracking and events") var tracking: TrackingFlags
+    @Flag(
+        name: .customLong("compare-tracking"),
+        help: "Run each configuration without and then with --tracker/--rules/--db and print the fps ratio.")
+    var compareTracking = false
 
     func run() async throws {
         let counts = streams.split(separator: ",").compactMap { Int($0.trimmedWhitespace) }
@@ -87,7 +93,9 @@ struct BenchPipelineCommand: AsyncParsableCommand {
             ("warmup", .double(warmup)), ("imgsz", imgsz.map { .int($0) } ?? .null),
             ("frames_per_stream", framesPerStream.map { .int($0) } ?? .null), ("ffmpeg", .string(FFmpeg.versions)),
             ("modes", .string(mode ?? "default")), ("frame_format", .string(frameFormat ?? "default")),
-            ("host", .string(SystemInfo.cpuDescription)),
+            ("host", .string(SystemInfo.cpuDescription)), ("tracker", .string(tracking.tracker ?? "none")),
+            ("rules", .string(tracking.rules ?? "none")), ("db", .string(tracking.db ?? "none")),
+            ("compare_tracking", .bool(compareTracking)),
         ]
         // Written after every row: a run cut short still leaves what it measured.
         func writeReport() throws {
@@ -100,41 +108,56 @@ struct BenchPipelineCommand: AsyncParsableCommand {
         }
         var failures = 0
         print("system     mode        streams      fps   p50 ms   p99 ms  dropped   frames  batch  cpu    gpu")
+        let trackingOptions = tracking.enabled ? try tracking.options(classNames: detector.model.classNames) : nil
+        let configurations: [EventProcessorOptions?] =
+            compareTracking ? [nil, trackingOptions ?? EventProcessorOptions()] : [trackingOptions]
         for count in counts {
             for transfer in modes {
-                var bench = PipelineBenchmark(source: source)
-                bench.streams = count
-                bench.paced = paced
-                bench.seconds = seconds
-                bench.warmup = warmup
-                bench.options = options
-                bench.options.transferMode = transfer
-                bench.sampleEvery = sampleEvery
-                bench.log = { Console.note($0) }
-                let row: PipelineBenchmark.Row
-                do { row = try await bench.run(detector: detector) } catch {
-                    // One mode failing does not hide the others' figures.
-                    Console.error("\(transfer?.rawValue ?? "default") at \(count) streams: \(Console.message(error))")
-                    rows.append([
-                        ("system", .string("lookout")), ("mode", .string(transfer?.rawValue ?? "default")),
-                        ("streams", .int(count)), ("error", .string(Console.message(error))),
-                    ])
-                    failures += 1
+                var baselineFPS: Double?
+                for configuration in configurations {
+                    var bench = PipelineBenchmark(source: source)
+                    bench.tracking = configuration
+                    bench.streams = count
+                    bench.paced = paced
+                    bench.seconds = seconds
+                    bench.warmup = warmup
+                    bench.options = options
+                    bench.options.transferMode = transfer
+                    bench.sampleEvery = sampleEvery
+                    bench.log = { Console.note($0) }
+                    let row: PipelineBenchmark.Row
+                    do { row = try await bench.run(detector: detector) } catch {
+                        // One mode failing does not hide the others' figures.
+                        Console.error(
+                            "\(transfer?.rawValue ?? "default") at \(count) streams: \(Console.message(error))")
+                        rows.append([
+                            ("system", .string("lookout")), ("mode", .string(transfer?.rawValue ?? "default")),
+                            ("streams", .int(count)), ("error", .string(Console.message(error))),
+                        ])
+                        failures += 1
+                        try writeReport()
+                        continue
+                    }
+                    if row.lost > 0 || row.outOfOrder > 0 {
+                        Console.error("\(row.lost) frames lost, \(row.outOfOrder) out of order at \(count) streams")
+                    }
+                    print(
+                        "lookout    " + row.mode.padded(toLength: 11)
+                            + TextFormat.format(
+                                "%8d %8.1f %8.2f %8.2f %8d %8d %6.2f %4.0f%% ", row.streams, row.fps, row.p50,
+                                row.p99, row.dropped, row.frames, row.batchFill, row.cpuUtilisation * 100)
+                            + (row.gpuUtilisation.map { TextFormat.format("%5.1f%%", $0 * 100) } ?? "    -"))
+                    var fields = row.json
+                    if configuration != nil, let base = baselineFPS, base > 0 {
+                        let ratio = row.fps / base
+                        fields.append(("fps_ratio_vs_without_events", JSONValue.rounded(ratio, digits: 4)))
+                        print("           events on / off: " + TextFormat.format("%.1f%%", ratio * 100) + " of the fps")
+                    }
+                    if configuration == nil { baselineFPS = row.fps }
+                    fflush(nil)
+                    rows.append(fields)
                     try writeReport()
-                    continue
                 }
-                if row.lost > 0 || row.outOfOrder > 0 {
-                    Console.error("\(row.lost) frames lost, \(row.outOfOrder) out of order at \(count) streams")
-                }
-                print(
-                    "lookout    " + row.mode.padded(toLength: 11)
-                        + TextFormat.format(
-                            "%8d %8.1f %8.2f %8.2f %8d %8d %6.2f %4.0f%% ", row.streams, row.fps, row.p50,
-                            row.p99, row.dropped, row.frames, row.batchFill, row.cpuUtilisation * 100)
-                        + (row.gpuUtilisation.map { TextFormat.format("%5.1f%%", $0 * 100) } ?? "    -"))
-                fflush(nil)
-                rows.append(row.json)
-                try writeReport()
             }
             if let baseline {
                 do {

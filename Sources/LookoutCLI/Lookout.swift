@@ -7,7 +7,7 @@ struct LookoutCommand: AsyncParsableCommand {
         abstract: "YOLO object detection built around zero-copy GPU pipelines.",
         subcommands: [
             DetectCommand.self, ValCommand.self, InspectCommand.self, BenchCommand.self, SelftestCommand.self,
-            StreamCommand.self,
+            StreamCommand.self, TrackCommand.self, EventsCommand.self,
         ]
     )
 }
@@ -19,7 +19,7 @@ struct BenchCommand: AsyncParsableCommand {
             "Benchmarks that print a table and write JSON under bench/results/runs/ (index: bench/results/README.md).",
         subcommands: [
             BenchEngineCommand.self, BenchTransferCommand.self,
-            BenchPipelineCommand.self,
+            BenchPipelineCommand.self, BenchTrackCommand.self,
         ]
     )
 }

@@ -80,6 +80,7 @@ struct StreamCommand: AsyncParsableCommand {
     @Option(
         name: .customLong("decoder-threads"), parsing: .unconditional, help: "FFmpeg decoder threads per stream.")
     var decoderThreads: Int?
+    @OptionGroup(title: "Tracking and events") var tracking: TrackingFlags
 
     func validate() throws {
         guard batch >= 1 else { throw Console.fail("--batch must be at least 1") }
@@ -137,6 +138,14 @@ struct StreamCommand: AsyncParsableCommand {
         if device == .auto { terminal.note(detector.deviceLine) }
         thresholds.noteImageSize(detector)
         options.detect = try predict.apply(to: thresholds.detectOptions(), detector: detector)
+        if tracking.enabled {
+            // Tracking, rules and the event store beside the pipeline (lookout track's path).
+            try await TrackRun(
+                sources: parsed, options: options, detector: detector, tracking: tracking, json: json,
+                saveVideo: saveVideo
+            ).run()
+            return
+        }
 
         if let metricsPort, metricsPort != 0, let problem = PortProbe.problem(host: metricsHost, port: metricsPort) {
             throw Console.fail(

@@ -80,7 +80,7 @@ package final class ResultQueue<Element: Sendable>: @unchecked Sendable {
         consumer?.resume(returning: nil)
     }
 
-    func next() async -> Element? {
+    package func next() async -> Element? {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Element?, Never>) in
                 let ready = state.withLock { state -> (Bool, Element?) in
@@ -117,7 +117,7 @@ package final class ResultQueue<Element: Sendable>: @unchecked Sendable {
     }
 
     /// Marks the one iteration a sequence allows.
-    func beginIteration() {
+    package func beginIteration() {
         let again = state.withLock { state -> Bool in
             defer { state.iterated = true }
             return state.iterated

@@ -1,0 +1,1 @@
+// libyaml is linked; this target only declares its API (see include/CLookoutYAML.h).
