@@ -41,6 +41,8 @@ struct InspectCommand: ParsableCommand {
         print(
             "classes      \(model.classCount): \(model.classNames.enumerated().map { "\($0.offset) \($0.element)" }.joined(separator: ", "))"
         )
+        if let family = m.family { print("family       \(family.name)\(family.scale)") }
+        print("head         \(model.head.postprocessing)")
         let declared = model.declaredInputShape.map { $0.map(String.init) ?? "?" }.joined(separator: ", ")
         print("input        \(model.inputName) \(model.inputType) [\(declared)]")
         print(

@@ -189,7 +189,7 @@ import Testing
         for phrase in [
             "ONNX ops", "fused graph", "ConvSiLU", "Conv ", "Concat", "plan ", "views", "buffers", "activations  peak",
             "MiB",
-            "classes      4: 0 circle", "[2, 8, 3150]",
+            "classes      4: 0 circle", "[2, 8, 3150]", "family       YOLOv8n", "head         NMS",
         ] {
             #expect(text.contains(phrase), "'\(phrase)' missing:\n\(text)")
         }

@@ -7,7 +7,9 @@ import Testing
 @testable import LookoutInference
 
 /// Issue 2's acceptance: `Detector.detect` on the 120 validation images reproduces Ultralytics 8.4.190's predictions
-/// with the same ONNX files (conf 0.25, IoU 0.7, predict letterbox, scale_boxes).
+/// with the same ONNX files (conf 0.25, IoU 0.7, predict letterbox, scale_boxes). Issue 12's: the same for the trained
+/// YOLO11n and YOLO26n (anchor and end-to-end heads) of ../shared/fixtures/shapes-v11-v26, when that folder is there
+/// (the models are 10 MB each and stay out of the repository).
 @Suite(.serialized) struct DetectionAcceptanceTests {
     struct Reference {
         var box: [Float]
@@ -22,21 +24,33 @@ import Testing
         var confidence: Float
         var matched: Double
         var extra: Double?
-        var testDescription: String { "\((model as NSString).lastPathComponent) vs \(predictions)" }
+        var testDescription: String {
+            "\((model as NSString).lastPathComponent) vs \((predictions as NSString).lastPathComponent)"
+        }
     }
 
-    static let criteria: [Criterion] = [
-        Criterion(
-            model: Fixtures.staticModel, predictions: "ultralytics_onnx_static_predictions.json", iou: 0.99,
-            confidence: 0.001, matched: 0.99, extra: 0.01),
-        Criterion(
-            model: Fixtures.dynamicModel, predictions: "ultralytics_onnx_dynamic_predictions.json", iou: 0.99,
-            confidence: 0.001, matched: 0.99, extra: 0.01),
-        // float16 weights move boxes by up to ~0.4 px and scores by ~0.01 (docs/onnx-exports.md).
-        Criterion(
-            model: Fixtures.fp16Model, predictions: "ultralytics_onnx_static_predictions.json", iou: 0.95,
-            confidence: 0.01, matched: 0.97, extra: nil),
-    ]
+    static let criteria: [Criterion] =
+        [
+            Criterion(
+                model: Fixtures.staticModel, predictions: val + "ultralytics_onnx_static_predictions.json", iou: 0.99,
+                confidence: 0.001, matched: 0.99, extra: 0.01),
+            Criterion(
+                model: Fixtures.dynamicModel, predictions: val + "ultralytics_onnx_dynamic_predictions.json",
+                iou: 0.99, confidence: 0.001, matched: 0.99, extra: 0.01),
+            // float16 weights move boxes by up to ~0.4 px and scores by ~0.01 (docs/onnx-exports.md).
+            Criterion(
+                model: Fixtures.fp16Model, predictions: val + "ultralytics_onnx_static_predictions.json", iou: 0.95,
+                confidence: 0.01, matched: 0.97, extra: nil),
+        ]
+        + ["shapes-yolo11n", "shapes-yolo26n", "shapes-yolo26n-end2end"].compactMap { name in
+            let model = families + name + ".onnx"
+            guard FileManager.default.fileExists(atPath: model) else { return nil }
+            return Criterion(
+                model: model, predictions: families + name + "_val_predictions.json", iou: 0.99, confidence: 0.001,
+                matched: 0.99, extra: 0.01)
+        }
+    static let val = Fixtures.path("shapes/val/")
+    static let families = Fixtures.repository + "/../shared/fixtures/shapes-v11-v26/"
 
     static func iou(_ a: [Float], _ b: [Float]) -> Float {
         let w = max(min(a[2], b[2]) - max(a[0], b[0]), 0)
@@ -77,7 +91,7 @@ import Testing
     @Test(arguments: criteria)
     func detectionsMatchUltralytics(criterion: Criterion) throws {
         let all = try #require(
-            try Fixtures.json(Fixtures.path("shapes/val/" + criterion.predictions)) as? [String: Any])
+            try Fixtures.json(criterion.predictions) as? [String: Any])
         let detector = try Detector(model: try DetectionModel(path: criterion.model), device: .cpu)
         var decoder = ImageDecoder()
         var image = BGRImage()

@@ -35,6 +35,27 @@ import Testing
         #expect(abs(summary.map50 - expected50) <= 0.003)
     }
 
+    /// Issue 12: the trained YOLO11n and YOLO26n (anchor and end-to-end heads) of ../shared/fixtures/shapes-v11-v26,
+    /// against Ultralytics' `val()` on the same files (`ultralytics_onnx_val_map.json`), when that folder is there.
+    static let families = Fixtures.repository + "/../shared/fixtures/shapes-v11-v26/"
+    static var familyModels: [String] {
+        ["shapes-yolo11n.onnx", "shapes-yolo26n.onnx", "shapes-yolo26n-end2end.onnx"].filter {
+            FileManager.default.fileExists(atPath: families + $0)
+        }
+    }
+
+    @Test(arguments: familyModels)
+    func trainedFamilyReachesUltralyticsMap(model: String) throws {
+        let reference = try #require(
+            try Fixtures.json(Self.families + "ultralytics_onnx_val_map.json") as? [String: [String: Double]])
+        let expected = try #require(reference[model]?["map50_95"])
+        let detector = try Detector(model: try DetectionModel(path: Self.families + model), device: .cpu)
+        let result = try Validator().run(detector: detector, folder: Fixtures.valFolder)
+        print(String(format: "val %@: mAP50-95 %.7f (Ultralytics %.7f)", model, result.summary.map50to95, expected))
+        #expect(result.failures.isEmpty, "\(result.failures)")
+        #expect(abs(result.summary.map50to95 - expected) <= 0.003)
+    }
+
     @Test func folderWithoutImagesIsAOneLineError() throws {
         let folder = try Fixtures.temporaryDirectory("val-empty")
         defer { try? FileManager.default.removeItem(atPath: folder) }
