@@ -109,6 +109,9 @@ package struct PipelineBenchmark: Sendable {
     package func run(detector: Detector) async throws(LookoutError) -> Row {
         guard Paths.exists(self.source) else { throw LookoutError(.notFound, "\(self.source): no such file") }
         let source = StreamSource(kind: .file(self.source), loop: true, paced: paced)
+        var options = self.options
+        // As `lookout track`: with rules, results carry their frames so that new events get snapshots.
+        if tracking?.rules != nil { options.deliversFrames = true }
         let pipeline = try Pipeline(
             sources: Array(repeating: source, count: streams), detector: detector, options: options)
         do {

@@ -161,6 +161,9 @@ import Testing
         let s = try store.db.prepare("SELECT rule, track_id, start_frame FROM events WHERE run_id = 1")
         var inRun1 = Set<String>()
         while try s.step() { inRun1.insert("\(s.string(0) ?? "") \(s.int(1)) \(s.int(2))") }
+        print(
+            "nothing-lost: run 1 reported \(reportedBeforeKill.count) frames before the kill; their rules open \(expected.count) events, the store has \(inRun1.count) of run 1"
+        )
         #expect(!expected.isEmpty)
         #expect(expected.isSubset(of: inRun1), "missing: \(expected.subtracting(inRun1).prefix(5))")
     }

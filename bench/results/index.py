@@ -33,6 +33,7 @@ KINDS = [
     ("pipeline", r"^pipeline-"),
     ("selftest", r"^selftest-"),
     ("ncu", r"^ncu-"),
+    ("track", r"^track-"),
 ]
 
 # Series: (key, title, kind, pattern on the file name). A file belongs to the first series it matches; files that
@@ -52,6 +53,7 @@ SERIES = [
     ("selftest-gpu", "GPU self-test", "selftest", r"^selftest-gpu-.*\.txt$"),
     ("selftest-pipeline", "Pipeline self-test", "selftest", r"^selftest-pipeline-.*\.txt$"),
     ("ncu", "Nsight Compute", "ncu", r"^ncu-.*\.txt$"),
+    ("track-cpu", "Tracking and rules, CPU", "track", r"^track-cpu-.*\.json$"),
 ]
 
 # Commits of the text logs that carry none, with where the attribution comes from (the results commit that added
@@ -273,7 +275,18 @@ def headline_log(name, text):
     return "?"
 
 
-HEADLINES = {"engine": headline_engine, "transfer": headline_transfer, "pipeline": headline_pipeline}
+def headline_track(d):
+    rows = d.get("rows", [])
+    if not rows:
+        return "?"
+    r = rows[0]
+    objects = (d.get("settings") or {}).get("objects")
+    return (f"ByteTrack + {r.get('rules')} rules at {objects} objects: **{r.get('tracker_rules_mean_us')} µs** per frame "
+            f"(p99 {r.get('tracker_rules_p99_us')}; tracker alone {r.get('tracker_mean_us')})")
+
+
+HEADLINES = {"engine": headline_engine, "transfer": headline_transfer, "pipeline": headline_pipeline,
+             "track": headline_track}
 
 
 # ---- collecting runs --------------------------------------------------------------------------------------------
