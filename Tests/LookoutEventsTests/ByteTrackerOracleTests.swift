@@ -32,6 +32,31 @@ import Testing
         #expect(worst < 0.01, "largest box difference \(worst) px")
     }
 
+    /// Against the real `model.track(video, tracker='bytetrack.yaml')` (Ultralytics 8.4.190 through onnxruntime, its own
+    /// decoding and preprocessing): the same ids in every frame; boxes within a pixel (Ultralytics' detections and the
+    /// committed ones, from the NumPy mirror of predict, differ by up to 0.64 px).
+    @Test func sameIdentitiesAsUltralyticsModelTrack() throws {
+        let frames = try TrackingFixtures.detections()
+        let reference = try TrackingFixtures.lines(TrackingFixtures.modelTrackFile).map { $0["tracks"] as! [[Double]] }
+        #expect(reference.count == frames.count)
+        let tracker = ByteTracker()
+        var boxes = 0
+        var worst: Float = 0
+        for (index, detections) in frames.enumerated() {
+            let got = tracker.update(detections).sorted { $0.id < $1.id }
+            let want = reference[index].sorted { $0[4] < $1[4] }
+            try #require(got.map(\.id) == want.map { Int($0[4]) }, "frame \(index)")
+            for (object, row) in zip(got, want) {
+                for (a, b) in zip([object.x1, object.y1, object.x2, object.y2], row[0..<4]) {
+                    worst = max(worst, abs(a - Float(b)))
+                }
+                boxes += 1
+            }
+        }
+        #expect(boxes == 2678)
+        #expect(worst < 1, "largest box difference \(worst) px")
+    }
+
     @Test func tracksStartUnconfirmedAfterTheFirstFrame() {
         let tracker = ByteTracker()
         let box = Detection(x1: 10, y1: 10, x2: 50, y2: 90, confidence: 0.9, classIndex: 0)

@@ -10,6 +10,8 @@ enum TrackingFixtures {
     static let detectionsFile = folder + "/shapes-1080p.detections.jsonl"
     /// Ultralytics' BYTETracker (8.4.190, bytetrack.yaml) fed those detections.
     static let oracleFile = folder + "/shapes-1080p.bytetrack-ultralytics.jsonl"
+    /// Ultralytics' `model.track` on the video itself (scripts/ultralytics_track_reference.py, same ONNX model).
+    static let modelTrackFile = folder + "/shapes-1080p.model-track-ultralytics.jsonl"
     static let video = Fixtures.path("video/shapes-1080p.mp4")
     static let groundTruthFile = Fixtures.path("video/shapes-1080p.gt.jsonl")
 
