@@ -6,7 +6,8 @@
 # Usage (repo root there): bash scripts/gpu-family-checks.sh DIR OUT NAME[,NAME…]
 #   The models come from ../shared/fixtures/shapes-v11-v26, packed by scripts/pack-families-for-device.sh into
 #   DIR/families: the static exports, the compact pairs of the dynamic and end-to-end ones (rebuilt here, sha256
-#   checked, by scripts/fixtures/rebuild_models.py), the predictions, the mAP file and the .pt baselines. A call may
+#   checked, by scripts/fixtures/rebuild_models.py), the predictions, the mAP file and the .pt baselines (models and
+#   .pt xz-compressed: 16% smaller). A call may
 #   carry part of it: each copies what it carried to /tmp/families, where later calls on the same warm machine find
 #   it. The binary, wheels and the yolov8n .pt are found as gpu-env.sh finds them (DIR, else /tmp).
 set -u
@@ -20,6 +21,7 @@ mkdir -p $out /tmp/families
 source "$(dirname "$0")/gpu-env.sh"
 set -o pipefail
 fam=/tmp/families
+for packed in $fam/*.xz; do [ -f "$packed" ] && [ ! -f "${packed%.xz}" ] && xz -dc "$packed" > "${packed%.xz}"; done
 for static in shapes-yolo11n shapes-yolo26n; do
   stems=$(cd $fam && ls $static-*.compact.json 2>/dev/null | sed 's/.compact.json$//')
   [ -n "$stems" ] && [ -f $fam/$static.onnx ] &&
