@@ -79,6 +79,8 @@ extension CPUExecutor {
             }
         case .concat(let axis):
             return ConcatKernel(axis: axis, inputs: inputs, copied: step.copiedInputs, output: outputs[0])
+        case .split(let axis, _):
+            if let kernel = SplitKernel(axis: axis, input: inputs[0], outputs: outputs) { return kernel }
         case .softmax(let axis, let legacy):
             if let kernel = SoftmaxKernel(axis: axis, legacy: legacy, input: inputs[0], output: outputs[0]) {
                 return kernel

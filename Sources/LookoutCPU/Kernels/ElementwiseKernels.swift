@@ -186,3 +186,53 @@ struct ConcatKernel: CPUKernel {
         return copied.compactMap { inputs[$0]?.shape[a] }.map { $0 * inner }.max() ?? 0
     }
 }
+
+/// Split along an axis when the planner could not make its outputs views of the input (the attention's
+/// q/k/v split of YOLO11 and YOLO26, along the head's channel axis of a [N, heads, channels, tokens] tensor): per
+/// outer slice, each output's run is copied from its place in the input's run, outer slices spread over the cores.
+struct SplitKernel: CPUKernel {
+    let axis: Int
+    let input: CPUTensor
+    let outputs: [CPUTensor]
+    let scratchElements: Int
+
+    init?(axis: Int, input: CPUOperand?, outputs: [CPUTensor]) {
+        guard case .tensor(let x)? = input, !outputs.isEmpty, !x.isInteger else { return nil }
+        let rank = x.shape.count
+        let a = axis < 0 ? axis + rank : axis
+        guard a >= 0, a < rank, outputs.allSatisfy({ $0.shape.count == rank }),
+            outputs.reduce(0, { $0 + $1.shape[a] }) == x.shape[a]
+        else { return nil }
+        self.axis = a
+        self.input = x
+        self.outputs = outputs
+        let inner = x.shape[(a + 1)...].reduce(1, *)
+        scratchElements = x.layout.isContiguous ? 0 : (outputs.map { $0.shape[a] }.max() ?? 0) * inner
+    }
+
+    func execute(_ context: CPUContext) {
+        let shape = input.shape
+        let outer = shape[..<axis].reduce(1, *)
+        let inner = shape[(axis + 1)...].reduce(1, *)
+        let total = shape[axis] * inner
+        var start = 0
+        for output in outputs {
+            let run = output.shape[axis] * inner
+            let slot = start
+            if input.layout.isContiguous {
+                let source = context.arena + input.layout.offset
+                CPUParallel.forEachRange(outer, minimumChunk: max(1, 16384 / max(run, 1))) { range in
+                    for o in range {
+                        output.write(to: context.arena, start: o * run, count: run, from: source + o * total + slot)
+                    }
+                }
+            } else {
+                for o in 0..<outer {
+                    input.read(from: context.arena, start: o * total + slot, count: run, into: context.scratch)
+                    output.write(to: context.arena, start: o * run, count: run, from: context.scratch)
+                }
+            }
+            start += run
+        }
+    }
+}
