@@ -70,6 +70,35 @@ package struct EngineBenchmark {
             rows: [row], extra: [("p50_ms", JSONValue.rounded(stats.p50, digits: 3))])
     }
 
+    /// Milliseconds per operator type and for the slowest steps, averaged over `runs` timed runs of the CPU
+    /// executor (after the benchmark's warm-up), slowest first; nil on the GPU (its profile is `CUDAEngineBenchmark`'s).
+    package func cpuProfile(runs: Int = 10) throws(LookoutError) -> (
+        operators: [(String, Double)], steps: [(String, Double)]
+    )? {
+        let model = detector.model
+        let size = imageSize ?? max(model.defaultImageSize.height, model.defaultImageSize.width)
+        let (h, w) = model.isDynamic ? (size, size) : model.defaultImageSize
+        let found: CPUExecutor?
+        do { found = try detector.cpuExecutor(shape: [batch, 3, h, w]) } catch {
+            throw LookoutError(.inferenceFailure, "\(model.path): \(error)", cause: error)
+        }
+        guard let executor = found else { return nil }
+        let input = [Float](repeating: 0.5, count: batch * 3 * h * w)
+        var operators: [String: Double] = [:]
+        var steps: [String: Double] = [:]
+        for _ in 0..<max(warmup, 1) { _ = executor.profile(input: input) }
+        for _ in 0..<max(runs, 1) {
+            for (label, ms) in executor.profile(input: input) {
+                operators[String(label.prefix { $0 != " " }), default: 0] += ms / Double(max(runs, 1))
+                steps[label, default: 0] += ms / Double(max(runs, 1))
+            }
+        }
+        return (
+            operators.sorted { $0.value > $1.value }.map { ($0.key, $0.value) },
+            steps.sorted { $0.value > $1.value }.map { ($0.key, $0.value) }
+        )
+    }
+
     /// The table printed on stdout.
     package static func table(_ report: BenchReport) -> String {
         var lines = ["backend        precision  batch  throughput (img/s)   p50 ms   p99 ms"]

@@ -32,6 +32,7 @@ struct BenchEngineCommand: ParsableCommand {
     @Option(help: "Its model (.pt).") var baselineModel: String?
     @Option(help: "Python interpreter for the baseline.") var python = "python3"
     @Option(help: "Write the bench JSON here (- for stdout).") var json: String?
+    @Flag(help: "CPU: print milliseconds per operator type and the slowest steps after the table.") var profile = false
 
     func run() throws {
         guard let gpuPrecision = GPUPrecision(rawValue: precision) else {
@@ -56,6 +57,18 @@ struct BenchEngineCommand: ParsableCommand {
             benchmark.iterations = iterations
             benchmark.warmup = warmup
             do { report = try benchmark.run() } catch { throw Console.fail(error) }
+            if profile {
+                let found: (operators: [(String, Double)], steps: [(String, Double)])?
+                do { found = try benchmark.cpuProfile() } catch { throw Console.fail(error) }
+                if let found {
+                    let total = found.operators.reduce(0) { $0 + $1.1 }
+                    func ms(_ value: Double) -> String { TextFormat.right(TextFormat.fixed(value, digits: 3), 9) }
+                    print("profile (ms per run, \(TextFormat.fixed(total, digits: 2)) in all):")
+                    for (name, value) in found.operators { print("  " + TextFormat.left(name, 18) + ms(value)) }
+                    print("slowest steps:")
+                    for (name, value) in found.steps.prefix(15) { print("  " + ms(value) + "  " + name) }
+                }
+            }
         }
         print(EngineBenchmark.table(report))
         if let json {

@@ -66,3 +66,11 @@ final class CPUEngine: InferenceEngine, @unchecked Sendable {
         try executor(shape: shape).run(fill: fill, read: read)
     }
 }
+
+extension Detector {
+    /// The CPU executor for inputs of `shape` (nil on the GPU): `bench engine --profile` times its steps.
+    package func cpuExecutor(shape: [Int]) throws(ModelError) -> CPUExecutor? {
+        guard let engine = engine as? CPUEngine else { return nil }
+        return try engine.executor(shape: shape)
+    }
+}
