@@ -311,8 +311,46 @@ void lk_upsample2x(const float *x, size_t xPlaneStride, int h, int w, float *y, 
     }
 }
 
+// Softmax along contiguous rows (the attention softmax, rows of 400 for a 20×20 map): vectors along the row for the
+// maximum, the exponentials and their sum, and the division.
+static inline __attribute__((always_inline)) void lk_softmax_rows(const float *x, float *y, size_t rows,
+                                                                  size_t length) {
+    for (size_t o = 0; o < rows; o++) {
+        const float *src = x + o * length;
+        float *dst = y + o * length;
+        float maximum = -INFINITY;
+        size_t i = 0;
+        if (length >= 16) {
+            v16f m = load16(src);
+            for (i = 16; i + 16 <= length; i += 16) m = __builtin_elementwise_max(m, load16(src + i));
+            maximum = __builtin_reduce_max(m);
+        }
+        for (; i < length; i++) maximum = src[i] > maximum ? src[i] : maximum;
+        v16f sums = (v16f){};
+        for (i = 0; i + 16 <= length; i += 16) {
+            v16f e;
+            LK_VEXP(e, load16(src + i) - maximum);
+            store16(dst + i, e);
+            sums += e;
+        }
+        float sum = 0.0f;
+        for (int l = 0; l < 16; l++) sum += sums[l];
+        for (; i < length; i++) {
+            const float e = expf(src[i] - maximum);
+            dst[i] = e;
+            sum += e;
+        }
+        for (i = 0; i + 16 <= length; i += 16) store16(dst + i, load16(dst + i) / sum);
+        for (; i < length; i++) dst[i] /= sum;
+    }
+}
+
 LK_CLONES
 void lk_softmax(const float *x, float *y, size_t outer, size_t length, size_t stride, size_t columns) {
+    if (stride == 1 && columns == 1) {
+        lk_softmax_rows(x, y, outer, length);
+        return;
+    }
     enum { Tile = 256 };
     float maximum[Tile];
     float sum[Tile];

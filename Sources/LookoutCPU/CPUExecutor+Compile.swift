@@ -57,6 +57,7 @@ extension CPUExecutor {
                 if let variant = WinogradConvKernel.variant(for: kernel, choice: tuning.winograd) {
                     return WinogradConvKernel(conv: kernel, variant: variant, blockBytes: tuning.winogradBlockBytes)
                 }
+                if let depthwise = DepthwiseConvKernel(conv: kernel) { return depthwise }
                 return kernel
             }
         case .maxPool(let attributes):

@@ -116,6 +116,9 @@ import Testing
             // The opset < 13 DFL form: transposed so the bins are last.
             cases.append(SoftmaxCase(shape: [batch, 700, 4, 16], axis: 3, legacy: true))
             cases.append(SoftmaxCase(shape: [batch, 5], axis: 1, legacy: false))
+            // Attention: contiguous rows, whole 16-lane vectors (400) and with a tail (37).
+            cases.append(SoftmaxCase(shape: [batch, 2, 400, 400], axis: -1, legacy: false))
+            cases.append(SoftmaxCase(shape: [batch, 3, 7, 37], axis: 3, legacy: false))
         }
         return cases
     }()

@@ -23,6 +23,13 @@ void lk_bias_activation(float *y, size_t ldy, const float *bias, int activation,
 void lk_im2col(const float *x, int channels, int h, int w, int kh, int kw, int sh, int sw, int pt, int pl, int dh,
                int dw, int oh, int ow, size_t p0, size_t p1, float *columns);
 
+/// Depthwise convolution of one plane (h×w) by one kh×kw filter into oh×ow outputs, without bias: the plane is first
+/// copied with its padding into `scratch` (`lk_depthwise_scratch` elements), then each output row is computed 16
+/// pixels at a time with the taps accumulated in registers.
+void lk_depthwise_conv(const float *x, int h, int w, const float *weights, int kh, int kw, int sh, int sw, int pt,
+                       int pl, int dh, int dw, int oh, int ow, float *y, float *scratch);
+size_t lk_depthwise_scratch(int kh, int kw, int sh, int sw, int dh, int dw, int oh, int ow);
+
 /// y = op(x) elementwise over n values.
 void lk_sigmoid(const float *x, float *y, size_t n);
 
