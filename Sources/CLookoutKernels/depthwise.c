@@ -22,33 +22,18 @@ size_t lk_depthwise_scratch(int kh, int kw, int sh, int sw, int dh, int dw, int 
     return rows * cols + 16;
 }
 
-LK_CLONES
-void lk_depthwise_conv(const float *x, int h, int w, const float *weights, int kh, int kw, int sh, int sw, int pt,
-                       int pl, int dh, int dw, int oh, int ow, float *y, float *scratch) {
-    size_t rows, cols;
-    lk_depthwise_padded_size(kh, kw, sh, sw, dh, dw, oh, ow, &rows, &cols);
-    // The plane with its padding made real (zeros), so that every tap of every output vector reads in bounds.
-    for (size_t r = 0; r < rows; r++) {
-        float *dst = scratch + r * cols;
-        const int iy = (int)r - pt;
-        size_t c = 0;
-        if (iy >= 0 && iy < h) {
-            const float *src = x + (size_t)iy * w;
-            for (; c < (size_t)pl && c < cols; c++) dst[c] = 0.0f;
-            size_t end = (size_t)pl + (size_t)w;
-            if (end > cols) end = cols;
-            for (; c < end; c++) dst[c] = src[c - pl];
-        }
-        for (; c < cols; c++) dst[c] = 0.0f;
-    }
-    const int taps = kh * kw;
+// The output rows from the padded plane; `sw` is a constant at the call sites for strides 1 and 2.
+static inline __attribute__((always_inline)) void lk_depthwise_rows(const float *scratch, size_t cols,
+                                                                    const float *weights, int kh, int kw, int sh,
+                                                                    int sw, int dh, int dw, int oh, int ow, float *y) {
     for (int oy = 0; oy < oh; oy++) {
         float *out = y + (size_t)oy * ow;
         const float *top = scratch + (size_t)oy * sh * cols;
         for (int ox = 0; ox < ow; ox += 16) {
             v16f acc = (v16f){};
-            for (int t = 0; t < taps; t++) {
-                const int ky = t / kw, kx = t - ky * kw;
+            // Taps by row and column: a division per tap would cost more than its multiplication.
+            for (int ky = 0, t = 0; ky < kh; ky++)
+            for (int kx = 0; kx < kw; kx++, t++) {
                 const float *p = top + (size_t)ky * dh * cols + (size_t)ox * sw + (size_t)kx * dw;
                 v16f v;
                 if (sw == 1) {
@@ -68,4 +53,31 @@ void lk_depthwise_conv(const float *x, int h, int w, const float *weights, int k
             }
         }
     }
+}
+
+LK_CLONES
+void lk_depthwise_conv(const float *x, int h, int w, const float *weights, int kh, int kw, int sh, int sw, int pt,
+                       int pl, int dh, int dw, int oh, int ow, float *y, float *scratch) {
+    size_t rows, cols;
+    lk_depthwise_padded_size(kh, kw, sh, sw, dh, dw, oh, ow, &rows, &cols);
+    // The plane with its padding made real (zeros), so that every tap of every output vector reads in bounds.
+    for (size_t r = 0; r < rows; r++) {
+        float *dst = scratch + r * cols;
+        const int iy = (int)r - pt;
+        size_t c = 0;
+        if (iy >= 0 && iy < h) {
+            const float *src = x + (size_t)iy * w;
+            for (; c < (size_t)pl && c < cols; c++) dst[c] = 0.0f;
+            size_t end = (size_t)pl + (size_t)w;
+            if (end > cols) end = cols;
+            for (; c < end; c++) dst[c] = src[c - pl];
+        }
+        for (; c < cols; c++) dst[c] = 0.0f;
+    }
+    if (sw == 1)
+        lk_depthwise_rows(scratch, cols, weights, kh, kw, sh, 1, dh, dw, oh, ow, y);
+    else if (sw == 2)
+        lk_depthwise_rows(scratch, cols, weights, kh, kw, sh, 2, dh, dw, oh, ow, y);
+    else
+        lk_depthwise_rows(scratch, cols, weights, kh, kw, sh, sw, dh, dw, oh, ow, y);
 }

@@ -58,6 +58,7 @@ extension CPUExecutor {
                     return WinogradConvKernel(conv: kernel, variant: variant, blockBytes: tuning.winogradBlockBytes)
                 }
                 if let depthwise = DepthwiseConvKernel(conv: kernel) { return depthwise }
+                if let direct = DirectConvKernel(conv: kernel) { return direct }
                 return kernel
             }
         case .maxPool(let attributes):

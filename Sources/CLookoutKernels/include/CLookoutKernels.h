@@ -30,6 +30,15 @@ void lk_depthwise_conv(const float *x, int h, int w, const float *weights, int k
                        int pl, int dh, int dw, int oh, int ow, float *y, float *scratch);
 size_t lk_depthwise_scratch(int kh, int kw, int sh, int sw, int dh, int dw, int oh, int ow);
 
+/// Direct convolution (no groups, no dilation) of output rows [oy0, oy1) of one image, without bias, for layers with
+/// few output channels: 16 output pixels of 4 output channels at a time accumulate in registers over all input
+/// channels and taps. `packed` holds the weights as [block of 16 output channels][input channel][tap][16] (zeros past
+/// `outChannels`); the band's input rows are first copied with their padding into `scratch`
+/// (`lk_direct_conv_scratch` elements for bands of `band` rows).
+void lk_direct_conv(const float *x, int channels, int h, int w, const float *packed, int outChannels, int kh, int kw,
+                    int sh, int sw, int pt, int pl, int oh, int ow, int oy0, int oy1, float *y, float *scratch);
+size_t lk_direct_conv_scratch(int channels, int kh, int kw, int sh, int sw, int ow, int band);
+
 /// y = op(x) elementwise over n values.
 void lk_sigmoid(const float *x, float *y, size_t n);
 
