@@ -40,14 +40,30 @@ final class RTSPTestServer: @unchecked Sendable {
     }
 
     /// Publishes the clip, looped in real time, re-encoded with a keyframe every 5 frames (a reader joining
-    /// mid-stream waits at most a third of a second for a picture).
+    /// mid-stream waits at most a third of a second for a picture). Returns once ffmpeg reports progress, i.e. once
+    /// the server has taken its ANNOUNCE and RECORD and frames flow: ffmpeg's own start (x264 included) takes over a
+    /// second on a busy 2-core machine, and is not part of the server's return that the reconnect test times.
     func startPublisher() throws {
-        publisher = try TestProcess.launch([
-            "ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re", "-stream_loop", "-1", "-i", clip, "-an",
-            "-vf", "scale=320:192", "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "5", "-bf",
-            "0",
-            "-f", "rtsp", "rtsp://127.0.0.1:\(sourcePort)/live",
-        ])
+        let pipe = Pipe()
+        let process = try TestProcess.launch(
+            [
+                "ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re", "-stream_loop", "-1", "-i", clip,
+                "-an", "-vf", "scale=320:192", "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g",
+                "5", "-bf", "0", "-progress", "pipe:1", "-stats_period", "0.1",
+                "-f", "rtsp", "rtsp://127.0.0.1:\(sourcePort)/live",
+            ], output: pipe)
+        publisher = process
+        var output = ""
+        let deadline = Date(timeIntervalSinceNow: 15)
+        while !output.contains("progress=") && Date() < deadline && process.isRunning {
+            output += String(decoding: pipe.fileHandleForReading.availableData, as: UTF8.self)
+        }
+        // Keep reading, so that ffmpeg never blocks on a full pipe.
+        pipe.fileHandleForReading.readabilityHandler = { handle in _ = handle.availableData }
+        guard output.contains("progress=") else {
+            throw CocoaError(
+                .fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "the RTSP publisher did not start"])
+        }
     }
 
     /// Kills server and publisher (SIGKILL: a crash, not a goodbye).
