@@ -8,11 +8,11 @@ import Testing
 
 /// The predict options of `detect` and `stream` against Ultralytics 8.4.190's predict on the same ONNX model, images
 /// and video (Tests/Fixtures/predict/runs): label files (names and lines), crops (names, sizes, colours), the class
-/// filter, agnostic NMS, the video stride. The committed references come from
-/// scripts/fixtures/make_predict_references_numpy.py (Ultralytics' predict as the NumPy mirror in shared/reference,
-/// whose boxes equal real Ultralytics output, and its file writing transcribed); make_predict_references.py makes the
-/// same files by running Ultralytics with torch. Detections match Ultralytics' to IoU 0.99 and 0.001 in confidence
-/// (README), so numbers are compared with that tolerance.
+/// filter, agnostic NMS, the video stride. The committed references are Ultralytics' own output:
+/// scripts/fixtures/make_predict_references.py run with Ultralytics 8.4.190 and torch on the CPU (2026-12-07; the
+/// NumPy transcription, make_predict_references_numpy.py, had written the same label files and vectors, and crop
+/// colours within 0.13). Detections match Ultralytics' to IoU 0.99 and 0.001 in confidence (README), so numbers are
+/// compared with that tolerance.
 @Suite(.serialized) struct PredictCLITests {
     static let references = Fixtures.root + "/predict/runs"
     static let images = ["val_00013.jpg", "val_00035.jpg", "val_00042.jpg", "val_00095.jpg", "val_00113.jpg"]

@@ -5,10 +5,9 @@ import Testing
 @testable import LookoutYOLO
 
 /// The predict options' outputs against Ultralytics 8.4.190's functions on fixed inputs (Tests/Fixtures/predict/
-/// vectors.json; its "source" says how it was made): `Results.save_txt` lines, `save_one_box` crop rectangles and
-/// names, `non_max_suppression` with `classes` and `agnostic`, `Annotator`'s default line width. The committed file
-/// is make_predict_references_numpy.py's transcription of those functions (and the NMS oracle of shared/reference);
-/// make_predict_references.py writes the same file from Ultralytics itself where torch is installed.
+/// vectors.json, written by make_predict_references.py from Ultralytics 8.4.190 itself; its "ultralytics" and
+/// "torch" keys name the versions): `Results.save_txt` lines, `save_one_box` crop rectangles and names,
+/// `non_max_suppression` with `classes` and `agnostic`, `Annotator`'s default line width.
 struct PredictOutputTests {
     nonisolated(unsafe) static let vectors: [String: Any] = {
         let path = Fixtures.root + "/predict/vectors.json"
