@@ -9,7 +9,6 @@ import LookoutPipeline
 import LookoutServer
 import ServiceLifecycle
 import Synchronization
-import UnixSignals
 
 #if canImport(Glibc)
     import Glibc
@@ -233,24 +232,7 @@ struct StreamCommand: AsyncParsableCommand {
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: services, gracefulShutdownSignals: [.sigterm], cancellationSignals: [], logger: quiet))
-        // Ctrl-C: the first drains (the frames already decoded are still detected), the second quits at once.
-        let interrupts = Task {
-            var count = 0
-            for await _ in await UnixSignalsSequence(trapping: .sigint) {
-                count += 1
-                guard count == 1 else { Glibc.exit(130) }
-                terminal.note("stopping: finishing the frames already decoded (Ctrl-C again to quit at once)")
-                await group.triggerGracefulShutdown()
-            }
-        }
-        var status: (@Sendable (String) -> Void)? = nil
-        if terminal.statusEnabled { status = { line in terminal.status(line) } }
-        let monitor = PipelineMonitor(pipeline: pipeline, metrics: metrics, status: status)
-        monitor.start()
-        var failure: (any Error)? = nil
-        do { try await group.run() } catch { failure = error }
-        monitor.stop()
-        interrupts.cancel()
+        let failure = await runWithInterrupts(group, pipeline: pipeline, metrics: metrics, terminal: terminal)
         await reader.value
         await reporter.value
         video?.finish()

@@ -5,7 +5,6 @@ import LookoutEvents
 import LookoutInference
 import LookoutPipeline
 import ServiceLifecycle
-import UnixSignals
 
 #if canImport(Glibc)
     import Glibc
@@ -74,23 +73,7 @@ struct TrackRun {
                         service: processor, successTerminationBehavior: .gracefullyShutdownGroup,
                         failureTerminationBehavior: .gracefullyShutdownGroup),
                 ], gracefulShutdownSignals: [.sigterm], cancellationSignals: [], logger: quiet))
-        let interrupts = Task {
-            var count = 0
-            for await _ in await UnixSignalsSequence(trapping: .sigint) {
-                count += 1
-                guard count == 1 else { Glibc.exit(130) }
-                terminal.note("stopping: finishing the frames already decoded (Ctrl-C again to quit at once)")
-                await group.triggerGracefulShutdown()
-            }
-        }
-        var status: (@Sendable (String) -> Void)? = nil
-        if terminal.statusEnabled { status = { line in terminal.status(line) } }
-        let monitor = PipelineMonitor(pipeline: pipeline, metrics: nil, status: status)
-        monitor.start()
-        var failure: (any Error)? = nil
-        do { try await group.run() } catch { failure = error }
-        monitor.stop()
-        interrupts.cancel()
+        let failure = await runWithInterrupts(group, pipeline: pipeline, metrics: nil, terminal: terminal)
         await reader.value
         await reporter.value
         video?.finish()
