@@ -28,7 +28,7 @@ public final class VideoDecoder {
     private var draining = false
     private var ended = false
 
-    static let noPTS = Int64(bitPattern: 0x8000_0000_0000_0000)
+    static let noPTS = VideoInput.noPTS
 
     /// Opens `url` (a path, or any URL FFmpeg reads: rtsp://, http://, udp://, …) and its best video stream.
     public init(
@@ -36,7 +36,6 @@ public final class VideoDecoder {
     )
         throws(VideoError)
     {
-        _ = FFmpeg.quietLogs
         let opened = try VideoDecoder.open(url: url, options: options, interrupt: interrupt)
         self.source = url
         self.interrupt = interrupt
@@ -65,7 +64,10 @@ public final class VideoDecoder {
     private static func open(url: String, options: VideoInputOptions, interrupt: VideoInterrupt) throws(VideoError)
         -> Opened
     {
+        let input = try VideoInput.open(
+            url: url, options: options, interrupt: interrupt, requireDecoder: true, purpose: "cannot decode")
         var opened = Opened()
+        opened.format = input.format
         var complete = false
         defer {
             if !complete {
@@ -75,58 +77,18 @@ public final class VideoDecoder {
                 if opened.format != nil { avformat_close_input(&opened.format) }
             }
         }
-        guard let context = avformat_alloc_context() else {
-            throw VideoError(.open, source: url, message: "cannot open (out of memory)")
-        }
-        lk_interrupt_install(context, interrupt.state)
-        var dictionary: OpaquePointer? = nil
-        defer { av_dict_free(&dictionary) }
-        var settings = options.extra
-        if let transport = options.rtspTransport { settings["rtsp_transport"] = transport.rawValue }
-        if options.lowLatency {
-            let live = [
-                "fflags": "nobuffer", "probesize": "500000", "analyzeduration": "500000",
-                // RTP over UDP: hand packets on after 100 ms instead of holding them 500 ms for reordering.
-                "max_delay": "100000",
-            ]
-            for (key, value) in live where settings[key] == nil { settings[key] = value }
-        }
-        for (key, value) in settings { av_dict_set(&dictionary, key, value, 0) }
-
-        interrupt.setDeadline(secondsFromNow: options.openTimeout)
-        defer { interrupt.setDeadline(secondsFromNow: nil) }
-        var optional: UnsafeMutablePointer<AVFormatContext>? = context
-        var status = avformat_open_input(&optional, url, nil, &dictionary)
-        guard status >= 0, let format = optional else {
-            // avformat_open_input frees the context on failure.
-            throw VideoDecoder.failure(.open, url, "cannot open", "avformat_open_input", status, interrupt)
-        }
-        opened.format = format
-        status = avformat_find_stream_info(format, nil)
-        guard status >= 0 else {
-            throw VideoDecoder.failure(
-                .open, url, "cannot read stream information", "avformat_find_stream_info", status, interrupt)
-        }
-        var decoder: UnsafePointer<AVCodec>? = nil
-        let index = av_find_best_stream(format, AVMEDIA_TYPE_VIDEO, -1, -1, &decoder, 0)
-        guard index >= 0, let decoder else {
-            let why =
-                index == averrorDecoderNotFound
-                ? "its video codec has no decoder in this FFmpeg build" : "it has no video stream"
-            throw VideoError(.noVideo, source: url, message: "cannot decode: \(why)", averror: index)
-        }
-        opened.streamIndex = index
-        guard let stream = format.pointee.streams[Int(index)], let codec = avcodec_alloc_context3(decoder) else {
+        opened.streamIndex = input.streamIndex
+        guard let decoder = input.decoder, let codec = avcodec_alloc_context3(decoder) else {
             throw VideoError(.open, source: url, message: "cannot open (out of memory)")
         }
         opened.codec = codec
-        status = avcodec_parameters_to_context(codec, stream.pointee.codecpar)
+        var status = avcodec_parameters_to_context(codec, input.stream.pointee.codecpar)
         guard status >= 0 else {
             throw VideoDecoder.failure(
                 .open, url, "cannot configure the decoder", "avcodec_parameters_to_context", status, nil)
         }
         codec.pointee.thread_count = Int32(max(0, options.decoderThreads))
-        codec.pointee.pkt_timebase = stream.pointee.time_base
+        codec.pointee.pkt_timebase = input.stream.pointee.time_base
         status = avcodec_open2(codec, decoder, nil)
         guard status >= 0 else {
             throw VideoDecoder.failure(.open, url, "cannot open the decoder", "avcodec_open2", status, nil)
@@ -136,22 +98,9 @@ public final class VideoDecoder {
         guard opened.frame != nil, opened.packet != nil else {
             throw VideoError(.open, source: url, message: "cannot open (out of memory)")
         }
-
-        let tb = stream.pointee.time_base
-        opened.timeBase = tb.den != 0 ? Double(tb.num) / Double(tb.den) : 0
-        opened.startTime = stream.pointee.start_time != VideoDecoder.noPTS ? stream.pointee.start_time : nil
-        func rate(_ r: AVRational) -> Double? { r.num > 0 && r.den > 0 ? Double(r.num) / Double(r.den) : nil }
-        let parameters = stream.pointee.codecpar.pointee
-        let duration: Double? =
-            stream.pointee.duration > 0
-            ? Double(stream.pointee.duration) * opened.timeBase
-            : (format.pointee.duration > 0 ? Double(format.pointee.duration) / Double(AV_TIME_BASE) : nil)
-        opened.info = VideoStreamInfo(
-            width: Int(parameters.width), height: Int(parameters.height),
-            frameRate: rate(stream.pointee.avg_frame_rate) ?? rate(stream.pointee.r_frame_rate),
-            frameCount: stream.pointee.nb_frames > 0 ? Int(stream.pointee.nb_frames) : nil, duration: duration,
-            codec: String(cString: decoder.pointee.name),
-            container: String(cString: format.pointee.iformat.pointee.name))
+        opened.timeBase = input.timeBase
+        opened.startTime = input.startTime
+        opened.info = input.info(codec: String(cString: decoder.pointee.name))
         complete = true
         return opened
     }
@@ -291,6 +240,3 @@ public final class VideoDecoder {
         }
     }
 }
-
-/// AVERROR_DECODER_NOT_FOUND (FFERRTAG(0xF8,'D','E','C')), which Swift does not import.
-let averrorDecoderNotFound: Int32 = -Int32(bitPattern: 0xF8 | (0x44 << 8) | (0x45 << 16) | (0x43 << 24))
