@@ -94,6 +94,35 @@ int lk_scale_from_bgr(struct SwsContext **context, const uint8_t *src, int src_s
     return sws_scale(*context, planes, strides, 0, height, frame->data, frame->linesize);
 }
 
+int lk_parse_coded_format(enum AVCodecID codec_id, const uint8_t *data, int size, int *coded_width, int *coded_height,
+                          int *format) {
+    *coded_width = 0;
+    *coded_height = 0;
+    *format = -1;
+    AVCodecParserContext *parser = av_parser_init(codec_id);
+    if (!parser) return AVERROR(ENOSYS);
+    // No extradata on purpose: an avcC/hvcC record would make the parser read the Annex-B data as length-prefixed.
+    AVCodecContext *context = avcodec_alloc_context3(NULL);
+    if (!context) {
+        av_parser_close(parser);
+        return AVERROR(ENOMEM);
+    }
+    context->codec_type = AVMEDIA_TYPE_VIDEO;
+    context->codec_id = codec_id;
+    parser->flags |= PARSER_FLAG_COMPLETE_FRAMES;
+    uint8_t *out = NULL;
+    int out_size = 0;
+    int used = av_parser_parse2(parser, context, &out, &out_size, data, size, AV_NOPTS_VALUE, AV_NOPTS_VALUE, 0);
+    if (used >= 0) {
+        *coded_width = parser->coded_width;
+        *coded_height = parser->coded_height;
+        *format = parser->format;
+    }
+    av_parser_close(parser);
+    avcodec_free_context(&context);
+    return used < 0 ? used : 0;
+}
+
 void lk_error_text(int code, char *buffer, int size) {
     if (size <= 0) return;
     if (av_strerror(code, buffer, (size_t)size) < 0) snprintf(buffer, (size_t)size, "error %d", code);

@@ -2,15 +2,18 @@
 #define CLOOKOUT_FFMPEG_H
 
 // FFmpeg 5.1 (Debian bookworm's libav*, or the static build of scripts/build-ffmpeg-static.sh) and the few
-// helpers Swift cannot express: error-code macros, the interrupt callback, and sws_scale over AVFrame planes.
+// helpers Swift cannot express: error-code macros, the interrupt callback, sws_scale over AVFrame planes, and a
+// codec parser run over one packet.
 
 #include <libavcodec/avcodec.h>
+#include <libavcodec/bsf.h>
 #include <libavformat/avformat.h>
 #include <libavutil/avutil.h>
 #include <libavutil/dict.h>
 #include <libavutil/error.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/opt.h>
+#include <libavutil/pixdesc.h>
 #include <libavutil/time.h>
 #include <libswscale/swscale.h>
 #include <stdatomic.h>
@@ -50,6 +53,13 @@ int lk_copy_to_nv12(struct SwsContext **context, const AVFrame *frame, uint8_t *
 /// Converts packed BGR24 rows into `frame`'s planes (the encoder's pixel format and size).
 int lk_scale_from_bgr(struct SwsContext **context, const uint8_t *src, int src_stride, int width, int height,
                       AVFrame *frame);
+
+/// Runs the codec's parser (when this FFmpeg build has one for `codec_id`) over one complete Annex-B access unit that
+/// carries its parameter sets in-band, for what a container does not say: the coded size (whole macroblocks or
+/// coding blocks, before the cropping that gives the display size) and the pixel format. Writes 0 (sizes) or -1
+/// (format) where the parser told nothing. Returns 0, or a negative AVERROR (AVERROR(ENOSYS): no parser).
+int lk_parse_coded_format(enum AVCodecID codec_id, const uint8_t *data, int size, int *coded_width, int *coded_height,
+                          int *format);
 
 /// `av_strerror` into a caller buffer; always NUL-terminated.
 void lk_error_text(int code, char *buffer, int size);
