@@ -203,7 +203,11 @@ let package = Package(
         .testTarget(name: "LookoutCoreTests", dependencies: ["LookoutCore"]),
         .testTarget(name: "LookoutModelTests", dependencies: ["LookoutModel", "LookoutCore", "LookoutTestFixtures"]),
         .testTarget(name: "LookoutCPUTests", dependencies: ["LookoutCPU", "LookoutModel", "LookoutTestFixtures"]),
-        .testTarget(name: "LookoutMediaTests", dependencies: ["LookoutMedia", "LookoutCore", "LookoutTestFixtures"]),
+        .testTarget(
+            name: "LookoutMediaTests",
+            dependencies: [
+                "LookoutMedia", "LookoutCore", "LookoutTestFixtures", "CLookoutFFmpeg", "CLookoutAllocCounter",
+            ]),
         .testTarget(
             name: "LookoutYOLOTests",
             dependencies: [

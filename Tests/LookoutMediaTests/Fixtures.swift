@@ -10,6 +10,14 @@ enum Fixtures {
     }()
 
     static func image(_ name: String) -> String { root + "/images/" + name }
+    static func video(_ name: String) -> String { root + "/video/" + name }
+    /// ../shared beside the repository: large fixtures that stay out of it (absent on a fresh clone).
+    static let shared: String = {
+        var url = URL(fileURLWithPath: root)
+        url.deleteLastPathComponent()  // Tests
+        url.deleteLastPathComponent()  // the repository
+        return url.deletingLastPathComponent().appendingPathComponent("shared").path
+    }()
     static func valImage(_ name: String) -> String { root + "/shapes/val/images/" + name }
 
     /// One decoded image as OpenCV returned it: size and CRC-32 of the BGR bytes.
