@@ -1,3 +1,4 @@
+import LookoutCUDA
 import LookoutCore
 import LookoutEvents
 import LookoutInference
@@ -30,6 +31,13 @@ package struct PipelineBenchmark: Sendable {
     /// One row of the shared bench JSON.
     package struct Row: Sendable {
         package var mode: String
+        /// Where the video was decoded: `cpu` or `nvdec`.
+        package var decode = "cpu"
+        /// NVML's decoder utilisation at the end of the measured window (percent; nil without NVDEC or NVML).
+        package var nvdecUtilisation: Int?
+        /// Device memory the pipeline added (whole device, after the measured window less before the pipeline was
+        /// made), per stream.
+        package var deviceMemoryPerStream: Int?
         package var streams: Int
         package var fps: Double
         package var p50: Double
@@ -69,15 +77,24 @@ package struct PipelineBenchmark: Sendable {
 
         package var json: [(String, JSONValue)] {
             var fields: [(String, JSONValue)] = [
-                ("system", .string("lookout")), ("mode", .string(mode)), ("streams", .int(streams)),
+                ("system", .string("lookout")), ("mode", .string(mode)), ("decode", .string(decode)),
+                ("streams", .int(streams)),
                 ("fps", JSONValue.rounded(fps, digits: 1)), ("p50_ms", JSONValue.rounded(p50, digits: 2)),
                 ("p99_ms", JSONValue.rounded(p99, digits: 2)), ("dropped", .int(dropped)), ("frames", .int(frames)),
                 ("batch_fill", JSONValue.rounded(batchFill, digits: 2)),
                 ("cpu_utilisation", JSONValue.rounded(cpuUtilisation, digits: 2)),
+                // Host cores busy (the process's CPU time over wall time) and that per delivered frame.
+                ("cpu_cores_used", JSONValue.rounded(cpuUtilisation, digits: 2)),
+                ("cpu_ms_per_frame", JSONValue.rounded(cpuUtilisation * 1000 / max(fps, 1e-9), digits: 3)),
+                ("nvdec_utilisation", nvdecUtilisation.map { .int($0) } ?? .null),
+                ("device_memory_mb_per_stream", Row.megabytes(deviceMemoryPerStream)),
                 ("gpu_utilisation", gpuUtilisation.map { JSONValue.rounded($0, digits: 3) } ?? .null),
                 ("engine_utilisation", engineUtilisation.map { JSONValue.rounded($0, digits: 3) } ?? .null),
                 ("frame_format", .string(frameFormat)),
                 ("uploaded_bytes_per_frame", uploadedBytesPerFrame.map { JSONValue.rounded($0, digits: 0) } ?? .null),
+                // What crosses from the host per frame: the pixels copied (0 for NVDEC's frames, whose compressed
+                // packets are read by the driver).
+                ("host_bytes_per_frame", uploadedBytesPerFrame.map { JSONValue.rounded($0, digits: 0) } ?? .null),
                 ("lost", .int(lost)), ("out_of_order", .int(outOfOrder)),
                 ("seconds", JSONValue.rounded(seconds, digits: 2)),
                 ("rss_mb_start", Row.megabytes(residentStart)), ("rss_mb_end", Row.megabytes(residentEnd)),
@@ -112,8 +129,10 @@ package struct PipelineBenchmark: Sendable {
         var options = self.options
         // As `lookout track`: with rules, results carry their frames so that new events get snapshots.
         if tracking?.rules != nil { options.deliversFrames = true }
+        let memoryBefore = try? detector.cuda?.context.memoryInfo()
         let pipeline = try Pipeline(
             sources: Array(repeating: source, count: streams), detector: detector, options: options)
+        if let note = pipeline.decodeNote { log?(note) }
         do {
             let info = try VideoDecoder(url: self.source).info
             try pipeline.prepare(width: info.width, height: info.height)
@@ -180,6 +199,12 @@ package struct PipelineBenchmark: Sendable {
         }
         let measured = pipeline.summary()
         let deviceEnd = pipeline.deviceStatistics()
+        var nvdecUtilisation: Int?
+        if pipeline.decodesOnNVDEC, case .success(let nvml) = NVML.load(),
+            let ordinal = detector.cuda?.context.device.ordinal
+        {
+            nvdecUtilisation = try? nvml.utilisation(device: ordinal).decoder
+        }
         let residentEnd = ProcessUsage.residentBytes
         pipeline.stop()
         let outcome = await running.result
@@ -201,6 +226,12 @@ package struct PipelineBenchmark: Sendable {
             cpuUtilisation: measured.cpuUtilisation, lost: wholeRunLost, outOfOrder: violations,
             seconds: measured.seconds)
         row.frameFormat = pipeline.stage.frameFormat.rawValue
+        row.decode = pipeline.decodesOnNVDEC ? "nvdec" : "cpu"
+        row.nvdecUtilisation = nvdecUtilisation
+        if let memoryBefore, let deviceEnd {
+            row.deviceMemoryPerStream =
+                (deviceEnd.deviceMemoryUsed - (memoryBefore.total - memoryBefore.free)) / max(1, streams)
+        }
         row.residentStart = residentStart
         row.residentEnd = residentEnd
         row.samples = samples

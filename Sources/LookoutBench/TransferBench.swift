@@ -8,7 +8,7 @@ import LookoutYOLO
 /// Settings of `lookout bench transfer`.
 package struct TransferBenchOptions: Sendable {
     package var resolution = Resolution(width: 1920, height: 1080)
-    package var modes: [TransferMode] = TransferMode.allCases
+    package var modes: [TransferMode] = TransferMode.hostModes
     /// Frames measured per mode, after `warmup` frames.
     package var frames = 600
     package var warmup = 60

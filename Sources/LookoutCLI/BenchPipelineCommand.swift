@@ -26,6 +26,11 @@ struct BenchPipelineCommand: AsyncParsableCommand {
     )
     var mode: String?
     @Option(
+        help:
+            "Where video is decoded, comma-separated, each in turn: cpu, nvdec (NVDEC into device memory: transfer mode device) or auto."
+    )
+    var decode = "cpu"
+    @Option(
         name: .customLong("frame-format"),
         help: "Pool frame layout of the GPU-letterbox modes: nv12 (default, half the bytes) or bgr.")
     var frameFormat: String?
@@ -85,6 +90,11 @@ struct BenchPipelineCommand: AsyncParsableCommand {
             }
             options.frameFormat = format
         }
+        var decodes: [VideoDecode] = []
+        for part in decode.split(separator: ",") {
+            do { decodes.append(try VideoDecode(parsing: part.trimmedWhitespace)) } catch { throw Console.fail(error) }
+        }
+        if decodes.isEmpty { throw Console.fail("--decode: use cpu, nvdec or auto, or a comma-separated list") }
         var rows: [[(String, JSONValue)]] = []
         let settings: [(String, JSONValue)] = [
             ("source", .string(source)), ("model", .string(detector.model.path)), ("batch", .int(batch)),
@@ -92,7 +102,8 @@ struct BenchPipelineCommand: AsyncParsableCommand {
             ("seconds", .double(seconds)),
             ("warmup", .double(warmup)), ("imgsz", imgsz.map { .int($0) } ?? .null),
             ("frames_per_stream", framesPerStream.map { .int($0) } ?? .null), ("ffmpeg", .string(FFmpeg.versions)),
-            ("modes", .string(mode ?? "default")), ("frame_format", .string(frameFormat ?? "default")),
+            ("modes", .string(mode ?? "default")), ("decode", .string(decode)),
+            ("frame_format", .string(frameFormat ?? "default")),
             ("host", .string(SystemInfo.cpuDescription)), ("tracker", .string(tracking.tracker ?? "none")),
             ("rules", .string(tracking.rules ?? "none")), ("db", .string(tracking.db ?? "none")),
             ("compare_tracking", .bool(compareTracking)),
@@ -112,51 +123,58 @@ struct BenchPipelineCommand: AsyncParsableCommand {
         let configurations: [EventProcessorOptions?] =
             compareTracking ? [nil, trackingOptions ?? EventProcessorOptions()] : [trackingOptions]
         for count in counts {
-            for transfer in modes {
-                var baselineFPS: Double?
-                for configuration in configurations {
-                    var bench = PipelineBenchmark(source: source)
-                    bench.tracking = configuration
-                    bench.streams = count
-                    bench.paced = paced
-                    bench.seconds = seconds
-                    bench.warmup = warmup
-                    bench.options = options
-                    bench.options.transferMode = transfer
-                    bench.sampleEvery = sampleEvery
-                    bench.log = { Console.note($0) }
-                    let row: PipelineBenchmark.Row
-                    do { row = try await bench.run(detector: detector) } catch {
-                        // One mode failing does not hide the others' figures.
-                        Console.error(
-                            "\(transfer?.rawValue ?? "default") at \(count) streams: \(Console.message(error))")
-                        rows.append([
-                            ("system", .string("lookout")), ("mode", .string(transfer?.rawValue ?? "default")),
-                            ("streams", .int(count)), ("error", .string(Console.message(error))),
-                        ])
-                        failures += 1
+            for decoding in decodes {
+                for transfer in modes {
+                    var baselineFPS: Double?
+                    for configuration in configurations {
+                        var bench = PipelineBenchmark(source: source)
+                        bench.tracking = configuration
+                        bench.streams = count
+                        bench.paced = paced
+                        bench.seconds = seconds
+                        bench.warmup = warmup
+                        bench.options = options
+                        bench.options.transferMode = transfer
+                        bench.options.decode = decoding
+                        bench.sampleEvery = sampleEvery
+                        bench.log = { Console.note($0) }
+                        let row: PipelineBenchmark.Row
+                        do { row = try await bench.run(detector: detector) } catch {
+                            // One mode failing does not hide the others' figures.
+                            Console.error(
+                                "\(transfer?.rawValue ?? "default") (decode \(decoding.rawValue)) at \(count) streams: \(Console.message(error))"
+                            )
+                            rows.append([
+                                ("system", .string("lookout")), ("mode", .string(transfer?.rawValue ?? "default")),
+                                ("decode", .string(decoding.rawValue)), ("streams", .int(count)),
+                                ("error", .string(Console.message(error))),
+                            ])
+                            failures += 1
+                            try writeReport()
+                            continue
+                        }
+                        if row.lost > 0 || row.outOfOrder > 0 {
+                            Console.error("\(row.lost) frames lost, \(row.outOfOrder) out of order at \(count) streams")
+                        }
+                        print(
+                            "lookout    " + row.mode.padded(toLength: 11)
+                                + TextFormat.format(
+                                    "%8d %8.1f %8.2f %8.2f %8d %8d %6.2f %4.0f%% ", row.streams, row.fps, row.p50,
+                                    row.p99, row.dropped, row.frames, row.batchFill, row.cpuUtilisation * 100)
+                                + (row.gpuUtilisation.map { TextFormat.format("%5.1f%%", $0 * 100) } ?? "    -"))
+                        var fields = row.json
+                        if configuration != nil, let base = baselineFPS, base > 0 {
+                            let ratio = row.fps / base
+                            fields.append(("fps_ratio_vs_without_events", JSONValue.rounded(ratio, digits: 4)))
+                            print(
+                                "           events on / off: " + TextFormat.format("%.1f%%", ratio * 100)
+                                    + " of the fps")
+                        }
+                        if configuration == nil { baselineFPS = row.fps }
+                        fflush(nil)
+                        rows.append(fields)
                         try writeReport()
-                        continue
                     }
-                    if row.lost > 0 || row.outOfOrder > 0 {
-                        Console.error("\(row.lost) frames lost, \(row.outOfOrder) out of order at \(count) streams")
-                    }
-                    print(
-                        "lookout    " + row.mode.padded(toLength: 11)
-                            + TextFormat.format(
-                                "%8d %8.1f %8.2f %8.2f %8d %8d %6.2f %4.0f%% ", row.streams, row.fps, row.p50,
-                                row.p99, row.dropped, row.frames, row.batchFill, row.cpuUtilisation * 100)
-                            + (row.gpuUtilisation.map { TextFormat.format("%5.1f%%", $0 * 100) } ?? "    -"))
-                    var fields = row.json
-                    if configuration != nil, let base = baselineFPS, base > 0 {
-                        let ratio = row.fps / base
-                        fields.append(("fps_ratio_vs_without_events", JSONValue.rounded(ratio, digits: 4)))
-                        print("           events on / off: " + TextFormat.format("%.1f%%", ratio * 100) + " of the fps")
-                    }
-                    if configuration == nil { baselineFPS = row.fps }
-                    fflush(nil)
-                    rows.append(fields)
-                    try writeReport()
                 }
             }
             if let baseline {

@@ -19,7 +19,7 @@ struct BenchCommand: AsyncParsableCommand {
             "Benchmarks that print a table and write JSON under bench/results/runs/ (index: bench/results/README.md).",
         subcommands: [
             BenchEngineCommand.self, BenchTransferCommand.self,
-            BenchPipelineCommand.self, BenchTrackCommand.self,
+            BenchPipelineCommand.self, BenchTrackCommand.self, BenchDecodeCommand.self,
         ]
     )
 }

@@ -41,6 +41,10 @@ struct SelftestCommand: AsyncParsableCommand {
     @Option(name: .customLong("pipeline-modes"), help: "Transfer modes to check (comma-separated, or all).")
     var pipelineModes = "all"
     @Option(name: .customLong("pipeline-frames"), help: "Frames per stream.") var pipelineFrames = 24
+    @Option(
+        name: .customLong("nvdec-video"),
+        help: "More clips whose every frame NVDEC must decode as FFmpeg does (the pipeline clip always is).")
+    var nvdecVideos: [String] = []
 
     func run() async throws {
 
@@ -83,6 +87,20 @@ struct SelftestCommand: AsyncParsableCommand {
             } catch {
                 print("FAIL pipeline checks: \(error)")
                 failed += 1
+            }
+            switch NVDEC.load() {
+            case .success:
+                var nvdec = NVDECSelftest(videos: [pipelineVideo] + nvdecVideos)
+                nvdec.log = { line in
+                    print(line)
+                    fflush(nil)
+                }
+                for outcome in nvdec.run() {
+                    for line in outcome.lines { printer(line) }
+                    if outcome.passed { passed += 1 } else { failed += 1 }
+                }
+            case .failure(let unavailable):
+                printer("NVDEC checks skipped: \(unavailable)")
             }
         }
         print("\(passed) passed, \(failed) failed")

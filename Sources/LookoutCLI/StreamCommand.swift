@@ -33,8 +33,16 @@ struct StreamCommand: AsyncParsableCommand {
         name: .customLong("max-delay-ms"), parsing: .unconditional,
         help: "…or when its oldest frame has waited this long.")
     var maxDelayMs = 10.0
-    @Option(help: "Transfer mode of the GPU path: pageable, pinned, pinned-raw, mapped, managed (CPU runs have none).")
+    @Option(
+        help:
+            "Transfer mode of the GPU path: pageable, pinned, pinned-raw, mapped, managed, device (NVDEC frames; CPU runs have none)."
+    )
     var mode: String?
+    @Option(
+        help:
+            "Where video is decoded: cpu (FFmpeg), nvdec (the GPU's decoders, straight into device memory) or auto (NVDEC when the GPU and codec allow)."
+    )
+    var decode = "cpu"
     @Option(parsing: .unconditional, help: "Batches in flight (overlap depth).") var depth = 2
     @Option(
         name: .customLong("frame-format"),
@@ -121,6 +129,7 @@ struct StreamCommand: AsyncParsableCommand {
         if let mode {
             do { options.transferMode = try TransferMode.parseList(mode).first } catch { throw Console.fail(error) }
         }
+        do { options.decode = try VideoDecode(parsing: decode) } catch { throw Console.fail(error) }
         if let frameFormat {
             guard let format = FrameFormat(rawValue: frameFormat) else {
                 throw Console.fail("--frame-format must be nv12 or bgr")
@@ -155,6 +164,7 @@ struct StreamCommand: AsyncParsableCommand {
         do {
             pipeline = try Pipeline(sources: parsed, detector: detector, options: options, metrics: metrics)
         } catch { throw Console.fail(error) }
+        if let note = pipeline.decodeNote { Console.note(note) }
         let names = detector.model.classNames
         var writer: LineWriter?
         if let json {

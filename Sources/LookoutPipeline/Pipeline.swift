@@ -36,6 +36,10 @@ public final class Pipeline: Service, @unchecked Sendable {
     package let stage: any InferenceStage
     package let batcher: DynamicBatcher
     package let sinks: [FrameSink]
+    /// How video is decoded when `options.decode` is `auto` or `nvdec`, and why (one line); nil for `cpu`.
+    public let decodeNote: String?
+    /// Whether video streams decode on NVDEC (each stream NVDEC cannot decode falls back to the CPU, with an event).
+    public var decodesOnNVDEC: Bool { sinks.first?.hardwareDecoding != nil }
     package let metrics: PipelineMetrics?
     private let resultQueue: ResultQueue<FrameResult>
     private let eventQueue: ResultQueue<StreamEvent>
@@ -87,7 +91,12 @@ public final class Pipeline: Service, @unchecked Sendable {
             throw LookoutError.invalidArgument(
                 "videoStride", "must be at least 1 (got \(source.videoStride) for \(source.description))")
         }
+        let decoding = try HardwareDecoding.resolve(options: options, detector: detector)
+        var options = options
+        if decoding.nvdec != nil && options.transferMode == nil { options.transferMode = .device }
         let stage = try InferenceStages.make(detector: detector, options: options)
+        let hardware = decoding.nvdec.map { HardwareDecoding(nvdec: $0, context: detector.cuda!.context) }
+        decodeNote = decoding.note
         var maxBatch = options.maxBatch
         if let limit = stage.maximumBatch, maxBatch > limit {
             // A static export runs its own batch size only.
@@ -120,7 +129,7 @@ public final class Pipeline: Service, @unchecked Sendable {
             FrameSink(
                 stream: index, source: source, batcher: batcher, poolSize: perStream, liveQueueLimit: liveLimit,
                 startedAt: MonotonicClock.nanoseconds(), preferredFormat: format, decoderThreads: decoderThreads,
-                metrics: metrics,
+                hardwareDecoding: hardware, metrics: metrics,
                 makePool: { [stage] count, bytes, policy in
                     try stage.makePool(count: count, bufferBytes: bytes, policy: policy)
                 },

@@ -13,6 +13,9 @@ public struct PipelineOptions: Sendable {
     /// How frames reach the GPU (a detector on a CUDA device; nil there is `pinnedRaw`). Must be nil on the CPU,
     /// which has one path.
     public var transferMode: TransferMode?
+    /// Where video files and live streams are decoded: on the CPU (FFmpeg), or on the GPU's NVDEC engines straight
+    /// into device memory (`transferMode` nil then means `device`).
+    public var decode = VideoDecode.cpu
     /// Choices inside the transfer modes (the `pinned` mode's variants).
     public var upload = UploadOptions()
     /// The layout video decoders write for the GPU-letterbox modes (`pinnedRaw`, `mapped`, `managed`): nil is NV12

@@ -22,7 +22,12 @@ package struct PipelineSelftest: Sendable {
     package var streams = 4
     package var imageSize = 640
     package var batch = 8
-    package var modes = TransferMode.allCases
+    package var modes = TransferMode.hostModes
+    /// Also decode on NVDEC (transfer mode `device`) when the driver has it: its detections must equal the
+    /// CPU-decode `pinned-raw`/nv12 run's within `nvdecTolerance` (the same NV12 pixels, if NVDEC's frames are
+    /// FFmpeg's bit for bit), and the CPU path's within the NV12 tolerance.
+    package var nvdec = true
+    package var nvdecTolerance = Tolerance(minimumIoU: 0.95, maximumConfidenceDelta: 0.01, requiredMatch: 0.995)
     package var device = DeviceRequest.cuda(ordinal: 0)
     package var log: @Sendable (String) -> Void = { print($0) }
 
@@ -48,6 +53,8 @@ package struct PipelineSelftest: Sendable {
         package var name: String
         package var passed: Bool
         package var lines: [String]
+        /// Per stream, per frame: the detections the run delivered.
+        package var detections: [[[Detection]]] = []
     }
 
     /// Runs every check; the outcomes say what passed.
@@ -76,6 +83,35 @@ package struct PipelineSelftest: Sendable {
                 outcomes.append(outcome)
             }
         }
+        if nvdec, case .success = NVDEC.load() {
+            var outcome: Outcome
+            do {
+                outcome = try await check(
+                    mode: .device, format: .nv12, detector: gpu, reference: reference, detect: detect, decode: .nvdec)
+                if let cpuDecoded = outcomes.first(where: { $0.name == "pinned-raw/nv12" }) {
+                    var comparison = BoxComparison()
+                    for (stream, frames) in outcome.detections.enumerated() where stream < cpuDecoded.detections.count {
+                        for (frame, found) in frames.enumerated() where frame < cpuDecoded.detections[stream].count {
+                            comparison.add(found, cpuDecoded.detections[stream][frame], tolerance: nvdecTolerance)
+                        }
+                    }
+                    let ok = comparison.matchedFraction >= nvdecTolerance.requiredMatch
+                    if !ok { outcome.passed = false }
+                    outcome.lines.append(
+                        "  \(ok ? "ok  " : "FAIL") device/nv12 (NVDEC): "
+                            + TextFormat.format(
+                                "vs CPU decode (pinned-raw/nv12): %d/%d boxes matched (%.2f%%; class, IoU ≥ %.2f, "
+                                    + "|Δconf| ≤ %.2f), %d extra; worst matched IoU %.4f, |Δconf| %.4f",
+                                comparison.matched, comparison.reference, comparison.matchedFraction * 100,
+                                nvdecTolerance.minimumIoU, nvdecTolerance.maximumConfidenceDelta,
+                                comparison.unmatchedResults, comparison.worstIoU, comparison.worstConfidence))
+                }
+            } catch {
+                outcome = Outcome(name: "device/nv12", passed: false, lines: ["FAIL device/nv12 (NVDEC): \(error)"])
+            }
+            for line in outcome.lines { log(line) }
+            outcomes.append(outcome)
+        }
         return outcomes
     }
 
@@ -96,7 +132,8 @@ package struct PipelineSelftest: Sendable {
     }
 
     func check(
-        mode: TransferMode, format: FrameFormat, detector: Detector, reference: [[Detection]], detect: DetectOptions
+        mode: TransferMode, format: FrameFormat, detector: Detector, reference: [[Detection]], detect: DetectOptions,
+        decode: VideoDecode = .cpu
     ) async throws -> Outcome {
         let name = "\(mode.rawValue)/\(format.rawValue)"
         var options = PipelineOptions()
@@ -105,6 +142,7 @@ package struct PipelineSelftest: Sendable {
         options.maxDelayMilliseconds = 5
         options.transferMode = mode
         options.frameFormat = mode.preprocessesOnCPU ? nil : format
+        options.decode = decode
         let sources = (0..<streams).map { _ in StreamSource(kind: .file(video), maxFrames: frames) }
         let pipeline = try Pipeline(sources: sources, detector: detector, options: options)
         let streams = self.streams
@@ -156,12 +194,16 @@ package struct PipelineSelftest: Sendable {
                 comparison.matched, comparison.reference, comparison.matchedFraction * 100, tolerance.minimumIoU,
                 tolerance.maximumConfidenceDelta, comparison.unmatchedResults, comparison.worstIoU,
                 comparison.worstConfidence))
+        if decode == .nvdec {
+            expect(pipeline.decodesOnNVDEC, "decoded on NVDEC (\(pipeline.decodeNote ?? "no note"))")
+        }
         lines.insert(
             (passed ? "PASS " : "FAIL ") + name
                 + TextFormat.format(
                     ": %d streams × %d frames in %.2f s, batch fill %.2f", streams, frames, seconds,
                     summary.batchFill), at: 0)
-        return Outcome(name: name, passed: passed, lines: lines)
+        return Outcome(
+            name: name, passed: passed, lines: lines, detections: results.map { $0.map(\.detections) })
     }
 }
 

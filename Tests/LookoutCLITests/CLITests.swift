@@ -219,3 +219,45 @@ import Testing
         for key in ["commit", "device", "date", "settings"] { #expect(report[key] != nil, "\(key) missing") }
     }
 }
+
+@Suite struct DecodeCLITests {
+    /// Without a GPU, asking for NVDEC fails at once in one line that says why; `auto` decodes on the CPU.
+    @Test func nvdecWithoutAGPUIsOneLineError() throws {
+        let video = Fixtures.repository + "/Tests/Fixtures/video/shapes-640x384.mp4"
+        let cases: [(String, [String], [String])] = [
+            (
+                "stream", ["stream", "--model", Fixtures.staticModel, "--device", "cpu", "--decode", "nvdec", video],
+                ["nvdec", "CUDA device"]
+            ),
+            ("stream, bad choice", ["stream", "--decode", "gpu", video], ["gpu", "auto, cpu or nvdec"]),
+            (
+                "bench pipeline",
+                [
+                    "bench", "pipeline", "--source", video, "--model", Fixtures.staticModel, "--device", "cpu",
+                    "--decode", "nvdec", "--seconds", "1", "--warmup", "0",
+                ],
+                ["nvdec", "CUDA device"]
+            ),
+            (
+                "bench decode", ["bench", "decode", "--source", video, "--decode", "nvdec", "--seconds", "1"],
+                ["nvdec", "not found"]
+            ),
+        ]
+        for (label, arguments, phrases) in cases {
+            let result = try CLI.run(arguments)
+            CLI.expectOneLineError(result, phrases)
+            #expect(!result.stdout.contains("\n\n"), "\(label): stdout \(result.stdout)")
+        }
+    }
+
+    @Test func autoDecodesOnTheCPUAndSaysWhy() throws {
+        let video = Fixtures.repository + "/Tests/Fixtures/video/shapes-640x384.mp4"
+        let result = try CLI.run([
+            "stream", "--model", Fixtures.staticModel, "--device", "cpu", "--decode", "auto", "--max-frames", "3",
+            "--json", "-", video,
+        ])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        #expect(result.stdoutLines.count == 3)
+        #expect(result.stderr.contains("decoding on the CPU: NVDEC needs a detector on a CUDA device"))
+    }
+}

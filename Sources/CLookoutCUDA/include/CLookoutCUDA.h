@@ -175,4 +175,5 @@ typedef struct LookoutLetterboxParams {
 
 #include "CLookoutEngineParams.h"
 #include "CLookoutCUDNN.h"
+#include "CLookoutNVDEC.h"
 #endif

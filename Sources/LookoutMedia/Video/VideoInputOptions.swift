@@ -48,4 +48,12 @@ public struct DecodedFrame: Sendable, Equatable {
     /// 0-based count of frames this decoder produced.
     public var index: Int
     public var isKeyFrame: Bool
+
+    public init(width: Int, height: Int, pts: Double?, index: Int, isKeyFrame: Bool) {
+        self.width = width
+        self.height = height
+        self.pts = pts
+        self.index = index
+        self.isKeyFrame = isKeyFrame
+    }
 }

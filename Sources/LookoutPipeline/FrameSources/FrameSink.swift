@@ -18,6 +18,8 @@ public final class FrameSink: @unchecked Sendable {
     public let preferredFormat: FrameFormat
     /// Decoder threads a video source should use when it has no setting of its own (from the core and stream counts).
     public let decoderThreads: Int
+    /// NVDEC and the engine's context, when the pipeline decodes video on the GPU.
+    package let hardwareDecoding: HardwareDecoding?
     let batcher: DynamicBatcher
     let stats = StreamStats()
     let poolSize: Int
@@ -38,7 +40,8 @@ public final class FrameSink: @unchecked Sendable {
 
     init(
         stream: Int, source: any FrameSource, batcher: DynamicBatcher, poolSize: Int, liveQueueLimit: Int,
-        startedAt: UInt64, preferredFormat: FrameFormat, decoderThreads: Int, metrics: PipelineMetrics?,
+        startedAt: UInt64, preferredFormat: FrameFormat, decoderThreads: Int, hardwareDecoding: HardwareDecoding?,
+        metrics: PipelineMetrics?,
         makePool: @escaping @Sendable (Int, Int, PoolExhaustionPolicy) throws -> FramePool,
         keyFor: @escaping @Sendable (Int, Int) -> BatchKey, onEvent: @escaping @Sendable (StreamEvent) -> Void
     ) {
@@ -50,6 +53,7 @@ public final class FrameSink: @unchecked Sendable {
         self.startedAt = startedAt
         self.preferredFormat = preferredFormat
         self.decoderThreads = decoderThreads
+        self.hardwareDecoding = hardwareDecoding
         self.metrics = metrics
         self.makePool = makePool
         self.keyFor = keyFor
@@ -164,6 +168,49 @@ public final class FrameSink: @unchecked Sendable {
         var frame = Frame(info: FrameInfo(stream: stream), lease: lease)
         frame.reshape(width: width, height: height, format: format)
         return frame
+    }
+
+    /// Publishes one frame that a hardware decoder maps into device memory: a slot of `pool` (a surface pool) is
+    /// taken as `write` takes a buffer (a file waits, a live stream drops its oldest waiting frame), then `map` maps
+    /// the frame and returns its surface and row pitch, and the frame goes to the batcher. `map` returning nil (the
+    /// decoder rejected the picture: its error is counted there) publishes nothing and takes no index. False when the
+    /// frame was not published.
+    func writeSurface(
+        pool: FramePool, width: Int, height: Int, pts: Double?,
+        map: () throws -> (surface: DevicePointer, pitch: Int)?
+    ) throws -> Bool {
+        guard let lease = try acquireSurface(pool) else {
+            _ = takeFrameIndex()
+            return false
+        }
+        var frame = Frame(info: FrameInfo(stream: stream), lease: lease)
+        guard let mapped = try map() else { return false }
+        frame.lease.attach(mapped.surface)
+        frame.reshapeSurface(width: width, height: height, pitch: mapped.pitch)
+        publish(frame, index: takeFrameIndex(), pts: pts)
+        return true
+    }
+
+    /// A slot of a surface pool; nil when a live stream drops the frame (counted).
+    private func acquireSurface(_ pool: FramePool) throws -> FrameLease? {
+        if source.dropsWhenBehind {
+            if batcher.queued(stream) < liveQueueLimit, let lease = try pool.acquire() { return lease }
+            // Behind: the oldest waiting frame gives way (its surface goes back as it is dropped), and this one
+            // takes a slot if one is free now.
+            var lost = 0
+            if let oldest = batcher.takeOldest(stream) {
+                _ = consume oldest
+                lost += 1
+            }
+            let lease = try pool.acquire()
+            if lease == nil { lost += 1 }
+            stats.dropped.add(lost, ordering: .relaxed)
+            return lease
+        }
+        let mayBlock = pool.freeCount == 0
+        if mayBlock { batcher.setBlocked(stream, true) }
+        defer { if mayBlock { batcher.setBlocked(stream, false) } }
+        return try pool.acquire()
     }
 
     /// Hands a written frame to the batcher.

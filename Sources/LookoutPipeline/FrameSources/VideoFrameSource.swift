@@ -1,8 +1,10 @@
 import LookoutCore
 import LookoutMedia
 
-/// Decodes a video file or live stream with FFmpeg into the stream's frame pool. Files end at their last frame (or
-/// loop); live streams re-open after an error, an end or a stall, with back-off, reporting each event.
+/// Decodes a video file or live stream into the stream's frame pool: with FFmpeg on CPU threads, or on NVDEC into
+/// device surfaces when the pipeline decodes on the GPU and NVDEC takes the stream's codec and size. Files end at
+/// their last frame (or loop); live streams re-open after an error, an end or a stall, with back-off, reporting
+/// each event.
 struct VideoFrameSource: Sendable {
     let source: StreamSource
     let url: String
@@ -23,6 +25,7 @@ struct VideoFrameSource: Sendable {
         var needsOffset = false
         var reportedErrors = 0
         var published = 0
+        var reportedFallback = false
         // Frames decoded (1-based) for the stride: Ultralytics keeps the Nth, 2Nth… (`grab` N times, `retrieve`).
         var decodedForStride = 0
         let stride = max(source.videoStride, 1)
@@ -30,9 +33,12 @@ struct VideoFrameSource: Sendable {
         while !feed.isStopping {
             let interrupt = VideoInterrupt()
             feed.use(interrupt)
-            let decoder: VideoDecoder
+            let decoder: any OpenVideo
             do {
-                decoder = try VideoDecoder(url: url, options: options, interrupt: interrupt)
+                decoder = try open(options: options, interrupt: interrupt, feed: feed) { reason in
+                    if !reportedFallback { feed.report(.decodingOnCPU(reason: reason)) }
+                    reportedFallback = true
+                }
             } catch {
                 if error.code == .stopped || feed.isStopping { break }
                 guard live else {
@@ -116,16 +122,7 @@ struct VideoFrameSource: Sendable {
                     }
                     // The frame counts as decoded from here: it is published or counted as dropped.
                     var convertNanoseconds: UInt64 = 0
-                    let format = feed.preferredFormat
-                    let kept = try feed.write(width: frame.width, height: frame.height, format: format, pts: pts) {
-                        buffer, rowBytes in
-                        let convertStart = MonotonicClock.nanoseconds()
-                        switch format {
-                        case .bgr: try decoder.convert(into: buffer.baseAddress!, rowBytes: rowBytes)
-                        case .nv12: try decoder.convertNV12(into: buffer.baseAddress!, pitch: rowBytes)
-                        }
-                        convertNanoseconds = MonotonicClock.nanoseconds() &- convertStart
-                    }
+                    let kept = try decoder.publish(frame, pts: pts, into: feed, convertNanoseconds: &convertNanoseconds)
                     guard kept else { continue }
                     // Demux + decode + conversion, without the waits for pacing or a pool buffer (a live stream's
                     // demux time includes waiting for its data).
@@ -157,9 +154,28 @@ struct VideoFrameSource: Sendable {
         }
     }
 
+    /// Opens the video on NVDEC when the pipeline decodes on the GPU and NVDEC takes it (else `fallback` hears why
+    /// and the CPU decodes it), or with FFmpeg's decoders.
+    private func open(
+        options: VideoInputOptions, interrupt: VideoInterrupt, feed: FrameSink, fallback: (String) -> Void
+    ) throws(VideoError) -> any OpenVideo {
+        if let hardware = feed.hardwareDecoding {
+            let reader = try VideoPacketReader(url: url, options: options, interrupt: interrupt)
+            switch NVDECVideo.refusal(reader: reader, hardware: hardware) {
+            case .some(let reason):
+                fallback(reason)
+            case .none:
+                return try NVDECVideo(
+                    reader: reader, hardware: hardware, surfaces: feed.poolSize, lowLatency: source.isLive,
+                    policy: source.dropsWhenBehind ? .report : .wait)
+            }
+        }
+        return CPUVideo(decoder: try VideoDecoder(url: url, options: options, interrupt: interrupt))
+    }
+
     /// Counts the decoder's new corrupt-packet errors; reports the first and then each power of ten, not a line per
     /// packet.
-    private func noteDecodeErrors(_ decoder: VideoDecoder, _ feed: FrameSink, _ counted: inout Int) {
+    private func noteDecodeErrors(_ decoder: any OpenVideo, _ feed: FrameSink, _ counted: inout Int) {
         guard decoder.decodeErrors > counted else { return }
         let before = feed.stats.decodeErrors.add(decoder.decodeErrors - counted, ordering: .relaxed).oldValue
         let total = before + decoder.decodeErrors - counted
@@ -172,5 +188,52 @@ struct VideoFrameSource: Sendable {
             }
             threshold *= 10
         }
+    }
+}
+
+/// An open video as `VideoFrameSource` drives it: frames one at a time, each published into the stream's sink.
+protocol OpenVideo: AnyObject {
+    var info: VideoStreamInfo { get }
+    /// Corrupt packets or pictures the decoder skipped so far, and its words for the last.
+    var decodeErrors: Int { get }
+    var lastDecodeError: String? { get }
+    /// The next frame in display order; nil at the end.
+    func next() throws(VideoError) -> DecodedFrame?
+    /// Back to the first frame (a looping file).
+    func rewind() throws(VideoError)
+    /// Publishes `frame` (the last `next()` returned) into `feed`; false when it was not kept. Adds the time spent
+    /// converting or mapping it to `convertNanoseconds`.
+    func publish(_ frame: DecodedFrame, pts: Double?, into feed: FrameSink, convertNanoseconds: inout UInt64) throws
+        -> Bool
+}
+
+/// FFmpeg's decoder: frames converted into host pool buffers in the stage's layout.
+final class CPUVideo: OpenVideo {
+    let decoder: VideoDecoder
+
+    init(decoder: VideoDecoder) { self.decoder = decoder }
+
+    var info: VideoStreamInfo { decoder.info }
+    var decodeErrors: Int { decoder.decodeErrors }
+    var lastDecodeError: String? { decoder.lastDecodeError }
+    func next() throws(VideoError) -> DecodedFrame? { try decoder.next() }
+    func rewind() throws(VideoError) { try decoder.rewind() }
+
+    func publish(_ frame: DecodedFrame, pts: Double?, into feed: FrameSink, convertNanoseconds: inout UInt64) throws
+        -> Bool
+    {
+        let format = feed.preferredFormat
+        var spent: UInt64 = 0
+        let kept = try feed.write(width: frame.width, height: frame.height, format: format, pts: pts) {
+            buffer, rowBytes in
+            let start = MonotonicClock.nanoseconds()
+            switch format {
+            case .bgr: try decoder.convert(into: buffer.baseAddress!, rowBytes: rowBytes)
+            case .nv12: try decoder.convertNV12(into: buffer.baseAddress!, pitch: rowBytes)
+            }
+            spent = MonotonicClock.nanoseconds() &- start
+        }
+        convertNanoseconds &+= spent
+        return kept
     }
 }

@@ -58,6 +58,17 @@ package struct Frame: ~Copyable, Sendable {
         info.rowBytes = format.pitch(width: width)
     }
 
+    /// Sets the size of a frame a decoder has mapped into a device surface, whose rows are `pitch` bytes apart.
+    package mutating func reshapeSurface(width: Int, height: Int, pitch: Int) {
+        info.width = width
+        info.height = height
+        info.format = .nv12
+        info.rowBytes = pitch
+    }
+
+    /// Whether the pixels are in device memory (a hardware decoder's surface): nothing to copy, no host bytes.
+    package var isDeviceSurface: Bool { lease.isDeviceSurface }
+
     /// The buffer, for the source to write the frame into.
     @discardableResult
     package func withUnsafeMutableBytes<R, E: Error>(_ body: (UnsafeMutableRawBufferPointer) throws(E) -> R) throws(E)

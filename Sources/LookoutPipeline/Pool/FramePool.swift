@@ -14,15 +14,21 @@ package enum PoolExhaustionPolicy: Sendable {
 /// is dropped (the CPU has read it) or, on the GPU path, when the GPU work recorded on its fence has completed
 /// (`FrameLease.release(after:)`): an event, never a timer, and no thread waiting for it. Nothing is allocated per
 /// lease.
+///
+/// A pool of device surfaces (`init(surfaces:…)`) has no buffers of its own: each slot is a frame that a hardware
+/// decoder mapped into device memory (`FrameLease.attach`), handed back to it (`DeviceSurfaces.unmap`) when the
+/// slot's lease is dropped or its fence has passed.
 package final class FramePool: @unchecked Sendable {
-    // `buffers` and `fences` are set in init and never replaced; the slot states are under `state`, and waiters
-    // for a dropped lease under `returned`.
+    // `buffers`, `surfaces` and `fences` are set in init and never replaced; the slot states and the surfaces'
+    // addresses are under `state`, and waiters for a dropped lease under `returned`.
     enum SlotState: UInt8 { case free, leased, fenced }
 
     package let count: Int
     package let policy: PoolExhaustionPolicy
     package let bufferBytes: Int
-    let buffers: UnsafeMutablePointer<HostBuffer>
+    let buffers: UnsafeMutablePointer<HostBuffer>?
+    /// The decoder a pool of device surfaces returns them to; nil for host buffers.
+    let surfaces: (any DeviceSurfaces)?
     /// Per slot, the event the GPU records when it has read the buffer; nil for pools the CPU alone reads.
     let fences: [CUDAEvent]?
     private let state: Mutex<State>
@@ -37,6 +43,8 @@ package final class FramePool: @unchecked Sendable {
         var nextFree = 0
         var exhausted = 0
         var leases = 0
+        /// Per slot of a surface pool, the mapped surface it holds (nil when none).
+        var mapped: [DevicePointer?] = []
     }
 
     /// Allocates `count` buffers with `makeBuffer`, and a fence each with `makeFence` for pools the GPU reads.
@@ -67,15 +75,48 @@ package final class FramePool: @unchecked Sendable {
             throw error
         }
         self.buffers = buffers
+        self.surfaces = nil
         self.bufferBytes = buffers[0].byteCount
         self.state = Mutex(
             State(slots: Array(repeating: .free, count: count), fenced: Array(repeating: 0, count: count)))
     }
 
-    deinit {
-        buffers.deinitialize(count: count)
-        buffers.deallocate()
+    /// A pool of `count` device surfaces of `surfaces` (frames a hardware decoder maps), with a fence each.
+    package init(
+        surfaces: any DeviceSurfaces, count: Int, policy: PoolExhaustionPolicy, context: CUDAContext
+    ) throws(CUDAError) {
+        precondition(count > 0, "a pool holds at least one surface")
+        self.count = count
+        self.policy = policy
+        self.buffers = nil
+        self.surfaces = surfaces
+        self.bufferBytes = Int.max
+        var fences: [CUDAEvent] = []
+        for _ in 0..<count { fences.append(try CUDAEvent(context: context, timing: false)) }
+        self.fences = fences
+        var state = State(slots: Array(repeating: .free, count: count), fenced: Array(repeating: 0, count: count))
+        state.mapped = Array(repeating: nil, count: count)
+        self.state = Mutex(state)
     }
+
+    deinit {
+        if let buffers {
+            buffers.deinitialize(count: count)
+            buffers.deallocate()
+        }
+        if let surfaces, let fences {
+            // Surfaces still behind their fences go back once the GPU has read them.
+            let mapped = state.withLock { $0.mapped }
+            for (slot, surface) in mapped.enumerated() {
+                guard let surface else { continue }
+                try? fences[slot].synchronize()
+                surfaces.unmap(surface)
+            }
+        }
+    }
+
+    /// Whether the slots are device surfaces (no host bytes).
+    package var holdsDeviceSurfaces: Bool { surfaces != nil }
 
     /// Times `acquire` found every buffer busy under `.report`.
     package var exhaustedCount: Int { state.withLock { $0.exhausted } }
@@ -112,6 +153,7 @@ package final class FramePool: @unchecked Sendable {
                     let candidate = state.fenced[state.head]
                     guard try fences[candidate].isComplete() else { break }
                     state.slots[candidate] = .free
+                    returnSurface(candidate, &state)
                     state.head = (state.head + 1) % count
                     state.fencedCount -= 1
                 }
@@ -143,10 +185,37 @@ package final class FramePool: @unchecked Sendable {
         let freed = state.withLock { state -> Bool in
             guard state.slots[slot] == .leased else { return false }
             state.slots[slot] = .free
+            // A dropped lease's surface was not read by the GPU (or was read synchronously): back at once.
+            returnSurface(slot, &state)
             return true
         }
         if freed { returned.withLock { returned.broadcast() } }
     }
+
+    /// Hands a freed slot's surface back to its decoder.
+    private func returnSurface(_ slot: Int, _ state: inout State) {
+        guard let surfaces, let surface = state.mapped[slot] else { return }
+        state.mapped[slot] = nil
+        surfaces.unmap(surface)
+    }
+
+    func attach(_ surface: DevicePointer, slot: Int) {
+        state.withLock { state in
+            precondition(state.slots[slot] == .leased && state.mapped[slot] == nil, "a surface on a busy slot")
+            state.mapped[slot] = surface
+        }
+    }
+
+    func surface(_ slot: Int) -> DevicePointer? {
+        state.withLock { $0.mapped[slot] }
+    }
+}
+
+/// Frames a hardware decoder maps into device memory, which a surface pool hands back when their leases end.
+package protocol DeviceSurfaces: AnyObject, Sendable {
+    /// Returns a mapped frame to the decoder (the GPU work that read it has completed). Failures are the decoder's
+    /// to count: the pool has no one to report them to.
+    func unmap(_ surface: DevicePointer)
 }
 
 /// One pooled buffer, held by one owner at a time from the source that fills it to the stage that reads it.
@@ -167,23 +236,39 @@ package struct FrameLease: ~Copyable, @unchecked Sendable {
     /// Bytes of the buffer.
     package var capacity: Int { pool.bufferBytes }
 
-    /// The buffer's address for the GPU when it can read it in place (mapped and managed memory).
-    package var devicePointer: DevicePointer? { pool.buffers[slot].devicePointer }
+    /// The buffer's address for the GPU when it can read it in place (mapped and managed memory, device surfaces).
+    package var devicePointer: DevicePointer? {
+        guard let buffers = pool.buffers else { return pool.surface(slot) }
+        return buffers[slot].devicePointer
+    }
+
+    /// Whether the pixels are in device memory (a decoder's surface), with no host bytes to read.
+    package var isDeviceSurface: Bool { pool.buffers == nil }
+
+    /// Gives the slot of a surface pool the frame the decoder has just mapped; it goes back when the lease ends.
+    package func attach(_ surface: DevicePointer) {
+        pool.attach(surface, slot: slot)
+    }
 
     /// The buffer, lent for the duration of `body`.
     package func withBuffer<R, E: Error>(_ body: (borrowing HostBuffer) throws(E) -> R) throws(E) -> R {
-        try body(pool.buffers[slot])
+        try body(hostBuffers[slot])
     }
 
     @discardableResult
     package func withUnsafeMutableBytes<R, E: Error>(_ body: (UnsafeMutableRawBufferPointer) throws(E) -> R) throws(E)
         -> R
     {
-        try pool.buffers[slot].withUnsafeMutableBytes(body)
+        try hostBuffers[slot].withUnsafeMutableBytes(body)
     }
 
     package func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
-        try pool.buffers[slot].withUnsafeBytes(body)
+        try hostBuffers[slot].withUnsafeBytes(body)
+    }
+
+    private var hostBuffers: UnsafeMutablePointer<HostBuffer> {
+        guard let buffers = pool.buffers else { preconditionFailure("a device surface has no host bytes") }
+        return buffers
     }
 
     /// Records the slot's fence on `stream` (after the work that reads the buffer) and hands the buffer back: it is

@@ -17,6 +17,8 @@ public struct StreamEvent: Sendable, CustomStringConvertible {
         case failed(message: String)
         /// The stream ended (a file's last frame, `stop()`, or its frame limit).
         case ended(frames: Int)
+        /// The pipeline decodes on NVDEC, which cannot decode this stream: the CPU decodes it.
+        case decodingOnCPU(reason: String)
     }
 
     /// Index of the stream in the pipeline's source list.
@@ -41,6 +43,7 @@ public struct StreamEvent: Sendable, CustomStringConvertible {
         case .decodeErrors(let total, let last): what = "corrupt data skipped (\(total) so far; \(last))"
         case .failed(let message): what = "error: \(message)"
         case .ended(let frames): what = "ended after \(frames) frames"
+        case .decodingOnCPU(let reason): what = "decoded on the CPU (\(reason))"
         }
         return "stream \(stream) (\(source)): \(what)"
     }

@@ -46,7 +46,10 @@ extension CUDAModelInstance: InputConversion {}
 /// | `pinned-raw` | pinned, NV12/BGR | async copy of the raw frames, GPU letterbox |
 /// | `mapped` | mapped pinned | the GPU letterbox reads the pool buffer in place over PCIe |
 /// | `managed` | unified memory | prefetch to the device, GPU letterbox, pages prefetched back |
+/// | `device` | NVDEC surfaces (pinned for CPU-decoded streams) | the GPU letterbox reads the surface in place |
 ///
+/// A frame in a device surface (NVDEC) is read in place in every GPU-letterbox mode: nothing is copied or
+/// prefetched for it, and its surface goes back behind the letterbox.
 /// Copies run on the copy stream, letterboxes and conversions on the compute stream, which waits for the copies on
 /// an event: the CPU never waits (except in `pageable`, whose point is that it does). Each frame's lease ends as
 /// soon as its pixels have been read: right after the CPU letterbox, or behind the GPU work that reads it
@@ -136,7 +139,7 @@ package final class FrameUploader: @unchecked Sendable {
         let kind: HostMemoryKind
         switch mode {
         case .pageable, .pinned: kind = .pageable
-        case .pinnedRaw: kind = .pinned
+        case .pinnedRaw, .device: kind = .pinned
         case .mapped: kind = .mapped
         case .managed: kind = .managed
         }
@@ -165,7 +168,7 @@ package final class FrameUploader: @unchecked Sendable {
         case .pageable, .pinned:
             return try uploadLetterboxedOnCPU(
                 &frames, geometries: geometries, into: target, slot: slot, keep: keepFrames)
-        case .pinnedRaw, .mapped, .managed:
+        case .pinnedRaw, .mapped, .managed, .device:
             return try letterboxOnGPU(&frames, geometries: geometries, into: target, slot: slot, keep: keepFrames)
         }
     }
@@ -258,8 +261,9 @@ package final class FrameUploader: @unchecked Sendable {
 
     // MARK: GPU letterbox
 
-    /// `pinned-raw`, `mapped`, `managed`: the raw frames (NV12 or BGR) reach the device — copied on the copy stream,
-    /// read in place, or prefetched — and the GPU letterbox writes each into its slot of the target.
+    /// `pinned-raw`, `mapped`, `managed`, `device`: the raw frames (NV12 or BGR) reach the device — copied on the
+    /// copy stream, read in place, or prefetched; decoder surfaces are in place already — and the GPU letterbox
+    /// writes each into its slot of the target.
     private func letterboxOnGPU(
         _ frames: inout UniqueArray<Frame>, geometries: [LetterboxGeometry], into target: UploadTarget,
         slot: UploadSlot, keep: Bool
@@ -267,18 +271,18 @@ package final class FrameUploader: @unchecked Sendable {
         let count = frames.count
         var uploaded = 0
         switch mode {
-        case .pinnedRaw:
+        case .pinnedRaw, .device:
             var slotBytes = 0
-            for i in 0..<count { slotBytes = max(slotBytes, frames[i].info.byteCount) }
+            for i in 0..<count where !frames[i].isDeviceSurface { slotBytes = max(slotBytes, frames[i].info.byteCount) }
             if slot.rawSlotBytes < slotBytes {
                 slot.raw = nil
                 // Room for the largest frame in every slot; reallocated only when frames grow.
                 slot.raw = try DeviceStaging(context: context, byteCount: maxBatch * slotBytes)
                 slot.rawSlotBytes = slotBytes
             }
-            let raw = slot.raw!
-            for i in 0..<count {
-                let destination = raw.pointer(offset: i * slot.rawSlotBytes)
+            let raw = slot.raw
+            for i in 0..<count where !frames[i].isDeviceSurface {
+                let destination = raw!.pointer(offset: i * slot.rawSlotBytes)
                 try slot.copyStarts[i].record(on: copyStream)
                 try frames[i].withUnsafeBytes { (bytes) throws(CUDAError) in
                     try copyStream.copy(from: bytes.baseAddress!, byteCount: bytes.count, to: destination)
@@ -291,7 +295,7 @@ package final class FrameUploader: @unchecked Sendable {
         case .mapped:
             break
         case .managed:
-            for i in 0..<count {
+            for i in 0..<count where !frames[i].isDeviceSurface {
                 if prefetches {
                     try copyStream.prefetch(
                         managed: frames[i].devicePointer!, byteCount: frames[i].info.byteCount, toDevice: true)
@@ -306,12 +310,16 @@ package final class FrameUploader: @unchecked Sendable {
         try slot.computeStart.record(on: computeStream)
         for i in 0..<count {
             let info = frames[i].info
+            let copied = (mode == .pinnedRaw || mode == .device) && !frames[i].isDeviceSurface
             let source: DevicePointer =
-                mode == .pinnedRaw ? slot.raw!.pointer(offset: i * slot.rawSlotBytes) : frames[i].devicePointer!
+                copied ? slot.raw!.pointer(offset: i * slot.rawSlotBytes) : frames[i].devicePointer!
             let device = DeviceFrame(
                 pointer: source, format: info.format.pixelFormat, width: info.width, height: info.height,
                 pitch: info.rowBytes,
-                uvPointer: info.format == .nv12 ? source.advanced(by: info.rowBytes * info.height) : nil,
+                // NVDEC's surfaces are the picture rounded up to even rows; the pool's NV12 is not.
+                uvPointer: info.format == .nv12
+                    ? source.advanced(
+                        by: info.rowBytes * (frames[i].isDeviceSurface ? (info.height + 1) & ~1 : info.height)) : nil,
                 uvPitch: info.format == .nv12 ? info.rowBytes : nil)
             let tensorSlot = TensorSlot(
                 tensor: target.tensor, batchIndex: i, width: target.width, height: target.height,
@@ -323,14 +331,14 @@ package final class FrameUploader: @unchecked Sendable {
         // pages' way back.
         var readOn = computeStream
         switch mode {
-        case .pinnedRaw:
+        case .pinnedRaw, .device:
             readOn = copyStream
         case .managed where prefetches:
             // The decoder writes these buffers next, on the host: send the pages back ahead of it, on the copy
             // stream (the compute stream goes on with the engine).
             try slot.letterboxed.record(on: computeStream)
             try copyStream.wait(for: slot.letterboxed)
-            for i in 0..<count {
+            for i in 0..<count where !frames[i].isDeviceSurface {
                 try copyStream.prefetch(
                     managed: frames[i].devicePointer!, byteCount: frames[i].info.byteCount, toDevice: false)
             }
@@ -339,7 +347,11 @@ package final class FrameUploader: @unchecked Sendable {
             break
         }
         if !keep {
-            while let frame = frames.popLast() { try frame.release(afterWorkOn: readOn) }
+            while let frame = frames.popLast() {
+                // A surface was read by the letterbox alone.
+                let stream = frame.isDeviceSurface ? computeStream : readOn
+                try frame.release(afterWorkOn: stream)
+            }
         }
         return uploaded
     }

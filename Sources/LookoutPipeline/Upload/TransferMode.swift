@@ -12,10 +12,18 @@ public enum TransferMode: String, CaseIterable, Sendable {
     case mapped
     /// Raw frame in unified memory, prefetched to the GPU before the letterbox and back after.
     case managed
+    /// Frames decoded by NVDEC into device memory, read in place by the GPU letterbox: only the compressed packets
+    /// cross from the host. A stream that NVDEC cannot decode falls back to the CPU decoder and uploads as in
+    /// `pinnedRaw`.
+    case device
+
+    /// The modes that bring host frames to the GPU (`all` in lists; what `bench transfer` and the pipeline
+    /// self-test compare): every mode but `device`, whose frames never were on the host.
+    public static let hostModes: [TransferMode] = [.pageable, .pinned, .pinnedRaw, .mapped, .managed]
 
     /// Parses a comma-separated list (`all` for every mode).
     public static func parseList(_ text: String) throws(LookoutError) -> [TransferMode] {
-        if text == "all" { return allCases }
+        if text == "all" { return hostModes }
         var modes: [TransferMode] = []
         for part in text.split(separator: ",") {
             guard let mode = TransferMode(rawValue: part.trimmedWhitespace) else { throw unknown(String(part)) }
@@ -28,7 +36,7 @@ public enum TransferMode: String, CaseIterable, Sendable {
     static func unknown(_ text: String) -> LookoutError {
         LookoutError(
             .invalidArgument,
-            "unknown transfer mode '\(text)': use \(allCases.map(\.rawValue).joined(separator: ", ")) or all",
+            "unknown transfer mode '\(text)': use \(allCases.map(\.rawValue).joined(separator: ", ")) or all (every mode but device)",
             parameter: "transferMode")
     }
 
