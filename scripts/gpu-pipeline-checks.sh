@@ -4,8 +4,10 @@
 # Usage (repo root there): bash DIR/gpu-pipeline-checks.sh DIR OUT [steps]
 #   DIR holds COMMIT and the baseline model (shapes-yolov8n.pt); the binary is /tmp/lookout, or is assembled from
 #   /tmp/lookout.xz.part* (copied there by earlier calls, see docs/gpu-machine.md); the Ultralytics wheels are
-#   /tmp/wheels (or DIR/wheels). steps: comma list of probe,selftest,bench,soak (default probe,selftest,bench).
-#   SOAK_SECONDS (default 270) and SOAK_WARMUP (30) size the soak run.
+#   /tmp/wheels (or DIR/wheels). steps: comma list of probe,selftest,bench,soak,nvdec (default probe,selftest,bench).
+#   SOAK_SECONDS (default 270) and SOAK_WARMUP (30) size the soak run. NVDEC_VIDEOS (space-separated) adds clips
+#   whose every frame the selftest's NVDEC check compares with FFmpeg's; `nvdec` runs `bench decode` and
+#   `bench pipeline --decode nvdec,cpu` at NVDEC_STREAMS (default 32,64) streams.
 set -u
 dir=$1
 final=$2
@@ -22,8 +24,10 @@ if has probe; then
     lscpu | grep -E "Model name|Thread|Core|Socket"; ls -la $bin; $bin --help | head -3; } 2>&1 | tee "$out/probe.txt"
 fi
 if has selftest; then
-  timeout 300 $bin selftest --gpu --pipeline-only --pipeline-video $video --pipeline-model $model 2>&1 \
-    | tee "$out/selftest-pipeline.txt"
+  extra=()
+  for clip in ${NVDEC_VIDEOS:-}; do extra+=(--nvdec-video "$clip"); done
+  timeout 300 $bin selftest --gpu --pipeline-only --pipeline-video $video --pipeline-model $model \
+    --pipeline-modes ${SELFTEST_MODES:-all} "${extra[@]}" 2>&1 | tee "$out/selftest-pipeline.txt"
 fi
 smi() { nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv,noheader -l 1 > "$1" 2>&1 & echo $!; }
 if has bench; then
@@ -38,6 +42,15 @@ if has soak; then
   timeout 560 $bin bench pipeline --device cuda --model $model --imgsz 640 --source $video --streams 32 --batch 32 \
     --mode ${SOAK_MODE:-pinned-raw} --seconds ${SOAK_SECONDS:-270} --warmup ${SOAK_WARMUP:-30} --sample-every 30 \
     --json "$out/pipeline-soak-h100.json" 2>&1 | tee "$out/soak.txt"
+  kill $pid
+fi
+if has nvdec; then
+  pid=$(smi "$out/smi-nvdec.csv")
+  timeout 150 $bin bench decode --source $video --streams ${NVDEC_STREAMS:-32,64} --decode nvdec,cpu --seconds 8 \
+    --warmup 2 --json "$out/decode.json" 2>&1 | tee "$out/decode.txt"
+  timeout 200 $bin bench pipeline --device cuda --model $model --imgsz 640 --source $video \
+    --streams ${NVDEC_STREAMS:-32,64} --batch 32 --decode nvdec,cpu --seconds ${BENCH_SECONDS:-10} \
+    --warmup ${BENCH_WARMUP:-5} --json "$out/pipeline-nvdec.json" 2>&1 | tee "$out/bench-nvdec.txt"
   kill $pid
 fi
 echo "done: $steps"
