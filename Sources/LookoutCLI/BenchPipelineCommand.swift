@@ -63,6 +63,14 @@ struct BenchPipelineCommand: AsyncParsableCommand {
         help: "Run each configuration without and then with --tracker/--rules/--db and print the fps ratio.")
     var compareTracking = false
 
+    @Flag(
+        help:
+            "With --paced: find the largest stream count held in real time (no frame dropped, p99 ≤ --max-p99-ms), from the first --streams count up (doubling, then halving the gap), for each --decode and --mode."
+    )
+    var search = false
+    @Option(name: .customLong("max-p99-ms"), help: "The latency bound of --search.") var maxP99Ms = 100.0
+    @Option(name: .customLong("max-streams"), help: "The largest count --search tries.") var maxStreams = 1024
+
     func run() async throws {
         let counts = streams.split(separator: ",").compactMap { Int($0.trimmedWhitespace) }
         guard !counts.isEmpty, counts.allSatisfy({ $0 > 0 }) else {
@@ -118,6 +126,35 @@ struct BenchPipelineCommand: AsyncParsableCommand {
             do { try report.write(to: json) } catch { throw Console.fail(error) }
         }
         var failures = 0
+        if search {
+            guard paced else { throw Console.fail("--search needs --paced (real time: the count held without drops)") }
+            for decoding in decodes {
+                for transfer in modes {
+                    var bench = PipelineBenchmark(source: source)
+                    bench.paced = true
+                    bench.seconds = seconds
+                    bench.warmup = warmup
+                    bench.options = options
+                    bench.options.transferMode = transfer
+                    bench.options.decode = decoding
+                    bench.log = { Console.note($0) }
+                    let held = await searchHeldStreams(bench, detector: detector, from: counts[0]) { row in
+                        rows.append(row + [("probe", .bool(true))])
+                        try? writeReport()
+                    }
+                    print(
+                        "held in real time: \(held) streams (decode \(decoding.rawValue), mode \(transfer?.rawValue ?? "default"); "
+                            + "0 dropped, p99 ≤ \(TextFormat.format("%.0f", maxP99Ms)) ms)")
+                    rows.append([
+                        ("system", .string("lookout")), ("decode", .string(decoding.rawValue)),
+                        ("mode", .string(transfer?.rawValue ?? "default")), ("held_streams", .int(held)),
+                        ("criterion", .string("paced, 0 dropped, p99 <= \(maxP99Ms) ms")),
+                    ])
+                    try writeReport()
+                }
+            }
+            return
+        }
         print("system     mode        streams      fps   p50 ms   p99 ms  dropped   frames  batch  cpu    gpu")
         let trackingOptions = tracking.enabled ? try tracking.options(classNames: detector.model.classNames) : nil
         let configurations: [EventProcessorOptions?] =
@@ -195,6 +232,53 @@ struct BenchPipelineCommand: AsyncParsableCommand {
         }
         try writeReport()
         if failures > 0 { throw ExitCode.failure }
+    }
+
+    /// The largest stream count whose paced run drops nothing and keeps p99 within `maxP99Ms`: counts double from
+    /// `start` until one fails, then the gap between the last held and the first failed count is halved down to 1
+    /// (or 5% of the count). Each probe's row goes to `record`; 0 when even `start` (or 1) fails.
+    func searchHeldStreams(
+        _ template: PipelineBenchmark, detector: Detector, from start: Int,
+        record: ([(String, JSONValue)]) -> Void
+    ) async -> Int {
+        var held = 0
+        var failed: Int? = nil
+        func holds(_ count: Int) async -> Bool {
+            var bench = template
+            bench.streams = count
+            do {
+                let row = try await bench.run(detector: detector)
+                let ok = row.dropped == 0 && row.p99 <= maxP99Ms && row.lost == 0
+                print(
+                    TextFormat.format(
+                        "probe %5d streams: %8.1f fps  p99 %8.2f ms  dropped %6d  %@", count, row.fps, row.p99,
+                        row.dropped, ok ? "held" : "not held"))
+                fflush(nil)
+                record(row.json + [("held", .bool(ok))])
+                return ok
+            } catch {
+                Console.error("\(count) streams: \(Console.message(error))")
+                record([("streams", .int(count)), ("error", .string(Console.message(error))), ("held", .bool(false))])
+                return false
+            }
+        }
+        var count = max(1, start)
+        while count <= maxStreams {
+            if await holds(count) {
+                held = count
+                count *= 2
+            } else {
+                failed = count
+                break
+            }
+        }
+        guard var high = failed else { return held }
+        var low = held
+        while high - low > max(1, low / 20) {
+            let middle = (low + high) / 2
+            if await holds(middle) { low = middle } else { high = middle }
+        }
+        return low
     }
 
     /// Runs the Ultralytics baseline; it prints one JSON object per line, each a row.
