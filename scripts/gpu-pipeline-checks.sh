@@ -52,5 +52,13 @@ if has nvdec; then
     --streams ${NVDEC_STREAMS:-32,64} --batch 32 --decode nvdec,cpu --seconds ${BENCH_SECONDS:-10} \
     --warmup ${BENCH_WARMUP:-5} --json "$out/pipeline-nvdec.json" 2>&1 | tee "$out/bench-nvdec.txt"
   kill $pid
+  if [ -n "${NVDEC_FAULT_CLIP:-}" ]; then
+    # Bytes flipped mid-stream in one of two streams: its decode errors are reported, it goes on at the next keyframe,
+    # and the clean stream delivers every frame.
+    timeout 60 $bin stream --device cuda --model $model --decode nvdec --json "$out/nvdec-faults.jsonl" \
+      "$NVDEC_FAULT_CLIP" "${NVDEC_FAULT_CLEAN:-$video}" > "$out/nvdec-faults.txt" 2>&1
+    echo "exit $?" >> "$out/nvdec-faults.txt"
+    python3 -c "import json,collections;c=collections.Counter(json.loads(l)['stream'] for l in open('$out/nvdec-faults.jsonl'));print('results per stream',dict(c))" >> "$out/nvdec-faults.txt" 2>&1
+  fi
 fi
 echo "done: $steps"
