@@ -60,5 +60,16 @@ if has nvdec; then
     echo "exit $?" >> "$out/nvdec-faults.txt"
     python3 -c "import json,collections;c=collections.Counter(json.loads(l)['stream'] for l in open('$out/nvdec-faults.jsonl'));print('results per stream',dict(c))" >> "$out/nvdec-faults.txt" 2>&1
   fi
+  if [ -n "${NVDEC_RTSP_CLIP:-}" ]; then
+    # RTSP server killed at 6 s and back at 9 s (scripts/rtsp_file_server.py: the machine has no other): the NVDEC
+    # stream must resume; `reconnected after D s` minus the 3 s the server was away is the time to resume.
+    server() { python3 scripts/rtsp_file_server.py "$NVDEC_RTSP_CLIP" --port 8554 --fps 15 >> "$out/nvdec-rtsp-server.txt" 2>&1 & echo $!; }
+    spid=$(server); sleep 1
+    timeout 25 $bin stream --device cuda --model $model --decode nvdec --rtsp-transport tcp \
+      --json "$out/nvdec-rtsp.jsonl" rtsp://127.0.0.1:8554/stream > "$out/nvdec-rtsp.txt" 2>&1 &
+    sleep 6; kill $spid; echo "server killed $(date +%s.%N)" >> "$out/nvdec-rtsp.txt"
+    sleep 3; spid=$(server); echo "server back $(date +%s.%N)" >> "$out/nvdec-rtsp.txt"
+    sleep 17; kill $spid
+  fi
 fi
 echo "done: $steps"
