@@ -38,6 +38,11 @@ package struct PipelineBenchmark: Sendable {
         /// Device memory the pipeline added (whole device, after the measured window less before the pipeline was
         /// made), per stream.
         package var deviceMemoryPerStream: Int?
+        /// Host allocations over the measured window per delivered frame: Lookout's (every thread but the NVIDIA
+        /// libraries' calls) and the NVIDIA libraries'; nil when the counting allocator is not linked in.
+        package var allocations: AllocationReport?
+        /// CUDA allocations (device, pinned, mapped, managed) Lookout made over the window.
+        package var cudaAllocations = 0
         package var streams: Int
         package var fps: Double
         package var p50: Double
@@ -88,6 +93,15 @@ package struct PipelineBenchmark: Sendable {
                 ("cpu_ms_per_frame", JSONValue.rounded(cpuUtilisation * 1000 / max(fps, 1e-9), digits: 3)),
                 ("nvdec_utilisation", nvdecUtilisation.map { .int($0) } ?? .null),
                 ("device_memory_mb_per_stream", Row.megabytes(deviceMemoryPerStream)),
+                (
+                    "host_allocations_per_frame",
+                    allocations.map { JSONValue.rounded($0.perFrame($0.ours), digits: 3) } ?? .null
+                ),
+                (
+                    "driver_allocations_per_frame",
+                    allocations.map { JSONValue.rounded($0.perFrame($0.driver), digits: 3) } ?? .null
+                ),
+                ("cuda_allocations", .int(cudaAllocations)),
                 ("gpu_utilisation", gpuUtilisation.map { JSONValue.rounded($0, digits: 3) } ?? .null),
                 ("engine_utilisation", engineUtilisation.map { JSONValue.rounded($0, digits: 3) } ?? .null),
                 ("frame_format", .string(frameFormat)),
@@ -171,6 +185,10 @@ package struct PipelineBenchmark: Sendable {
         let running = Task { try await pipeline.run() }
         try? await Task.sleep(nanoseconds: UInt64(warmup * 1e9))
         pipeline.resetMeasurements()
+        // The NVIDIA libraries loaded by now (driver, NVRTC, cuDNN, NVDEC) count as theirs, not Lookout's.
+        AllocationCount.attributeNVIDIALibraries()
+        let allocationsStart = AllocationCount.now()
+        let cudaStart = Measurement.cudaAllocations()
         let deviceStart = pipeline.deviceStatistics()
         let residentStart = ProcessUsage.residentBytes
         var samples: [(seconds: Double, fps: Double, resident: Int, device: Int?)] = []
@@ -198,6 +216,8 @@ package struct PipelineBenchmark: Sendable {
             try? await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
         }
         let measured = pipeline.summary()
+        let allocationsEnd = AllocationCount.now()
+        let cudaAllocations = Measurement.cudaAllocations() - cudaStart
         let deviceEnd = pipeline.deviceStatistics()
         var nvdecUtilisation: Int?
         if pipeline.decodesOnNVDEC, case .success(let nvml) = NVML.load(),
@@ -227,6 +247,10 @@ package struct PipelineBenchmark: Sendable {
             seconds: measured.seconds)
         row.frameFormat = pipeline.stage.frameFormat.rawValue
         row.decode = pipeline.decodesOnNVDEC ? "nvdec" : "cpu"
+        if let allocationsStart, let allocationsEnd {
+            row.allocations = allocationsStart.report(until: allocationsEnd, frames: measured.frames)
+        }
+        row.cudaAllocations = cudaAllocations
         row.nvdecUtilisation = nvdecUtilisation
         if let memoryBefore, let deviceEnd {
             row.deviceMemoryPerStream =

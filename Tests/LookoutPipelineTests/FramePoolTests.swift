@@ -78,7 +78,10 @@ import Testing
 
 @Suite struct TransferModeParsingTests {
     @Test func modesParse() throws {
-        #expect(try TransferMode.parseList("all") == TransferMode.allCases)
+        // `all` is every mode that brings host frames to the GPU; `device` (NVDEC's frames) is named on its own.
+        #expect(try TransferMode.parseList("all") == [.pageable, .pinned, .pinnedRaw, .mapped, .managed])
+        #expect(try TransferMode.parseList("device") == [.device])
+        #expect(!TransferMode.device.preprocessesOnCPU)
         #expect(try TransferMode.parseList("pinned-raw, pageable") == [.pinnedRaw, .pageable])
         let error = #expect(throws: LookoutError.self) { try TransferMode.parseList("zero-copy") }
         #expect(error?.parameter == "transferMode")
