@@ -18,6 +18,7 @@ package final class CPUExecutor: @unchecked Sendable {
     private let roundOutputToHalf: Bool
     /// The output holds integers (as `Int32` bits in the arena); `read` sees them as float values.
     private let integerOutput: Bool
+    private let profileThreadTime: Bool
 
     /// Compiles `plan`. `halfInput`/`halfOutput` round the input and output to float16 values, as a model with
     /// float16 IO sees them.
@@ -44,6 +45,7 @@ package final class CPUExecutor: @unchecked Sendable {
         self.roundInputToHalf = halfInput
         self.roundOutputToHalf = halfOutput
         self.integerOutput = integerOutput
+        self.profileThreadTime = tuning.profileThreadTime
     }
 
     deinit {
@@ -68,10 +70,11 @@ package final class CPUExecutor: @unchecked Sendable {
             if roundInputToHalf { lk_round_to_half(inputBuffer.baseAddress, inputBuffer.baseAddress, input.count) }
             let context = CPUContext(arena: arena, scratch: scratch, batch: plan.batch)
             if let observe {
+                let now = profileThreadTime ? ThreadCPUClock.nanoseconds : MonotonicClock.nanoseconds
                 for (index, kernel) in kernels.enumerated() {
-                    let start = MonotonicClock.nanoseconds()
+                    let start = now()
                     kernel.execute(context)
-                    observe(index, Double(MonotonicClock.nanoseconds() - start) / 1e9)
+                    observe(index, Double(now() - start) / 1e9)
                 }
             } else {
                 for kernel in kernels { kernel.execute(context) }

@@ -25,6 +25,9 @@ public struct CPUTuning: Sendable, Equatable {
     public var winogradBlockBytes = 512 * 1024
     /// The narrowest tile that thin layers run through OpenBLAS's unpacked small-matrix path.
     public var smallGEMMMinimumWidth = 96
+    /// Profiles (`CPUExecutor.profile`) time each step by the calling thread's CPU time instead of the wall clock:
+    /// with one worker (`threads` 1) that is the kernel's own work, steadier than wall time on a shared machine.
+    public var profileThreadTime = false
 
     public init() {}
 }

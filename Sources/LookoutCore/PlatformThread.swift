@@ -121,6 +121,17 @@ package enum MonotonicClock {
     }
 }
 
+/// The calling thread's CPU time.
+package enum ThreadCPUClock {
+    /// Nanoseconds of CPU time the calling thread has used.
+    @inline(__always)
+    package static func nanoseconds() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+        return UInt64(time.tv_sec) &* 1_000_000_000 &+ UInt64(time.tv_nsec)
+    }
+}
+
 /// A lock around work rather than a value (a cache, an engine used by one caller at a time).
 package final class Lock: Sendable {
     private let mutex = Mutex(())
