@@ -5,7 +5,7 @@ import LookoutInference
 
 /// The engine's tuning knobs from the environment, for experiments without a rebuild (the libraries themselves
 /// take them as `EngineOptions` only): `LOOKOUT_CPU_THREADS`, `LOOKOUT_CPU_TILE_KB`, `LOOKOUT_CPU_WINOGRAD`
-/// (0 off, 2 or 4), `LOOKOUT_CPU_WINO_KB`, `LOOKOUT_CPU_SMALL_MIN`,
+/// (0 off, 2 or 4), `LOOKOUT_CPU_WINOGRAD_S2=0`, `LOOKOUT_CPU_WINO_KB`, `LOOKOUT_CPU_SMALL_MIN`,
 /// `LOOKOUT_CPU_PROFILE_CLOCK=thread`, `LOOKOUT_CUDNN=0`, `LOOKOUT_WGMMA=1`,
 /// `LOOKOUT_FUSED_ATTENTION=0`, `LOOKOUT_CACHE_DIR`.
 extension EngineOptions {
@@ -21,6 +21,7 @@ extension EngineOptions {
         if let width = SystemInfo.environment("LOOKOUT_CPU_SMALL_MIN").flatMap({ Int($0) }) {
             options.cpu.smallGEMMMinimumWidth = width
         }
+        options.cpu.strideTwoWinograd = SystemInfo.environment("LOOKOUT_CPU_WINOGRAD_S2") != "0"
         options.cpu.profileThreadTime = SystemInfo.environment("LOOKOUT_CPU_PROFILE_CLOCK") == "thread"
         switch SystemInfo.environment("LOOKOUT_CPU_WINOGRAD") {
         case "0": options.cpu.winograd = .off

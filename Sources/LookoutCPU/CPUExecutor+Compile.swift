@@ -54,7 +54,9 @@ extension CPUExecutor {
             if let kernel = ConvKernel(
                 node: node, attributes: attributes, inputs: inputs, output: outputs[0], batch: batch, tuning: tuning)
             {
-                if let variant = WinogradConvKernel.variant(for: kernel, choice: tuning.winograd) {
+                if let variant = WinogradConvKernel.variant(
+                    for: kernel, choice: tuning.winograd, strideTwo: tuning.strideTwoWinograd)
+                {
                     return WinogradConvKernel(conv: kernel, variant: variant, blockBytes: tuning.winogradBlockBytes)
                 }
                 if let depthwise = DepthwiseConvKernel(conv: kernel) { return depthwise }

@@ -21,6 +21,9 @@ public struct CPUTuning: Sendable, Equatable {
     /// Bytes of im2col columns plus output a convolution tile should span (kept within L2).
     public var convolutionTileBytes = 512 * 1024
     public var winograd = Winograd.automatic
+    /// Stride-2 3×3 convolutions of at least 16 channels by Winograd (`WinogradConvKernel.Variant.s2`) unless
+    /// `winograd` is `.off`; false runs them as im2col GEMMs.
+    public var strideTwoWinograd = true
     /// Bytes the transformed input and products of one Winograd block should span.
     public var winogradBlockBytes = 512 * 1024
     /// The narrowest tile that thin layers run through OpenBLAS's unpacked small-matrix path.

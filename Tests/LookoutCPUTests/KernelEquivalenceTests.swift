@@ -5,7 +5,7 @@ import Testing
 @testable import LookoutModel
 
 /// One convolution the CPU backend may run by another path: im2col tiles on OpenBLAS's small or packed GEMM,
-/// 1×1 in place, or Winograd F(2×2, 3×3) / F(4×4, 3×3).
+/// 1×1 in place, or Winograd F(2×2, 3×3) / F(4×4, 3×3) / stride 2.
 struct ConvCase: CustomStringConvertible, Sendable {
     var batch = 1
     var channels: Int
@@ -47,6 +47,16 @@ struct ConvCase: CustomStringConvertible, Sendable {
         ConvCase(channels: 48, outChannels: 32, height: 33, width: 31, kernel: 1, pad: 0),  // 1×1
         ConvCase(batch: 2, channels: 64, outChannels: 4, height: 20, width: 20, kernel: 1, pad: 0, silu: false),
         ConvCase(channels: 16, outChannels: 32, height: 18, width: 18, group: 2),
+        // Stride-2 Winograd (5×5 patches): odd sizes and partial tile rows, output channels that leave 1, 3 or 5
+        // rows of the last six-row weight panel of the packed GEMM, a batch, no activation.
+        ConvCase(channels: 16, outChannels: 17, height: 37, width: 45, stride: 2),
+        ConvCase(batch: 2, channels: 24, outChannels: 21, height: 9, width: 35, stride: 2),
+        ConvCase(channels: 32, outChannels: 19, height: 80, width: 66, stride: 2, silu: false),
+        ConvCase(channels: 128, outChannels: 256, height: 40, width: 40, stride: 2),
+        ConvCase(channels: 16, outChannels: 16, height: 5, width: 3, stride: 2),
+        // Packed GEMM row remainders in stride-1 Winograd: F(4×4) with 5, F(2×2) with 1 row left.
+        ConvCase(channels: 17, outChannels: 23, height: 33, width: 34, residual: true),
+        ConvCase(channels: 20, outChannels: 19, height: 11, width: 20),
     ]
 
     @Test(arguments: convolutions)

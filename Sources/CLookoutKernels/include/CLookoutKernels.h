@@ -90,6 +90,23 @@ void lk_winograd4_output(const float *m, size_t ld, size_t plane, int channels, 
                          size_t tile1, int oh, int ow, float *y, const float *bias, int activation,
                          const float *residual);
 
+/// Winograd for stride-2 3×3 convolutions (pads 1; winograd_s2.c), as lk_winograd_input/_output with 5×5 patches
+/// at stride 4 and 25 positions ξ: tile (ty, tx) is the 2×2 output tile at (2ty, 2tx) and reads input rows
+/// 4ty - pt … +4 and columns 4tx - pl … +4.
+void lk_winograd_s2_input(const float *x, int channels, int h, int w, int pt, int pl, int tiles_w, size_t tile0,
+                          size_t tile1, float *v, size_t ld, size_t plane);
+void lk_winograd_s2_output(const float *m, size_t ld, size_t plane, int channels, int tiles_w, size_t tile0,
+                           size_t tile1, int oh, int ow, float *y, const float *bias, int activation,
+                           const float *residual);
+
+/// Elements of `lk_gemm_pack`'s output for an m × k matrix (panels of six rows, the last padded with zeros).
+size_t lk_gemm_packed_size(int m, int k);
+/// Packs A (m × k, rows `lda` apart) for lk_gemm_packed.
+void lk_gemm_pack(const float *a, int m, int k, size_t lda, float *packed);
+/// C (m × n, rows `ldc` apart) = A · B with A packed by lk_gemm_pack and B k × n (rows `ldb` apart). Columns go in
+/// groups of 16: B's rows must be readable and C's writable up to n rounded up to 16 (gemm.c).
+void lk_gemm_packed(const float *packed, int m, int k, const float *b, size_t ldb, float *c, size_t ldc, int n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -3,20 +3,34 @@ import LookoutModel
 
 /// A stride-1 3×3 convolution (pads 1, no groups) by Winograd F(m×m, 3×3), m = 2 or 4: each m×m output tile
 /// comes from an (m+2)×(m+2) input patch through (m+2)² element-wise products, which over all channels are
-/// (m+2)² GEMMs — 2.25× (m = 2) or 4× (m = 4) fewer multiplications than im2col + GEMM. Work is split into
-/// blocks of tiles; for each block a worker transforms the input (`lk_winograd_input`), runs the GEMMs on
-/// single-threaded OpenBLAS, and transforms the products back into the output with bias, SiLU and the residual
-/// (`lk_winograd_output`).
+/// (m+2)² GEMMs — 2.25× (m = 2) or 4× (m = 4) fewer multiplications than im2col + GEMM. A stride-2 one (pads 1)
+/// likewise with 2×2 output tiles from 5×5 patches (`Variant.s2`): 1.44× fewer. Work is split into blocks of
+/// tiles; for each block a worker transforms the input (`lk_winograd_input`), runs the GEMMs with the weights
+/// packed at compile time (`lk_gemm_packed`), and transforms the products back into the output with bias, SiLU
+/// and the residual (`lk_winograd_output`).
 struct WinogradConvKernel: CPUKernel {
-    enum Variant: Int {
+    enum Variant {
         /// F(2×2, 3×3): transforms with entries 0, ±1 (and ½ in the weights), error at fp32 summation level.
-        case f2 = 2
+        case f2
         /// F(4×4, 3×3): 2.25 instead of 4 multiplications per output, rounding error a few times larger.
-        case f4 = 4
+        case f4
+        /// Stride 2 (winograd_s2.c): the even input samples by one tap, the odd ones by F(2, 2), for 2×2 output
+        /// tiles from 5×5 patches; 6.25 instead of 9 multiplications per output, transforms with entries 0, ±1.
+        case s2
 
-        var positions: Int { (rawValue + 2) * (rawValue + 2) }
+        /// Outputs per tile side.
+        var tile: Int { self == .f4 ? 4 : 2 }
+        /// Input samples per patch side.
+        var patch: Int {
+            switch self {
+            case .f2: 4
+            case .f4: 6
+            case .s2: 5
+            }
+        }
+        var positions: Int { patch * patch }
 
-        /// G, the weight transform ((m+2)×3).
+        /// G, the weight transform (patch × 3).
         var g: [[Double]] {
             switch self {
             case .f2: [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]]
@@ -25,24 +39,36 @@ struct WinogradConvKernel: CPUKernel {
                     [1.0 / 4, 0, 0], [-1.0 / 6, -1.0 / 6, -1.0 / 6], [-1.0 / 6, 1.0 / 6, -1.0 / 6],
                     [1.0 / 24, 1.0 / 12, 1.0 / 6], [1.0 / 24, -1.0 / 12, 1.0 / 6], [0, 0, 1],
                 ]
+            // Positions (s1, s3, s0 − s2, s2, s4 − s2) take w1, w1, w0, w0 + w2, w2.
+            case .s2: [[0, 1, 0], [0, 1, 0], [1, 0, 0], [1, 0, 1], [0, 0, 1]]
             }
         }
     }
 
     let conv: ConvKernel
     let variant: Variant
-    /// Transformed weights u[ξ][m][c] = (G g Gᵀ)[ξ] for output channel m, input channel c.
+    /// Transformed weights u[ξ][m][c] = (G g Gᵀ)[ξ] for output channel m, input channel c, each position's
+    /// matrix packed for `lk_gemm_packed` (`packedSize` elements apart).
     let transformed: [Float]
+    let packedSize: Int
     let tilesH: Int, tilesW: Int
     /// Tiles per block and blocks per image.
     let block: Int, blocks: Int
     let workers: Int
 
     /// The variant for `conv`, or nil when this kernel does not handle its shape.
-    static func variant(for conv: ConvKernel, choice: CPUTuning.Winograd = .automatic) -> Variant? {
-        guard conv.kernelH == 3, conv.kernelW == 3, conv.strideH == 1, conv.strideW == 1, conv.dilationH == 1,
-            conv.dilationW == 1, conv.group == 1, conv.padTop == 1, conv.padLeft == 1,
-            conv.outHeight == conv.height, conv.outWidth == conv.width
+    static func variant(
+        for conv: ConvKernel, choice: CPUTuning.Winograd = .automatic, strideTwo: Bool = true
+    ) -> Variant? {
+        guard conv.kernelH == 3, conv.kernelW == 3, conv.dilationH == 1, conv.dilationW == 1, conv.group == 1,
+            conv.padTop == 1, conv.padLeft == 1, choice != .off
+        else { return nil }
+        if conv.strideH == 2 && conv.strideW == 2 {
+            // The stem (3 input channels) stays direct: its GEMMs would have k = 3.
+            guard strideTwo, conv.channels >= 16, conv.outChannels >= 16 else { return nil }
+            return .s2
+        }
+        guard conv.strideH == 1, conv.strideW == 1, conv.outHeight == conv.height, conv.outWidth == conv.width
         else { return nil }
         switch choice {
         case .off: return nil
@@ -63,7 +89,7 @@ struct WinogradConvKernel: CPUKernel {
         self.conv = conv
         self.variant = variant
         let (m, c) = (conv.outChannels, conv.channels)
-        let size = variant.rawValue + 2
+        let size = variant.patch
         let positions = variant.positions
         let g = variant.g.flatMap { $0 }  // size × 3, row-major
         var u = [Float](repeating: 0, count: positions * m * c)
@@ -95,8 +121,18 @@ struct WinogradConvKernel: CPUKernel {
                 }
             }
         }
-        transformed = u
-        let tile = variant.rawValue
+        let packedSize = lk_gemm_packed_size(Int32(m), Int32(c))
+        self.packedSize = packedSize
+        transformed = [Float](unsafeUninitializedCapacity: positions * packedSize) { packed, count in
+            u.withUnsafeBufferPointer { u in
+                for xi in 0..<positions {
+                    lk_gemm_pack(
+                        u.baseAddress! + xi * m * c, Int32(m), Int32(c), c, packed.baseAddress! + xi * packedSize)
+                }
+            }
+            count = positions * packedSize
+        }
+        let tile = variant.tile
         tilesH = (conv.outHeight + tile - 1) / tile
         tilesW = (conv.outWidth + tile - 1) / tile
         workers = CPUParallel.workers
@@ -133,6 +169,7 @@ struct WinogradConvKernel: CPUKernel {
         let ld = rowStride
         let (inputPlane, outputPlane) = (self.inputPlane, self.outputPlane)
         let positions = variant.positions
+        let packedSize = self.packedSize
         let variant = self.variant
         transformed.withUnsafeBufferPointer { u in
             conv.bias.withOptionalPointer { bias in
@@ -151,12 +188,13 @@ struct WinogradConvKernel: CPUKernel {
                         lk_winograd_input(x, Int32(c), h, w, 1, 1, Int32(tilesW), t0, t1, v, ld, inputPlane)
                     case .f4:
                         lk_winograd4_input(x, Int32(c), h, w, 1, 1, Int32(tilesW), t0, t1, v, ld, inputPlane)
+                    case .s2:
+                        lk_winograd_s2_input(x, Int32(c), h, w, 1, 1, Int32(tilesW), t0, t1, v, ld, inputPlane)
                     }
                     for xi in 0..<positions {
-                        BLAS.sgemm(
-                            m: m, n: width, k: c, a: u.baseAddress! + xi * m * c, lda: c, b: v + xi * inputPlane,
-                            ldb: ld,
-                            c: products + xi * outputPlane, ldc: ld)
+                        lk_gemm_packed(
+                            u.baseAddress! + xi * packedSize, Int32(m), Int32(c), v + xi * inputPlane, ld,
+                            products + xi * outputPlane, ld, Int32(width))
                     }
                     let r = conv.residual.map { UnsafePointer($0.image(n, batch: batch, in: context.arena)) }
                     let (oh, ow) = (Int32(conv.outHeight), Int32(conv.outWidth))
@@ -167,6 +205,10 @@ struct WinogradConvKernel: CPUKernel {
                             conv.activation, r)
                     case .f4:
                         lk_winograd4_output(
+                            products, ld, outputPlane, Int32(m), Int32(tilesW), t0, t1, oh, ow, y, bias,
+                            conv.activation, r)
+                    case .s2:
+                        lk_winograd_s2_output(
                             products, ld, outputPlane, Int32(m), Int32(tilesW), t0, t1, oh, ow, y, bias,
                             conv.activation, r)
                     }
