@@ -91,6 +91,9 @@ struct ConvKernel: CPUKernel {
         var tiles = (pixels + width - 1) / width
         let wanted = (workers + images - 1) / images
         tiles = max(tiles, wanted)
+        // A whole number of tiles per worker where an image is one task set: at 20×20 (400 pixels in 3 tiles) one
+        // worker otherwise did two tiles while the other did one and then waited.
+        if images == 1 { tiles = (tiles + workers - 1) / workers * workers }
         width = (pixels + tiles - 1) / tiles
         width = min(pixels, (width + 15) / 16 * 16)
         tiles = (pixels + width - 1) / width

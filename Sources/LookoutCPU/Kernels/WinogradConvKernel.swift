@@ -140,7 +140,10 @@ struct WinogradConvKernel: CPUKernel {
         var width = max(16, blockBytes / (4 * positions * (c + m)))
         // The split of an image never depends on the batch size: every item then runs the very GEMMs a single image
         // would (OpenBLAS's AVX-512 small-matrix and packed paths round differently), so a batch equals its images.
+        // A whole number of blocks per worker: at 20×20 (7 blocks of 16 tiles) one worker otherwise did 4 while the
+        // other did 3 and then waited.
         var count = max((tiles + width - 1) / width, workers)
+        count = (count + workers - 1) / workers * workers
         width = (tiles + count - 1) / count
         width = min(tiles, (width + 15) / 16 * 16)
         count = (tiles + width - 1) / width
