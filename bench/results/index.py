@@ -78,6 +78,9 @@ LOG_COMMITS = {
     "selftest-pipeline-h100-2026-11-24.txt": ("32f285d", "docs/streaming.md"),
     "selftest-pipeline-h100-2026-11-25.txt": ("5577c03", "docs/streaming.md"),
     "selftest-pipeline-h100-2026-11-25-b.txt": ("0e5a91f", "results commit 57b52ac"),
+    "engine-acceptance-h100-2026-12-07.txt": ("daf6c55", "the binary's COMMIT (code of f307c62), docs/gpu-machine.md"),
+    "selftest-gpu-h100-2026-12-07.txt": ("daf6c55", "the binary's COMMIT (code of f307c62), docs/gpu-machine.md"),
+    "selftest-pipeline-h100-2026-12-07-incomplete.txt": ("daf6c55", "the binary's COMMIT; stopped at its 300 s limit"),
     "ncu-conv-h100-2026-11-24.txt": ("502e984?", "added with engine-h100-2026-11-24.json (7081adf)"),
     "ncu-conv-h100-2026-11-25-d.txt": ("20aaeed", "results commit 977d0fe"),
 }
