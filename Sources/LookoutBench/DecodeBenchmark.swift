@@ -172,13 +172,8 @@ package struct DecodeBenchmark: Sendable {
         let decoder = try NVDECDecoder(nvdec: nvdec, context: context, codec: codec, outputSurfaces: 2)
         var flushed = false
         while !counters.stop.load(ordering: .relaxed) {
-            if let packet = try reader.next() {
-                try packet.withUnsafeBytes { bytes in
-                    try decoder.decode(bytes, timestamp: packet.timestamp ?? 0)
-                }
-            } else if !flushed {
-                try decoder.decode(UnsafeRawBufferPointer(start: nil, count: 0), timestamp: 0, endOfStream: true)
-                flushed = true
+            if !flushed {
+                flushed = try !decoder.decodeNextPacket(from: reader)
             } else {
                 try reader.rewind()
                 flushed = false

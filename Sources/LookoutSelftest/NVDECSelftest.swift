@@ -64,14 +64,7 @@ package struct NVDECSelftest: Sendable {
         var hardware: [UInt32] = []
         var ended = false
         while !ended {
-            if let packet = try reader.next() {
-                try packet.withUnsafeBytes { bytes in
-                    try decoder.decode(bytes, timestamp: packet.timestamp ?? 0)
-                }
-            } else {
-                try decoder.decode(UnsafeRawBufferPointer(start: nil, count: 0), timestamp: 0, endOfStream: true)
-                ended = true
-            }
+            ended = try !decoder.decodeNextPacket(from: reader)
             try decoder.takeDisplayed { picture in
                 guard let surface = try decoder.map(picture) else {
                     hardware.append(0)

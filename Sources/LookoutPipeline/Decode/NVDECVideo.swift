@@ -96,16 +96,7 @@ final class NVDECVideo: OpenVideo {
             nextDisplayed = 0
             if flushed { return nil }
             do {
-                if let packet = try reader.next() {
-                    let timestamp = packet.pts.map { Int64(($0 * 1e6).rounded()) } ?? NVDECVideo.noTimestamp
-                    try packet.withUnsafeBytes { bytes in
-                        try decoder.decode(bytes, timestamp: timestamp)
-                    }
-                } else {
-                    // The end: the pictures the parser still holds for reordering come out.
-                    try decoder.decode(UnsafeRawBufferPointer(start: nil, count: 0), timestamp: 0, endOfStream: true)
-                    flushed = true
-                }
+                flushed = try !decoder.decodeNextPacket(from: reader)
             } catch let error as NVDECError {
                 throw VideoError(.decode, source: reader.source, message: "NVDEC: \(error)")
             } catch let error as VideoError {
@@ -179,5 +170,20 @@ extension NVDECCodec {
         case .other("mpeg1video"): self = .mpeg1
         case .other: return nil
         }
+    }
+}
+
+extension NVDECDecoder {
+    /// Parses `reader`'s next packet, its presentation time in microseconds (`NVDECVideo.noTimestamp` when it has
+    /// none) as its pictures' time stamp; at the end of the stream, the end-of-stream packet, which brings out the
+    /// pictures the parser still holds for reordering. False once that has been sent.
+    package func decodeNextPacket(from reader: VideoPacketReader) throws -> Bool {
+        guard let packet = try reader.next() else {
+            try decode(UnsafeRawBufferPointer(start: nil, count: 0), timestamp: 0, endOfStream: true)
+            return false
+        }
+        let timestamp = packet.pts.map { Int64(($0 * 1e6).rounded()) } ?? NVDECVideo.noTimestamp
+        try packet.withUnsafeBytes { bytes in try decode(bytes, timestamp: timestamp) }
+        return true
     }
 }

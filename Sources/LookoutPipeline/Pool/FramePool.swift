@@ -115,9 +115,6 @@ package final class FramePool: @unchecked Sendable {
         }
     }
 
-    /// Whether the slots are device surfaces (no host bytes).
-    package var holdsDeviceSurfaces: Bool { surfaces != nil }
-
     /// Times `acquire` found every buffer busy under `.report`.
     package var exhaustedCount: Int { state.withLock { $0.exhausted } }
     /// Leases handed out so far.
