@@ -406,5 +406,41 @@ extension GPUSelftest {
             guard (try pool.acquire()) != nil else { return "the buffer did not come back once its fence completed" }
             return nil
         }
+        check("a writer waiting on a pool whose buffers are all leased wakes when one is released behind the GPU") {
+            let pool = try FramePool(
+                count: 1, policy: .wait,
+                makeBuffer: { _ throws(CUDAError) in try HostBuffer.pinned(byteCount: 4096, context: context) },
+                makeFence: { _ throws(CUDAError) in try CUDAEvent(context: context, timing: false) })
+            guard let lease = try pool.acquire() else { return "a fresh pool had no buffer" }
+            // The writer finds the one buffer leased (not fenced) and sleeps until the pool wakes it.
+            let outcome = ConditionLock()
+            nonisolated(unsafe) var got: String? = nil
+            PlatformThread.spawn(name: "lookout-selftest-writer") {
+                let result: String
+                do {
+                    try context.bind()
+                    if let lease = try pool.acquire() { result = "slot \(lease.slot)" } else { result = "no buffer" }
+                } catch {
+                    result = "\(error)"
+                }
+                outcome.withLock {
+                    got = result
+                    outcome.broadcast()
+                }
+            }
+            var slept = 0
+            while pool.waitingWriters == 0 && slept < 2000 {
+                usleep(1000)
+                slept += 1
+            }
+            try lease.release(afterWorkOn: stream)
+            let deadline = MonotonicClock.seconds() + 5
+            let result = outcome.withLock { () -> String? in
+                while got == nil && MonotonicClock.seconds() < deadline { _ = outcome.wait(untilMonotonic: deadline) }
+                return got
+            }
+            guard let result else { return "the writer still waits 5 s after the buffer was released behind the GPU" }
+            return result == "slot 0" ? nil : "the writer got \(result)"
+        }
     }
 }

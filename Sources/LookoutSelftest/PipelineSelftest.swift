@@ -29,6 +29,8 @@ package struct PipelineSelftest: Sendable {
     package var nvdec = true
     package var nvdecTolerance = Tolerance(minimumIoU: 0.95, maximumConfidenceDelta: 0.01, requiredMatch: 0.995)
     package var device = DeviceRequest.cuda(ordinal: 0)
+    /// A run still going after this long has stalled: its state is logged, it fails, and the next run starts.
+    package var stallSeconds = 90.0
     package var log: @Sendable (String) -> Void = { print($0) }
 
     /// A detection matches when the class agrees, IoU ≥ `minimumIoU` and |Δconfidence| ≤ `maximumConfidenceDelta`;
@@ -157,8 +159,27 @@ package struct PipelineSelftest: Sendable {
             return errors
         }
         let started = MonotonicClock.seconds()
-        var fatal: String? = nil
-        do { try await pipeline.run() } catch { fatal = "\(error)" }
+        let ended = RunEnd()
+        Task {
+            do { try await pipeline.run() } catch { ended.set("\(error)") }
+            ended.set(nil)
+        }
+        guard ended.wait(seconds: stallSeconds) else {
+            // A stalled pipeline is left behind (its threads may never return); what it was doing is the finding.
+            let sample = pipeline.sample()
+            pipeline.stop()
+            var lines = [
+                "FAIL \(name): stalled — not finished after \(Int(stallSeconds)) s; \(sample.batches) batches delivered, "
+                    + "\(sample.batchesInFlight) in flight"
+            ]
+            for (stream, s) in sample.streams.enumerated() {
+                lines.append(
+                    "  FAIL \(name): stream \(stream): \(s.decoded) decoded, \(s.delivered) delivered, \(s.queued) queued "
+                        + "for a batch, pool \(s.poolFree)/\(s.poolSize) free")
+            }
+            return Outcome(name: name, passed: false, lines: lines)
+        }
+        let fatal = ended.error
         let summary = pipeline.summary()
         let seconds = MonotonicClock.seconds() - started
         var lines: [String] = []
@@ -250,6 +271,36 @@ struct BoxComparison {
             matched += 1
             worstIoU = min(worstIoU, bestIoU)
             worstConfidence = max(worstConfidence, abs(found[best].confidence - e.confidence))
+        }
+    }
+}
+
+/// When a pipeline run ended, and its error: set once by the task that runs it, waited for with a deadline.
+private final class RunEnd: @unchecked Sendable {
+    // `done` and `error` are under `lock`.
+    private let lock = ConditionLock()
+    private var done = false
+    private var thrown: String?
+
+    /// What the run threw, if it did.
+    var error: String? { lock.withLock { thrown } }
+
+    /// The run ended (with `error`, if it threw). Only the first call counts.
+    func set(_ error: String?) {
+        lock.withLock {
+            guard !done else { return }
+            done = true
+            thrown = error
+            lock.broadcast()
+        }
+    }
+
+    /// Waits up to `seconds` for the run to end; false if it has not.
+    func wait(seconds: Double) -> Bool {
+        let deadline = MonotonicClock.seconds() + seconds
+        return lock.withLock {
+            while !done && MonotonicClock.seconds() < deadline { _ = lock.wait(untilMonotonic: deadline) }
+            return done
         }
     }
 }

@@ -47,9 +47,10 @@ import Testing
             guard let lease = try? p.acquire() else { return -1 }
             return lease.slot
         }
-        try await Task.sleep(nanoseconds: 100_000_000)
+        while p.waitingWriters == 0 { try await Task.sleep(nanoseconds: 1_000_000) }
         _ = consume first
         #expect(await waited.value == 0)
+        #expect(p.waitingWriters == 0)
     }
 
     @Test func aPoolBufferKeepsItsBytesAcrossLeases() throws {

@@ -33,6 +33,7 @@ package final class FramePool: @unchecked Sendable {
     let fences: [CUDAEvent]?
     private let state: Mutex<State>
     private let returned = ConditionLock()
+    private let waiting = Atomic<Int>(0)
 
     private struct State {
         var slots: [SlotState]
@@ -119,6 +120,8 @@ package final class FramePool: @unchecked Sendable {
     package var exhaustedCount: Int { state.withLock { $0.exhausted } }
     /// Leases handed out so far.
     package var leaseCount: Int { state.withLock { $0.leases } }
+    /// Writers blocked in `acquire` because every buffer is leased (none free, none behind a fence).
+    package var waitingWriters: Int { waiting.load(ordering: .relaxed) }
     /// Buffers neither leased nor waiting for their fence right now.
     package var freeCount: Int {
         state.withLock { state in state.slots.filter { $0 == .free }.count }
@@ -135,9 +138,11 @@ package final class FramePool: @unchecked Sendable {
                 try fences[oldest].synchronize()
                 continue
             }
-            // Every buffer is leased: wait for a lease to be dropped.
+            // Every buffer is leased: wait for a lease to be dropped or fenced.
             returned.withLock {
+                waiting.add(1, ordering: .relaxed)
                 while state.withLock({ !$0.slots.contains(.free) && $0.fencedCount == 0 }) { returned.wait() }
+                waiting.subtract(1, ordering: .relaxed)
             }
         }
     }
@@ -176,6 +181,9 @@ package final class FramePool: @unchecked Sendable {
             state.fenced[(state.head + state.fencedCount) % count] = slot
             state.fencedCount += 1
         }
+        // A writer waiting because every buffer was leased now has a fence to wait on instead: without this wake
+        // it would sleep until a lease is dropped, which never happens when every frame goes back behind a fence.
+        returned.withLock { returned.broadcast() }
     }
 
     func leaseEnded(_ slot: Int) {
