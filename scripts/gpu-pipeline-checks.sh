@@ -46,9 +46,12 @@ fi
 smi() { nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv,noheader -l 1 > "$1" 2>&1 & echo $!; }
 if has bench; then
   pid=$(smi "$out/smi-bench.csv")
+  # The Ultralytics loops beside it when the baseline model came along.
+  base=()
+  [ -f "$pt" ] && base=(--baseline $baseline --baseline-model $pt)
   timeout 420 $bin bench pipeline --device cuda --model $model --imgsz 640 --source $video --streams 32 --batch 32 \
     --mode ${MODES:-pageable,pinned,pinned-raw,mapped,managed} --seconds ${BENCH_SECONDS:-10} --warmup ${BENCH_WARMUP:-5} \
-    --baseline $baseline --baseline-model $pt --json "$out/pipeline-h100.json" 2>&1 | tee "$out/bench.txt"
+    "${base[@]}" --json "$out/pipeline-h100.json" 2>&1 | tee "$out/bench.txt"
   kill $pid
   pack
 fi
