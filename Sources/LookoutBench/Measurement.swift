@@ -38,7 +38,10 @@ package struct AllocationCount: Sendable {
     /// Now; nil when the counting allocator is not linked in (then nothing can be counted).
     package static func now() -> AllocationCount? {
         guard lookout_alloc_counter_active() != 0 else { return nil }
-        return AllocationCount(total: lookout_alloc_count(), driver: lookout_driver_alloc_count())
+        // The driver's count first: an allocation counts in the total before it counts as the driver's, so the
+        // total read after it holds every driver allocation the read saw.
+        let driver = lookout_driver_alloc_count()
+        return AllocationCount(total: lookout_alloc_count(), driver: driver)
     }
 
     /// Registers the NVIDIA libraries loaded so far as the driver's (call once the driver and NVRTC are loaded).
@@ -47,8 +50,12 @@ package struct AllocationCount: Sendable {
 
     /// The allocations from `self` to `later`, over `frames` frames.
     package func report(until later: AllocationCount, frames: Int) -> AllocationReport {
-        let driver = later.driver - self.driver
-        return AllocationReport(frames: frames, ours: later.total - total - driver, driver: driver)
+        // The two counters are read one after the other while other threads allocate, so a driver allocation can
+        // land between the reads of `self` and make the driver's share look larger than the total's: the
+        // difference is clamped at 0 (it trapped as an unsigned underflow in `bench pipeline` on the GPU).
+        let driver = later.driver &- self.driver
+        let all = later.total &- total
+        return AllocationReport(frames: frames, ours: all > driver ? all - driver : 0, driver: driver)
     }
 }
 
