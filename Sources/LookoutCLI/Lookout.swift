@@ -1,6 +1,14 @@
 import ArgumentParser
+import LookoutCore
 
 @main
+enum Main {
+    static func main() async {
+        CrashReport.install()
+        await LookoutCommand.main()
+    }
+}
+
 struct LookoutCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lookout",

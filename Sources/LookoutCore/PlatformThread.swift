@@ -142,3 +142,10 @@ package final class Lock: Sendable {
         try mutex.withLock { (_: inout ()) throws(E) -> R in try body() }
     }
 }
+
+/// The process's last word when it dies of a signal: one stderr line with the faulting address and the stack as
+/// offsets into the binary (`addr2line -e` on the unstripped build names them). An optimised Swift binary's traps
+/// (overflow, bounds, a failed precondition) otherwise end in "Illegal instruction" and nothing else.
+package enum CrashReport {
+    package static func install() { lk_install_crash_report() }
+}

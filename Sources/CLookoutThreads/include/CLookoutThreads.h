@@ -21,6 +21,10 @@ int lk_pool_threads(const lk_pool *pool);
 void lk_pool_destroy(lk_pool *pool);
 void lk_pool_run(lk_pool *pool, int tasks, lk_task_fn fn, void *context);
 
+/// On a fatal signal (SIGILL, SIGSEGV, SIGBUS, SIGFPE, SIGABRT) writes one line to stderr: the signal, the faulting
+/// address and the stack's return addresses as offsets into the program (for addr2line), then dies of the signal.
+void lk_install_crash_report(void);
+
 /// Names the calling thread (the first 15 bytes are kept), for debuggers and `top -H`.
 void lk_thread_set_name(const char *name);
 
