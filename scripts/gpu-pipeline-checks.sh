@@ -8,7 +8,7 @@
 #   SOAK_SECONDS (default 270) and SOAK_WARMUP (30) size the soak run. NVDEC_VIDEOS (space-separated) adds clips
 #   whose every frame the selftest's NVDEC check compares with FFmpeg's; `nvdec` runs `bench decode` and
 #   `bench pipeline --decode nvdec,cpu` at NVDEC_STREAMS (default 32,64) streams, and `bench decode` on each of
-#   NVDEC_DECODE_EXTRA (e.g. a HEVC clip) too. `events`: 64 streams without and with tracking, 10 rules and the store
+#   NVDEC_DECODE_EXTRA (e.g. a HEVC clip) too (NVDEC_SKIP_DECODE_BENCH=1 skips the `bench decode` runs). `events`: 64 streams without and with tracking, 10 rules and the store
 #   (issue 13). `paced`: `bench pipeline --paced --search` from PACED_FROM (100) up to PACED_MAX (200) streams with
 #   PACED_DECODE (nvdec). `gpuselftest`: `selftest --gpu` without the val images. SOAK_DECODE and SOAK_STREAMS set the
 #   soak's decode (cpu) and stream count (32).
@@ -86,7 +86,7 @@ if has soak; then
 fi
 if has nvdec; then
   pid=$(smi "$out/smi-nvdec.csv")
-  timeout 150 $bin bench decode --source $video --streams ${NVDEC_STREAMS:-32,64} --decode nvdec,cpu --seconds 8 \
+  [ -n "${NVDEC_SKIP_DECODE_BENCH:-}" ] || timeout 150 $bin bench decode --source $video --streams ${NVDEC_STREAMS:-32,64} --decode nvdec,cpu --seconds 8 \
     --warmup 2 --json "$out/decode.json" 2>&1 | tee "$out/decode.txt"
   n=0
   for clip in ${NVDEC_DECODE_EXTRA:-}; do

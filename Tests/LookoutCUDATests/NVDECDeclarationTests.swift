@@ -12,6 +12,8 @@ import Testing
         #expect(MemoryLayout<LookoutCUVIDDecodeCaps>.size == 88)
         #expect(MemoryLayout<LookoutCUVIDDecodeCreateInfo>.size == 176)
         #expect(MemoryLayout<LookoutCUVIDProcParams>.size == 264)
+        // CUVIDGETDECODESTATUS: the status, 31 reserved words, 8 reserved pointers.
+        #expect(MemoryLayout<LookoutCUVIDGetDecodeStatus>.size == 192)
         #expect(MemoryLayout<LookoutCUVIDEOFormat>.size == 64)
         #expect(MemoryLayout<LookoutCUVIDParserDispInfo>.size == 24)
         #expect(MemoryLayout<LookoutCUVIDSourceDataPacket>.size == 32)
@@ -81,5 +83,15 @@ import Testing
         #expect(
             none.refusal(width: 640, height: 480)
                 == "NVDEC of the NVIDIA H100 80GB HBM3 does not decode VP8 4:4:4 8-bit")
+    }
+}
+
+@Suite struct NVDECDecodeStatusTests {
+    @Test func corruptPicturesAreNamedAndOnlyUnconcealedOnesDropped() {
+        #expect(NVDECDecoder.corruption(LookoutDecodeStatusSuccess) == nil)
+        #expect(NVDECDecoder.corruption(1) == nil)  // in progress: not a verdict
+        #expect(NVDECDecoder.corruption(LookoutDecodeStatusError)?.contains("dropped") == true)
+        let concealed = NVDECDecoder.corruption(LookoutDecodeStatusErrorConcealed)
+        #expect(concealed?.contains("concealed") == true && concealed?.contains("dropped") == false)
     }
 }

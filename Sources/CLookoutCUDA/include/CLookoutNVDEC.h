@@ -110,6 +110,20 @@ typedef struct LookoutCUVIDProcParams {
     void *reserved2[1];
 } LookoutCUVIDProcParams;
 
+/// CUVIDGETDECODESTATUS (cuvidGetDecodeStatus): how a picture's decode went.
+typedef struct LookoutCUVIDGetDecodeStatus {
+    int decodeStatus; // cuvidDecodeStatus: LookoutDecodeStatus*
+    unsigned int reserved[31];
+    void *reservedPointers[8];
+} LookoutCUVIDGetDecodeStatus;
+
+/// cuvidDecodeStatus values Lookout reads.
+enum {
+    LookoutDecodeStatusSuccess = 2,
+    LookoutDecodeStatusError = 8,          // corrupt, not concealed
+    LookoutDecodeStatusErrorConcealed = 9, // corrupt, concealed by the decoder
+};
+
 typedef struct LookoutCUVIDIntRect {
     int left;
     int top;
@@ -194,6 +208,8 @@ typedef LookoutCUresult (*LookoutPFN_cuvidCreateDecoder)(
     LookoutCUvideodecoder *decoder, LookoutCUVIDDecodeCreateInfo *info);
 typedef LookoutCUresult (*LookoutPFN_cuvidDestroyDecoder)(LookoutCUvideodecoder decoder);
 typedef LookoutCUresult (*LookoutPFN_cuvidDecodePicture)(LookoutCUvideodecoder decoder, void *pictureParameters);
+typedef LookoutCUresult (*LookoutPFN_cuvidGetDecodeStatus)(
+    LookoutCUvideodecoder decoder, int pictureIndex, LookoutCUVIDGetDecodeStatus *status);
 typedef LookoutCUresult (*LookoutPFN_cuvidMapVideoFrame64)(
     LookoutCUvideodecoder decoder, int pictureIndex, unsigned long long *devicePointer, unsigned int *pitch,
     LookoutCUVIDProcParams *parameters);

@@ -1,12 +1,14 @@
 import CLookoutCUDA
 
 /// The NVDEC entry points Lookout calls, resolved with `dlsym` from `libnvcuvid.so.1` (part of the NVIDIA driver):
-/// the video parser, the decoder and its capabilities, 64-bit frame mapping and the context lock.
+/// the video parser, the decoder and its capabilities, each picture's decode status, 64-bit frame mapping and the
+/// context lock.
 struct NVDECAPI: @unchecked Sendable {
     let cuvidGetDecoderCaps: LookoutPFN_cuvidGetDecoderCaps
     let cuvidCreateDecoder: LookoutPFN_cuvidCreateDecoder
     let cuvidDestroyDecoder: LookoutPFN_cuvidDestroyDecoder
     let cuvidDecodePicture: LookoutPFN_cuvidDecodePicture
+    let cuvidGetDecodeStatus: LookoutPFN_cuvidGetDecodeStatus
     let cuvidMapVideoFrame64: LookoutPFN_cuvidMapVideoFrame64
     let cuvidUnmapVideoFrame64: LookoutPFN_cuvidUnmapVideoFrame64
     let cuvidCtxLockCreate: LookoutPFN_cuvidCtxLockCreate
@@ -22,6 +24,7 @@ struct NVDECAPI: @unchecked Sendable {
             cuvidCreateDecoder: symbols.required("cuvidCreateDecoder", LookoutPFN_cuvidCreateDecoder.self),
             cuvidDestroyDecoder: symbols.required("cuvidDestroyDecoder", LookoutPFN_cuvidDestroyDecoder.self),
             cuvidDecodePicture: symbols.required("cuvidDecodePicture", LookoutPFN_cuvidDecodePicture.self),
+            cuvidGetDecodeStatus: symbols.required("cuvidGetDecodeStatus", LookoutPFN_cuvidGetDecodeStatus.self),
             cuvidMapVideoFrame64: symbols.required("cuvidMapVideoFrame64", LookoutPFN_cuvidMapVideoFrame64.self),
             cuvidUnmapVideoFrame64: symbols.required(
                 "cuvidUnmapVideoFrame64", LookoutPFN_cuvidUnmapVideoFrame64.self),

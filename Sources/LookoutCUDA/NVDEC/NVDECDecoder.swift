@@ -158,7 +158,7 @@ package final class NVDECDecoder: @unchecked Sendable {
     }
 
     /// Post-processes `picture` into an output surface and waits for it there; nil when NVDEC reports the picture
-    /// corrupt (counted in `decodeErrors`).
+    /// corrupt beyond concealment (counted in `decodeErrors`, as concealed pictures are).
     package func map(_ picture: Picture) throws(NVDECError) -> MappedSurface? {
         guard let decoder else { return nil }
         var parameters = LookoutCUVIDProcParams()
@@ -184,7 +184,28 @@ package final class NVDECDecoder: @unchecked Sendable {
             _ = calls.withLock { _ in nvdec.api.cuvidUnmapVideoFrame64(decoder, pointer) }
             throw NVDECError(.cuda(error))
         }
+        // The picture is decoded by now: NVDEC says whether its data was corrupt. A concealed picture is delivered
+        // (as FFmpeg's concealed frames are) and counted; one NVDEC could not conceal is dropped and counted.
+        var decoded = LookoutCUVIDGetDecodeStatus()
+        let queried = calls.withLock { _ in nvdec.api.cuvidGetDecodeStatus(decoder, picture.index, &decoded) }
+        if queried == 0, let corrupt = Self.corruption(Int(decoded.decodeStatus)) {
+            decodeErrors += 1
+            lastDecodeError = "picture at \(picture.timestamp): \(corrupt)"
+            if Int(decoded.decodeStatus) == LookoutDecodeStatusError {
+                _ = calls.withLock { _ in nvdec.api.cuvidUnmapVideoFrame64(decoder, pointer) }
+                return nil
+            }
+        }
         return MappedSurface(pointer: DevicePointer(address: pointer), pitch: Int(pitch))
+    }
+
+    /// What a picture's decode status says about its data: nil when it decoded cleanly (or the status is unknown).
+    static func corruption(_ status: Int) -> String? {
+        switch status {
+        case LookoutDecodeStatusError: "corrupt data NVDEC could not conceal (picture dropped)"
+        case LookoutDecodeStatusErrorConcealed: "corrupt data, concealed by NVDEC"
+        default: nil
+        }
     }
 
     /// Returns a mapped output surface to NVDEC. The GPU work that reads it must have completed.
