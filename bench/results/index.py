@@ -27,13 +27,14 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 
 # Kind (= folder under runs/) from the file name; first match wins.
 KINDS = [
-    ("acceptance", r"^engine-acceptance-"),
+    ("acceptance", r"^(engine|families|nvdec)-acceptance-|^nvdec-faults-"),
     ("engine", r"^engine-"),
     ("transfer", r"^transfer-"),
     ("pipeline", r"^pipeline-"),
     ("selftest", r"^selftest-"),
     ("ncu", r"^ncu-"),
     ("track", r"^track-"),
+    ("decode", r"^decode-"),
 ]
 
 # Series: (key, title, kind, pattern on the file name). A file belongs to the first series it matches; files that
@@ -43,7 +44,11 @@ SERIES = [
     ("engine-cpu", "Engine, CPU", "engine", r"^engine-cpu-.*\.json$"),
     ("engine-gpu", "Engine, GPU", "engine", r"^engine-h\d+-.*\.json$"),
     ("engine-gpu-wgmma", "Engine, GPU, with the wgmma kernels", "engine", r"^engine-wgmma-.*\.json$"),
+    ("engine-gpu-families", "Engine, GPU, YOLO11 and YOLO26", "engine", r"^engine-families-.*\.json$"),
     ("acceptance", "detect / val on the GPU", "acceptance", r"^engine-acceptance-.*\.txt$"),
+    ("acceptance-families", "YOLO11 / YOLO26 val and detect on the GPU", "acceptance",
+     r"^families-acceptance-.*\.txt$"),
+    ("acceptance-nvdec", "NVDEC faults and RTSP restart", "acceptance", r"^nvdec-faults-.*\.txt$"),
     ("transfer", "Transfer modes", "transfer", r"^transfer-h\d+-.*\.json$"),
     ("transfer-experiments", "Transfer experiments", "transfer",
      r"^transfer-(gate|hugepages|probe|streamed|threads)-.*\.json$"),
@@ -54,11 +59,16 @@ SERIES = [
     ("selftest-pipeline", "Pipeline self-test", "selftest", r"^selftest-pipeline-.*\.txt$"),
     ("ncu", "Nsight Compute", "ncu", r"^ncu-.*\.txt$"),
     ("track-cpu", "Tracking and rules, CPU", "track", r"^track-cpu-.*\.json$"),
+    ("decode-gpu", "Decode only (NVDEC and CPU)", "decode", r"^decode-h\d+-.*\.json$"),
 ]
 
 # Commits of the text logs that carry none, with where the attribution comes from (the results commit that added
 # the file, or the docs). Keep it in step when adding a self-test, acceptance or ncu log.
 LOG_COMMITS = {
+    "selftest-pipeline-h100-2026-12-07.txt": ("2e46423", "docs/gpu-machine.md, 2026-12-07 third session"),
+    "selftest-gpu-h100-2026-12-07-b.txt": ("2e46423", "docs/gpu-machine.md, 2026-12-07 third session"),
+    "families-acceptance-h100-2026-12-07.txt": ("2e46423", "docs/gpu-machine.md, 2026-12-07 third session"),
+    "nvdec-faults-rtsp-h100-2026-12-07.txt": ("2e46423", "docs/gpu-machine.md, 2026-12-07 third session"),
     "engine-acceptance-h100-2026-11-25-e.txt": ("372ab14", "results commit 8339841"),
     "engine-acceptance-h100-2026-11-25-f.txt": ("f535225", "results commit ebb484a"),
     "engine-acceptance-h100-2026-11-25-g.txt": ("ddf70dc", "docs/cuda-backend.md"),
@@ -271,6 +281,22 @@ def headline_log(name, text):
                 text2 += f"; {boxes[0][0]}/{boxes[0][1]} boxes vs the CPU path in every mode" if ok else "; boxes differ"
             return text2
         return "no summary line (run cut short?)"
+    if name.startswith("families-acceptance-"):
+        models = re.findall(r"^== (\S+)\n(?:.*\n)*?.*?\"map50_95\":([0-9.]+).*\n.*?\"matched_rate\": ([0-9.]+).*?\"pass\": (true|false)",
+                            text, re.M)
+        return "; ".join(f"{m}: mAP50-95 {float(v):.4f}, {float(r) * 100:.1f}% matched{'' if p == 'true' else ' **FAIL**'}"
+                         for m, v, r, p in models) or "?"
+    if name.startswith("nvdec-faults-"):
+        parts = []
+        m = re.search(r"results per stream (\{.*\})", text)
+        if m:
+            parts.append(f"faults: results per stream {m.group(1)}")
+        errors = re.findall(r"(\d+) decode errors", text)
+        parts.append(f"{errors[-1]} decode errors reported" if errors else "no decode error reported")
+        m = re.search(r"reconnected after ([0-9.]+) s", text)
+        if m:
+            parts.append(f"RTSP back after {m.group(1)} s without frames (server away 3 s)")
+        return "; ".join(parts)
     if name.startswith("ncu-"):
         kernels = sorted(set(re.findall(r'Profiling "([^"]+)"', text)) or
                          set(re.findall(r"^\s{2}(lookout_\w+)", text, re.M)))
@@ -288,8 +314,17 @@ def headline_track(d):
             f"(p99 {r.get('tracker_rules_p99_us')}; tracker alone {r.get('tracker_mean_us')})")
 
 
+def headline_decode(d):
+    rows = d.get("rows", [])
+    settings = d.get("settings") or {}
+    source = os.path.basename(str(settings.get("source", "?")))
+    parts = [f"{r.get('decode')} {r.get('streams')} streams **{fmt_num(r.get('fps'), 0)} fps** "
+             f"({r.get('cpu_cores_used')} cores)" for r in rows]
+    return f"{source}: " + ", ".join(parts) if parts else "?"
+
+
 HEADLINES = {"engine": headline_engine, "transfer": headline_transfer, "pipeline": headline_pipeline,
-             "track": headline_track}
+             "track": headline_track, "decode": headline_decode}
 
 
 # ---- collecting runs --------------------------------------------------------------------------------------------
