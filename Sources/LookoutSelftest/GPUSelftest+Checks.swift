@@ -406,6 +406,59 @@ extension GPUSelftest {
             guard (try pool.acquire()) != nil else { return "the buffer did not come back once its fence completed" }
             return nil
         }
+        check("leases released behind the GPU never share a buffer (4 threads × 5,000 leases of a 3-buffer pool)") {
+            // Behind an idle stream each fence passes at once, so a buffer is reclaimed and leased again while the
+            // thread that released it is still returning: the window where a lease's end could free a buffer
+            // under its next holder. Each holder stamps the buffer and checks the stamp before letting it go.
+            let pool = try FramePool(
+                count: 3, policy: .wait,
+                makeBuffer: { _ throws(CUDAError) in try HostBuffer.pinned(byteCount: 64, context: context) },
+                makeFence: { _ throws(CUDAError) in try CUDAEvent(context: context, timing: false) })
+            let idle = try CUDAStream(context: context)
+            let threads = 4
+            let finished = ConditionLock()
+            nonisolated(unsafe) var done = 0
+            nonisolated(unsafe) var problems: [String] = []
+            for worker in 0..<threads {
+                PlatformThread.spawn(name: "lookout-selftest-lease-\(worker)") {
+                    var problem: String? = nil
+                    do {
+                        try context.bind()
+                        for round in 0..<5_000 where problem == nil {
+                            guard let lease = try pool.acquire() else {
+                                problem = "worker \(worker): no buffer"
+                                break
+                            }
+                            let stamp = UInt64(worker) << 32 | UInt64(round)
+                            lease.withUnsafeMutableBytes { $0.storeBytes(of: stamp, as: UInt64.self) }
+                            // Let the other workers run while this one holds the buffer.
+                            sched_yield()
+                            let seen = lease.withUnsafeBytes { $0.load(as: UInt64.self) }
+                            if seen != stamp {
+                                problem = "worker \(worker) round \(round): another holder wrote its buffer"
+                            }
+                            try lease.release(afterWorkOn: idle)
+                        }
+                    } catch {
+                        problem = "worker \(worker): \(error)"
+                    }
+                    finished.withLock {
+                        if let problem { problems.append(problem) }
+                        done += 1
+                        finished.broadcast()
+                    }
+                }
+            }
+            let deadline = MonotonicClock.seconds() + 60
+            let outcome = finished.withLock { () -> [String]? in
+                while done < threads && MonotonicClock.seconds() < deadline {
+                    _ = finished.wait(untilMonotonic: deadline)
+                }
+                return done < threads ? nil : problems
+            }
+            guard let outcome else { return "the workers did not finish in 60 s" }
+            return outcome.first
+        }
         check("a writer waiting on a pool whose buffers are all leased wakes when one is released behind the GPU") {
             let pool = try FramePool(
                 count: 1, policy: .wait,

@@ -227,16 +227,23 @@ package protocol DeviceSurfaces: AnyObject, Sendable {
 /// Dropping the lease returns the buffer at once; `release(after:)` returns it once the GPU work recorded on the
 /// slot's fence has completed.
 package struct FrameLease: ~Copyable, @unchecked Sendable {
-    // The pool is thread-safe; `slot` is this lease's alone until it ends.
-    let pool: FramePool
+    // The pool is thread-safe; `slot` is this lease's alone until it ends. The lease holds its pool with a reference
+    // of its own (retained in init, released when the lease ends) so that `release(afterWorkOn:)` can end it
+    // without running deinit (`discard self` needs trivially destroyed fields).
+    private let retainedPool: Unmanaged<FramePool>
     package let slot: Int
 
     init(pool: FramePool, slot: Int) {
-        self.pool = pool
+        retainedPool = Unmanaged.passRetained(pool)
         self.slot = slot
     }
 
-    deinit { pool.leaseEnded(slot) }
+    deinit {
+        pool.leaseEnded(slot)
+        retainedPool.release()
+    }
+
+    var pool: FramePool { retainedPool.takeUnretainedValue() }
 
     /// Bytes of the buffer.
     package var capacity: Int { pool.bufferBytes }
@@ -282,8 +289,19 @@ package struct FrameLease: ~Copyable, @unchecked Sendable {
         guard let fences = pool.fences else {
             preconditionFailure("a pool without fences is released by dropping its leases")
         }
-        try fences[slot].record(on: stream)
-        // The slot is fenced now: the lease's end (deinit) leaves it to the fence.
-        pool.fence(slot)
+        do {
+            try fences[slot].record(on: stream)
+        } catch {
+            // Nothing was queued behind the buffer: the lease ends as a dropped one.
+            _ = consume self
+            throw error
+        }
+        // The slot is fenced now, and may be reclaimed and leased again at once (by another thread, as soon as the
+        // fence passes): this lease ends here without its deinit, which would free the slot under its next holder.
+        let retained = retainedPool
+        let slot = self.slot
+        discard self
+        retained.takeUnretainedValue().fence(slot)
+        retained.release()
     }
 }
