@@ -65,6 +65,7 @@ SERIES = [
 # Commits of the text logs that carry none, with where the attribution comes from (the results commit that added
 # the file, or the docs). Keep it in step when adding a self-test, acceptance or ncu log.
 LOG_COMMITS = {
+    "nvdec-faults-rtsp-h100-2026-12-07-b.txt": ("f9db6b5", "docs/gpu-machine.md, 2026-12-07 third session"),
     "selftest-pipeline-h100-2026-12-07.txt": ("2e46423", "docs/gpu-machine.md, 2026-12-07 third session"),
     "selftest-gpu-h100-2026-12-07-b.txt": ("2e46423", "docs/gpu-machine.md, 2026-12-07 third session"),
     "families-acceptance-h100-2026-12-07.txt": ("2e46423", "docs/gpu-machine.md, 2026-12-07 third session"),
