@@ -190,7 +190,7 @@ package final class EngineKernels: @unchecked Sendable {
     }
 
     func launch(_ op: ConvOp, kernel: ConvKernel, memory: LaunchMemory, on stream: CUDAStream) throws(CUDAError) {
-        var p = op.resolved(arena: memory.arena, constants: memory.constants)
+        var p = op.resolved(arena: memory.arena, constants: memory.constants, for: kernel)
         let m = Int(p.M)
         let cout = Int(p.outC)
         switch kernel {

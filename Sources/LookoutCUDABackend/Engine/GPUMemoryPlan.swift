@@ -280,6 +280,9 @@ struct GPUMemoryPlan {
             }
         }
         for v in graph.outputs { if let b = views[v]?.buffer { buffers[b].last = graph.nodes.count } }
+        for (v, node) in Self.fusedReads(plan) {
+            if let b = views[v]?.buffer { buffers[b].last = max(buffers[b].last, node) }
+        }
         var peak = 0
         var placed: [Int] = []
         let order = buffers.indices.sorted {

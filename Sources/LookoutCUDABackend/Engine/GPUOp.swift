@@ -109,6 +109,9 @@ struct ConvOp {
     var outputAddress: GPUAddress
     /// Identifies the layer's shape and strides (the tuning cache key).
     var signature: String
+    /// The first-layer kernel's fp16 weights (`[rows][88]`, k = tap * 8 + c); it reads them as `p.w16`, which
+    /// otherwise holds the tensor-core weights (`[coutPad][kPad]`).
+    var firstWeights: GPUAddress = .none
     /// cuDNN's view of the layer when it may run it (fp16 channels-last input and output), and the fp16 weights
     /// dense in KRSC order it reads (made only when cuDNN is loaded).
     var cudnnShape: CUDNNConvolutionShape? = nil
@@ -118,10 +121,15 @@ struct ConvOp {
     /// The fastest of the engine's own kernels, kept when cuDNN won (the fallback if its work cannot be captured).
     var nvrtcKernel: ConvKernel? = nil
 
-    func resolved(arena: UInt64, constants: UInt64) -> LookoutConvParams {
+    /// The parameter block with absolute addresses, its `w16` the weights `kernel` reads.
+    func resolved(arena: UInt64, constants: UInt64, for kernel: ConvKernel? = nil) -> LookoutConvParams {
         var p = params
         p.x = x.resolve(arena: arena, constants: constants)
-        p.w16 = w16.resolve(arena: arena, constants: constants)
+        if case .first = kernel ?? self.kernel {
+            p.w16 = firstWeights.resolve(arena: arena, constants: constants)
+        } else {
+            p.w16 = w16.resolve(arena: arena, constants: constants)
+        }
         p.w32 = w32.resolve(arena: arena, constants: constants)
         p.bias = bias.resolve(arena: arena, constants: constants)
         p.residual = residual.resolve(arena: arena, constants: constants)

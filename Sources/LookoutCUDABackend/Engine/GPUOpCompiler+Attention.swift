@@ -16,6 +16,14 @@ extension GPUOpCompiler {
     /// dimension a multiple of 8 up to 128), by the node index of their final MatMul.
     func attentionPatterns() -> [Int: AttentionPattern] {
         guard fusedAttention else { return [:] }
+        return Self.attentionPatterns(in: plan).filter { _, pattern in
+            [pattern.q, pattern.k, pattern.v].allSatisfy { memory.views[$0] != nil }
+        }
+    }
+
+    /// The attention patterns of `plan` by their final MatMul's node, from the graph alone (the memory plan needs
+    /// them before any view exists: the fused launch reads Q, K and V at that node, later than the graph says).
+    static func attentionPatterns(in plan: ExecutionPlan) -> [Int: AttentionPattern] {
         let graph = plan.graph
         let producers = graph.producers()
         let consumers = graph.consumers()
@@ -44,7 +52,7 @@ extension GPUOpCompiler {
                 let k = graph.nodes[m1Node].inputs[1], let t1Node = producers[t1], single(t1, readBy: m1Node),
                 isSwapLast(graph.nodes[t1Node].op, rank: graph.shape(t1).count),
                 let q = graph.nodes[t1Node].inputs.first ?? nil,
-                [q, k, v].allSatisfy({ memory.views[$0] != nil }),
+                [q, k, v].allSatisfy({ plan.layouts[$0] != nil }),
                 [t1Node, m1Node, sNode, t2Node].allSatisfy(stepNodes.contains)
             else { continue }
             let qs = graph.shape(q)

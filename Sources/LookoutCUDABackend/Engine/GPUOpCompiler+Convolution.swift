@@ -123,10 +123,12 @@ extension GPUOpCompiler {
                     dilation: (attributes.dilations.h, attributes.dilations.w), group: group, inputChannels: cin,
                     outputChannels: cout)
         }
+        var firstWeights: GPUAddress = .none
         if !firstTiles.isEmpty {
-            // Its weights (no tensor-core weights exist for such a layer): fp16 [rows][88], k = tap * 8 + c.
+            // Its own fp16 weights, [rows][88] with k = tap * 8 + c, beside the tensor-core weights: a 3x3 layer of
+            // 8 input channels (YOLO11's C3k2 bottleneck) has both, and each kernel reads its own layout.
             let rows = (cout + 15) / 16 * 16
-            w16 = constants.halves(key: "first " + key) {
+            firstWeights = constants.halves(key: "first " + key) {
                 var packed = [Float](repeating: 0, count: rows * 88)
                 for co in 0..<cout {
                     for c in 0..<cin {
@@ -178,7 +180,7 @@ extension GPUOpCompiler {
         var op = ConvOp(
             params: p, x: xa, w16: w16, w32: w32, bias: bias, residual: residual?.1 ?? .none, y: ya,
             kernel: preferred ?? candidates[0], candidates: candidates, output: y, outputAddress: ya,
-            signature: signature)
+            signature: signature, firstWeights: firstWeights)
         if cudnnWeights, let shape = Self.cudnnShape(p) {
             op.cudnnShape = shape
             if tensorCores && k == kPad {
