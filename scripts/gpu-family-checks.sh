@@ -29,6 +29,13 @@ for static in shapes-yolo11n shapes-yolo26n; do
 done
 images=Tests/Fixtures/shapes/val/images
 compare=scripts/compare_predictions.py
+# Every plan step of each named dynamic model against the CPU backend, then its tuned batch-32 instance (eager and
+# graph replay): pinpoints the first wrong step, and a fused launch racing with its own output shows at batch 32.
+models=()
+for name in ${names//,/ }; do [[ $name == *-dynamic ]] && [ -f "$fam/$name.onnx" ] && models+=(--engine-model "$fam/$name.onnx"); done
+if [ ${#models[@]} -gt 0 ]; then
+  timeout 600 $bin selftest --gpu --engine-models-only "${models[@]}" 2>&1 | tee "$out/selftest-models.txt"
+fi
 for name in ${names//,/ }; do
   model=$fam/$name.onnx
   [ -f "$model" ] || { echo "$name: $model is not here" | tee -a "$out/missing.txt"; continue; }

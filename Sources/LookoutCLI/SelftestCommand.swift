@@ -29,6 +29,16 @@ struct SelftestCommand: AsyncParsableCommand {
         help: "The dynamic-shape export of the same model (scripts/fixtures/rebuild_models.py makes it).")
     var engineDynamicModel = "Tests/Fixtures/generated/shapes/shapes-yolov8n-dynamic.onnx"
 
+    @Option(
+        name: .customLong("engine-model"),
+        help:
+            "More models (YOLO11, YOLO26, …) whose every plan step, and tuned batch-32 instance, must equal the CPU backend."
+    )
+    var engineModels: [String] = []
+    @Flag(
+        name: .customLong("engine-models-only"),
+        help: "Only the --engine-model checks (no memory-layer, engine-fixture or pipeline checks).")
+    var engineModelsOnly = false
     @Flag(help: "Only the engine checks (skip the memory layer's).") var engineOnly = false
     @Flag(help: "Skip the engine checks.") var noEngine = false
     @Flag(help: "Run the streaming pipeline checks on the GPU in every transfer mode (with --gpu).") var pipeline =
@@ -60,19 +70,25 @@ struct SelftestCommand: AsyncParsableCommand {
         }
         var passed = 0
         var failed = 0
-        if !engineOnly && !pipelineOnly {
+        if !engineModels.isEmpty {
+            let engine = EngineSelftest(fixtures: engineFixtures, dynamicModel: engineDynamicModel, log: printer)
+            engine.runModels(engineModels)
+            passed += engine.passed
+            failed += engine.failed
+        }
+        if !engineOnly && !pipelineOnly && !engineModelsOnly {
             let test = GPUSelftest(rawImages: rawImages, log: printer)
             try test.run()
             passed += test.passed
             failed += test.failed
         }
-        if !noEngine && !pipelineOnly {
+        if !noEngine && !pipelineOnly && !engineModelsOnly {
             let engine = EngineSelftest(fixtures: engineFixtures, dynamicModel: engineDynamicModel, log: printer)
             try engine.run()
             passed += engine.passed
             failed += engine.failed
         }
-        if pipeline || pipelineOnly {
+        if (pipeline || pipelineOnly) && !engineModelsOnly {
             var test = PipelineSelftest(video: pipelineVideo, model: pipelineModel)
             test.frames = pipelineFrames
             do { test.modes = try TransferMode.parseList(pipelineModes) } catch { throw Console.fail(error) }

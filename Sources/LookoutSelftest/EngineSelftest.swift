@@ -74,11 +74,12 @@ package final class EngineSelftest: SelftestChecks {
     }
 
     /// Each step's output, through the GPU plan up to that step, against the CPU backend's.
-    func everyStep(precision: GPUPrecision, shape: [Int], tolerance: Double) {
+    func everyStep(model: String? = nil, precision: GPUPrecision, shape: [Int], tolerance: Double) {
+        let label = model.map { " of " + ($0.split(separator: "/").last.map(String.init) ?? $0) } ?? ""
         check(
-            "every step of the plan equals the CPU backend (\(precision.rawValue), \(shape), relative error ≤ \(tolerance))"
+            "every step of the plan\(label) equals the CPU backend (\(precision.rawValue), \(shape), relative error ≤ \(tolerance))"
         ) {
-            let detector = try cudaDetector(dynamicModel, precision: precision)
+            let detector = try cudaDetector(model ?? dynamicModel, precision: precision)
             guard let cuda = detector.cuda else { return "not on CUDA" }
             let plan = try detector.model.plan(forInputShape: shape)
             let input = Self.input(count: shape.reduce(1, *), seed: 11)
