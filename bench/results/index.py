@@ -65,6 +65,7 @@ SERIES = [
 # Commits of the text logs that carry none, with where the attribution comes from (the results commit that added
 # the file, or the docs). Keep it in step when adding a self-test, acceptance or ncu log.
 LOG_COMMITS = {
+    "selftest-gpu-h100-2026-12-07-c.txt": ("e926149", "docs/gpu-machine.md, 2026-12-07 third session"),
     "nvdec-faults-rtsp-h100-2026-12-07-b.txt": ("f9db6b5", "docs/gpu-machine.md, 2026-12-07 third session"),
     "selftest-pipeline-h100-2026-12-07.txt": ("2e46423", "docs/gpu-machine.md, 2026-12-07 third session"),
     "selftest-gpu-h100-2026-12-07-b.txt": ("2e46423", "docs/gpu-machine.md, 2026-12-07 third session"),
@@ -251,6 +252,12 @@ def headline_pipeline(d):
     loop = next((r for r in rows if r.get("system") == "ultralytics" and r.get("streams") == best.get("streams")), None)
     if loop:
         text += f"; {ratio(best.get('fps'), loop.get('fps'))} the Ultralytics loop"
+    cpu_decode = next((r for r in ours if best.get("decode") == "nvdec" and r.get("decode") == "cpu"
+                       and r.get("streams") == best.get("streams")), None)
+    if cpu_decode:
+        text += (f"; {ratio(best.get('fps'), cpu_decode.get('fps'))} CPU decode `{cpu_decode.get('mode')}`, "
+                 f"CPU {fmt_num(best.get('cpu_ms_per_frame'), 3)} vs {fmt_num(cpu_decode.get('cpu_ms_per_frame'), 3)} "
+                 f"ms per frame")
     pageable = next((r for r in ours if r.get("mode") == "pageable"), None)
     if pageable and pageable is not best:
         text += f", {ratio(best.get('fps'), pageable.get('fps'))} `pageable`"
