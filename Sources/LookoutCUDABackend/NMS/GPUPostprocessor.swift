@@ -138,6 +138,8 @@ package final class GPUPostprocessor: @unchecked Sendable {
             let base = raw.baseAddress! + image * words * 4
             let count = Int(base.load(as: Int32.self))
             guard count >= 0 else { return false }
+            // One allocation for the frame's list instead of one per doubling (5 for 9 boxes).
+            detections.reserveCapacity(count)
             let f = (base + 4).assumingMemoryBound(to: Float.self)
             for k in 0..<count {
                 let r = f + 6 * k

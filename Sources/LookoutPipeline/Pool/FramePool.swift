@@ -122,9 +122,15 @@ package final class FramePool: @unchecked Sendable {
     package var leaseCount: Int { state.withLock { $0.leases } }
     /// Writers blocked in `acquire` because every buffer is leased (none free, none behind a fence).
     package var waitingWriters: Int { waiting.load(ordering: .relaxed) }
-    /// Buffers neither leased nor waiting for their fence right now.
+    /// Buffers neither leased nor waiting for their fence right now. Read by every frame's writer: counted by index,
+    /// which allocates nothing (`filter` made an array per frame; iterating the array itself allocates per element in
+    /// debug builds).
     package var freeCount: Int {
-        state.withLock { state in state.slots.filter { $0 == .free }.count }
+        state.withLock { state in
+            var free = 0
+            for index in 0..<state.slots.count where state.slots[index] == .free { free += 1 }
+            return free
+        }
     }
 
     /// A free buffer, reclaiming fenced ones whose GPU work has completed. When none is free, `.wait` blocks until

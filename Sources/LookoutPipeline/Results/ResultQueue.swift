@@ -81,7 +81,19 @@ package final class ResultQueue<Element: Sendable>: @unchecked Sendable {
     }
 
     package func next() async -> Element? {
-        await withTaskCancellationHandler {
+        // A reader that is behind finds its result waiting: taken without a continuation (a checked continuation is
+        // an allocation per result).
+        let buffered = state.withLock { state -> Element? in
+            guard state.count > 0 else { return nil }
+            let element = state.buffer[state.head]
+            state.head += 1
+            return element
+        }
+        if let buffered {
+            space.withLock { space.broadcast() }
+            return buffered
+        }
+        return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Element?, Never>) in
                 let ready = state.withLock { state -> (Bool, Element?) in
                     if state.count > 0 {
