@@ -244,7 +244,7 @@ let package = Package(
             name: "LookoutEventsTests",
             dependencies: [
                 "LookoutEvents", "LookoutPipeline", "LookoutInference", "LookoutModel", "LookoutMedia", "LookoutYOLO",
-                "LookoutCore", "LookoutTestFixtures",
+                "LookoutCore", "LookoutCUDA", "LookoutTestFixtures",
             ]),
         .testTarget(
             name: "LookoutCLITests",
