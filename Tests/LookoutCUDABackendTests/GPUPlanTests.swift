@@ -30,10 +30,11 @@ enum BackendFixtures {
     /// Runs `plan` through the emulated GPU ops; returns the output, row-major.
     static func emulate(
         _ plan: ExecutionPlan, precision: GPUPrecision, input: [Float], cudnnWeights: Bool = false,
-        kernel: ((ConvOp) -> ConvKernel)? = nil
+        fusedAttention: Bool = true, kernel: ((ConvOp) -> ConvKernel)? = nil
     ) throws -> [Float] {
         let memory = try GPUMemoryPlan(plan: plan, precision: precision)
-        let compiler = GPUOpCompiler(plan: plan, memory: memory, cudnnWeights: cudnnWeights)
+        let compiler = GPUOpCompiler(
+            plan: plan, memory: memory, cudnnWeights: cudnnWeights, fusedAttention: fusedAttention)
         var pool = ConstantPool()
         var ops = try compiler.compile(constants: &pool)
         if let kernel {

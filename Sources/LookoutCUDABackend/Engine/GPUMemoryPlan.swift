@@ -76,6 +76,8 @@ struct GPUMemoryPlan {
     /// Concat inputs the plan copies but the GPU writes in place: (node, input index). Their producer (a
     /// convolution, which takes any output strides) writes straight into the concat's slot.
     let elidedCopies: Set<[Int]>
+    /// Split outputs the plan copies but the GPU reads in place, as slices of the split's input.
+    let inPlaceSplitOutputs: Set<ValueID>
 
     init(plan: ExecutionPlan, precision: GPUPrecision) throws(GPUBackendError) {
         let graph = plan.graph
@@ -185,53 +187,49 @@ struct GPUMemoryPlan {
         }
         self.elidedCopies = elided
 
+        // 1c. Split outputs the GPU reads in place (the attention's Q and K).
+        var inPlace = Set<ValueID>()
+        for (value, slice) in Self.inPlaceSplitOutputs(plan, parent: parent) {
+            guard let x = graph.nodes[producers[value]!].inputs.first ?? nil else { continue }
+            parent[value] = (x, slice)
+            inPlace.insert(value)
+        }
+        self.inPlaceSplitOutputs = inPlace
+
         // 2. Buffers (one per root) and their members.
         let values = plan.layouts.keys.sorted()
         var members: [ValueID: [ValueID]] = [:]
         for v in values { members[root(v), default: []].append(v) }
         let roots = members.keys.sorted()
 
-        // 3. Channels-last where the convolution path reaches: from the graph input through Conv, MaxPool, Resize.
-        var channelsLast = Set<ValueID>()
-        let input = graph.inputs[0]
-        if graph.shape(root(input)).count == 4 { channelsLast.insert(root(input)) }
-        var changed = true
-        while changed {
-            changed = false
-            for index in plan.steps.map(\.node) {
-                let node = graph.nodes[index]
-                switch node.op {
-                case .conv, .convSiLU, .maxPool, .resize:
-                    guard let x = node.inputs.first ?? nil, channelsLast.contains(root(x)) else { continue }
-                    let r = root(node.outputs[0])
-                    if graph.shape(r).count == 4 && channelsLast.insert(r).inserted { changed = true }
-                default: continue
-                }
-            }
-        }
+        // 3. Channels-last where the convolution path reaches (GPUMemoryPlan+Layout.swift).
+        var imageOf = Self.channelsLastLayouts(plan, parent: parent, members: members)
         let outputRoots = Set(graph.outputs.map(root))
 
         // 4. Views: the root's strides, then each member's from its parent's.
         var views: [ValueID: GPUView] = [:]
         var buffers: [GPUBuffer] = []
-        for (index, r) in roots.enumerated() {
-            let shape = graph.shape(r)
-            let isChannelsLast = channelsLast.contains(r)
-            let allFourD = members[r, default: []].allSatisfy { graph.shape($0).count == 4 }
-            let element: GPUElement =
-                !graph[r].dataType.isFloatingPoint
-                ? .i32 : precision == .fp16 && isChannelsLast && allFourD && !outputRoots.contains(r) ? .f16 : .f32
-            var strides = ShapeRules.contiguousStrides(shape)
-            if isChannelsLast {
-                let (c, h, w) = (shape[1], shape[2], shape[3])
-                strides = [c * h * w, 1, w * c, c]
+        func makeRoots() {
+            views = [:]
+            buffers = []
+            for (index, r) in roots.enumerated() {
+                let shape = graph.shape(r)
+                let image = imageOf[r]
+                let strides = image.flatMap { Self.rootStrides(r, image: $0, graph) }
+                let isChannelsLast = strides != nil
+                let allFourD = members[r, default: []].allSatisfy { graph.shape($0).count == 4 }
+                let element: GPUElement =
+                    !graph[r].dataType.isFloatingPoint
+                    ? .i32 : precision == .fp16 && isChannelsLast && allFourD && !outputRoots.contains(r) ? .f16 : .f32
+                views[r] = GPUView(
+                    buffer: index, offset: 0, shape: shape, strides: strides ?? ShapeRules.contiguousStrides(shape),
+                    element: element)
+                buffers.append(
+                    GPUBuffer(
+                        root: r, element: element, channelsLast: isChannelsLast,
+                        elements: max(graph.values[r.index].elementCount, 1),
+                        first: Int.max, last: -1))
             }
-            views[r] = GPUView(buffer: index, offset: 0, shape: shape, strides: strides, element: element)
-            buffers.append(
-                GPUBuffer(
-                    root: r, element: element, channelsLast: isChannelsLast,
-                    elements: max(graph.values[r.index].elementCount, 1),
-                    first: Int.max, last: -1))
         }
         func view(_ v: ValueID) throws(GPUBackendError) -> GPUView {
             if let known = views[v] { return known }
@@ -250,6 +248,11 @@ struct GPUMemoryPlan {
                     )
                 }
                 result.strides = strides
+                if shape.count == 4 && shape[0] == 1 && strides[1] == 1 {
+                    // A channels-last image of one: the batch stride its extent, as a channels-last root's (the
+                    // one PyTorch's rule gives a size-1 axis means nothing to the kernels, but cuDNN checks it).
+                    result.strides[0] = max(strides[2] * shape[2], strides[3] * shape[3], shape[1])
+                }
             case .slice(let axis, let start):
                 result.offset = pv.offset + start * pv.strides[axis]
             case .reshapedSlice(let axis, let start, let length):
@@ -265,7 +268,21 @@ struct GPUMemoryPlan {
             views[v] = result
             return result
         }
-        for v in values { _ = try view(v) }
+        // A channels-last buffer whose member no view of that layout expresses (an image flattened across its
+        // channels) goes back to row-major.
+        makeRoots()
+        var index = 0
+        while index < values.count {
+            do {
+                _ = try view(values[index])
+                index += 1
+            } catch {
+                let r = root(values[index])
+                guard imageOf.removeValue(forKey: r) != nil else { throw error }
+                makeRoots()
+                index = 0
+            }
+        }
 
         // 5. Live ranges in node order (inputs from the start, outputs to the end), then placement.
         for v in values {

@@ -174,12 +174,13 @@ struct GPUOpCompiler {
             var start = 0
             for outputID in node.outputs {
                 let (y, ya) = output(outputID)
+                defer { start += y.shape[a] }
+                guard !memory.inPlaceSplitOutputs.contains(outputID) else { continue }
                 var part = x
                 part.shape = y.shape
                 let address = Self.offset(xa, by: start * x.strides[a] * x.element.bytes)
                 ops.append(
                     .elementwise(try copy(.tensor(part, address), to: y, at: ya, constants: &constants, unsupported)))
-                start += y.shape[a]
             }
 
         case .slice:
