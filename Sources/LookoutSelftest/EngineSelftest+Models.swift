@@ -24,12 +24,7 @@ extension EngineSelftest {
             let input = Self.input(count: shape.reduce(1, *), seed: 13)
             let reference = try CPUExecutor(plan: plan).run(input: input)
             let instance = try cuda.engine.instance(shape: shape)
-            try instance.upload { _ = $0.update(from: input) }
-            try instance.runEager()
-            let eager = try instance.download { Array($0) }
-            try instance.upload { _ = $0.update(from: input) }
-            try instance.enqueue()
-            let replayed = try instance.download { Array($0) }
+            let (eager, replayed) = try Self.eagerAndReplayed(instance, input: input)
             let error = Self.relativeError(eager, reference)
             let replayError = Self.relativeError(replayed, reference)
             log(TextFormat.format("  relative error %.2e eager, %.2e replayed", error, replayError))

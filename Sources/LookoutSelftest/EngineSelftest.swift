@@ -37,6 +37,18 @@ package final class EngineSelftest: SelftestChecks {
         return num.isNaN ? .infinity : (num / max(den, 1e-30)).squareRoot()
     }
 
+    /// `input` through `instance` twice, eagerly and as the captured graph: both outputs.
+    static func eagerAndReplayed(_ instance: CUDAModelInstance, input: [Float]) throws -> (
+        eager: [Float], replayed: [Float]
+    ) {
+        try instance.upload { _ = $0.update(from: input) }
+        try instance.runEager()
+        let eager = try instance.download { Array($0) }
+        try instance.upload { _ = $0.update(from: input) }
+        try instance.enqueue()
+        return (eager, try instance.download { Array($0) })
+    }
+
     static func input(count: Int, seed: UInt64) -> [Float] {
         var state = seed | 1
         return (0..<count).map { _ in
@@ -139,12 +151,7 @@ package final class EngineSelftest: SelftestChecks {
             for path in images.prefix(8) {
                 let input = try letterboxed(path)
                 let reference = cpu.run(input: input)
-                try instance.upload { _ = $0.update(from: input) }
-                try instance.runEager()
-                let eager = try instance.download { Array($0) }
-                try instance.upload { _ = $0.update(from: input) }
-                try instance.enqueue()
-                let replayed = try instance.download { Array($0) }
+                let (eager, replayed) = try Self.eagerAndReplayed(instance, input: input)
                 if eager != replayed { return "\(path): graph replay differs from eager launches" }
                 worstRelative = max(worstRelative, Self.relativeError(eager, reference))
                 let anchors = reference.count / (4 + detector.model.classCount)
