@@ -5,7 +5,8 @@ import Synchronization
 final class Permits: Sendable {
     private let state: Mutex<(available: Int, waiters: [CheckedContinuation<Void, Never>])>
 
-    init(_ count: Int) { state = Mutex((max(1, count), [])) }
+    /// `count` permits to begin with (0: the first `acquire` waits for a `release`).
+    init(_ count: Int) { state = Mutex((max(0, count), [])) }
 
     func acquire() async {
         await withCheckedContinuation { continuation in
