@@ -3,6 +3,11 @@
 
     python3 scripts/serve-browser-test.py --url http://127.0.0.1:PORT --token TOKEN --add-url URL \
         --screenshots docs/screenshots
+    python3 scripts/serve-browser-test.py --server .build/debug/lookout --screenshots docs/screenshots
+
+With --server it starts `lookout serve` itself (port 0, a token, a temporary store, a rule that fires on any shape
+anywhere, no stream: the demo stream), adds Tests/Fixtures/video/shapes-640x384.mp4, and at the end checks that the
+server exits 0 on SIGTERM.
 
 Steps: the page asks for a token (when the server has one) and takes it from its form and from `#token=`; a camera's
 tile shows live frames; a camera added through the form (`added`, --add-url, looping) shows frames, then is removed
@@ -18,8 +23,13 @@ errors, if any) and exit status 1. Every wait is an explicit condition with a ti
 import argparse
 import json
 import os
+import re
 import shutil
+import signal
+import subprocess
 import sys
+import tempfile
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -41,6 +51,56 @@ except ImportError:
 
 class Failure(Exception):
     pass
+
+
+# Fires for every shape as soon as it is tracked: the zone is the whole frame.
+RULES = """zones:
+  - {name: everywhere, polygon: [[0, 0], [1, 0], [1, 1], [0, 1]]}
+rules:
+  - {name: anything-enters, trigger: enter, zone: everywhere}
+"""
+
+
+class Server:
+    """`lookout serve` started by the test: its URL comes from the `serving on http://...` line on stderr."""
+
+    def __init__(self, binary, token, folder, timeout):
+        rules = os.path.join(folder, "rules.yaml")
+        with open(rules, "w") as file:
+            file.write(RULES)
+        command = [binary, "serve", "--host", "127.0.0.1", "--port", "0", "--token", token]
+        command += ["--db", os.path.join(folder, "events.db"), "--rules", rules]
+        self.lines = []
+        self.url = None
+        self.listening = threading.Event()
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        threading.Thread(target=self.read, daemon=True).start()
+        if not self.listening.wait(timeout):
+            self.process.kill()
+            raise Failure(f"`{' '.join(command)}` printed no 'serving on' line in {timeout} s; {self.last()}")
+
+    def read(self):
+        for line in self.process.stderr:
+            self.lines.append(line.rstrip())
+            found = re.search(r"serving on (http://\S+)", line)
+            if found and not self.url:
+                self.url = found.group(1).rstrip("/")
+                self.listening.set()
+        self.listening.set()  # it exited: stop waiting
+
+    def last(self):
+        return "its last stderr line: " + (self.lines[-1] if self.lines else "(none)")
+
+    def stop(self, timeout=30):
+        """SIGTERM; returns the exit status, or None when it is still running after `timeout` s (then killed)."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            return None
 
 
 class PageTest:
@@ -288,34 +348,62 @@ class PageTest:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--url", required=True, help="the server, e.g. http://127.0.0.1:8080")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--url", help="a running server, e.g. http://127.0.0.1:8080")
+    where.add_argument("--server", metavar="LOOKOUT", help="start `LOOKOUT serve` (e.g. .build/debug/lookout)")
     parser.add_argument("--token", default="", help="the server's access token (none: the server has none)")
-    parser.add_argument("--add-url", required=True, help="the URL of the camera the test adds (a video file is fine)")
+    parser.add_argument("--add-url", help="the URL of the camera the test adds (a video file is fine)")
     parser.add_argument("--screenshots", default="docs/screenshots", help="folder for grid.png, detail.png, ...")
     parser.add_argument("--frame-timeout", type=float, default=60, help="seconds for a camera's first frame")
     parser.add_argument("--events-timeout", type=float, default=90, help="seconds for the first event")
     parser.add_argument("--chromium", help="the browser binary (default: chromium on PATH)")
     parser.add_argument("--chromedriver", help="the driver binary (default: chromedriver on PATH)")
     args = parser.parse_args()
+    if args.server:
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        args.add_url = args.add_url or os.path.join(root, "Tests/Fixtures/video/shapes-640x384.mp4")
+        args.token = args.token or "browser-test"
+    elif not args.add_url:
+        parser.error("--add-url is needed with --url")
 
-    try:
-        test = PageTest(args)
-    except WebDriverException as error:
-        sys.exit(f"FAIL: cannot start Chromium: {str(error.msg or error).splitlines()[0]}")
-    try:
-        test.run()
-    except (Failure, WebDriverException) as error:
-        reason = str(error) if isinstance(error, Failure) else f"browser: {str(error.msg or error).splitlines()[0]}"
-        print(f"FAIL: {reason}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="serve-browser-test-") as folder:
+        server = None
         try:
-            test.screenshot("failure.png")
-        except WebDriverException:
-            pass
-        for message in test.console_errors():
-            print(f"  browser console: {message}", file=sys.stderr)
-        sys.exit(1)
-    finally:
-        test.driver.quit()
+            if args.server:
+                server = Server(args.server, args.token, folder, args.frame_timeout)
+                args.url = server.url
+                print(f"ok   server listening on {args.url}", flush=True)
+            test = PageTest(args)
+        except (Failure, WebDriverException) as error:
+            if server:
+                server.stop()
+            reason = str(error) if isinstance(error, Failure) else f"cannot start Chromium: {error.msg or error}"
+            sys.exit(f"FAIL: {reason.splitlines()[0]}")
+        try:
+            test.run()
+            if server:
+                status = server.stop()
+                if status != 0:
+                    raise Failure(f"the server's exit status on SIGTERM: {status} (expected 0); {server.last()}")
+                test.step("the server stopped on SIGTERM with status 0")
+        except (Failure, WebDriverException) as error:
+            reason = str(error) if isinstance(error, Failure) else f"browser: {str(error.msg or error).splitlines()[0]}"
+            print(f"FAIL: {reason}", flush=True)
+            try:
+                test.screenshot("failure.png")
+            except WebDriverException:
+                pass
+            # The token step's 401s are expected: leave them out.
+            errors = [m for m in test.console_errors() if "status of 401" not in m]
+            for message in errors[-10:]:
+                print(f"  browser console: {message}", file=sys.stderr)
+            for line in server.lines[-20:] if server else []:
+                print(f"  server: {line}", file=sys.stderr)
+            sys.exit(1)
+        finally:
+            test.driver.quit()
+            if server:
+                server.stop()
     print("all steps passed")
 
 
