@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# The HTTP API checks of `lookout serve` (CI runs them after the build):
+#   bash scripts/serve-checks.sh [BINARY]        (default .build/debug/lookout)
+# 1. the pinned Python packages (schemathesis, requests) into .venv when missing (scripts/test creates .venv);
+# 2. `lookout serve --port 0 --token RANDOM --db TMP/events.db` (the demo stream: no streams, no config), its URL
+#    read from the `serving on http://HOST:PORT` line on stderr;
+# 3. scripts/serve-api-checks.py against it and web/openapi.yaml (auth matrix, abuse, slow loris, schemathesis);
+# 4. SIGTERM: the server must exit 0 within 30 s.
+# Exit 0 when all of it passed. About 3-4 minutes on a 2-core machine. The server's stderr: $SERVE_CHECKS_LOG
+# (default: a temporary file, printed at the end).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+binary=${1:-.build/debug/lookout}
+if [ ! -x "$binary" ]; then
+    echo "serve-checks: no executable $binary (build it first: swift build)" >&2
+    exit 2
+fi
+
+# Pinned: the versions the checks were written against (see scripts/serve-api-checks.py's docstring).
+SCHEMATHESIS_VERSION=4.32.5
+REQUESTS_VERSION=2.34.2
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+fi
+if ! .venv/bin/python - <<EOF 2>/dev/null; then
+import importlib.metadata as m, sys
+sys.exit(0 if m.version("schemathesis") == "$SCHEMATHESIS_VERSION" and m.version("requests") == "$REQUESTS_VERSION" else 1)
+EOF
+    .venv/bin/python -m pip install -q --disable-pip-version-check \
+        "schemathesis==$SCHEMATHESIS_VERSION" "requests==$REQUESTS_VERSION"
+fi
+
+work=$(mktemp -d /tmp/serve-checks.XXXXXX)
+log=${SERVE_CHECKS_LOG:-$work/serve.log}
+token=$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(24))')
+server=""
+cleanup() {
+    if [ -n "$server" ] && kill -0 "$server" 2>/dev/null; then
+        kill -KILL "$server" 2>/dev/null || true
+    fi
+}
+trap cleanup EXIT
+
+echo "serve-checks: $binary serve --port 0 --token *** --db $work/events.db (stderr: $log)"
+"$binary" serve --port 0 --token "$token" --db "$work/events.db" >"$work/serve.out" 2>"$log" &
+server=$!
+
+url=""
+for _ in $(seq 1 600); do
+    url=$(sed -n 's/.*serving on \(http:\/\/[^ ]*\).*/\1/p' "$log" | head -1)
+    [ -n "$url" ] && break
+    if ! kill -0 "$server" 2>/dev/null; then
+        echo "serve-checks: the server exited before listening:" >&2
+        tail -40 "$log" >&2
+        exit 1
+    fi
+    sleep 0.2
+done
+if [ -z "$url" ]; then
+    echo "serve-checks: no 'serving on http://...' line within 120 s:" >&2
+    tail -40 "$log" >&2
+    exit 1
+fi
+echo "serve-checks: the server listens on $url"
+
+status=0
+.venv/bin/python scripts/serve-api-checks.py --url "$url" --token "$token" --spec web/openapi.yaml || status=1
+
+# Graceful shutdown: SIGTERM drains, flushes the store and exits 0 within 30 s.
+if kill -0 "$server" 2>/dev/null; then
+    kill -TERM "$server"
+    stopped=""
+    for _ in $(seq 1 300); do
+        if ! kill -0 "$server" 2>/dev/null; then
+            stopped=yes
+            break
+        fi
+        sleep 0.1
+    done
+    if [ -z "$stopped" ]; then
+        echo "FAIL SIGTERM: the server still runs after 30 s" >&2
+        kill -KILL "$server" 2>/dev/null || true
+        wait "$server" 2>/dev/null || true
+        status=1
+    else
+        rc=0
+        wait "$server" || rc=$?
+        if [ "$rc" -eq 0 ]; then
+            echo "PASS SIGTERM: the server exited 0"
+        else
+            echo "FAIL SIGTERM: the server exited $rc" >&2
+            status=1
+        fi
+    fi
+else
+    rc=0
+    wait "$server" || rc=$?
+    echo "FAIL the server died during the checks (exit $rc)" >&2
+    status=1
+fi
+server=""
+echo "serve-checks: server log $log"
+if [ "$status" -ne 0 ]; then
+    echo "serve-checks: the server's last lines:" >&2
+    tail -20 "$log" >&2
+    echo "serve-checks: FAILED" >&2
+else
+    echo "serve-checks: all passed"
+fi
+exit "$status"
