@@ -888,7 +888,7 @@ class Checks:
         started = time.monotonic()
         try:
             with open(log_path, "w", encoding="utf-8") as log:
-                proc = subprocess.run(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, timeout=self.args.schemathesis_timeout)
+                proc = subprocess.run(cmd, env=env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT, timeout=self.args.schemathesis_timeout)
             rc = proc.returncode
         except subprocess.TimeoutExpired:
             rc = None
