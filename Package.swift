@@ -51,6 +51,7 @@ let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
 let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
 let nioHTTP1 = Target.Dependency.product(name: "NIOHTTP1", package: "swift-nio")
+let nioHTTPTypes = Target.Dependency.product(name: "NIOHTTPTypes", package: "swift-nio-extras")
 let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
 let unixSignals = Target.Dependency.product(name: "UnixSignals", package: "swift-service-lifecycle")
 let basicContainers = Target.Dependency.product(name: "BasicContainers", package: "swift-collections")
@@ -69,6 +70,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.24.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         // Without its default traits: FullFoundation would link Foundation (and ICU's data, 34 MB) into the binary,
@@ -160,7 +162,10 @@ let package = Package(
             swiftSettings: hotLoops),
         .target(
             name: "LookoutServer",
-            dependencies: ["LookoutCore", "LookoutPipeline", hummingbird, logging, nioCore, serviceLifecycle]),
+            dependencies: [
+                "LookoutCore", "LookoutMedia", "LookoutPipeline", "LookoutEvents", hummingbird, logging, nioCore,
+                nioHTTPTypes, serviceLifecycle,
+            ]),
         .target(
             name: "Lookout",
             dependencies: [

@@ -15,7 +15,7 @@ struct LookoutCommand: AsyncParsableCommand {
         abstract: "YOLO object detection built around zero-copy GPU pipelines.",
         subcommands: [
             DetectCommand.self, ValCommand.self, InspectCommand.self, BenchCommand.self, SelftestCommand.self,
-            StreamCommand.self, TrackCommand.self, EventsCommand.self,
+            StreamCommand.self, TrackCommand.self, EventsCommand.self, ServeCommand.self,
         ]
     )
 }

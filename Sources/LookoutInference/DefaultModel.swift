@@ -5,6 +5,8 @@ import LookoutCore
 public enum DefaultModel {
     public static let modelFile = "shapes-yolov8n.onnx"
     public static let sampleFile = "sample.jpg"
+    /// The sample video `lookout serve` shows when given no stream (a link to the 640×384 test clip).
+    public static let sampleVideoFile = "sample.mp4"
 
     /// The folders searched for `Models/`, in order.
     public static var searchedFolders: [String] {

@@ -22,9 +22,14 @@ import Synchronization
 /// }
 /// ```
 ///
+/// A pipeline made with `PipelineOptions.servesStreams` starts with any number of sources (none included), takes
+/// more with `add(_:)` and lets one go with `remove(stream:)` while it runs, the other streams unaffected; it runs
+/// until it is stopped, not when its streams end.
+///
 /// The threads that block (decoders in FFmpeg, waits on CUDA events, the batcher) are the pipeline's own.
 public final class Pipeline: Service, @unchecked Sendable {
-    // Everything is set in init; the run state is under `runState`.
+    // Everything is set in init; the run state is under `runState`, the streams under `streams`.
+    /// The sources the pipeline was made with (streams 0…count-1); `add(_:)` numbers later ones on from there.
     public let sources: [any FrameSource]
     public let options: PipelineOptions
     /// Every frame's detections, each stream in frame order (iterate once).
@@ -35,11 +40,28 @@ public final class Pipeline: Service, @unchecked Sendable {
     public var modeName: String { stage.modeName }
     package let stage: any InferenceStage
     package let batcher: DynamicBatcher
-    package let sinks: [FrameSink]
     /// How video is decoded when `options.decode` is `auto` or `nvdec`, and why (one line); nil for `cpu`.
     public let decodeNote: String?
     /// Whether video streams decode on NVDEC (each stream NVDEC cannot decode falls back to the CPU, with an event).
-    public var decodesOnNVDEC: Bool { sinks.first?.hardwareDecoding != nil }
+    public var decodesOnNVDEC: Bool { hardware != nil }
+    private let hardware: HardwareDecoding?
+    /// Everything a stream's `FrameSink` needs from the pipeline but its source and index.
+    private let sinkSettings: SinkSettings
+    private let streams = Mutex(Streams())
+
+    struct Streams {
+        /// The running streams (and those that ended whose frames may still be in flight), by index.
+        var sinks: [Int: FrameSink] = [:]
+        var next = 0
+        var started = false
+    }
+
+    struct SinkSettings {
+        let poolSize: Int
+        let liveLimit: Int
+        let format: FrameFormat
+        let streamsForThreads: Int
+    }
     package let metrics: PipelineMetrics?
     private let resultQueue: ResultQueue<FrameResult>
     private let eventQueue: ResultQueue<StreamEvent>
@@ -54,12 +76,15 @@ public final class Pipeline: Service, @unchecked Sendable {
         var startedAt: UInt64 = 0
         var cpuAtStart = 0.0
         /// Counts at the start of the measured window (`resetMeasurements`), subtracted in summaries.
-        var delivered: [Int] = []
-        var dropped: [Int] = []
+        var delivered: [Int: Int] = [:]
+        var dropped: [Int: Int] = [:]
         var batches = BatchTotals()
         var summary: PipelineSummary?
         var waiters: [CheckedContinuation<Void, Never>] = []
         var fatal: LookoutError?
+        var stopping = false
+        /// Frames of the streams a serving pipeline has forgotten.
+        var retired = (delivered: 0, dropped: 0)
     }
 
     package struct BatchTotals {
@@ -74,7 +99,9 @@ public final class Pipeline: Service, @unchecked Sendable {
         sources: [any FrameSource], detector: Detector, options: PipelineOptions = PipelineOptions(),
         metrics: PipelineMetrics? = nil
     ) throws(LookoutError) {
-        guard !sources.isEmpty else { throw LookoutError.invalidArgument("sources", "must name at least one source") }
+        guard !sources.isEmpty || options.servesStreams else {
+            throw LookoutError.invalidArgument("sources", "must name at least one source")
+        }
         guard options.maxBatch >= 1 else { throw LookoutError.invalidArgument("maxBatch", "must be at least 1") }
         guard options.depth >= 1 else { throw LookoutError.invalidArgument("depth", "must be at least 1") }
         guard options.maxDelayMilliseconds >= 0 else {
@@ -95,7 +122,7 @@ public final class Pipeline: Service, @unchecked Sendable {
         var options = options
         if decoding.nvdec != nil && options.transferMode == nil { options.transferMode = .device }
         let stage = try InferenceStages.make(detector: detector, options: options)
-        let hardware = decoding.nvdec.map { HardwareDecoding(nvdec: $0, context: detector.cuda!.context) }
+        hardware = decoding.nvdec.map { HardwareDecoding(nvdec: $0, context: detector.cuda!.context) }
         decodeNote = decoding.note
         var maxBatch = options.maxBatch
         if let limit = stage.maximumBatch, maxBatch > limit {
@@ -112,24 +139,35 @@ public final class Pipeline: Service, @unchecked Sendable {
         self.eventQueue = eventQueue
         results = PipelineResults(queue: resultQueue)
         events = PipelineEvents(queue: eventQueue)
-        let batcher = DynamicBatcher(
-            streams: sources.count, maxBatch: maxBatch, maxDelayMilliseconds: options.maxDelayMilliseconds,
-            depth: options.depth)
-        self.batcher = batcher
-        let perStream =
-            options.framesPerStream
-            ?? Pipeline.defaultPoolSize(streams: sources.count, batch: maxBatch, depth: options.depth)
+        batcher = DynamicBatcher(
+            streams: 0, maxBatch: maxBatch, maxDelayMilliseconds: options.maxDelayMilliseconds,
+            depth: options.depth, acceptsStreams: options.servesStreams)
+        // A serving pipeline sizes its streams for `plannedStreams` (the streams it expects at once).
+        let planned = max(1, options.servesStreams ? max(options.plannedStreams, sources.count) : sources.count)
         // Enough waiting frames per live stream to fill a batch across the streams, and no more (latency).
-        let liveLimit = options.liveQueueFrames ?? max(2, (maxBatch + sources.count - 1) / sources.count)
+        sinkSettings = SinkSettings(
+            poolSize: options.framesPerStream
+                ?? Pipeline.defaultPoolSize(streams: planned, batch: maxBatch, depth: options.depth),
+            liveLimit: options.liveQueueFrames ?? max(2, (maxBatch + planned - 1) / planned),
+            format: stage.frameFormat, streamsForThreads: planned)
+        for source in sources { _ = makeStream(source) }
+    }
+
+    /// Registers a stream (its frame sink, batcher queue and metrics) under the next index; `started` says whether
+    /// the pipeline already runs (then the caller launches it).
+    private func makeStream(_ source: any FrameSource) -> (sink: FrameSink, started: Bool) {
+        let settings = sinkSettings
         let cores = SystemInfo.activeProcessorCount
         // FFmpeg's own choice of threads for one stream; one each when streams outnumber cores.
-        let decoderThreads = sources.count >= cores ? 1 : max(1, min(4, cores / sources.count))
-        let format = stage.frameFormat
-        sinks = sources.enumerated().map { index, source in
-            FrameSink(
-                stream: index, source: source, batcher: batcher, poolSize: perStream, liveQueueLimit: liveLimit,
-                startedAt: MonotonicClock.nanoseconds(), preferredFormat: format, decoderThreads: decoderThreads,
-                hardwareDecoding: hardware, metrics: metrics,
+        let decoderThreads =
+            settings.streamsForThreads >= cores ? 1 : max(1, min(4, cores / settings.streamsForThreads))
+        return streams.withLock { registry in
+            let index = registry.next
+            registry.next += 1
+            let sink = FrameSink(
+                stream: index, source: source, batcher: batcher, poolSize: settings.poolSize,
+                liveQueueLimit: settings.liveLimit, startedAt: createdAt, preferredFormat: settings.format,
+                decoderThreads: decoderThreads, hardwareDecoding: hardware, metrics: metrics,
                 makePool: { [stage] count, bytes, policy in
                     try stage.makePool(count: count, bufferBytes: bytes, policy: policy)
                 },
@@ -138,7 +176,50 @@ public final class Pipeline: Service, @unchecked Sendable {
                     eventQueue.push(event)
                     metrics?.event(event)
                 })
+            registry.sinks[index] = sink
+            batcher.addStream(index)
+            metrics?.addStream(index, source: source.description)
+            return (sink, registry.started)
         }
+    }
+
+    /// The running streams (and ended ones whose frames may still be in flight), in index order.
+    package var sinks: [FrameSink] {
+        streams.withLock { registry in registry.sinks.keys.sorted().map { registry.sinks[$0]! } }
+    }
+
+    private func sink(_ stream: Int) -> FrameSink? { streams.withLock { $0.sinks[stream] } }
+
+    /// The source of `stream`, while the pipeline knows it (nil once a removed stream has left).
+    public func source(of stream: Int) -> (any FrameSource)? { sink(stream)?.source }
+
+    // MARK: Streams at run time
+
+    /// Adds a stream to a pipeline made with `servesStreams` and returns its index; it starts at once when the
+    /// pipeline runs (or with it). Indices are never reused.
+    public func add(_ source: any FrameSource) throws(LookoutError) -> Int {
+        guard options.servesStreams else {
+            throw LookoutError.invalidArgument("servesStreams", "is off: this pipeline's streams are fixed")
+        }
+        if let source = source as? StreamSource, source.videoStride < 1 {
+            throw LookoutError.invalidArgument(
+                "videoStride", "must be at least 1 (got \(source.videoStride) for \(source.description))")
+        }
+        guard !runState.withLock({ $0.stopping || $0.finished }) else {
+            throw LookoutError(.invalidArgument, "the pipeline has stopped", parameter: "source")
+        }
+        let (sink, started) = makeStream(source)
+        if started { launch(sink) }
+        return sink.stream
+    }
+
+    /// Stops `stream`'s source: its frames already decoded are still detected and delivered, then it ends with an
+    /// `ended` event and leaves the pipeline. False when no such stream runs.
+    @discardableResult
+    public func remove(stream: Int) -> Bool {
+        guard let sink = sink(stream) else { return false }
+        sink.stop()
+        return true
     }
 
     /// Buffers per stream: enough for each stream's share of the batches in flight plus two being decoded.
@@ -187,23 +268,46 @@ public final class Pipeline: Service, @unchecked Sendable {
             return true
         }
         guard first else { return }
-        for sink in sinks {
-            PlatformThread.spawn(name: "lookout-src-\(sink.stream)", stackSize: 4 << 20) {
-                do {
-                    try sink.source.run(into: sink)
-                } catch {
-                    sink.report(.failed(message: "\(error)"))
-                }
-                sink.batcher.finish(sink.stream)
-                if !sink.stats.failed.load(ordering: .relaxed) { sink.report(.ended(frames: sink.framesProduced)) }
-            }
+        let initial = streams.withLock { registry in
+            registry.started = true
+            return registry.sinks.keys.sorted().map { registry.sinks[$0]! }
         }
+        for sink in initial { launch(sink) }
         PlatformThread.spawn(name: "lookout-infer", stackSize: 4 << 20) { [self] in inferenceLoop() }
         PlatformThread.spawn(name: "lookout-results", stackSize: 4 << 20) { [self] in resultsLoop() }
     }
 
+    /// Runs a stream's source on its own thread; when it returns the stream ends and, once its last frame has been
+    /// batched, leaves the pipeline (its counts stay in the summary).
+    private func launch(_ sink: FrameSink) {
+        PlatformThread.spawn(name: "lookout-src-\(sink.stream)", stackSize: 4 << 20) { [self] in
+            do {
+                try sink.source.run(into: sink)
+            } catch {
+                sink.report(.failed(message: "\(error)"))
+            }
+            sink.batcher.finish(sink.stream)
+            if !sink.stats.failed.load(ordering: .relaxed) { sink.report(.ended(frames: sink.framesProduced)) }
+            if options.servesStreams { retire(sink) }
+        }
+    }
+
+    /// A serving pipeline forgets an ended stream (so that a thousand streams added and removed leave nothing):
+    /// its figures move into the totals of ended streams, its metrics go.
+    private func retire(_ sink: FrameSink) {
+        streams.withLock { _ = $0.sinks.removeValue(forKey: sink.stream) }
+        let s = sink.stats
+        runState.withLock {
+            $0.retired.delivered += s.delivered.load(ordering: .relaxed)
+            $0.retired.dropped += s.dropped.load(ordering: .relaxed)
+        }
+        metrics?.removeStream(sink.stream)
+    }
+
     /// Stops the sources; frames already decoded are still detected and delivered, then `run()` returns.
     package func stop() {
+        runState.withLock { $0.stopping = true }
+        batcher.closeToNewStreams()
         for sink in sinks { sink.stop() }
     }
 
@@ -287,9 +391,10 @@ public final class Pipeline: Service, @unchecked Sendable {
                 stream: info.stream, frame: info.index, pts: info.pts, name: info.name, width: info.width,
                 height: info.height, detections: detections.frames[slot], latencyMilliseconds: latency,
                 batchSize: infos.count, pixels: pixels[slot])
-            let stats = sinks[info.stream].stats
-            stats.delivered.add(1, ordering: .relaxed)
-            stats.recordLatency(latency)
+            if let stats = sink(info.stream)?.stats {
+                stats.delivered.add(1, ordering: .relaxed)
+                stats.recordLatency(latency)
+            }
             metrics?.recordLatency(stream: info.stream, milliseconds: latency)
             resultQueue.push(result)
         }
@@ -313,8 +418,11 @@ public final class Pipeline: Service, @unchecked Sendable {
     /// Starts the measured window now (after a warm-up): summaries then count frames, drops, latency, batches and
     /// CPU time from here.
     public func resetMeasurements() {
-        let delivered = sinks.map { $0.stats.delivered.load(ordering: .relaxed) }
-        let dropped = sinks.map { $0.stats.dropped.load(ordering: .relaxed) }
+        let sinks = self.sinks
+        let delivered = Dictionary(
+            uniqueKeysWithValues: sinks.map { ($0.stream, $0.stats.delivered.load(ordering: .relaxed)) })
+        let dropped = Dictionary(
+            uniqueKeysWithValues: sinks.map { ($0.stream, $0.stats.dropped.load(ordering: .relaxed)) })
         for sink in sinks { sink.stats.latency.withLock { $0.all.reset() } }
         let batches = batchTotals.withLock { $0 }
         runState.withLock {
@@ -337,9 +445,8 @@ public final class Pipeline: Service, @unchecked Sendable {
             let s = sink.stats
             let histogram = s.latency.withLock { $0.all }
             total.merge(histogram)
-            let delivered =
-                s.delivered.load(ordering: .relaxed) - (base.delivered.isEmpty ? 0 : base.delivered[sink.stream])
-            let dropped = s.dropped.load(ordering: .relaxed) - (base.dropped.isEmpty ? 0 : base.dropped[sink.stream])
+            let delivered = s.delivered.load(ordering: .relaxed) - base.delivered[sink.stream, default: 0]
+            let dropped = s.dropped.load(ordering: .relaxed) - base.dropped[sink.stream, default: 0]
             streams.append(
                 StreamSummary(
                     stream: sink.stream, source: sink.source.description, decoded: s.decoded.load(ordering: .relaxed),
@@ -387,9 +494,10 @@ public final class Pipeline: Service, @unchecked Sendable {
             }
             streams.append(
                 PipelineSample.Stream(
-                    delivered: s.delivered.load(ordering: .relaxed), decoded: s.decoded.load(ordering: .relaxed),
+                    stream: sink.stream, delivered: s.delivered.load(ordering: .relaxed),
+                    decoded: s.decoded.load(ordering: .relaxed),
                     dropped: s.dropped.load(ordering: .relaxed), reconnects: s.reconnects.load(ordering: .relaxed),
-                    decodeErrors: s.decodeErrors.load(ordering: .relaxed), queued: snapshot.queued[sink.stream],
+                    decodeErrors: s.decodeErrors.load(ordering: .relaxed), queued: snapshot.queued[sink.stream] ?? 0,
                     poolFree: sink.poolFree, poolSize: sink.poolSize, recent: recent))
         }
         let totals = batchTotals.withLock { $0 }
@@ -402,6 +510,7 @@ public final class Pipeline: Service, @unchecked Sendable {
 /// A point-in-time reading of the pipeline.
 package struct PipelineSample: Sendable {
     package struct Stream: Sendable {
+        package var stream: Int
         package var delivered: Int
         package var decoded: Int
         package var dropped: Int

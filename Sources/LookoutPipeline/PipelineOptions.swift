@@ -32,6 +32,12 @@ public struct PipelineOptions: Sendable {
     public var deliversFrames = false
     /// Unread results the pipeline keeps before it waits for the reader of `results`.
     public var resultBufferSize = 256
+    /// A service's pipeline: streams are added and removed while it runs (`Pipeline.add`, `remove(stream:)`), and it
+    /// runs until stopped, with no stream too, instead of ending with its last stream.
+    public var servesStreams = false
+    /// With `servesStreams`: how many streams to size each stream's buffers and decoder threads for (the streams
+    /// expected at once).
+    public var plannedStreams = 8
 
     public init() {}
 }

@@ -152,12 +152,15 @@ import Testing
         #expect(stored.count >= 1000)
         #expect(down / wall >= 0.3)
         let received = receiver.deliveries()
-        #expect(Set(received.map(\.id)).isSuperset(of: ids), "every stored event delivered at least once; run 2: \(log2)")
+        #expect(
+            Set(received.map(\.id)).isSuperset(of: ids), "every stored event delivered at least once; run 2: \(log2)")
         #expect(received.allSatisfy { ids.contains($0.id) && $0.key == $0.id }, "every delivery names a stored event")
         var owed: [String] = []
         let o = try store.db.prepare("SELECT event_id, attempts, next_attempt_at, created_at, last_error FROM outbox")
         while try o.step() {
-            owed.append("\(o.string(0) ?? "") attempts \(o.int(1)) next \(o.int64(2)) created \(o.int64(3)) \(o.string(4) ?? "")")
+            owed.append(
+                "\(o.string(0) ?? "") attempts \(o.int(1)) next \(o.int64(2)) created \(o.int64(3)) \(o.string(4) ?? "")"
+            )
         }
         #expect(owed.isEmpty, "owed: \(owed); run 2: \(log2)")
         // Every event of a frame run 1 reported before the kill is in the store (as run 1's).

@@ -20,7 +20,7 @@ public final class EventProcessor: Service, @unchecked Sendable {
     public let results: TrackedResults
     public let store: EventStore?
     let pipeline: Pipeline
-    let classNames: [String]
+    public let classNames: [String]
     let sources: [String]
     let deliverers: [Deliverer]
     let log: @Sendable (String) -> Void
@@ -33,8 +33,15 @@ public final class EventProcessor: Service, @unchecked Sendable {
 
     enum WorkItem: Sendable {
         case frame(FrameResult)
+        /// A stream left a serving pipeline: its open events close and its state goes.
+        case streamEnded(Int)
         case end
     }
+
+    /// The rules in force and their version (each worker remakes a stream's rule engine when it changes).
+    private let rules: Mutex<(set: RuleSet?, version: Int)>
+    /// Subscribers to the events committed to the store (`subscribe`), by id.
+    private let subscribers = Mutex<(next: Int, all: [Int: @Sendable ([Event]) -> Void])>((0, [:]))
 
     struct Counters {
         var frames = 0
@@ -55,10 +62,12 @@ public final class EventProcessor: Service, @unchecked Sendable {
         }
         self.pipeline = pipeline
         self.options = options
+        rules = Mutex((options.rules, 0))
         self.classNames = classNames
         self.log = log
         sources = pipeline.sources.map(\.description)
-        if let rules = options.rules {
+        // A serving pipeline's streams come and go: rules naming a stream apply to it while it runs.
+        if let rules = options.rules, !pipeline.options.servesStreams {
             try Self.checkStreams(rules, sources: sources)
         }
         if let path = options.storePath {
@@ -83,8 +92,8 @@ public final class EventProcessor: Service, @unchecked Sendable {
             Deliverer(sink: sink, storePath: options.storePath ?? "", log: log)
         }
         permits = Permits(options.framesInFlight)
-        let workers =
-            options.workers ?? max(1, min(pipeline.sources.count, SystemInfo.activeProcessorCount / 2, 8))
+        let streams = pipeline.options.servesStreams ? pipeline.options.plannedStreams : pipeline.sources.count
+        let workers = options.workers ?? max(1, min(streams, SystemInfo.activeProcessorCount / 2, 8))
         workerQueues = (0..<max(1, workers)).map { _ in BlockingQueue<WorkItem>() }
         results = TrackedResults(queue: output)
     }
@@ -110,6 +119,39 @@ public final class EventProcessor: Service, @unchecked Sendable {
         }
     }
 
+    /// The rules in force.
+    public var currentRules: RuleSet? { rules.withLock { $0.set } }
+
+    /// Puts `set` in force from each stream's next frame (events open under the old rules close then). Its sinks
+    /// must be those of the rules the processor started with (deliverers are made once).
+    public func replaceRules(_ set: RuleSet) throws(LookoutError) {
+        let sinks = options.rules?.sinks.map(\.name) ?? []
+        guard set.sinks.map(\.name) == sinks else {
+            throw LookoutError.invalidArgument("rules", "must keep the sinks the processor started with")
+        }
+        rules.withLock {
+            $0.set = set
+            $0.version += 1
+        }
+    }
+
+    /// A serving pipeline's stream has ended (it was removed): its open events close and its tracker goes.
+    public func streamEnded(_ stream: Int) {
+        workerQueues[stream % workerQueues.count].push(.streamEnded(stream))
+    }
+
+    /// Calls `handler` with the events each store transaction opened, after it committed (on the writer thread:
+    /// keep it short). Returns the token for `unsubscribe`.
+    public func subscribe(_ handler: @escaping @Sendable ([Event]) -> Void) -> Int {
+        subscribers.withLock {
+            $0.next += 1
+            $0.all[$0.next] = handler
+            return $0.next
+        }
+    }
+
+    public func unsubscribe(_ token: Int) { subscribers.withLock { _ = $0.all.removeValue(forKey: token) } }
+
     /// Frames tracked, events opened, and events a failing store did not keep, so far.
     public var counts: (frames: Int, events: Int, unstoredEvents: Int) {
         counters.withLock { ($0.frames, $0.events, $0.unstoredEvents) }
@@ -118,27 +160,57 @@ public final class EventProcessor: Service, @unchecked Sendable {
     public func run() async throws {
         let work = StreamWork(
             classNames: classNames, options: options, sinkNames: options.rules?.sinks.map(\.name) ?? [])
-        let states = pipeline.sources.enumerated().map { index, source in
-            StreamState(
-                stream: index, source: source.description, tracker: ByteTracker(options: options.tracker),
-                engine: options.rules.map {
-                    RuleEngine(
-                        set: $0, stream: index, source: source.description, classNames: classNames,
-                        forgetAfter: options.tracker.maxFramesLost)
-                })
-        }
-        for (w, queue) in workerQueues.enumerated() {
-            let mine = states.filter { $0.stream % workerQueues.count == w }
-            PlatformThread.spawn(name: "lookout-track-\(w)", stackSize: 1 << 20) { [writerQueue] in
+        let pipeline = self.pipeline
+        let tracker = options.tracker
+        let classNames = self.classNames
+        for queue in workerQueues {
+            PlatformThread.spawn(name: "lookout-track", stackSize: 1 << 20) { [self, writerQueue] in
+                // This worker's streams, made at their first frame.
+                var mine: [Int: StreamState] = [:]
+                // Streams that ended: a late frame of one passes untracked rather than remaking its state.
+                var ended = Set<Int>()
+                func state(for stream: Int) -> StreamState {
+                    if let state = mine[stream] { return state }
+                    let source = pipeline.source(of: stream)?.description ?? "stream \(stream)"
+                    let (set, version) = self.rules.withLock { ($0.set, $0.version) }
+                    let state = StreamState(
+                        stream: stream, source: source, tracker: ByteTracker(options: tracker),
+                        engine: set.map {
+                            RuleEngine(
+                                set: $0, stream: stream, source: source, classNames: classNames,
+                                forgetAfter: tracker.maxFramesLost)
+                        }, rulesVersion: version)
+                    mine[stream] = state
+                    return state
+                }
                 while let item = queue.pop() {
                     switch item {
                     case .frame(let result):
-                        let state = mine.first { $0.stream == result.stream }!
-                        writerQueue.push(work.process(result, state: state, now: WallClock.milliseconds()))
-                    case .end:
-                        for state in mine {
-                            writerQueue.push(WorkerOutput(batch: work.finish(state, now: WallClock.milliseconds())))
+                        if ended.contains(result.stream) {
+                            writerQueue.push(WorkerOutput(batch: StoreBatch(), frame: work.untracked(result)))
+                            continue
                         }
+                        let state = state(for: result.stream)
+                        let (set, version) = self.rules.withLock { ($0.set, $0.version) }
+                        if state.rulesVersion != version {
+                            let closed = work.replaceRules(
+                                state, with: set, version: version, now: WallClock.milliseconds())
+                            writerQueue.push(WorkerOutput(batch: closed, frame: nil, closesStream: false))
+                        }
+                        writerQueue.push(work.process(result, state: state, now: WallClock.milliseconds()))
+                    case .streamEnded(let stream):
+                        ended.insert(stream)
+                        if let state = mine.removeValue(forKey: stream) {
+                            let batch = work.finish(state, now: WallClock.milliseconds())
+                            writerQueue.push(WorkerOutput(batch: batch, frame: nil, closesStream: false))
+                        }
+                    case .end:
+                        var batch = StoreBatch()
+                        for state in mine.values.sorted(by: { $0.stream < $1.stream }) {
+                            batch.merge(work.finish(state, now: WallClock.milliseconds()))
+                        }
+                        batch.time = WallClock.milliseconds()
+                        writerQueue.push(WorkerOutput(batch: batch, frame: nil, closesStream: true))
                     }
                 }
             }
@@ -179,14 +251,19 @@ public final class EventProcessor: Service, @unchecked Sendable {
             var batch = pending
             for item in items {
                 batch.merge(item.batch)
-                if let frame = item.frame { frames.append(frame) } else { ended += 1 }
+                if let frame = item.frame { frames.append(frame) }
+                if item.closesStream { ended += 1 }
             }
             let opened = batch.opened.count
             if let store, let runID {
                 do {
                     try store.write(batch, run: runID)
                     pending = StoreBatch()
-                    if opened > 0 { for d in deliverers { d.ring() } }
+                    if opened > 0 {
+                        for d in deliverers { d.ring() }
+                        let events = batch.opened.map(\.event)
+                        for handler in subscribers.withLock({ Array($0.all.values) }) { handler(events) }
+                    }
                     if !options.retention.isUnlimited, MonotonicClock.seconds() - lastRetention > 60 {
                         lastRetention = MonotonicClock.seconds()
                         try store.applyRetention(options.retention, now: WallClock.milliseconds())

@@ -10,18 +10,21 @@ final class StreamState: @unchecked Sendable {
     let stream: Int
     let source: String
     let tracker: ByteTracker
-    let engine: RuleEngine?
+    var engine: RuleEngine?
+    /// The version of the rules `engine` was made from (`EventProcessor.replaceRules` makes a new one).
+    var rulesVersion = 0
     var summaries: [Int: StoreBatch.TrackSummary] = [:]
     /// Per open event, the frame of its peak so far (undrawn: events peaking in the same frame share one copy of it;
     /// arrays are copy-on-write) and its box there, drawn when the event closes.
     var peakImages: [String: (image: BGRImage, box: [Float], frame: Int)] = [:]
     var framesSinceFlush = 0
 
-    init(stream: Int, source: String, tracker: ByteTracker, engine: RuleEngine?) {
+    init(stream: Int, source: String, tracker: ByteTracker, engine: RuleEngine?, rulesVersion: Int = 0) {
         self.stream = stream
         self.source = source
         self.tracker = tracker
         self.engine = engine
+        self.rulesVersion = rulesVersion
     }
 }
 
@@ -29,6 +32,8 @@ final class StreamState: @unchecked Sendable {
 struct WorkerOutput: Sendable {
     var batch: StoreBatch
     var frame: TrackedFrame?
+    /// The worker's last output (the writer stops after one from each worker).
+    var closesStream = false
 }
 
 /// Tracking, rules and snapshots for the streams of one worker thread.
@@ -105,12 +110,35 @@ struct StreamWork {
         return WorkerOutput(batch: batch, frame: frame)
     }
 
+    /// A frame passed on without tracking (a late frame of a stream that has ended).
+    func untracked(_ result: FrameResult) -> TrackedFrame {
+        TrackedFrame(
+            stream: result.stream, frame: result.frame, pts: result.pts, name: result.name, width: result.width,
+            height: result.height, detections: result.detections, objects: [], events: [], pixels: result.pixels,
+            latencyMilliseconds: result.latencyMilliseconds)
+    }
+
     /// The stream ended: close its open events, write its summaries.
     func finish(_ state: StreamState, now: Int64) -> StoreBatch {
         var batch = StoreBatch()
         batch.time = now
         for event in state.engine?.finish() ?? [] { close(event, state: state, into: &batch) }
         flushSummaries(state, into: &batch)
+        return batch
+    }
+
+    /// New rules for `state`'s stream: the old rules' open events close (as at the end of a stream), and the stream
+    /// goes on under `rules`.
+    func replaceRules(_ state: StreamState, with rules: RuleSet?, version: Int, now: Int64) -> StoreBatch {
+        var batch = StoreBatch()
+        batch.time = now
+        for event in state.engine?.finish() ?? [] { close(event, state: state, into: &batch) }
+        state.engine = rules.map {
+            RuleEngine(
+                set: $0, stream: state.stream, source: state.source, classNames: classNames,
+                forgetAfter: options.tracker.maxFramesLost)
+        }
+        state.rulesVersion = version
         return batch
     }
 

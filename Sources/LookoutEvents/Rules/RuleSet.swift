@@ -42,6 +42,13 @@ public struct Zone: Sendable, Hashable {
     public var polygon: Polygon
     public var coordinates: CoordinateSpace
     public var streams: StreamSelection
+
+    public init(name: String, polygon: Polygon, coordinates: CoordinateSpace, streams: StreamSelection = .all) {
+        self.name = name
+        self.polygon = polygon
+        self.coordinates = coordinates
+        self.streams = streams
+    }
 }
 
 /// A named directed line segment `from → to`. A crossing is `leftToRight` when the point moves from the left of the
@@ -113,6 +120,13 @@ public struct Rule: Sendable, Hashable {
     /// Sink names; nil: every sink of the file.
     public var sinks: [String]?
     public var streams: StreamSelection = .all
+
+    public init(name: String, trigger: Trigger, classes: Set<Int>? = nil, streams: StreamSelection = .all) {
+        self.name = name
+        self.trigger = trigger
+        self.classes = classes
+        self.streams = streams
+    }
 }
 
 /// Where events go besides the store.

@@ -7,6 +7,13 @@ public struct EventFilter: Sendable {
     public var stream: String?
     public var rule: String?
     public var className: String?
+    public var trigger: String?
+    /// `open`, `closed` or `interrupted`.
+    public var state: String?
+    /// Only events whose id sorts before this one (ids grow with time: the page after one that ended there).
+    public var beforeID: String?
+    /// Newest first (by id) instead of oldest first (by start time).
+    public var newestFirst = false
     public var limit: Int?
 
     public init() {}
@@ -58,9 +65,21 @@ extension EventStore {
             clauses.append("class = ?")
             values.append(.text(className))
         }
+        if let trigger = filter.trigger {
+            clauses.append("trigger = ?")
+            values.append(.text(trigger))
+        }
+        if let state = filter.state {
+            clauses.append("state = ?")
+            values.append(.text(state))
+        }
+        if let before = filter.beforeID {
+            clauses.append("id < ?")
+            values.append(.text(before))
+        }
         var sql = "SELECT \(Self.eventColumns) FROM events"
         if !clauses.isEmpty { sql += " WHERE " + clauses.joined(separator: " AND ") }
-        sql += " ORDER BY start_time, id"
+        sql += filter.newestFirst ? " ORDER BY id DESC" : " ORDER BY start_time, id"
         if let limit = filter.limit { sql += " LIMIT \(limit)" }
         let s = try db.prepare(sql)
         try s.bind(values)

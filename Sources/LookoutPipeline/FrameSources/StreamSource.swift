@@ -128,8 +128,12 @@ public struct StreamSource: FrameSource, Hashable {
         return false
     }
 
-    /// The file, folder or URL.
+    /// The stream's name in events, logs and metrics (a camera's name); nil: its file, folder or URL.
+    public var name: String?
+
+    /// The name, or else the file, folder or URL.
     public var description: String {
+        if let name { return name }
         switch kind {
         case .file(let path), .images(let path): return path
         case .live(let url): return url
