@@ -33,7 +33,7 @@ fi
 
 work=$(mktemp -d /tmp/serve-checks.XXXXXX)
 log=${SERVE_CHECKS_LOG:-$work/serve.log}
-token=$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(24))')
+token=$(.venv/bin/python -c 'import secrets; print(secrets.token_hex(24))')
 server=""
 cleanup() {
     if [ -n "$server" ] && kill -0 "$server" 2>/dev/null; then
