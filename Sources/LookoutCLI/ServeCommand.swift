@@ -148,8 +148,8 @@ struct ServeCommand: AsyncParsableCommand {
         guard ServedStream.isValidName(name) else {
             throw Console.fail("stream '\(text)': the name must be 1-64 letters, digits, '_', '.' or '-'")
         }
-        let isFile = !StreamSource.liveSchemes.contains { url.lowercased().hasPrefix($0 + "://") }
-        return ServedStream(name: name, url: url, loop: isFile, paced: isFile && !url.hasPrefix("synthetic:"))
+        // As the API adds one: a file is read once, as fast as detection goes.
+        return ServedStream(name: name, url: url)
     }
 
     /// The demo's rule: a zone over the middle of the picture; an event when a shape enters it.

@@ -85,21 +85,20 @@ public final class LookoutService: Service, Sendable {
         let token = processor.subscribe { [feed] events in feed.publish(events) }
         defer { processor.unsubscribe(token) }
         let app = makeApplication()
-        // A group shuts its services down in reverse order, each after the one before has returned: the pipeline
-        // first (its streams stop, decoded frames are detected), then the processor (it returns once the results
-        // have ended and the store has them), then the HTTP server.
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(
-                service: app, successTerminationBehavior: .gracefullyShutdownGroup,
-                failureTerminationBehavior: .gracefullyShutdownGroup),
-            .init(
-                service: processor, successTerminationBehavior: .gracefullyShutdownGroup,
-                failureTerminationBehavior: .gracefullyShutdownGroup),
-        ]
+        // A group shuts its services down in reverse order, each after the one before has returned: detection first
+        // (the streams stop, decoded frames are detected, the store gets the last events), then the HTTP server,
+        // then the metrics sampler. The pipeline and its event processor are one service: the processor ends when
+        // the pipeline's results do, which a group would take for a service ending out of turn.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let metrics { services.append(.init(service: PipelineMonitorService(pipeline: pipeline, metrics: metrics))) }
         services.append(
             .init(
-                service: pipeline, successTerminationBehavior: .gracefullyShutdownGroup,
+                service: app, successTerminationBehavior: .gracefullyShutdownGroup,
+                failureTerminationBehavior: .gracefullyShutdownGroup))
+        services.append(
+            .init(
+                service: DetectionService(pipeline: pipeline, processor: processor),
+                successTerminationBehavior: .gracefullyShutdownGroup,
                 failureTerminationBehavior: .gracefullyShutdownGroup))
         let quiet = Logger(label: "lookout.serve") { _ in SwiftLogNoOpLogHandler() }
         let group = ServiceGroup(
@@ -118,6 +117,13 @@ public final class LookoutService: Service, Sendable {
         let reader = Task { [frames] in
             for await frame in processor.results { frames.offer(frame) }
         }
+        // The streams' figures (frames, fps, latency) once a second, so that a stream that ends keeps its last ones.
+        let sampler = Task { [self] in
+            while !stopping.load(ordering: .acquiring) {
+                streams.refresh()
+                try? await Task.sleep(nanoseconds: 1_000_000_000)
+            }
+        }
         readiness.store(true, ordering: .releasing)
         defer { readiness.store(false, ordering: .releasing) }
         try await withGracefulShutdownHandler {
@@ -130,6 +136,7 @@ public final class LookoutService: Service, Sendable {
         }
         await watcher.value
         await reader.value
+        sampler.cancel()
     }
 
     private func makeApplication() -> some Service {
@@ -429,9 +436,9 @@ public final class LookoutService: Service, Sendable {
                 400,
                 "stream name '\(name)' must be 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit")
         }
-        // A file is paced like a camera unless `live` is false; a camera is live whatever `live` says.
+        // A file is read as fast as detection goes unless `live` paces it like a camera; a camera is live anyway.
         let isFile = !StreamSource.liveSchemes.contains(where: { url.lowercased().hasPrefix($0 + "://") })
-        return ServedStream(name: name, url: url, loop: loop, paced: isFile && (live ?? true))
+        return ServedStream(name: name, url: url, loop: loop, paced: isFile && (live ?? false))
     }
 
     static func eventFilter(_ query: Parameters) throws(ServeError) -> EventFilter {
@@ -478,4 +485,19 @@ final class StoreReader: @unchecked Sendable {
     let lock = Mutex(())
 
     init(_ store: EventStore?) { self.store = store }
+}
+
+/// A pipeline and its event processor as one service: both run until the pipeline's graceful shutdown has drained
+/// its frames and the processor has stored them.
+struct DetectionService: Service {
+    let pipeline: Pipeline
+    let processor: EventProcessor
+
+    func run() async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await pipeline.run() }
+            group.addTask { try await processor.run() }
+            try await group.waitForAll()
+        }
+    }
 }

@@ -124,7 +124,7 @@ public struct ServeConfiguration: Sendable {
                     let isFile = !StreamSource.liveSchemes.contains { url.lowercased().hasPrefix($0 + "://") }
                     stream.name = name
                     stream.url = isFile && !url.hasPrefix("synthetic:") ? resolve(url) : url
-                    stream.paced = isFile && (live ?? true)
+                    stream.paced = isFile && (live ?? false)
                     config.streams.append(stream)
                 }
             default:

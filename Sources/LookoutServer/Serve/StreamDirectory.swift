@@ -234,8 +234,10 @@ final class StreamDirectory: Sendable {
             case .failed(let message):
                 entry.status.state = .failed
                 entry.status.lastError = message
-            case .ended:
+            case .ended(let frames):
                 entry.status.state = .ended
+                // The last sample may be up to a second old: the stream's own count of its frames is final.
+                entry.status.frames = max(entry.status.frames, entry.base.frames + frames - entry.status.dropped)
             case .decodingOnCPU: entry.status.decode = "cpu"
             }
             if isEnd {
