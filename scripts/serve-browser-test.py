@@ -265,6 +265,7 @@ class PageTest:
         self.wait("the detail view's stats", lambda: self.exists('#detail-stats dd[data-stat="state"]'), 10)
         self.step("camera 'added' has a detail view with its stats and live image")
         self.screenshot("detail.png")
+        self.pause_and_resume("added")
         self.driver.find_element(By.ID, "remove-stream").click()
         WebDriverWait(self.driver, 5).until(expected_conditions.alert_is_present()).accept()
         self.wait("the grid after removing 'added'", lambda: self.visible("grid-view"), 10)
@@ -273,6 +274,47 @@ class PageTest:
         deadline = time.monotonic() + 3
         self.wait("tile 'added' gone", lambda: not self.exists(self.tile("added")) and time.monotonic() > deadline, 10)
         self.step("camera 'added' removed from its detail view: tile gone")
+
+    def stream_state(self, name):
+        status, body = self.api("GET", f"/api/v1/streams/{name}")
+        return body["state"] if status == 200 else f"status {status}"
+
+    def pause_and_resume(self, name):
+        shown = "return document.querySelector('#detail-stats dd[data-stat=\"state\"]')?.textContent"
+        self.driver.find_element(By.ID, "pause-stream").click()
+        self.wait(f"{name} paused", lambda: self.stream_state(name) == "paused" and self.js(shown) == "paused", 10)
+        if self.text("pause-stream") != "Resume":
+            raise Failure(f"{name} paused, but its button reads {self.text('pause-stream')!r}, not 'Resume'")
+        self.driver.find_element(By.ID, "pause-stream").click()
+        self.wait(f"{name} resumed", lambda: self.stream_state(name) != "paused" and self.js(shown) != "paused", 10)
+        self.step(f"camera '{name}' paused and resumed from its detail view")
+
+    def older_events(self, wait):
+        """With more events than a page (50), "Older" appends the next page. `wait`: wait for the 51st event (up to
+        --events-timeout) rather than skip the check when there are fewer."""
+
+        def more_than_a_page():
+            status, body = self.api("GET", "/api/v1/events?limit=50")
+            if status != 200:
+                raise Failure(f"GET /api/v1/events: status {status}")
+            return bool(body.get("next"))
+
+        if wait:
+            self.wait("more than 50 events (GET /api/v1/events' next)", more_than_a_page, self.args.events_timeout)
+        elif not more_than_a_page():
+            self.step("(fewer than 51 events: the Older button is not checked)")
+            return
+        # A fresh page holds one page of events (those that arrive live are marked data-via=live).
+        self.driver.refresh()
+        listed = "return document.querySelectorAll('.event-row[data-via=\"list\"]').length"
+        self.wait("the Older button", lambda: self.visible("events-older"), 15)
+        before = self.js(listed)
+        self.driver.find_element(By.ID, "events-older").click()
+        self.wait("older events appended", lambda: self.js(listed) > before, 10)
+        ids = self.js("return [...document.querySelectorAll('.event-row')].map((r) => r.dataset.id)")
+        if len(ids) != len(set(ids)):
+            raise Failure("the Older page repeats events already listed")
+        self.step(f"Older appended {self.js(listed) - before} older events after the first {before}")
 
     def events(self):
         self.wait(
@@ -338,6 +380,7 @@ class PageTest:
         self.add_and_remove(camera)
         self.events()
         self.zone(camera)
+        self.older_events(wait=bool(self.args.server))
 
     def console_errors(self):
         try:
