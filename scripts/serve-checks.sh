@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The HTTP API checks of `lookout serve` (CI runs them after the build):
 #   bash scripts/serve-checks.sh [BINARY]        (default .build/debug/lookout)
-# 1. the pinned Python packages (schemathesis, requests) into .venv when missing (scripts/test creates .venv);
+# 1. the pinned Python packages (schemathesis, requests, openapi-spec-validator) into .venv when missing
+#    (scripts/test creates .venv); web/openapi.yaml must validate as OpenAPI 3.1;
 # 2. `lookout serve --port 0 --token RANDOM --db TMP/events.db` (the demo stream: no streams, no config), its URL
 #    read from the `serving on http://HOST:PORT` line on stderr;
 # 3. scripts/serve-api-checks.py against it and web/openapi.yaml (auth matrix, abuse, slow loris, schemathesis);
@@ -20,15 +21,27 @@ fi
 # Pinned: the versions the checks were written against (see scripts/serve-api-checks.py's docstring).
 SCHEMATHESIS_VERSION=4.32.5
 REQUESTS_VERSION=2.34.2
+VALIDATOR_VERSION=0.9.0
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
 if ! .venv/bin/python - <<EOF 2>/dev/null; then
 import importlib.metadata as m, sys
-sys.exit(0 if m.version("schemathesis") == "$SCHEMATHESIS_VERSION" and m.version("requests") == "$REQUESTS_VERSION" else 1)
+sys.exit(0 if (m.version("schemathesis"), m.version("requests"), m.version("openapi-spec-validator"))
+         == ("$SCHEMATHESIS_VERSION", "$REQUESTS_VERSION", "$VALIDATOR_VERSION") else 1)
 EOF
     .venv/bin/python -m pip install -q --disable-pip-version-check \
-        "schemathesis==$SCHEMATHESIS_VERSION" "requests==$REQUESTS_VERSION"
+        "schemathesis==$SCHEMATHESIS_VERSION" "requests==$REQUESTS_VERSION" \
+        "openapi-spec-validator==$VALIDATOR_VERSION"
+fi
+
+# The document itself: a valid OpenAPI 3.1 document.
+if .venv/bin/python -m openapi_spec_validator web/openapi.yaml >/dev/null; then
+    echo "PASS web/openapi.yaml is a valid OpenAPI 3.1 document (openapi-spec-validator $VALIDATOR_VERSION)"
+else
+    .venv/bin/python -m openapi_spec_validator web/openapi.yaml >&2 || true
+    echo "FAIL web/openapi.yaml is not a valid OpenAPI document" >&2
+    exit 1
 fi
 
 work=$(mktemp -d /tmp/serve-checks.XXXXXX)
