@@ -423,6 +423,16 @@ async function loadEvents(older = false) {
     }
 }
 
+// The live stream announces an event once, when it opens, so an "open" shown here would go stale: an open event
+// shows nothing, a closed one how long it lasted.
+function lasted(event) {
+    if (event.state === 'interrupted') return el('span', { class: 'state interrupted' }, 'interrupted');
+    if (event.state !== 'closed' || !event.end) return null;
+    const seconds = (new Date(event.end) - new Date(event.start)) / 1000;
+    const text = seconds < 60 ? `${seconds.toFixed(1)} s` : `${Math.round(seconds / 60)} min`;
+    return el('span', { class: 'lasted' }, `lasted ${text}`);
+}
+
 function eventRow(event) {
     // The snapshot URL is built here rather than taken from `snapshot` (an absolute path), so that it stays relative.
     const snapshotURL = authed(`api/v1/events/${encodeURIComponent(event.id)}/snapshot.jpg`);
@@ -438,7 +448,7 @@ function eventRow(event) {
             ? el(
                   'a',
                   { href: snapshotURL, target: '_blank' },
-                  el('img', { class: 'snapshot', alt: `event ${event.id}`, src: snapshotURL })
+                  el('img', { class: 'snapshot', alt: 'snapshot', src: snapshotURL })
               )
             : el('span', { class: 'snapshot none' }, 'no snapshot'),
         el(
@@ -448,7 +458,7 @@ function eventRow(event) {
             el('span', { class: 'rule' }, rule),
             el('span', { class: 'what' }, `${event.class ?? 'objects'}${track}${count}`),
             el('span', { class: 'where' }, event.stream_name ?? event.source),
-            event.state === 'closed' ? null : el('span', { class: `state ${event.state}` }, event.state)
+            lasted(event)
         )
     );
 }
