@@ -10,14 +10,16 @@ anywhere, no stream: the demo stream), adds Tests/Fixtures/video/shapes-640x384.
 server exits 0 on SIGTERM.
 
 Steps: the page asks for a token (when the server has one) and takes it from its form and from `#token=`; a camera's
-tile shows live frames; a camera added through the form (`added`, --add-url, looping) shows frames, then is removed
-from its detail view; the events list shows an event with its snapshot, and a new event arrives through the live
-stream; a zone drawn with 4 clicks on a camera's still frame is saved and listed by GET /api/v1/rules. The server
-needs a rule that fires on its streams within --events-timeout seconds.
+tile shows live frames; adding a camera under a name in use shows the server's error; a camera added through the form
+(`added`, --add-url, looping) shows frames, is paused and resumed, then removed from its detail view; the events list
+shows an event with its snapshot, and a new event arrives through the live stream; a zone drawn with 4 clicks on a
+camera's still frame is saved and listed by GET /api/v1/rules; with more than 50 events, "Older" appends the next page
+(with --server it waits for them). The server needs a rule that fires within --events-timeout seconds.
 
-Needs Debian's `chromium`, `chromium-driver` and `python3-selenium` (run it with /usr/bin/python3 where `python3` is
-another interpreter). Prints each step as it passes; on a failure, one line `FAIL: reason` (then the browser's console
-errors, if any) and exit status 1. Every wait is an explicit condition with a timeout.
+Needs Debian's `chromium`, `chromium-driver` and `python3-selenium` (under another `python3` without selenium, it runs
+itself again with /usr/bin/python3). Prints each step as it passes; on a failure, one line `FAIL: reason` (then the
+browser's console errors and the server's stderr, if any; failure.png in the screenshots folder) and exit status 1.
+Every wait is an explicit condition with a timeout.
 """
 
 import argparse
@@ -44,6 +46,10 @@ try:
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 except ImportError:
+    # Debian's python3-selenium is there for the system's Python only: run under it when another `python3` came first.
+    system = "/usr/bin/python3"
+    if os.path.exists(system) and os.path.realpath(sys.executable) != os.path.realpath(system):
+        os.execv(system, [system, *sys.argv])
     sys.exit(
         "FAIL: no selenium: apt-get install -y chromium chromium-driver python3-selenium (and use /usr/bin/python3)"
     )
