@@ -35,7 +35,8 @@ def render() -> str:
         lines.append(f'        "{path.name}": (')
         lines.append(f'            "{TYPES[path.suffix]}",')
         lines.append('            ####"""')
-        lines.extend(text.rstrip("\n").split("\n"))
+        # The literal ends with the file's last line; a final newline is written as an empty last line.
+        lines.extend(text.split("\n") if text.endswith("\n") else text.split("\n"))
         lines.append('            """####'),
         lines.append("        ),")
     lines += ["    ]", "}", ""]

@@ -3,8 +3,13 @@
 #endif
 
 /// Event ids: time-sortable and unique across processes and restarts without coordination.
-enum EventID {
+package enum EventID {
     private static let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ".utf8)
+
+    /// Whether `text` has an event id's form: 26 characters of Crockford's base 32.
+    package static func isValid(_ text: String) -> Bool {
+        text.utf8.count == 26 && text.utf8.allSatisfy { alphabet.contains($0) }
+    }
 
     static func make(milliseconds: Int64) -> String {
         var random = SystemRandomNumberGenerator()

@@ -6,6 +6,9 @@ import NIOHTTPTypes
 /// Every error as JSON `{"error": "..."}` with the status that fits: the service's own `ServeError`s, Hummingbird's
 /// (404 for an unknown path, 405, 413 for a body over the limit), and 500 for anything else.
 struct JSONErrors<Context: RequestContext>: RouterMiddleware {
+    /// The methods a path has (for 405 and `Allow` instead of 404 when only the method is wrong).
+    let methods: @Sendable (String) -> [HTTPRequest.Method]
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
         async throws -> Response
     {
@@ -16,7 +19,15 @@ struct JSONErrors<Context: RequestContext>: RouterMiddleware {
         } catch let error as HTTPResponseError {
             let message: String
             switch error.status {
-            case .notFound: message = "no such path: \(request.method) \(request.uri.path)"
+            case .notFound:
+                let allowed = methods(request.uri.path)
+                if !allowed.isEmpty {
+                    return Self.response(
+                        status: .methodNotAllowed,
+                        message: "method \(request.method) not allowed on \(request.uri.path)",
+                        headers: [.allow: allowed.map(\.rawValue).joined(separator: ", ")])
+                }
+                message = "no such path: \(request.method) \(request.uri.path)"
             case .contentTooLarge: message = "request body too large"
             case .methodNotAllowed: message = "method \(request.method) not allowed on \(request.uri.path)"
             default: message = (error as? HTTPError)?.body ?? error.status.reasonPhrase

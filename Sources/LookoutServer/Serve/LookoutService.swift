@@ -141,7 +141,7 @@ public final class LookoutService: Service, Sendable {
 
     private func makeApplication() -> some Service {
         let router = Router()
-        router.add(middleware: JSONErrors())
+        router.add(middleware: JSONErrors(methods: Self.methods(of:)))
         if let token = settings.token {
             router.add(
                 middleware: BearerAuth(
@@ -376,6 +376,28 @@ public final class LookoutService: Service, Sendable {
 
     // MARK: Request and response helpers
 
+    /// Every route's path pattern (`:x` matches one segment) and its methods.
+    static let routes: [(pattern: [Substring], methods: [HTTPRequest.Method])] = [
+        ("/health/live", [.get]), ("/health/ready", [.get]), ("/metrics", [.get]), ("/", [.get]), ("/ui/:f", [.get]),
+        ("/openapi.yaml", [.get]), ("/api/v1/streams", [.get, .post]), ("/api/v1/streams/:n", [.get, .delete]),
+        ("/api/v1/streams/:n/pause", [.post]), ("/api/v1/streams/:n/resume", [.post]),
+        ("/api/v1/streams/:n/frame.jpg", [.get]), ("/api/v1/streams/:n/mjpeg", [.get]), ("/api/v1/events", [.get]),
+        ("/api/v1/events/live", [.get]), ("/api/v1/events/:id", [.get]), ("/api/v1/events/:id/snapshot.jpg", [.get]),
+        ("/api/v1/counts", [.get]), ("/api/v1/rules", [.get]), ("/api/v1/zones", [.post]),
+    ].map { ($0.0.split(separator: "/", omittingEmptySubsequences: false), $0.1) }
+
+    /// The methods `path` answers to (empty: no such path).
+    static func methods(of path: String) -> [HTTPRequest.Method] {
+        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
+        var out: [HTTPRequest.Method] = []
+        for route in routes where route.pattern.count == segments.count {
+            if zip(route.pattern, segments).allSatisfy({ $0.hasPrefix(":") ? !$1.isEmpty : $0 == $1 }) {
+                out += route.methods.filter { !out.contains($0) }
+            }
+        }
+        return out
+    }
+
     static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
         Response(
             status: status, headers: [.contentType: "application/json"],
@@ -462,7 +484,9 @@ public final class LookoutService: Service, Sendable {
                     throw ServeError(400, "limit must be an integer from 1 to 500 (got '\(text)')")
                 }
                 filter.limit = n
-            case "before": filter.beforeID = text
+            case "before":
+                guard EventID.isValid(text) else { throw ServeError(400, "before must be an event id (got '\(text)')") }
+                filter.beforeID = text
             case "access_token": break
             default: throw ServeError(400, "unknown query parameter '\(key)'")
             }

@@ -431,6 +431,16 @@ enum WebAssets {
                 }
             }
 
+            // The live stream announces an event once, when it opens, so an "open" shown here would go stale: an open event
+            // shows nothing, a closed one how long it lasted.
+            function lasted(event) {
+                if (event.state === 'interrupted') return el('span', { class: 'state interrupted' }, 'interrupted');
+                if (event.state !== 'closed' || !event.end) return null;
+                const seconds = (new Date(event.end) - new Date(event.start)) / 1000;
+                const text = seconds < 60 ? `${seconds.toFixed(1)} s` : `${Math.round(seconds / 60)} min`;
+                return el('span', { class: 'lasted' }, `lasted ${text}`);
+            }
+
             function eventRow(event) {
                 // The snapshot URL is built here rather than taken from `snapshot` (an absolute path), so that it stays relative.
                 const snapshotURL = authed(`api/v1/events/${encodeURIComponent(event.id)}/snapshot.jpg`);
@@ -446,7 +456,7 @@ enum WebAssets {
                         ? el(
                               'a',
                               { href: snapshotURL, target: '_blank' },
-                              el('img', { class: 'snapshot', alt: `event ${event.id}`, src: snapshotURL })
+                              el('img', { class: 'snapshot', alt: 'snapshot', src: snapshotURL })
                           )
                         : el('span', { class: 'snapshot none' }, 'no snapshot'),
                     el(
@@ -456,7 +466,7 @@ enum WebAssets {
                         el('span', { class: 'rule' }, rule),
                         el('span', { class: 'what' }, `${event.class ?? 'objects'}${track}${count}`),
                         el('span', { class: 'where' }, event.stream_name ?? event.source),
-                        event.state === 'closed' ? null : el('span', { class: `state ${event.state}` }, event.state)
+                        lasted(event)
                     )
                 );
             }
@@ -536,6 +546,7 @@ enum WebAssets {
             }
 
             start();
+
             """####
         ),
         "index.html": (
@@ -633,6 +644,7 @@ enum WebAssets {
             </main>
             </body>
             </html>
+
             """####
         ),
         "openapi.yaml": (
@@ -1478,6 +1490,7 @@ enum WebAssets {
                       type: array
                       items:
                         type: string
+
             """####
         ),
         "style.css": (
@@ -1617,6 +1630,7 @@ enum WebAssets {
                 background: #000;
                 flex: none;
                 display: block;
+                color: transparent; /* the alt text, while it loads */
             }
             .event-row .snapshot.none {
                 font-size: 0.8em;
@@ -1628,8 +1642,9 @@ enum WebAssets {
             .event-text { display: flex; flex-direction: column; min-width: 0; }
             .event-text time, .event-text .where { color: var(--muted); font-size: 0.9em; }
             .event-text .rule { font-weight: 600; }
-            .event-text .state.open { color: var(--accent); }
+            .event-text .lasted { color: var(--muted); font-size: 0.9em; }
             .event-text .state.interrupted { color: var(--danger); }
+
             """####
         ),
     ]
