@@ -163,8 +163,8 @@ let package = Package(
         .target(
             name: "LookoutServer",
             dependencies: [
-                "LookoutCore", "LookoutMedia", "LookoutPipeline", "LookoutEvents", hummingbird, logging, nioCore,
-                nioHTTPTypes, serviceLifecycle,
+                "LookoutCore", "LookoutMedia", "LookoutPipeline", "LookoutEvents", "LookoutInference", "LookoutModel",
+                "LookoutYOLO", hummingbird, logging, nioCore, nioHTTPTypes, serviceLifecycle,
             ]),
         .target(
             name: "Lookout",

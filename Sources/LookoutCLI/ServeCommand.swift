@@ -37,8 +37,26 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(
         name: .customLong("planned-streams"), help: "Streams to size buffers and decoder threads for (default 8).")
     var plannedStreams = 8
+    @Flag(
+        name: .customLong("inference-only"),
+        help: "Serve only the inference protocol (KServe v2 over HTTP, docs/inference-server.md): no pipeline.")
+    var inferenceOnly = false
+    @Option(
+        name: .customLong("model-repository"),
+        help: "With --inference-only: a folder of ONNX models (NAME.onnx serves NAME and NAME-detect).")
+    var modelRepository: String?
+    @Option(
+        name: .customLong("http-port"), help: "With --inference-only: the HTTP port (default 8000; 0: any free one).")
+    var httpPort: Int?
 
     func run() async throws {
+        if inferenceOnly {
+            try await runInferenceServer()
+            return
+        }
+        if modelRepository != nil || httpPort != nil {
+            throw Console.fail("--model-repository and --http-port need --inference-only")
+        }
         var file = ServeConfiguration()
         if let config {
             do { file = try ServeConfiguration.load(path: config) } catch { throw Console.fail(error) }

@@ -1,0 +1,44 @@
+import Logging
+import LookoutCUDA
+import LookoutInference
+import LookoutModel
+import LookoutServer
+import ServiceLifecycle
+
+extension ServeCommand {
+    /// `lookout serve --inference-only`: the KServe v2 / Open Inference Protocol server over a model repository,
+    /// until SIGTERM or Ctrl-C.
+    func runInferenceServer() async throws {
+        guard let folder = modelRepository else { throw Console.fail("--inference-only needs --model-repository DIR") }
+        let port = httpPort ?? 8000
+        guard (0...65535).contains(port) else { throw Console.fail("--http-port must be from 0 to 65535") }
+        let deviceRequest: DeviceRequest
+        do { deviceRequest = try DeviceRequest(parsing: device ?? "auto") } catch {
+            throw Console.fail("--device: \(error)")
+        }
+        let repository: ModelRepository
+        do {
+            repository = try ModelRepository(folder: folder) { path in
+                let detector = try Detector(
+                    model: try DetectionModel(path: path), device: deviceRequest, options: .fromEnvironment())
+                Console.note("\(path): \(detector.deviceLine)")
+                return detector
+            }
+        } catch { throw Console.fail(error.message) }
+        for failure in repository.loadAll() { Console.note("model \(failure)") }
+        let models = repository.index()
+        Console.note("\(models.filter(\.ready).count) of \(models.count) models ready in \(folder)")
+        let service = InferenceService(
+            repository: repository, host: host ?? "127.0.0.1", port: port, version: "0.1.0",
+            onListening: { host, port in
+                let shown = host == "0.0.0.0" ? "127.0.0.1" : host
+                Console.note("inference server on http://\(shown):\(port)")
+            })
+        let quiet = Logger(label: "lookout") { _ in SwiftLogNoOpLogHandler() }
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [.init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint],
+                cancellationSignals: [], logger: quiet))
+        do { try await group.run() } catch { throw Console.fail(error) }
+    }
+}

@@ -1,0 +1,62 @@
+import Hummingbird
+import LookoutCore
+import NIOCore
+
+/// An infer response: the JSON header, then the outputs asked for in binary, in order
+/// (`Inference-Header-Content-Length` gives the header's length when there are any).
+struct InferResponse {
+    var header: String
+    var binary: [UInt8] = []
+
+    init(model: String, request: InferRequest, outputs: [OutputTensor]) throws(ServeError) {
+        var chosen: [(OutputTensor, Bool)] = []
+        if let requested = request.outputs {
+            for r in requested {
+                guard let output = outputs.first(where: { $0.name == r.name }) else {
+                    throw ServeError(
+                        400,
+                        "unknown output '\(r.name)'; the model has \(outputs.map { "'\($0.name)'" }.joined(separator: ", "))"
+                    )
+                }
+                chosen.append((output, r.binary))
+            }
+        } else {
+            chosen = outputs.map { ($0, request.binaryOutput) }
+        }
+        var list: [JSONValue] = []
+        for (output, inBinary) in chosen {
+            var fields: [(String, JSONValue)] = [
+                ("name", .string(output.name)), ("datatype", .string(output.datatype.rawValue)),
+                ("shape", .array(output.shape.map { .int($0) })),
+            ]
+            if inBinary {
+                let bytes = output.bytes
+                fields.append(("parameters", .object([("binary_data_size", .int(bytes.count))])))
+                binary += bytes
+            } else {
+                fields.append(("data", output.json))
+            }
+            list.append(.object(fields))
+        }
+        var top: [(String, JSONValue)] = [
+            ("model_name", .string(model)), ("model_version", .string(ModelMetadata.version)),
+        ]
+        if let id = request.id { top.append(("id", .string(id))) }
+        top.append(("outputs", .array(list)))
+        header = JSONValue.object(top).render(pretty: false)
+    }
+
+    var http: Response {
+        var buffer = ByteBuffer(string: header)
+        if binary.isEmpty {
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: buffer))
+        }
+        let headerLength = buffer.readableBytes
+        buffer.writeBytes(binary)
+        var headers = HTTPFields()
+        headers[.contentType] = "application/octet-stream"
+        headers[HTTPFields.Element.Name("Inference-Header-Content-Length")!] = String(headerLength)
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: buffer))
+    }
+}
