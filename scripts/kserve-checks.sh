@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# The inference server checks (KServe v2 / Open Inference Protocol over HTTP, docs/inference-server.md):
+#   bash scripts/kserve-checks.sh [BINARY]        (default .build/debug/lookout)
+# 1. tritonclient[http] (pinned) into .venv when missing (scripts/test creates .venv);
+# 2. `lookout serve --inference-only --model-repository TMP --http-port 0`, TMP holding a link to
+#    Models/shapes-yolov8n.onnx; its URL read from the `inference server on http://HOST:PORT` line on stderr;
+# 3. scripts/kserve-checks.py against it (tritonclient's calls, detections against `lookout detect`, ≥ 200
+#    malformed requests);
+# 4. SIGTERM: the server must exit 0 within 30 s.
+# Exit 0 when all of it passed. The server's stderr: $KSERVE_CHECKS_LOG (default: a temporary file).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+binary=${1:-.build/debug/lookout}
+if [ ! -x "$binary" ]; then
+    echo "kserve-checks: no executable $binary (build it first: swift build)" >&2
+    exit 2
+fi
+
+# Pinned: the version the checks were written against. 2.73.0 takes numpy 2 (older ones pull numpy 1.x, which the
+# fixtures' OpenCV refuses).
+TRITONCLIENT_VERSION=2.73.0
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+fi
+if ! .venv/bin/python - <<EOF 2>/dev/null; then
+import importlib.metadata as m, sys
+import tritonclient.http, geventhttpclient
+sys.exit(0 if m.version("tritonclient") == "$TRITONCLIENT_VERSION" else 1)
+EOF
+    .venv/bin/python -m pip install -q --disable-pip-version-check "tritonclient[http]==$TRITONCLIENT_VERSION"
+fi
+
+work=$(mktemp -d /tmp/kserve-checks.XXXXXX)
+log=${KSERVE_CHECKS_LOG:-$work/serve.log}
+mkdir "$work/models"
+ln -s "$PWD/Models/shapes-yolov8n.onnx" "$work/models/shapes-yolov8n.onnx"
+server=""
+cleanup() {
+    if [ -n "$server" ] && kill -0 "$server" 2>/dev/null; then
+        kill -KILL "$server" 2>/dev/null || true
+    fi
+}
+trap cleanup EXIT
+
+echo "kserve-checks: $binary serve --inference-only --model-repository $work/models --http-port 0 (stderr: $log)"
+"$binary" serve --inference-only --model-repository "$work/models" --http-port 0 >"$work/serve.out" 2>"$log" &
+server=$!
+
+url=""
+for _ in $(seq 1 600); do
+    url=$(sed -n 's/.*inference server on \(http:\/\/[^ ]*\).*/\1/p' "$log" | head -1)
+    [ -n "$url" ] && break
+    if ! kill -0 "$server" 2>/dev/null; then
+        echo "kserve-checks: the server exited before listening:" >&2
+        tail -40 "$log" >&2
+        exit 1
+    fi
+    sleep 0.2
+done
+if [ -z "$url" ]; then
+    echo "kserve-checks: no 'inference server on http://...' line within 120 s:" >&2
+    tail -40 "$log" >&2
+    exit 1
+fi
+echo "kserve-checks: the server listens on $url"
+
+status=0
+.venv/bin/python scripts/kserve-checks.py --url "$url" --binary "$binary" || status=1
+
+if kill -0 "$server" 2>/dev/null; then
+    kill -TERM "$server"
+    stopped=""
+    for _ in $(seq 1 300); do
+        if ! kill -0 "$server" 2>/dev/null; then
+            stopped=yes
+            break
+        fi
+        sleep 0.1
+    done
+    if [ -z "$stopped" ]; then
+        echo "FAIL SIGTERM: the server still runs after 30 s" >&2
+        kill -KILL "$server" 2>/dev/null || true
+        wait "$server" 2>/dev/null || true
+        status=1
+    else
+        rc=0
+        wait "$server" || rc=$?
+        if [ "$rc" -eq 0 ]; then
+            echo "PASS SIGTERM: the server exited 0"
+        else
+            echo "FAIL SIGTERM: the server exited $rc" >&2
+            status=1
+        fi
+    fi
+else
+    rc=0
+    wait "$server" || rc=$?
+    echo "FAIL the server died during the checks (exit $rc)" >&2
+    status=1
+fi
+server=""
+if [ "$status" -ne 0 ]; then
+    echo "kserve-checks: the server's last lines:" >&2
+    tail -20 "$log" >&2
+    echo "kserve-checks: FAILED" >&2
+else
+    echo "kserve-checks: all passed"
+    rm -rf "$work"
+fi
+exit "$status"
