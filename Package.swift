@@ -164,7 +164,7 @@ let package = Package(
             name: "LookoutServer",
             dependencies: [
                 "LookoutCore", "LookoutMedia", "LookoutPipeline", "LookoutEvents", "LookoutInference", "LookoutModel",
-                "LookoutYOLO", hummingbird, logging, nioCore, nioHTTPTypes, serviceLifecycle,
+                "LookoutYOLO", hummingbird, logging, nioCore, nioPosix, nioHTTPTypes, serviceLifecycle,
             ]),
         .target(
             name: "Lookout",

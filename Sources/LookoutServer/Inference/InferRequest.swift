@@ -30,6 +30,9 @@ struct InferRequest: Sendable {
 
     /// Elements of one tensor at most (shape products past it are refused before allocation).
     static let maxElements = 1 << 28
+    /// The JSON header at most: a parsed JSON number takes far more memory than its text, so large tensors go in
+    /// the binary section.
+    static let maxJSONBytes = 32 << 20
     /// Nesting of the JSON header at most (the parser is recursive).
     static let maxDepth = 64
 
@@ -44,6 +47,12 @@ struct InferRequest: Sendable {
                 )
             }
             jsonEnd = n
+        }
+        guard jsonEnd <= Self.maxJSONBytes else {
+            throw ServeError(
+                400,
+                "the JSON header is \(jsonEnd) bytes, over \(Self.maxJSONBytes >> 20) MiB: send large tensors in the binary section (parameters.binary_data_size)"
+            )
         }
         let header = body[0..<jsonEnd]
         try Self.checkDepth(header)

@@ -4,7 +4,7 @@ import NIOCore
 
 /// An infer response: the JSON header, then the outputs asked for in binary, in order
 /// (`Inference-Header-Content-Length` gives the header's length when there are any).
-struct InferResponse {
+struct InferResponse: Sendable {
     var header: String
     var binary: [UInt8] = []
 

@@ -1,6 +1,7 @@
 import Hummingbird
 import LookoutCore
 import NIOCore
+import NIOPosix
 
 /// The protocol's routes (`/v2/...`) over a model repository.
 struct InferenceRoutes: Sendable {
@@ -120,9 +121,13 @@ struct InferenceRoutes: Sendable {
         do {
             let buffer = try await request.collectBody(upTo: InferenceService.maxInferBytes)
             let body = Array(buffer.readableBytesView)
-            let parsed = try InferRequest(body: body, headerLength: headerLength)
-            let (outputs, batch) = try ModelRunner.run(kind: entry.kind, detector: detector, request: parsed)
-            let response = try InferResponse(model: name, request: parsed, outputs: outputs)
+            // Parsing, the model and the response's bytes block a thread for up to seconds: NIO's blocking pool runs
+            // them, so that the cooperative threads keep answering health checks and other requests.
+            let (response, batch) = try await NIOThreadPool.singleton.runIfActive {
+                let parsed = try InferRequest(body: body, headerLength: headerLength)
+                let (outputs, batch) = try ModelRunner.run(kind: entry.kind, detector: detector, request: parsed)
+                return (try InferResponse(model: name, request: parsed, outputs: outputs), batch)
+            }
             repository.record(name, success: true, nanoseconds: MonotonicClock.nanoseconds() &- start, batch: batch)
             return response.http
         } catch {
