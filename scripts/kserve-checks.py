@@ -11,7 +11,8 @@ starts the server and runs this), with NVIDIA's own client, tritonclient[http] (
 4. statistics; the repository index, unload (model not ready, infer refused), load (ready again);
 5. at least 200 malformed requests over raw HTTP (wrong shapes and datatypes, truncated binary sections, lying
    binary_data_size and Inference-Header-Content-Length, unknown models and outputs, huge sizes, bad JSON), each
-   answered 4xx with a JSON `error`; the server still live and detecting the same boxes after.
+   answered 4xx with a JSON `error`; 300 random mutations of a valid binary request, each answered 200 or 4xx; the
+   server still live and detecting the same boxes after.
 
     python scripts/kserve-checks.py --url http://127.0.0.1:PORT --binary .build/debug/lookout --model NAME
 Exit 0 when everything passed."""
@@ -307,6 +308,40 @@ def main():
         if not (isinstance(status, int) and 400 <= status < 500 and has_error):
             bad.append(f"{what}: {status}")
     check(len(cases) >= 200 and not bad, f"{len(cases)} malformed requests answered 4xx with an error" + (f"; not: {bad[:10]}" if bad else ""))
+    # Mutations of one valid binary request (a 4x4 image): bytes of the JSON header flipped, inserted, deleted, the
+    # body cut; each answered 200 (still valid) or 4xx, never 5xx or a dropped connection.
+    header = json.dumps({"inputs": [{"name": "images", "datatype": "UINT8", "shape": [1, 4, 4, 3],
+                                     "parameters": {"binary_data_size": 48}}],
+                         "outputs": [{"name": "count", "parameters": {"binary_data": True}}]}).encode()
+    valid = header + bytes(range(48))
+    rng = np.random.default_rng(2026)
+    mutated_bad, statuses = [], {}
+    for i in range(300):
+        body = bytearray(valid)
+        length = len(header)
+        for _ in range(int(rng.integers(1, 4))):
+            op = int(rng.integers(0, 4))
+            at = int(rng.integers(0, length))
+            if op == 0:
+                body[at] = int(rng.integers(0, 256))
+            elif op == 1:
+                body[at:at] = bytes([int(rng.choice(list(b'{}[]",:0123456789-e.')))])
+                length += 1
+            elif op == 2 and length > 1:
+                del body[at]
+                length -= 1
+            else:
+                body = body[: int(rng.integers(0, len(body)))]
+                length = min(length, len(body))
+        try:
+            status, text = raw_request(args.url, "POST", f"/v2/models/{detect_model}/infer", bytes(body),
+                                       {"Inference-Header-Content-Length": str(length)})
+        except Exception as e:
+            status = f"exception {e}"
+        statuses[status] = statuses.get(status, 0) + 1
+        if not (status == 200 or (isinstance(status, int) and 400 <= status < 500)):
+            mutated_bad.append(f"mutation {i}: {status}")
+    check(not mutated_bad, f"300 mutated requests answered 200 or 4xx ({statuses})" + (f"; not: {mutated_bad[:10]}" if mutated_bad else ""))
     check(client.is_server_live() and client.is_server_ready(), "server still live and ready after the malformed requests")
     inp = httpclient.InferInput("images", [1, h, w, 3], "UINT8")
     inp.set_data_from_numpy(bgr[None])
