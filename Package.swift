@@ -10,7 +10,7 @@ import PackageDescription
 //   media, YOLO     LookoutMedia (images and video), LookoutYOLO (letterbox, NMS, metrics)
 //   inference       LookoutInference    a model on a device: Detector, batched detection, validation
 //   pipeline        LookoutPipeline     sources → pool → upload → batching → stages → results, metrics; a Service
-//   server          LookoutServer       HTTP (Hummingbird): metrics now, `lookout serve` next
+//   server          LookoutServer       HTTP (Hummingbird): `lookout serve`, the KServe v2 server, metrics
 //   façade          Lookout             re-exports the user-facing API, DocC catalog
 //   bench, selftest LookoutBench, LookoutSelftest: benchmark commands and GPU self-tests, linked only by the CLI
 //   CLI             LookoutCLI          the `lookout` executable
@@ -250,6 +250,12 @@ let package = Package(
             dependencies: [
                 "LookoutEvents", "LookoutPipeline", "LookoutInference", "LookoutModel", "LookoutMedia", "LookoutYOLO",
                 "LookoutCore", "LookoutCUDA", "LookoutTestFixtures",
+            ]),
+        .testTarget(
+            name: "LookoutServerTests",
+            dependencies: [
+                "LookoutServer", "LookoutInference", "LookoutModel", "LookoutMedia", "LookoutCUDA", "LookoutCore",
+                "LookoutTestFixtures",
             ]),
         .testTarget(
             name: "LookoutCLITests",
