@@ -6,8 +6,9 @@ starts the server and runs this), with NVIDIA's own client, tritonclient[http] (
 2. NAME-detect on Models/sample.jpg as raw UINT8 BGR (binary data, then JSON), as UINT8 RGB with `color: rgb`, and
    as an `encoded` JPEG: boxes and classes identical to `lookout detect Models/sample.jpg --json -`, confidences
    within 1e-4; `conf` and `max_det` parameters honoured;
-3. NAME (the raw network) on a letterboxed float input: the output shape as exported, values equal to
-   onnxruntime's within 1e-3 (when onnxruntime is installed);
+3. NAME (the raw network) on a random float input: the output shape as exported, values equal to onnxruntime's
+   (when onnxruntime is installed); with --dynamic (the dynamic export scripts/test generates), a [2, 3, 320, 480]
+   input against onnxruntime and a batch of two images through its -detect model against `lookout detect --model`;
 4. statistics; the repository index, unload (model not ready, infer refused), load (ready again);
 5. at least 200 malformed requests over raw HTTP (wrong shapes and datatypes, truncated binary sections, lying
    binary_data_size and Inference-Header-Content-Length, unknown models and outputs, huge sizes, bad JSON), each
@@ -36,8 +37,9 @@ def check(condition, what):
         failures.append(what)
 
 
-def reference(binary, image):
-    out = subprocess.run([binary, "detect", image, "--json", "-"], check=True, capture_output=True, text=True).stdout
+def reference(binary, image, model=None):
+    command = [binary, "detect", image, "--json", "-"] + (["--model", model] if model else [])
+    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     line = json.loads(out.strip().splitlines()[0])
     return [(d["box"], d["confidence"], d["class"]) for d in line["detections"]]
 
@@ -198,6 +200,8 @@ def main():
     parser.add_argument("--model", default="shapes-yolov8n")
     parser.add_argument("--image", default="Models/sample.jpg")
     parser.add_argument("--onnx", default="Models/shapes-yolov8n.onnx")
+    parser.add_argument("--dynamic", help="a dynamic export's model name in the repository (optional)")
+    parser.add_argument("--dynamic-onnx", help="its ONNX file")
     args = parser.parse_args()
     import cv2
 
@@ -276,13 +280,38 @@ def main():
     except ImportError:
         print("SKIP raw output against onnxruntime (not installed)")
 
+    # 3b. a dynamic export (when scripts/test has generated it): batches and sizes of the client's choice
+    if args.dynamic:
+        dyn_meta = client.get_model_metadata(args.dynamic)
+        check(dyn_meta["inputs"][0]["shape"] == [-1, 3, -1, -1], f"dynamic {args.dynamic}: input {dyn_meta['inputs'][0]['shape']}")
+        dyn_x = rng.random((2, 3, 320, 480), dtype=np.float32)
+        dyn_inp = httpclient.InferInput("images", list(dyn_x.shape), "FP32")
+        dyn_inp.set_data_from_numpy(dyn_x)
+        dyn_out = client.infer(args.dynamic, [dyn_inp]).as_numpy(dyn_meta["outputs"][0]["name"])
+        try:
+            import onnxruntime
+
+            session = onnxruntime.InferenceSession(args.dynamic_onnx, providers=["CPUExecutionProvider"])
+            ref = session.run(None, {session.get_inputs()[0].name: dyn_x})[0]
+            diff = float(np.abs(ref - dyn_out).max()) if ref.shape == dyn_out.shape else float("inf")
+            check(diff < 1e-2, f"dynamic {args.dynamic} [2, 3, 320, 480]: output {dyn_out.shape} equals onnxruntime (max diff {diff:.2e})")
+        except ImportError:
+            check(dyn_out.shape[:2] == (2, 8), f"dynamic {args.dynamic}: output {dyn_out.shape}")
+        dyn_expected = reference(args.binary, args.image, args.dynamic_onnx)
+        dyn_inp = httpclient.InferInput("images", [2, h, w, 3], "UINT8")
+        dyn_inp.set_data_from_numpy(np.stack([bgr, bgr]))
+        detections, count = detect(client, args.dynamic + "-detect", [dyn_inp], True)
+        for i in range(2):
+            same(rows(detections[i], count[i]), dyn_expected, f"dynamic {args.dynamic}-detect, batch of 2, image {i}")
+
     # 4. statistics and the repository
     stats = client.get_inference_statistics(detect_model)["model_stats"][0]
     check(stats["inference_stats"]["success"]["count"] >= 6 and stats["inference_stats"]["success"]["ns"] > 0,
           f"stats: {stats['inference_stats']['success']}")
-    check(len(client.get_inference_statistics()["model_stats"]) == 2, "stats of every model")
+    served = {model, detect_model} | ({args.dynamic, args.dynamic + "-detect"} if args.dynamic else set())
+    check({s["name"] for s in client.get_inference_statistics()["model_stats"]} == served, "stats of every model")
     index = client.get_model_repository_index()
-    check({e["name"]: e["state"] for e in index} == {model: "READY", detect_model: "READY"}, f"repository index {index}")
+    check({e["name"]: e["state"] for e in index} == {name: "READY" for name in served}, f"repository index {index}")
     client.unload_model(model)
     check(not client.is_model_ready(model) and client.is_model_ready(detect_model), "unload: NAME not ready, NAME-detect still ready")
     try:

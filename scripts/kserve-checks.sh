@@ -3,7 +3,7 @@
 #   bash scripts/kserve-checks.sh [BINARY]        (default .build/debug/lookout)
 # 1. tritonclient[http] (pinned) into .venv when missing (scripts/test creates .venv);
 # 2. `lookout serve --inference-only --model-repository TMP --http-port 0`, TMP holding a link to
-#    Models/shapes-yolov8n.onnx; its URL read from the `inference server on http://HOST:PORT` line on stderr;
+#    Models/shapes-yolov8n.onnx (and to the generated dynamic export when scripts/test has made it); its URL read from the `inference server on http://HOST:PORT` line on stderr;
 # 3. scripts/kserve-checks.py against it (tritonclient's calls, detections against `lookout detect`, ≥ 200
 #    malformed requests);
 # 4. SIGTERM: the server must exit 0 within 30 s.
@@ -35,6 +35,13 @@ work=$(mktemp -d /tmp/kserve-checks.XXXXXX)
 log=${KSERVE_CHECKS_LOG:-$work/serve.log}
 mkdir "$work/models"
 ln -s "$PWD/Models/shapes-yolov8n.onnx" "$work/models/shapes-yolov8n.onnx"
+# The dynamic export scripts/test generates (batches and sizes of the client's choice), when it is there.
+dynamic=Tests/Fixtures/generated/shapes/shapes-yolov8n-dynamic.onnx
+extra=()
+if [ -f "$dynamic" ]; then
+    ln -s "$PWD/$dynamic" "$work/models/shapes-yolov8n-dynamic.onnx"
+    extra=(--dynamic shapes-yolov8n-dynamic --dynamic-onnx "$dynamic")
+fi
 server=""
 cleanup() {
     if [ -n "$server" ] && kill -0 "$server" 2>/dev/null; then
@@ -66,7 +73,7 @@ fi
 echo "kserve-checks: the server listens on $url"
 
 status=0
-.venv/bin/python scripts/kserve-checks.py --url "$url" --binary "$binary" || status=1
+.venv/bin/python scripts/kserve-checks.py --url "$url" --binary "$binary" "${extra[@]}" || status=1
 
 if kill -0 "$server" 2>/dev/null; then
     kill -TERM "$server"
