@@ -5,7 +5,8 @@
     python3 bench/results/index.py --check   # exit 1 if the tables are stale, a run is unfiled, or a cited file is missing
     python3 bench/results/index.py --file    # move files lying at the top of bench/results/ into runs/<kind>/ (git mv)
 
-Every run lives in runs/<kind>/ (kind from the file name: engine, acceptance, transfer, pipeline, selftest, ncu).
+Every run lives in runs/<kind>/ (kind from the file name: engine, acceptance, transfer, pipeline, selftest, ncu,
+track, decode, serve).
 A table lists every run of one series, newest first: the file (with its companion console logs), the date and
 commit and device from the JSON's metadata, one headline figure. Text logs without metadata (self-tests,
 acceptance, Nsight Compute) take the date from their name and the commit from LOG_COMMITS below.
@@ -35,6 +36,7 @@ KINDS = [
     ("ncu", r"^ncu-"),
     ("track", r"^track-"),
     ("decode", r"^decode-"),
+    ("serve", r"^serve-"),
 ]
 
 # Series: (key, title, kind, pattern on the file name). A file belongs to the first series it matches; files that
@@ -60,6 +62,7 @@ SERIES = [
     ("ncu", "Nsight Compute", "ncu", r"^ncu-.*\.txt$"),
     ("track-cpu", "Tracking and rules, CPU", "track", r"^track-cpu-.*\.json$"),
     ("decode-gpu", "Decode only (NVDEC and CPU)", "decode", r"^decode-h\d+-.*\.json$"),
+    ("serve-cycles", "Serve: cameras added and removed at run time", "serve", r"^serve-cycles-.*\.json$"),
 ]
 
 # Commits of the text logs that carry none, with where the attribution comes from (the results commit that added
@@ -331,8 +334,36 @@ def headline_decode(d):
     return f"{source}: " + ", ".join(parts) if parts else "?"
 
 
+def headline_serve_cycles(d):
+    s = d.get("summary") or {}
+    settings = d.get("settings") or {}
+    done, planned = s.get("cycles_done"), settings.get("cycles")
+    run, rem = s.get("add_to_running_s"), s.get("removed_s")
+    if not run or not rem:
+        return f"**FAILED** before any cycle: {d.get('result', '?')}"
+    text = (f"{done:,}" + (f" of {planned:,}" if planned and planned != done else "") + " add/remove cycles: "
+            f"add → running p50 **{run['p50']:.2f} s** (max {run['max']:.2f}), removed p50 **{rem['p50']:.3f} s** "
+            f"(max {rem['max']:.3f})")
+    leak = s.get("leak") or {}
+    parts = []
+    if leak.get("rss_kib"):
+        parts.append(f"RSS {leak['rss_kib']['growth_pct']:+.2f}%")
+    for key in ("fds", "threads"):
+        if leak.get(key):
+            parts.append(f"{key} {leak[key]['delta']:+d}")
+    if leak.get("device_memory_mib"):
+        parts.append(f"device memory {leak['device_memory_mib']['delta']:+.0f} MiB")
+    if parts:
+        text += f"; from cycle {leak.get('from_cycle')}: " + ", ".join(parts)
+    if s.get("background_fps_ratio") is not None:
+        text += f"; {settings.get('background', '?')} background streams' fps during/before {s['background_fps_ratio']:.2f}×"
+    if str(d.get("result", "")).startswith("failed"):
+        text += f"; **{d['result']}**"
+    return text
+
+
 HEADLINES = {"engine": headline_engine, "transfer": headline_transfer, "pipeline": headline_pipeline,
-             "track": headline_track, "decode": headline_decode}
+             "track": headline_track, "decode": headline_decode, "serve-cycles": headline_serve_cycles}
 
 
 # ---- collecting runs --------------------------------------------------------------------------------------------
