@@ -13,6 +13,9 @@ final class LiveFrames: Sendable {
     let liveInterval: Double
     let idleInterval: Double
     private let slots = Mutex<[Int: Slot]>([:])
+    /// Streams that have ended: frames they decoded before they ended still arrive, and must not make a slot again
+    /// (a slot per removed stream would keep a frame each: 1,000 add/remove cycles grew the service by 700 MB).
+    private let ended = Mutex(Set<Int>())
 
     struct Slot {
         var image: BGRImage?
@@ -33,7 +36,7 @@ final class LiveFrames: Sendable {
 
     /// A tracked frame from the pipeline: kept (copied) when one is due.
     func offer(_ frame: TrackedFrame) {
-        guard let pixels = frame.pixels else { return }
+        guard let pixels = frame.pixels, !ended.withLock({ $0.contains(frame.stream) }) else { return }
         let now = MonotonicClock.seconds()
         let due = slots.withLock { all -> Bool in
             let slot = all[frame.stream] ?? Slot()
@@ -49,6 +52,8 @@ final class LiveFrames: Sendable {
                 label: "\(name) #\(o.id) \(TextFormat.fixed(Double(o.confidence), digits: 2))")
         }
         slots.withLock { all in
+            // Ended while the copy was made: keep nothing.
+            guard !ended.withLock({ $0.contains(frame.stream) }) else { return }
             var slot = all[frame.stream] ?? Slot()
             slot.image = image
             slot.boxes = boxes
@@ -61,11 +66,19 @@ final class LiveFrames: Sendable {
     /// Someone watches `stream` live for the next few seconds.
     func watch(_ stream: Int) {
         let until = MonotonicClock.seconds() + 3
-        slots.withLock { all in all[stream, default: Slot()].watchedUntil = until }
+        slots.withLock { all in
+            guard !ended.withLock({ $0.contains(stream) }) else { return }
+            all[stream, default: Slot()].watchedUntil = until
+        }
     }
 
-    /// The stream left: its frame goes.
-    func forget(_ stream: Int) { slots.withLock { _ = $0.removeValue(forKey: stream) } }
+    /// The stream ended: its frame goes, and its late frames are not kept.
+    func forget(_ stream: Int) {
+        slots.withLock { all in
+            ended.withLock { _ = $0.insert(stream) }
+            all.removeValue(forKey: stream)
+        }
+    }
 
     /// The version of the latest kept frame of `stream` (0: none yet).
     func version(_ stream: Int) -> Int { slots.withLock { $0[stream]?.version ?? 0 } }
