@@ -174,7 +174,7 @@ public final class LookoutService: Service, Sendable {
                 : Self.json(.object([("status", .string("starting"))]), status: .serviceUnavailable)
         }
         router.get("/metrics") { [self] _, _ in
-            let text = (metrics?.text() ?? "") + serviceMetrics()
+            let text = MetricsHelp.annotate(metrics?.text() ?? "") + serviceMetrics()
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
