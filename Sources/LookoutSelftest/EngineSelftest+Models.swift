@@ -8,10 +8,14 @@ extension EngineSelftest {
     /// backend, then the tuned instance at batch 32 (the kernels the tuner chose, eager launches and graph replay)
     /// against the CPU backend on the same input. The second is where a fused launch whose output shares memory
     /// with an input it still reads shows: at batch 1 every block is resident at once and the race rarely bites.
+    /// Landscape and portrait inputs both: `val` and `detect` letterbox a portrait image to a taller-than-wide
+    /// tensor (e.g. 640 × 384), and a kernel that mixes up height and width only shows there.
     package func runModels(_ models: [String]) {
         for model in models {
             everyStep(model: model, precision: .fp16, shape: [2, 3, 256, 320], tolerance: 3e-2)
+            everyStep(model: model, precision: .fp16, shape: [1, 3, 640, 384], tolerance: 3e-2)
             tunedInstance(model: model, shape: [32, 3, 384, 640])
+            tunedInstance(model: model, shape: [1, 3, 640, 384])
         }
     }
 
