@@ -16,9 +16,19 @@ extension ServeCommand {
         do { deviceRequest = try DeviceRequest(parsing: device ?? "auto") } catch {
             throw Console.fail("--device: \(error)")
         }
+        var batching = BatchingSettings()
+        batching.maxBatchSize = maxBatchSize ?? batching.maxBatchSize
+        batching.maxQueueDelayMicroseconds = maxQueueDelayMicroseconds ?? batching.maxQueueDelayMicroseconds
+        batching.enabled = dynamicBatching
+        guard (1...1024).contains(batching.maxBatchSize) else {
+            throw Console.fail("--max-batch-size must be from 1 to 1024")
+        }
+        guard (0...10_000_000).contains(batching.maxQueueDelayMicroseconds) else {
+            throw Console.fail("--max-queue-delay-us must be from 0 to 10000000 (10 s)")
+        }
         let repository: ModelRepository
         do {
-            repository = try ModelRepository(folder: folder) { path in
+            repository = try ModelRepository(folder: folder, settings: batching) { path in
                 let detector = try Detector(
                     model: try DetectionModel(path: path), device: deviceRequest, options: .fromEnvironment())
                 Console.note("\(path): \(detector.deviceLine)")

@@ -48,14 +48,30 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(
         name: .customLong("http-port"), help: "With --inference-only: the HTTP port (default 8000; 0: any free one).")
     var httpPort: Int?
+    @Option(
+        name: .customLong("max-batch-size"),
+        help: "With --inference-only: rows (images) a request, and a merged batch, may have (default 64).")
+    var maxBatchSize: Int?
+    @Option(
+        name: .customLong("max-queue-delay-us"),
+        help: "With --inference-only: how long a queued request waits for others to batch with (default 0 µs).")
+    var maxQueueDelayMicroseconds: Int?
+    @Flag(
+        name: .customLong("dynamic-batching"), inversion: .prefixedNo,
+        help: "With --inference-only: merge concurrent requests into one engine call (default on).")
+    var dynamicBatching = true
 
     func run() async throws {
         if inferenceOnly {
             try await runInferenceServer()
             return
         }
-        if modelRepository != nil || httpPort != nil {
-            throw Console.fail("--model-repository and --http-port need --inference-only")
+        if modelRepository != nil || httpPort != nil || maxBatchSize != nil || maxQueueDelayMicroseconds != nil
+            || !dynamicBatching
+        {
+            throw Console.fail(
+                "--model-repository, --http-port, --max-batch-size, --max-queue-delay-us and --no-dynamic-batching need --inference-only"
+            )
         }
         var file = ServeConfiguration()
         if let config {

@@ -135,6 +135,21 @@ public final class Detector: @unchecked Sendable {
         return LetterboxGeometry(sourceWidth: width, sourceHeight: height, targetWidth: w, targetHeight: h)
     }
 
+    /// The letterboxes of one `detect(batch:)` call on images of these sizes (width, height): as in Ultralytics,
+    /// images of one size share the minimal rectangle; mixed sizes get the full square. All share one output size.
+    package func geometries(_ sizes: [(width: Int, height: Int)], imageSize: Int?) -> [LetterboxGeometry] {
+        let first = sizes.first
+        if !model.isDynamic || sizes.allSatisfy({ $0.width == first?.width && $0.height == first?.height }) {
+            return sizes.map { geometry(width: $0.width, height: $0.height, imageSize: imageSize) }
+        }
+        let size = imageSizeChoice(imageSize).size
+        return sizes.map {
+            LetterboxGeometry(
+                sourceWidth: $0.width, sourceHeight: $0.height, targetWidth: size, targetHeight: size, auto: false,
+                stride: model.metadata.stride)
+        }
+    }
+
     /// Runs detection on one BGR image.
     public func detect(_ image: BGRImage, options: DetectOptions = DetectOptions()) throws(LookoutError)
         -> ImageDetections
@@ -159,19 +174,9 @@ public final class Detector: @unchecked Sendable {
             }
             return results
         }
-        let geometries: [LetterboxGeometry]
-        if images.count == 1 || Set(images.map { [$0.width, $0.height] }).count == 1 || !model.isDynamic {
-            geometries = images.map { geometry(width: $0.width, height: $0.height, imageSize: options.imageSize) }
-        } else {
-            let size = imageSizeChoice(options.imageSize).size
-            geometries = images.map {
-                LetterboxGeometry(
-                    sourceWidth: $0.width, sourceHeight: $0.height, targetWidth: size, targetHeight: size, auto: false,
-                    stride: model.metadata.stride)
-            }
-        }
         let batch = try detect(
-            geometries: geometries, options: options, lend: { i, body in images[i].withPixels(body) })
+            geometries: geometries(images.map { ($0.width, $0.height) }, imageSize: options.imageSize),
+            options: options, lend: { i, body in images[i].withPixels(body) })
         return images.indices.map { i in
             ImageDetections(
                 width: images[i].width, height: images[i].height, inputWidth: batch.inputWidth,

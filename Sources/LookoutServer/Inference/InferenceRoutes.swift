@@ -49,8 +49,10 @@ struct InferenceRoutes: Sendable {
                 return Self.json(.object([]))
             }
             router.get(RouterPath(prefix + "/config")) { [repository] _, context in
-                let (entry, detector) = try repository.detector(try Self.model(context))
-                return Self.json(ModelMetadata.config(entry, model: detector.model))
+                let name = try Self.model(context)
+                let (entry, detector) = try repository.detector(name)
+                return Self.json(
+                    ModelMetadata.config(entry, model: detector.model, batcher: try repository.batcher(name)))
             }
             router.get(RouterPath(prefix + "/stats")) { [repository] _, context in
                 let name = try repository.entry(try Self.model(context)).name
@@ -114,19 +116,22 @@ struct InferenceRoutes: Sendable {
         -> Response
     {
         let name = try model(context)
-        let (entry, detector) = try repository.detector(name)
+        _ = try repository.batcher(name)
         let start = MonotonicClock.nanoseconds()
         var request = request
         let headerLength = request.headers[HTTPFields.Element.Name("Inference-Header-Content-Length")!]
         do {
             let buffer = try await request.collectBody(upTo: InferenceService.maxInferBytes)
             let body = Array(buffer.readableBytesView)
-            // Parsing, the model and the response's bytes block a thread for up to seconds: NIO's blocking pool runs
-            // them, so that the cooperative threads keep answering health checks and other requests.
-            let (response, batch) = try await NIOThreadPool.singleton.runIfActive {
-                let parsed = try InferRequest(body: body, headerLength: headerLength)
-                let (outputs, batch) = try ModelRunner.run(kind: entry.kind, detector: detector, request: parsed)
-                return (try InferResponse(model: name, request: parsed, outputs: outputs), batch)
+            // Parsing, decoding, the model and the response's bytes block a thread for up to seconds: NIO's blocking
+            // pool runs them, so that the cooperative threads keep answering health checks and other requests. The
+            // model's batcher runs the request, merged with concurrent ones.
+            let parsed = try await NIOThreadPool.singleton.runIfActive {
+                try InferRequest(body: body, headerLength: headerLength)
+            }
+            let (outputs, batch) = try await repository.infer(name, request: parsed)
+            let response = try await NIOThreadPool.singleton.runIfActive {
+                try InferResponse(model: name, request: parsed, outputs: outputs)
             }
             repository.record(name, success: true, nanoseconds: MonotonicClock.nanoseconds() &- start, batch: batch)
             return response.http

@@ -48,6 +48,11 @@ public struct InferenceService: Service {
                     additionalChannelHandlers: [RequestDeadline(seconds: 120)], idleTimeout: .seconds(120))),
             configuration: ApplicationConfiguration(address: .hostname(host, port: port)),
             onServerRunning: { channel in onListening(host, channel.localAddress?.port ?? 0) }, logger: logger)
-        try await app.run()
+        // Graceful shutdown: requests still queued in a batcher are answered before the service returns.
+        do { try await app.run() } catch {
+            await repository.drain()
+            throw error
+        }
+        await repository.drain()
     }
 }

@@ -78,8 +78,11 @@ enum ModelMetadata {
         ])
     }
 
-    /// `GET /v2/models/NAME/config`: Triton's model configuration, dimensions with the batch (max_batch_size 0).
-    static func config(_ entry: ModelRepository.Entry, model: DetectionModel) -> JSONValue {
+    /// `GET /v2/models/NAME/config`: Triton's model configuration. A model that batches (`max_batch_size` > 0: the
+    /// dynamic exports' raw network, every `-detect` model) lists its tensors' dimensions without the batch, as
+    /// Triton does; `encoded`, one BYTES element per image, is `[1]` reshaped to `[]`. `dynamic_batching` appears
+    /// when concurrent requests share engine calls.
+    static func config(_ entry: ModelRepository.Entry, model: DetectionModel, batcher: ModelBatcher) -> JSONValue {
         let (inputs, outputs) = signature(kind: entry.kind, model: model)
         var parameters: [(String, JSONValue)] = [
             ("classes", .object([("string_value", .string(model.classNames.joined(separator: ",")))]))
@@ -87,14 +90,39 @@ enum ModelMetadata {
         if entry.kind == .detect {
             parameters.append(("source_model", .object([("string_value", .string(entry.stem))])))
         }
-        return .object([
+        let batching = entry.kind == .detect || model.declaredInputShape[0] == nil
+        func dims(_ spec: TensorSpec) -> JSONValue {
+            guard batching else { return spec.config }
+            var unbatched = spec
+            unbatched.shape = Array(spec.shape.dropFirst())
+            guard unbatched.shape.isEmpty else { return unbatched.config }
+            unbatched.shape = [1]
+            guard case .object(var fields) = unbatched.config else { return unbatched.config }
+            fields.append(("reshape", .object([("shape", .array([]))])))
+            return .object(fields)
+        }
+        var fields: [(String, JSONValue)] = [
             ("name", .string(entry.name)), ("platform", .string(platform)), ("backend", .string(backend)),
             ("version_policy", .object([("latest", .object([("num_versions", .int(1))]))])),
-            ("max_batch_size", .int(0)), ("input", .array(inputs.map(\.config))),
-            ("output", .array(outputs.map(\.config))),
+            ("max_batch_size", .int(batching ? batcher.maxBatchSize : 0)), ("input", .array(inputs.map(dims))),
+            ("output", .array(outputs.map(dims))),
+        ]
+        if batching && batcher.merges {
+            fields.append(
+                (
+                    "dynamic_batching",
+                    .object([
+                        ("preferred_batch_size", .array([])),
+                        ("max_queue_delay_microseconds", .int(Int(batcher.maxQueueDelayNanoseconds / 1000))),
+                        ("preserve_ordering", .bool(false)),
+                    ])
+                ))
+        }
+        fields += [
             ("instance_group", .array([.object([("count", .int(1)), ("kind", .string("KIND_CPU"))])])),
             ("parameters", .object(parameters)),
-        ])
+        ]
+        return .object(fields)
     }
 
     /// One model's entry of `GET /v2/models/stats`.
@@ -102,6 +130,7 @@ enum ModelMetadata {
         func duration(_ count: Int, _ ns: UInt64) -> JSONValue {
             .object([("count", .int(count)), ("ns", .int(Int(truncatingIfNeeded: ns)))])
         }
+        func duration(_ d: ModelStatistics.Duration) -> JSONValue { duration(d.count, d.nanoseconds) }
         let zero = duration(0, 0)
         return .object([
             ("name", .string(name)), ("version", .string(version)),
@@ -110,13 +139,21 @@ enum ModelMetadata {
             (
                 "inference_stats",
                 .object([
-                    ("success", duration(s.successCount, s.successNanoseconds)),
-                    ("fail", duration(s.failCount, s.failNanoseconds)), ("queue", zero),
-                    ("compute_input", zero), ("compute_infer", duration(s.successCount, s.successNanoseconds)),
-                    ("compute_output", zero), ("cache_hit", zero), ("cache_miss", zero),
+                    ("success", duration(s.success)), ("fail", duration(s.fail)), ("queue", duration(s.queue)),
+                    ("compute_input", zero), ("compute_infer", duration(s.computeInfer)), ("compute_output", zero),
+                    ("cache_hit", zero), ("cache_miss", zero),
                 ])
             ),
-            ("batch_stats", .array([])),
+            (
+                "batch_stats",
+                .array(
+                    s.batches.keys.sorted().map { size in
+                        .object([
+                            ("batch_size", .int(size)), ("compute_input", zero),
+                            ("compute_infer", duration(s.batches[size]!)), ("compute_output", zero),
+                        ])
+                    })
+            ),
         ])
     }
 }

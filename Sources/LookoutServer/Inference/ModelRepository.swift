@@ -8,7 +8,8 @@ import Synchronization
 
 /// The served models of a folder of ONNX files: `NAME.onnx` gives `NAME` (the raw network) and `NAME-detect`
 /// (images in, detections out), both on one `Detector`. Every model loads at start; the repository API unloads and
-/// loads them (a load rescans the folder, so a file added later can be loaded).
+/// loads them (a load rescans the folder, so a file added later can be loaded). Each loaded model has a
+/// `ModelBatcher` that merges concurrent requests (`settings`).
 package final class ModelRepository: Sendable {
     package enum Kind: Sendable { case raw, detect }
 
@@ -30,18 +31,25 @@ package final class ModelRepository: Sendable {
         var loaded: Set<String> = []
         /// Why a model is not loaded (its last load's error, or "unloaded").
         var reasons: [String: String] = [:]
-        var statistics: [String: ModelStatistics] = [:]
+        /// Model name → its batcher while loaded.
+        var batchers: [String: ModelBatcher] = [:]
     }
 
     package let folder: String
+    package let settings: BatchingSettings
+    let statisticsBook = ModelStatisticsBook()
     private let makeDetector: @Sendable (String) throws -> Detector
     private let state = Mutex(State())
     /// Loads run one at a time (a detector is built outside the state's lock).
     private let loading = Mutex(())
 
     /// `makeDetector` builds the detector of an ONNX file (the CLI picks the device and the engine's tuning).
-    package init(folder: String, makeDetector: @escaping @Sendable (String) throws -> Detector) throws(ServeError) {
+    package init(
+        folder: String, settings: BatchingSettings = BatchingSettings(),
+        makeDetector: @escaping @Sendable (String) throws -> Detector
+    ) throws(ServeError) {
         self.folder = folder
+        self.settings = settings
         self.makeDetector = makeDetector
         let files = try Self.scan(folder)
         state.withLock { $0.files = files }
@@ -88,6 +96,27 @@ package final class ModelRepository: Sendable {
         return (entry, detector)
     }
 
+    /// The batcher of a loaded model; 404 for an unknown model, 400 for one not loaded.
+    func batcher(_ name: String) throws(ServeError) -> ModelBatcher {
+        let entry = try entry(name)
+        guard entry.ready, let batcher = state.withLock({ $0.batchers[name] }) else {
+            throw ServeError(400, "model '\(name)' is not ready: \(entry.reason)")
+        }
+        return batcher
+    }
+
+    /// Runs `request` on the loaded model `name` through its batcher: the outputs and the request's rows.
+    func infer(_ name: String, request: InferRequest) async throws -> (outputs: [OutputTensor], rows: Int) {
+        try await batcher(name).infer(request)
+    }
+
+    /// Refuses new requests and waits until every queued one is answered (graceful shutdown).
+    package func drain() async {
+        let batchers = state.withLock { Array($0.batchers.values) }
+        for batcher in batchers { batcher.close() }
+        for batcher in batchers { await batcher.drained() }
+    }
+
     /// Loads (or reloads) `name`, rescanning the folder first.
     package func load(_ name: String) throws(ServeError) {
         let files = try Self.scan(folder)
@@ -105,36 +134,40 @@ package final class ModelRepository: Sendable {
                     throw ServeError(400, "failed to load '\(name)': \(message)")
                 }
             }
-            state.withLock {
-                $0.loaded.insert(name)
-                $0.reasons[name] = nil
+            state.withLock { s in
+                s.loaded.insert(name)
+                s.reasons[name] = nil
+                if s.batchers[name] == nil, let detector = s.detectors[entry.stem] {
+                    s.batchers[name] = ModelBatcher(
+                        name: name, kind: entry.kind, detector: detector, settings: settings,
+                        statistics: statisticsBook)
+                }
             }
         }
     }
 
-    /// Unloads `name`; its file's detector goes once neither of its models is loaded.
+    /// Unloads `name`; its file's detector goes once neither of its models is loaded. Requests already queued are
+    /// still answered (as Triton lets in-flight requests finish).
     package func unload(_ name: String) throws(ServeError) {
         let entry = try entry(name)
         state.withLock { s in
             s.loaded.remove(name)
             s.reasons[name] = "unloaded"
+            s.batchers.removeValue(forKey: name)?.close()
             if !s.loaded.contains(entry.stem) && !s.loaded.contains(entry.stem + "-detect") {
                 s.detectors[entry.stem] = nil
             }
         }
     }
 
-    /// Counts one request of `name`: success or failure, and its time.
+    /// Counts one request of `name`: success (with its rows) or failure, and its time (the batcher counts the
+    /// executions).
     package func record(_ name: String, success: Bool, nanoseconds: UInt64, batch: Int) {
-        state.withLock { s in
-            var stats = s.statistics[name] ?? ModelStatistics()
-            stats.record(success: success, nanoseconds: nanoseconds, batch: batch)
-            s.statistics[name] = stats
-        }
+        statisticsBook.update(name) { $0.record(success: success, nanoseconds: nanoseconds, rows: batch) }
     }
 
     package func statistics(_ name: String) -> ModelStatistics {
-        state.withLock { $0.statistics[name] ?? ModelStatistics() }
+        statisticsBook[name]
     }
 
     /// Stem → path of every `*.onnx` in `folder` (symbolic links followed).
@@ -152,33 +185,5 @@ package final class ModelRepository: Sendable {
             files[String(name.dropLast(5))] = folder + "/" + name
         }
         return files
-    }
-}
-
-/// Triton's per-model inference statistics.
-package struct ModelStatistics: Sendable {
-    package var successCount = 0
-    package var successNanoseconds: UInt64 = 0
-    package var failCount = 0
-    package var failNanoseconds: UInt64 = 0
-    /// Images (or batch rows) inferred, and engine runs.
-    package var inferenceCount = 0
-    package var executionCount = 0
-    /// Milliseconds since the epoch of the last request (0: none).
-    package var lastInference: UInt64 = 0
-
-    mutating func record(success: Bool, nanoseconds: UInt64, batch: Int) {
-        if success {
-            successCount += 1
-            successNanoseconds &+= nanoseconds
-            inferenceCount += batch
-            executionCount += 1
-        } else {
-            failCount += 1
-            failNanoseconds &+= nanoseconds
-        }
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        lastInference = UInt64(now.tv_sec) * 1000 + UInt64(now.tv_nsec) / 1_000_000
     }
 }

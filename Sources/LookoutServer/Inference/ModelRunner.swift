@@ -34,26 +34,48 @@ struct OutputTensor: Sendable {
     }
 }
 
-/// Runs a request on a model: the raw network through the engine, or whole images through `Detector`.
+/// Runs requests on a model: the raw network through the engine, or whole images through `Detector`. `prepare`
+/// checks and decodes a request (its errors are that request's alone); `run` runs prepared requests as one engine
+/// call and gives each its own outputs.
 enum ModelRunner {
-    /// Images (or batch rows) per request at most.
+    /// Images (or batch rows) per request at most, unless the server sets another `max_batch_size`.
     static let maxBatch = 64
     /// `max_det` at most (the `detections` output is `[N, max_det, 6]`).
     static let maxDetections = 10_000
 
-    /// Runs `request`; returns the outputs and the batch size.
+    /// Runs `request` alone; returns the outputs and the batch size.
     static func run(kind: ModelRepository.Kind, detector: Detector, request: InferRequest) throws(ServeError)
         -> (outputs: [OutputTensor], batch: Int)
     {
+        let job = try prepare(kind: kind, detector: detector, request: request, maxBatch: maxBatch)
+        return (try run([job], detector: detector)[0], job.rows)
+    }
+
+    /// Checks `request` against the model and decodes its inputs; a batch over `maxBatch` rows is refused (400).
+    static func prepare(kind: ModelRepository.Kind, detector: Detector, request: InferRequest, maxBatch: Int)
+        throws(ServeError) -> InferenceJob
+    {
         switch kind {
-        case .raw: return try raw(detector, request)
-        case .detect: return try detect(detector, request)
+        case .raw: return try raw(detector, request, maxBatch: maxBatch)
+        case .detect: return try detect(detector, request, maxBatch: maxBatch)
         }
+    }
+
+    /// Runs `jobs` (of one key) as one engine call; the outputs of each job, in order.
+    static func run(_ jobs: [InferenceJob], detector: Detector) throws(ServeError) -> [[OutputTensor]] {
+        switch jobs[0].work {
+        case .raw: return try runRaw(jobs, detector)
+        case .detect: return try runDetect(jobs, detector)
+        }
+    }
+
+    static func batchError(_ n: Int, maxBatch: Int, input: String) -> ServeError {
+        ServeError(400, "input '\(input)': batch \(n), expected 1 to \(maxBatch) (the model's max_batch_size)")
     }
 
     // MARK: The raw network
 
-    static func raw(_ detector: Detector, _ request: InferRequest) throws(ServeError) -> ([OutputTensor], Int) {
+    static func raw(_ detector: Detector, _ request: InferRequest, maxBatch: Int) throws(ServeError) -> InferenceJob {
         let model = detector.model
         let input = try single(request, allowed: [model.inputNameServed])
         guard input.datatype == .fp32 else {
@@ -63,12 +85,14 @@ enum ModelRunner {
         guard shape.count == 4, shape[1] == 3 else {
             throw ServeError(400, "input 'images': shape \(shape), expected [N, 3, H, W]")
         }
-        guard (1...maxBatch).contains(shape[0]) else {
-            throw ServeError(400, "input 'images': batch \(shape[0]), expected 1 to \(maxBatch)")
-        }
         for (i, d) in model.declaredInputShape.enumerated() {
             if let d, shape[i] != d {
                 throw ServeError(400, "input 'images': shape \(shape), the model takes \(model.declaredInputShapeText)")
+            }
+        }
+        if model.declaredInputShape[0] == nil {
+            guard (1...maxBatch).contains(shape[0]) else {
+                throw batchError(shape[0], maxBatch: maxBatch, input: "images")
             }
         }
         let stride = max(1, model.metadata.stride)
@@ -76,35 +100,65 @@ enum ModelRunner {
             throw ServeError(
                 400, "input 'images': shape \(shape): H and W must be multiples of \(stride) from \(stride) to 4096")
         }
-        let floats = TensorBytes.floats(input.raw)
+        return InferenceJob(floats: TensorBytes.floats(input.raw), shape: shape)
+    }
+
+    static func runRaw(_ jobs: [InferenceJob], _ detector: Detector) throws(ServeError) -> [[OutputTensor]] {
+        let model = detector.model
+        var inputs: [[Float]] = []
+        var rows: [Int] = []
+        var shape: [Int] = []
+        for job in jobs {
+            guard case .raw(let floats, let jobShape) = job.work else {
+                preconditionFailure("a raw batch holds raw jobs")
+            }
+            inputs.append(floats)
+            rows.append(jobShape[0])
+            shape = jobShape
+        }
+        let n = rows.reduce(0, +)
+        shape[0] = n
         let output: [Float]
         do {
             output = try detector.exclusively { () throws -> [Float] in
                 try detector.engine.run(
                     shape: shape,
                     fill: { buffer in
-                        _ = buffer.initialize(from: floats)
+                        var at = 0
+                        for floats in inputs {
+                            _ = UnsafeMutableBufferPointer(rebasing: buffer[at..<(at + floats.count)])
+                                .initialize(from: floats)
+                            at += floats.count
+                        }
                     },
                     read: { Array($0) })
             }
         } catch {
             throw ServeError(400, "model '\(model.pathStem)': \(error)")
         }
-        let n = shape[0]
-        let outputShape: [Int]
+        let perRow = output.count / max(1, n)
+        let outputRows: Int
         switch model.head {
-        case .anchors:
-            let rows = 4 + model.classCount
-            outputShape = [n, rows, output.count / max(1, n * rows)]
-        case .endToEnd(let rows):
-            outputShape = [n, rows, output.count / max(1, n * rows)]
+        case .anchors: outputRows = 4 + model.classCount
+        case .endToEnd(let r): outputRows = r
         }
-        return ([OutputTensor(name: model.outputName, shape: outputShape, values: .fp32(output))], n)
+        var at = 0
+        return rows.map { count in
+            let values = Array(output[(at * perRow)..<((at + count) * perRow)])
+            at += count
+            return [
+                OutputTensor(
+                    name: model.outputName, shape: [count, outputRows, perRow / max(1, outputRows)],
+                    values: .fp32(values))
+            ]
+        }
     }
 
     // MARK: Images in, detections out
 
-    static func detect(_ detector: Detector, _ request: InferRequest) throws(ServeError) -> ([OutputTensor], Int) {
+    static func detect(_ detector: Detector, _ request: InferRequest, maxBatch: Int) throws(ServeError)
+        -> InferenceJob
+    {
         let input = try single(request, allowed: ["images", "encoded"])
         let options = try detectOptions(request.parameters)
         var images: [BGRImage] = []
@@ -117,7 +171,7 @@ enum ModelRunner {
                 throw ServeError(400, "input 'images': shape \(shape), expected [N, H, W, 3] with H, W at least 1")
             }
             guard (1...maxBatch).contains(shape[0]) else {
-                throw ServeError(400, "input 'images': batch \(shape[0]), expected 1 to \(maxBatch)")
+                throw batchError(shape[0], maxBatch: maxBatch, input: "images")
             }
             let rgb = try color(request.parameters)
             let (h, w) = (shape[1], shape[2])
@@ -134,7 +188,7 @@ enum ModelRunner {
                 throw ServeError(400, "input 'encoded': datatype \(input.datatype.rawValue), expected BYTES")
             }
             guard (1...maxBatch).contains(input.items.count) else {
-                throw ServeError(400, "input 'encoded': \(input.items.count) images, expected 1 to \(maxBatch)")
+                throw batchError(input.items.count, maxBatch: maxBatch, input: "encoded")
             }
             var decoder = ImageDecoder()
             for (i, item) in input.items.enumerated() {
@@ -149,15 +203,48 @@ enum ModelRunner {
                 images.append(image)
             }
         }
-        let results: [ImageDetections]
-        do { results = try detector.detect(batch: images, options: options) } catch {
+        let geometries = detector.geometries(images.map { ($0.width, $0.height) }, imageSize: options.imageSize)
+        return InferenceJob(images: images, geometries: geometries, options: options)
+    }
+
+    static func runDetect(_ jobs: [InferenceJob], _ detector: Detector) throws(ServeError) -> [[OutputTensor]] {
+        var images: [BGRImage] = []
+        var geometries: [LetterboxGeometry] = []
+        var options = DetectOptions()
+        for job in jobs {
+            guard case .detect(let jobImages, let jobGeometries, let jobOptions) = job.work else {
+                preconditionFailure("a detect batch holds detect jobs")
+            }
+            images += jobImages
+            geometries += jobGeometries
+            options = jobOptions
+        }
+        var frames: [[Detection]]
+        do {
+            if jobs.count == 1 {
+                // One request: `detect(batch:)` also splits a batch larger than a static export's into engine calls.
+                frames = try detector.detect(batch: images, options: options).map(\.detections)
+            } else {
+                frames = try detector.detect(
+                    geometries: geometries, options: options, lend: { i, body in images[i].withPixels(body) }
+                ).frames
+            }
+        } catch {
             throw ServeError(400, "\(error)")
         }
-        let maxDet = options.maxDetections
-        var boxes = [Float](repeating: 0, count: images.count * maxDet * 6)
+        var at = 0
+        return jobs.map { job in
+            defer { at += job.rows }
+            return detectOutputs(frames[at..<(at + job.rows)], maxDet: options.maxDetections)
+        }
+    }
+
+    /// `detections` `[N, max_det, 6]` (x1, y1, x2, y2, confidence, class; rows past the count zero) and `count`.
+    static func detectOutputs(_ frames: ArraySlice<[Detection]>, maxDet: Int) -> [OutputTensor] {
+        var boxes = [Float](repeating: 0, count: frames.count * maxDet * 6)
         var counts: [Int32] = []
-        for (i, result) in results.enumerated() {
-            let kept = result.detections.prefix(maxDet)
+        for (i, detections) in frames.enumerated() {
+            let kept = detections.prefix(maxDet)
             counts.append(Int32(kept.count))
             for (j, d) in kept.enumerated() {
                 let base = (i * maxDet + j) * 6
@@ -169,12 +256,10 @@ enum ModelRunner {
                 boxes[base + 5] = Float(d.classIndex)
             }
         }
-        return (
-            [
-                OutputTensor(name: "detections", shape: [images.count, maxDet, 6], values: .fp32(boxes)),
-                OutputTensor(name: "count", shape: [images.count], values: .int32(counts)),
-            ], images.count
-        )
+        return [
+            OutputTensor(name: "detections", shape: [frames.count, maxDet, 6], values: .fp32(boxes)),
+            OutputTensor(name: "count", shape: [frames.count], values: .int32(counts)),
+        ]
     }
 
     /// The request's one input, which must be among `allowed`.
