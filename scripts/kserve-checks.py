@@ -202,6 +202,7 @@ def main():
     parser.add_argument("--onnx", default="Models/shapes-yolov8n.onnx")
     parser.add_argument("--dynamic", help="a dynamic export's model name in the repository (optional)")
     parser.add_argument("--dynamic-onnx", help="its ONNX file")
+    parser.add_argument("--models", help="the model repository, for a second server without shared memory (optional)")
     args = parser.parse_args()
     import cv2
 
@@ -324,6 +325,13 @@ def main():
     client.load_model(model)
     check(client.is_model_ready(model), "load: ready again")
     check(client.infer(model, [inp]).as_numpy(out_name).shape == out.shape, "load: infers again")
+
+    # 4b. system shared memory (the server runs with --allow-client-shm=true)
+    import kserve_shm_checks
+
+    kserve_shm_checks.run(client, args.url, detect_model, bgr, expected, rows, same, check, raw_request)
+    if args.models:
+        kserve_shm_checks.disabled(args.binary, args.models, check)
 
     # 5. malformed requests
     cases = malformed(detect_model, model)

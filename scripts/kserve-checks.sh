@@ -5,7 +5,8 @@
 # 2. `lookout serve --inference-only --model-repository TMP --http-port 0`, TMP holding a link to
 #    Models/shapes-yolov8n.onnx (and to the generated dynamic export when scripts/test has made it); its URL read from the `inference server on http://HOST:PORT` line on stderr;
 # 3. scripts/kserve-checks.py against it (tritonclient's calls, detections against `lookout detect`, ≥ 200
-#    malformed requests);
+#    malformed requests; system shared memory through scripts/kserve_shm_checks.py, and a second server without
+#    --allow-client-shm refusing it);
 # 4. SIGTERM: the server must exit 0 within 30 s.
 # Exit 0 when all of it passed. The server's stderr: $KSERVE_CHECKS_LOG (default: a temporary file).
 set -euo pipefail
@@ -50,8 +51,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "kserve-checks: $binary serve --inference-only --model-repository $work/models --http-port 0 (stderr: $log)"
-"$binary" serve --inference-only --model-repository "$work/models" --http-port 0 >"$work/serve.out" 2>"$log" &
+echo "kserve-checks: $binary serve --inference-only --model-repository $work/models --http-port 0 --allow-client-shm=true (stderr: $log)"
+"$binary" serve --inference-only --model-repository "$work/models" --http-port 0 --allow-client-shm=true \
+    >"$work/serve.out" 2>"$log" &
 server=$!
 
 url=""
@@ -73,7 +75,7 @@ fi
 echo "kserve-checks: the server listens on $url"
 
 status=0
-.venv/bin/python scripts/kserve-checks.py --url "$url" --binary "$binary" "${extra[@]}" || status=1
+.venv/bin/python scripts/kserve-checks.py --url "$url" --binary "$binary" --models "$work/models" "${extra[@]}" || status=1
 
 if kill -0 "$server" 2>/dev/null; then
     kill -TERM "$server"

@@ -40,6 +40,7 @@ extension ServeCommand {
         Console.note("\(models.filter(\.ready).count) of \(models.count) models ready in \(folder)")
         let service = InferenceService(
             repository: repository, host: host ?? "127.0.0.1", port: port, version: "0.1.0",
+            sharedMemory: Self.sharedMemoryRegistry(allowed: allowClientShm, device: deviceRequest),
             onListening: { host, port in
                 let shown = host == "0.0.0.0" ? "127.0.0.1" : host
                 Console.note("inference server on http://\(shown):\(port)")

@@ -49,6 +49,10 @@ struct ServeCommand: AsyncParsableCommand {
         name: .customLong("http-port"), help: "With --inference-only: the HTTP port (default 8000; 0: any free one).")
     var httpPort: Int?
     @Option(
+        name: .customLong("allow-client-shm"),
+        help: "With --inference-only: true lets clients register system and CUDA shared memory (default false).")
+    var allowClientShm = false
+    @Option(
         name: .customLong("max-batch-size"),
         help: "With --inference-only: rows (images) a request, and a merged batch, may have (default 64).")
     var maxBatchSize: Int?
@@ -73,6 +77,7 @@ struct ServeCommand: AsyncParsableCommand {
                 "--model-repository, --http-port, --max-batch-size, --max-queue-delay-us and --no-dynamic-batching need --inference-only"
             )
         }
+        if allowClientShm { throw Console.fail("--allow-client-shm needs --inference-only") }
         var file = ServeConfiguration()
         if let config {
             do { file = try ServeConfiguration.load(path: config) } catch { throw Console.fail(error) }

@@ -62,6 +62,8 @@ struct DriverAPI: @unchecked Sendable {
     let cuGraphLaunch: LookoutPFN_cuGraphLaunch
     let cuGraphExecDestroy: LookoutPFN_cuGraphExecDestroy
     let cuGraphDestroy: LookoutPFN_cuGraphDestroy
+    let cuIpcOpenMemHandle: LookoutPFN_cuIpcOpenMemHandle
+    let cuIpcCloseMemHandle: LookoutPFN_cuIpcCloseMemHandle
 
     /// How the entry points were found, for reports: "cuGetProcAddress_v2 (ABI 12000)" or "dlsym".
     let resolution: String
@@ -181,6 +183,10 @@ struct DriverAPI: @unchecked Sendable {
             cuGraphExecDestroy: resolve(
                 "cuGraphExecDestroy", "cuGraphExecDestroy", as: LookoutPFN_cuGraphExecDestroy.self),
             cuGraphDestroy: resolve("cuGraphDestroy", "cuGraphDestroy", as: LookoutPFN_cuGraphDestroy.self),
+            cuIpcOpenMemHandle: resolve(
+                "cuIpcOpenMemHandle", "cuIpcOpenMemHandle_v2", as: LookoutPFN_cuIpcOpenMemHandle.self),
+            cuIpcCloseMemHandle: resolve(
+                "cuIpcCloseMemHandle", "cuIpcCloseMemHandle", as: LookoutPFN_cuIpcCloseMemHandle.self),
             resolution: resolution
         )
         if missing.isEmpty { return .success(api) }

@@ -127,6 +127,14 @@ typedef LookoutCUresult (*LookoutPFN_cuGraphLaunch)(LookoutCUgraphExec exec, Loo
 typedef LookoutCUresult (*LookoutPFN_cuGraphExecDestroy)(LookoutCUgraphExec exec);
 typedef LookoutCUresult (*LookoutPFN_cuGraphDestroy)(LookoutCUgraph graph);
 
+// Inter-process memory: a CUipcMemHandle is 64 opaque bytes, passed by value.
+typedef struct LookoutCUipcMemHandle {
+    char reserved[64];
+} LookoutCUipcMemHandle;
+typedef LookoutCUresult (*LookoutPFN_cuIpcOpenMemHandle)(
+    LookoutCUdeviceptr *pdptr, LookoutCUipcMemHandle handle, unsigned int flags);
+typedef LookoutCUresult (*LookoutPFN_cuIpcCloseMemHandle)(LookoutCUdeviceptr dptr);
+
 // NVRTC.
 typedef int LookoutNVRTCResult;
 typedef struct LookoutNVRTCProgram_st *LookoutNVRTCProgram;

@@ -15,6 +15,8 @@ struct InputTensor: Sendable {
 struct RequestedOutput: Sendable {
     var name: String
     var binary: Bool
+    /// Where to write it instead of the response (the shared-memory extension).
+    var sharedMemory: SharedMemoryTensor? = nil
 }
 
 /// An infer request (`POST /v2/models/NAME/infer`): the JSON header and Triton's binary tensor data extension. Every
@@ -37,7 +39,8 @@ struct InferRequest: Sendable {
     static let maxDepth = 64
 
     /// Parses `body`; `headerLength` is the `Inference-Header-Content-Length` header (nil: the body is all JSON).
-    init(body: [UInt8], headerLength: String?) throws(ServeError) {
+    /// Inputs in shared memory are read from `sharedMemory`'s regions, and outputs to be written there are checked.
+    init(body: [UInt8], headerLength: String?, sharedMemory: SharedMemoryRegistry? = nil) throws(ServeError) {
         var jsonEnd = body.count
         if let headerLength {
             guard let n = Int(headerLength.trimmingSpaces), n >= 0, n <= body.count else {
@@ -75,7 +78,7 @@ struct InferRequest: Sendable {
         }
         var offset = jsonEnd
         for input in inputList {
-            inputs.append(try Self.input(input, body: body, offset: &offset))
+            inputs.append(try Self.input(input, body: body, offset: &offset, sharedMemory: sharedMemory))
         }
         guard offset == body.count else {
             throw ServeError(
@@ -95,13 +98,19 @@ struct InferRequest: Sendable {
                     guard case .bool(let b) = flag else { throw ServeError(400, "'binary_data' must be a boolean") }
                     binary = b
                 }
-                requested.append(RequestedOutput(name: name, binary: binary))
+                var requestedOutput = RequestedOutput(name: name, binary: binary)
+                requestedOutput.sharedMemory = try SharedMemoryTensor(
+                    parameters: output["parameters"], what: "output '\(name)'")
+                try requestedOutput.sharedMemory?.check(sharedMemory, what: "output '\(name)'")
+                requested.append(requestedOutput)
             }
             outputs = requested
         }
     }
 
-    private static func input(_ json: JSONValue, body: [UInt8], offset: inout Int) throws(ServeError) -> InputTensor {
+    private static func input(
+        _ json: JSONValue, body: [UInt8], offset: inout Int, sharedMemory: SharedMemoryRegistry?
+    ) throws(ServeError) -> InputTensor {
         guard let name = json["name"]?.stringValue else { throw ServeError(400, "every input needs a 'name'") }
         guard let typeName = json["datatype"]?.stringValue, let datatype = TensorDatatype(rawValue: typeName) else {
             throw ServeError(
@@ -122,6 +131,32 @@ struct InferRequest: Sendable {
             throw ServeError(400, "input '\(name)': \(error.message)")
         }
         var tensor = InputTensor(name: name, datatype: datatype, shape: shape)
+        if let location = try SharedMemoryTensor(parameters: json["parameters"], what: "input '\(name)'") {
+            guard json["parameters"]?["binary_data_size"] == nil, json["data"] == nil else {
+                throw ServeError(
+                    400,
+                    "input '\(name)': shared memory excludes 'data' and binary_data_size (the data is in the region)")
+            }
+            if let elementSize = datatype.size, location.byteSize != elements * elementSize {
+                throw ServeError(
+                    400,
+                    "input '\(name)': shared_memory_byte_size \(location.byteSize) for shape \(shape) of \(typeName) (\(elements * elementSize) expected)"
+                )
+            }
+            let bytes = try location.read(sharedMemory, what: "input '\(name)'")
+            if datatype.size != nil {
+                tensor.raw = bytes
+            } else {
+                tensor.items = try Self.byteItems(bytes[...], name: name)
+                guard tensor.items.count == elements else {
+                    throw ServeError(
+                        400,
+                        "input '\(name)': \(tensor.items.count) BYTES elements for shape \(shape) (\(elements) expected)"
+                    )
+                }
+            }
+            return tensor
+        }
         if let sizeValue = json["parameters"]?["binary_data_size"] {
             guard let size = sizeValue.intValue, size >= 0 else {
                 throw ServeError(400, "input '\(name)': 'binary_data_size' must be an integer, 0 or more")
@@ -206,7 +241,7 @@ struct InferRequest: Sendable {
     }
 
     /// Refuses a header nested deeper than `maxDepth` (brackets outside strings), before the recursive parser sees it.
-    private static func checkDepth(_ bytes: ArraySlice<UInt8>) throws(ServeError) {
+    static func checkDepth(_ bytes: ArraySlice<UInt8>) throws(ServeError) {
         var depth = 0
         var inString = false
         var escaped = false

@@ -8,8 +8,12 @@ struct InferResponse: Sendable {
     var header: String
     var binary: [UInt8] = []
 
-    init(model: String, request: InferRequest, outputs: [OutputTensor]) throws(ServeError) {
-        var chosen: [(OutputTensor, Bool)] = []
+    /// Outputs the request located in shared memory are written into `sharedMemory`'s regions; their entries carry
+    /// the location and no data.
+    init(model: String, request: InferRequest, outputs: [OutputTensor], sharedMemory: SharedMemoryRegistry? = nil)
+        throws(ServeError)
+    {
+        var chosen: [(OutputTensor, Bool, SharedMemoryTensor?)] = []
         if let requested = request.outputs {
             for r in requested {
                 guard let output = outputs.first(where: { $0.name == r.name }) else {
@@ -18,18 +22,22 @@ struct InferResponse: Sendable {
                         "unknown output '\(r.name)'; the model has \(outputs.map { "'\($0.name)'" }.joined(separator: ", "))"
                     )
                 }
-                chosen.append((output, r.binary))
+                chosen.append((output, r.binary, r.sharedMemory))
             }
         } else {
-            chosen = outputs.map { ($0, request.binaryOutput) }
+            chosen = outputs.map { ($0, request.binaryOutput, nil) }
         }
         var list: [JSONValue] = []
-        for (output, inBinary) in chosen {
+        for (output, inBinary, location) in chosen {
             var fields: [(String, JSONValue)] = [
                 ("name", .string(output.name)), ("datatype", .string(output.datatype.rawValue)),
                 ("shape", .array(output.shape.map { .int($0) })),
             ]
-            if inBinary {
+            if let location {
+                let bytes = output.bytes
+                try location.write(bytes, sharedMemory, what: "output '\(output.name)'")
+                fields.append(("parameters", location.responseParameters(written: bytes.count)))
+            } else if inBinary {
                 let bytes = output.bytes
                 fields.append(("parameters", .object([("binary_data_size", .int(bytes.count))])))
                 binary += bytes

@@ -7,23 +7,22 @@ import NIOPosix
 struct InferenceRoutes: Sendable {
     let repository: ModelRepository
     let version: String
+    let sharedMemory: SharedMemoryRegistry
 
     func add(to router: Router<BasicRequestContext>) {
+        SharedMemoryRoutes(registry: sharedMemory).add(to: router)
+        let extensions =
+            [
+                "binary_tensor_data", "parameters", "statistics", "model_configuration", "model_repository",
+            ] + (sharedMemory.allowed ? ["system_shared_memory"] : [])
+            + (sharedMemory.cudaAvailable ? ["cuda_shared_memory"] : [])
         router.get("/v2/health/live") { _, _ in Self.json(.object([])) }
         router.get("/v2/health/ready") { _, _ in Self.json(.object([])) }
-        router.get("/v2") { [version] _, _ in
+        router.get("/v2") { [version, extensions] _, _ in
             Self.json(
                 .object([
                     ("name", .string("lookout")), ("version", .string(version)),
-                    (
-                        "extensions",
-                        .array(
-                            [
-                                "binary_tensor_data", "parameters", "statistics", "model_configuration",
-                                "model_repository",
-                            ]
-                            .map { .string($0) })
-                    ),
+                    ("extensions", .array(extensions.map { .string($0) })),
                 ]))
         }
         router.get("/v2/models/stats") { [repository] _, _ in
@@ -62,8 +61,8 @@ struct InferenceRoutes: Sendable {
                     ]
                     ))
             }
-            router.post(RouterPath(prefix + "/infer")) { [repository] request, context in
-                try await Self.infer(request, context: context, repository: repository)
+            router.post(RouterPath(prefix + "/infer")) { [repository, sharedMemory] request, context in
+                try await Self.infer(request, context: context, repository: repository, sharedMemory: sharedMemory)
             }
         }
         router.post("/v2/repository/index") { [repository] request, _ in
@@ -112,9 +111,10 @@ struct InferenceRoutes: Sendable {
         return name
     }
 
-    static func infer(_ request: Request, context: BasicRequestContext, repository: ModelRepository) async throws
-        -> Response
-    {
+    static func infer(
+        _ request: Request, context: BasicRequestContext, repository: ModelRepository,
+        sharedMemory: SharedMemoryRegistry
+    ) async throws -> Response {
         let name = try model(context)
         _ = try repository.batcher(name)
         let start = MonotonicClock.nanoseconds()
@@ -127,11 +127,11 @@ struct InferenceRoutes: Sendable {
             // pool runs them, so that the cooperative threads keep answering health checks and other requests. The
             // model's batcher runs the request, merged with concurrent ones.
             let parsed = try await NIOThreadPool.singleton.runIfActive {
-                try InferRequest(body: body, headerLength: headerLength)
+                try InferRequest(body: body, headerLength: headerLength, sharedMemory: sharedMemory)
             }
             let (outputs, batch) = try await repository.infer(name, request: parsed)
             let response = try await NIOThreadPool.singleton.runIfActive {
-                try InferResponse(model: name, request: parsed, outputs: outputs)
+                try InferResponse(model: name, request: parsed, outputs: outputs, sharedMemory: sharedMemory)
             }
             repository.record(name, success: true, nanoseconds: MonotonicClock.nanoseconds() &- start, batch: batch)
             return response.http

@@ -14,6 +14,8 @@ public struct InferenceService: Service {
     public let port: Int
     /// The server's version in `GET /v2`.
     public let version: String
+    /// Client shared-memory regions (Triton's shared-memory extensions; off unless the registry allows them).
+    package let sharedMemory: SharedMemoryRegistry
     /// Called with the bound host and port once the server listens (port 0 picks a free one).
     public var onListening: @Sendable (String, Int) -> Void
 
@@ -24,19 +26,23 @@ public struct InferenceService: Service {
 
     package init(
         repository: ModelRepository, host: String = "127.0.0.1", port: Int = 8000, version: String,
+        sharedMemory: SharedMemoryRegistry = SharedMemoryRegistry(allowed: false),
         onListening: @escaping @Sendable (String, Int) -> Void = { _, _ in }
     ) {
         self.repository = repository
         self.host = host
         self.port = port
         self.version = version
+        self.sharedMemory = sharedMemory
         self.onListening = onListening
     }
 
     public func run() async throws {
+        // Every region is unmapped at shutdown (one still in use when its request finishes).
+        defer { sharedMemory.unregisterAll() }
         let router = Router()
         router.add(middleware: JSONErrors(methods: { _ in [] }))
-        InferenceRoutes(repository: repository, version: version).add(to: router)
+        InferenceRoutes(repository: repository, version: version, sharedMemory: sharedMemory).add(to: router)
         var logger = Logger(label: "lookout.inference")
         logger.logLevel = .critical
         let host = self.host
