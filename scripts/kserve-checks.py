@@ -9,6 +9,8 @@ starts the server and runs this), with NVIDIA's own client, tritonclient[http] (
 3. NAME (the raw network) on a random float input: the output shape as exported, values equal to onnxruntime's
    (when onnxruntime is installed); with --dynamic (the dynamic export scripts/test generates), a [2, 3, 320, 480]
    input against onnxruntime and a batch of two images through its -detect model against `lookout detect --model`;
+   its dynamic batching (scripts/kserve_batch_checks.py): 16 concurrent requests answered as when sent one at a
+   time, fewer executions than images, and a server stopped by SIGTERM with requests queued answering them all;
 4. statistics; the repository index, unload (model not ready, infer refused), load (ready again);
 5. at least 200 malformed requests over raw HTTP (wrong shapes and datatypes, truncated binary sections, lying
    binary_data_size and Inference-Header-Content-Length, unknown models and outputs, huge sizes, bad JSON), each
@@ -304,6 +306,12 @@ def main():
         detections, count = detect(client, args.dynamic + "-detect", [dyn_inp], True)
         for i in range(2):
             same(rows(detections[i], count[i]), dyn_expected, f"dynamic {args.dynamic}-detect, batch of 2, image {i}")
+
+        # 3c. dynamic batching: concurrent requests merged, each answered as alone; SIGTERM with requests queued
+        import kserve_batch_checks
+
+        kserve_batch_checks.run(urllib.parse.urlparse(args.url).netloc, args.dynamic + "-detect", bgr, check)
+        kserve_batch_checks.drain(args.binary, args.dynamic_onnx, args.dynamic + "-detect", bgr, check)
 
     # 4. statistics and the repository
     stats = client.get_inference_statistics(detect_model)["model_stats"][0]

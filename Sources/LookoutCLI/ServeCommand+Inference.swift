@@ -23,8 +23,8 @@ extension ServeCommand {
         guard (1...1024).contains(batching.maxBatchSize) else {
             throw Console.fail("--max-batch-size must be from 1 to 1024")
         }
-        guard (0...10_000_000).contains(batching.maxQueueDelayMicroseconds) else {
-            throw Console.fail("--max-queue-delay-us must be from 0 to 10000000 (10 s)")
+        guard (0...60_000_000).contains(batching.maxQueueDelayMicroseconds) else {
+            throw Console.fail("--max-queue-delay-us must be from 0 to 60000000 (60 s)")
         }
         let repository: ModelRepository
         do {

@@ -54,8 +54,15 @@ public struct InferenceService: Service {
                     additionalChannelHandlers: [RequestDeadline(seconds: 120)], idleTimeout: .seconds(120))),
             configuration: ApplicationConfiguration(address: .hostname(host, port: port)),
             onServerRunning: { channel in onListening(host, channel.localAddress?.port ?? 0) }, logger: logger)
-        // Graceful shutdown: requests still queued in a batcher are answered before the service returns.
-        do { try await app.run() } catch {
+        // Graceful shutdown: the batchers refuse new requests and run the queued ones at once; those are answered
+        // before the service returns.
+        do {
+            try await withGracefulShutdownHandler {
+                try await app.run()
+            } onGracefulShutdown: {
+                repository.close()
+            }
+        } catch {
             await repository.drain()
             throw error
         }

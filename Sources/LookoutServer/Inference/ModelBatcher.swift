@@ -9,7 +9,7 @@ import Synchronization
 
 /// The dynamic batcher of one served model (Triton's `dynamic_batching`). Requests queue; one drain loop on NIO's
 /// blocking pool takes the oldest request, waits up to `maxQueueDelay` from its arrival for more while the batch is
-/// not full, adds the queued requests of the same key (engine input size, detection parameters) in arrival order up
+/// not full (a closing batcher stops waiting), adds the queued requests of the same key (engine input size, detection parameters) in arrival order up
 /// to `mergeRows` rows, runs them as one engine call and answers each with its own rows. A merged batch that fails
 /// runs again one request at a time, so an error reaches only the request that caused it.
 final class ModelBatcher: Sendable {
@@ -156,7 +156,8 @@ final class ModelBatcher: Sendable {
 
     /// The next batch, after the queue delay; nil (and the loop ends) when the queue is empty.
     private func nextBatch() -> [Pending]? {
-        if maxQueueDelayNanoseconds > 0 {
+        // The wait ends early when the batch fills or the batcher closes: it sleeps in slices of at most 1 ms.
+        while maxQueueDelayNanoseconds > 0 {
             let wait: UInt64 = state.withLock { s in
                 guard let first = s.queue.first, !s.closed,
                     s.queue.lazy.filter({ $0.job.key == first.job.key }).map(\.job.rows).reduce(0, +) < mergeRows
@@ -165,11 +166,10 @@ final class ModelBatcher: Sendable {
                 let now = MonotonicClock.nanoseconds()
                 return due > now ? due - now : 0
             }
-            if wait > 0 {
-                var time = timespec(tv_sec: Int(wait / 1_000_000_000), tv_nsec: Int(wait % 1_000_000_000))
-                var left = timespec()
-                while nanosleep(&time, &left) != 0 && errno == EINTR { time = left }
-            }
+            guard wait > 0 else { break }
+            var time = timespec(tv_sec: 0, tv_nsec: Int(min(wait, 1_000_000)))
+            var left = timespec()
+            _ = nanosleep(&time, &left)
         }
         let (batch, idle): ([Pending]?, [CheckedContinuation<Void, Never>]) = state.withLock { s in
             guard !s.queue.isEmpty else {

@@ -110,11 +110,15 @@ package final class ModelRepository: Sendable {
         try await batcher(name).infer(request)
     }
 
-    /// Refuses new requests and waits until every queued one is answered (graceful shutdown).
+    /// Refuses new requests; the queued ones run at once, without waiting out the queue delay (graceful shutdown).
+    package func close() {
+        for batcher in state.withLock({ Array($0.batchers.values) }) { batcher.close() }
+    }
+
+    /// Refuses new requests and waits until every queued one is answered.
     package func drain() async {
-        let batchers = state.withLock { Array($0.batchers.values) }
-        for batcher in batchers { batcher.close() }
-        for batcher in batchers { await batcher.drained() }
+        close()
+        for batcher in state.withLock({ Array($0.batchers.values) }) { await batcher.drained() }
     }
 
     /// Loads (or reloads) `name`, rescanning the folder first.
