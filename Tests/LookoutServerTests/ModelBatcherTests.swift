@@ -83,7 +83,9 @@ import Testing
 
     @Test func concurrentDetectRequestsShareExecutionsAndEachGetsItsOwnRows() async throws {
         let dynamic = try Fixtures.generated("shapes/shapes-yolov8n-dynamic.onnx")
-        let repository = try Self.repository(dynamic, settings: Self.settings(delayMicroseconds: 300_000))
+        // A long delay, so that every request is queued before the first batch runs; it ends when 4 rows wait.
+        let repository = try Self.repository(
+            dynamic, settings: Self.settings(delayMicroseconds: 3_000_000, maxBatchSize: 4))
         let (_, detector) = try repository.detector("m-detect")
         let image = try Self.sample()
         // Requests of 1, 2 and 1 images, two sizes that share one letterbox, one with other parameters.
@@ -108,7 +110,8 @@ import Testing
 
     @Test func aBadRequestIsAnsweredAloneBesideGoodOnes() async throws {
         let dynamic = try Fixtures.generated("shapes/shapes-yolov8n-dynamic.onnx")
-        let repository = try Self.repository(dynamic, settings: Self.settings(delayMicroseconds: 200_000))
+        let repository = try Self.repository(
+            dynamic, settings: Self.settings(delayMicroseconds: 3_000_000, maxBatchSize: 2))
         let (_, detector) = try repository.detector("m-detect")
         let image = try Self.sample()
         let good = try Self.request([image])
@@ -138,7 +141,8 @@ import Testing
 
     @Test func rawRequestsOfOneSizeMergeAndOthersRunApart() async throws {
         let dynamic = try Fixtures.generated("shapes/shapes-yolov8n-dynamic.onnx")
-        let repository = try Self.repository(dynamic, settings: Self.settings(delayMicroseconds: 300_000))
+        let repository = try Self.repository(
+            dynamic, settings: Self.settings(delayMicroseconds: 3_000_000, maxBatchSize: 3))
         let (_, detector) = try repository.detector("m")
         func raw(_ n: Int, _ h: Int, _ w: Int, seed: Int) throws -> InferRequest {
             var state = UInt32(seed)
@@ -195,7 +199,7 @@ import Testing
 
     @Test func aCancelledRequestLeavesTheQueueAndTheOthersAreAnswered() async throws {
         let dynamic = try Fixtures.generated("shapes/shapes-yolov8n-dynamic.onnx")
-        let repository = try Self.repository(dynamic, settings: Self.settings(delayMicroseconds: 500_000))
+        let repository = try Self.repository(dynamic, settings: Self.settings(delayMicroseconds: 3_000_000))
         let image = try Self.sample()
         let request = try Self.request([image])
         let first = Task { try await repository.infer("m-detect", request: request) }
