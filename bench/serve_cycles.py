@@ -7,8 +7,10 @@
 the other streams' frame counts and latency unaffected; 1,000 add/remove cycles leak nothing (RSS, file
 descriptors, threads, device memory on the GPU)."
 
-What it does (Python 3.11, standard library only; needs perl with RTSP::Server + AnyEvent, i.e. Debian's
-librtsp-server-perl, and the ffmpeg CLI):
+What it does (Python 3.11, standard library and bench/serve_common.py; needs perl with RTSP::Server + AnyEvent, i.e.
+Debian's librtsp-server-perl, and the ffmpeg CLI — or, with --rtsp-annexb FILE.h264, neither: the camera is then
+scripts/rtsp_file_server.py playing that H.264 Annex-B file from its start to each client at --rtsp-fps, RTP
+interleaved over TCP, FFmpeg's RTSP client falling back to TCP when the server refuses UDP; the GPU machine's way):
   1. starts a real RTSP server on loopback (scripts/rtsp-test-server.pl) fed by ffmpeg publishing --clip looped in
      real time (libx264, a keyframe every 5 frames, so a reader joining mid-stream waits at most a third of a second
      for a picture); no server, no run (a one-line error);
@@ -42,60 +44,21 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import http.client
-import json
 import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from serve_common import (API, REPO, TOKEN_MASK, Fail, Server, describe_device, dump, free_tcp_port,
+                          git_commit, histogram_quantile, last_line, leak_sample, loadavg, machine_cpu, now,
+                          other_load, parse_metrics, percentile, proc_cpu_seconds, rnd, udp_range_free, ms)
+
 TOKEN = "serve-cycles-token"
-
-
-class Fail(Exception):
-    """A one-line reason to stop the run."""
-
-
-def now():
-    return time.monotonic()
-
-
-def percentile(values, q):
-    """Linear interpolation between closest ranks (numpy's default); None for no values."""
-    v = sorted(x for x in values if x is not None)
-    if not v:
-        return None
-    pos = (len(v) - 1) * q
-    lo = int(pos)
-    hi = min(lo + 1, len(v) - 1)
-    return v[lo] + (v[hi] - v[lo]) * (pos - lo)
-
-
-def rnd(x, digits=4):
-    return None if x is None else round(x, digits)
-
-
-def free_tcp_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def udp_range_free(start, count):
-    for port in range(start, start + count):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                return False
-    return True
 
 
 # ---- the RTSP test server ---------------------------------------------------------------------------------------
@@ -201,317 +164,53 @@ class RTSPServer:
                     p.wait()
 
 
-def last_line(path):
-    try:
-        with open(path, errors="replace") as f:
-            lines = [x.strip() for x in f if x.strip()]
-        return lines[-1] if lines else "(no output)"
-    except OSError:
-        return "(no log)"
 
+class FileRTSPServer:
+    """scripts/rtsp_file_server.py on loopback: an H.264 Annex-B file played from its start to every client, in real
+    time, as RTP interleaved in the RTSP connection (TCP). For machines without perl's RTSP::Server or the ffmpeg CLI
+    (the GPU machine)."""
 
-# ---- lookout serve ----------------------------------------------------------------------------------------------
+    rtp_start = None
 
-class Server:
-    """`lookout serve`; its stderr lines are kept with the time they were read."""
-
-    def __init__(self, command, log_path, timeout):
-        self.command = command
-        self.lines = []  # (monotonic time, line)
-        self.lock = threading.Lock()
-        self.port = None
-        self.device_line = None
-        self.log = open(log_path, "w")
-        self.listening = threading.Event()
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        threading.Thread(target=self.read, daemon=True).start()
-        if not self.listening.wait(timeout) or self.port is None:
-            try:  # stderr closed: it is exiting, or has
-                code = self.process.wait(5) if self.listening.is_set() else self.process.poll()
-            except subprocess.TimeoutExpired:
-                code = None
-            self.stop(5)
-            when = (f"exited {code} before its 'serving on' line" if code is not None
-                    else f"printed no 'serving on' line in {timeout} s")
-            raise Fail(f"lookout serve {when}; its last stderr line: {self.last()}")
-
-    def read(self):
-        for line in self.process.stderr:
-            t = now()
-            line = line.rstrip("\n")
-            self.log.write(f"{time.time():.3f} {line}\n")
-            self.log.flush()
-            with self.lock:
-                self.lines.append((t, line))
-            if line.startswith("device:") and self.device_line is None:
-                self.device_line = line
-            found = re.search(r"serving on http://([^/\s]+):(\d+)/", line)
-            if found and self.port is None:
-                self.port = int(found.group(2))
-                self.listening.set()
-        self.listening.set()
-
-    def last(self):
-        with self.lock:
-            return self.lines[-1][1] if self.lines else "(none)"
-
-    def find_line(self, pattern, since_index=0):
-        """(time, line, index) of the first stderr line from since_index on matching pattern, or None."""
-        with self.lock:
-            for i in range(since_index, len(self.lines)):
-                if re.search(pattern, self.lines[i][1]):
-                    return self.lines[i][0], self.lines[i][1], i
-        return None
-
-    def line_count(self):
-        with self.lock:
-            return len(self.lines)
+    def __init__(self, annexb, fps, folder):
+        self.annexb = annexb
+        self.fps = fps
+        self.port = free_tcp_port()
+        self.server = None
+        self.server_log = os.path.join(folder, "rtsp-file-server.log")
 
     @property
-    def pid(self):
-        return self.process.pid
+    def url(self):
+        return f"rtsp://127.0.0.1:{self.port}/stream"
+
+    @property
+    def publisher_command(self):
+        return [sys.executable, os.path.join(REPO, "scripts", "rtsp_file_server.py"), self.annexb, "--port",
+                str(self.port), "--fps", str(self.fps)]
+
+    def start(self, timeout=20):
+        log = open(self.server_log, "w")
+        self.server = subprocess.Popen(self.publisher_command, stdout=log, stderr=subprocess.STDOUT)
+        deadline = now() + timeout
+        while now() < deadline and self.server.poll() is None:
+            if last_line(self.server_log).startswith("rtsp://"):
+                return
+            time.sleep(0.05)
+        self.stop()
+        raise Fail(f"RTSP file server did not start (scripts/rtsp_file_server.py): {last_line(self.server_log)}")
 
     def check(self):
-        if self.process.poll() is not None:
-            raise Fail(f"lookout serve died (exit {self.process.returncode}); its last stderr line: {self.last()}")
+        if self.server is not None and self.server.poll() is not None:
+            raise Fail(f"the RTSP file server died (exit {self.server.returncode}): {last_line(self.server_log)}")
 
-    def stop(self, timeout=120):
-        """SIGTERM; the exit status, or None when it had to be killed after `timeout` s."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-            return None
-
-
-class API:
-    """HTTP/1.1 keep-alive client, one connection per thread; times each request. The server closes a connection
-    that sends no request within 10 s of its previous response (docs/serve.md, slow-loris): a request that finds
-    its connection closed is sent once more on a new one."""
-
-    def __init__(self, port, token):
-        self.port = port
-        self.headers = {"Authorization": f"Bearer {token}"}
-        self.local = threading.local()
-
-    def _conn(self, fresh=False):
-        c = getattr(self.local, "conn", None)
-        if c is None or fresh:
-            if c is not None:
-                c.close()
-            c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-            self.local.conn = c
-        return c
-
-    def request(self, method, path, body=None):
-        """(status, parsed JSON or text or None, seconds from sending to the whole response read)."""
-        data = json.dumps(body).encode() if body is not None else None
-        headers = dict(self.headers)
-        if data is not None:
-            headers["Content-Type"] = "application/json"
-        for attempt in range(2):
-            conn = self._conn(fresh=attempt > 0)
+    def stop(self):
+        if self.server is not None and self.server.poll() is None:
+            self.server.terminate()
             try:
-                t0 = now()
-                conn.request(method, path, body=data, headers=headers)
-                resp = conn.getresponse()
-                raw = resp.read()
-                elapsed = now() - t0
-                break
-            except (http.client.HTTPException, ConnectionError, socket.timeout, OSError) as e:
-                if attempt == 1:
-                    raise Fail(f"{method} {path}: {type(e).__name__}: {e}") from None
-        ctype = resp.getheader("Content-Type", "")
-        if "json" in ctype and raw:
-            try:
-                return resp.status, json.loads(raw), elapsed
-            except ValueError:
-                return resp.status, raw.decode(errors="replace"), elapsed
-        return resp.status, raw.decode(errors="replace") if raw else None, elapsed
-
-    def expect(self, method, path, status, body=None):
-        got, data, elapsed = self.request(method, path, body)
-        if got != status:
-            raise Fail(f"{method} {path}: expected {status}, got {got}: {str(data)[:200]}")
-        return data, elapsed
-
-
-def parse_metrics(text):
-    """[(name, {label: value}, float)] of a Prometheus text exposition."""
-    out = []
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        m = re.match(r"([a-zA-Z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)$", line)
-        if not m:
-            continue
-        labels = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(2) or ""))
-        try:
-            value = float(m.group(3))
-        except ValueError:
-            continue
-        out.append((m.group(1), labels, value))
-    return out
-
-
-def histogram_quantile(q, buckets):
-    """Prometheus' histogram_quantile over {le: cumulative count} (le as float, inf included)."""
-    items = sorted(buckets.items())
-    if not items or items[-1][1] <= 0:
-        return None
-    total = items[-1][1]
-    rank = q * total
-    prev_le, prev_count = 0.0, 0.0
-    for le, count in items:
-        if count >= rank:
-            if le == float("inf"):
-                return prev_le
-            if count == prev_count:
-                return le
-            return prev_le + (le - prev_le) * (rank - prev_count) / (count - prev_count)
-        prev_le, prev_count = le, count
-    return prev_le
-
-
-# ---- the process and the machine --------------------------------------------------------------------------------
-
-def proc_status(pid):
-    fields = {}
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            k, _, v = line.partition(":")
-            fields[k] = v.strip()
-    return fields
-
-
-def proc_cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        parts = f.read().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    return (int(parts[11]) + int(parts[12])) / ticks  # utime + stime
-
-
-def machine_cpu():
-    """(busy, total) jiffies of all CPUs."""
-    with open("/proc/stat") as f:
-        parts = [int(x) for x in f.readline().split()[1:]]
-    idle = parts[3] + (parts[4] if len(parts) > 4 else 0)
-    return sum(parts) - idle, sum(parts)
-
-
-def loadavg():
-    with open("/proc/loadavg") as f:
-        return [float(x) for x in f.read().split()[:3]]
-
-
-def nvidia_smi(args):
-    if shutil.which("nvidia-smi") is None:
-        return None
-    try:
-        r = subprocess.run(["nvidia-smi"] + args, capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return r.stdout if r.returncode == 0 else None
-
-
-def device_memory_mib(pid):
-    out = nvidia_smi(["--query-compute-apps=pid,used_memory", "--format=csv,noheader,nounits"])
-    if out is None:
-        return None
-    total = 0.0
-    for line in out.splitlines():
-        parts = [p.strip() for p in line.split(",")]
-        if len(parts) == 2 and parts[0] == str(pid):
-            try:
-                total += float(parts[1])
-            except ValueError:
-                pass
-    return total
-
-
-def leak_sample(pid, cycle, on_gpu):
-    s = proc_status(pid)
-    return {
-        "cycle": cycle,
-        "t": round(now(), 3),
-        "rss_kib": int(s["VmRSS"].split()[0]),
-        "fds": len(os.listdir(f"/proc/{pid}/fd")),
-        "threads": int(s["Threads"]),
-        "device_memory_mib": device_memory_mib(pid) if on_gpu else None,
-        "loadavg": loadavg(),
-        "thread_names": thread_names(pid),
-    }
-
-
-def thread_names(pid):
-    """{name: count} of the process' threads (which kind of thread a growing count is)."""
-    names = {}
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        try:
-            with open(f"/proc/{pid}/task/{tid}/comm") as f:
-                name = f.read().strip()
-        except OSError:
-            continue
-        name = re.sub(r"\d+$", "N", name) if name.startswith("lookout-src-") else name
-        names[name] = names.get(name, 0) + 1
-    return dict(sorted(names.items()))
-
-
-def describe_device(device):
-    """(device, driver, tag for the file name)."""
-    if device.startswith("cuda"):
-        index = device.split(":", 1)[1] if ":" in device else "0"
-        out = nvidia_smi(["--query-gpu=index,name,driver_version", "--format=csv,noheader"])
-        if out:
-            rows = [[p.strip() for p in line.split(",")] for line in out.strip().splitlines()]
-            row = next((r for r in rows if r[0] == index), rows[0])
-            name, driver = row[1], row[2]
-            m = re.search(r"\b([A-Z]\d{2,4})\b", name)
-            return name, driver, (m.group(1).lower() if m else "gpu")
-        return device, None, "gpu"
-    model = "?"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return f"{model} ({os.cpu_count()} threads)", None, "cpu"
-
-
-def git_commit():
-    if os.environ.get("LOOKOUT_COMMIT"):
-        return os.environ["LOOKOUT_COMMIT"]
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-
-
-def other_load():
-    """The busiest other processes right now (ps' lifetime %CPU), to say what else ran."""
-    try:
-        out = subprocess.run(["ps", "-eo", "pid,pcpu,etimes,comm", "--sort=-pcpu"], capture_output=True,
-                             text=True, timeout=10).stdout
-    except (OSError, subprocess.TimeoutExpired):
-        return []
-    rows = []
-    for line in out.splitlines()[1:]:
-        parts = line.split(None, 3)
-        if len(parts) == 4 and int(parts[0]) != os.getpid():
-            try:
-                if float(parts[1]) >= 5.0:
-                    rows.append({"pid": int(parts[0]), "cpu_pct": float(parts[1]), "seconds": int(parts[2]),
-                                 "command": parts[3]})
-            except ValueError:
-                pass
-    return rows[:8]
+                self.server.wait(5)
+            except subprocess.TimeoutExpired:
+                self.server.kill()
+                self.server.wait()
 
 
 # ---- the benchmark ----------------------------------------------------------------------------------------------
@@ -616,10 +315,16 @@ class Bench:
         a = self.args
         self.folder = tempfile.mkdtemp(prefix="serve-cycles-")
         self.say(f"work folder {self.folder}")
-        self.rtsp = RTSPServer(a.clip, a.cycles + 4, self.folder, a.rtsp_size)
-        self.rtsp.start()
-        self.say(f"RTSP test server {self.rtsp.url} (RTP from port {self.rtsp.rtp_start}), publishing "
-                 f"{os.path.relpath(a.clip, REPO)} looped")
+        if a.rtsp_annexb:
+            self.rtsp = FileRTSPServer(a.rtsp_annexb, a.rtsp_fps, self.folder)
+            self.rtsp.start()
+            self.say(f"RTSP file server {self.rtsp.url} (RTP over the RTSP connection), playing "
+                     f"{a.rtsp_annexb} from its start to each client at {a.rtsp_fps} fps")
+        else:
+            self.rtsp = RTSPServer(a.clip, a.cycles + 4, self.folder, a.rtsp_size)
+            self.rtsp.start()
+            self.say(f"RTSP test server {self.rtsp.url} (RTP from port {self.rtsp.rtp_start}), publishing "
+                     f"{os.path.relpath(a.clip, REPO)} looped")
         config = os.path.join(self.folder, "serve.yaml")
         with open(config, "w") as f:
             f.write("# serve_cycles.py: no stream at start (and so no demo); the streams come through the API\n"
@@ -1022,7 +727,8 @@ class Bench:
             "server_command": [TOKEN_MASK if x == TOKEN else x for x in getattr(self, "command", [])],
             "server_device_line": self.server.device_line if self.server else None,
             "rtsp": {"url": self.rtsp.url if self.rtsp else None,
-                     "server": "scripts/rtsp-test-server.pl (RTSP::Server, RTP over UDP)",
+                     "server": ("scripts/rtsp_file_server.py (RTP interleaved over TCP)" if a.rtsp_annexb
+                                else "scripts/rtsp-test-server.pl (RTSP::Server, RTP over UDP)"),
                      "publisher": self.rtsp.publisher_command if self.rtsp else None},
             "load": {"loadavg_at_start": start_load, "busiest_processes_at_start": others,
                      "loadavg_at_end": loadavg(), "cpus": os.cpu_count()},
@@ -1045,29 +751,10 @@ class Bench:
         return path, txt
 
 
-TOKEN_MASK = "TOKEN"
 CYCLE_FIELDS = ["cycle", "index", "add_post_s", "add_to_opened_s", "add_to_running_s", "frames_at_delete",
                 "delete_response_s", "removed_s", "removed_log_s", "polls"]
 
 
-def ms(seconds):
-    return None if seconds is None else seconds * 1000
-
-
-def dump(value, indent=0):
-    """JSON with dicts indented and lists of scalars (a cycle's row) on one line."""
-    pad = "  " * indent
-    if isinstance(value, dict):
-        if not value:
-            return "{}"
-        items = [f'{pad}  {json.dumps(str(k))}: {dump(v, indent + 1)}' for k, v in value.items()]
-        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
-    if isinstance(value, list):
-        if all(not isinstance(v, (dict, list)) for v in value):
-            return json.dumps(value, ensure_ascii=False)
-        items = [f"{pad}  {dump(v, indent + 1)}" for v in value]
-        return "[\n" + ",\n".join(items) + "\n" + pad + "]"
-    return json.dumps(value, ensure_ascii=False)
 
 
 def main():
@@ -1086,6 +773,9 @@ def main():
     ap.add_argument("--clip", default=os.path.join(REPO, "Tests", "Fixtures", "video", "shapes-640x384.mp4"),
                     help="the RTSP source's and the background streams' clip")
     ap.add_argument("--rtsp-size", default=None, help="WxH: the RTSP camera scaled to this size (default: the clip's)")
+    ap.add_argument("--rtsp-annexb", default=None, help="an H.264 Annex-B file: the RTSP camera is\n"
+                    "scripts/rtsp_file_server.py playing it (no perl, no ffmpeg; the GPU machine)")
+    ap.add_argument("--rtsp-fps", type=int, default=30, help="--rtsp-annexb's frame rate (default 30)")
     ap.add_argument("--background", type=int, default=2, help="background streams (paced looping files; default 2)")
     ap.add_argument("--cycles", type=int, default=1000, help="add/remove cycles (default 1000)")
     ap.add_argument("--name", default="cyc", help="the cycled stream's name (default cyc)")
@@ -1123,6 +813,11 @@ def main():
     if not os.path.exists(args.clip):
         print(f"serve_cycles: no clip {args.clip}", file=sys.stderr)
         return 2
+    if args.rtsp_annexb:
+        args.rtsp_annexb = os.path.abspath(args.rtsp_annexb)
+        if not os.path.exists(args.rtsp_annexb):
+            print(f"serve_cycles: no Annex-B file {args.rtsp_annexb}", file=sys.stderr)
+            return 2
     if args.cycles < 1 or args.background < 0:
         print("serve_cycles: --cycles must be ≥ 1 and --background ≥ 0", file=sys.stderr)
         return 2
@@ -1154,6 +849,7 @@ def main():
         bench.failure = "interrupted"
         interrupted = True
     finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # stopping: a second SIGTERM (timeout's) waits
         try:
             bench.stop()
         except Exception as e:  # noqa: BLE001
