@@ -32,10 +32,20 @@ enum BackendFixtures {
         _ plan: ExecutionPlan, precision: GPUPrecision, input: [Float], cudnnWeights: Bool = false,
         fusedAttention: Bool = true, kernel: ((ConvOp) -> ConvKernel)? = nil
     ) throws -> [Float] {
+        var pool = ConstantPool()
+        return try emulate(
+            plan, precision: precision, input: input, pool: &pool, cudnnWeights: cudnnWeights,
+            fusedAttention: fusedAttention, kernel: kernel)
+    }
+
+    /// As above, with the constants going into `pool` (an engine's pool, shared by the plans of every input shape).
+    static func emulate(
+        _ plan: ExecutionPlan, precision: GPUPrecision, input: [Float], pool: inout ConstantPool,
+        cudnnWeights: Bool = false, fusedAttention: Bool = true, kernel: ((ConvOp) -> ConvKernel)? = nil
+    ) throws -> [Float] {
         let memory = try GPUMemoryPlan(plan: plan, precision: precision)
         let compiler = GPUOpCompiler(
             plan: plan, memory: memory, cudnnWeights: cudnnWeights, fusedAttention: fusedAttention)
-        var pool = ConstantPool()
         var ops = try compiler.compile(constants: &pool)
         if let kernel {
             for i in ops.indices {
@@ -86,6 +96,25 @@ enum BackendFixtures {
         // The box rows (0-3) and the scores stay close in absolute terms too.
         let worst = zip(gpu, reference).map { abs($0 - $1) }.max() ?? .infinity
         #expect(worst < (precision == .fp32 ? 1e-2 : 0.5), "max |difference| \(worst)")
+    }
+
+    /// One engine, two input shapes with the same element count (landscape, then portrait, as `val` meets them): the
+    /// dynamic export's anchor grid, folded into a constant for each shape, has the same name and size in both plans
+    /// but other values. Sharing it made the portrait boxes wrong on the GPU (H100, 2026-12-07: YOLO11n/YOLO26n
+    /// dynamic exports 70% of boxes matched).
+    @Test func constantsFoldedForEachShapeAreNotShared() throws {
+        let model = try DetectionModel(path: BackendFixtures.dynamicModel)
+        var pool = ConstantPool()
+        for shape in [[1, 3, 32, 64], [1, 3, 64, 32]] {
+            let plan = try model.plan(forInputShape: shape)
+            let input = BackendFixtures.input(count: shape.reduce(1, *), seed: 5)
+            let reference = try CPUExecutor(plan: plan).run(input: input)
+            let gpu = try Self.emulate(plan, precision: .fp32, input: input, pool: &pool)
+            #expect(Self.relativeError(gpu, reference) < 1e-5, "\(shape): relative error")
+        }
+        var again = pool
+        #expect(again.floats(key: "k", [1, 2]) == again.floats(key: "k", [1, 2]))
+        #expect(again.floats(key: "k", [1, 2]) != again.floats(key: "k", [3, 4]))
     }
 
     @Test func directKernelsGiveTheSameResult() throws {

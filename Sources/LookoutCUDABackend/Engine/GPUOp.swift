@@ -227,23 +227,43 @@ enum GPUOp {
 }
 
 /// Weights, biases, broadcast constants and index tables, packed into one device allocation (256-byte aligned
-/// entries), uploaded once per engine and shared by every batch size. Entries are deduplicated by key.
+/// entries), uploaded once per engine and shared by every input shape. Entries are deduplicated by key, and those
+/// whose values are given also by value: a constant folded for one input shape (a dynamic export's anchor grid)
+/// has the same name and size for a 640 × 384 and a 384 × 640 input but other values, and must not be shared.
 struct ConstantPool {
     private(set) var bytes: [UInt8] = []
-    private var offsets: [String: Int] = [:]
+    private var entries: [String: (offset: Int, count: Int)] = [:]
 
+    /// The entry for `key`, its bytes made by `fill` only when the key is new (repacked weights, computed once).
     mutating func add(key: String, _ fill: () -> [UInt8]) -> GPUAddress {
-        if let offset = offsets[key] { return .constant(offset) }
-        let data = fill()
+        if let entry = entries[key] { return .constant(entry.offset) }
+        return append(key: key, fill())
+    }
+
+    /// The entry holding `data` under `key`: an entry of that key with other bytes gets a sibling key.
+    mutating func add(key: String, data: [UInt8]) -> GPUAddress {
+        var slot = key
+        var sibling = 0
+        while let entry = entries[slot] {
+            if entry.count == data.count && bytes[entry.offset..<entry.offset + entry.count].elementsEqual(data) {
+                return .constant(entry.offset)
+            }
+            sibling += 1
+            slot = key + " #\(sibling)"
+        }
+        return append(key: slot, data)
+    }
+
+    private mutating func append(key: String, _ data: [UInt8]) -> GPUAddress {
         let offset = (bytes.count + 255) / 256 * 256
         bytes.append(contentsOf: repeatElement(0, count: offset - bytes.count))
         bytes.append(contentsOf: data)
-        offsets[key] = offset
+        entries[key] = (offset, data.count)
         return .constant(offset)
     }
 
     mutating func floats(key: String, _ values: [Float]) -> GPUAddress {
-        add(key: key + ":f32") { values.withUnsafeBytes { Array($0) } }
+        add(key: key + ":f32", data: values.withUnsafeBytes { Array($0) })
     }
 
     /// fp16 values, made only when the key is new (repacked weights are computed once per engine).
@@ -252,6 +272,6 @@ struct ConstantPool {
     }
 
     mutating func ints(key: String, _ values: [Int32]) -> GPUAddress {
-        add(key: key + ":i32") { values.withUnsafeBytes { Array($0) } }
+        add(key: key + ":i32", data: values.withUnsafeBytes { Array($0) })
     }
 }
