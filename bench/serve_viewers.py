@@ -206,8 +206,9 @@ class Bench:
                 f"{w['latency_p50_ms']} ms p99 {w['latency_p99_ms']} ms, {w['dropped']} dropped, server CPU "
                 f"{w['server_cpu_cores']} cores, machine {w['machine_cpu_busy_pct']}% busy")
         if self.viewers:
-            text += (f"; {len(self.viewers)} viewers read {w['mjpeg_mbit_s']} Mbit/s, fast p50 "
-                     f"{(w['fast_viewer_fps'] or {}).get('p50')} fps, slow p50 {(w['slow_viewer_fps'] or {}).get('p50')}")
+            fast, slow = (w["fast_viewer_fps"] or {}).get("p50"), (w["slow_viewer_fps"] or {}).get("p50")
+            text += (f"; {len(self.viewers)} viewers read {w['mjpeg_mbit_s']} Mbit/s, fast p50 {fast} fps, "
+                     f"slow p50 {slow}")
         self.say(text)
         return w
 
