@@ -17,7 +17,7 @@
 #   SERVE_DECODE (auto), SERVE_BATCH (32) and SERVE_DEVICE (cuda; cpu for a trial run) go to `lookout serve`.
 #   Results gather in /tmp/out-serve and are packed into OUT/serve.tgz after every step (a call cut off at its
 #   limit still returns what was packed); each step's console output is STEP.txt there, its last lines printed.
-#   The steps' limits add up to 530 s (probe ~5 s): the whole fits one call of the device tool (600 s).
+#   The steps' limits add up to 530 s (probe ~5 s; ~470 s expected): one call of the device tool (600 s).
 set -u
 dir=$1
 final=$2
@@ -32,13 +32,13 @@ clip=$dir/shapes-640x384.h264
 serve=(--binary $bin --device ${SERVE_DEVICE:-cuda} --model $model --batch ${SERVE_BATCH:-32}
   --decode ${SERVE_DECODE:-auto})
 set -o pipefail
-# Each step: its own time limit (SIGTERM, then SIGKILL 20 s later; the benchmarks stop the server on SIGTERM, and it
+# Each step: its own time limit (SIGTERM, then SIGKILL 10 s later; the benchmarks stop the server on SIGTERM, and it
 # dies with them on SIGKILL), its console in STEP.txt, its exit status at the end of it.
 step() {
   local name=$1 limit=$2
   shift 2
   echo "== $name (limit $limit s) $(date -u +%H:%M:%S)"
-  timeout -k 20 $limit "$@" > "$out/$name.txt" 2>&1
+  timeout -k 10 $limit "$@" > "$out/$name.txt" 2>&1
   local rc=$?
   echo "exit $rc" >> "$out/$name.txt"
   tail -${TAIL:-25} "$out/$name.txt"
