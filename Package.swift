@@ -10,7 +10,7 @@ import PackageDescription
 //   media, YOLO     LookoutMedia (images and video), LookoutYOLO (letterbox, NMS, metrics)
 //   inference       LookoutInference    a model on a device: Detector, batched detection, validation
 //   pipeline        LookoutPipeline     sources → pool → upload → batching → stages → results, metrics; a Service
-//   server          LookoutServer       HTTP (Hummingbird): `lookout serve`, the KServe v2 server, metrics
+//   server          LookoutServer       HTTP (Hummingbird): `lookout serve`, the KServe v2 server (and gRPC), metrics
 //   façade          Lookout             re-exports the user-facing API, DocC catalog
 //   bench, selftest LookoutBench, LookoutSelftest: benchmark commands and GPU self-tests, linked only by the CLI
 //   CLI             LookoutCLI          the `lookout` executable
@@ -56,6 +56,10 @@ let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", packa
 let unixSignals = Target.Dependency.product(name: "UnixSignals", package: "swift-service-lifecycle")
 let basicContainers = Target.Dependency.product(name: "BasicContainers", package: "swift-collections")
 let hdrHistogram = Target.Dependency.product(name: "Histogram", package: "hdrhistogram-swift")
+let grpcCore = Target.Dependency.product(name: "GRPCCore", package: "grpc-swift-2")
+let grpcHTTP2 = Target.Dependency.product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport")
+let grpcProtobuf = Target.Dependency.product(name: "GRPCProtobuf", package: "grpc-swift-protobuf")
+let swiftProtobuf = Target.Dependency.product(name: "SwiftProtobuf", package: "swift-protobuf")
 
 let package = Package(
     name: "Lookout",
@@ -77,6 +81,13 @@ let package = Package(
         // and ConfigurationSupport swift-configuration, neither of which Lookout uses.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.16.0", traits: []),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
+        // The inference server's gRPC side (LookoutServer only). The code generated from Protos/inference.proto is
+        // committed (scripts/generate-grpc.sh): no build plugin. swift-protobuf without its default traits, which
+        // would link Foundation.
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0", traits: []),
     ],
     targets: [
         // MARK: C doors (our own declarations; libraries linked, or loaded at run time for NVIDIA's)
@@ -164,7 +175,8 @@ let package = Package(
             name: "LookoutServer",
             dependencies: [
                 "LookoutCore", "LookoutMedia", "LookoutPipeline", "LookoutEvents", "LookoutInference", "LookoutModel",
-                "LookoutYOLO", hummingbird, logging, nioCore, nioPosix, nioHTTPTypes, serviceLifecycle,
+                "LookoutYOLO", hummingbird, logging, nioCore, nioPosix, nioHTTPTypes, serviceLifecycle, grpcCore,
+                grpcHTTP2, grpcProtobuf, swiftProtobuf,
             ]),
         .target(
             name: "Lookout",
@@ -255,7 +267,7 @@ let package = Package(
             name: "LookoutServerTests",
             dependencies: [
                 "LookoutServer", "LookoutInference", "LookoutModel", "LookoutMedia", "LookoutCUDA", "LookoutCore",
-                "LookoutTestFixtures",
+                "LookoutTestFixtures", grpcCore,
             ]),
         .testTarget(
             name: "LookoutCLITests",
