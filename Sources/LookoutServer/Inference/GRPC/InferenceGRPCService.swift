@@ -1,0 +1,59 @@
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import ServiceLifecycle
+
+/// The Open Inference Protocol (KServe v2) over gRPC as Triton implements it (`inference.GRPCInferenceService`,
+/// plaintext HTTP/2), for the models of a `ModelRepository`, beside `InferenceService`'s HTTP. A
+/// swift-service-lifecycle `Service`: graceful shutdown stops accepting calls and finishes those running;
+/// cancellation stops it at once.
+public struct InferenceGRPCService: Service {
+    package let repository: ModelRepository
+    public let host: String
+    public let port: Int
+    /// The server's version in `ServerMetadata`.
+    public let version: String
+    /// Called with the bound host and port once the server listens (port 0 picks a free one).
+    public var onListening: @Sendable (String, Int) -> Void
+
+    /// A request message at most: 256 MiB, as an HTTP infer body (a larger one is refused with `RESOURCE_EXHAUSTED`
+    /// before it is buffered whole).
+    public static let maxRequestBytes = InferenceService.maxInferBytes
+    /// Calls running at once on one connection at most (each may hold a request of up to `maxRequestBytes`).
+    public static let maxConcurrentStreams = 16
+
+    package init(
+        repository: ModelRepository, host: String = "127.0.0.1", port: Int = 8001, version: String,
+        onListening: @escaping @Sendable (String, Int) -> Void = { _, _ in }
+    ) {
+        self.repository = repository
+        self.host = host
+        self.port = port
+        self.version = version
+        self.onListening = onListening
+    }
+
+    public func run() async throws {
+        let address: GRPCNIOTransportCore.SocketAddress =
+            host.contains(":")
+            ? .ipv6(host: host, port: port) : .ipv4(host: host == "localhost" ? "127.0.0.1" : host, port: port)
+        let transport = HTTP2ServerTransport.Posix(
+            address: address, transportSecurity: .plaintext,
+            config: .defaults { config in
+                config.rpc.maxRequestPayloadSize = Self.maxRequestBytes
+                config.http2.maxConcurrentStreams = Self.maxConcurrentStreams
+            })
+        let server = GRPCServer(
+            transport: transport, services: [GRPCInferenceHandlers(repository: repository, version: version)])
+        let host = self.host
+        let onListening = self.onListening
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { try await server.serve() }
+                let bound = try await transport.listeningAddress
+                onListening(host, bound.ipv4?.port ?? bound.ipv6?.port ?? port)
+            }
+        } onGracefulShutdown: {
+            server.beginGracefulShutdown()
+        }
+    }
+}
