@@ -70,7 +70,7 @@ def drain(binary, onnx, model, bgr, check):
     models = tempfile.mkdtemp(prefix="kserve-batch.")
     os.symlink(os.path.abspath(onnx), os.path.join(models, model.removesuffix("-detect") + ".onnx"))
     process = subprocess.Popen(
-        [binary, "serve", "--inference-only", "--model-repository", models, "--http-port", "0",
+        [binary, "serve", "--inference-only", "--model-repository", models, "--http-port", "0", "--grpc-port", "-1",
          "--max-queue-delay-us", "30000000"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         url = None

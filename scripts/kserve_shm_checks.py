@@ -236,7 +236,7 @@ def fuzz(url, model, keys, size, raw_request):
 
 def disabled(binary, models, check):
     """A server started without --allow-client-shm refuses to register, saying how to enable it."""
-    process = subprocess.Popen([binary, "serve", "--inference-only", "--model-repository", models, "--http-port", "0"],
+    process = subprocess.Popen([binary, "serve", "--inference-only", "--model-repository", models, "--http-port", "0", "--grpc-port", "-1"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         url = None

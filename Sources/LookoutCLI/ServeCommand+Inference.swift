@@ -6,12 +6,16 @@ import LookoutServer
 import ServiceLifecycle
 
 extension ServeCommand {
-    /// `lookout serve --inference-only`: the KServe v2 / Open Inference Protocol server over a model repository,
-    /// until SIGTERM or Ctrl-C.
+    /// `lookout serve --inference-only`: the KServe v2 / Open Inference Protocol server over a model repository, HTTP
+    /// and gRPC side by side on one repository, until SIGTERM or Ctrl-C.
     func runInferenceServer() async throws {
         guard let folder = modelRepository else { throw Console.fail("--inference-only needs --model-repository DIR") }
         let port = httpPort ?? 8000
         guard (0...65535).contains(port) else { throw Console.fail("--http-port must be from 0 to 65535") }
+        let grpc = grpcPort ?? 8001
+        guard (-1...65535).contains(grpc) else {
+            throw Console.fail("--grpc-port must be from 0 to 65535, or -1 for no gRPC server")
+        }
         let deviceRequest: DeviceRequest
         do { deviceRequest = try DeviceRequest(parsing: device ?? "auto") } catch {
             throw Console.fail("--device: \(error)")
@@ -38,17 +42,30 @@ extension ServeCommand {
         for failure in repository.loadAll() { Console.note("model \(failure)") }
         let models = repository.index()
         Console.note("\(models.filter(\.ready).count) of \(models.count) models ready in \(folder)")
+        // One registry for both protocols: a region registered over HTTP serves gRPC requests and the other way.
+        let sharedMemory = Self.sharedMemoryRegistry(allowed: allowClientShm, device: deviceRequest)
         let service = InferenceService(
             repository: repository, host: host ?? "127.0.0.1", port: port, version: "0.1.0",
-            sharedMemory: Self.sharedMemoryRegistry(allowed: allowClientShm, device: deviceRequest),
+            sharedMemory: sharedMemory,
             onListening: { host, port in
                 let shown = host == "0.0.0.0" ? "127.0.0.1" : host
                 Console.note("inference server on http://\(shown):\(port)")
             })
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: service)]
+        if grpc >= 0 {
+            let grpcService = InferenceGRPCService(
+                repository: repository, host: host ?? "127.0.0.1", port: grpc, version: "0.1.0",
+                sharedMemory: sharedMemory,
+                onListening: { host, port in
+                    let shown = host == "0.0.0.0" ? "127.0.0.1" : host
+                    Console.note("inference gRPC server on \(shown):\(port)")
+                })
+            services.append(.init(service: grpcService))
+        }
         let quiet = Logger(label: "lookout") { _ in SwiftLogNoOpLogHandler() }
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [.init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint],
+                services: services, gracefulShutdownSignals: [.sigterm, .sigint],
                 cancellationSignals: [], logger: quiet))
         do { try await group.run() } catch { throw Console.fail(error) }
     }

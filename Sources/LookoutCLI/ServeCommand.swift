@@ -39,7 +39,8 @@ struct ServeCommand: AsyncParsableCommand {
     var plannedStreams = 8
     @Flag(
         name: .customLong("inference-only"),
-        help: "Serve only the inference protocol (KServe v2 over HTTP, docs/inference-server.md): no pipeline.")
+        help: "Serve only the inference protocol (KServe v2 over HTTP and gRPC, docs/inference-server.md): no pipeline."
+    )
     var inferenceOnly = false
     @Option(
         name: .customLong("model-repository"),
@@ -64,17 +65,21 @@ struct ServeCommand: AsyncParsableCommand {
         name: .customLong("dynamic-batching"), inversion: .prefixedNo,
         help: "With --inference-only: merge concurrent requests into one engine call (default on).")
     var dynamicBatching = true
+    @Option(
+        name: .customLong("grpc-port"), parsing: .unconditional,
+        help: "With --inference-only: the gRPC port (default 8001; 0: any free one; -1: no gRPC server).")
+    var grpcPort: Int?
 
     func run() async throws {
         if inferenceOnly {
             try await runInferenceServer()
             return
         }
-        if modelRepository != nil || httpPort != nil || maxBatchSize != nil || maxQueueDelayMicroseconds != nil
-            || !dynamicBatching
+        if modelRepository != nil || httpPort != nil || grpcPort != nil || maxBatchSize != nil
+            || maxQueueDelayMicroseconds != nil || !dynamicBatching
         {
             throw Console.fail(
-                "--model-repository, --http-port, --max-batch-size, --max-queue-delay-us and --no-dynamic-batching need --inference-only"
+                "--model-repository, --http-port, --grpc-port, --max-batch-size, --max-queue-delay-us and --no-dynamic-batching need --inference-only"
             )
         }
         if allowClientShm { throw Console.fail("--allow-client-shm needs --inference-only") }

@@ -9,6 +9,7 @@ import NIOPosix
 struct GRPCInferenceHandlers: Inference_GRPCInferenceService.SimpleServiceProtocol {
     let repository: ModelRepository
     let version: String
+    let sharedMemory: SharedMemoryRegistry
 
     func serverLive(request: Inference_ServerLiveRequest, context: ServerContext) async throws
         -> Inference_ServerLiveResponse
@@ -37,7 +38,10 @@ struct GRPCInferenceHandlers: Inference_GRPCInferenceService.SimpleServiceProtoc
         .with {
             $0.name = "lookout"
             $0.version = version
-            $0.extensions = ["parameters", "statistics", "model_configuration", "model_repository"]
+            $0.extensions =
+                ["parameters", "statistics", "model_configuration", "model_repository"]
+                + (sharedMemory.allowed ? ["system_shared_memory"] : [])
+                + (sharedMemory.cudaAvailable ? ["cuda_shared_memory"] : [])
         }
     }
 
@@ -66,28 +70,34 @@ struct GRPCInferenceHandlers: Inference_GRPCInferenceService.SimpleServiceProtoc
         -> Inference_ModelConfigResponse
     {
         let (entry, detector) = try loaded(request.name, version: request.version)
-        return .with { $0.config = GRPCModelConfig.config(entry, model: detector.model) }
+        let batcher = try Self.rpc { () throws(ServeError) in try repository.batcher(request.name) }
+        return .with { $0.config = GRPCModelConfig.config(entry, model: detector.model, batcher: batcher) }
     }
 
     func modelInfer(request: Inference_ModelInferRequest, context: ServerContext) async throws
         -> Inference_ModelInferResponse
     {
         let name = request.modelName
-        let (entry, detector) = try loaded(name, version: request.modelVersion)
+        _ = try loaded(name, version: request.modelVersion)
+        _ = try Self.rpc { () throws(ServeError) in try repository.batcher(name) }
         let start = MonotonicClock.nanoseconds()
         do {
-            // As over HTTP: the conversion, the model and the response block a thread for up to seconds, so NIO's
-            // blocking pool runs them and the cooperative threads keep answering.
-            let (response, batch) = try await NIOThreadPool.singleton.runIfActive {
-                let parsed = try InferRequest(grpc: request)
-                let (outputs, batch) = try ModelRunner.run(kind: entry.kind, detector: detector, request: parsed)
-                return (try GRPCInferResponse.response(model: name, request: parsed, outputs: outputs), batch)
+            // As over HTTP: the conversion (shared memory reads included) and the response block a thread, so NIO's
+            // blocking pool runs them; the model's batcher runs the request, merged with concurrent ones.
+            let parsed = try await NIOThreadPool.singleton.runIfActive { [sharedMemory] in
+                try InferRequest(grpc: request, sharedMemory: sharedMemory)
+            }
+            let (outputs, batch) = try await repository.infer(name, request: parsed)
+            let response = try await NIOThreadPool.singleton.runIfActive { [sharedMemory] in
+                try GRPCInferResponse.response(
+                    model: name, request: parsed, outputs: outputs, sharedMemory: sharedMemory)
             }
             repository.record(name, success: true, nanoseconds: MonotonicClock.nanoseconds() &- start, batch: batch)
             return response
         } catch {
             repository.record(name, success: false, nanoseconds: MonotonicClock.nanoseconds() &- start, batch: 0)
             if let error = error as? ServeError { throw error.rpcError }
+            if let error = error as? RPCError { throw error }
             throw RPCError(code: .internalError, message: "model '\(name)': \(error)")
         }
     }
@@ -141,6 +151,97 @@ struct GRPCInferenceHandlers: Inference_GRPCInferenceService.SimpleServiceProtoc
         try Self.noParameters(request.parameters.keys.filter { $0 != "unload_dependents" }, verb: "unload")
         try Self.rpc { () throws(ServeError) in try repository.unload(request.modelName) }
         return .init()
+    }
+
+    // MARK: Shared memory (the registry the HTTP routes use)
+
+    func systemSharedMemoryStatus(request: Inference_SystemSharedMemoryStatusRequest, context: ServerContext)
+        async throws -> Inference_SystemSharedMemoryStatusResponse
+    {
+        let regions = try Self.rpc { () throws(ServeError) in
+            try sharedMemory.status(request.name.isEmpty ? nil : request.name, kind: .system)
+        }
+        var response = Inference_SystemSharedMemoryStatusResponse()
+        for region in regions {
+            guard case .system(let key, let offset) = region.kind else { continue }
+            response.regions[region.name] = .with {
+                $0.name = region.name
+                $0.key = key
+                $0.offset = UInt64(offset)
+                $0.byteSize = UInt64(region.byteSize)
+            }
+        }
+        return response
+    }
+
+    func systemSharedMemoryRegister(request: Inference_SystemSharedMemoryRegisterRequest, context: ServerContext)
+        async throws -> Inference_SystemSharedMemoryRegisterResponse
+    {
+        let offset = try Self.size(request.offset, "offset", region: request.name)
+        let byteSize = try Self.size(request.byteSize, "byte_size", region: request.name)
+        try Self.rpc { () throws(ServeError) in
+            try sharedMemory.registerSystem(name: request.name, key: request.key, offset: offset, byteSize: byteSize)
+        }
+        return .init()
+    }
+
+    /// An empty name unregisters every system region (as Triton).
+    func systemSharedMemoryUnregister(request: Inference_SystemSharedMemoryUnregisterRequest, context: ServerContext)
+        async throws -> Inference_SystemSharedMemoryUnregisterResponse
+    {
+        try Self.rpc { () throws(ServeError) in
+            try sharedMemory.unregister(request.name.isEmpty ? nil : request.name, kind: .system)
+        }
+        return .init()
+    }
+
+    func cudaSharedMemoryStatus(request: Inference_CudaSharedMemoryStatusRequest, context: ServerContext)
+        async throws -> Inference_CudaSharedMemoryStatusResponse
+    {
+        let regions = try Self.rpc { () throws(ServeError) in
+            try sharedMemory.status(request.name.isEmpty ? nil : request.name, kind: .cuda)
+        }
+        var response = Inference_CudaSharedMemoryStatusResponse()
+        for region in regions {
+            guard case .cuda(let deviceID) = region.kind else { continue }
+            response.regions[region.name] = .with {
+                $0.name = region.name
+                $0.deviceID = UInt64(deviceID)
+                $0.byteSize = UInt64(region.byteSize)
+            }
+        }
+        return response
+    }
+
+    func cudaSharedMemoryRegister(request: Inference_CudaSharedMemoryRegisterRequest, context: ServerContext)
+        async throws -> Inference_CudaSharedMemoryRegisterResponse
+    {
+        let byteSize = try Self.size(request.byteSize, "byte_size", region: request.name)
+        guard let deviceID = Int(exactly: request.deviceID) else {
+            throw RPCError(code: .invalidArgument, message: "region '\(request.name)': device_id out of range")
+        }
+        let handle = [UInt8](request.rawHandle)
+        try Self.rpc { () throws(ServeError) in
+            try sharedMemory.registerCUDA(name: request.name, handle: handle, deviceID: deviceID, byteSize: byteSize)
+        }
+        return .init()
+    }
+
+    func cudaSharedMemoryUnregister(request: Inference_CudaSharedMemoryUnregisterRequest, context: ServerContext)
+        async throws -> Inference_CudaSharedMemoryUnregisterResponse
+    {
+        try Self.rpc { () throws(ServeError) in
+            try sharedMemory.unregister(request.name.isEmpty ? nil : request.name, kind: .cuda)
+        }
+        return .init()
+    }
+
+    /// A uint64 size or offset of a register request, as an Int.
+    static func size(_ value: UInt64, _ field: String, region: String) throws(RPCError) -> Int {
+        guard let n = Int(exactly: value) else {
+            throw RPCError(code: .invalidArgument, message: "region '\(region)': \(field) \(value) is out of range")
+        }
+        return n
     }
 
     // MARK: Helpers

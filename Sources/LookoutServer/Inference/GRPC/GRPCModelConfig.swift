@@ -4,22 +4,35 @@ import LookoutModel
 
 /// The model configuration and statistics messages: what `ModelMetadata` answers over HTTP, as protobuf.
 enum GRPCModelConfig {
-    /// Triton's `ModelConfig` of a model: the fields tritonclient's `get_model_config` shows (name, platform, backend,
-    /// version policy, `max_batch_size` 0 with the batch in the dimensions, inputs and outputs, instance group, the
-    /// `classes` parameter).
-    static func config(_ entry: ModelRepository.Entry, model: DetectionModel) -> Inference_ModelConfig {
+    /// Triton's `ModelConfig` of a model, as `ModelMetadata.config` answers over HTTP: name, platform, backend,
+    /// version policy, `max_batch_size` (0 for a fixed-batch export; then the dimensions include the batch), inputs
+    /// and outputs, `dynamic_batching` when concurrent requests share engine calls, instance group, the `classes`
+    /// parameter.
+    static func config(_ entry: ModelRepository.Entry, model: DetectionModel, batcher: ModelBatcher)
+        -> Inference_ModelConfig
+    {
         let (inputs, outputs) = ModelMetadata.signature(kind: entry.kind, model: model)
+        let batching = entry.kind == .detect || model.declaredInputShape[0] == nil
+        // A batching model's dimensions leave the batch out; `encoded` (one BYTES element an image) is [1] reshaped
+        // to [].
+        func dims(_ spec: TensorSpec) -> (dims: [Int64], reshape: Bool) {
+            guard batching else { return (spec.shape.map { Int64($0) }, false) }
+            let rest = spec.shape.dropFirst().map { Int64($0) }
+            return rest.isEmpty ? ([1], true) : (rest, false)
+        }
         var config = Inference_ModelConfig()
         config.name = entry.name
         config.platform = ModelMetadata.platform
         config.backend = ModelMetadata.backend
         config.versionPolicy = .with { $0.latest = .with { $0.numVersions = 1 } }
-        config.maxBatchSize = 0
+        config.maxBatchSize = Int32(batching ? batcher.maxBatchSize : 0)
         config.input = inputs.map { spec in
             .with {
                 $0.name = spec.name
                 $0.dataType = dataType(spec.datatype)
-                $0.dims = spec.shape.map { Int64($0) }
+                let (d, reshape) = dims(spec)
+                $0.dims = d
+                if reshape { $0.reshape = .init() }
                 $0.optional = spec.optional
             }
         }
@@ -27,7 +40,14 @@ enum GRPCModelConfig {
             .with {
                 $0.name = spec.name
                 $0.dataType = dataType(spec.datatype)
-                $0.dims = spec.shape.map { Int64($0) }
+                let (d, reshape) = dims(spec)
+                $0.dims = d
+                if reshape { $0.reshape = .init() }
+            }
+        }
+        if batching && batcher.merges {
+            config.dynamicBatching = .with {
+                $0.maxQueueDelayMicroseconds = UInt64(batcher.maxQueueDelayNanoseconds / 1000)
             }
         }
         config.instanceGroup = [
@@ -63,14 +83,16 @@ enum GRPCModelConfig {
         }
     }
 
-    /// One model's `ModelStatistics` (success and fail counted; the other phases zero, as over HTTP).
+    /// One model's `ModelStatistics`: requests (success, fail, queue, compute_infer) and executions by batch size,
+    /// as over HTTP.
     static func statistics(name: String, _ s: ModelStatistics) -> Inference_ModelStatistics {
-        func duration(_ count: Int, _ ns: UInt64) -> Inference_StatisticDuration {
+        func duration(_ d: ModelStatistics.Duration) -> Inference_StatisticDuration {
             .with {
-                $0.count = UInt64(count)
-                $0.ns = ns
+                $0.count = UInt64(d.count)
+                $0.ns = d.nanoseconds
             }
         }
+        let zero = duration(ModelStatistics.Duration())
         return .with {
             $0.name = name
             $0.version = ModelMetadata.version
@@ -78,14 +100,22 @@ enum GRPCModelConfig {
             $0.inferenceCount = UInt64(s.inferenceCount)
             $0.executionCount = UInt64(s.executionCount)
             $0.inferenceStats = .with {
-                $0.success = duration(s.successCount, s.successNanoseconds)
-                $0.fail = duration(s.failCount, s.failNanoseconds)
-                $0.computeInfer = duration(s.successCount, s.successNanoseconds)
-                $0.queue = duration(0, 0)
-                $0.computeInput = duration(0, 0)
-                $0.computeOutput = duration(0, 0)
-                $0.cacheHit = duration(0, 0)
-                $0.cacheMiss = duration(0, 0)
+                $0.success = duration(s.success)
+                $0.fail = duration(s.fail)
+                $0.queue = duration(s.queue)
+                $0.computeInfer = duration(s.computeInfer)
+                $0.computeInput = zero
+                $0.computeOutput = zero
+                $0.cacheHit = zero
+                $0.cacheMiss = zero
+            }
+            $0.batchStats = s.batches.keys.sorted().map { size in
+                .with {
+                    $0.batchSize = UInt64(size)
+                    $0.computeInfer = duration(s.batches[size]!)
+                    $0.computeInput = zero
+                    $0.computeOutput = zero
+                }
             }
         }
     }

@@ -11,35 +11,49 @@ extension InferRequest {
     /// HTTP binary section's layout) or in its typed `contents`, checked as the HTTP parser checks them (datatype,
     /// shape within `maxElements`, bytes or values matching shape × datatype) before the model sees them. Request
     /// parameters become the JSON object the runner reads (`conf`, `iou`, `max_det`, `classes`, `color`).
-    init(grpc message: Inference_ModelInferRequest) throws(ServeError) {
+    /// Inputs located in shared memory (the `shared_memory_region`, `shared_memory_byte_size`,
+    /// `shared_memory_offset` parameters) are read from `sharedMemory`'s regions, and outputs to be written there are
+    /// checked, as over HTTP.
+    init(grpc message: Inference_ModelInferRequest, sharedMemory: SharedMemoryRegistry? = nil) throws(ServeError) {
         id = message.id.isEmpty ? nil : message.id
-        if !message.parameters.isEmpty {
-            var fields: [(String, JSONValue)] = []
-            for key in message.parameters.keys.sorted() {
-                fields.append((key, try Self.json(message.parameters[key]!, name: "parameter '\(key)'")))
-            }
-            parameters = .object(fields)
-        }
+        parameters = try Self.json(message.parameters, what: "the request")
         guard !message.inputs.isEmpty else { throw ServeError(400, "the request has no inputs") }
         let raw = message.rawInputContents
-        guard raw.isEmpty || raw.count == message.inputs.count else {
-            throw ServeError(
-                400,
-                "\(raw.count) raw_input_contents for \(message.inputs.count) inputs: send one per input, or none and every input's contents"
-            )
+        // Triton's rule: with raw contents, one entry for each input not in shared memory, in order.
+        var rest = raw[...]
+        for input in message.inputs {
+            let parameters = try Self.json(input.parameters, what: "input '\(input.name)'")
+            let location = try SharedMemoryTensor(parameters: parameters, what: "input '\(input.name)'")
+            let entry = location == nil && !raw.isEmpty ? rest.popFirst() : nil
+            if location == nil && !raw.isEmpty && entry == nil {
+                throw ServeError(400, Self.rawCountMessage(raw.count, message.inputs.count))
+            }
+            inputs.append(try Self.input(input, raw: entry, location: location, sharedMemory: sharedMemory))
         }
-        for (i, input) in message.inputs.enumerated() {
-            inputs.append(try Self.input(input, raw: raw.isEmpty ? nil : raw[i]))
-        }
+        guard rest.isEmpty else { throw ServeError(400, Self.rawCountMessage(raw.count, message.inputs.count)) }
         if !message.outputs.isEmpty {
-            outputs = message.outputs.map { RequestedOutput(name: $0.name, binary: true) }
+            var requested: [RequestedOutput] = []
+            for output in message.outputs {
+                let what = "output '\(output.name)'"
+                var r = RequestedOutput(name: output.name, binary: true)
+                r.sharedMemory = try SharedMemoryTensor(
+                    parameters: try Self.json(output.parameters, what: what), what: what)
+                try r.sharedMemory?.check(sharedMemory, what: what)
+                requested.append(r)
+            }
+            outputs = requested
         }
         binaryOutput = true
     }
 
-    private static func input(_ message: Inference_ModelInferRequest.InferInputTensor, raw: Data?) throws(ServeError)
-        -> InputTensor
-    {
+    private static func rawCountMessage(_ raw: Int, _ inputs: Int) -> String {
+        "\(raw) raw_input_contents for \(inputs) inputs: send one per input not in shared memory, or none and every input's contents"
+    }
+
+    private static func input(
+        _ message: Inference_ModelInferRequest.InferInputTensor, raw: Data?, location: SharedMemoryTensor?,
+        sharedMemory: SharedMemoryRegistry?
+    ) throws(ServeError) -> InputTensor {
         let name = message.name
         guard !name.isEmpty else { throw ServeError(400, "every input needs a name") }
         guard let datatype = TensorDatatype(rawValue: message.datatype) else {
@@ -47,9 +61,6 @@ extension InferRequest {
                 400,
                 "input '\(name)': datatype '\(message.datatype)' is not one of the protocol's types (UINT8, FP32, BYTES, …)"
             )
-        }
-        if message.parameters["shared_memory_region"] != nil {
-            throw ServeError(400, "input '\(name)': shared memory is not supported over gRPC; send the tensor's data")
         }
         var shape: [Int] = []
         for d in message.shape {
@@ -61,6 +72,30 @@ extension InferRequest {
             throw ServeError(400, "input '\(name)': \(error.message)")
         }
         var tensor = InputTensor(name: name, datatype: datatype, shape: shape)
+        if let location {
+            guard !message.hasContents else {
+                throw ServeError(400, "input '\(name)': shared memory excludes contents (the data is in the region)")
+            }
+            if let size = datatype.size, location.byteSize != elements * size {
+                throw ServeError(
+                    400,
+                    "input '\(name)': shared_memory_byte_size \(location.byteSize) for shape \(shape) of \(datatype.rawValue) (\(elements * size) expected)"
+                )
+            }
+            let bytes = try location.read(sharedMemory, what: "input '\(name)'")
+            if datatype.size != nil {
+                tensor.raw = bytes
+            } else {
+                tensor.items = try byteItems(bytes[...], name: name)
+                guard tensor.items.count == elements else {
+                    throw ServeError(
+                        400,
+                        "input '\(name)': \(tensor.items.count) BYTES elements for shape \(shape) (\(elements) expected)"
+                    )
+                }
+            }
+            return tensor
+        }
         if let raw {
             guard !message.hasContents else {
                 throw ServeError(400, "input '\(name)': both raw_input_contents and contents; send one")
@@ -90,6 +125,16 @@ extension InferRequest {
         }
         try TensorContents.decode(message.contents, into: &tensor, elements: elements)
         return tensor
+    }
+
+    /// Parameters as the JSON object the HTTP request would carry (keys sorted); nil when there are none.
+    static func json(_ parameters: [String: Inference_InferParameter], what: String) throws(ServeError) -> JSONValue? {
+        guard !parameters.isEmpty else { return nil }
+        var fields: [(String, JSONValue)] = []
+        for key in parameters.keys.sorted() {
+            fields.append((key, try json(parameters[key]!, name: "\(what): parameter '\(key)'")))
+        }
+        return .object(fields)
     }
 
     /// A parameter's value as the JSON value the HTTP request would carry.

@@ -12,6 +12,8 @@ public struct InferenceGRPCService: Service {
     public let port: Int
     /// The server's version in `ServerMetadata`.
     public let version: String
+    /// Client shared-memory regions: the HTTP service's registry (one set of regions for both protocols).
+    package let sharedMemory: SharedMemoryRegistry
     /// Called with the bound host and port once the server listens (port 0 picks a free one).
     public var onListening: @Sendable (String, Int) -> Void
 
@@ -23,9 +25,11 @@ public struct InferenceGRPCService: Service {
 
     package init(
         repository: ModelRepository, host: String = "127.0.0.1", port: Int = 8001, version: String,
+        sharedMemory: SharedMemoryRegistry = SharedMemoryRegistry(allowed: false),
         onListening: @escaping @Sendable (String, Int) -> Void = { _, _ in }
     ) {
         self.repository = repository
+        self.sharedMemory = sharedMemory
         self.host = host
         self.port = port
         self.version = version
@@ -43,7 +47,8 @@ public struct InferenceGRPCService: Service {
                 config.http2.maxConcurrentStreams = Self.maxConcurrentStreams
             })
         let server = GRPCServer(
-            transport: transport, services: [GRPCInferenceHandlers(repository: repository, version: version)])
+            transport: transport,
+            services: [GRPCInferenceHandlers(repository: repository, version: version, sharedMemory: sharedMemory)])
         let host = self.host
         let onListening = self.onListening
         try await withGracefulShutdownHandler {

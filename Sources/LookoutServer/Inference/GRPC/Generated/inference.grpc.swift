@@ -169,6 +169,84 @@ internal enum Inference_GRPCInferenceService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "SystemSharedMemoryStatus" metadata.
+        internal enum SystemSharedMemoryStatus: Sendable {
+            /// Request type for "SystemSharedMemoryStatus".
+            internal typealias Input = Inference_SystemSharedMemoryStatusRequest
+            /// Response type for "SystemSharedMemoryStatus".
+            internal typealias Output = Inference_SystemSharedMemoryStatusResponse
+            /// Descriptor for "SystemSharedMemoryStatus".
+            internal static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "inference.GRPCInferenceService"),
+                method: "SystemSharedMemoryStatus",
+                type: .unary
+            )
+        }
+        /// Namespace for "SystemSharedMemoryRegister" metadata.
+        internal enum SystemSharedMemoryRegister: Sendable {
+            /// Request type for "SystemSharedMemoryRegister".
+            internal typealias Input = Inference_SystemSharedMemoryRegisterRequest
+            /// Response type for "SystemSharedMemoryRegister".
+            internal typealias Output = Inference_SystemSharedMemoryRegisterResponse
+            /// Descriptor for "SystemSharedMemoryRegister".
+            internal static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "inference.GRPCInferenceService"),
+                method: "SystemSharedMemoryRegister",
+                type: .unary
+            )
+        }
+        /// Namespace for "SystemSharedMemoryUnregister" metadata.
+        internal enum SystemSharedMemoryUnregister: Sendable {
+            /// Request type for "SystemSharedMemoryUnregister".
+            internal typealias Input = Inference_SystemSharedMemoryUnregisterRequest
+            /// Response type for "SystemSharedMemoryUnregister".
+            internal typealias Output = Inference_SystemSharedMemoryUnregisterResponse
+            /// Descriptor for "SystemSharedMemoryUnregister".
+            internal static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "inference.GRPCInferenceService"),
+                method: "SystemSharedMemoryUnregister",
+                type: .unary
+            )
+        }
+        /// Namespace for "CudaSharedMemoryStatus" metadata.
+        internal enum CudaSharedMemoryStatus: Sendable {
+            /// Request type for "CudaSharedMemoryStatus".
+            internal typealias Input = Inference_CudaSharedMemoryStatusRequest
+            /// Response type for "CudaSharedMemoryStatus".
+            internal typealias Output = Inference_CudaSharedMemoryStatusResponse
+            /// Descriptor for "CudaSharedMemoryStatus".
+            internal static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "inference.GRPCInferenceService"),
+                method: "CudaSharedMemoryStatus",
+                type: .unary
+            )
+        }
+        /// Namespace for "CudaSharedMemoryRegister" metadata.
+        internal enum CudaSharedMemoryRegister: Sendable {
+            /// Request type for "CudaSharedMemoryRegister".
+            internal typealias Input = Inference_CudaSharedMemoryRegisterRequest
+            /// Response type for "CudaSharedMemoryRegister".
+            internal typealias Output = Inference_CudaSharedMemoryRegisterResponse
+            /// Descriptor for "CudaSharedMemoryRegister".
+            internal static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "inference.GRPCInferenceService"),
+                method: "CudaSharedMemoryRegister",
+                type: .unary
+            )
+        }
+        /// Namespace for "CudaSharedMemoryUnregister" metadata.
+        internal enum CudaSharedMemoryUnregister: Sendable {
+            /// Request type for "CudaSharedMemoryUnregister".
+            internal typealias Input = Inference_CudaSharedMemoryUnregisterRequest
+            /// Response type for "CudaSharedMemoryUnregister".
+            internal typealias Output = Inference_CudaSharedMemoryUnregisterResponse
+            /// Descriptor for "CudaSharedMemoryUnregister".
+            internal static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "inference.GRPCInferenceService"),
+                method: "CudaSharedMemoryUnregister",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "inference.GRPCInferenceService" service.
         internal static let descriptors: [GRPCCore.MethodDescriptor] = [
             ServerLive.descriptor,
@@ -181,7 +259,13 @@ internal enum Inference_GRPCInferenceService: Sendable {
             ModelStatistics.descriptor,
             RepositoryIndex.descriptor,
             RepositoryModelLoad.descriptor,
-            RepositoryModelUnload.descriptor
+            RepositoryModelUnload.descriptor,
+            SystemSharedMemoryStatus.descriptor,
+            SystemSharedMemoryRegister.descriptor,
+            SystemSharedMemoryUnregister.descriptor,
+            CudaSharedMemoryStatus.descriptor,
+            CudaSharedMemoryRegister.descriptor,
+            CudaSharedMemoryUnregister.descriptor
         ]
     }
 }
@@ -361,6 +445,90 @@ extension Inference_GRPCInferenceService {
             request: GRPCCore.StreamingServerRequest<Inference_RepositoryModelUnloadRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Inference_RepositoryModelUnloadResponse>
+
+        /// Handle the "SystemSharedMemoryStatus" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Inference_SystemSharedMemoryStatusRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Inference_SystemSharedMemoryStatusResponse` messages.
+        func systemSharedMemoryStatus(
+            request: GRPCCore.StreamingServerRequest<Inference_SystemSharedMemoryStatusRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Inference_SystemSharedMemoryStatusResponse>
+
+        /// Handle the "SystemSharedMemoryRegister" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Inference_SystemSharedMemoryRegisterRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Inference_SystemSharedMemoryRegisterResponse` messages.
+        func systemSharedMemoryRegister(
+            request: GRPCCore.StreamingServerRequest<Inference_SystemSharedMemoryRegisterRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Inference_SystemSharedMemoryRegisterResponse>
+
+        /// Handle the "SystemSharedMemoryUnregister" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Inference_SystemSharedMemoryUnregisterRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Inference_SystemSharedMemoryUnregisterResponse` messages.
+        func systemSharedMemoryUnregister(
+            request: GRPCCore.StreamingServerRequest<Inference_SystemSharedMemoryUnregisterRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Inference_SystemSharedMemoryUnregisterResponse>
+
+        /// Handle the "CudaSharedMemoryStatus" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Inference_CudaSharedMemoryStatusRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Inference_CudaSharedMemoryStatusResponse` messages.
+        func cudaSharedMemoryStatus(
+            request: GRPCCore.StreamingServerRequest<Inference_CudaSharedMemoryStatusRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Inference_CudaSharedMemoryStatusResponse>
+
+        /// Handle the "CudaSharedMemoryRegister" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Inference_CudaSharedMemoryRegisterRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Inference_CudaSharedMemoryRegisterResponse` messages.
+        func cudaSharedMemoryRegister(
+            request: GRPCCore.StreamingServerRequest<Inference_CudaSharedMemoryRegisterRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Inference_CudaSharedMemoryRegisterResponse>
+
+        /// Handle the "CudaSharedMemoryUnregister" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Inference_CudaSharedMemoryUnregisterRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Inference_CudaSharedMemoryUnregisterResponse` messages.
+        func cudaSharedMemoryUnregister(
+            request: GRPCCore.StreamingServerRequest<Inference_CudaSharedMemoryUnregisterRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Inference_CudaSharedMemoryUnregisterResponse>
     }
 
     /// Service protocol for the "inference.GRPCInferenceService" service.
@@ -524,6 +692,90 @@ extension Inference_GRPCInferenceService {
             request: GRPCCore.ServerRequest<Inference_RepositoryModelUnloadRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Inference_RepositoryModelUnloadResponse>
+
+        /// Handle the "SystemSharedMemoryStatus" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Inference_SystemSharedMemoryStatusRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Inference_SystemSharedMemoryStatusResponse` message.
+        func systemSharedMemoryStatus(
+            request: GRPCCore.ServerRequest<Inference_SystemSharedMemoryStatusRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Inference_SystemSharedMemoryStatusResponse>
+
+        /// Handle the "SystemSharedMemoryRegister" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Inference_SystemSharedMemoryRegisterRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Inference_SystemSharedMemoryRegisterResponse` message.
+        func systemSharedMemoryRegister(
+            request: GRPCCore.ServerRequest<Inference_SystemSharedMemoryRegisterRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Inference_SystemSharedMemoryRegisterResponse>
+
+        /// Handle the "SystemSharedMemoryUnregister" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Inference_SystemSharedMemoryUnregisterRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Inference_SystemSharedMemoryUnregisterResponse` message.
+        func systemSharedMemoryUnregister(
+            request: GRPCCore.ServerRequest<Inference_SystemSharedMemoryUnregisterRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Inference_SystemSharedMemoryUnregisterResponse>
+
+        /// Handle the "CudaSharedMemoryStatus" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Inference_CudaSharedMemoryStatusRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Inference_CudaSharedMemoryStatusResponse` message.
+        func cudaSharedMemoryStatus(
+            request: GRPCCore.ServerRequest<Inference_CudaSharedMemoryStatusRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Inference_CudaSharedMemoryStatusResponse>
+
+        /// Handle the "CudaSharedMemoryRegister" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Inference_CudaSharedMemoryRegisterRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Inference_CudaSharedMemoryRegisterResponse` message.
+        func cudaSharedMemoryRegister(
+            request: GRPCCore.ServerRequest<Inference_CudaSharedMemoryRegisterRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Inference_CudaSharedMemoryRegisterResponse>
+
+        /// Handle the "CudaSharedMemoryUnregister" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Inference_CudaSharedMemoryUnregisterRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Inference_CudaSharedMemoryUnregisterResponse` message.
+        func cudaSharedMemoryUnregister(
+            request: GRPCCore.ServerRequest<Inference_CudaSharedMemoryUnregisterRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Inference_CudaSharedMemoryUnregisterResponse>
     }
 
     /// Simple service protocol for the "inference.GRPCInferenceService" service.
@@ -685,6 +937,90 @@ extension Inference_GRPCInferenceService {
             request: Inference_RepositoryModelUnloadRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Inference_RepositoryModelUnloadResponse
+
+        /// Handle the "SystemSharedMemoryStatus" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Inference_SystemSharedMemoryStatusRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Inference_SystemSharedMemoryStatusResponse` to respond with.
+        func systemSharedMemoryStatus(
+            request: Inference_SystemSharedMemoryStatusRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Inference_SystemSharedMemoryStatusResponse
+
+        /// Handle the "SystemSharedMemoryRegister" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Inference_SystemSharedMemoryRegisterRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Inference_SystemSharedMemoryRegisterResponse` to respond with.
+        func systemSharedMemoryRegister(
+            request: Inference_SystemSharedMemoryRegisterRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Inference_SystemSharedMemoryRegisterResponse
+
+        /// Handle the "SystemSharedMemoryUnregister" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Inference_SystemSharedMemoryUnregisterRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Inference_SystemSharedMemoryUnregisterResponse` to respond with.
+        func systemSharedMemoryUnregister(
+            request: Inference_SystemSharedMemoryUnregisterRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Inference_SystemSharedMemoryUnregisterResponse
+
+        /// Handle the "CudaSharedMemoryStatus" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Inference_CudaSharedMemoryStatusRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Inference_CudaSharedMemoryStatusResponse` to respond with.
+        func cudaSharedMemoryStatus(
+            request: Inference_CudaSharedMemoryStatusRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Inference_CudaSharedMemoryStatusResponse
+
+        /// Handle the "CudaSharedMemoryRegister" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Inference_CudaSharedMemoryRegisterRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Inference_CudaSharedMemoryRegisterResponse` to respond with.
+        func cudaSharedMemoryRegister(
+            request: Inference_CudaSharedMemoryRegisterRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Inference_CudaSharedMemoryRegisterResponse
+
+        /// Handle the "CudaSharedMemoryUnregister" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Inference_CudaSharedMemoryUnregisterRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Inference_CudaSharedMemoryUnregisterResponse` to respond with.
+        func cudaSharedMemoryUnregister(
+            request: Inference_CudaSharedMemoryUnregisterRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Inference_CudaSharedMemoryUnregisterResponse
     }
 }
 
@@ -813,6 +1149,72 @@ extension Inference_GRPCInferenceService.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Inference_GRPCInferenceService.Method.SystemSharedMemoryStatus.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Inference_SystemSharedMemoryStatusRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Inference_SystemSharedMemoryStatusResponse>(),
+            handler: { request, context in
+                try await self.systemSharedMemoryStatus(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Inference_GRPCInferenceService.Method.SystemSharedMemoryRegister.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Inference_SystemSharedMemoryRegisterRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Inference_SystemSharedMemoryRegisterResponse>(),
+            handler: { request, context in
+                try await self.systemSharedMemoryRegister(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Inference_GRPCInferenceService.Method.SystemSharedMemoryUnregister.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Inference_SystemSharedMemoryUnregisterRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Inference_SystemSharedMemoryUnregisterResponse>(),
+            handler: { request, context in
+                try await self.systemSharedMemoryUnregister(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Inference_GRPCInferenceService.Method.CudaSharedMemoryStatus.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Inference_CudaSharedMemoryStatusRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Inference_CudaSharedMemoryStatusResponse>(),
+            handler: { request, context in
+                try await self.cudaSharedMemoryStatus(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Inference_GRPCInferenceService.Method.CudaSharedMemoryRegister.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Inference_CudaSharedMemoryRegisterRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Inference_CudaSharedMemoryRegisterResponse>(),
+            handler: { request, context in
+                try await self.cudaSharedMemoryRegister(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Inference_GRPCInferenceService.Method.CudaSharedMemoryUnregister.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Inference_CudaSharedMemoryUnregisterRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Inference_CudaSharedMemoryUnregisterResponse>(),
+            handler: { request, context in
+                try await self.cudaSharedMemoryUnregister(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -934,6 +1336,72 @@ extension Inference_GRPCInferenceService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Inference_RepositoryModelUnloadResponse> {
         let response = try await self.repositoryModelUnload(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    internal func systemSharedMemoryStatus(
+        request: GRPCCore.StreamingServerRequest<Inference_SystemSharedMemoryStatusRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Inference_SystemSharedMemoryStatusResponse> {
+        let response = try await self.systemSharedMemoryStatus(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    internal func systemSharedMemoryRegister(
+        request: GRPCCore.StreamingServerRequest<Inference_SystemSharedMemoryRegisterRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Inference_SystemSharedMemoryRegisterResponse> {
+        let response = try await self.systemSharedMemoryRegister(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    internal func systemSharedMemoryUnregister(
+        request: GRPCCore.StreamingServerRequest<Inference_SystemSharedMemoryUnregisterRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Inference_SystemSharedMemoryUnregisterResponse> {
+        let response = try await self.systemSharedMemoryUnregister(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    internal func cudaSharedMemoryStatus(
+        request: GRPCCore.StreamingServerRequest<Inference_CudaSharedMemoryStatusRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Inference_CudaSharedMemoryStatusResponse> {
+        let response = try await self.cudaSharedMemoryStatus(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    internal func cudaSharedMemoryRegister(
+        request: GRPCCore.StreamingServerRequest<Inference_CudaSharedMemoryRegisterRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Inference_CudaSharedMemoryRegisterResponse> {
+        let response = try await self.cudaSharedMemoryRegister(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    internal func cudaSharedMemoryUnregister(
+        request: GRPCCore.StreamingServerRequest<Inference_CudaSharedMemoryUnregisterRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Inference_CudaSharedMemoryUnregisterResponse> {
+        let response = try await self.cudaSharedMemoryUnregister(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1080,6 +1548,84 @@ extension Inference_GRPCInferenceService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Inference_RepositoryModelUnloadResponse> {
         return GRPCCore.ServerResponse<Inference_RepositoryModelUnloadResponse>(
             message: try await self.repositoryModelUnload(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    internal func systemSharedMemoryStatus(
+        request: GRPCCore.ServerRequest<Inference_SystemSharedMemoryStatusRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Inference_SystemSharedMemoryStatusResponse> {
+        return GRPCCore.ServerResponse<Inference_SystemSharedMemoryStatusResponse>(
+            message: try await self.systemSharedMemoryStatus(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    internal func systemSharedMemoryRegister(
+        request: GRPCCore.ServerRequest<Inference_SystemSharedMemoryRegisterRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Inference_SystemSharedMemoryRegisterResponse> {
+        return GRPCCore.ServerResponse<Inference_SystemSharedMemoryRegisterResponse>(
+            message: try await self.systemSharedMemoryRegister(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    internal func systemSharedMemoryUnregister(
+        request: GRPCCore.ServerRequest<Inference_SystemSharedMemoryUnregisterRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Inference_SystemSharedMemoryUnregisterResponse> {
+        return GRPCCore.ServerResponse<Inference_SystemSharedMemoryUnregisterResponse>(
+            message: try await self.systemSharedMemoryUnregister(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    internal func cudaSharedMemoryStatus(
+        request: GRPCCore.ServerRequest<Inference_CudaSharedMemoryStatusRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Inference_CudaSharedMemoryStatusResponse> {
+        return GRPCCore.ServerResponse<Inference_CudaSharedMemoryStatusResponse>(
+            message: try await self.cudaSharedMemoryStatus(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    internal func cudaSharedMemoryRegister(
+        request: GRPCCore.ServerRequest<Inference_CudaSharedMemoryRegisterRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Inference_CudaSharedMemoryRegisterResponse> {
+        return GRPCCore.ServerResponse<Inference_CudaSharedMemoryRegisterResponse>(
+            message: try await self.cudaSharedMemoryRegister(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    internal func cudaSharedMemoryUnregister(
+        request: GRPCCore.ServerRequest<Inference_CudaSharedMemoryUnregisterRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Inference_CudaSharedMemoryUnregisterResponse> {
+        return GRPCCore.ServerResponse<Inference_CudaSharedMemoryUnregisterResponse>(
+            message: try await self.cudaSharedMemoryUnregister(
                 request: request.message,
                 context: context
             ),

@@ -512,6 +512,18 @@ nonisolated struct Inference_ModelVersionPolicy: Sendable {
   init() {}
 }
 
+nonisolated struct Inference_ModelTensorReshape: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var shape: [Int64] = []
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+}
+
 nonisolated struct Inference_ModelInput: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -523,11 +535,22 @@ nonisolated struct Inference_ModelInput: Sendable {
 
   var dims: [Int64] = []
 
+  var reshape: Inference_ModelTensorReshape {
+    get {_reshape ?? Inference_ModelTensorReshape()}
+    set {_reshape = newValue}
+  }
+  /// Returns true if `reshape` has been explicitly set.
+  var hasReshape: Bool {self._reshape != nil}
+  /// Clears the value of `reshape`. Subsequent reads from it will return its default value.
+  mutating func clearReshape() {self._reshape = nil}
+
   var optional: Bool = false
 
   var unknownFields = SwiftProtobuf.UnknownStorage()
 
   init() {}
+
+  fileprivate var _reshape: Inference_ModelTensorReshape? = nil
 }
 
 nonisolated struct Inference_ModelOutput: Sendable {
@@ -540,6 +563,33 @@ nonisolated struct Inference_ModelOutput: Sendable {
   var dataType: Inference_DataType = .typeInvalid
 
   var dims: [Int64] = []
+
+  var reshape: Inference_ModelTensorReshape {
+    get {_reshape ?? Inference_ModelTensorReshape()}
+    set {_reshape = newValue}
+  }
+  /// Returns true if `reshape` has been explicitly set.
+  var hasReshape: Bool {self._reshape != nil}
+  /// Clears the value of `reshape`. Subsequent reads from it will return its default value.
+  mutating func clearReshape() {self._reshape = nil}
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+
+  fileprivate var _reshape: Inference_ModelTensorReshape? = nil
+}
+
+nonisolated struct Inference_ModelDynamicBatching: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var preferredBatchSize: [Int32] = []
+
+  var maxQueueDelayMicroseconds: UInt64 = 0
+
+  var preserveOrdering: Bool = false
 
   var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -642,11 +692,26 @@ nonisolated struct Inference_ModelConfig: Sendable {
 
   var instanceGroup: [Inference_ModelInstanceGroup] = []
 
+  var schedulingChoice: Inference_ModelConfig.OneOf_SchedulingChoice? = nil
+
+  var dynamicBatching: Inference_ModelDynamicBatching {
+    get {
+      if case .dynamicBatching(let v)? = schedulingChoice {return v}
+      return Inference_ModelDynamicBatching()
+    }
+    set {schedulingChoice = .dynamicBatching(newValue)}
+  }
+
   var parameters: Dictionary<String,Inference_ModelParameter> = [:]
 
   var backend: String = String()
 
   var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  nonisolated enum OneOf_SchedulingChoice: Equatable, Sendable {
+    case dynamicBatching(Inference_ModelDynamicBatching)
+
+  }
 
   init() {}
 
@@ -808,6 +873,49 @@ nonisolated struct Inference_InferStatistics: Sendable {
   fileprivate var _cacheMiss: Inference_StatisticDuration? = nil
 }
 
+nonisolated struct Inference_InferBatchStatistics: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var batchSize: UInt64 = 0
+
+  var computeInput: Inference_StatisticDuration {
+    get {_computeInput ?? Inference_StatisticDuration()}
+    set {_computeInput = newValue}
+  }
+  /// Returns true if `computeInput` has been explicitly set.
+  var hasComputeInput: Bool {self._computeInput != nil}
+  /// Clears the value of `computeInput`. Subsequent reads from it will return its default value.
+  mutating func clearComputeInput() {self._computeInput = nil}
+
+  var computeInfer: Inference_StatisticDuration {
+    get {_computeInfer ?? Inference_StatisticDuration()}
+    set {_computeInfer = newValue}
+  }
+  /// Returns true if `computeInfer` has been explicitly set.
+  var hasComputeInfer: Bool {self._computeInfer != nil}
+  /// Clears the value of `computeInfer`. Subsequent reads from it will return its default value.
+  mutating func clearComputeInfer() {self._computeInfer = nil}
+
+  var computeOutput: Inference_StatisticDuration {
+    get {_computeOutput ?? Inference_StatisticDuration()}
+    set {_computeOutput = newValue}
+  }
+  /// Returns true if `computeOutput` has been explicitly set.
+  var hasComputeOutput: Bool {self._computeOutput != nil}
+  /// Clears the value of `computeOutput`. Subsequent reads from it will return its default value.
+  mutating func clearComputeOutput() {self._computeOutput = nil}
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+
+  fileprivate var _computeInput: Inference_StatisticDuration? = nil
+  fileprivate var _computeInfer: Inference_StatisticDuration? = nil
+  fileprivate var _computeOutput: Inference_StatisticDuration? = nil
+}
+
 nonisolated struct Inference_ModelStatistics: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -846,6 +954,11 @@ nonisolated struct Inference_ModelStatistics: @unchecked Sendable {
   var hasInferenceStats: Bool {_storage._inferenceStats != nil}
   /// Clears the value of `inferenceStats`. Subsequent reads from it will return its default value.
   mutating func clearInferenceStats() {_uniqueStorage()._inferenceStats = nil}
+
+  var batchStats: [Inference_InferBatchStatistics] {
+    get {_storage._batchStats}
+    set {_uniqueStorage()._batchStats = newValue}
+  }
 
   var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1005,6 +1118,193 @@ nonisolated struct Inference_RepositoryModelUnloadRequest: Sendable {
 }
 
 nonisolated struct Inference_RepositoryModelUnloadResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+}
+
+nonisolated struct Inference_SystemSharedMemoryStatusRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// empty: every region
+  var name: String = String()
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+}
+
+nonisolated struct Inference_SystemSharedMemoryStatusResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var regions: Dictionary<String,Inference_SystemSharedMemoryStatusResponse.RegionStatus> = [:]
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  nonisolated struct RegionStatus: Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    var name: String = String()
+
+    var key: String = String()
+
+    var offset: UInt64 = 0
+
+    var byteSize: UInt64 = 0
+
+    var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    init() {}
+  }
+
+  init() {}
+}
+
+nonisolated struct Inference_SystemSharedMemoryRegisterRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var name: String = String()
+
+  var key: String = String()
+
+  var offset: UInt64 = 0
+
+  var byteSize: UInt64 = 0
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+}
+
+nonisolated struct Inference_SystemSharedMemoryRegisterResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+}
+
+nonisolated struct Inference_SystemSharedMemoryUnregisterRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// empty: every region
+  var name: String = String()
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+}
+
+nonisolated struct Inference_SystemSharedMemoryUnregisterResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+}
+
+nonisolated struct Inference_CudaSharedMemoryStatusRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// empty: every region
+  var name: String = String()
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+}
+
+nonisolated struct Inference_CudaSharedMemoryStatusResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var regions: Dictionary<String,Inference_CudaSharedMemoryStatusResponse.RegionStatus> = [:]
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  nonisolated struct RegionStatus: Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    var name: String = String()
+
+    var deviceID: UInt64 = 0
+
+    var byteSize: UInt64 = 0
+
+    var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    init() {}
+  }
+
+  init() {}
+}
+
+nonisolated struct Inference_CudaSharedMemoryRegisterRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var name: String = String()
+
+  /// cudaIpcGetMemHandle's 64 bytes
+  var rawHandle: Data = Data()
+
+  var deviceID: Int64 = 0
+
+  var byteSize: UInt64 = 0
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+}
+
+nonisolated struct Inference_CudaSharedMemoryRegisterResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+}
+
+nonisolated struct Inference_CudaSharedMemoryUnregisterRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// empty: every region
+  var name: String = String()
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+}
+
+nonisolated struct Inference_CudaSharedMemoryUnregisterResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
@@ -1861,9 +2161,39 @@ nonisolated extension Inference_ModelVersionPolicy.Latest: SwiftProtobuf.Message
   }
 }
 
+nonisolated extension Inference_ModelTensorReshape: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".ModelTensorReshape"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}shape\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedInt64Field(value: &self.shape) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.shape.isEmpty {
+      try visitor.visitPackedInt64Field(value: self.shape, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Inference_ModelTensorReshape, rhs: Inference_ModelTensorReshape) -> Bool {
+    if lhs.shape != rhs.shape {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Inference_ModelInput: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".ModelInput"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}data_type\0\u{2}\u{2}dims\0\u{2}\u{4}optional\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}data_type\0\u{2}\u{2}dims\0\u{1}reshape\0\u{2}\u{3}optional\0")
 
   mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1874,6 +2204,7 @@ nonisolated extension Inference_ModelInput: SwiftProtobuf.Message, SwiftProtobuf
       case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
       case 2: try { try decoder.decodeSingularEnumField(value: &self.dataType) }()
       case 4: try { try decoder.decodeRepeatedInt64Field(value: &self.dims) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._reshape) }()
       case 8: try { try decoder.decodeSingularBoolField(value: &self.optional) }()
       default: break
       }
@@ -1881,6 +2212,10 @@ nonisolated extension Inference_ModelInput: SwiftProtobuf.Message, SwiftProtobuf
   }
 
   func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.name.isEmpty {
       try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
     }
@@ -1890,6 +2225,9 @@ nonisolated extension Inference_ModelInput: SwiftProtobuf.Message, SwiftProtobuf
     if !self.dims.isEmpty {
       try visitor.visitPackedInt64Field(value: self.dims, fieldNumber: 4)
     }
+    try { if let v = self._reshape {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
     if self.optional != false {
       try visitor.visitSingularBoolField(value: self.optional, fieldNumber: 8)
     }
@@ -1900,6 +2238,7 @@ nonisolated extension Inference_ModelInput: SwiftProtobuf.Message, SwiftProtobuf
     if lhs.name != rhs.name {return false}
     if lhs.dataType != rhs.dataType {return false}
     if lhs.dims != rhs.dims {return false}
+    if lhs._reshape != rhs._reshape {return false}
     if lhs.optional != rhs.optional {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
@@ -1908,7 +2247,7 @@ nonisolated extension Inference_ModelInput: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Inference_ModelOutput: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".ModelOutput"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}data_type\0\u{1}dims\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}data_type\0\u{1}dims\0\u{2}\u{2}reshape\0")
 
   mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1919,12 +2258,17 @@ nonisolated extension Inference_ModelOutput: SwiftProtobuf.Message, SwiftProtobu
       case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
       case 2: try { try decoder.decodeSingularEnumField(value: &self.dataType) }()
       case 3: try { try decoder.decodeRepeatedInt64Field(value: &self.dims) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._reshape) }()
       default: break
       }
     }
   }
 
   func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.name.isEmpty {
       try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
     }
@@ -1934,6 +2278,9 @@ nonisolated extension Inference_ModelOutput: SwiftProtobuf.Message, SwiftProtobu
     if !self.dims.isEmpty {
       try visitor.visitPackedInt64Field(value: self.dims, fieldNumber: 3)
     }
+    try { if let v = self._reshape {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1941,6 +2288,47 @@ nonisolated extension Inference_ModelOutput: SwiftProtobuf.Message, SwiftProtobu
     if lhs.name != rhs.name {return false}
     if lhs.dataType != rhs.dataType {return false}
     if lhs.dims != rhs.dims {return false}
+    if lhs._reshape != rhs._reshape {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Inference_ModelDynamicBatching: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".ModelDynamicBatching"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}preferred_batch_size\0\u{3}max_queue_delay_microseconds\0\u{3}preserve_ordering\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedInt32Field(value: &self.preferredBatchSize) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.maxQueueDelayMicroseconds) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.preserveOrdering) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.preferredBatchSize.isEmpty {
+      try visitor.visitPackedInt32Field(value: self.preferredBatchSize, fieldNumber: 1)
+    }
+    if self.maxQueueDelayMicroseconds != 0 {
+      try visitor.visitSingularUInt64Field(value: self.maxQueueDelayMicroseconds, fieldNumber: 2)
+    }
+    if self.preserveOrdering != false {
+      try visitor.visitSingularBoolField(value: self.preserveOrdering, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Inference_ModelDynamicBatching, rhs: Inference_ModelDynamicBatching) -> Bool {
+    if lhs.preferredBatchSize != rhs.preferredBatchSize {return false}
+    if lhs.maxQueueDelayMicroseconds != rhs.maxQueueDelayMicroseconds {return false}
+    if lhs.preserveOrdering != rhs.preserveOrdering {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2022,7 +2410,7 @@ nonisolated extension Inference_ModelParameter: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Inference_ModelConfig: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".ModelConfig"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}platform\0\u{3}version_policy\0\u{3}max_batch_size\0\u{1}input\0\u{1}output\0\u{3}instance_group\0\u{2}\u{7}parameters\0\u{2}\u{3}backend\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}platform\0\u{3}version_policy\0\u{3}max_batch_size\0\u{1}input\0\u{1}output\0\u{3}instance_group\0\u{4}\u{4}dynamic_batching\0\u{2}\u{3}parameters\0\u{2}\u{3}backend\0")
 
   mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2037,6 +2425,19 @@ nonisolated extension Inference_ModelConfig: SwiftProtobuf.Message, SwiftProtobu
       case 5: try { try decoder.decodeRepeatedMessageField(value: &self.input) }()
       case 6: try { try decoder.decodeRepeatedMessageField(value: &self.output) }()
       case 7: try { try decoder.decodeRepeatedMessageField(value: &self.instanceGroup) }()
+      case 11: try {
+        var v: Inference_ModelDynamicBatching?
+        var hadOneofValue = false
+        if let current = self.schedulingChoice {
+          hadOneofValue = true
+          if case .dynamicBatching(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.schedulingChoice = .dynamicBatching(v)
+        }
+      }()
       case 14: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,Inference_ModelParameter>.self, value: &self.parameters) }()
       case 17: try { try decoder.decodeSingularStringField(value: &self.backend) }()
       default: break
@@ -2070,6 +2471,9 @@ nonisolated extension Inference_ModelConfig: SwiftProtobuf.Message, SwiftProtobu
     if !self.instanceGroup.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.instanceGroup, fieldNumber: 7)
     }
+    try { if case .dynamicBatching(let v)? = self.schedulingChoice {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+    } }()
     if !self.parameters.isEmpty {
       try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,Inference_ModelParameter>.self, value: self.parameters, fieldNumber: 14)
     }
@@ -2087,6 +2491,7 @@ nonisolated extension Inference_ModelConfig: SwiftProtobuf.Message, SwiftProtobu
     if lhs.input != rhs.input {return false}
     if lhs.output != rhs.output {return false}
     if lhs.instanceGroup != rhs.instanceGroup {return false}
+    if lhs.schedulingChoice != rhs.schedulingChoice {return false}
     if lhs.parameters != rhs.parameters {return false}
     if lhs.backend != rhs.backend {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
@@ -2302,9 +2707,58 @@ nonisolated extension Inference_InferStatistics: SwiftProtobuf.Message, SwiftPro
   }
 }
 
+nonisolated extension Inference_InferBatchStatistics: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".InferBatchStatistics"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}batch_size\0\u{3}compute_input\0\u{3}compute_infer\0\u{3}compute_output\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.batchSize) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._computeInput) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._computeInfer) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._computeOutput) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.batchSize != 0 {
+      try visitor.visitSingularUInt64Field(value: self.batchSize, fieldNumber: 1)
+    }
+    try { if let v = self._computeInput {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._computeInfer {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._computeOutput {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Inference_InferBatchStatistics, rhs: Inference_InferBatchStatistics) -> Bool {
+    if lhs.batchSize != rhs.batchSize {return false}
+    if lhs._computeInput != rhs._computeInput {return false}
+    if lhs._computeInfer != rhs._computeInfer {return false}
+    if lhs._computeOutput != rhs._computeOutput {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Inference_ModelStatistics: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".ModelStatistics"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}version\0\u{3}last_inference\0\u{3}inference_count\0\u{3}execution_count\0\u{3}inference_stats\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}version\0\u{3}last_inference\0\u{3}inference_count\0\u{3}execution_count\0\u{3}inference_stats\0\u{3}batch_stats\0")
 
   fileprivate class _StorageClass {
     var _name: String = String()
@@ -2313,6 +2767,7 @@ nonisolated extension Inference_ModelStatistics: SwiftProtobuf.Message, SwiftPro
     var _inferenceCount: UInt64 = 0
     var _executionCount: UInt64 = 0
     var _inferenceStats: Inference_InferStatistics? = nil
+    var _batchStats: [Inference_InferBatchStatistics] = []
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -2329,6 +2784,7 @@ nonisolated extension Inference_ModelStatistics: SwiftProtobuf.Message, SwiftPro
       _inferenceCount = source._inferenceCount
       _executionCount = source._executionCount
       _inferenceStats = source._inferenceStats
+      _batchStats = source._batchStats
     }
   }
 
@@ -2353,6 +2809,7 @@ nonisolated extension Inference_ModelStatistics: SwiftProtobuf.Message, SwiftPro
         case 4: try { try decoder.decodeSingularUInt64Field(value: &_storage._inferenceCount) }()
         case 5: try { try decoder.decodeSingularUInt64Field(value: &_storage._executionCount) }()
         case 6: try { try decoder.decodeSingularMessageField(value: &_storage._inferenceStats) }()
+        case 7: try { try decoder.decodeRepeatedMessageField(value: &_storage._batchStats) }()
         default: break
         }
       }
@@ -2383,6 +2840,9 @@ nonisolated extension Inference_ModelStatistics: SwiftProtobuf.Message, SwiftPro
       try { if let v = _storage._inferenceStats {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
       } }()
+      if !_storage._batchStats.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._batchStats, fieldNumber: 7)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -2398,6 +2858,7 @@ nonisolated extension Inference_ModelStatistics: SwiftProtobuf.Message, SwiftPro
         if _storage._inferenceCount != rhs_storage._inferenceCount {return false}
         if _storage._executionCount != rhs_storage._executionCount {return false}
         if _storage._inferenceStats != rhs_storage._inferenceStats {return false}
+        if _storage._batchStats != rhs_storage._batchStats {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -2741,6 +3202,437 @@ nonisolated extension Inference_RepositoryModelUnloadResponse: SwiftProtobuf.Mes
   }
 
   static func ==(lhs: Inference_RepositoryModelUnloadResponse, rhs: Inference_RepositoryModelUnloadResponse) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Inference_SystemSharedMemoryStatusRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".SystemSharedMemoryStatusRequest"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Inference_SystemSharedMemoryStatusRequest, rhs: Inference_SystemSharedMemoryStatusRequest) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Inference_SystemSharedMemoryStatusResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".SystemSharedMemoryStatusResponse"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}regions\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,Inference_SystemSharedMemoryStatusResponse.RegionStatus>.self, value: &self.regions) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.regions.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,Inference_SystemSharedMemoryStatusResponse.RegionStatus>.self, value: self.regions, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Inference_SystemSharedMemoryStatusResponse, rhs: Inference_SystemSharedMemoryStatusResponse) -> Bool {
+    if lhs.regions != rhs.regions {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Inference_SystemSharedMemoryStatusResponse.RegionStatus: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = Inference_SystemSharedMemoryStatusResponse.protoMessageName + ".RegionStatus"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}key\0\u{1}offset\0\u{3}byte_size\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.key) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.offset) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.byteSize) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if !self.key.isEmpty {
+      try visitor.visitSingularStringField(value: self.key, fieldNumber: 2)
+    }
+    if self.offset != 0 {
+      try visitor.visitSingularUInt64Field(value: self.offset, fieldNumber: 3)
+    }
+    if self.byteSize != 0 {
+      try visitor.visitSingularUInt64Field(value: self.byteSize, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Inference_SystemSharedMemoryStatusResponse.RegionStatus, rhs: Inference_SystemSharedMemoryStatusResponse.RegionStatus) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.key != rhs.key {return false}
+    if lhs.offset != rhs.offset {return false}
+    if lhs.byteSize != rhs.byteSize {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Inference_SystemSharedMemoryRegisterRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".SystemSharedMemoryRegisterRequest"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}key\0\u{1}offset\0\u{3}byte_size\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.key) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.offset) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.byteSize) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if !self.key.isEmpty {
+      try visitor.visitSingularStringField(value: self.key, fieldNumber: 2)
+    }
+    if self.offset != 0 {
+      try visitor.visitSingularUInt64Field(value: self.offset, fieldNumber: 3)
+    }
+    if self.byteSize != 0 {
+      try visitor.visitSingularUInt64Field(value: self.byteSize, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Inference_SystemSharedMemoryRegisterRequest, rhs: Inference_SystemSharedMemoryRegisterRequest) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.key != rhs.key {return false}
+    if lhs.offset != rhs.offset {return false}
+    if lhs.byteSize != rhs.byteSize {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Inference_SystemSharedMemoryRegisterResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".SystemSharedMemoryRegisterResponse"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Inference_SystemSharedMemoryRegisterResponse, rhs: Inference_SystemSharedMemoryRegisterResponse) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Inference_SystemSharedMemoryUnregisterRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".SystemSharedMemoryUnregisterRequest"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Inference_SystemSharedMemoryUnregisterRequest, rhs: Inference_SystemSharedMemoryUnregisterRequest) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Inference_SystemSharedMemoryUnregisterResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".SystemSharedMemoryUnregisterResponse"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Inference_SystemSharedMemoryUnregisterResponse, rhs: Inference_SystemSharedMemoryUnregisterResponse) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Inference_CudaSharedMemoryStatusRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".CudaSharedMemoryStatusRequest"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Inference_CudaSharedMemoryStatusRequest, rhs: Inference_CudaSharedMemoryStatusRequest) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Inference_CudaSharedMemoryStatusResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".CudaSharedMemoryStatusResponse"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}regions\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,Inference_CudaSharedMemoryStatusResponse.RegionStatus>.self, value: &self.regions) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.regions.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,Inference_CudaSharedMemoryStatusResponse.RegionStatus>.self, value: self.regions, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Inference_CudaSharedMemoryStatusResponse, rhs: Inference_CudaSharedMemoryStatusResponse) -> Bool {
+    if lhs.regions != rhs.regions {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Inference_CudaSharedMemoryStatusResponse.RegionStatus: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = Inference_CudaSharedMemoryStatusResponse.protoMessageName + ".RegionStatus"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}device_id\0\u{3}byte_size\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.deviceID) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.byteSize) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if self.deviceID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.deviceID, fieldNumber: 2)
+    }
+    if self.byteSize != 0 {
+      try visitor.visitSingularUInt64Field(value: self.byteSize, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Inference_CudaSharedMemoryStatusResponse.RegionStatus, rhs: Inference_CudaSharedMemoryStatusResponse.RegionStatus) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.deviceID != rhs.deviceID {return false}
+    if lhs.byteSize != rhs.byteSize {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Inference_CudaSharedMemoryRegisterRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".CudaSharedMemoryRegisterRequest"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}raw_handle\0\u{3}device_id\0\u{3}byte_size\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularBytesField(value: &self.rawHandle) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.deviceID) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.byteSize) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if !self.rawHandle.isEmpty {
+      try visitor.visitSingularBytesField(value: self.rawHandle, fieldNumber: 2)
+    }
+    if self.deviceID != 0 {
+      try visitor.visitSingularInt64Field(value: self.deviceID, fieldNumber: 3)
+    }
+    if self.byteSize != 0 {
+      try visitor.visitSingularUInt64Field(value: self.byteSize, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Inference_CudaSharedMemoryRegisterRequest, rhs: Inference_CudaSharedMemoryRegisterRequest) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.rawHandle != rhs.rawHandle {return false}
+    if lhs.deviceID != rhs.deviceID {return false}
+    if lhs.byteSize != rhs.byteSize {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Inference_CudaSharedMemoryRegisterResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".CudaSharedMemoryRegisterResponse"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Inference_CudaSharedMemoryRegisterResponse, rhs: Inference_CudaSharedMemoryRegisterResponse) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Inference_CudaSharedMemoryUnregisterRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".CudaSharedMemoryUnregisterRequest"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Inference_CudaSharedMemoryUnregisterRequest, rhs: Inference_CudaSharedMemoryUnregisterRequest) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Inference_CudaSharedMemoryUnregisterResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".CudaSharedMemoryUnregisterResponse"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Inference_CudaSharedMemoryUnregisterResponse, rhs: Inference_CudaSharedMemoryUnregisterResponse) -> Bool {
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
