@@ -63,6 +63,7 @@ SERIES = [
     ("track-cpu", "Tracking and rules, CPU", "track", r"^track-cpu-.*\.json$"),
     ("decode-gpu", "Decode only (NVDEC and CPU)", "decode", r"^decode-h\d+-.*\.json$"),
     ("serve-cycles", "Serve: cameras added and removed at run time", "serve", r"^serve-cycles-.*\.json$"),
+    ("serve-batching", "Inference server: dynamic batching", "serve", r"^serve-batching-.*\.json$"),
 ]
 
 # Commits of the text logs that carry none, with where the attribution comes from (the results commit that added
@@ -362,8 +363,21 @@ def headline_serve_cycles(d):
     return text
 
 
+def headline_serve_batching(d):
+    rows = d.get("rows", [])
+    parts = []
+    for c in sorted({r["concurrency"] for r in rows}):
+        on = next((r for r in rows if r["concurrency"] == c and r["batching"] == "on"), None)
+        off = next((r for r in rows if r["concurrency"] == c and r["batching"] == "off"), None)
+        if on and off:
+            parts.append(f"concurrency {c}: {on['requests_per_s']:.2f} vs {off['requests_per_s']:.2f} req/s "
+                         f"= **{on['requests_per_s'] / off['requests_per_s']:.2f}×** ({on['rows_per_execution']} a batch)")
+    return "batching on vs off: " + "; ".join(parts) if parts else "?"
+
+
 HEADLINES = {"engine": headline_engine, "transfer": headline_transfer, "pipeline": headline_pipeline,
-             "track": headline_track, "decode": headline_decode, "serve-cycles": headline_serve_cycles}
+             "track": headline_track, "decode": headline_decode, "serve-cycles": headline_serve_cycles,
+             "serve-batching": headline_serve_batching}
 
 
 # ---- collecting runs --------------------------------------------------------------------------------------------
