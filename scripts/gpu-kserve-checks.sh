@@ -18,6 +18,9 @@ if [ ! -x $bin ]; then
 fi
 if [ ! -d /tmp/kserve-site ]; then
   python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/kserve-site "$dir"/wheels/*.whl || exit 1
+  # tritonclient.utils imports ml_dtypes for BF16 only; its 5 MB wheel does not fit the carry, so a stand-in when the
+  # machine has none (these checks send UINT8 and read FP32 and INT32).
+  python3 -c "import ml_dtypes" 2>/dev/null || echo "bfloat16 = None  # stand-in: no BF16 tensors here" > /tmp/kserve-site/ml_dtypes.py
 fi
 export PYTHONPATH=/tmp/kserve-site PYTHONUNBUFFERED=1 LOOKOUT_CACHE_DIR=/tmp/lookout-cache
 { echo "commit $(cat "$dir/COMMIT" 2>/dev/null)"; nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
@@ -31,13 +34,13 @@ $bin serve --inference-only --device cuda --model-repository $models --http-port
   ${KSERVE_SERVE_FLAGS:-} >/dev/null 2>"$log" &
 server=$!
 url=""
-for _ in $(seq 1 600); do
+for _ in $(seq 1 1500); do
   url=$(sed -n 's/.*inference server on \(http:\/\/[^ ]*\).*/\1/p' "$log" | head -1)
   [ -n "$url" ] && break
   kill -0 $server 2>/dev/null || { echo "the server exited:"; tail -20 "$log"; exit 1; }
   sleep 0.2
 done
-[ -n "$url" ] || { echo "no listening line in 120 s"; tail -20 "$log"; kill -KILL $server; exit 1; }
+[ -n "$url" ] || { echo "no listening line in 300 s"; tail -20 "$log"; kill -KILL $server; exit 1; }
 echo "server on $url"
 nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv,noheader -l 1 > "$out/smi.csv" 2>&1 &
 smi=$!

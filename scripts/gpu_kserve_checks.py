@@ -110,17 +110,23 @@ def rows(detections, count):
             for i in range(int(count))]
 
 
-def same(found, expected, what):
+def same(found, expected, what, baseline=None):
+    """Boxes and classes as `lookout detect --device cuda` prints them (0.01 px, fp16 engine: 0.05 px and 1e-3 in
+    confidence, as the server's batch may be padded differently), and, given `baseline` (binary HTTP's rows), the
+    very same floats."""
     ok = len(found) == len(expected)
-    worst = 0.0
+    worst, worst_box = 0.0, 0.0
     if ok:
         for (box, conf, cls), (ebox, econf, ecls) in zip(found, expected):
             worst = max(worst, abs(conf - econf))
-            if cls != ecls or any(abs(a - b) > 0.01 + 1e-3 for a, b in zip(box, ebox)) or abs(conf - econf) > 1e-3:
+            worst_box = max([worst_box] + [abs(a - b) for a, b in zip(box, ebox)])
+            if cls != ecls or any(abs(a - b) > 0.05 for a, b in zip(box, ebox)) or abs(conf - econf) > 1e-3:
                 ok = False
-    check(ok, f"{what}: {len(found)} detections, identical to lookout detect --device cuda ({len(expected)}), "
-              f"max conf diff {worst:.2e}")
-    return ok
+    exact = baseline is None or found == baseline
+    check(ok and exact, f"{what}: {len(found)} detections, as lookout detect --device cuda ({len(expected)}): max box "
+                        f"diff {worst_box:.3f} px, max conf diff {worst:.2e}"
+                        + ("" if baseline is None else f"; {'bit-identical' if exact else 'NOT identical'} to binary HTTP"))
+    return ok and exact
 
 
 def correctness(url, model, binary, image_path, bgr, cuda):
@@ -142,7 +148,8 @@ def correctness(url, model, binary, image_path, bgr, cuda):
     inp = httpclient.InferInput("images", [1, h, w, 3], "UINT8")
     inp.set_data_from_numpy(bgr[None])
     r = client.infer(model, [inp], outputs=outputs)
-    results["none"] = same(rows(r.as_numpy("detections")[0], r.as_numpy("count")[0]), expected, "binary HTTP")
+    baseline = rows(r.as_numpy("detections")[0], r.as_numpy("count")[0])
+    results["none"] = same(baseline, expected, "binary HTTP")
 
     client.unregister_system_shared_memory()
     client.unregister_cuda_shared_memory()
@@ -161,7 +168,7 @@ def correctness(url, model, binary, image_path, bgr, cuda):
         client.infer(model, [inp], outputs=[o1, o2])
         count = shm.get_contents_as_numpy(h_out, np.int32, [1], offset=det_bytes)
         detections = shm.get_contents_as_numpy(h_out, np.float32, [1, 300, 6])
-        results["system"] = same(rows(detections[0], count[0]), expected, "system shared memory in and out")
+        results["system"] = same(rows(detections[0], count[0]), expected, "system shared memory in and out", baseline)
         client.unregister_system_shared_memory()
     finally:
         shm.destroy_shared_memory_region(h_in)
@@ -185,10 +192,10 @@ def correctness(url, model, binary, image_path, bgr, cuda):
         client.infer(model, [inp], outputs=[o1, o2])
         count = cuda.download(d_out, np.int32, [1], offset=det_bytes)
         detections = cuda.download(d_out, np.float32, [1, 300, 6])
-        results["cuda"] = same(rows(detections[0], count[0]), expected, "CUDA shared memory in and out")
+        results["cuda"] = same(rows(detections[0], count[0]), expected, "CUDA shared memory in and out", baseline)
         # CUDA input, outputs in the response.
         r = client.infer(model, [inp], outputs=outputs)
-        same(rows(r.as_numpy("detections")[0], r.as_numpy("count")[0]), expected, "CUDA input, binary HTTP outputs")
+        same(rows(r.as_numpy("detections")[0], r.as_numpy("count")[0]), expected, "CUDA input, binary HTTP outputs", baseline)
         # Errors: past the region, a bad handle, a name registered twice.
         for what, call in [
             ("offset past a CUDA region", lambda: client.infer(model, [_shm_input(httpclient, "gpu_in", size, 1, h, w)])),
