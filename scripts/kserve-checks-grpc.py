@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""The gRPC half of the inference server checks (scripts/kserve-checks.sh runs it after scripts/kserve-checks.py,
-against the same server), with tritonclient.grpc (the version the wrapper pins) and grpcio directly:
+"""The gRPC half of the inference server checks (scripts/kserve-grpc-checks.sh starts the server and runs this), with
+tritonclient.grpc (the version the wrapper pins) and grpcio directly:
 
 1. ServerLive, ServerReady, ServerMetadata; ModelMetadata, ModelConfig, ModelReady of NAME and NAME-detect; an
    unknown model not ready, its metadata NOT_FOUND;

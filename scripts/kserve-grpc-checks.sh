@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# The inference server's gRPC checks (KServe v2 / Open Inference Protocol over gRPC, docs/inference-server.md), beside
+# scripts/kserve-checks.sh (HTTP):
+#   bash scripts/kserve-grpc-checks.sh [BINARY]        (default .build/debug/lookout)
+# 1. tritonclient[http,grpc] (pinned) into .venv when missing;
+# 2. `lookout serve --inference-only --model-repository TMP --http-port 0 --grpc-port 0 --allow-client-shm=true`, TMP
+#    holding a link to Models/shapes-yolov8n.onnx; the gRPC address read from its `inference gRPC server on
+#    HOST:PORT` line on stderr;
+# 3. scripts/kserve-checks-grpc.py against it (every method through tritonclient.grpc, raw, typed and shared-memory
+#    tensors against `lookout detect` and onnxruntime, ≥ 1,000 malformed calls through grpcio);
+# 4. SIGTERM: the server must exit 0 within 30 s.
+# Exit 0 when all of it passed. The server's stderr: $KSERVE_CHECKS_LOG (default: a temporary file).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+binary=${1:-.build/debug/lookout}
+if [ ! -x "$binary" ]; then
+    echo "kserve-grpc-checks: no executable $binary (build it first: swift build)" >&2
+    exit 2
+fi
+
+TRITONCLIENT_VERSION=2.73.0  # as scripts/kserve-checks.sh
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+fi
+if ! .venv/bin/python - <<EOF 2>/dev/null; then
+import importlib.metadata as m, sys
+import tritonclient.http, tritonclient.grpc, geventhttpclient, grpc
+sys.exit(0 if m.version("tritonclient") == "$TRITONCLIENT_VERSION" else 1)
+EOF
+    .venv/bin/python -m pip install -q --disable-pip-version-check "tritonclient[http,grpc]==$TRITONCLIENT_VERSION"
+fi
+
+work=$(mktemp -d /tmp/kserve-grpc-checks.XXXXXX)
+log=${KSERVE_CHECKS_LOG:-$work/serve.log}
+mkdir "$work/models"
+ln -s "$PWD/Models/shapes-yolov8n.onnx" "$work/models/shapes-yolov8n.onnx"
+server=""
+cleanup() {
+    if [ -n "$server" ] && kill -0 "$server" 2>/dev/null; then
+        kill -KILL "$server" 2>/dev/null || true
+    fi
+}
+trap cleanup EXIT
+
+echo "kserve-grpc-checks: $binary serve --inference-only --model-repository $work/models --http-port 0 --grpc-port 0 --allow-client-shm=true (stderr: $log)"
+"$binary" serve --inference-only --model-repository "$work/models" --http-port 0 --grpc-port 0 --allow-client-shm=true \
+    >"$work/serve.out" 2>"$log" &
+server=$!
+
+address=""
+for _ in $(seq 1 600); do
+    address=$(sed -n 's/.*inference gRPC server on \([^ ]*\).*/\1/p' "$log" | head -1)
+    [ -n "$address" ] && break
+    if ! kill -0 "$server" 2>/dev/null; then
+        echo "kserve-grpc-checks: the server exited before listening:" >&2
+        tail -40 "$log" >&2
+        exit 1
+    fi
+    sleep 0.2
+done
+if [ -z "$address" ]; then
+    echo "kserve-grpc-checks: no 'inference gRPC server on ...' line within 120 s:" >&2
+    tail -40 "$log" >&2
+    exit 1
+fi
+echo "kserve-grpc-checks: the server listens on (gRPC) $address"
+
+status=0
+.venv/bin/python scripts/kserve-checks-grpc.py --grpc "$address" --binary "$binary" || status=1
+
+if kill -0 "$server" 2>/dev/null; then
+    kill -TERM "$server"
+    rc=""
+    for _ in $(seq 1 300); do
+        if ! kill -0 "$server" 2>/dev/null; then
+            rc=0
+            wait "$server" || rc=$?
+            break
+        fi
+        sleep 0.1
+    done
+    if [ -z "$rc" ]; then
+        echo "FAIL SIGTERM: the server still runs after 30 s" >&2
+        status=1
+    elif [ "$rc" -eq 0 ]; then
+        echo "PASS SIGTERM: the server exited 0"
+    else
+        echo "FAIL SIGTERM: the server exited $rc" >&2
+        status=1
+    fi
+else
+    rc=0
+    wait "$server" || rc=$?
+    echo "FAIL the server died during the checks (exit $rc)" >&2
+    status=1
+fi
+server=""
+if [ "$status" -ne 0 ]; then
+    echo "kserve-grpc-checks: the server's last lines:" >&2
+    tail -20 "$log" >&2
+    echo "kserve-grpc-checks: FAILED" >&2
+else
+    echo "kserve-grpc-checks: all passed"
+    rm -rf "$work"
+fi
+exit "$status"
