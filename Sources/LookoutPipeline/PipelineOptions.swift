@@ -19,15 +19,16 @@ public struct PipelineOptions: Sendable {
     /// Choices inside the transfer modes (the `pinned` mode's variants).
     public var upload = UploadOptions()
     /// The layout video decoders write for the GPU-letterbox modes (`pinnedRaw`, `mapped`, `managed`): nil is NV12
-    /// (half the bytes of BGR, no CPU colour conversion). The CPU-letterbox modes and the CPU path use BGR.
+    /// (half the bytes of BGR, no CPU colour conversion). The CPU-letterbox modes, the CPU path and
+    /// `deliversFrames` use BGR.
     public var frameFormat: FrameFormat?
     /// Frame-pool buffers per stream; nil sizes the pool from the batch, the depth and the stream count.
     public var framesPerStream: Int?
     /// Frames a live stream keeps waiting for a batch before a newer one replaces the oldest; nil: enough to fill a
     /// batch across the streams (at least 2).
     public var liveQueueFrames: Int?
-    /// Deliver each result with its frame's pixels (`FrameResult.pixels`, in the frame's own layout, BGR on request):
-    /// the frame's pool buffer is held until the result is released (to draw on it, encode it, keep a snapshot).
+    /// Deliver each result with its frame's pixels (`FrameResult.pixels`, BGR): the frame's pool buffer is held
+    /// until the result is released (to draw on it, encode it, keep a snapshot).
     public var deliversFrames = false
     /// Unread results the pipeline keeps before it waits for the reader of `results`.
     public var resultBufferSize = 256

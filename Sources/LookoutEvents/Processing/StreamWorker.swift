@@ -16,7 +16,7 @@ final class StreamState: @unchecked Sendable {
     var summaries: [Int: StoreBatch.TrackSummary] = [:]
     /// Per open event, the frame of its peak so far (undrawn: events peaking in the same frame share one copy of it;
     /// arrays are copy-on-write) and its box there, drawn when the event closes.
-    var peakImages: [String: (picture: FrameCopy, box: [Float], frame: Int)] = [:]
+    var peakImages: [String: (image: BGRImage, box: [Float], frame: Int)] = [:]
     var framesSinceFlush = 0
 
     init(stream: Int, source: String, tracker: ByteTracker, engine: RuleEngine?, rulesVersion: Int = 0) {
@@ -87,13 +87,12 @@ struct StreamWork {
                 batch.opened.append(StoreBatch.Opened(event: event, snapshot: jpeg, sinks: rule?.sinks ?? sinkNames))
                 opened.append(event)
             }
-            // One copy of the frame however many events peak in it (a 1080p frame is 3 MB as NV12, 6 MB as BGR; at 64
-            // streams a copy per event and frame outran the pipeline), in its own layout: converted to BGR only for
-            // the snapshot, when the event closes.
-            var frameCopy: FrameCopy? = nil
+            // One copy of the frame however many events peak in it (a 1080p frame is 6 MB; at 64 streams a copy per
+            // event and frame outran the pipeline).
+            var frameCopy: BGRImage? = nil
             for peak in out.peaks {
                 guard let pixels = result.pixels else { break }
-                if frameCopy == nil { frameCopy = pixels.copy() }
+                if frameCopy == nil { frameCopy = pixels.image() }
                 state.peakImages[peak.id] = (frameCopy!, peak.box, result.frame)
             }
             for event in out.closed { close(event, state: state, into: &batch) }
@@ -146,7 +145,7 @@ struct StreamWork {
     private func close(_ event: Event, state: StreamState, into batch: inout StoreBatch) {
         batch.updated.append(event)
         if let peak = state.peakImages.removeValue(forKey: event.id) {
-            var image = peak.picture.image()
+            var image = peak.image
             draw(peak.box, label: "", on: &image)
             if let jpeg = try? ImageEncoder.encode(image, as: .jpeg, quality: options.snapshotQuality) {
                 batch.snapshots.append((event.id, peak.frame, jpeg))

@@ -107,9 +107,7 @@ package struct Frame: ~Copyable, Sendable {
 }
 
 /// A delivered frame's pixels, still in their pool buffer: the buffer returns to the stream's pool when this
-/// object is released, so keep it no longer than needed (a file's decoder waits for it). The buffer holds the frame
-/// as the pipeline decoded it (`format`): BGR, or NV12 when the GPU letterboxes from NV12 (then the BGR pixels are
-/// converted when asked for, with the GPU letterbox's own conversion, so frames nobody draws on cost nothing).
+/// object is released, so keep it no longer than needed (a file's decoder waits for it).
 public final class FramePixels: Sendable {
     private let frame: Frame
 
@@ -119,63 +117,23 @@ public final class FramePixels: Sendable {
 
     public var width: Int { frame.info.width }
     public var height: Int { frame.info.height }
-    /// How the pixels lie in the buffer.
-    public var format: FrameFormat { frame.info.format }
 
-    /// The BGR pixels, lent for the duration of `body` (an NV12 frame is converted first, into a new image).
+    /// The BGR pixels, lent for the duration of `body`.
     public func withPixels<R, E: Error>(_ body: (BGRPixels) throws(E) -> R) throws(E) -> R {
-        if frame.info.format == .bgr { return try frame.withPixels(body) }
-        return try image().withPixels(body)
+        try frame.withPixels(body)
     }
 
     /// A copy of the pixels as an image of its own.
     public func image() -> BGRImage {
-        frame.withUnsafeBytes { FrameCopy.image(of: $0, info: frame.info) }
-    }
-
-    /// A copy of the buffer in the frame's own layout (a plain copy: half of BGR's bytes for NV12, no conversion),
-    /// for a picture that may be wanted later (an event's best frame, kept until the event closes).
-    public func copy() -> FrameCopy {
-        FrameCopy(info: frame.info, bytes: frame.withUnsafeBytes { [UInt8]($0) })
-    }
-}
-
-/// A frame's pixels copied out of its pool buffer, in the frame's own layout (`FramePixels.copy()`).
-public struct FrameCopy: Sendable {
-    private let info: FrameInfo
-    private let bytes: [UInt8]
-
-    init(info: FrameInfo, bytes: [UInt8]) {
-        self.info = info
-        self.bytes = bytes
-    }
-
-    public var width: Int { info.width }
-    public var height: Int { info.height }
-    public var format: FrameFormat { info.format }
-
-    /// The BGR picture.
-    public func image() -> BGRImage {
-        bytes.withUnsafeBytes { Self.image(of: $0, info: info) }
-    }
-
-    /// The BGR picture of a frame's bytes laid out as `info` says.
-    static func image(of raw: UnsafeRawBufferPointer, info: FrameInfo) -> BGRImage {
         var image = BGRImage()
-        let base = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
-        switch info.format {
-        case .bgr:
-            image.reshape(width: info.width, height: info.height)
+        frame.withPixels { pixels in
+            image.reshape(width: pixels.width, height: pixels.height)
             image.withUnsafeMutableBytes { out in
-                for y in 0..<info.height {
-                    (out.baseAddress! + y * info.width * 3).copyMemory(
-                        from: base + y * info.rowBytes, byteCount: info.width * 3)
+                for y in 0..<pixels.height {
+                    (out.baseAddress! + y * pixels.width * 3).copyMemory(
+                        from: pixels.row(y), byteCount: pixels.width * 3)
                 }
             }
-        case .nv12:
-            image.convertNV12(
-                luma: base, lumaRowBytes: info.rowBytes, chroma: base + info.rowBytes * info.height,
-                chromaRowBytes: info.rowBytes, width: info.width, height: info.height)
         }
         return image
     }

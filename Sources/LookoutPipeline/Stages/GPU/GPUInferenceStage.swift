@@ -89,9 +89,8 @@ final class GPUInferenceStage: InferenceStage, @unchecked Sendable {
                     + "\(mode.rawValue) letterboxes BGR frames on the CPU",
                 parameter: "frameFormat")
         }
-        if mode.preprocessesOnCPU {
-            // The CPU letterbox reads BGR. Delivered frames stay NV12 otherwise: `FramePixels` converts only the
-            // frames a reader draws on or keeps (an event's snapshot, a viewer's picture), not every frame.
+        if mode.preprocessesOnCPU || options.deliversFrames {
+            // The CPU letterbox, and the pixels delivered with the results, are BGR.
             frameFormat = .bgr
         } else {
             frameFormat = options.frameFormat ?? .nv12
