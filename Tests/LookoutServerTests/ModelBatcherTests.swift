@@ -26,6 +26,21 @@ import Testing
         return repository
     }
 
+    struct Timeout: Error {}
+
+    /// Polls `condition` every 5 ms; fails the test after `seconds` rather than hanging the suite.
+    static func waitUntil(seconds: Double = 120, _ condition: () -> Bool) async throws {
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(seconds)
+        while !condition() {
+            guard clock.now < deadline else {
+                Issue.record("not within \(seconds) s")
+                throw Timeout()
+            }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
     static func settings(delayMicroseconds: Int, maxBatchSize: Int = 64) -> BatchingSettings {
         var settings = BatchingSettings()
         settings.maxQueueDelayMicroseconds = delayMicroseconds
@@ -199,15 +214,19 @@ import Testing
 
     @Test func aCancelledRequestLeavesTheQueueAndTheOthersAreAnswered() async throws {
         let dynamic = try Fixtures.generated("shapes/shapes-yolov8n-dynamic.onnx")
-        let repository = try Self.repository(dynamic, settings: Self.settings(delayMicroseconds: 3_000_000))
+        // A delay far longer than the test: the three stay queued however slowly a loaded machine queues them,
+        // and closing the batcher ends the delay once the cancelled one has left.
+        let repository = try Self.repository(dynamic, settings: Self.settings(delayMicroseconds: 30_000_000))
         let image = try Self.sample()
         let request = try Self.request([image])
         let first = Task { try await repository.infer("m-detect", request: request) }
         let cancelled = Task { try await repository.infer("m-detect", request: request) }
         let third = Task { try await repository.infer("m-detect", request: request) }
         let batcher = try repository.batcher("m-detect")
-        while batcher.queued < 3 { try await Task.sleep(for: .milliseconds(5)) }
+        try await Self.waitUntil { batcher.queued == 3 }
         cancelled.cancel()
+        try await Self.waitUntil { batcher.queued == 2 }
+        batcher.close()
         #expect(try await first.value.rows == 1)
         #expect(try await third.value.rows == 1)
         await #expect(throws: CancellationError.self) { try await cancelled.value }
@@ -217,11 +236,11 @@ import Testing
 
     @Test func drainAnswersTheQueuedAndRefusesNewRequests() async throws {
         let dynamic = try Fixtures.generated("shapes/shapes-yolov8n-dynamic.onnx")
-        let repository = try Self.repository(dynamic, settings: Self.settings(delayMicroseconds: 300_000))
+        let repository = try Self.repository(dynamic, settings: Self.settings(delayMicroseconds: 30_000_000))
         let request = try Self.request([try Self.sample()])
         let queued = Task { try await repository.infer("m-detect", request: request) }
         let batcher = try repository.batcher("m-detect")
-        while batcher.queued == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        try await Self.waitUntil { batcher.queued == 1 }
         await repository.drain()
         #expect(try await queued.value.rows == 1)
         await #expect(throws: ServeError.self) { try await repository.infer("m-detect", request: request) }
