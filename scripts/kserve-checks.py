@@ -339,7 +339,7 @@ def main():
 
     kserve_shm_checks.run(client, args.url, detect_model, bgr, expected, rows, same, check, raw_request)
     if args.models:
-        kserve_shm_checks.disabled(args.binary, args.models, check)
+        kserve_shm_checks.refused_without_flag(args.binary, args.models, check)
 
     # 5. malformed requests
     cases = malformed(detect_model, model)

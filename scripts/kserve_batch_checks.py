@@ -4,14 +4,13 @@ values) each get exactly the detections they get when sent one at a time, and th
 than inferred images; the config shows max_batch_size and dynamic_batching; a server stopped by SIGTERM while
 requests wait in its queue answers every one of them and exits 0. Called by scripts/kserve-checks.py."""
 import os
-import re
 import shutil
 import signal
-import subprocess
 import tempfile
 import time
 
 import gevent
+import kserve_server
 import numpy as np
 import tritonclient.http as httpclient
 
@@ -69,18 +68,8 @@ def drain(binary, onnx, model, bgr, check):
     `model` is NAME-detect of `onnx`, served alone from a temporary folder."""
     models = tempfile.mkdtemp(prefix="kserve-batch.")
     os.symlink(os.path.abspath(onnx), os.path.join(models, model.removesuffix("-detect") + ".onnx"))
-    process = subprocess.Popen(
-        [binary, "serve", "--inference-only", "--model-repository", models, "--http-port", "0", "--grpc-port", "-1",
-         "--max-queue-delay-us", "30000000"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process, url = kserve_server.start(binary, models, "--max-queue-delay-us", "30000000")
     try:
-        url = None
-        deadline = time.time() + 120
-        while url is None and time.time() < deadline:
-            line = process.stderr.readline()
-            if not line:
-                break
-            found = re.search(r"inference server on http://(\S+)", line)
-            url = found.group(1) if found else None
         check(url is not None, "a server with --max-queue-delay-us 30000000 starts")
         if url is None:
             return

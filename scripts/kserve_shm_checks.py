@@ -7,9 +7,8 @@ import base64
 import json
 import os
 import re
-import subprocess
-import time
 
+import kserve_server
 import numpy as np
 import tritonclient.http as httpclient
 import tritonclient.utils.shared_memory as shm
@@ -234,19 +233,10 @@ def fuzz(url, model, keys, size, raw_request):
     return len(cases), failures
 
 
-def disabled(binary, models, check):
+def refused_without_flag(binary, models, check):
     """A server started without --allow-client-shm refuses to register, saying how to enable it."""
-    process = subprocess.Popen([binary, "serve", "--inference-only", "--model-repository", models, "--http-port", "0", "--grpc-port", "-1"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process, url = kserve_server.start(binary, models)
     try:
-        url = None
-        deadline = time.time() + 120
-        while url is None and time.time() < deadline:
-            line = process.stderr.readline()
-            if not line:
-                break
-            found = re.search(r"inference server on http://(\S+)", line)
-            url = found.group(1) if found else None
         check(url is not None, "a server without --allow-client-shm starts")
         if url is None:
             return
