@@ -11,6 +11,8 @@
 # Exit 0 when all of it passed. The server's stderr: $KSERVE_CHECKS_LOG (default: a temporary file).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+name=kserve-checks
+source scripts/lib/server.sh
 
 binary=${1:-.build/debug/lookout}
 if [ ! -x "$binary" ]; then
@@ -56,58 +58,13 @@ echo "kserve-checks: $binary serve --inference-only --model-repository $work/mod
     >"$work/serve.out" 2>"$log" &
 server=$!
 
-url=""
-for _ in $(seq 1 600); do
-    url=$(sed -n 's/.*inference server on \(http:\/\/[^ ]*\).*/\1/p' "$log" | head -1)
-    [ -n "$url" ] && break
-    if ! kill -0 "$server" 2>/dev/null; then
-        echo "kserve-checks: the server exited before listening:" >&2
-        tail -40 "$log" >&2
-        exit 1
-    fi
-    sleep 0.2
-done
-if [ -z "$url" ]; then
-    echo "kserve-checks: no 'inference server on http://...' line within 120 s:" >&2
-    tail -40 "$log" >&2
-    exit 1
-fi
+url=$(listening 's/.*inference server on \(http:\/\/[^ ]*\).*/\1/p') || exit 1
 echo "kserve-checks: the server listens on $url"
 
 status=0
 .venv/bin/python scripts/kserve-checks.py --url "$url" --binary "$binary" --models "$work/models" "${extra[@]}" || status=1
 
-if kill -0 "$server" 2>/dev/null; then
-    kill -TERM "$server"
-    stopped=""
-    for _ in $(seq 1 300); do
-        if ! kill -0 "$server" 2>/dev/null; then
-            stopped=yes
-            break
-        fi
-        sleep 0.1
-    done
-    if [ -z "$stopped" ]; then
-        echo "FAIL SIGTERM: the server still runs after 30 s" >&2
-        kill -KILL "$server" 2>/dev/null || true
-        wait "$server" 2>/dev/null || true
-        status=1
-    else
-        rc=0
-        wait "$server" || rc=$?
-        if [ "$rc" -eq 0 ]; then
-            echo "PASS SIGTERM: the server exited 0"
-        else
-            echo "FAIL SIGTERM: the server exited $rc" >&2
-            status=1
-        fi
-    fi
-else
-    rc=0
-    wait "$server" || rc=$?
-    echo "FAIL the server died during the checks (exit $rc)" >&2
-    status=1
-fi
+stopped_cleanly || status=1
 server=""
 if [ "$status" -ne 0 ]; then
     echo "kserve-checks: the server's last lines:" >&2

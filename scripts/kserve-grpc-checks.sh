@@ -12,6 +12,8 @@
 # Exit 0 when all of it passed. The server's stderr: $KSERVE_CHECKS_LOG (default: a temporary file).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+name=kserve-grpc-checks
+source scripts/lib/server.sh
 
 binary=${1:-.build/debug/lookout}
 if [ ! -x "$binary" ]; then
@@ -48,53 +50,13 @@ echo "kserve-grpc-checks: $binary serve --inference-only --model-repository $wor
     >"$work/serve.out" 2>"$log" &
 server=$!
 
-address=""
-for _ in $(seq 1 600); do
-    address=$(sed -n 's/.*inference gRPC server on \([^ ]*\).*/\1/p' "$log" | head -1)
-    [ -n "$address" ] && break
-    if ! kill -0 "$server" 2>/dev/null; then
-        echo "kserve-grpc-checks: the server exited before listening:" >&2
-        tail -40 "$log" >&2
-        exit 1
-    fi
-    sleep 0.2
-done
-if [ -z "$address" ]; then
-    echo "kserve-grpc-checks: no 'inference gRPC server on ...' line within 120 s:" >&2
-    tail -40 "$log" >&2
-    exit 1
-fi
+address=$(listening 's/.*inference gRPC server on \([^ ]*\).*/\1/p') || exit 1
 echo "kserve-grpc-checks: the server listens on (gRPC) $address"
 
 status=0
 .venv/bin/python scripts/kserve-checks-grpc.py --grpc "$address" --binary "$binary" || status=1
 
-if kill -0 "$server" 2>/dev/null; then
-    kill -TERM "$server"
-    rc=""
-    for _ in $(seq 1 300); do
-        if ! kill -0 "$server" 2>/dev/null; then
-            rc=0
-            wait "$server" || rc=$?
-            break
-        fi
-        sleep 0.1
-    done
-    if [ -z "$rc" ]; then
-        echo "FAIL SIGTERM: the server still runs after 30 s" >&2
-        status=1
-    elif [ "$rc" -eq 0 ]; then
-        echo "PASS SIGTERM: the server exited 0"
-    else
-        echo "FAIL SIGTERM: the server exited $rc" >&2
-        status=1
-    fi
-else
-    rc=0
-    wait "$server" || rc=$?
-    echo "FAIL the server died during the checks (exit $rc)" >&2
-    status=1
-fi
+stopped_cleanly || status=1
 server=""
 if [ "$status" -ne 0 ]; then
     echo "kserve-grpc-checks: the server's last lines:" >&2
