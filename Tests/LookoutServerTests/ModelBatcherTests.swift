@@ -28,8 +28,10 @@ import Testing
 
     struct Timeout: Error {}
 
-    /// Polls `condition` every 5 ms; fails the test after `seconds` rather than hanging the suite.
-    static func waitUntil(seconds: Double = 120, _ condition: () -> Bool) async throws {
+    /// Polls `condition` every 5 ms; fails the test after `seconds` rather than hanging the suite. The condition is
+    /// read before the deadline, so a poller that a loaded machine leaves unscheduled for long still sees a state that
+    /// holds (the tests wait only for states that last until they act).
+    static func waitUntil(seconds: Double = 300, _ condition: () -> Bool) async throws {
         let clock = ContinuousClock()
         let deadline = clock.now + .seconds(seconds)
         while !condition() {
@@ -214,9 +216,9 @@ import Testing
 
     @Test func aCancelledRequestLeavesTheQueueAndTheOthersAreAnswered() async throws {
         let dynamic = try Fixtures.generated("shapes/shapes-yolov8n-dynamic.onnx")
-        // A delay far longer than the test: the three stay queued however slowly a loaded machine queues them,
-        // and closing the batcher ends the delay once the cancelled one has left.
-        let repository = try Self.repository(dynamic, settings: Self.settings(delayMicroseconds: 30_000_000))
+        // A delay far longer than the test (10 min): the three stay queued however slowly a loaded machine queues
+        // them and however late the poller runs, and closing the batcher ends the delay once the cancelled one left.
+        let repository = try Self.repository(dynamic, settings: Self.settings(delayMicroseconds: 600_000_000))
         let image = try Self.sample()
         let request = try Self.request([image])
         let first = Task { try await repository.infer("m-detect", request: request) }
@@ -236,7 +238,8 @@ import Testing
 
     @Test func drainAnswersTheQueuedAndRefusesNewRequests() async throws {
         let dynamic = try Fixtures.generated("shapes/shapes-yolov8n-dynamic.onnx")
-        let repository = try Self.repository(dynamic, settings: Self.settings(delayMicroseconds: 30_000_000))
+        // A 10-min delay: the request stays queued until the drain, however late the poller runs.
+        let repository = try Self.repository(dynamic, settings: Self.settings(delayMicroseconds: 600_000_000))
         let request = try Self.request([try Self.sample()])
         let queued = Task { try await repository.infer("m-detect", request: request) }
         let batcher = try repository.batcher("m-detect")

@@ -3,15 +3,13 @@ import LookoutInference
 import NIOPosix
 import Synchronization
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
-/// The dynamic batcher of one served model (Triton's `dynamic_batching`). Requests queue; one drain loop on NIO's
-/// blocking pool takes the oldest request, waits up to `maxQueueDelay` from its arrival for more while the batch is
-/// not full (a closing batcher stops waiting), adds the queued requests of the same key (engine input size, detection parameters) in arrival order up
-/// to `mergeRows` rows, runs them as one engine call and answers each with its own rows. A merged batch that fails
-/// runs again one request at a time, so an error reaches only the request that caused it.
+/// The dynamic batcher of one served model (Triton's `dynamic_batching`). Requests queue; one drain loop (a task)
+/// takes the oldest request, waits up to `maxQueueDelay` from its arrival for more while the batch is not full (a
+/// closing batcher stops waiting), adds the queued requests of the same key (engine input size, detection
+/// parameters) in arrival order up to `mergeRows` rows, runs them as one engine call on NIO's blocking pool and
+/// answers each with its own rows. The wait holds no thread: a pool thread is taken only to run a batch, so the
+/// preparation of the requests that fill it (on the same pool) never waits behind it. A merged batch that fails runs
+/// again one request at a time, so an error reaches only the request that caused it.
 final class ModelBatcher: Sendable {
     private struct Pending {
         var id: UInt64
@@ -125,7 +123,7 @@ final class ModelBatcher: Sendable {
         case .refuse(let error): pending.continuation.resume(throwing: error)
         case .cancelled: pending.continuation.resume(throwing: CancellationError())
         case .queued: break
-        case .start: NIOThreadPool.singleton.submit { [self] _ in drain() }
+        case .start: Task.detached { [self] in await drain() }
         }
     }
 
@@ -146,16 +144,20 @@ final class ModelBatcher: Sendable {
         }
     }
 
-    // MARK: The drain loop (a blocking pool thread)
+    // MARK: The drain loop
 
-    private func drain() {
-        while let batch = nextBatch() {
-            run(batch)
+    private func drain() async {
+        while let batch = await nextBatch() {
+            do {
+                try await NIOThreadPool.singleton.runIfActive { [self] in run(batch) }
+            } catch {
+                for pending in batch { pending.continuation.resume(throwing: error) }
+            }
         }
     }
 
     /// The next batch, after the queue delay; nil (and the loop ends) when the queue is empty.
-    private func nextBatch() -> [Pending]? {
+    private func nextBatch() async -> [Pending]? {
         // The wait ends early when the batch fills or the batcher closes: it sleeps in slices of at most 1 ms.
         while maxQueueDelayNanoseconds > 0 {
             let wait: UInt64 = state.withLock { s in
@@ -167,9 +169,8 @@ final class ModelBatcher: Sendable {
                 return due > now ? due - now : 0
             }
             guard wait > 0 else { break }
-            var time = timespec(tv_sec: 0, tv_nsec: Int(min(wait, 1_000_000)))
-            var left = timespec()
-            _ = nanosleep(&time, &left)
+            // Not cancellable (the task is detached and never cancelled), so the sleep always runs its time.
+            try? await Task.sleep(nanoseconds: min(wait, 1_000_000))
         }
         let (batch, idle): ([Pending]?, [CheckedContinuation<Void, Never>]) = state.withLock { s in
             guard !s.queue.isEmpty else {
