@@ -176,7 +176,7 @@ let package = Package(
             dependencies: [
                 "LookoutCore", "LookoutMedia", "LookoutPipeline", "LookoutEvents", "LookoutInference", "LookoutModel",
                 "LookoutYOLO", hummingbird, logging, nioCore, nioPosix, nioHTTPTypes, serviceLifecycle, grpcCore,
-                grpcHTTP2, grpcProtobuf, swiftProtobuf,
+                grpcHTTP2, grpcProtobuf, swiftProtobuf, prometheus,
             ]),
         .target(
             name: "Lookout",

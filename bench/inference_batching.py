@@ -58,7 +58,8 @@ def stats(host, port, model):
 
 def start_server(binary, folder, extra):
     log = tempfile.NamedTemporaryFile("w+", prefix="serve-batching.", suffix=".log", delete=False)
-    process = subprocess.Popen([binary, "serve", "--inference-only", "--model-repository", folder, "--http-port", "0"]
+    process = subprocess.Popen([binary, "serve", "--inference-only", "--model-repository", folder, "--http-port", "0",
+                                "--metrics-port", "-1"]
                                + extra, stdout=subprocess.DEVNULL, stderr=log)
     deadline = time.time() + 300
     while time.time() < deadline:

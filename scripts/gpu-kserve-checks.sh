@@ -30,7 +30,7 @@ models=/tmp/kserve-models
 rm -rf $models && mkdir -p $models && ln -s "$PWD/Models/shapes-yolov8n.onnx" $models/
 log=$out/serve.log
 # shellcheck disable=SC2086
-$bin serve --inference-only --device cuda --model-repository $models --http-port 0 --allow-client-shm=true \
+$bin serve --inference-only --device cuda --model-repository $models --http-port 0 --metrics-port 0 --allow-client-shm=true \
   ${KSERVE_SERVE_FLAGS:-} >/dev/null 2>"$log" &
 server=$!
 url=""

@@ -15,7 +15,8 @@ starts the server and runs this), with NVIDIA's own client, tritonclient[http] (
 5. at least 200 malformed requests over raw HTTP (wrong shapes and datatypes, truncated binary sections, lying
    binary_data_size and Inference-Header-Content-Length, unknown models and outputs, huge sizes, bad JSON), each
    answered 4xx with a JSON `error`; 800 random mutations of a valid binary request, each answered 200 or 4xx (at
-   least 1,000 malformed requests in all); the server still live and detecting the same boxes after.
+   least 1,000 malformed requests in all); the server still live and detecting the same boxes after;
+6. with --metrics-url, Triton's Prometheus metrics: the per-model counters equal the statistics' counts.
 
     python scripts/kserve-checks.py --url http://127.0.0.1:PORT --binary .build/debug/lookout --model NAME
 Exit 0 when everything passed."""
@@ -195,6 +196,41 @@ def malformed(model, raw_model):
     return cases
 
 
+def metrics_checks(client, metrics_url, detect_model, model):
+    """GET the metrics and compare Triton's per-model counters with the statistics extension's counts."""
+    parsed = urllib.parse.urlparse(metrics_url)
+    conn = http.client.HTTPConnection(parsed.netloc, timeout=30)
+    conn.request("GET", parsed.path)
+    response = conn.getresponse()
+    text = response.read().decode()
+    conn.close()
+    check(response.status == 200 and response.getheader("Content-Type", "").startswith("text/plain"),
+          f"GET {metrics_url}: {response.status} {response.getheader('Content-Type')}")
+    samples = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            samples[name] = float(value)
+    for name in (detect_model, model):
+        stats = client.get_inference_statistics(name)["model_stats"][0]
+        labels = f'{{model="{name}",version="1"}}'
+        expected = {
+            "nv_inference_request_success": stats["inference_stats"]["success"]["count"],
+            "nv_inference_request_failure": stats["inference_stats"]["fail"]["count"],
+            "nv_inference_count": stats["inference_count"],
+            "nv_inference_exec_count": stats["execution_count"],
+            "nv_inference_pending_request_count": 0,
+        }
+        found = {metric: samples.get(metric + labels) for metric in expected}
+        check(found == {k: float(v) for k, v in expected.items()},
+              f"metrics of {name} equal its statistics: {found}")
+        queue_us = samples.get("nv_inference_queue_duration_us" + labels, -1)
+        check(abs(queue_us - stats["inference_stats"]["queue"]["ns"] / 1000) < 1,
+              f"metrics of {name}: queue {queue_us:.1f} µs, statistics {stats['inference_stats']['queue']['ns'] / 1000:.1f} µs")
+    cpu = [samples.get(k) for k in ("nv_cpu_utilization", "nv_cpu_memory_total_bytes", "nv_cpu_memory_used_bytes")]
+    check(None not in cpu and 0 <= cpu[0] <= 1 and 0 < cpu[2] <= cpu[1], f"CPU metrics {cpu}")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", required=True)
@@ -204,6 +240,7 @@ def main():
     parser.add_argument("--onnx", default="Models/shapes-yolov8n.onnx")
     parser.add_argument("--dynamic", help="a dynamic export's model name in the repository (optional)")
     parser.add_argument("--dynamic-onnx", help="its ONNX file")
+    parser.add_argument("--metrics-url", help="the server's Prometheus metrics (optional): Triton's counts checked")
     parser.add_argument("--models", help="the model repository, for a second server without shared memory (optional)")
     args = parser.parse_args()
     import cv2
@@ -398,6 +435,10 @@ def main():
     same(rows(detections[0], count[0]), expected, "detections unchanged after the malformed requests")
     fails = client.get_inference_statistics(detect_model)["model_stats"][0]["inference_stats"]["fail"]["count"]
     check(fails > 100, f"failed inferences counted ({fails})")
+
+    # 6. Triton's Prometheus metrics: the same counts as the statistics
+    if args.metrics_url:
+        metrics_checks(client, args.metrics_url, detect_model, model)
 
     print(f"kserve-checks: {len(failures)} failed" if failures else "kserve-checks: all passed")
     return 1 if failures else 0

@@ -2,8 +2,9 @@
 # The inference server checks (KServe v2 / Open Inference Protocol over HTTP, docs/inference-server.md):
 #   bash scripts/kserve-checks.sh [BINARY]        (default .build/debug/lookout)
 # 1. tritonclient[http] (pinned) into .venv when missing (scripts/test creates .venv);
-# 2. `lookout serve --inference-only --model-repository TMP --http-port 0`, TMP holding a link to
-#    Models/shapes-yolov8n.onnx (and to the generated dynamic export when scripts/test has made it); its URL read from the `inference server on http://HOST:PORT` line on stderr;
+# 2. `lookout serve --inference-only --model-repository TMP --http-port 0 --metrics-port 0`, TMP holding a link to
+#    Models/shapes-yolov8n.onnx (and to the generated dynamic export when scripts/test has made it); its URLs read
+#    from the `inference server on http://HOST:PORT` and `inference metrics on http://HOST:PORT/metrics` lines;
 # 3. scripts/kserve-checks.py against it (tritonclient's calls, detections against `lookout detect`, ≥ 200
 #    malformed requests; system shared memory through scripts/kserve_shm_checks.py, and a second server without
 #    --allow-client-shm refusing it);
@@ -53,16 +54,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "kserve-checks: $binary serve --inference-only --model-repository $work/models --http-port 0 --grpc-port -1 --allow-client-shm=true (stderr: $log)"
-"$binary" serve --inference-only --model-repository "$work/models" --http-port 0 --grpc-port -1 --allow-client-shm=true \
+echo "kserve-checks: $binary serve --inference-only --model-repository $work/models --http-port 0 --grpc-port -1 --metrics-port 0 --allow-client-shm=true (stderr: $log)"
+"$binary" serve --inference-only --model-repository "$work/models" --http-port 0 --grpc-port -1 --metrics-port 0 \
+    --allow-client-shm=true \
     >"$work/serve.out" 2>"$log" &
 server=$!
 
 url=$(listening 's/.*inference server on \(http:\/\/[^ ]*\).*/\1/p') || exit 1
 echo "kserve-checks: the server listens on $url"
+metrics=$(listening 's/.*inference metrics on \(http:\/\/[^ ]*\).*/\1/p') || exit 1
 
 status=0
-.venv/bin/python scripts/kserve-checks.py --url "$url" --binary "$binary" --models "$work/models" "${extra[@]}" || status=1
+.venv/bin/python scripts/kserve-checks.py --url "$url" --metrics-url "$metrics" --binary "$binary" --models "$work/models" "${extra[@]}" || status=1
 
 stopped_cleanly || status=1
 server=""

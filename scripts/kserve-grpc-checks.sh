@@ -45,8 +45,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "kserve-grpc-checks: $binary serve --inference-only --model-repository $work/models --http-port 0 --grpc-port 0 --allow-client-shm=true (stderr: $log)"
-"$binary" serve --inference-only --model-repository "$work/models" --http-port 0 --grpc-port 0 --allow-client-shm=true \
+echo "kserve-grpc-checks: $binary serve --inference-only --model-repository $work/models --http-port 0 --grpc-port 0 --metrics-port -1 --allow-client-shm=true (stderr: $log)"
+"$binary" serve --inference-only --model-repository "$work/models" --http-port 0 --grpc-port 0 --metrics-port -1 \
+    --allow-client-shm=true \
     >"$work/serve.out" 2>"$log" &
 server=$!
 

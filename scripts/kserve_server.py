@@ -5,11 +5,12 @@ import time
 
 
 def start(binary, models, *flags, timeout=120):
-    """`binary serve --inference-only --model-repository MODELS --http-port 0 --grpc-port -1 FLAGS…`; returns the
+    """`binary serve --inference-only --model-repository MODELS --http-port 0 --grpc-port -1 --metrics-port -1 FLAGS…`;
+    returns the
     process and its HOST:PORT from the `inference server on http://…` stderr line (None when it never came)."""
     process = subprocess.Popen(
         [binary, "serve", "--inference-only", "--model-repository", models, "--http-port", "0", "--grpc-port", "-1",
-         *flags], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+         "--metrics-port", "-1", *flags], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     url = None
     deadline = time.time() + timeout
     while url is None and time.time() < deadline:

@@ -16,6 +16,22 @@ extension ServeCommand {
         guard (-1...65535).contains(grpc) else {
             throw Console.fail("--grpc-port must be from 0 to 65535, or -1 for no gRPC server")
         }
+        let metrics = metricsPort ?? 8002
+        guard (-1...65535).contains(metrics) else {
+            throw Console.fail("--metrics-port must be from 0 to 65535, or -1 for no metrics server")
+        }
+        // A port in use fails the command at once, naming the flag, before any model loads (as Triton does).
+        let bindHost = host ?? "127.0.0.1"
+        let fixed = [port, grpc, metrics].filter { $0 > 0 }
+        if Set(fixed).count < fixed.count {
+            throw Console.fail("--http-port, --grpc-port and --metrics-port must differ (\(port), \(grpc), \(metrics))")
+        }
+        for (flag, value) in [("--http-port", port), ("--grpc-port", grpc), ("--metrics-port", metrics)] where value > 0
+        {
+            if let problem = PortProbe.problem(host: bindHost, port: value) {
+                throw Console.fail("\(flag) \(value): cannot listen on \(bindHost):\(value) (\(problem))")
+            }
+        }
         let deviceRequest: DeviceRequest
         do { deviceRequest = try DeviceRequest(parsing: device ?? "auto") } catch {
             throw Console.fail("--device: \(error)")
@@ -61,6 +77,16 @@ extension ServeCommand {
                     Console.note("inference gRPC server on \(shown):\(port)")
                 })
             services.append(.init(service: grpcService))
+        }
+        if metrics >= 0 {
+            let metricsHost = host ?? "127.0.0.1"
+            let metricsServer = MetricsServer(
+                host: metricsHost, port: metrics, text: { repository.metricsText() },
+                onListening: { port in
+                    let shown = metricsHost == "0.0.0.0" ? "127.0.0.1" : metricsHost
+                    Console.note("inference metrics on http://\(shown):\(port)/metrics")
+                })
+            services.append(.init(service: metricsServer))
         }
         let quiet = Logger(label: "lookout") { _ in SwiftLogNoOpLogHandler() }
         let group = ServiceGroup(

@@ -69,17 +69,23 @@ struct ServeCommand: AsyncParsableCommand {
         name: .customLong("grpc-port"), parsing: .unconditional,
         help: "With --inference-only: the gRPC port (default 8001; 0: any free one; -1: no gRPC server).")
     var grpcPort: Int?
+    @Option(
+        name: .customLong("metrics-port"), parsing: .unconditional,
+        help:
+            "With --inference-only: the port of Triton's Prometheus metrics, GET /metrics (default 8002; 0: any free one; -1: none)."
+    )
+    var metricsPort: Int?
 
     func run() async throws {
         if inferenceOnly {
             try await runInferenceServer()
             return
         }
-        if modelRepository != nil || httpPort != nil || grpcPort != nil || maxBatchSize != nil
+        if modelRepository != nil || httpPort != nil || grpcPort != nil || metricsPort != nil || maxBatchSize != nil
             || maxQueueDelayMicroseconds != nil || !dynamicBatching
         {
             throw Console.fail(
-                "--model-repository, --http-port, --grpc-port, --max-batch-size, --max-queue-delay-us and --no-dynamic-batching need --inference-only"
+                "--model-repository, --http-port, --grpc-port, --metrics-port, --max-batch-size, --max-queue-delay-us and --no-dynamic-batching need --inference-only"
             )
         }
         if allowClientShm { throw Console.fail("--allow-client-shm needs --inference-only") }

@@ -256,6 +256,36 @@ import Testing
         #expect(result.stdoutLines.first?.contains("-> 640x640") == true)
     }
 
+    @Test func inferenceServerPortsAreCheckedBeforeItStarts() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #expect(fd >= 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && listen(fd, 4) == 0 && getsockname(fd, $0, &length) == 0
+            }
+        }
+        #expect(bound)
+        let busy = String(UInt16(bigEndian: address.sin_port))
+        let serve = ["serve", "--inference-only", "--model-repository", "/tmp", "--http-port", "0", "--grpc-port", "0"]
+        let cases: [([String], String)] = [
+            (serve + ["--metrics-port", busy], "--metrics-port \(busy): cannot listen on 127.0.0.1:\(busy)"),
+            (["serve", "--inference-only", "--model-repository", "/tmp", "--http-port", busy], "--http-port \(busy)"),
+            (serve + ["--metrics-port", "70000"], "--metrics-port must be from 0 to 65535, or -1"),
+            (serve + ["--grpc-port", "9123", "--metrics-port", "9123"], "must differ"),
+            (["serve", "--metrics-port", "8002"], "need --inference-only"),
+        ]
+        for (arguments, expected) in cases {
+            let result = try CLI.run(arguments)
+            #expect(result.status != 0 && result.stderr.contains(expected), "\(arguments): \(result.stderr)")
+            #expect(result.stderr.split(separator: "\n").count == 1, "\(arguments): \(result.stderr)")
+        }
+    }
+
     @Test func busyMetricsPortFailsTheRun() throws {
         // Take a loopback port, then ask stream to serve metrics on it.
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

@@ -53,7 +53,10 @@ public struct InferenceService: Service {
                 configuration: .init(
                     additionalChannelHandlers: [RequestDeadline(seconds: 120)], idleTimeout: .seconds(120))),
             configuration: ApplicationConfiguration(address: .hostname(host, port: port)),
-            onServerRunning: { channel in onListening(host, channel.localAddress?.port ?? 0) }, logger: logger)
+            onServerRunning: { channel in
+                // No address: the channel closed already (another service of the group failed); nothing listens.
+                if let port = channel.localAddress?.port { onListening(host, port) }
+            }, logger: logger)
         // Graceful shutdown: the batchers refuse new requests and run the queued ones at once; those are answered
         // before the service returns.
         do {

@@ -225,8 +225,6 @@ final class ModelBatcher: Sendable {
     private func record(_ jobs: [InferenceJob], start: UInt64, queued: UInt64) {
         let elapsed = MonotonicClock.nanoseconds() &- start
         let rows = jobs.reduce(0) { $0 + $1.rows }
-        statistics.update(name) {
-            $0.recordExecution(rows: rows, requests: jobs.count, nanoseconds: elapsed, queued: queued)
-        }
+        statistics.recordExecution(name, rows: rows, requests: jobs.count, nanoseconds: elapsed, queued: queued)
     }
 }

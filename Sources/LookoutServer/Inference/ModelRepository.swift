@@ -167,11 +167,17 @@ package final class ModelRepository: Sendable {
     /// Counts one request of `name`: success (with its rows) or failure, and its time (the batcher counts the
     /// executions).
     package func record(_ name: String, success: Bool, nanoseconds: UInt64, batch: Int) {
-        statisticsBook.update(name) { $0.record(success: success, nanoseconds: nanoseconds, rows: batch) }
+        statisticsBook.recordRequest(name, success: success, nanoseconds: nanoseconds, rows: batch)
     }
 
     package func statistics(_ name: String) -> ModelStatistics {
         statisticsBook[name]
+    }
+
+    /// Triton's Prometheus metrics (`InferenceMetrics`) in the exposition format, with the requests queued now.
+    package func metricsText() -> String {
+        let pending = state.withLock { s in s.batchers.mapValues(\.queued) }
+        return statisticsBook.metrics.text(pending: pending)
     }
 
     /// Stem → path of every `*.onnx` in `folder` (symbolic links followed).

@@ -59,12 +59,26 @@ package struct ModelStatistics: Sendable {
 }
 
 /// The statistics of every model by name, shared by the repository and the models' batchers (they outlive an
-/// unload, as Triton's do).
+/// unload, as Triton's do), and the same counts as Prometheus metrics.
 final class ModelStatisticsBook: Sendable {
     private let models = Mutex<[String: ModelStatistics]>([:])
+    let metrics = InferenceMetrics()
 
-    func update(_ name: String, _ body: (inout ModelStatistics) -> Void) {
-        models.withLock { body(&$0[name, default: ModelStatistics()]) }
+    /// One request of `name`, answered (with its `rows`) or refused, from its arrival to its answer.
+    func recordRequest(_ name: String, success: Bool, nanoseconds: UInt64, rows: Int) {
+        models.withLock {
+            $0[name, default: ModelStatistics()].record(success: success, nanoseconds: nanoseconds, rows: rows)
+        }
+        metrics.request(name, success: success, nanoseconds: nanoseconds, rows: rows)
+    }
+
+    /// One engine call of `rows` rows of `name` for `requests` requests, which waited `queued` nanoseconds in all.
+    func recordExecution(_ name: String, rows: Int, requests: Int, nanoseconds: UInt64, queued: UInt64) {
+        models.withLock {
+            $0[name, default: ModelStatistics()].recordExecution(
+                rows: rows, requests: requests, nanoseconds: nanoseconds, queued: queued)
+        }
+        metrics.execution(name, requests: requests, nanoseconds: nanoseconds, queued: queued)
     }
 
     subscript(name: String) -> ModelStatistics {

@@ -160,7 +160,10 @@ public final class LookoutService: Service, Sendable {
                 configuration: .init(
                     additionalChannelHandlers: [RequestDeadline(seconds: deadline)], idleTimeout: .seconds(60))),
             configuration: ApplicationConfiguration(address: .hostname(settings.host, port: settings.port)),
-            onServerRunning: { channel in onListening(host, channel.localAddress?.port ?? 0) }, logger: logger)
+            onServerRunning: { channel in
+                // No address: the channel closed already (another service of the group failed); nothing listens.
+                if let port = channel.localAddress?.port { onListening(host, port) }
+            }, logger: logger)
     }
 
     // MARK: Routes
