@@ -7,7 +7,8 @@ tritonclient.grpc (the version the wrapper pins) and grpcio directly:
 2. ModelInfer on NAME-detect with Models/sample.jpg: UINT8 BGR in raw_input_contents and in typed contents
    (uint_contents), RGB with `color`, an encoded JPEG in raw contents and in bytes_contents, a batch of two:
    boxes and classes identical to `lookout detect Models/sample.jpg --json -`, confidences within 1e-4; `conf`,
-   `max_det`, `classes` as InferParameter;
+   `max_det`, `classes` as InferParameter; ModelStreamInfer (tritonclient's stream): 12 requests answered by id,
+   a wrong datatype and an unknown model answered with their errors on the same stream;
 3. NAME (the raw network) on a random input in raw and in fp32_contents: equal to each other and to onnxruntime's
    output (when onnxruntime is installed);
 4. ModelStatistics, RepositoryIndex, RepositoryModelUnload (NAME UNAVAILABLE, its infer refused UNAVAILABLE),
@@ -18,7 +19,8 @@ tritonclient.grpc (the version the wrapper pins) and grpcio directly:
    wrong length or count, typed contents in the wrong field or out of range, unknown models, versions, outputs and
    parameters, huge dims, bad images), random mutations of a valid serialized ModelInferRequest, random structured
    requests and non-protobuf bytes; each answered with a status (not OK unless the mutation stayed valid), none
-   hanging; then the server still live, ready and detecting the same boxes.
+   hanging; the malformed inference requests that are valid protobuf again on one ModelStreamInfer stream, each
+   answered there; then the server still live, ready and detecting the same boxes.
 
     python scripts/kserve-checks-grpc.py --grpc 127.0.0.1:PORT --binary .build/debug/lookout
 Exit 0 when everything passed."""
@@ -279,6 +281,45 @@ def shared_memory(client, model, bgr, expected):
         shm.destroy_shared_memory_region(h_out)
 
 
+def stream_checks(client, detect_model, bgr, expected):
+    import queue
+
+    answers = queue.Queue()
+    client.start_stream(callback=lambda result, error: answers.put((result, error)))
+    h, w = bgr.shape[:2]
+    image = grpcclient.InferInput("images", [1, h, w, 3], "UINT8")
+    image.set_data_from_numpy(bgr[None])
+    wrong = grpcclient.InferInput("images", [1, 2, 2, 3], "FP32")
+    wrong.set_data_from_numpy(np.zeros((1, 2, 2, 3), np.float32))
+    ids = [f"stream-{i}" for i in range(12)]
+    for i, request_id in enumerate(ids):
+        client.async_stream_infer(detect_model, [image], request_id=request_id)
+        if i == 4:
+            client.async_stream_infer(detect_model, [wrong], request_id="wrong-datatype")
+        if i == 8:
+            client.async_stream_infer("nope", [image], request_id="unknown-model")
+    results, errors = {}, []
+    try:
+        for _ in range(len(ids) + 2):
+            result, error = answers.get(timeout=300)
+            if error is not None:
+                errors.append(str(error))
+            else:
+                results[result.get_response().id] = result
+    except queue.Empty:
+        pass
+    client.stop_stream()
+    check(sorted(results) == sorted(ids), f"gRPC ModelStreamInfer: {len(results)} of {len(ids)} answers, by id")
+    ok = all(r.as_numpy("count").tolist() == [len(expected)] for r in results.values())
+    if ok and results:
+        first = results[ids[0]]
+        same(rows(first.as_numpy("detections")[0], first.as_numpy("count")[0]), expected,
+             "gRPC ModelStreamInfer detections")
+    check(ok, "gRPC ModelStreamInfer: every answer has the expected count")
+    check(len(errors) == 2 and any("expected UINT8" in e for e in errors) and any("nope" in e for e in errors),
+          f"gRPC ModelStreamInfer: the two bad requests answered with their errors on the stream {errors}")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--grpc", required=True, help="HOST:PORT of the gRPC server")
@@ -372,6 +413,10 @@ def main():
     result = client.infer(detect_model, [enc])  # no outputs named: every output
     check(result.as_numpy("count").tolist() == [len(expected)] * 2, "gRPC no outputs requested: all outputs returned")
 
+    # 2b. ModelStreamInfer through tritonclient's stream: every answer matched by its id, each request's error
+    # answered on the stream without ending it
+    stream_checks(client, detect_model, bgr, expected)
+
     # 3. the raw network, raw and typed
     size = (raw_shape[2] if raw_shape[2] > 0 else 640, raw_shape[3] if raw_shape[3] > 0 else 640)
     rng = np.random.default_rng(1)
@@ -441,6 +486,30 @@ def main():
             bad.append(f"{what}: {status} {str(details)[:80]!r}")
     shown = ", ".join(f"{k} {v}" for k, v in sorted(statuses.items()))
     check(len(cases) >= 1000 and not bad, f"gRPC {len(cases)} malformed calls answered ({shown})" + (f"; not: {bad[:10]}" if bad else ""))
+    # The malformed inference requests that are valid protobuf, on one ModelStreamInfer stream: each answered on it
+    stream_cases = []
+    for what, method, data, may_pass in cases:
+        if method == INFER:
+            try:
+                service_pb2.ModelInferRequest.FromString(data)
+                stream_cases.append((what, data, may_pass))
+            except Exception:
+                pass
+    stream = channel.stream_stream(INFER.replace("ModelInfer", "ModelStreamInfer"))
+    answers, stream_bad = [], []
+    try:
+        for data in stream(iter([d for _, d, _ in stream_cases]), timeout=600):
+            answers.append(service_pb2.ModelStreamInferResponse.FromString(data))
+    except grpc.RpcError as e:
+        stream_bad.append(f"the stream ended with {e.code().name} {e.details()!r}")
+    errors = sum(1 for a in answers if a.error_message)
+    passed = len(answers) - errors
+    may = sum(1 for _, _, may_pass in stream_cases if may_pass)
+    if len(answers) != len(stream_cases) or passed > may:
+        stream_bad.append(f"{len(answers)} answers to {len(stream_cases)} requests, {passed} accepted (at most {may})")
+    check(len(stream_cases) >= 200 and not stream_bad,
+          f"gRPC ModelStreamInfer: {len(stream_cases)} malformed requests on one stream, {errors} answered with their error"
+          + (f"; not: {stream_bad}" if stream_bad else ""))
     check(client.is_server_live() and client.is_server_ready() and client.is_model_ready(detect_model),
           "gRPC server still live and ready after the malformed calls")
     inp = grpcclient.InferInput("images", [1, h, w, 3], "UINT8")

@@ -77,6 +77,53 @@ struct GRPCInferenceHandlers: Inference_GRPCInferenceService.SimpleServiceProtoc
     func modelInfer(request: Inference_ModelInferRequest, context: ServerContext) async throws
         -> Inference_ModelInferResponse
     {
+        try await infer(request)
+    }
+
+    /// Requests a stream may have in flight at once; the stream is read no further until one is answered.
+    static let streamInFlight = 256
+
+    /// Triton's ModelStreamInfer for models that answer each request once: every request of the stream runs as
+    /// ModelInfer does, concurrently (so a stream's requests batch together), and each answer is written as soon as
+    /// it is ready, the response or its request's error in `error_message` (the stream goes on); clients match them
+    /// by the request `id`. The stream ends once the client has closed its side and every request is answered.
+    func modelStreamInfer(
+        request: RPCAsyncSequence<Inference_ModelInferRequest, any Error>,
+        response: RPCWriter<Inference_ModelStreamInferResponse>, context: ServerContext
+    ) async throws {
+        let (answers, answered) = AsyncStream<Inference_ModelStreamInferResponse>.makeStream()
+        try await withThrowingTaskGroup(of: Void.self) { writer in
+            // One writer: the answers leave in the order they are ready.
+            writer.addTask {
+                for await answer in answers { try await response.write(answer) }
+            }
+            defer { answered.finish() }
+            try await withThrowingTaskGroup(of: Void.self) { requests in
+                var inFlight = 0
+                for try await message in request {
+                    if inFlight == Self.streamInFlight {
+                        try await requests.next()
+                        inFlight -= 1
+                    }
+                    inFlight += 1
+                    requests.addTask {
+                        do {
+                            let inferred = try await infer(message)
+                            answered.yield(.with { $0.inferResponse = inferred })
+                        } catch let error as RPCError {
+                            answered.yield(.with { $0.errorMessage = error.message })
+                        }
+                    }
+                }
+                try await requests.waitForAll()
+            }
+            answered.finish()
+            try await writer.waitForAll()
+        }
+    }
+
+    /// One inference request, as ModelInfer and each request of ModelStreamInfer run it; errors are `RPCError`s.
+    private func infer(_ request: Inference_ModelInferRequest) async throws(RPCError) -> Inference_ModelInferResponse {
         let name = request.modelName
         _ = try loaded(name, version: request.modelVersion)
         _ = try Self.rpc { () throws(ServeError) in try repository.batcher(name) }

@@ -104,6 +104,19 @@ internal enum Inference_GRPCInferenceService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "ModelStreamInfer" metadata.
+        internal enum ModelStreamInfer: Sendable {
+            /// Request type for "ModelStreamInfer".
+            internal typealias Input = Inference_ModelInferRequest
+            /// Response type for "ModelStreamInfer".
+            internal typealias Output = Inference_ModelStreamInferResponse
+            /// Descriptor for "ModelStreamInfer".
+            internal static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "inference.GRPCInferenceService"),
+                method: "ModelStreamInfer",
+                type: .bidirectionalStreaming
+            )
+        }
         /// Namespace for "ModelConfig" metadata.
         internal enum ModelConfig: Sendable {
             /// Request type for "ModelConfig".
@@ -255,6 +268,7 @@ internal enum Inference_GRPCInferenceService: Sendable {
             ServerMetadata.descriptor,
             ModelMetadata.descriptor,
             ModelInfer.descriptor,
+            ModelStreamInfer.descriptor,
             ModelConfig.descriptor,
             ModelStatistics.descriptor,
             RepositoryIndex.descriptor,
@@ -375,6 +389,20 @@ extension Inference_GRPCInferenceService {
             request: GRPCCore.StreamingServerRequest<Inference_ModelInferRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Inference_ModelInferResponse>
+
+        /// Handle the "ModelStreamInfer" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Inference_ModelInferRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Inference_ModelStreamInferResponse` messages.
+        func modelStreamInfer(
+            request: GRPCCore.StreamingServerRequest<Inference_ModelInferRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Inference_ModelStreamInferResponse>
 
         /// Handle the "ModelConfig" method.
         ///
@@ -623,6 +651,20 @@ extension Inference_GRPCInferenceService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Inference_ModelInferResponse>
 
+        /// Handle the "ModelStreamInfer" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Inference_ModelInferRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Inference_ModelStreamInferResponse` messages.
+        func modelStreamInfer(
+            request: GRPCCore.StreamingServerRequest<Inference_ModelInferRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Inference_ModelStreamInferResponse>
+
         /// Handle the "ModelConfig" method.
         ///
         /// - Parameters:
@@ -868,6 +910,21 @@ extension Inference_GRPCInferenceService {
             context: GRPCCore.ServerContext
         ) async throws -> Inference_ModelInferResponse
 
+        /// Handle the "ModelStreamInfer" method.
+        ///
+        /// - Parameters:
+        ///   - request: A stream of `Inference_ModelInferRequest` messages.
+        ///   - response: A response stream of `Inference_ModelStreamInferResponse` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        func modelStreamInfer(
+            request: GRPCCore.RPCAsyncSequence<Inference_ModelInferRequest, any Swift.Error>,
+            response: GRPCCore.RPCWriter<Inference_ModelStreamInferResponse>,
+            context: GRPCCore.ServerContext
+        ) async throws
+
         /// Handle the "ModelConfig" method.
         ///
         /// - Parameters:
@@ -1089,6 +1146,17 @@ extension Inference_GRPCInferenceService.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Inference_ModelInferResponse>(),
             handler: { request, context in
                 try await self.modelInfer(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Inference_GRPCInferenceService.Method.ModelStreamInfer.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Inference_ModelInferRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Inference_ModelStreamInferResponse>(),
+            handler: { request, context in
+                try await self.modelStreamInfer(
                     request: request,
                     context: context
                 )
@@ -1487,6 +1555,23 @@ extension Inference_GRPCInferenceService.SimpleServiceProtocol {
                 context: context
             ),
             metadata: [:]
+        )
+    }
+
+    internal func modelStreamInfer(
+        request: GRPCCore.StreamingServerRequest<Inference_ModelInferRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Inference_ModelStreamInferResponse> {
+        return GRPCCore.StreamingServerResponse<Inference_ModelStreamInferResponse>(
+            metadata: [:],
+            producer: { writer in
+                try await self.modelStreamInfer(
+                    request: request.messages,
+                    response: writer,
+                    context: context
+                )
+                return [:]
+            }
         )
     }
 
