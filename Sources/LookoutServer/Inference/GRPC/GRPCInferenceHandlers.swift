@@ -80,8 +80,11 @@ struct GRPCInferenceHandlers: Inference_GRPCInferenceService.SimpleServiceProtoc
         try await infer(request)
     }
 
-    /// Requests a stream may have in flight at once; the stream is read no further until one is answered.
-    static let streamInFlight = 256
+    /// Requests a stream may have unanswered at once (running, or answered but not yet written to a client that
+    /// reads slowly); the stream is read no further until one more answer is written.
+    /// 16, as the calls of one connection (`InferenceGRPCService.maxConcurrentStreams`): each may hold a request of
+    /// up to 256 MiB.
+    static let streamInFlight = InferenceGRPCService.maxConcurrentStreams
 
     /// Triton's ModelStreamInfer for models that answer each request once: every request of the stream runs as
     /// ModelInfer does, concurrently (so a stream's requests batch together), and each answer is written as soon as
@@ -92,30 +95,37 @@ struct GRPCInferenceHandlers: Inference_GRPCInferenceService.SimpleServiceProtoc
         response: RPCWriter<Inference_ModelStreamInferResponse>, context: ServerContext
     ) async throws {
         let (answers, answered) = AsyncStream<Inference_ModelStreamInferResponse>.makeStream()
+        let (writes, wrote) = AsyncStream<Void>.makeStream()
         try await withThrowingTaskGroup(of: Void.self) { writer in
             // One writer: the answers leave in the order they are ready.
             writer.addTask {
-                for await answer in answers { try await response.write(answer) }
+                // However it ends (a write failing when the client has gone), the reader stops waiting for room.
+                defer { wrote.finish() }
+                for await answer in answers {
+                    try await response.write(answer)
+                    wrote.yield()
+                }
             }
             defer { answered.finish() }
-            try await withThrowingTaskGroup(of: Void.self) { requests in
-                var inFlight = 0
+            var written = writes.makeAsyncIterator()
+            var unwritten = 0
+            try await withThrowingDiscardingTaskGroup { requests in
                 for try await message in request {
-                    if inFlight == Self.streamInFlight {
-                        try await requests.next()
-                        inFlight -= 1
+                    if unwritten == Self.streamInFlight {
+                        // nil: the writer has stopped (its error ends the call below).
+                        guard await written.next() != nil else { break }
+                        unwritten -= 1
                     }
-                    inFlight += 1
+                    unwritten += 1
                     requests.addTask {
-                        do {
+                        do throws(RPCError) {
                             let inferred = try await infer(message)
                             answered.yield(.with { $0.inferResponse = inferred })
-                        } catch let error as RPCError {
+                        } catch {
                             answered.yield(.with { $0.errorMessage = error.message })
                         }
                     }
                 }
-                try await requests.waitForAll()
             }
             answered.finish()
             try await writer.waitForAll()

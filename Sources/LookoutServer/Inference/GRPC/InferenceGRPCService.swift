@@ -4,8 +4,8 @@ import ServiceLifecycle
 
 /// The Open Inference Protocol (KServe v2) over gRPC as Triton implements it (`inference.GRPCInferenceService`,
 /// plaintext HTTP/2), for the models of a `ModelRepository`, beside `InferenceService`'s HTTP. A
-/// swift-service-lifecycle `Service`: graceful shutdown stops accepting calls and finishes those running;
-/// cancellation stops it at once.
+/// swift-service-lifecycle `Service`: graceful shutdown stops accepting calls and finishes those running, for
+/// `shutdownGrace` at most; cancellation stops it at once.
 public struct InferenceGRPCService: Service {
     package let repository: ModelRepository
     public let host: String
@@ -51,14 +51,31 @@ public struct InferenceGRPCService: Service {
             services: [GRPCInferenceHandlers(repository: repository, version: version, sharedMemory: sharedMemory)])
         let host = self.host
         let onListening = self.onListening
-        try await withGracefulShutdownHandler {
-            try await withThrowingDiscardingTaskGroup { group in
-                group.addTask { try await server.serve() }
-                let bound = try await transport.listeningAddress
-                onListening(host, bound.ipv4?.port ?? bound.ipv6?.port ?? port)
+        let grace = Self.shutdownGrace
+        try await withThrowingTaskGroup(of: Void.self) { outer in
+            outer.addTask {
+                try await withGracefulShutdownHandler {
+                    try await withThrowingDiscardingTaskGroup { group in
+                        group.addTask { try await server.serve() }
+                        let bound = try await transport.listeningAddress
+                        onListening(host, bound.ipv4?.port ?? bound.ipv6?.port ?? port)
+                    }
+                } onGracefulShutdown: {
+                    server.beginGracefulShutdown()
+                }
             }
-        } onGracefulShutdown: {
-            server.beginGracefulShutdown()
+            // Once graceful shutdown has waited `grace`, calls still open (a ModelStreamInfer stream its client keeps
+            // open) are cancelled.
+            outer.addTask {
+                try await gracefulShutdown()
+                try await Task.sleep(for: grace)
+            }
+            // The server's end (or its error), or the grace's: either way the other task stops.
+            try await outer.next()
+            outer.cancelAll()
         }
     }
+
+    /// How long graceful shutdown waits for open calls before it cancels them (Triton's `--exit-timeout-secs`).
+    public static let shutdownGrace = Duration.seconds(10)
 }
