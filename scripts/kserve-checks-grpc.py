@@ -20,7 +20,8 @@ tritonclient.grpc (the version the wrapper pins) and grpcio directly:
    parameters, huge dims, bad images), random mutations of a valid serialized ModelInferRequest, random structured
    requests and non-protobuf bytes; each answered with a status (not OK unless the mutation stayed valid), none
    hanging; the malformed inference requests that are valid protobuf again on one ModelStreamInfer stream, each
-   answered there; then the server still live, ready and detecting the same boxes.
+   answered there; then the server still live, ready and detecting the same boxes; with --models, a second server
+   stopped by SIGTERM with one stream cancelled by its client and one kept open exits 0 after the 10-s grace.
 
     python scripts/kserve-checks-grpc.py --grpc 127.0.0.1:PORT --binary .build/debug/lookout
 Exit 0 when everything passed."""
@@ -28,6 +29,7 @@ import argparse
 import base64
 import importlib.util
 import os
+import subprocess
 import sys
 
 import grpc
@@ -320,6 +322,47 @@ def stream_checks(client, detect_model, bgr, expected):
           f"gRPC ModelStreamInfer: the two bad requests answered with their errors on the stream {errors}")
 
 
+def shutdown_checks(binary, models, data):
+    """A second server: SIGTERM with one ModelStreamInfer stream cancelled by its client (many requests unanswered)
+    and another kept open and idle; it must exit 0 once the open call is cancelled after the 10-s grace."""
+    import queue
+    import threading
+    import time
+
+    sys.path.insert(0, os.path.dirname(__file__))
+    import kserve_server
+
+    process, address = kserve_server.start(binary, models, grpc=True)
+    if address is None:
+        check(False, "a second gRPC server started")
+        process.kill()
+        return
+    stream = grpc.insecure_channel(address).stream_stream(INFER.replace("ModelInfer", "ModelStreamInfer"))
+    cancelled = stream(iter([data] * 100), timeout=300)
+    next(cancelled, None)
+    cancelled.cancel()
+    never = queue.Queue()
+
+    def idle():
+        yield data
+        never.get()  # the client keeps its side open
+
+    kept = stream(idle(), timeout=300)
+    first = next(kept, None)
+    start = time.time()
+    process.terminate()
+    try:
+        rc = process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        rc = "none within 30 s"
+    took = time.time() - start
+    never.put(None)
+    check(first is not None and rc == 0 and 9 <= took < 30,
+          f"SIGTERM with a stream cancelled by its client and one kept open: exit {rc} after {took:.1f} s "
+          "(the open call cancelled after the 10-s grace)")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--grpc", required=True, help="HOST:PORT of the gRPC server")
@@ -327,6 +370,7 @@ def main():
     parser.add_argument("--model", default="shapes-yolov8n")
     parser.add_argument("--image", default="Models/sample.jpg")
     parser.add_argument("--onnx", default="Models/shapes-yolov8n.onnx")
+    parser.add_argument("--models", help="the model repository, for a second server's shutdown checks (optional)")
     args = parser.parse_args()
     import cv2
 
@@ -514,6 +558,8 @@ def main():
     cancelled.cancel()
     check(client.is_server_live() and client.is_model_ready(detect_model),
           "gRPC ModelStreamInfer: a stream cancelled after its first answer, 299 unanswered; the server still live")
+    if args.models:
+        shutdown_checks(args.binary, args.models, valid[0])
     check(len(stream_cases) >= 200 and not stream_bad,
           f"gRPC ModelStreamInfer: {len(stream_cases)} malformed requests on one stream, {errors} answered with their error"
           + (f"; not: {stream_bad}" if stream_bad else ""))

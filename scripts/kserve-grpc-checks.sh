@@ -55,7 +55,7 @@ address=$(listening 's/.*inference gRPC server on \([^ ]*\).*/\1/p') || exit 1
 echo "kserve-grpc-checks: the server listens on (gRPC) $address"
 
 status=0
-.venv/bin/python scripts/kserve-checks-grpc.py --grpc "$address" --binary "$binary" || status=1
+.venv/bin/python scripts/kserve-checks-grpc.py --grpc "$address" --binary "$binary" --models "$work/models" || status=1
 
 stopped_cleanly || status=1
 server=""
