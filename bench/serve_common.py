@@ -399,3 +399,53 @@ def dump(value, indent=0):
         items = [f"{pad}  {dump(v, indent + 1)}" for v in value]
         return "[\n" + ",\n".join(items) + "\n" + pad + "]"
     return json.dumps(value, ensure_ascii=False)
+
+
+def add_server_arguments(ap, clip_help, model_help="lookout serve --model (default: Models/shapes-yolov8n.onnx)"):
+    """The options every serve benchmark takes: the binary, the server's device, model, --planned-streams, --batch,
+    --decode, and the clip its streams play."""
+    default_binary = next((p for p in (os.path.join(REPO, ".build", "release", "lookout"),
+                                       os.path.join(REPO, ".build", "debug", "lookout")) if os.path.exists(p)),
+                          os.path.join(REPO, ".build", "release", "lookout"))
+    ap.add_argument("--binary", default=default_binary, help="the lookout executable (default: %(default)s)")
+    ap.add_argument("--device", default="cpu", help="lookout serve --device (cpu, cuda, cuda:N; default cpu)")
+    ap.add_argument("--model", default=os.path.join(REPO, "Models", "shapes-yolov8n.onnx"), help=model_help)
+    ap.add_argument("--planned-streams", type=int, default=None, help="lookout serve --planned-streams")
+    ap.add_argument("--batch", type=int, default=None, help="lookout serve --batch")
+    ap.add_argument("--decode", default=None, help="lookout serve --decode (cpu, nvdec, auto)")
+    ap.add_argument("--clip", default=os.path.join(REPO, "Tests", "Fixtures", "video", "shapes-640x384.mp4"),
+                    help=clip_help)
+
+
+def serve_command(args, config, db, token, extra=()):
+    """`lookout serve` as the benchmarks start it: CONFIG (no stream at start), any free port, the bearer token, the
+    store DB, EXTRA, the device, and the model, --planned-streams, --batch and --decode when given ('' model: the
+    server's default)."""
+    command = [args.binary, "serve", "--config", config, *extra, "--port", "0", "--token", token, "--db", db,
+               "--device", args.device]
+    for flag, value in (("--model", args.model or None), ("--planned-streams", args.planned_streams),
+                        ("--batch", args.batch), ("--decode", args.decode)):
+        if value is not None:
+            command += [flag, str(value)]
+    return command
+
+
+def stop_process(process, timeout=5):
+    """SIGTERM, then SIGKILL when it has not exited within TIMEOUT s."""
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def write_results(path, doc, out_lines):
+    """The results: DOC as JSON at PATH and the printed lines beside it (.txt); returns both paths."""
+    with open(path, "w") as fh:
+        fh.write(dump(doc) + "\n")
+    txt = os.path.splitext(path)[0] + ".txt"
+    with open(txt, "w") as fh:
+        fh.write("\n".join(out_lines) + "\n")
+    return path, txt

@@ -54,9 +54,10 @@ import tempfile
 import threading
 import time
 
-from serve_common import (API, REPO, TOKEN_MASK, Fail, Server, describe_device, dump, free_tcp_port,
+from serve_common import (API, REPO, TOKEN_MASK, Fail, Server, add_server_arguments, describe_device, free_tcp_port,
                           git_commit, histogram_quantile, last_line, leak_sample, loadavg, machine_cpu, now,
-                          other_load, parse_metrics, percentile, proc_cpu_seconds, rnd, udp_range_free, ms)
+                          other_load, parse_metrics, percentile, proc_cpu_seconds, rnd, serve_command, stop_process,
+                          udp_range_free, ms, write_results)
 
 TOKEN = "serve-cycles-token"
 
@@ -155,13 +156,7 @@ class RTSPServer:
 
     def stop(self):
         for p in (self.publisher, self.server):
-            if p is not None and p.poll() is None:
-                p.terminate()
-                try:
-                    p.wait(5)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+            stop_process(p)
 
 
 
@@ -204,13 +199,7 @@ class FileRTSPServer:
             raise Fail(f"the RTSP file server died (exit {self.server.returncode}): {last_line(self.server_log)}")
 
     def stop(self):
-        if self.server is not None and self.server.poll() is None:
-            self.server.terminate()
-            try:
-                self.server.wait(5)
-            except subprocess.TimeoutExpired:
-                self.server.kill()
-                self.server.wait()
+        stop_process(self.server)
 
 
 # ---- the benchmark ----------------------------------------------------------------------------------------------
@@ -329,16 +318,7 @@ class Bench:
         with open(config, "w") as f:
             f.write("# serve_cycles.py: no stream at start (and so no demo); the streams come through the API\n"
                     "streams: []\n")
-        command = [a.binary, "serve", "--config", config, "--port", "0", "--token", TOKEN, "--db",
-                   os.path.join(self.folder, "events.db"), "--device", a.device]
-        if a.model:
-            command += ["--model", a.model]
-        if a.planned_streams is not None:
-            command += ["--planned-streams", str(a.planned_streams)]
-        if a.batch is not None:
-            command += ["--batch", str(a.batch)]
-        if a.decode is not None:
-            command += ["--decode", a.decode]
+        command = serve_command(a, config, os.path.join(self.folder, "events.db"), TOKEN)
         self.command = command
         self.say("$ " + " ".join(command))
         self.server = Server(command, os.path.join(self.folder, "serve.log"), a.start_timeout)
@@ -743,12 +723,7 @@ class Bench:
             "timeline_fields": ["seconds"] + [f"{n}_frames" for n in self.bg] + ["cycles_done"],
             "timeline": self.timeline,
         }
-        with open(path, "w") as fh:
-            fh.write(dump(doc) + "\n")
-        txt = os.path.splitext(path)[0] + ".txt"
-        with open(txt, "w") as fh:
-            fh.write("\n".join(self.out_lines) + "\n")
-        return path, txt
+        return write_results(path, doc, self.out_lines)
 
 
 CYCLE_FIELDS = ["cycle", "index", "add_post_s", "add_to_opened_s", "add_to_running_s", "frames_at_delete",
@@ -759,19 +734,9 @@ CYCLE_FIELDS = ["cycle", "index", "add_post_s", "add_to_opened_s", "add_to_runni
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[1], formatter_class=argparse.RawTextHelpFormatter)
-    default_binary = next((p for p in (os.path.join(REPO, ".build", "release", "lookout"),
-                                       os.path.join(REPO, ".build", "debug", "lookout")) if os.path.exists(p)),
-                          os.path.join(REPO, ".build", "release", "lookout"))
-    ap.add_argument("--binary", default=default_binary, help="the lookout executable (default: %(default)s)")
+    add_server_arguments(ap, "the RTSP source's and the background streams' clip",
+                         "lookout serve --model (default: Models/shapes-yolov8n.onnx; '' for the server's default)")
     ap.add_argument("--build", default=None, help="debug or release (default: from the binary's path)")
-    ap.add_argument("--device", default="cpu", help="lookout serve --device (cpu, cuda, cuda:N; default cpu)")
-    ap.add_argument("--model", default=os.path.join(REPO, "Models", "shapes-yolov8n.onnx"),
-                    help="lookout serve --model (default: Models/shapes-yolov8n.onnx; '' for the server's default)")
-    ap.add_argument("--planned-streams", type=int, default=None, help="lookout serve --planned-streams")
-    ap.add_argument("--batch", type=int, default=None, help="lookout serve --batch")
-    ap.add_argument("--decode", default=None, help="lookout serve --decode (cpu, nvdec, auto)")
-    ap.add_argument("--clip", default=os.path.join(REPO, "Tests", "Fixtures", "video", "shapes-640x384.mp4"),
-                    help="the RTSP source's and the background streams' clip")
     ap.add_argument("--rtsp-size", default=None, help="WxH: the RTSP camera scaled to this size (default: the clip's)")
     ap.add_argument("--rtsp-annexb", default=None, help="an H.264 Annex-B file: the RTSP camera is\n"
                     "scripts/rtsp_file_server.py playing it (no perl, no ffmpeg; the GPU machine)")

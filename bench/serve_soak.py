@@ -48,8 +48,9 @@ import tempfile
 import threading
 import time
 
-from serve_common import (API, REPO, TOKEN_MASK, Fail, Server, describe_device, die_with_parent, dump, free_tcp_port,
-                          git_commit, last_line, leak_sample, loadavg, now, rnd)
+from serve_common import (API, REPO, TOKEN_MASK, Fail, Server, add_server_arguments, describe_device, die_with_parent,
+                          free_tcp_port, git_commit, last_line, leak_sample, loadavg, now, rnd, serve_command,
+                          stop_process, write_results)
 
 TOKEN = "serve-soak-token"
 
@@ -117,13 +118,7 @@ class Receiver:
         return out
 
     def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
 
 
 class Bench:
@@ -162,12 +157,7 @@ class Bench:
         with open(config, "w") as f:
             f.write("# serve_soak.py: no stream at start; the streams come through the API\nstreams: []\n")
         self.db = os.path.join(self.folder, "events.db")
-        command = [a.binary, "serve", "--config", config, "--rules", rules, "--port", "0", "--token", TOKEN, "--db",
-                   self.db, "--device", a.device]
-        for flag, value in (("--model", a.model), ("--planned-streams", a.planned_streams), ("--batch", a.batch),
-                            ("--decode", a.decode)):
-            if value is not None:
-                command += [flag, str(value)]
+        command = serve_command(a, config, self.db, TOKEN, extra=["--rules", rules])
         self.command = command
         self.say("$ " + " ".join(command))
         self.server = Server(command, os.path.join(self.folder, "serve.log"), a.start_timeout)
@@ -402,26 +392,12 @@ class Bench:
             "sample_fields": list(samples[0].keys()) if samples else [],
             "samples": [list(s.values()) for s in samples],
         }
-        with open(self.path, "w") as fh:
-            fh.write(dump(doc) + "\n")
-        with open(os.path.splitext(self.path)[0] + ".txt", "w") as fh:
-            fh.write("\n".join(self.out_lines) + "\n")
+        write_results(self.path, doc, self.out_lines)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[1], formatter_class=argparse.RawTextHelpFormatter)
-    default_binary = next((p for p in (os.path.join(REPO, ".build", "release", "lookout"),
-                                       os.path.join(REPO, ".build", "debug", "lookout")) if os.path.exists(p)),
-                          os.path.join(REPO, ".build", "release", "lookout"))
-    ap.add_argument("--binary", default=default_binary, help="the lookout executable (default: %(default)s)")
-    ap.add_argument("--device", default="cpu", help="lookout serve --device (cpu, cuda, cuda:N; default cpu)")
-    ap.add_argument("--model", default=os.path.join(REPO, "Models", "shapes-yolov8n.onnx"),
-                    help="lookout serve --model (default: Models/shapes-yolov8n.onnx)")
-    ap.add_argument("--planned-streams", type=int, default=None, help="lookout serve --planned-streams")
-    ap.add_argument("--batch", type=int, default=None, help="lookout serve --batch")
-    ap.add_argument("--decode", default=None, help="lookout serve --decode (cpu, nvdec, auto)")
-    ap.add_argument("--clip", default=os.path.join(REPO, "Tests", "Fixtures", "video", "shapes-640x384.mp4"),
-                    help="every stream's clip (looped, paced)")
+    add_server_arguments(ap, "every stream's clip (looped, paced)")
     ap.add_argument("--streams", type=int, default=4, help="streams (default 4)")
     ap.add_argument("--churn-every", type=float, default=3.0, help="s between a stream added and it removed, and "
                                                                    "so on (default 3)")

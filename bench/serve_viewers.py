@@ -42,8 +42,9 @@ import tempfile
 import threading
 import time
 
-from serve_common import (API, REPO, TOKEN_MASK, Fail, Server, describe_device, dump, git_commit, histogram_quantile,
-                          loadavg, machine_cpu, ms, now, parse_metrics, percentile, proc_cpu_seconds, rnd)
+from serve_common import (API, REPO, TOKEN_MASK, Fail, Server, add_server_arguments, describe_device, git_commit,
+                          histogram_quantile, loadavg, machine_cpu, ms, now, parse_metrics, percentile,
+                          proc_cpu_seconds, rnd, serve_command, write_results)
 
 TOKEN = "serve-viewers-token"
 
@@ -219,12 +220,7 @@ class Bench:
         config = os.path.join(self.folder, "serve.yaml")
         with open(config, "w") as f:
             f.write("# serve_viewers.py: no stream at start; the streams come through the API\nstreams: []\n")
-        command = [a.binary, "serve", "--config", config, "--port", "0", "--token", TOKEN, "--db",
-                   os.path.join(self.folder, "events.db"), "--device", a.device]
-        for flag, value in (("--model", a.model), ("--planned-streams", a.planned_streams), ("--batch", a.batch),
-                            ("--decode", a.decode)):
-            if value is not None:
-                command += [flag, str(value)]
+        command = serve_command(a, config, os.path.join(self.folder, "events.db"), TOKEN)
         self.command = command
         self.say("$ " + " ".join(command))
         self.server = Server(command, os.path.join(self.folder, "serve.log"), a.start_timeout)
@@ -375,26 +371,12 @@ class Bench:
             "criteria": self.criteria, "summary": self.summary, "windows": self.windows,
             "viewers": self.viewer_figures, "server_exit": self.server_exit,
         }
-        with open(self.path, "w") as fh:
-            fh.write(dump(doc) + "\n")
-        with open(os.path.splitext(self.path)[0] + ".txt", "w") as fh:
-            fh.write("\n".join(self.out_lines) + "\n")
+        write_results(self.path, doc, self.out_lines)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[1], formatter_class=argparse.RawTextHelpFormatter)
-    default_binary = next((p for p in (os.path.join(REPO, ".build", "release", "lookout"),
-                                       os.path.join(REPO, ".build", "debug", "lookout")) if os.path.exists(p)),
-                          os.path.join(REPO, ".build", "release", "lookout"))
-    ap.add_argument("--binary", default=default_binary, help="the lookout executable (default: %(default)s)")
-    ap.add_argument("--device", default="cpu", help="lookout serve --device (cpu, cuda, cuda:N; default cpu)")
-    ap.add_argument("--model", default=os.path.join(REPO, "Models", "shapes-yolov8n.onnx"),
-                    help="lookout serve --model (default: Models/shapes-yolov8n.onnx)")
-    ap.add_argument("--planned-streams", type=int, default=None, help="lookout serve --planned-streams")
-    ap.add_argument("--batch", type=int, default=None, help="lookout serve --batch")
-    ap.add_argument("--decode", default=None, help="lookout serve --decode (cpu, nvdec, auto)")
-    ap.add_argument("--clip", default=os.path.join(REPO, "Tests", "Fixtures", "video", "shapes-640x384.mp4"),
-                    help="every stream's clip (looped)")
+    add_server_arguments(ap, "every stream's clip (looped)")
     ap.add_argument("--streams", type=int, default=4, help="streams (default 4)")
     ap.add_argument("--unpaced", action="store_true", help='"live": false: each stream as fast as the pipeline goes')
     ap.add_argument("--viewers", type=int, default=10, help="MJPEG viewers (default 10)")
