@@ -11,6 +11,8 @@
 # (default: a temporary file, printed at the end).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+name=serve-checks
+source scripts/lib/server.sh
 
 binary=${1:-.build/debug/lookout}
 if [ ! -x "$binary" ]; then
@@ -59,59 +61,14 @@ echo "serve-checks: $binary serve --port 0 --token *** --db $work/events.db (std
 "$binary" serve --port 0 --token "$token" --db "$work/events.db" >"$work/serve.out" 2>"$log" &
 server=$!
 
-url=""
-for _ in $(seq 1 600); do
-    url=$(sed -n 's/.*serving on \(http:\/\/[^ ]*\).*/\1/p' "$log" | head -1)
-    [ -n "$url" ] && break
-    if ! kill -0 "$server" 2>/dev/null; then
-        echo "serve-checks: the server exited before listening:" >&2
-        tail -40 "$log" >&2
-        exit 1
-    fi
-    sleep 0.2
-done
-if [ -z "$url" ]; then
-    echo "serve-checks: no 'serving on http://...' line within 120 s:" >&2
-    tail -40 "$log" >&2
-    exit 1
-fi
+url=$(listening 's/.*serving on \(http:\/\/[^ ]*\).*/\1/p') || exit 1
 echo "serve-checks: the server listens on $url"
 
 status=0
 .venv/bin/python scripts/serve-api-checks.py --url "$url" --token "$token" --spec web/openapi.yaml || status=1
 
 # Graceful shutdown: SIGTERM drains, flushes the store and exits 0 within 30 s.
-if kill -0 "$server" 2>/dev/null; then
-    kill -TERM "$server"
-    stopped=""
-    for _ in $(seq 1 300); do
-        if ! kill -0 "$server" 2>/dev/null; then
-            stopped=yes
-            break
-        fi
-        sleep 0.1
-    done
-    if [ -z "$stopped" ]; then
-        echo "FAIL SIGTERM: the server still runs after 30 s" >&2
-        kill -KILL "$server" 2>/dev/null || true
-        wait "$server" 2>/dev/null || true
-        status=1
-    else
-        rc=0
-        wait "$server" || rc=$?
-        if [ "$rc" -eq 0 ]; then
-            echo "PASS SIGTERM: the server exited 0"
-        else
-            echo "FAIL SIGTERM: the server exited $rc" >&2
-            status=1
-        fi
-    fi
-else
-    rc=0
-    wait "$server" || rc=$?
-    echo "FAIL the server died during the checks (exit $rc)" >&2
-    status=1
-fi
+stopped_cleanly || status=1
 server=""
 echo "serve-checks: server log $log"
 if [ "$status" -ne 0 ]; then

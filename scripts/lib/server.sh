@@ -1,4 +1,5 @@
-# Sourced by the check scripts that run a `lookout serve` in the background (kserve-checks.sh, kserve-grpc-checks.sh).
+# Sourced by the check scripts that run a `lookout serve` in the background (serve-checks.sh, kserve-checks.sh,
+# kserve-grpc-checks.sh).
 # The caller sets `name` (its name in messages), `server` (the pid) and `log` (the server's stderr).
 
 # listening SED: prints the first match of the sed expression SED in $log once the server has written it (120 s at
