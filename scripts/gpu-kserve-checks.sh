@@ -49,6 +49,13 @@ python3 scripts/gpu_kserve_checks.py --url "$url" --binary $bin --out "$out" --s
   --seconds "${KSERVE_SECONDS:-8}" --concurrency "${KSERVE_CONCURRENCY:-1,2,4,8,16,32,64}" 2>&1 \
   | tee "$out/gpu-kserve-checks.txt" || status=1
 grep -q "gpu-kserve-checks: all passed" "$out/gpu-kserve-checks.txt" || status=1
+# Triton's metrics after the run (nv_inference_* per model, nv_cpu_*), kept beside the results.
+metrics=$(sed -n 's/.*inference metrics on \(http:\/\/[^ ]*\).*/\1/p' "$log" | head -1)
+if [ -n "$metrics" ]; then
+  python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=30).read().decode())' \
+    "$metrics" > "$out/metrics.txt" 2>&1 || status=1
+  grep '^nv_inference_\(request_success\|request_failure\|count\|exec_count\){' "$out/metrics.txt" || status=1
+fi
 kill $smi 2>/dev/null
 kill -TERM $server
 for _ in $(seq 1 300); do kill -0 $server 2>/dev/null || break; sleep 0.1; done
