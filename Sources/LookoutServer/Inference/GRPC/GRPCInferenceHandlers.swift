@@ -81,9 +81,8 @@ struct GRPCInferenceHandlers: Inference_GRPCInferenceService.SimpleServiceProtoc
     }
 
     /// Requests a stream may have unanswered at once (running, or answered but not yet written to a client that
-    /// reads slowly); the stream is read no further until one more answer is written.
-    /// 16, as the calls of one connection (`InferenceGRPCService.maxConcurrentStreams`): each may hold a request of
-    /// up to 256 MiB.
+    /// reads slowly): as many as the calls of one connection (`InferenceGRPCService.maxConcurrentStreams`), each of
+    /// which may hold a request of up to 256 MiB. The stream is read no further until one more answer is written.
     static let streamInFlight = InferenceGRPCService.maxConcurrentStreams
 
     /// Triton's ModelStreamInfer for models that answer each request once: every request of the stream runs as
