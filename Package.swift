@@ -123,8 +123,10 @@ let package = Package(
 
         // Errors, ordered JSON, threads and locks, text formatting: the small things every module shares.
         .target(name: "LookoutCore", dependencies: ["CLookoutThreads", hdrHistogram]),
-        .target(name: "LookoutModel", dependencies: ["LookoutCore"]),
-        .target(name: "LookoutCPU", dependencies: ["LookoutModel", "LookoutCore", "CLookoutBLAS", "CLookoutKernels"]),
+        .target(name: "LookoutModel", dependencies: ["LookoutCore"], swiftSettings: hotLoops),
+        .target(
+            name: "LookoutCPU", dependencies: ["LookoutModel", "LookoutCore", "CLookoutBLAS", "CLookoutKernels"],
+            swiftSettings: hotLoops),
         .target(name: "LookoutCUDA", dependencies: ["LookoutCore", "CLookoutCUDA"]),
         .target(
             name: "LookoutMedia", dependencies: ["LookoutCore", "CLookoutImage", "CLookoutFFmpeg"],
@@ -237,7 +239,9 @@ let package = Package(
             dependencies: [
                 "LookoutCUDABackend", "LookoutCUDA", "LookoutModel", "LookoutYOLO", "LookoutMedia", "LookoutCPU",
                 "LookoutTestFixtures", "LookoutTestSupport", "CLookoutCUDA",
-            ]),
+            ],
+            // GPUOpEmulator runs whole models' GPU ops element by element on the CPU.
+            swiftSettings: hotLoops),
         .testTarget(
             name: "LookoutInferenceTests",
             dependencies: [

@@ -191,15 +191,6 @@ import Testing
             ConvKernel.cudnn(CUDNNAlgorithm(algorithm: 6, mathType: 2, workspaceBytes: 0)).key == "cudnn_algo6_math2")
     }
 
-    @Test(.enabled(if: EngineKernelSourceTests.nvrtc != nil, "NVRTC is not installed"))
-    func epilogueKernelCompiles() throws {
-        let nvrtc = try #require(EngineKernelSourceTests.nvrtc)
-        #expect(EngineKernelSource.source.contains("lookout_conv_cudnn_epilogue"))
-        let output = try nvrtc.compile(
-            source: EngineKernelSource.source, name: "engine.cu",
-            options: ["--gpu-architecture=compute_90", "--std=c++17"],
-            kind: .ptx)
-        let ptx = String(decoding: output.image, as: UTF8.self)
-        #expect(ptx.contains(".entry lookout_conv_cudnn_epilogue"))
-    }
+    // The epilogue kernel compiles with the rest of the engine module: `EngineKernelSourceTests.engineCompilesForHopper`
+    // finds it in the cubin (one NVRTC compile of the module, not two).
 }

@@ -99,14 +99,16 @@ import Testing
 
     // The kernels that no generated entry point instantiates: a Kernels/ file left out of the module would still
     // compile, and fail only when EngineKernels looks the function up on a GPU.
+    /// The kernels the engine loads from its module by name.
+    static let kernelsLoadedByName = [
+        "lookout_conv_splitk_epilogue", "lookout_conv_direct", "lookout_conv_cudnn_epilogue", "lookout_elementwise",
+        "lookout_spatial", "lookout_softmax", "lookout_softmax_dot", "lookout_fill_random", "lookout_max_difference",
+        "lookout_matmul", "lookout_attention", "lookout_reduce_max", "lookout_topk", "lookout_gather_elements",
+    ]
+
     @Test func engineModuleDefinesTheKernelsLoadedByName() {
         let source = EngineKernelSource.source
-        for name in [
-            "lookout_conv_splitk_epilogue", "lookout_conv_direct", "lookout_conv_cudnn_epilogue", "lookout_elementwise",
-            "lookout_spatial", "lookout_softmax", "lookout_softmax_dot", "lookout_fill_random",
-            "lookout_max_difference", "lookout_matmul", "lookout_attention", "lookout_reduce_max", "lookout_topk",
-            "lookout_gather_elements",
-        ] {
+        for name in Self.kernelsLoadedByName {
             #expect(source.contains(") \(name)("), "\(name)")
         }
         #expect(NMSKernelSource.source.contains(") lookout_end_to_end("))
@@ -138,6 +140,10 @@ import Testing
             source: EngineKernelSource.source, name: "engine.cu",
             options: ["--gpu-architecture=sm_90", "--std=c++17", "--ptxas-options=-v"], kind: .cubin)
         #expect(output.image.count > 10_000)
+        // Every kernel loaded by name is in the cubin's symbol table (NUL-terminated names; `extern "C"`, unmangled).
+        for name in Self.kernelsLoadedByName {
+            #expect(output.image.firstRange(of: Array(name.utf8) + [0]) != nil, "\(name) is not in the cubin")
+        }
         // ptxas's report per kernel: no tile (the fragment-prefetch variants hold two sets of fragments) may spill.
         let spills = output.log.split(separator: "\n").filter {
             $0.contains("spill") && !$0.contains(" 0 bytes spill stores, 0 bytes spill loads")
