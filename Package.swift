@@ -16,8 +16,9 @@ import PackageDescription
 //   CLI             LookoutCLI          the `lookout` executable
 //
 // Build switches (environment, read when the manifest is evaluated; none is needed to use Lookout as a dependency):
-// * LOOKOUT_DEV_FLAGS=1 (set by scripts/test and the static build): optimise the per-pixel Swift loops and the C
-//   kernels in debug builds too (at -Onone the test suite's letterbox, resize and NMS loops run ~50x slower) and
+// * LOOKOUT_DEV_FLAGS=1 (set by scripts/test and the static build): optimise the per-pixel Swift loops, the model
+//   loader, the CPU executor, the GPU-op emulator of the CUDA backend's tests and the C kernels in debug builds too
+//   (at -Onone the test suite's letterbox, resize and NMS loops run ~50x slower, the emulated GPU plans ~20x) and
 //   compile the C kernels with -O3 -fno-math-errno in release.
 // * LOOKOUT_STATIC_LIBS=1: link OpenBLAS, libjpeg, libpng, zlib and FFmpeg statically (the static FFmpeg of
 //   scripts/build-ffmpeg-static.sh in .ffmpeg-static/), for the GPU machine's binary (docs/gpu-machine.md).
