@@ -256,38 +256,8 @@ import Testing
         #expect(result.stdoutLines.first?.contains("-> 640x640") == true)
     }
 
-    @Test func inferenceServerPortsAreCheckedBeforeItStarts() throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        #expect(fd >= 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, length) == 0 && listen(fd, 4) == 0 && getsockname(fd, $0, &length) == 0
-            }
-        }
-        #expect(bound)
-        let busy = String(UInt16(bigEndian: address.sin_port))
-        let serve = ["serve", "--inference-only", "--model-repository", "/tmp", "--http-port", "0", "--grpc-port", "0"]
-        let cases: [([String], String)] = [
-            (serve + ["--metrics-port", busy], "--metrics-port \(busy): cannot listen on 127.0.0.1:\(busy)"),
-            (["serve", "--inference-only", "--model-repository", "/tmp", "--http-port", busy], "--http-port \(busy)"),
-            (serve + ["--metrics-port", "70000"], "--metrics-port must be from 0 to 65535, or -1"),
-            (serve + ["--grpc-port", "9123", "--metrics-port", "9123"], "must differ"),
-            (["serve", "--metrics-port", "8002"], "need --inference-only"),
-        ]
-        for (arguments, expected) in cases {
-            let result = try CLI.run(arguments)
-            #expect(result.status != 0 && result.stderr.contains(expected), "\(arguments): \(result.stderr)")
-            #expect(result.stderr.split(separator: "\n").count == 1, "\(arguments): \(result.stderr)")
-        }
-    }
-
-    @Test func busyMetricsPortFailsTheRun() throws {
-        // Take a loopback port, then ask stream to serve metrics on it.
+    /// A loopback port taken by a listening socket (closed after `body`).
+    static func withTakenPort(_ body: (Int) throws -> Void) throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #expect(fd >= 0)
         defer { close(fd) }
@@ -301,15 +271,45 @@ import Testing
                 bind(fd, $0, length) == 0 && listen(fd, 4) == 0 && getsockname(fd, $0, &length) == 0
             }
         }
-        #expect(bound)
-        let port = Int(UInt16(bigEndian: address.sin_port))
-        let result = try CLI.run([
-            "stream", "--model", Fixtures.staticModel, "--device", "cpu", "--metrics-port", String(port),
-            "synthetic:64x64:400",
-        ])
-        #expect(result.status != 0, "exit 0 with metrics port \(port) taken: \(result.stderr)")
-        #expect(result.stderr.contains(String(port)), "\(result.stderr)")
-        #expect(!CLI.crashMarkers.contains { result.stderr.contains($0) }, "\(result.stderr)")
+        try #require(bound)
+        try body(Int(UInt16(bigEndian: address.sin_port)))
+    }
+
+    @Test func inferenceServerPortsAreCheckedBeforeItStarts() throws {
+        try Self.withTakenPort { port in
+            let busy = String(port)
+            let serve = [
+                "serve", "--inference-only", "--model-repository", "/tmp", "--http-port", "0", "--grpc-port", "0",
+            ]
+            let cases: [([String], String)] = [
+                (serve + ["--metrics-port", busy], "--metrics-port \(busy): cannot listen on 127.0.0.1:\(busy)"),
+                (
+                    ["serve", "--inference-only", "--model-repository", "/tmp", "--http-port", busy],
+                    "--http-port \(busy)"
+                ),
+                (serve + ["--metrics-port", "70000"], "--metrics-port must be from 0 to 65535, or -1"),
+                (serve + ["--grpc-port", "9123", "--metrics-port", "9123"], "must differ"),
+                (["serve", "--metrics-port", "8002"], "need --inference-only"),
+            ]
+            for (arguments, expected) in cases {
+                let result = try CLI.run(arguments)
+                #expect(result.status != 0 && result.stderr.contains(expected), "\(arguments): \(result.stderr)")
+                #expect(result.stderr.split(separator: "\n").count == 1, "\(arguments): \(result.stderr)")
+            }
+        }
+    }
+
+    @Test func busyMetricsPortFailsTheRun() throws {
+        // Take a loopback port, then ask stream to serve metrics on it.
+        try Self.withTakenPort { port in
+            let result = try CLI.run([
+                "stream", "--model", Fixtures.staticModel, "--device", "cpu", "--metrics-port", String(port),
+                "synthetic:64x64:400",
+            ])
+            #expect(result.status != 0, "exit 0 with metrics port \(port) taken: \(result.stderr)")
+            #expect(result.stderr.contains(String(port)), "\(result.stderr)")
+            #expect(!CLI.crashMarkers.contains { result.stderr.contains($0) }, "\(result.stderr)")
+        }
     }
 
     @Test func streamWhoseSourcesAllFailedExitsNonZero() throws {
