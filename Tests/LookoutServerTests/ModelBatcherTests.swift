@@ -100,9 +100,11 @@ import Testing
 
     @Test func concurrentDetectRequestsShareExecutionsAndEachGetsItsOwnRows() async throws {
         let dynamic = try Fixtures.generated("shapes/shapes-yolov8n-dynamic.onnx")
-        // A long delay, so that every request is queued before the first batch runs; it ends when 4 rows wait.
+        // A delay far longer than the test (10 min): however slowly a loaded machine prepares the requests, the three
+        // of equal parameters run when their 4 rows wait, and the other one when the batcher closes.
         let repository = try Self.repository(
-            dynamic, settings: Self.settings(delayMicroseconds: 3_000_000, maxBatchSize: 4))
+            dynamic, settings: Self.settings(delayMicroseconds: 600_000_000, maxBatchSize: 4))
+        let batcher = try repository.batcher("m-detect")
         let (_, detector) = try repository.detector("m-detect")
         let image = try Self.sample()
         // Requests of 1, 2 and 1 images, two sizes that share one letterbox, one with other parameters.
@@ -112,7 +114,10 @@ import Testing
             try Self.request([image], parameters: #""max_det":20,"conf":0.5"#),
         ]
         let alone = try requests.map { try ModelRunner.run(kind: .detect, detector: detector, request: $0).outputs }
-        let results = await Self.concurrently(repository, "m-detect", requests)
+        async let answered = Self.concurrently(repository, "m-detect", requests)
+        try await Self.waitUntil { repository.statistics("m-detect").executionCount == 1 && batcher.queued == 1 }
+        batcher.close()
+        let results = await answered
         for (i, result) in results.enumerated() {
             let outputs = try result.get()
             #expect(outputs.map(\.shape) == alone[i].map(\.shape), "request \(i)")
@@ -125,10 +130,29 @@ import Testing
         #expect(stats.queue.count == 4)
     }
 
-    @Test func aBadRequestIsAnsweredAloneBesideGoodOnes() async throws {
+    @Test func aFullBatchRunsBeforeAnOlderRequestOfOtherParameters() async throws {
         let dynamic = try Fixtures.generated("shapes/shapes-yolov8n-dynamic.onnx")
         let repository = try Self.repository(
-            dynamic, settings: Self.settings(delayMicroseconds: 3_000_000, maxBatchSize: 2))
+            dynamic, settings: Self.settings(delayMicroseconds: 600_000_000, maxBatchSize: 2))
+        let batcher = try repository.batcher("m-detect")
+        let image = try Self.sample()
+        let older = try Self.request([image], parameters: #""max_det":20,"conf":0.5"#)
+        let first = Task { try await repository.infer("m-detect", request: older) }
+        try await Self.waitUntil { batcher.queued == 1 }
+        // Two of other parameters fill a batch of 2: they run although the older one's 10-min delay has not passed.
+        let full = try Self.request([image, image])
+        #expect(try await repository.infer("m-detect", request: full).rows == 2)
+        #expect(batcher.queued == 1 && repository.statistics("m-detect").executionCount == 1)
+        batcher.close()
+        #expect(try await first.value.rows == 1)
+        #expect(repository.statistics("m-detect").batches[1]?.count == 1)
+    }
+
+    @Test func aBadRequestIsAnsweredAloneBesideGoodOnes() async throws {
+        let dynamic = try Fixtures.generated("shapes/shapes-yolov8n-dynamic.onnx")
+        // A 10-min delay: the two good requests run when both wait (a full batch), however slowly they are prepared.
+        let repository = try Self.repository(
+            dynamic, settings: Self.settings(delayMicroseconds: 600_000_000, maxBatchSize: 2))
         let (_, detector) = try repository.detector("m-detect")
         let image = try Self.sample()
         let good = try Self.request([image])
@@ -158,9 +182,11 @@ import Testing
 
     @Test func rawRequestsOfOneSizeMergeAndOthersRunApart() async throws {
         let dynamic = try Fixtures.generated("shapes/shapes-yolov8n-dynamic.onnx")
+        // A 10-min delay: the two of one size run when their 3 rows wait, the other one when the batcher closes.
         let repository = try Self.repository(
-            dynamic, settings: Self.settings(delayMicroseconds: 3_000_000, maxBatchSize: 3))
+            dynamic, settings: Self.settings(delayMicroseconds: 600_000_000, maxBatchSize: 3))
         let (_, detector) = try repository.detector("m")
+        let batcher = try repository.batcher("m")
         func raw(_ n: Int, _ h: Int, _ w: Int, seed: Int) throws -> InferRequest {
             var state = UInt32(seed)
             let floats = (0..<(n * 3 * h * w)).map { _ -> Float in
@@ -175,7 +201,10 @@ import Testing
         }
         let requests = [try raw(1, 64, 96, seed: 1), try raw(2, 64, 96, seed: 2), try raw(1, 96, 64, seed: 3)]
         let alone = try requests.map { try ModelRunner.run(kind: .raw, detector: detector, request: $0).outputs }
-        let results = await Self.concurrently(repository, "m", requests)
+        async let answered = Self.concurrently(repository, "m", requests)
+        try await Self.waitUntil { repository.statistics("m").executionCount == 1 && batcher.queued == 1 }
+        batcher.close()
+        let results = await answered
         for (i, result) in results.enumerated() {
             let outputs = try result.get()
             #expect(outputs[0].shape == alone[i][0].shape, "request \(i)")

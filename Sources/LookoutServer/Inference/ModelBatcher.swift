@@ -5,8 +5,8 @@ import Synchronization
 
 /// The dynamic batcher of one served model (Triton's `dynamic_batching`). Requests queue; one drain loop (a task)
 /// takes the oldest request, waits up to `maxQueueDelay` from its arrival for more while the batch is not full (a
-/// closing batcher stops waiting), adds the queued requests of the same key (engine input size, detection
-/// parameters) in arrival order up to `mergeRows` rows, runs them as one engine call on NIO's blocking pool and
+/// closing batcher stops waiting; a full batch of another key runs first), adds the queued requests of the same key
+/// (engine input size, detection parameters) in arrival order up to `mergeRows` rows, runs them as one engine call on NIO's blocking pool and
 /// answers each with its own rows. The wait holds no thread: a pool thread is taken only to run a batch, so the
 /// preparation of the requests that fill it (on the same pool) never waits behind it. A merged batch that fails runs
 /// again one request at a time, so an error reaches only the request that caused it.
@@ -156,44 +156,74 @@ final class ModelBatcher: Sendable {
         }
     }
 
-    /// The next batch, after the queue delay; nil (and the loop ends) when the queue is empty.
+    private enum Step {
+        case wait(nanoseconds: UInt64)
+        case run([Pending])
+        /// The queue is empty: the loop ends and the callers of `drained()` resume.
+        case done(idle: [CheckedContinuation<Void, Never>])
+    }
+
+    /// The next batch; nil (and the loop ends) when the queue is empty. A key whose queued rows fill `mergeRows` runs
+    /// at once, even behind an older request of another key; otherwise the oldest request's key runs once its delay
+    /// has passed or the batcher closes. The wait sleeps in slices of at most 1 ms, so it ends soon after either.
     private func nextBatch() async -> [Pending]? {
-        // The wait ends early when the batch fills or the batcher closes: it sleeps in slices of at most 1 ms.
-        while maxQueueDelayNanoseconds > 0 {
-            let wait: UInt64 = state.withLock { s in
-                guard let first = s.queue.first, !s.closed,
-                    s.queue.lazy.filter({ $0.job.key == first.job.key }).map(\.job.rows).reduce(0, +) < mergeRows
-                else { return 0 }
-                let due = first.enqueued &+ maxQueueDelayNanoseconds
-                let now = MonotonicClock.nanoseconds()
-                return due > now ? due - now : 0
-            }
-            guard wait > 0 else { break }
-            // Not cancellable (the task is detached and never cancelled), so the sleep always runs its time.
-            try? await Task.sleep(nanoseconds: min(wait, 1_000_000))
-        }
-        let (batch, idle): ([Pending]?, [CheckedContinuation<Void, Never>]) = state.withLock { s in
-            guard !s.queue.isEmpty else {
-                s.draining = false
-                defer { s.idle = [] }
-                return (nil, s.idle)
-            }
-            let first = s.queue.removeFirst()
-            var batch = [first]
-            var rows = first.job.rows
-            var i = 0
-            while i < s.queue.count && rows < mergeRows {
-                let candidate = s.queue[i].job
-                if candidate.key == first.job.key && rows + candidate.rows <= mergeRows {
-                    rows += candidate.rows
-                    batch.append(s.queue.remove(at: i))
-                } else {
-                    i += 1
+        while true {
+            let step: Step = state.withLock { s in
+                guard let first = s.queue.first else {
+                    s.draining = false
+                    defer { s.idle = [] }
+                    return .done(idle: s.idle)
                 }
+                var key = first.job.key
+                if !s.closed && maxQueueDelayNanoseconds > 0 {
+                    if let full = Self.fullKey(s.queue, rows: mergeRows) {
+                        key = full
+                    } else {
+                        let due = first.enqueued &+ maxQueueDelayNanoseconds
+                        let now = MonotonicClock.nanoseconds()
+                        if due > now { return .wait(nanoseconds: due - now) }
+                    }
+                }
+                return .run(Self.take(key, from: &s.queue, rows: mergeRows))
             }
-            return (batch, [])
+            switch step {
+            case .wait(let nanoseconds):
+                // Not cancellable (the task is detached and never cancelled), so the sleep always runs its time.
+                try? await Task.sleep(nanoseconds: min(nanoseconds, 1_000_000))
+            case .run(let batch):
+                return batch
+            case .done(let idle):
+                for continuation in idle { continuation.resume() }
+                return nil
+            }
         }
-        for continuation in idle { continuation.resume() }
+    }
+
+    /// The first key, in arrival order, whose queued requests have `rows` rows in all.
+    private static func fullKey(_ queue: [Pending], rows: Int) -> InferenceJob.Key? {
+        var queuedRows: [InferenceJob.Key: Int] = [:]
+        for pending in queue {
+            let sum = queuedRows[pending.job.key, default: 0] + pending.job.rows
+            if sum >= rows { return pending.job.key }
+            queuedRows[pending.job.key] = sum
+        }
+        return nil
+    }
+
+    /// Removes the oldest request of `key` and, in arrival order, the others of `key` that fit in `rows` rows.
+    private static func take(_ key: InferenceJob.Key, from queue: inout [Pending], rows limit: Int) -> [Pending] {
+        var batch: [Pending] = []
+        var rows = 0
+        var i = 0
+        while i < queue.count && rows < limit {
+            let candidate = queue[i].job
+            if candidate.key == key && (batch.isEmpty || rows + candidate.rows <= limit) {
+                rows += candidate.rows
+                batch.append(queue.remove(at: i))
+            } else {
+                i += 1
+            }
+        }
         return batch
     }
 
