@@ -81,7 +81,10 @@ struct PacketPathAllocationTests {
         try #require(lookout_alloc_counter_active() != 0)
         let split = try Self.splitDirectly()
 
-        let reader = try VideoPacketReader(url: Self.clip)
+        // Through FFmpeg, as every source but a local MP4 is read; the reader's own MP4 reads are counted after.
+        var options = VideoInputOptions()
+        options.readsMP4SamplesDirectly = false
+        let reader = try VideoPacketReader(url: Self.clip, options: options)
         var packets = 0
         var bytes = 0
         while packets < Self.warmup, let packet = try reader.next() {
@@ -121,5 +124,21 @@ struct PacketPathAllocationTests {
         #expect(bytes > 0)
         #expect(measured == split.packets)
         #expect(ours == split.total)
+
+        // The reader's own MP4 reads (the default for this file): nothing per packet, nothing to rewind.
+        let direct = try VideoPacketReader(url: Self.clip)
+        try #require(direct.readsSamplesDirectly)
+        var directPackets = 0
+        while directPackets < Self.warmup, try direct.next() != nil { directPackets += 1 }
+        let directStart = lookout_thread_alloc_count()
+        while try direct.next() != nil { directPackets += 1 }
+        try direct.rewind()
+        while try direct.next() != nil { directPackets += 1 }
+        let directAllocations = lookout_thread_alloc_count() - directStart
+        print(
+            "VideoPacketReader reading the MP4 itself: \(directAllocations) allocations over packets "
+                + "\(Self.warmup + 1)-300, a rewind and a second pass")
+        #expect(directPackets == 600)
+        #expect(directAllocations == 0)
     }
 }

@@ -11,6 +11,11 @@ public struct VideoInputOptions: Sendable {
     /// Consecutive packets the decoder may reject before the stream fails (isolated corrupt packets are counted,
     /// concealed by the decoder and skipped).
     public var maxConsecutiveDecodeErrors = 50
+    /// Local MP4/MOV files with H.264 or HEVC: `VideoPacketReader` reads the video samples itself (one read per
+    /// packet into a buffer allocated once) rather than through FFmpeg's demuxer and bitstream filter, which allocate
+    /// per packet; the packets are the same. False keeps FFmpeg's for every packet (the reference it is tested
+    /// against).
+    public var readsMP4SamplesDirectly = true
     /// Any other FFmpeg option (`-opt value` of the ffmpeg CLI's input options), e.g. `["rw_timeout": "5000000"]`.
     public var extra: [String: String] = [:]
 

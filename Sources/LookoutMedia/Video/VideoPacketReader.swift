@@ -11,6 +11,11 @@ import CLookoutFFmpeg
 /// - AV1, VP9, VP8, MPEG-4 and the rest: no filter, the packets as read (VP9 superframes whole: FFmpeg's cuvid
 ///   decoder hands them to `cuvidParseVideoData` unsplit too). MPEG-4 Part 2's VOL header lives in `extradata`.
 ///
+/// A local MP4/MOV file's H.264 or HEVC track is read without FFmpeg past the first packet (`MP4SampleReader`: one
+/// `pread` per sample into a buffer allocated once, the filter's rules applied by `AnnexBConverter`), so that reading
+/// allocates nothing per packet; the packets are the same bytes and time stamps as FFmpeg's
+/// (`VideoInputOptions.readsMP4SamplesDirectly`).
+///
 /// Not thread-safe except through its `interrupt`, which any thread may trigger.
 ///
 /// ```swift
@@ -46,7 +51,13 @@ public final class VideoPacketReader {
     private let streamIndex: Int32
     private let startTime: Int64?
     private let seconds: Double
-    /// `output` holds the first packet, read while opening, not yet handed out.
+    /// Reads a local MP4's samples itself from the second packet on (nil: FFmpeg reads every packet).
+    private var direct: MP4SampleReader?
+    /// The packet `next()` hands out, in `output` or in `direct`'s buffer.
+    private var current: (base: UnsafeRawPointer?, count: Int, timestamp: Int64?, isKeyFrame: Bool) = (
+        nil, 0, nil, false
+    )
+    /// `current` holds the first packet, read while opening, not yet handed out.
     private var pending = false
     private var draining = false
     private var ended = false
@@ -132,7 +143,18 @@ public final class VideoPacketReader {
         pending = try advance()
         self.parameters = VideoPacketReader.parameters(
             codecID, parameters.pointee, first: pending ? output : nil)
+        if options.readsMP4SamplesDirectly, pending, let output, let format = self.format,
+            let codec: AnnexBConverter.Codec =
+                codecID == AV_CODEC_ID_H264 ? .h264 : codecID == AV_CODEC_ID_HEVC ? .hevc : nil
+        {
+            direct = MP4SampleReader(
+                path: url, format: format, stream: opened.stream, codec: codec, filteredParameterSets: extradata,
+                first: output)
+        }
     }
+
+    /// Whether the packets after the first come from the reader's own MP4 reads (else from FFmpeg's demuxer).
+    public var readsSamplesDirectly: Bool { direct != nil }
 
     /// The container's pixel format (set when `avformat_find_stream_info` could decode a frame), else the parser's
     /// over the first packet; the parser's coded size, else the container's.
@@ -169,13 +191,10 @@ public final class VideoPacketReader {
         } else if try !advance() {
             return nil
         }
-        guard let output else { return nil }
-        let packet = output.pointee
-        let pts = packet.pts != VideoInput.noPTS ? packet.pts : nil
         return VideoPacket(
-            reader: self, generation: generation, base: packet.data.map { UnsafeRawPointer($0) },
-            count: Int(packet.size), pts: pts.map { Double($0 - (startTime ?? 0)) * seconds }, timestamp: pts,
-            isKeyFrame: packet.flags & AV_PKT_FLAG_KEY != 0)
+            reader: self, generation: generation, base: current.base, count: current.count,
+            pts: current.timestamp.map { Double($0 - (startTime ?? 0)) * seconds }, timestamp: current.timestamp,
+            isKeyFrame: current.isKeyFrame)
     }
 
     /// Puts the next filtered packet of the stream into `output`; false at the end.
@@ -183,9 +202,23 @@ public final class VideoPacketReader {
         guard let format, let filter, let input, let output else { return false }
         av_packet_unref(output)
         generation &+= 1
+        current = (nil, 0, nil, false)
+        if let direct {
+            if interrupt.isStopped { throw VideoError(.stopped, source: source, message: "cannot read: stopped") }
+            guard try direct.read(source: source, filter: bitstreamFilter ?? "null") else { return false }
+            current = (direct.bytes.baseAddress, direct.bytes.count, direct.timestamp, direct.isKeyFrame)
+            return true
+        }
         while !ended {
             let received = av_bsf_receive_packet(filter, output)
-            if received == 0 { return true }
+            if received == 0 {
+                let packet = output.pointee
+                current = (
+                    packet.data.map { UnsafeRawPointer($0) }, Int(packet.size),
+                    packet.pts != VideoInput.noPTS ? packet.pts : nil, packet.flags & AV_PKT_FLAG_KEY != 0
+                )
+                return true
+            }
             if received == FFmpeg.eof || (received == FFmpeg.eagain && draining) {
                 ended = true
                 break
@@ -227,6 +260,10 @@ public final class VideoPacketReader {
         av_packet_unref(output)
         generation &+= 1
         pending = false
+        if let direct {
+            direct.rewind()
+            return
+        }
         let status = av_seek_frame(format, streamIndex, startTime ?? 0, AVSEEK_FLAG_BACKWARD)
         guard status >= 0 else {
             throw VideoDecoder.failure(.read, source, "cannot seek to the start", "av_seek_frame", status, interrupt)
