@@ -8,6 +8,9 @@
 #   DIR: what scripts/pack-kserve-for-device.sh made (.device/kserve: lookout.xz, COMMIT, wheels/ with tritonclient's
 #   HTTP client). steps: check,perf (default both). KSERVE_SECONDS (8) and KSERVE_CONCURRENCY (1,2,4,8,16,32,64) size
 #   the load run; KSERVE_SERVE_FLAGS adds serve flags (e.g. --max-queue-delay-us 500).
+#   Step `pa` alone, from DIR = .device/kserve-pa (`KSERVE_PACK=perf_analyzer bash scripts/pack-kserve-for-device.sh`):
+#   Triton's perf_analyzer against the server on the GPU, HTTP and gRPC, --shared-memory none, system and cuda
+#   (scripts/perf-analyzer-checks.sh; its outputs in OUT/perf_analyzer).
 set -u
 dir=$1
 out=$2
@@ -15,6 +18,18 @@ steps=${3:-check,perf}
 bin=/tmp/lookout
 if [ ! -x $bin ]; then
   xz -dc "$dir/lookout.xz" > $bin && chmod +x $bin || { echo "cannot unpack $dir/lookout.xz"; exit 1; }
+fi
+if [ "$steps" = pa ]; then
+  mkdir -p /tmp/pa/lib "$out/perf_analyzer"
+  cp "$dir/perf_analyzer/perf_analyzer" /tmp/pa/ && cp "$dir"/perf_analyzer/lib/libb64* /tmp/pa/lib/
+  xz -dc "$dir/perf_analyzer/lib/perf_analyzer.bin.xz" > /tmp/pa/lib/perf_analyzer.bin && chmod +x /tmp/pa/lib/perf_analyzer.bin
+  xz -dc "$dir/perf_analyzer/lib/libcudart.so.12.xz" > /tmp/pa/lib/libcudart.so.12
+  { echo "commit $(cat "$dir/COMMIT" 2>/dev/null)"; nvidia-smi --query-gpu=name,driver_version --format=csv,noheader; } \
+    | tee "$out/perf_analyzer/probe.txt"
+  PERF_ANALYZER=/tmp/pa/perf_analyzer PA_SHARED_MEMORY="none system cuda" PA_DEVICE=cuda PA_CONCURRENCY=4 \
+    PA_REQUESTS=50 PA_OUT="$out/perf_analyzer" bash scripts/perf-analyzer-checks.sh $bin Models/shapes-yolov8n.onnx "" \
+    2>&1 | tee "$out/perf_analyzer/checks.txt"
+  exit "${PIPESTATUS[0]}"
 fi
 if [ ! -d /tmp/kserve-site ]; then
   python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/kserve-site "$dir"/wheels/*.whl || exit 1

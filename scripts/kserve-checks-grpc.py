@@ -489,6 +489,9 @@ def main():
     before = client.get_inference_statistics(detect_model, as_json=True)["model_stats"][0]
     check(int(before["inference_stats"]["success"]["count"]) >= 8 and int(before["inference_stats"]["success"]["ns"]) > 0,
           f"gRPC ModelStatistics: {before['inference_stats']['success']}")
+    phases = {p: before["inference_stats"].get(p, {}) for p in ("queue", "compute_input", "compute_infer", "compute_output")}
+    check(all(int(d.get("count", 0)) == int(before["inference_stats"]["success"]["count"]) and int(d.get("ns", 0)) > 0
+              for d in phases.values()), f"gRPC stats phases, one count per answered request: {phases}")
     every = {s["name"] for s in client.get_inference_statistics(as_json=True)["model_stats"]}
     check({model, detect_model} <= every, f"gRPC statistics of every model ({sorted(every)})")
     index = client.get_model_repository_index(as_json=True)["models"]

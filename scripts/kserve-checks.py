@@ -224,9 +224,11 @@ def metrics_checks(client, metrics_url, detect_model, model):
         found = {metric: samples.get(metric + labels) for metric in expected}
         check(found == {k: float(v) for k, v in expected.items()},
               f"metrics of {name} equal its statistics: {found}")
-        queue_us = samples.get("nv_inference_queue_duration_us" + labels, -1)
-        check(abs(queue_us - stats["inference_stats"]["queue"]["ns"] / 1000) < 1,
-              f"metrics of {name}: queue {queue_us:.1f} µs, statistics {stats['inference_stats']['queue']['ns'] / 1000:.1f} µs")
+        for phase in ("queue", "compute_input", "compute_infer", "compute_output"):
+            metric = "nv_inference_queue_duration_us" if phase == "queue" else f"nv_inference_{phase}_duration_us"
+            us = samples.get(metric + labels, -1)
+            check(abs(us - stats["inference_stats"][phase]["ns"] / 1000) < 1,
+                  f"metrics of {name}: {phase} {us:.1f} µs, statistics {stats['inference_stats'][phase]['ns'] / 1000:.1f} µs")
     cpu = [samples.get(k) for k in ("nv_cpu_utilization", "nv_cpu_memory_total_bytes", "nv_cpu_memory_used_bytes")]
     check(None not in cpu and 0 <= cpu[0] <= 1 and 0 < cpu[2] <= cpu[1], f"CPU metrics {cpu}")
 
@@ -354,6 +356,11 @@ def main():
     stats = client.get_inference_statistics(detect_model)["model_stats"][0]
     check(stats["inference_stats"]["success"]["count"] >= 6 and stats["inference_stats"]["success"]["ns"] > 0,
           f"stats: {stats['inference_stats']['success']}")
+    # One count per answered request in each phase, all four with time in them: perf_analyzer refuses a server
+    # whose compute_input, compute_infer and compute_output counts differ.
+    phases = {p: stats["inference_stats"][p] for p in ("queue", "compute_input", "compute_infer", "compute_output")}
+    check(all(int(d["count"]) == int(stats["inference_stats"]["success"]["count"]) and int(d["ns"]) > 0
+              for d in phases.values()), f"stats phases, one count per answered request: {phases}")
     served = {model, detect_model} | ({args.dynamic, args.dynamic + "-detect"} if args.dynamic else set())
     check({s["name"] for s in client.get_inference_statistics()["model_stats"]} == served, "stats of every model")
     index = client.get_model_repository_index()

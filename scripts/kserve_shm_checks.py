@@ -71,11 +71,11 @@ def run(client, url, model, bgr, expected, rows, same, check, raw_request):
         result = client.infer(model, [shm_input()], outputs=shm_outputs())
         response = result.get_response()
         outs = {o["name"]: o for o in response["outputs"]}
-        check(outs["detections"]["parameters"] == {"shared_memory_region": "out", "shared_memory_byte_size": 7200}
-              and outs["count"]["parameters"] == {"shared_memory_region": "out", "shared_memory_byte_size": 4,
-                                                  "shared_memory_offset": 7200}
-              and "data" not in outs["count"] and "data" not in outs["detections"],
-              f"shm outputs carry their region and no data: {outs['count']}")
+        # As Triton answers: name, datatype and shape, no parameters (its C++ client takes those for binary data) and
+        # no data.
+        check(all(set(outs[n]) == {"name", "datatype", "shape"} for n in ("detections", "count"))
+              and outs["detections"]["shape"] == [1, 300, 6] and outs["count"]["shape"] == [1],
+              f"shm outputs carry name, datatype and shape only: {outs['count']}")
         count = shm.get_contents_as_numpy(h_out, np.int32, [1], offset=7200)
         detections = shm.get_contents_as_numpy(h_out, np.float32, [1, 300, 6])
         same(rows(detections[0], count[0]), expected, "system shm input and outputs")

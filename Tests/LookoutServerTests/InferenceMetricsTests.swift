@@ -21,14 +21,17 @@ import Testing
     @Test func countsFollowTheStatistics() async throws {
         let repository = try ModelBatcherTests.repository(
             Fixtures.staticModel, settings: ModelBatcherTests.settings(delayMicroseconds: 0))
-        let image = try ModelBatcherTests.sample()
-        let requests = try (0..<3).map { _ in try ModelBatcherTests.request([image]) }
-        let results = await ModelBatcherTests.concurrently(repository, "m-detect", requests)
-        #expect(results.allSatisfy { (try? $0.get()) != nil })
-        // What the routes record around each request: two answered (of 1 and 2 images), one refused.
-        repository.record("m-detect", success: true, nanoseconds: 3_000, batch: 1)
-        repository.record("m-detect", success: true, nanoseconds: 5_000, batch: 2)
-        repository.record("m-detect", success: false, nanoseconds: 7_000, batch: 1)
+        let request = try ModelBatcherTests.request([try ModelBatcherTests.sample()])
+        var timings: [RequestTiming] = []
+        for _ in 0..<3 { timings.append(try await repository.infer("m-detect", request: request).timing) }
+        #expect(timings.allSatisfy { $0.input > 0 && $0.infer > 0 })
+        // What the routes record around each request (adding the response's writing): two answered (of 1 and 2
+        // images), one refused.
+        timings[0].output = 2_000
+        timings[1].output = 4_000
+        repository.record("m-detect", nanoseconds: 3_000, batch: 1, timing: timings[0])
+        repository.record("m-detect", nanoseconds: 5_000, batch: 2, timing: timings[1])
+        repository.record("m-detect", nanoseconds: 7_000, batch: 1, timing: nil)
 
         let samples = Self.samples(repository.metricsText())
         let stats = repository.statistics("m-detect")
@@ -41,10 +44,21 @@ import Testing
         #expect(value("nv_inference_exec_count") == 3 && stats.executionCount == 3)
         // Answered requests only, as Triton counts it: 3 + 5 µs.
         #expect(value("nv_inference_request_duration_us") == 8)
-        let queue = try #require(value("nv_inference_queue_duration_us"))
-        #expect(abs(queue - Double(stats.queue.nanoseconds) / 1000) < 1e-3)
-        let compute = try #require(value("nv_inference_compute_infer_duration_us"))
-        #expect(compute > 0 && abs(compute - Double(stats.computeInfer.nanoseconds) / 1000) < 1e-3)
+        // Per answered request, the four phases: statistics and metrics alike; the compute counts equal (what
+        // perf_analyzer requires of a server).
+        let answered = timings.prefix(2)
+        for (metric, phase, duration) in [
+            ("nv_inference_queue_duration_us", \RequestTiming.queue, stats.queue),
+            ("nv_inference_compute_input_duration_us", \RequestTiming.input, stats.computeInput),
+            ("nv_inference_compute_infer_duration_us", \RequestTiming.infer, stats.computeInfer),
+            ("nv_inference_compute_output_duration_us", \RequestTiming.output, stats.computeOutput),
+        ] {
+            let nanoseconds = answered.reduce(UInt64(0)) { $0 + $1[keyPath: phase] }
+            #expect(duration == ModelStatistics.Duration(count: 2, nanoseconds: nanoseconds), "\(metric)")
+            let microseconds = try #require(value(metric), "\(metric)")
+            #expect(abs(microseconds - Double(nanoseconds) / 1000) < 1e-3, "\(metric)")
+        }
+        #expect(stats.computeOutput.nanoseconds == 6_000)
         #expect(value("nv_inference_pending_request_count") == 0)
         // Every loaded model is listed, with nothing counted yet.
         #expect(value("nv_inference_request_success", "m") == 0)

@@ -127,7 +127,6 @@ import Testing
         // Three requests of equal parameters merge (4 rows), the conf 0.5 one runs apart: 2 executions.
         #expect(stats.executionCount == 2)
         #expect(stats.batches[4]?.count == 1 && stats.batches[1]?.count == 1)
-        #expect(stats.queue.count == 4)
     }
 
     @Test func aFullBatchRunsBeforeAnOlderRequestOfOtherParameters() async throws {

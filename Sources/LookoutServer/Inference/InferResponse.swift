@@ -34,9 +34,9 @@ struct InferResponse: Sendable {
                 ("shape", .array(output.shape.map { .int($0) })),
             ]
             if let location {
-                let bytes = output.bytes
-                try location.write(bytes, sharedMemory, what: "output '\(output.name)'")
-                fields.append(("parameters", location.responseParameters(written: bytes.count)))
+                // As Triton answers over HTTP: name, datatype and shape only (its C++ client, perf_analyzer's,
+                // reads any `parameters` of an output as binary data in the body).
+                try location.write(output.bytes, sharedMemory, what: "output '\(output.name)'")
             } else if inBinary {
                 let bytes = output.bytes
                 fields.append(("parameters", .object([("binary_data_size", .int(bytes.count))])))

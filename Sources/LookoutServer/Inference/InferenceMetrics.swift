@@ -8,14 +8,15 @@ import Synchronization
 /// Per model, labelled `model` and `version` ("1"), counted per request as Triton does:
 /// `nv_inference_request_success`, `nv_inference_request_failure` (requests), `nv_inference_count` (rows: images,
 /// or rows of the raw network's batch), `nv_inference_exec_count` (engine calls; count / exec count is the mean
-/// dynamic batch), the cumulative `nv_inference_request_duration_us`, `nv_inference_queue_duration_us` and
-/// `nv_inference_compute_infer_duration_us`, and the gauge `nv_inference_pending_request_count` (requests queued
+/// dynamic batch), the cumulative `nv_inference_request_duration_us`, `nv_inference_queue_duration_us`,
+/// `nv_inference_compute_input_duration_us`, `nv_inference_compute_infer_duration_us` and
+/// `nv_inference_compute_output_duration_us` (answered requests), and the gauge `nv_inference_pending_request_count` (requests queued
 /// now). Per scrape: `nv_cpu_utilization` (all cores, 0–1, since the previous scrape), `nv_cpu_memory_total_bytes`
 /// and `nv_cpu_memory_used_bytes` (from /proc/stat and /proc/meminfo, as Triton reads them).
 package final class InferenceMetrics: Sendable {
     private struct Model {
         let success, failure, inferences, executions: Counter
-        let requestDuration, queueDuration, computeInfer: Counter
+        let requestDuration, queueDuration, computeInput, computeInfer, computeOutput: Counter
         let pending: Gauge
     }
 
@@ -62,9 +63,15 @@ package final class InferenceMetrics: Sendable {
                 queueDuration: counter(
                     "nv_inference_queue_duration_us",
                     "Cumulative inference queuing duration in microseconds (includes cached requests)"),
+                computeInput: counter(
+                    "nv_inference_compute_input_duration_us",
+                    "Cumulative compute input duration in microseconds \(cached)"),
                 computeInfer: counter(
                     "nv_inference_compute_infer_duration_us",
                     "Cumulative compute inference duration in microseconds \(cached)"),
+                computeOutput: counter(
+                    "nv_inference_compute_output_duration_us",
+                    "Cumulative inference compute output duration in microseconds \(cached)"),
                 pending: registry.makeGauge(
                     descriptor: Self.name(
                         "nv_inference_pending_request_count",
@@ -74,26 +81,26 @@ package final class InferenceMetrics: Sendable {
         }
     }
 
-    /// One request of `name`, answered (with its `rows`) or refused, from its arrival to its answer. As in Triton,
-    /// the request duration counts the answered ones only.
-    func request(_ name: String, success: Bool, nanoseconds: UInt64, rows: Int) {
+    /// One request of `name`, answered (with its `rows` and `timing`) or refused (nil), from its arrival to its
+    /// answer. As in Triton, the durations count the answered ones only.
+    func request(_ name: String, nanoseconds: UInt64, rows: Int, timing: RequestTiming?) {
         let model = model(name)
-        if success {
-            model.success.increment()
-            model.inferences.increment(by: Int64(rows))
-            model.requestDuration.increment(by: Double(nanoseconds) / 1000)
-        } else {
+        guard let timing else {
             model.failure.increment()
+            return
         }
+        model.success.increment()
+        model.inferences.increment(by: Int64(rows))
+        model.requestDuration.increment(by: Double(nanoseconds) / 1000)
+        model.queueDuration.increment(by: Double(timing.queue) / 1000)
+        model.computeInput.increment(by: Double(timing.input) / 1000)
+        model.computeInfer.increment(by: Double(timing.infer) / 1000)
+        model.computeOutput.increment(by: Double(timing.output) / 1000)
     }
 
-    /// One engine call of `name` for `requests` requests that waited `queued` ns in all; each request counts the
-    /// call's whole time, as Triton's compute time does.
-    func execution(_ name: String, requests: Int, nanoseconds: UInt64, queued: UInt64) {
-        let model = model(name)
-        model.executions.increment()
-        model.queueDuration.increment(by: Double(queued) / 1000)
-        model.computeInfer.increment(by: Double(nanoseconds) * Double(requests) / 1000)
+    /// One engine call of `name`.
+    func execution(_ name: String) {
+        model(name).executions.increment()
     }
 
     /// The exposition text, the pending counts given by `pending` (model name → requests queued now) and the CPU

@@ -126,17 +126,25 @@ struct InferenceRoutes: Sendable {
             // Parsing, decoding, the model and the response's bytes block a thread for up to seconds: NIO's blocking
             // pool runs them, so that the cooperative threads keep answering health checks and other requests. The
             // model's batcher runs the request, merged with concurrent ones.
-            let parsed = try await NIOThreadPool.singleton.runIfActive {
-                try InferRequest(body: body, headerLength: headerLength, sharedMemory: sharedMemory)
+            let (parsed, parsing) = try await NIOThreadPool.singleton.runIfActive {
+                let start = MonotonicClock.nanoseconds()
+                let parsed = try InferRequest(body: body, headerLength: headerLength, sharedMemory: sharedMemory)
+                return (parsed, MonotonicClock.nanoseconds() &- start)
             }
-            let (outputs, batch) = try await repository.infer(name, request: parsed)
-            let response = try await NIOThreadPool.singleton.runIfActive {
-                try InferResponse(model: name, request: parsed, outputs: outputs, sharedMemory: sharedMemory)
+            let (outputs, batch, inferred) = try await repository.infer(name, request: parsed)
+            let (response, writing) = try await NIOThreadPool.singleton.runIfActive {
+                let start = MonotonicClock.nanoseconds()
+                let response = try InferResponse(
+                    model: name, request: parsed, outputs: outputs, sharedMemory: sharedMemory)
+                return (response, MonotonicClock.nanoseconds() &- start)
             }
-            repository.record(name, success: true, nanoseconds: MonotonicClock.nanoseconds() &- start, batch: batch)
+            var timing = inferred
+            timing.input &+= parsing
+            timing.output = writing
+            repository.record(name, nanoseconds: MonotonicClock.nanoseconds() &- start, batch: batch, timing: timing)
             return response.http
         } catch {
-            repository.record(name, success: false, nanoseconds: MonotonicClock.nanoseconds() &- start, batch: 0)
+            repository.record(name, nanoseconds: MonotonicClock.nanoseconds() &- start, batch: 0, timing: nil)
             throw error
         }
     }

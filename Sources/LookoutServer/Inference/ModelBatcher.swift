@@ -15,7 +15,14 @@ final class ModelBatcher: Sendable {
         var id: UInt64
         var job: InferenceJob
         var enqueued: UInt64
-        var continuation: CheckedContinuation<[OutputTensor], any Error>
+        var continuation: CheckedContinuation<Answer, any Error>
+    }
+
+    /// A queued job's outputs and its time in the queue and in its batch's execution.
+    private struct Answer {
+        var outputs: [OutputTensor]
+        var queue: UInt64
+        var infer: UInt64
     }
 
     private struct State {
@@ -69,17 +76,21 @@ final class ModelBatcher: Sendable {
     /// Whether requests share engine calls (what the model configuration's `dynamic_batching` says).
     var merges: Bool { mergeRows > 1 }
 
-    /// Checks and decodes `request` (on NIO's blocking pool), queues it and waits for its outputs.
-    func infer(_ request: InferRequest) async throws -> (outputs: [OutputTensor], rows: Int) {
-        let job = try await NIOThreadPool.singleton.runIfActive { [kind, detector, maxBatchSize] in
-            try ModelRunner.prepare(kind: kind, detector: detector, request: request, maxBatch: maxBatchSize)
+    /// Checks and decodes `request` (on NIO's blocking pool), queues it and waits for its outputs; with them its
+    /// rows and its time in preparation (`input`), in the queue and in its batch's execution.
+    func infer(_ request: InferRequest) async throws -> (outputs: [OutputTensor], rows: Int, timing: RequestTiming) {
+        let (job, prepared) = try await NIOThreadPool.singleton.runIfActive { [kind, detector, maxBatchSize] in
+            let start = MonotonicClock.nanoseconds()
+            let job = try ModelRunner.prepare(kind: kind, detector: detector, request: request, maxBatch: maxBatchSize)
+            return (job, MonotonicClock.nanoseconds() &- start)
         }
-        return (try await submit(job), job.rows)
+        let answer = try await submit(job)
+        return (answer.outputs, job.rows, RequestTiming(input: prepared, queue: answer.queue, infer: answer.infer))
     }
 
     /// Queues a prepared job and waits for its outputs. A task cancelled while its job waits leaves the queue; once
     /// its batch runs, the batch completes for the others.
-    func submit(_ job: InferenceJob) async throws -> [OutputTensor] {
+    private func submit(_ job: InferenceJob) async throws -> Answer {
         let id = state.withLock { s in
             s.nextID += 1
             s.arriving.insert(s.nextID)
@@ -229,11 +240,13 @@ final class ModelBatcher: Sendable {
 
     private func run(_ batch: [Pending]) {
         let start = MonotonicClock.nanoseconds()
-        let queued = batch.reduce(UInt64(0)) { $0 &+ (start &- $1.enqueued) }
         do {
             let outputs = try ModelRunner.run(batch.map(\.job), detector: detector)
-            record(batch.map(\.job), start: start, queued: queued)
-            for (pending, outputs) in zip(batch, outputs) { pending.continuation.resume(returning: outputs) }
+            let elapsed = record(batch.map(\.job), start: start)
+            for (pending, outputs) in zip(batch, outputs) {
+                pending.continuation.resume(
+                    returning: Answer(outputs: outputs, queue: start &- pending.enqueued, infer: elapsed))
+            }
         } catch {
             guard batch.count > 1 else {
                 batch[0].continuation.resume(throwing: error)
@@ -243,8 +256,9 @@ final class ModelBatcher: Sendable {
                 let alone = MonotonicClock.nanoseconds()
                 do {
                     let outputs = try ModelRunner.run([pending.job], detector: detector)
-                    record([pending.job], start: alone, queued: alone &- pending.enqueued)
-                    pending.continuation.resume(returning: outputs[0])
+                    let elapsed = record([pending.job], start: alone)
+                    pending.continuation.resume(
+                        returning: Answer(outputs: outputs[0], queue: start &- pending.enqueued, infer: elapsed))
                 } catch {
                     pending.continuation.resume(throwing: error)
                 }
@@ -252,9 +266,10 @@ final class ModelBatcher: Sendable {
         }
     }
 
-    private func record(_ jobs: [InferenceJob], start: UInt64, queued: UInt64) {
+    /// Counts the execution of `jobs` that began at `start`; its nanoseconds.
+    private func record(_ jobs: [InferenceJob], start: UInt64) -> UInt64 {
         let elapsed = MonotonicClock.nanoseconds() &- start
-        let rows = jobs.reduce(0) { $0 + $1.rows }
-        statistics.recordExecution(name, rows: rows, requests: jobs.count, nanoseconds: elapsed, queued: queued)
+        statistics.recordExecution(name, rows: jobs.reduce(0) { $0 + $1.rows }, nanoseconds: elapsed)
+        return elapsed
     }
 }

@@ -140,7 +140,8 @@ enum ModelMetadata {
                 "inference_stats",
                 .object([
                     ("success", duration(s.success)), ("fail", duration(s.fail)), ("queue", duration(s.queue)),
-                    ("compute_input", zero), ("compute_infer", duration(s.computeInfer)), ("compute_output", zero),
+                    ("compute_input", duration(s.computeInput)), ("compute_infer", duration(s.computeInfer)),
+                    ("compute_output", duration(s.computeOutput)),
                     ("cache_hit", zero), ("cache_miss", zero),
                 ])
             ),

@@ -106,7 +106,9 @@ package final class ModelRepository: Sendable {
     }
 
     /// Runs `request` on the loaded model `name` through its batcher: the outputs and the request's rows.
-    func infer(_ name: String, request: InferRequest) async throws -> (outputs: [OutputTensor], rows: Int) {
+    func infer(_ name: String, request: InferRequest) async throws
+        -> (outputs: [OutputTensor], rows: Int, timing: RequestTiming)
+    {
         try await batcher(name).infer(request)
     }
 
@@ -164,10 +166,10 @@ package final class ModelRepository: Sendable {
         }
     }
 
-    /// Counts one request of `name`: success (with its rows) or failure, and its time (the batcher counts the
-    /// executions).
-    package func record(_ name: String, success: Bool, nanoseconds: UInt64, batch: Int) {
-        statisticsBook.recordRequest(name, success: success, nanoseconds: nanoseconds, rows: batch)
+    /// Counts one request of `name`: answered (with its rows and where its time went) or refused (`timing` nil), and
+    /// its time from arrival to answer (the batcher counts the executions).
+    package func record(_ name: String, nanoseconds: UInt64, batch: Int, timing: RequestTiming?) {
+        statisticsBook.recordRequest(name, nanoseconds: nanoseconds, rows: batch, timing: timing)
     }
 
     package func statistics(_ name: String) -> ModelStatistics {

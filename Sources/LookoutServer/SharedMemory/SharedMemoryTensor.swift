@@ -67,12 +67,4 @@ package struct SharedMemoryTensor: Sendable, Equatable {
         try Self.registry(registry, what: what).write(bytes, to: region, offset: offset, capacity: byteSize, for: what)
     }
 
-    /// The parameters a response's output carries in place of its data.
-    func responseParameters(written: Int) -> JSONValue {
-        var fields: [(String, JSONValue)] = [
-            ("shared_memory_region", .string(region)), ("shared_memory_byte_size", .int(written)),
-        ]
-        if offset != 0 { fields.append(("shared_memory_offset", .int(offset))) }
-        return .object(fields)
-    }
 }

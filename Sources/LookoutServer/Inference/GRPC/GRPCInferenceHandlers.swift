@@ -140,18 +140,25 @@ struct GRPCInferenceHandlers: Inference_GRPCInferenceService.SimpleServiceProtoc
         do {
             // As over HTTP: the conversion (shared memory reads included) and the response block a thread, so NIO's
             // blocking pool runs them; the model's batcher runs the request, merged with concurrent ones.
-            let parsed = try await NIOThreadPool.singleton.runIfActive { [sharedMemory] in
-                try InferRequest(grpc: request, sharedMemory: sharedMemory)
+            let (parsed, parsing) = try await NIOThreadPool.singleton.runIfActive { [sharedMemory] in
+                let start = MonotonicClock.nanoseconds()
+                let parsed = try InferRequest(grpc: request, sharedMemory: sharedMemory)
+                return (parsed, MonotonicClock.nanoseconds() &- start)
             }
-            let (outputs, batch) = try await repository.infer(name, request: parsed)
-            let response = try await NIOThreadPool.singleton.runIfActive { [sharedMemory] in
-                try GRPCInferResponse.response(
+            let (outputs, batch, inferred) = try await repository.infer(name, request: parsed)
+            let (response, writing) = try await NIOThreadPool.singleton.runIfActive { [sharedMemory] in
+                let start = MonotonicClock.nanoseconds()
+                let response = try GRPCInferResponse.response(
                     model: name, request: parsed, outputs: outputs, sharedMemory: sharedMemory)
+                return (response, MonotonicClock.nanoseconds() &- start)
             }
-            repository.record(name, success: true, nanoseconds: MonotonicClock.nanoseconds() &- start, batch: batch)
+            var timing = inferred
+            timing.input &+= parsing
+            timing.output = writing
+            repository.record(name, nanoseconds: MonotonicClock.nanoseconds() &- start, batch: batch, timing: timing)
             return response
         } catch {
-            repository.record(name, success: false, nanoseconds: MonotonicClock.nanoseconds() &- start, batch: 0)
+            repository.record(name, nanoseconds: MonotonicClock.nanoseconds() &- start, batch: 0, timing: nil)
             if let error = error as? ServeError { throw error.rpcError }
             if let error = error as? RPCError { throw error }
             throw RPCError(code: .internalError, message: "model '\(name)': \(error)")

@@ -104,8 +104,8 @@ enum GRPCModelConfig {
                 $0.fail = duration(s.fail)
                 $0.queue = duration(s.queue)
                 $0.computeInfer = duration(s.computeInfer)
-                $0.computeInput = zero
-                $0.computeOutput = zero
+                $0.computeInput = duration(s.computeInput)
+                $0.computeOutput = duration(s.computeOutput)
                 $0.cacheHit = zero
                 $0.cacheMiss = zero
             }
