@@ -150,6 +150,9 @@ public final class VideoPacketReader {
             direct = MP4SampleReader(
                 path: url, format: format, stream: opened.stream, codec: codec, filteredParameterSets: extradata,
                 first: output)
+            // FFmpeg's demuxer is not read again: its context, index and buffers (and its file descriptor) go. The
+            // first packet, still pending in `output`, holds its own reference to its bytes.
+            if direct != nil { avformat_close_input(&self.format) }
         }
     }
 
@@ -199,7 +202,7 @@ public final class VideoPacketReader {
 
     /// Puts the next filtered packet of the stream into `output`; false at the end.
     private func advance() throws(VideoError) -> Bool {
-        guard let format, let filter, let input, let output else { return false }
+        guard let output else { return false }
         av_packet_unref(output)
         generation &+= 1
         current = (nil, 0, nil, false)
@@ -209,6 +212,7 @@ public final class VideoPacketReader {
             current = (direct.bytes.baseAddress, direct.bytes.count, direct.timestamp, direct.isKeyFrame)
             return true
         }
+        guard let format, let filter, let input else { return false }
         while !ended {
             let received = av_bsf_receive_packet(filter, output)
             if received == 0 {
@@ -256,7 +260,7 @@ public final class VideoPacketReader {
     /// Seeks back to the start of the stream and resets the filter (looping a file): the packets come again, the
     /// first with its parameter sets.
     public func rewind() throws(VideoError) {
-        guard let format, let filter, let output else { return }
+        guard let output else { return }
         av_packet_unref(output)
         generation &+= 1
         pending = false
@@ -264,6 +268,7 @@ public final class VideoPacketReader {
             direct.rewind()
             return
         }
+        guard let format, let filter else { return }
         let status = av_seek_frame(format, streamIndex, startTime ?? 0, AVSEEK_FLAG_BACKWARD)
         guard status >= 0 else {
             throw VideoDecoder.failure(.read, source, "cannot seek to the start", "av_seek_frame", status, interrupt)
