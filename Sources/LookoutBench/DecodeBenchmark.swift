@@ -11,11 +11,16 @@ import Synchronization
 /// `lookout bench decode`: decoding alone (no inference), N streams of one file at once, each on its own thread, as
 /// fast as they go: on NVDEC (demux + Annex-B filter on the host, decode and the mapping into an NV12 device surface
 /// on the GPU) or with FFmpeg's decoders on CPU threads (one decoder thread per stream, into the decoder's own
-/// frames: no conversion). Files loop.
+/// frames: no conversion). Files loop. `demux` reads the packets NVDEC would get and decodes nothing (the host side
+/// of the NVDEC path: a local MP4 through the reader's own sample reads), `demux-ffmpeg` the same through FFmpeg's
+/// demuxer and bitstream filter; their "frames" are packets. Every row counts the process's heap allocations in the
+/// window per frame (when the counting allocator is linked).
 package struct DecodeBenchmark: Sendable {
     package enum Decoder: String, Sendable, CaseIterable {
         case nvdec
         case cpu
+        case demux
+        case demuxFFmpeg = "demux-ffmpeg"
     }
 
     package var source: String
@@ -40,6 +45,8 @@ package struct DecodeBenchmark: Sendable {
         package var decodeErrors: Int
         package var frames: Int
         package var seconds: Double
+        /// Heap allocations in the window per frame, the NVIDIA libraries' own apart; nil without the counter.
+        package var hostAllocationsPerFrame: Double?
 
         package var json: [(String, JSONValue)] {
             [
@@ -54,6 +61,7 @@ package struct DecodeBenchmark: Sendable {
                 ),
                 ("decode_errors", .int(decodeErrors)), ("frames", .int(frames)),
                 ("seconds", JSONValue.rounded(seconds, digits: 2)),
+                ("host_allocations_per_frame", hostAllocationsPerFrame.map { JSONValue.rounded($0, digits: 3) } ?? .null),
             ]
         }
     }
@@ -98,6 +106,7 @@ package struct DecodeBenchmark: Sendable {
         }
         let counters = Counters(streams: streams)
         let source = self.source
+        let decoder = self.decoder
         let hardwareDecoding = hardware
         for stream in 0..<streams {
             PlatformThread.spawn(name: "decode-\(stream)") {
@@ -105,8 +114,10 @@ package struct DecodeBenchmark: Sendable {
                 do {
                     if let hardware = hardwareDecoding {
                         try DecodeBenchmark.decodeOnNVDEC(source, hardware.nvdec, hardware.context, stream, counters)
-                    } else {
+                    } else if decoder == .cpu {
                         try DecodeBenchmark.decodeOnCPU(source, stream, counters)
+                    } else {
+                        try DecodeBenchmark.demux(source, direct: decoder == .demux, stream, counters)
                     }
                 } catch {
                     counters.failure.withLock { $0 = $0 ?? "\(error)" }
@@ -115,6 +126,8 @@ package struct DecodeBenchmark: Sendable {
             }
         }
         DecodeBenchmark.sleep(warmup)
+        if hardware != nil { AllocationCount.attributeNVIDIALibraries() }
+        let allocationsStart = AllocationCount.now()
         let cpuStart = ProcessUsage.cpuSeconds
         let start = MonotonicClock.seconds()
         counters.measuring.store(true, ordering: .relaxed)
@@ -127,6 +140,7 @@ package struct DecodeBenchmark: Sendable {
         counters.measuring.store(false, ordering: .relaxed)
         let wall = MonotonicClock.seconds() - start
         let cpu = ProcessUsage.cpuSeconds - cpuStart
+        let allocationsEnd = AllocationCount.now()
         counters.stop.store(true, ordering: .relaxed)
         while counters.finished.load(ordering: .acquiring) < streams { DecodeBenchmark.sleep(0.01) }
         if let failure = counters.failure.withLock({ $0 }) {
@@ -139,6 +153,10 @@ package struct DecodeBenchmark: Sendable {
             perStreamMinimum: Double(perStream.min() ?? 0) / wall, cpuCoresUsed: cpu / wall,
             decodeErrors: counters.errors.load(ordering: .relaxed), frames: total, seconds: wall)
         row.nvdecUtilisation = utilisation
+        if let allocationsStart, let allocationsEnd {
+            let report = allocationsStart.report(until: allocationsEnd, frames: max(total, 1))
+            row.hostAllocationsPerFrame = Double(report.ours) / Double(max(total, 1))
+        }
         return row
     }
 
@@ -159,6 +177,25 @@ package struct DecodeBenchmark: Sendable {
             counters.count(stream)
         }
         counters.errors.add(decoder.decodeErrors, ordering: .relaxed)
+    }
+
+    /// Reads the packets NVDEC would get, decoding nothing: through the reader's own MP4 reads when `direct`, else
+    /// through FFmpeg's demuxer and filter.
+    private static func demux(_ source: String, direct: Bool, _ stream: Int, _ counters: Counters) throws {
+        var options = VideoInputOptions()
+        options.readsMP4SamplesDirectly = direct
+        let reader = try VideoPacketReader(url: source, options: options)
+        var bytes = 0
+        while !counters.stop.load(ordering: .relaxed) {
+            guard let packet = try reader.next() else {
+                try reader.rewind()
+                continue
+            }
+            bytes &+= packet.withUnsafeBytes { Int($0.first ?? 0) &+ $0.count }
+            counters.count(stream)
+        }
+        // Keeps the reads from being optimised away.
+        if bytes == -1 { counters.errors.add(1, ordering: .relaxed) }
     }
 
     private static func decodeOnNVDEC(

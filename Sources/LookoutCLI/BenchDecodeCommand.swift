@@ -13,7 +13,10 @@ struct BenchDecodeCommand: AsyncParsableCommand {
 
     @Option(help: "The video file every stream plays (looped).") var source: String
     @Option(help: "Concurrent streams; a comma-separated list runs each count in turn.") var streams = "1"
-    @Option(help: "Decoders, comma-separated, each in turn: nvdec, cpu.") var decode = "nvdec,cpu"
+    @Option(
+        help:
+            "Decoders, comma-separated, each in turn: nvdec, cpu, demux (the packets NVDEC gets, decoding nothing: a local MP4 read by Lookout itself), demux-ffmpeg (the same through FFmpeg's demuxer)."
+    ) var decode = "nvdec,cpu"
     @Option(help: "Measured seconds per row.") var seconds = 10.0
     @Option(help: "Seconds before measuring (decoder start-up).") var warmup = 2.0
     @Option(help: "The GPU whose NVDEC engines decode (cuda:N ordinal).") var gpu = 0
@@ -27,7 +30,7 @@ struct BenchDecodeCommand: AsyncParsableCommand {
         var decoders: [DecodeBenchmark.Decoder] = []
         for part in decode.split(separator: ",") {
             guard let decoder = DecodeBenchmark.Decoder(rawValue: part.trimmedWhitespace) else {
-                throw Console.fail("--decode: '\(part)' is not nvdec or cpu")
+                throw Console.fail("--decode: '\(part)' is not nvdec, cpu, demux or demux-ffmpeg")
             }
             decoders.append(decoder)
         }
@@ -51,7 +54,7 @@ struct BenchDecodeCommand: AsyncParsableCommand {
                 rows: rows)
             do { try report.write(to: json) } catch { throw Console.fail(error) }
         }
-        print("decode  streams       fps  min/stream  cpu cores  cpu ms/frame  nvdec %  errors")
+        print("decode        streams       fps  min/stream  cpu cores  cpu ms/frame  nvdec %  errors  allocs/frame")
         for count in counts {
             for decoder in decoders {
                 var bench = DecodeBenchmark(source: source)
@@ -63,7 +66,7 @@ struct BenchDecodeCommand: AsyncParsableCommand {
                 do {
                     let row = try bench.run()
                     print(
-                        decoder.rawValue.padded(toLength: 6)
+                        decoder.rawValue.padded(toLength: 12)
                             + TextFormat.format(
                                 "%8d %9.1f %11.1f %10.2f %13.3f", row.streams, row.fps, row.perStreamMinimum,
                                 row.cpuCoresUsed, row.cpuCoresUsed * 1000 / max(row.fps, 1e-9))
@@ -71,7 +74,8 @@ struct BenchDecodeCommand: AsyncParsableCommand {
                                 ? "        -"
                                 : TextFormat.format(
                                     "%9d", row.nvdecUtilisation.reduce(0, +) / row.nvdecUtilisation.count))
-                            + TextFormat.format("%8d", row.decodeErrors))
+                            + TextFormat.format("%8d", row.decodeErrors)
+                            + (row.hostAllocationsPerFrame.map { TextFormat.format("%14.3f", $0) } ?? "             -"))
                     rows.append(row.json)
                 } catch {
                     Console.error("\(decoder.rawValue) at \(count) streams: \(Console.message(error))")
