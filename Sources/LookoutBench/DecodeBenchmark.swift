@@ -61,7 +61,10 @@ package struct DecodeBenchmark: Sendable {
                 ),
                 ("decode_errors", .int(decodeErrors)), ("frames", .int(frames)),
                 ("seconds", JSONValue.rounded(seconds, digits: 2)),
-                ("host_allocations_per_frame", hostAllocationsPerFrame.map { JSONValue.rounded($0, digits: 3) } ?? .null),
+                (
+                    "host_allocations_per_frame",
+                    hostAllocationsPerFrame.map { JSONValue.rounded($0, digits: 3) } ?? .null
+                ),
             ]
         }
     }
