@@ -67,14 +67,4 @@ metrics=$(listening 's/.*inference metrics on \(http:\/\/[^ ]*\).*/\1/p') || exi
 status=0
 .venv/bin/python scripts/kserve-checks.py --url "$url" --metrics-url "$metrics" --binary "$binary" --models "$work/models" "${extra[@]}" || status=1
 
-stopped_cleanly || status=1
-server=""
-if [ "$status" -ne 0 ]; then
-    echo "kserve-checks: the server's last lines:" >&2
-    tail -20 "$log" >&2
-    echo "kserve-checks: FAILED" >&2
-else
-    echo "kserve-checks: all passed"
-    rm -rf "$work"
-fi
-exit "$status"
+finish "$status" "$work"

@@ -57,14 +57,4 @@ echo "kserve-grpc-checks: the server listens on (gRPC) $address"
 status=0
 .venv/bin/python scripts/kserve-checks-grpc.py --grpc "$address" --binary "$binary" --models "$work/models" || status=1
 
-stopped_cleanly || status=1
-server=""
-if [ "$status" -ne 0 ]; then
-    echo "kserve-grpc-checks: the server's last lines:" >&2
-    tail -20 "$log" >&2
-    echo "kserve-grpc-checks: FAILED" >&2
-else
-    echo "kserve-grpc-checks: all passed"
-    rm -rf "$work"
-fi
-exit "$status"
+finish "$status" "$work"

@@ -76,14 +76,4 @@ for memory in ${PA_SHARED_MEMORY:-none system}; do
     done
 done
 
-stopped_cleanly || status=1
-server=""
-if [ "$status" -ne 0 ]; then
-    echo "$name: the server's last lines:" >&2
-    tail -20 "$log" >&2
-    echo "$name: FAILED" >&2
-else
-    echo "$name: all passed"
-    rm -rf "$work"
-fi
-exit "$status"
+finish "$status" "$work"

@@ -68,14 +68,5 @@ status=0
 .venv/bin/python scripts/serve-api-checks.py --url "$url" --token "$token" --spec web/openapi.yaml || status=1
 
 # Graceful shutdown: SIGTERM drains, flushes the store and exits 0 within 30 s.
-stopped_cleanly || status=1
-server=""
 echo "serve-checks: server log $log"
-if [ "$status" -ne 0 ]; then
-    echo "serve-checks: the server's last lines:" >&2
-    tail -20 "$log" >&2
-    echo "serve-checks: FAILED" >&2
-else
-    echo "serve-checks: all passed"
-fi
-exit "$status"
+finish "$status"

@@ -1,5 +1,5 @@
 # Sourced by the check scripts that run a `lookout serve` in the background (serve-checks.sh, kserve-checks.sh,
-# kserve-grpc-checks.sh).
+# kserve-grpc-checks.sh, perf-analyzer-checks.sh).
 # The caller sets `name` (its name in messages), `server` (the pid) and `log` (the server's stderr).
 
 # listening SED: prints the first match of the sed expression SED in $log once the server has written it (120 s at
@@ -47,4 +47,21 @@ stopped_cleanly() {
     kill -KILL "$server" 2>/dev/null || true
     wait "$server" 2>/dev/null || true
     return 1
+}
+
+# finish STATUS [DIR]: stops the server (stopped_cleanly), then reports: on a failure the server's last lines and
+# FAILED, else "all passed" and DIR removed; exits with the status.
+finish() {
+    local status=$1
+    stopped_cleanly || status=1
+    server=""
+    if [ "$status" -ne 0 ]; then
+        echo "$name: the server's last lines:" >&2
+        tail -20 "$log" >&2
+        echo "$name: FAILED" >&2
+    else
+        echo "$name: all passed"
+        [ -n "${2:-}" ] && rm -rf "$2"
+    fi
+    exit "$status"
 }

@@ -120,33 +120,14 @@ struct InferenceRoutes: Sendable {
         let start = MonotonicClock.nanoseconds()
         var request = request
         let headerLength = request.headers[HTTPFields.Element.Name("Inference-Header-Content-Length")!]
-        do {
-            let buffer = try await request.collectBody(upTo: InferenceService.maxInferBytes)
-            let body = Array(buffer.readableBytesView)
-            // Parsing, decoding, the model and the response's bytes block a thread for up to seconds: NIO's blocking
-            // pool runs them, so that the cooperative threads keep answering health checks and other requests. The
-            // model's batcher runs the request, merged with concurrent ones.
-            let (parsed, parsing) = try await NIOThreadPool.singleton.runIfActive {
-                let start = MonotonicClock.nanoseconds()
-                let parsed = try InferRequest(body: body, headerLength: headerLength, sharedMemory: sharedMemory)
-                return (parsed, MonotonicClock.nanoseconds() &- start)
-            }
-            let (outputs, batch, inferred) = try await repository.infer(name, request: parsed)
-            let (response, writing) = try await NIOThreadPool.singleton.runIfActive {
-                let start = MonotonicClock.nanoseconds()
-                let response = try InferResponse(
-                    model: name, request: parsed, outputs: outputs, sharedMemory: sharedMemory)
-                return (response, MonotonicClock.nanoseconds() &- start)
-            }
-            var timing = inferred
-            timing.input &+= parsing
-            timing.output = writing
-            repository.record(name, nanoseconds: MonotonicClock.nanoseconds() &- start, batch: batch, timing: timing)
-            return response.http
-        } catch {
-            repository.record(name, nanoseconds: MonotonicClock.nanoseconds() &- start, batch: 0, timing: nil)
-            throw error
-        }
+        let response = try await repository.answer(
+            name, since: start,
+            receive: { Array(try await request.collectBody(upTo: InferenceService.maxInferBytes).readableBytesView) },
+            parse: { body in try InferRequest(body: body, headerLength: headerLength, sharedMemory: sharedMemory) },
+            respond: { parsed, outputs in
+                try InferResponse(model: name, request: parsed, outputs: outputs, sharedMemory: sharedMemory)
+            })
+        return response.http
     }
 
     static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {

@@ -1,5 +1,6 @@
 import LookoutCore
 import LookoutInference
+import NIOPosix
 import Synchronization
 
 #if canImport(Glibc)
@@ -110,6 +111,43 @@ package final class ModelRepository: Sendable {
         -> (outputs: [OutputTensor], rows: Int, timing: RequestTiming)
     {
         try await batcher(name).infer(request)
+    }
+
+    /// One infer request of `name` as both protocols run it, counted from `start`: `receive` its message, `parse` it
+    /// and `respond` with its outputs on NIO's blocking pool (they block a thread for up to seconds, so the
+    /// cooperative threads keep answering health checks and other requests), the model's batcher between them
+    /// (merging it with concurrent ones). Counted as answered with where its time went (parsing adds to
+    /// `compute_input`, responding is `compute_output`), or as refused when any step throws.
+    func answer<Message: Sendable, Response: Sendable>(
+        _ name: String, since start: UInt64, receive: () async throws -> Message,
+        parse: @escaping @Sendable (Message) throws -> InferRequest,
+        respond: @escaping @Sendable (InferRequest, [OutputTensor]) throws -> Response
+    ) async throws -> Response {
+        do {
+            let message = try await receive()
+            let (parsed, parsing) = try await NIOThreadPool.singleton.runIfActive {
+                try Self.timed { try parse(message) }
+            }
+            let (outputs, batch, inferred) = try await infer(name, request: parsed)
+            let (response, writing) = try await NIOThreadPool.singleton.runIfActive {
+                try Self.timed { try respond(parsed, outputs) }
+            }
+            var timing = inferred
+            timing.input &+= parsing
+            timing.output = writing
+            record(name, nanoseconds: MonotonicClock.nanoseconds() &- start, batch: batch, timing: timing)
+            return response
+        } catch {
+            record(name, nanoseconds: MonotonicClock.nanoseconds() &- start, batch: 0, timing: nil)
+            throw error
+        }
+    }
+
+    /// `body`'s result and the nanoseconds it took.
+    private static func timed<R>(_ body: () throws -> R) rethrows -> (R, UInt64) {
+        let start = MonotonicClock.nanoseconds()
+        let result = try body()
+        return (result, MonotonicClock.nanoseconds() &- start)
     }
 
     /// Refuses new requests; the queued ones run at once, without waiting out the queue delay (graceful shutdown).

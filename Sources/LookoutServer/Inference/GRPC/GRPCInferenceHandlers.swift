@@ -138,27 +138,15 @@ struct GRPCInferenceHandlers: Inference_GRPCInferenceService.SimpleServiceProtoc
         _ = try Self.rpc { () throws(ServeError) in try repository.batcher(name) }
         let start = MonotonicClock.nanoseconds()
         do {
-            // As over HTTP: the conversion (shared memory reads included) and the response block a thread, so NIO's
-            // blocking pool runs them; the model's batcher runs the request, merged with concurrent ones.
-            let (parsed, parsing) = try await NIOThreadPool.singleton.runIfActive { [sharedMemory] in
-                let start = MonotonicClock.nanoseconds()
-                let parsed = try InferRequest(grpc: request, sharedMemory: sharedMemory)
-                return (parsed, MonotonicClock.nanoseconds() &- start)
-            }
-            let (outputs, batch, inferred) = try await repository.infer(name, request: parsed)
-            let (response, writing) = try await NIOThreadPool.singleton.runIfActive { [sharedMemory] in
-                let start = MonotonicClock.nanoseconds()
-                let response = try GRPCInferResponse.response(
-                    model: name, request: parsed, outputs: outputs, sharedMemory: sharedMemory)
-                return (response, MonotonicClock.nanoseconds() &- start)
-            }
-            var timing = inferred
-            timing.input &+= parsing
-            timing.output = writing
-            repository.record(name, nanoseconds: MonotonicClock.nanoseconds() &- start, batch: batch, timing: timing)
-            return response
+            // As over HTTP: the conversion (shared memory reads included) and the response run on NIO's blocking pool.
+            return try await repository.answer(
+                name, since: start, receive: { request },
+                parse: { [sharedMemory] message in try InferRequest(grpc: message, sharedMemory: sharedMemory) },
+                respond: { [sharedMemory] parsed, outputs in
+                    try GRPCInferResponse.response(
+                        model: name, request: parsed, outputs: outputs, sharedMemory: sharedMemory)
+                })
         } catch {
-            repository.record(name, nanoseconds: MonotonicClock.nanoseconds() &- start, batch: 0, timing: nil)
             if let error = error as? ServeError { throw error.rpcError }
             if let error = error as? RPCError { throw error }
             throw RPCError(code: .internalError, message: "model '\(name)': \(error)")
