@@ -69,3 +69,14 @@ package struct AllocationReport: Sendable {
 
     package func perFrame(_ count: UInt64) -> Double { Double(count) / Double(max(frames, 1)) }
 }
+
+/// Where allocations come from: the counting allocator unwinds the stack of every `every`th allocation (not the
+/// driver's) into a fixed table while recording. `write` leaves one line per distinct stack, most frequent first:
+/// its count and frames as `object+offset`, for `scripts/alloc-sites.py` (addr2line against the unstripped binary).
+package enum AllocationSites {
+    package static func record(every: Int) { lookout_alloc_sites_record(Int32(clamping: every)) }
+
+    /// Stops recording and writes the stacks; returns how many, -1 when the file cannot be written.
+    @discardableResult
+    package static func write(to path: String) -> Int { Int(lookout_alloc_sites_write(path)) }
+}

@@ -23,6 +23,9 @@ package struct PipelineBenchmark: Sendable {
     /// Tracking, rules and the store beside the pipeline (`--tracker`, `--rules`, `--db`): results are then read
     /// after the `EventProcessor`, as `lookout track` reads them.
     package var tracking: EventProcessorOptions?
+    /// Record the call stacks of every 16th allocation of the measured window and write them here
+    /// (`AllocationSites`); nil: none.
+    package var allocationSitesPath: String?
 
     package init(source: String) {
         self.source = source
@@ -188,6 +191,7 @@ package struct PipelineBenchmark: Sendable {
         // The NVIDIA libraries loaded by now (driver, NVRTC, cuDNN, NVDEC) count as theirs, not Lookout's.
         AllocationCount.attributeNVIDIALibraries()
         let allocationsStart = AllocationCount.now()
+        if allocationSitesPath != nil { AllocationSites.record(every: 16) }
         let cudaStart = Measurement.cudaAllocations()
         let deviceStart = pipeline.deviceStatistics()
         let residentStart = ProcessUsage.residentBytes
@@ -217,6 +221,10 @@ package struct PipelineBenchmark: Sendable {
         }
         let measured = pipeline.summary()
         let allocationsEnd = AllocationCount.now()
+        if let allocationSitesPath {
+            let stacks = AllocationSites.write(to: allocationSitesPath)
+            log?("allocation sites: \(stacks) stacks → \(allocationSitesPath)")
+        }
         let cudaAllocations = Measurement.cudaAllocations() - cudaStart
         let deviceEnd = pipeline.deviceStatistics()
         var nvdecUtilisation: Int?

@@ -38,6 +38,12 @@ struct BenchPipelineCommand: AsyncParsableCommand {
         name: .customLong("sample-every"),
         help: "Print (and keep in the JSON) fps, resident and device memory every this many seconds (soak runs).")
     var sampleEvery: Double?
+    @Option(
+        name: .customLong("allocation-sites"),
+        help: ArgumentHelp(
+            "Write the call stacks of every 16th heap allocation of the measured window to this file "
+                + "(scripts/alloc-sites.py symbolises them).", visibility: .hidden))
+    var allocationSites: String?
     @Option(help: "ONNX model; the embedded default when omitted.") var model: String?
     @Option(help: "auto, cpu, cuda or cuda:N.") var device: DeviceRequest = .cpu
     @Option(help: "A batch closes at this many frames…") var batch = 8
@@ -177,6 +183,7 @@ struct BenchPipelineCommand: AsyncParsableCommand {
                         bench.options.transferMode = transfer
                         bench.options.decode = decoding
                         bench.sampleEvery = sampleEvery
+                        bench.allocationSitesPath = allocationSites
                         bench.log = { Console.note($0) }
                         let row: PipelineBenchmark.Row
                         do { row = try await bench.run(detector: detector) } catch {

@@ -18,4 +18,11 @@ int lookout_alloc_counter_attribute_nvidia(void);
 uint64_t lookout_free_count(void);
 /// 1 when this process's malloc is the counting one (the interposer is linked and glibc's is reachable).
 int lookout_alloc_counter_active(void);
+/// Starts recording the call stacks of every `every`th allocation not made by the driver (0 stops recording); the
+/// stacks of earlier recordings are forgotten. For finding where a benchmark's allocations come from.
+void lookout_alloc_sites_record(int every);
+/// Writes the recorded stacks to `path`, most frequent first, one per line: the count, then each frame as
+/// `object+offset` (offsets within the object's file, for addr2line against the unstripped binary). Returns the
+/// distinct stacks written, or -1 when the file cannot be written.
+int lookout_alloc_sites_write(const char *path);
 #endif
