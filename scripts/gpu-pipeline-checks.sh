@@ -10,7 +10,8 @@
 #   `bench pipeline --decode nvdec,cpu` at NVDEC_STREAMS (default 32,64) streams, and `bench decode` on each of
 #   NVDEC_DECODE_EXTRA (e.g. a HEVC clip) too (NVDEC_SKIP_DECODE_BENCH=1 skips the `bench decode` runs). `events`: 64 streams without and with tracking, 10 rules and the store
 #   (issue 13). `paced`: `bench pipeline --paced --search` from PACED_FROM (100) up to PACED_MAX (200) streams with
-#   PACED_DECODE (nvdec). `gpuselftest`: `selftest --gpu` without the val images. SOAK_DECODE and SOAK_STREAMS set the
+#   PACED_DECODE (nvdec). `gpuselftest`: `selftest --gpu` without the val images. `allocsites`: a short
+#   NVDEC run at NVDEC_STREAMS recording where its host allocations come from (alloc-sites.txt). SOAK_DECODE and SOAK_STREAMS set the
 #   soak's decode (cpu) and stream count (32).
 #   Results gather in /tmp/out-pipeline and are packed into OUT/pipeline.tgz after every step (the device tool returns
 #   at most 8 files, and a call cut off at its limit still returns what was packed).
@@ -82,6 +83,14 @@ if has soak; then
     --mode ${SOAK_MODE:-pinned-raw} --seconds ${SOAK_SECONDS:-270} --warmup ${SOAK_WARMUP:-30} --sample-every 30 \
     --json "$out/pipeline-soak-h100.json" 2>&1 | tee "$out/soak.txt"
   kill $pid
+  pack
+fi
+if has allocsites; then
+  # Where the NVDEC path's host allocations come from: the stacks of every 16th allocation of a short run, for
+  # scripts/alloc-sites.py (with the unstripped binary of the same commit) on the development machine.
+  timeout 90 $bin bench pipeline --device cuda --model $model --imgsz 640 --source $video \
+    --streams ${NVDEC_STREAMS:-64} --batch 32 --decode nvdec --seconds 5 --warmup ${BENCH_WARMUP:-5} \
+    --allocation-sites "$out/alloc-sites.txt" --json "$out/pipeline-allocsites.json" 2>&1 | tee "$out/bench-allocsites.txt"
   pack
 fi
 if has nvdec; then
