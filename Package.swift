@@ -165,7 +165,10 @@ let package = Package(
                 "LookoutCore", "LookoutInference", "LookoutModel", "LookoutMedia", "LookoutYOLO", "LookoutCUDA",
                 "LookoutCUDABackend", "CLookoutHostMemory", coreMetrics, prometheus, serviceLifecycle, basicContainers,
                 hdrHistogram,
-            ]),
+            ],
+            // Optimised in debug builds too: the tests that count its allocations per frame see what a release build
+            // does (unspecialised generic code allocates where specialised code does not).
+            swiftSettings: hotLoops),
         // Tracking, zones and rules, events, the SQLite store and the sinks, beside the pipeline.
         .target(
             name: "LookoutEvents",

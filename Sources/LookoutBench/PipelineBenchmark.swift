@@ -163,8 +163,12 @@ package struct PipelineBenchmark: Sendable {
         }
         let tracked = processor
         let processing = Task { try await tracked?.run() }
-        // Every result is read (the pipeline waits for its reader), checking each stream's order.
-        let reader = Task { () -> Int in
+        // Every result is read (the pipeline waits for its reader), checking each stream's order. The reader runs on
+        // a thread of its own (`ReaderExecutor`): on the default executor each of its wake-ups would cost two heap
+        // allocations in libdispatch, counted in `host_allocations_per_frame`.
+        let readerExecutor = ReaderExecutor(name: "lookout-bench-reader")
+        defer { readerExecutor.shutdown() }
+        let reader = Task(executorPreference: readerExecutor) { () -> Int in
             var last = [Int](repeating: -1, count: streams)
             var violations = 0
             if let tracked {

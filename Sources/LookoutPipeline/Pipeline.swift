@@ -95,9 +95,18 @@ public final class Pipeline: Service, @unchecked Sendable {
     /// Prepares the pipeline (nothing runs until `run()`). Fails when the detector's device and the options cannot
     /// run together (a transfer mode on the CPU, a frame format the mode cannot read) or the batch settings do not
     /// fit the model. `metrics` collects Prometheus metrics while it runs.
-    public init(
+    public convenience init(
         sources: [any FrameSource], detector: Detector, options: PipelineOptions = PipelineOptions(),
         metrics: PipelineMetrics? = nil
+    ) throws(LookoutError) {
+        try self.init(sources: sources, detector: detector, options: options, metrics: metrics, stage: nil)
+    }
+
+    /// `stage`: the inference stage to run the batches (tests measure the rest of the pipeline with their own);
+    /// nil: the detector's.
+    init(
+        sources: [any FrameSource], detector: Detector, options: PipelineOptions, metrics: PipelineMetrics?,
+        stage injected: (any InferenceStage)?
     ) throws(LookoutError) {
         guard !sources.isEmpty || options.servesStreams else {
             throw LookoutError.invalidArgument("sources", "must name at least one source")
@@ -121,7 +130,12 @@ public final class Pipeline: Service, @unchecked Sendable {
         let decoding = try HardwareDecoding.resolve(options: options, detector: detector)
         var options = options
         if decoding.nvdec != nil && options.transferMode == nil { options.transferMode = .device }
-        let stage = try InferenceStages.make(detector: detector, options: options)
+        let stage: any InferenceStage
+        if let injected {
+            stage = injected
+        } else {
+            stage = try InferenceStages.make(detector: detector, options: options)
+        }
         hardware = decoding.nvdec.map { HardwareDecoding(nvdec: $0, context: detector.cuda!.context) }
         decodeNote = decoding.note
         var maxBatch = options.maxBatch
@@ -332,7 +346,7 @@ public final class Pipeline: Service, @unchecked Sendable {
             guard let batch = batcher.nextBatch() else { break }
             if let metrics {
                 let closedAt = batch.closedAt
-                metrics.recordQueueWait(batch.infos.map { Double(closedAt &- $0.decodedAt) / 1e6 })
+                for info in batch.infos { metrics.recordQueueWait(Double(closedAt &- info.decodedAt) / 1e6) }
             }
             // The GPU stage queues the batch and completes it on its own thread; the CPU stage runs it here.
             stage.submit(batch, holdFrames: hold) { [self] outcome in
@@ -362,7 +376,6 @@ public final class Pipeline: Service, @unchecked Sendable {
     }
 
     private func deliver(_ outcome: consuming BatchOutcome) {
-        defer { batcher.completed() }
         let detections: BatchDetections
         switch outcome.result {
         case .success(let d): detections = d
@@ -371,18 +384,21 @@ public final class Pipeline: Service, @unchecked Sendable {
             for sink in sinks where !sink.stats.failed.load(ordering: .relaxed) {
                 sink.report(.failed(message: "inference failed: \(error)"))
             }
+            batcher.completed()
             return
         }
         let now = MonotonicClock.nanoseconds()
         let infos = outcome.infos
+        var frames = outcome.frames
         batchTotals.withLock {
             $0.batches += 1
             $0.frames += infos.count
         }
         metrics?.recordBatch(detections, frames: infos.count)
-        var frames = outcome.frames
-        var pixels: [FramePixels?] = Array(repeating: nil, count: infos.count)
+        // Held frames (`deliversFrames`) go out with their results; the emptied array goes back to the batcher.
+        var pixels: [FramePixels?] = []
         if frames.count == infos.count {
+            pixels = Array(repeating: nil, count: infos.count)
             while let frame = frames.popLast() { pixels[frames.count] = FramePixels(frame) }
         }
         for (slot, info) in infos.enumerated() {
@@ -390,7 +406,7 @@ public final class Pipeline: Service, @unchecked Sendable {
             let result = FrameResult(
                 stream: info.stream, frame: info.index, pts: info.pts, name: info.name, width: info.width,
                 height: info.height, detections: detections.frames[slot], latencyMilliseconds: latency,
-                batchSize: infos.count, pixels: pixels[slot])
+                batchSize: infos.count, pixels: pixels.isEmpty ? nil : pixels[slot])
             if let stats = sink(info.stream)?.stats {
                 stats.delivered.add(1, ordering: .relaxed)
                 stats.recordLatency(latency)
@@ -398,6 +414,7 @@ public final class Pipeline: Service, @unchecked Sendable {
             metrics?.recordLatency(stream: info.stream, milliseconds: latency)
             resultQueue.push(result)
         }
+        batcher.completed(returning: frames)
     }
 
     private func finish() {

@@ -18,6 +18,10 @@ package final class DynamicBatcher: @unchecked Sendable {
     private var nextNumber = 0
     private var rotation = 0
     private var aborted = false
+    /// Emptied frame arrays of delivered batches (`completed(returning:)`) and the batches' info arrays, reused by
+    /// later batches: a steady pipeline allocates neither per batch.
+    private var spareFrames = UniqueArray<UniqueArray<Frame>>()
+    private var infoArrays: RecycledArrays<FrameInfo>
     package let maxBatch: Int
     let maxDelayNanoseconds: UInt64
     let depth: Int
@@ -37,6 +41,8 @@ package final class DynamicBatcher: @unchecked Sendable {
         self.maxBatch = max(1, maxBatch)
         self.maxDelayNanoseconds = UInt64(max(0, maxDelayMilliseconds) * 1e6)
         self.depth = max(1, depth)
+        // A batch's infos live until it is delivered: at most `depth` batches are in flight.
+        infoArrays = RecycledArrays(count: self.depth + 2)
         for stream in 0..<streams { addStream(stream) }
     }
 
@@ -134,6 +140,16 @@ package final class DynamicBatcher: @unchecked Sendable {
         }
     }
 
+    /// A delivered batch leaves the pipeline; `frames`, its emptied frame array, serves a later batch.
+    func completed(returning frames: consuming UniqueArray<Frame>) {
+        frames.removeAll(keepingCapacity: true)
+        condition.lock()
+        defer { condition.unlock() }
+        inFlight -= 1
+        if spareFrames.count <= depth { spareFrames.append(frames) }
+        condition.broadcast()
+    }
+
     /// Blocks until a batch closes; nil once every source has finished (and no stream can be added) and every queued
     /// frame has been batched.
     func nextBatch() -> FrameBatch? {
@@ -173,7 +189,8 @@ package final class DynamicBatcher: @unchecked Sendable {
                 condition.wait(untilMonotonic: Double(deadline) / 1e9)
                 continue
             }
-            var frames = UniqueArray<Frame>(minimumCapacity: available)
+            var frames = spareFrames.popLast() ?? UniqueArray<Frame>(minimumCapacity: maxBatch)
+            frames.reserveCapacity(available)
             var progress = true
             let streams = order
             while frames.count < available && progress {
@@ -192,7 +209,9 @@ package final class DynamicBatcher: @unchecked Sendable {
             inFlight += 1
             defer { nextNumber += 1 }
             condition.broadcast()
-            return FrameBatch(number: nextNumber, frames: frames, closedAt: now)
+            let batch = FrameBatch(number: nextNumber, frames: frames, closedAt: now, infos: infoArrays.take())
+            infoArrays.keep(batch.infos)
+            return batch
         }
     }
 }

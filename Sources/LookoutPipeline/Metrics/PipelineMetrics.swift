@@ -122,8 +122,8 @@ public final class PipelineMetrics: @unchecked Sendable {
         decode.recordNanoseconds(Int64(nanoseconds))
     }
 
-    func recordQueueWait(_ milliseconds: [Double]) {
-        for ms in milliseconds { queueWait.recordNanoseconds(Int64(ms * 1e6)) }
+    func recordQueueWait(_ milliseconds: Double) {
+        queueWait.recordNanoseconds(Int64(milliseconds * 1e6))
     }
 
     func recordBatch(_ detections: BatchDetections, frames count: Int) {

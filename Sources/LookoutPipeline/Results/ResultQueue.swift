@@ -13,19 +13,28 @@ package final class ResultQueue<Element: Sendable>: @unchecked Sendable {
     private let space = ConditionLock()
 
     private enum Outcome {
-        case resumed(CheckedContinuation<Element?, Never>)
+        case resumed(UnsafeContinuation<Element?, Never>)
         case queued, full
     }
 
     private struct State {
-        var buffer: [Element] = []
+        /// Read elements are set to nil at once, so that the queue holds on to nothing its reader has taken (a
+        /// result's detection list goes back to its stage's recycling as soon as the reader lets it go).
+        var buffer: [Element?] = []
         var head = 0
         var finished = false
         /// The consumer stopped listening (its task was cancelled or the sequence dropped): producers never wait.
         var abandoned = false
-        var consumer: CheckedContinuation<Element?, Never>?
+        var consumer: UnsafeContinuation<Element?, Never>?
         var iterated = false
         var count: Int { buffer.count - head }
+
+        /// The oldest unread element (there is one), its slot emptied.
+        mutating func takeFirst() -> Element {
+            let element = buffer[head].take()!
+            head += 1
+            return element
+        }
     }
 
     package init(capacity: Int, blocksWhenFull: Bool) {
@@ -45,7 +54,7 @@ package final class ResultQueue<Element: Sendable>: @unchecked Sendable {
                 }
                 if state.count >= capacity {
                     if blocksWhenFull { return .full }
-                    state.head += 1
+                    _ = state.takeFirst()
                 }
                 state.buffer.append(element)
                 if state.head > 64 && state.head * 2 > state.buffer.count {
@@ -72,7 +81,7 @@ package final class ResultQueue<Element: Sendable>: @unchecked Sendable {
 
     /// No more elements: the sequence ends once the buffer is read.
     package func finish() {
-        let consumer = state.withLock { state -> CheckedContinuation<Element?, Never>? in
+        let consumer = state.withLock { state -> UnsafeContinuation<Element?, Never>? in
             state.finished = true
             defer { state.consumer = nil }
             return state.count == 0 ? state.consumer : nil
@@ -81,26 +90,21 @@ package final class ResultQueue<Element: Sendable>: @unchecked Sendable {
     }
 
     package func next() async -> Element? {
-        // A reader that is behind finds its result waiting: taken without a continuation (a checked continuation is
-        // an allocation per result).
+        // A reader that is behind finds its result waiting: taken without a continuation.
         let buffered = state.withLock { state -> Element? in
             guard state.count > 0 else { return nil }
-            let element = state.buffer[state.head]
-            state.head += 1
-            return element
+            return state.takeFirst()
         }
         if let buffered {
             space.withLock { space.broadcast() }
             return buffered
         }
         return await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Element?, Never>) in
+            // Unsafe, not checked: a checked continuation is an allocation per wait, and each continuation here is
+            // resumed exactly once (by the next push, by finish or abandon, or at once).
+            await withUnsafeContinuation { (continuation: UnsafeContinuation<Element?, Never>) in
                 let ready = state.withLock { state -> (Bool, Element?) in
-                    if state.count > 0 {
-                        let element = state.buffer[state.head]
-                        state.head += 1
-                        return (true, element)
-                    }
+                    if state.count > 0 { return (true, state.takeFirst()) }
                     if state.finished || state.abandoned || Task.isCancelled { return (true, nil) }
                     state.consumer = continuation
                     return (false, nil)
@@ -117,7 +121,7 @@ package final class ResultQueue<Element: Sendable>: @unchecked Sendable {
 
     /// The consumer is gone: producers stop waiting, later elements are dropped.
     func abandon() {
-        let consumer = state.withLock { state -> CheckedContinuation<Element?, Never>? in
+        let consumer = state.withLock { state -> UnsafeContinuation<Element?, Never>? in
             state.abandoned = true
             state.buffer = []
             state.head = 0

@@ -228,7 +228,7 @@ package final class FrameUploader: @unchecked Sendable {
                 try queueCopy(slot: slot, frame: i, imageBytes: imageBytes, host: host, destination: destination)
             }
         }
-        if !keep { frames.removeAll() }
+        if !keep { frames.removeAll(keepingCapacity: true) }
         if mode == .pageable {
             // From pageable memory the driver stages the copy and the call returns before the DMA has landed; the
             // baseline waits for it (what `tensor.cuda()` does), on the copy stream only.

@@ -36,7 +36,7 @@ final class CPUInferenceStage: InferenceStage {
                 try detector.detect(
                     sizes: infos.map { ($0.width, $0.height) },
                     lend: { i, body in frames[i].withPixels(body) },
-                    filled: { if !holdFrames { frames.removeAll() } }))
+                    filled: { if !holdFrames { frames.removeAll(keepingCapacity: true) } }))
         } catch {
             result = .failure(error)
         }

@@ -29,7 +29,20 @@ final class GPUInferenceStage: InferenceStage, @unchecked Sendable {
     let uploader: FrameUploader
     private let sets: [GPUBatchSet]
     private var nextSet = 0
-    private var instances: [[Int]: CUDAModelInstance] = [:]
+    private var instances: [InstanceKey: CUDAModelInstance] = [:]
+    /// Per-batch scratch of the inference thread (`submit`), reused so that a batch allocates nothing.
+    private var geometries: [LetterboxGeometry] = []
+    private var targets: [BoxScalingTarget] = []
+    /// The completion thread's: each frame's detection list and each batch's list of them, recycled once read.
+    private var detectionLists: RecycledArrays<Detection>
+    private var batchLists: RecycledArrays<[Detection]>
+
+    /// A compiled instance: its batch bucket and input size.
+    struct InstanceKey: Hashable {
+        var batch: Int
+        var height: Int
+        var width: Int
+    }
     private let pending = BlockingQueue<Job>()
     private let completionThread = Mutex<(started: Bool, done: ConditionLock, finished: Bool)>(
         (false, ConditionLock(), false))
@@ -95,6 +108,13 @@ final class GPUInferenceStage: InferenceStage, @unchecked Sendable {
         } else {
             frameFormat = options.frameFormat ?? .nv12
         }
+        // A frame's list is read by the results thread and its reader until the result is dropped: more lists than
+        // results can be in flight (the results buffer, the batches in flight and one being read); a batch's list of
+        // lists only until it is delivered. The batch lists go round faster, so a frame list is no longer in any of
+        // them when its turn comes.
+        let depth = max(1, options.depth)
+        detectionLists = RecycledArrays(count: 2 * (options.resultBufferSize + (depth + 3) * maxBatch))
+        batchLists = RecycledArrays(count: depth + 2)
         let context = cuda.context
         let largest = maxBatch
         do {
@@ -197,20 +217,23 @@ final class GPUInferenceStage: InferenceStage, @unchecked Sendable {
     /// (and tunes) every bucket, so later batches of other sizes never stall the pipeline.
     private func instance(frames: Int, width: Int, height: Int) throws -> CUDAModelInstance {
         let bucket = buckets.first { $0 >= frames } ?? buckets.last!
-        if let known = instances[[bucket, height, width]] { return known }
-        for size in buckets where instances[[size, height, width]] == nil {
-            instances[[size, height, width]] = try engine.instance(shape: [size, 3, height, width])
+        if let known = instances[InstanceKey(batch: bucket, height: height, width: width)] { return known }
+        for size in buckets where instances[InstanceKey(batch: size, height: height, width: width)] == nil {
+            instances[InstanceKey(batch: size, height: height, width: width)] = try engine.instance(
+                shape: [size, 3, height, width])
         }
         try context.bind()
-        return instances[[bucket, height, width]]!
+        return instances[InstanceKey(batch: bucket, height: height, width: width)]!
     }
 
     private func enqueue(
         _ frames: inout UniqueArray<Frame>, number: Int, infos: [FrameInfo], closedAt: UInt64, set: GPUBatchSet,
         holdFrames: Bool, completion: @escaping @Sendable (consuming BatchOutcome) -> Void
     ) throws -> Job {
-        let geometries = infos.map {
-            detector.geometry(width: $0.width, height: $0.height, imageSize: options.detect.imageSize)
+        geometries.removeAll(keepingCapacity: true)
+        for info in infos {
+            geometries.append(
+                detector.geometry(width: info.width, height: info.height, imageSize: options.detect.imageSize))
         }
         let width = geometries[0].outputWidth
         let height = geometries[0].outputHeight
@@ -234,11 +257,13 @@ final class GPUInferenceStage: InferenceStage, @unchecked Sendable {
         try set.engineStart.record(on: computeStream)
         try instance.enqueue(on: computeStream)
         try set.engineEnd.record(on: computeStream)
-        let targets = infos.map { info in
-            BoxScalingTarget(
-                ratioPad: BoxScaling.predictRatioPad(
-                    inputWidth: width, inputHeight: height, originalWidth: info.width, originalHeight: info.height),
-                originalWidth: info.width, originalHeight: info.height)
+        targets.removeAll(keepingCapacity: true)
+        for info in infos {
+            targets.append(
+                BoxScalingTarget(
+                    ratioPad: BoxScaling.predictRatioPad(
+                        inputWidth: width, inputHeight: height, originalWidth: info.width, originalHeight: info.height),
+                    originalWidth: info.width, originalHeight: info.height))
         }
         try set.post.enqueue(
             output: instance.output, batch: infos.count, options: options.detect.nms, targets: targets,
@@ -281,11 +306,14 @@ final class GPUInferenceStage: InferenceStage, @unchecked Sendable {
                 let busy = try set.end.milliseconds(since: set.upload.computeStart)
                 let engineTime = try set.engineEnd.milliseconds(since: set.engineStart)
                 let preprocess = try set.engineStart.milliseconds(since: set.upload.computeStart)
-                var detections: [[Detection]] = []
+                var detections = batchLists.take()
+                defer { batchLists.keep(detections) }
                 detections.reserveCapacity(job.infos.count)
                 for i in job.infos.indices {
-                    var list: [Detection] = []
-                    guard set.post.detections(image: i, into: &list) else {
+                    var list = detectionLists.take()
+                    let complete = set.post.detections(image: i, into: &list)
+                    detectionLists.keep(list)
+                    guard complete else {
                         throw LookoutError(
                             .inferenceFailure,
                             "frame \(i) of a batch had more NMS candidates than the GPU scratch holds")
