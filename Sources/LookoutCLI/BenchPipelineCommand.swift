@@ -183,7 +183,11 @@ struct BenchPipelineCommand: AsyncParsableCommand {
                         bench.options.transferMode = transfer
                         bench.options.decode = decoding
                         bench.sampleEvery = sampleEvery
-                        bench.allocationSitesPath = allocationSites
+                        // One file per row when several run: FILE.<decode>-<mode>-<streams>.
+                        let runs = decodes.count * modes.count * counts.count
+                        bench.allocationSitesPath = allocationSites.map {
+                            runs == 1 ? $0 : "\($0).\(decoding.rawValue)-\(transfer?.rawValue ?? "default")-\(count)"
+                        }
                         bench.log = { Console.note($0) }
                         let row: PipelineBenchmark.Row
                         do { row = try await bench.run(detector: detector) } catch {
