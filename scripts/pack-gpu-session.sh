@@ -33,13 +33,9 @@ xz -T2 -6 -c .venv/perf_analyzer/lib/perf_analyzer.bin > $out/perf_analyzer/lib/
 xz -T2 -6 -c .venv/perf_analyzer/lib/libcudart.so.12 > $out/perf_analyzer/lib/libcudart.so.12.xz
 mkdir -p $out/wheels
 cp -r "$shared/wheels/"* $out/wheels/
-if [ -f .device/serve/shapes-640x384.h264 ]; then
-    cp .device/serve/shapes-640x384.h264 $out/
-else
-    command -v ffmpeg > /dev/null || { echo "pack-gpu-session: ffmpeg is needed to make the Annex-B clip"; exit 1; }
-    ffmpeg -hide_banner -loglevel error -y -i Tests/Fixtures/video/shapes-640x384.mp4 -an -c:v libx264 \
-        -profile:v baseline -bf 0 -g 15 -b:v 600k -bsf:v h264_mp4toannexb -f h264 $out/shapes-640x384.h264
-fi
+# The serve checks' Annex-B clip, made as scripts/pack-serve-for-device.sh makes it (kept in .device/serve).
+[ -f .device/serve/shapes-640x384.h264 ] || bash scripts/pack-serve-for-device.sh > /dev/null
+cp .device/serve/shapes-640x384.h264 $out/
 du -sh $out $out/*
 tree=$(git ls-files -z | xargs -0 du -cb | tail -1 | cut -f1)
 carried=$(du -sb $out | cut -f1)
